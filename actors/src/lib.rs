@@ -1,0 +1,22 @@
+//! simulacra-actors: a generic deterministic actor runtime on actix.
+//!
+//! - [`scheduler`]: the scheduler actor, the one owner of simulated time and log order;
+//! - [`population`]: one actor per agent, sharded over arbiters, with an id-ordered
+//!   fan-out / fan-in barrier per timestep;
+//! - [`rng`]: randomness keyed by (master seed, domain, actor, step), with no stored state;
+//! - [`log`]: the checksummed, length-prefixed bincode message log;
+//! - [`replay`]: re-execution checked frame by frame against a recorded log.
+//!
+//! It knows nothing about taxes: the economy lives in the `simulacra` crate.
+
+pub mod log;
+pub mod population;
+pub mod replay;
+pub mod rng;
+pub mod scheduler;
+
+pub use log::{FrameSink, Fsync, HashSink, LogDigest, LogError, LogReader, LogWriter, RawFrame};
+pub use population::{Act, Agent, AgentFactory, Population, PopulationOptions, RuntimeError};
+pub use replay::{Divergence, VerifySink};
+pub use rng::{StreamKey, stream};
+pub use scheduler::{Failed, Finished, Flow, Game, Progress, StepFrames, run_game};

@@ -1,0 +1,194 @@
+//! Replay verification: re-execute a run and compare every frame with the recorded log.
+//!
+//! [`VerifySink`] is a [`FrameSink`] that, instead of writing, encodes each frame exactly as the
+//! writer would and compares the bytes with the next recorded frame. The first difference stops
+//! the run with [`LogError`]-free, user-facing detail: which frame, at which byte offset.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::log::{FrameSink, LogDigest, LogError, LogReader, encode_payload};
+
+/// Where a re-execution first departed from the recording.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Divergence {
+    /// Frame `index` (0-based, after the header) differs from the recorded one at `offset`.
+    Differs { index: u64, offset: u64 },
+    /// The re-execution produced frame `index`, but the recording ends before it.
+    RecordingEnds { index: u64 },
+    /// The recording has more frames than the re-execution produced; the first extra one
+    /// is frame `index` at `offset`.
+    RecordingLonger { index: u64, offset: u64 },
+    /// The recording is damaged at `offset` (frame `index`); frames before it matched.
+    RecordingDamaged { index: u64, error: String },
+}
+
+impl std::fmt::Display for Divergence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Divergence::Differs { index, offset } => {
+                write!(f, "frame {index} (byte {offset}) differs from the recording")
+            }
+            Divergence::RecordingEnds { index } => write!(
+                f,
+                "the re-execution produced frame {index}, but the recording ends before it"
+            ),
+            Divergence::RecordingLonger { index, offset } => write!(
+                f,
+                "the recording has more frames than the re-execution: frame {index} (byte {offset}) is extra"
+            ),
+            Divergence::RecordingDamaged { index, error } => {
+                write!(f, "the recording is damaged at frame {index}: {error}")
+            }
+        }
+    }
+}
+
+/// Compares re-executed frames against a recorded log.
+pub struct VerifySink {
+    reader: LogReader,
+    buf: Vec<u8>,
+    index: u64,
+    divergence: Option<Divergence>,
+    /// The step each compared frame belongs to is the caller's business; it can read
+    /// `frames_matched` to map an index to a step.
+    pub frames_matched: u64,
+}
+
+impl VerifySink {
+    /// Opens the recording. The header is compared by the caller (it rebuilt the run from it).
+    pub fn open(path: &Path) -> Result<Self, LogError> {
+        Ok(VerifySink {
+            reader: LogReader::open(path)?,
+            buf: Vec::new(),
+            index: 0,
+            divergence: None,
+            frames_matched: 0,
+        })
+    }
+
+    /// The first divergence found, if any.
+    pub fn divergence(&self) -> Option<&Divergence> {
+        self.divergence.as_ref()
+    }
+
+    /// After the run: checks the recording has no frames left over.
+    pub fn check_end(&mut self) -> Option<&Divergence> {
+        if self.divergence.is_none() {
+            match self.reader.next_raw() {
+                None => {}
+                Some(Ok(extra)) => {
+                    self.divergence = Some(Divergence::RecordingLonger {
+                        index: self.index,
+                        offset: extra.offset,
+                    })
+                }
+                Some(Err(e)) => {
+                    self.divergence = Some(Divergence::RecordingDamaged {
+                        index: self.index,
+                        error: e.to_string(),
+                    })
+                }
+            }
+        }
+        self.divergence.as_ref()
+    }
+
+    fn diverged(&mut self, d: Divergence) -> LogError {
+        let message = d.to_string();
+        self.divergence = Some(d);
+        LogError::Encode(format!("replay diverged: {message}"))
+    }
+}
+
+impl<F: Serialize> FrameSink<F> for VerifySink {
+    fn append(&mut self, frame: &F) -> Result<(), LogError> {
+        if self.divergence.is_some() {
+            return Err(LogError::Encode("replay already diverged".into()));
+        }
+        encode_payload(frame, &mut self.buf)?;
+        let index = self.index;
+        self.index += 1;
+        match self.reader.next_raw() {
+            None => Err(self.diverged(Divergence::RecordingEnds { index })),
+            Some(Err(e)) => Err(self.diverged(Divergence::RecordingDamaged {
+                index,
+                error: e.to_string(),
+            })),
+            Some(Ok(recorded)) if recorded.payload != self.buf => {
+                Err(self.diverged(Divergence::Differs {
+                    index,
+                    offset: recorded.offset,
+                }))
+            }
+            Some(Ok(_)) => {
+                self.frames_matched += 1;
+                Ok(())
+            }
+        }
+    }
+
+    fn end_step(&mut self) -> Result<(), LogError> {
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<LogDigest, LogError> {
+        Ok(LogDigest {
+            frames: self.frames_matched,
+            bytes: 0,
+            sha256: String::new(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::{Fsync, LogWriter};
+
+    fn record(path: &Path, frames: &[u32]) {
+        let mut w = LogWriter::create(path, &"h", Fsync::Never).unwrap();
+        for f in frames {
+            FrameSink::<u32>::append(&mut w, f).unwrap();
+        }
+        FrameSink::<u32>::finish(&mut w).unwrap();
+    }
+
+    fn verify(path: &Path, frames: &[u32]) -> Option<Divergence> {
+        let mut v = VerifySink::open(path).unwrap();
+        for f in frames {
+            if FrameSink::<u32>::append(&mut v, f).is_err() {
+                break;
+            }
+        }
+        v.check_end().cloned()
+    }
+
+    #[test]
+    fn identical_replay_has_no_divergence() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.log");
+        record(&p, &[1, 2, 3]);
+        assert_eq!(verify(&p, &[1, 2, 3]), None);
+    }
+
+    #[test]
+    fn first_difference_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.log");
+        record(&p, &[1, 2, 3]);
+        assert!(matches!(
+            verify(&p, &[1, 9, 3]),
+            Some(Divergence::Differs { index: 1, .. })
+        ));
+        assert_eq!(
+            verify(&p, &[1, 2, 3, 4]),
+            Some(Divergence::RecordingEnds { index: 3 })
+        );
+        assert!(matches!(
+            verify(&p, &[1, 2]),
+            Some(Divergence::RecordingLonger { index: 2, .. })
+        ));
+    }
+}
