@@ -42,15 +42,23 @@ pub enum LogError {
     Io { path: PathBuf, source: io::Error },
     #[error("not a simulacra log: the first 8 bytes are not the log magic")]
     BadMagic,
-    #[error("log format version {found} is not supported (this build reads version {FORMAT_VERSION})")]
+    #[error(
+        "log format version {found} is not supported (this build reads version {FORMAT_VERSION})"
+    )]
     UnsupportedVersion { found: u32 },
     #[error("the log is truncated at byte {offset}: {what}; the frames before it are intact")]
     Truncated { offset: u64, what: &'static str },
     #[error(
         "frame at byte {offset} is corrupt: its checksum is {found:08x}, expected {expected:08x}; the frames before it are intact"
     )]
-    Checksum { offset: u64, expected: u32, found: u32 },
-    #[error("frame at byte {offset} declares {len} bytes, more than the {MAX_FRAME_LEN}-byte limit: the length field is corrupt")]
+    Checksum {
+        offset: u64,
+        expected: u32,
+        found: u32,
+    },
+    #[error(
+        "frame at byte {offset} declares {len} bytes, more than the {MAX_FRAME_LEN}-byte limit: the length field is corrupt"
+    )]
     FrameTooLarge { offset: u64, len: u32 },
     #[error("frame at byte {offset} has a valid checksum but does not decode: {message}")]
     Decode { offset: u64, message: String },
@@ -81,12 +89,13 @@ pub fn encode_payload<T: Serialize>(value: &T, buf: &mut Vec<u8>) -> Result<(), 
 
 /// Decodes a frame payload (the whole payload must be consumed).
 pub fn decode_payload<T: DeserializeOwned>(bytes: &[u8], offset: u64) -> Result<T, LogError> {
-    let (value, used) = bincode::serde::decode_from_slice(bytes, bincode_config()).map_err(|e| {
-        LogError::Decode {
-            offset,
-            message: e.to_string(),
-        }
-    })?;
+    let (value, used) =
+        bincode::serde::decode_from_slice(bytes, bincode_config()).map_err(|e| {
+            LogError::Decode {
+                offset,
+                message: e.to_string(),
+            }
+        })?;
     if used != bytes.len() {
         return Err(LogError::Decode {
             offset,
@@ -148,7 +157,12 @@ impl Encoder {
         let len = u32::try_from(self.payload.len())
             .ok()
             .filter(|&l| l <= MAX_FRAME_LEN)
-            .ok_or_else(|| LogError::Encode(format!("frame of {} bytes is too large", self.payload.len())))?;
+            .ok_or_else(|| {
+                LogError::Encode(format!(
+                    "frame of {} bytes is too large",
+                    self.payload.len()
+                ))
+            })?;
         let crc = crc32fast::hash(&self.payload);
         let mut head = [0u8; 8];
         head[..4].copy_from_slice(&len.to_le_bytes());
@@ -232,9 +246,10 @@ impl LogWriter {
 
     fn flush(&mut self) -> Result<(), LogError> {
         let path = self.path.clone();
-        self.out
-            .flush()
-            .map_err(|source| LogError::Io { path: path.clone(), source })?;
+        self.out.flush().map_err(|source| LogError::Io {
+            path: path.clone(),
+            source,
+        })?;
         if self.fsync == Fsync::EveryStep {
             self.out
                 .get_ref()
@@ -607,7 +622,10 @@ mod tests {
             Err(LogError::UnsupportedVersion { found: 99 })
         ));
         std::fs::write(&path, &MAGIC[..5]).unwrap();
-        assert!(matches!(LogReader::open(&path), Err(LogError::Truncated { .. })));
+        assert!(matches!(
+            LogReader::open(&path),
+            Err(LogError::Truncated { .. })
+        ));
         std::fs::write(&path, b"").unwrap();
         assert!(LogReader::open(&path).is_err());
     }

@@ -89,11 +89,7 @@ impl<A: Agent> Handler<Decide<A>> for AgentActor<A> {
 pub struct AgentReply<A: Agent>(Act<A>);
 
 impl<A: Agent> MessageResponse<AgentActor<A>, Decide<A>> for AgentReply<A> {
-    fn handle(
-        self,
-        ctx: &mut Context<AgentActor<A>>,
-        tx: Option<OneshotSender<A::Output>>,
-    ) {
+    fn handle(self, ctx: &mut Context<AgentActor<A>>, tx: Option<OneshotSender<A::Output>>) {
         match self.0 {
             Act::Ready(out) => {
                 if let Some(tx) = tx {
@@ -328,13 +324,11 @@ impl<A: Agent> Population<A> {
             .collect();
         let mut out = Vec::with_capacity(self.len);
         for (shard, request) in requests.into_iter().enumerate() {
-            let block = request
-                .await
-                .map_err(|source| RuntimeError::ShardGone {
-                    step,
-                    shard,
-                    source,
-                })??;
+            let block = request.await.map_err(|source| RuntimeError::ShardGone {
+                step,
+                shard,
+                source,
+            })??;
             out.extend(block);
         }
         Ok(out)
@@ -371,16 +365,18 @@ mod tests {
         key: StreamKey,
     }
 
+    type ToyReply = (usize, u64, u32, u32, u32);
+
     impl Agent for Toy {
         type Shared = u64;
         type Private = u32;
-        type Output = (usize, u64, u32, u32, u32);
+        type Output = ToyReply;
         type Pending = u32;
 
         fn act(&mut self, step: u64, shared: &u64, own: u32) -> Act<Self> {
             self.seen += 1;
             let draw = self.key.rng(self.id as u64, step).next_u32();
-            if self.id % 3 == 0 {
+            if self.id.is_multiple_of(3) {
                 // Simulate an asynchronous exchange that resolves after a timer.
                 let delay = (self.id % 5) as u64;
                 Act::Later(Box::pin(async move {
@@ -397,7 +393,7 @@ mod tests {
         }
     }
 
-    fn run(n: usize, shards: usize, window: usize) -> Vec<Vec<(usize, u64, u32, u32, u32)>> {
+    fn run(n: usize, shards: usize, window: usize) -> Vec<Vec<ToyReply>> {
         let system = System::new();
         system.block_on(async move {
             let key = StreamKey::new(5, "toy");
@@ -421,7 +417,11 @@ mod tests {
     fn replies_come_back_in_id_order_whatever_the_sharding() {
         let reference = run(50, 1, 128);
         for (shards, window) in [(2, 1), (3, 7), (4, 128), (7, 2)] {
-            assert_eq!(run(50, shards, window), reference, "shards={shards} window={window}");
+            assert_eq!(
+                run(50, shards, window),
+                reference,
+                "shards={shards} window={window}"
+            );
         }
         for (i, reply) in reference[2].iter().enumerate() {
             assert_eq!(reply.0, i);
@@ -445,7 +445,10 @@ mod tests {
             )
             .await;
             let err = pop.step(0, &0, vec![1, 2]).await.unwrap_err();
-            assert!(err.to_string().contains("2 private messages for a population of 4"));
+            assert!(
+                err.to_string()
+                    .contains("2 private messages for a population of 4")
+            );
             pop.stop();
         });
     }

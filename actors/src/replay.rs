@@ -28,7 +28,10 @@ impl std::fmt::Display for Divergence {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Divergence::Differs { index, offset } => {
-                write!(f, "frame {index} (byte {offset}) differs from the recording")
+                write!(
+                    f,
+                    "frame {index} (byte {offset}) differs from the recording"
+                )
             }
             Divergence::RecordingEnds { index } => write!(
                 f,

@@ -119,9 +119,7 @@ impl<G: Game, S: FrameSink<G::Frame> + Send + 'static> Message for RunToEnd<G, S
     type Result = Option<RunResult<G, S>>;
 }
 
-impl<G: Game, S: FrameSink<G::Frame> + Send + 'static> Handler<RunToEnd<G, S>>
-    for Scheduler<G, S>
-{
+impl<G: Game, S: FrameSink<G::Frame> + Send + 'static> Handler<RunToEnd<G, S>> for Scheduler<G, S> {
     type Result = ResponseFuture<Option<RunResult<G, S>>>;
 
     fn handle(&mut self, msg: RunToEnd<G, S>, _ctx: &mut Context<Self>) -> Self::Result {
@@ -225,9 +223,7 @@ struct StopScheduler;
 impl Message for StopScheduler {
     type Result = ();
 }
-impl<G: Game, S: FrameSink<G::Frame> + Send + 'static> Handler<StopScheduler>
-    for Scheduler<G, S>
-{
+impl<G: Game, S: FrameSink<G::Frame> + Send + 'static> Handler<StopScheduler> for Scheduler<G, S> {
     type Result = ();
     fn handle(&mut self, _: StopScheduler, ctx: &mut Context<Self>) {
         ctx.stop();
@@ -261,7 +257,11 @@ mod tests {
     impl Game for Counter {
         type Frame = (u64, u64);
         type Error = Oops;
-        async fn step(&mut self, step: u64, frames: &mut StepFrames<(u64, u64)>) -> Result<Flow, Oops> {
+        async fn step(
+            &mut self,
+            step: u64,
+            frames: &mut StepFrames<(u64, u64)>,
+        ) -> Result<Flow, Oops> {
             if self.fail_at == Some(step) {
                 return Err(Oops(format!("broke at {step}")));
             }
@@ -275,7 +275,10 @@ mod tests {
         }
     }
 
-    fn go(fail_at: Option<u64>, halt_at: Option<u64>) -> Result<(u64, u64, bool, u64), (String, u64)> {
+    fn go(
+        fail_at: Option<u64>,
+        halt_at: Option<u64>,
+    ) -> Result<(u64, u64, bool, u64), (String, u64)> {
         System::new().block_on(async move {
             let game = Counter {
                 value: 0,

@@ -1,0 +1,712 @@
+//! Scenario configuration: the TOML schema, its defaults, layering and validation.
+//!
+//! A scenario is resolved from, in increasing priority: the built-in defaults (every key has
+//! one), the scenario file, environment variables `SIMULACRA__SECTION__KEY`, and `--set
+//! key=value` flags (TOML values; bare words are read as strings). Unknown keys and bad values
+//! are errors that name the key. The resolved scenario is written, as TOML, into the header of
+//! every run's log, so a log alone is enough to replay the run.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::econ::{BracketPreset, Gb2, TaxSchedule, UtilityForm, WelfareKind};
+
+/// The embedded default scenario (`scenarios/default.toml`).
+pub const DEFAULT_SCENARIO: &str = include_str!("../scenarios/default.toml");
+
+/// A configuration problem, in words that say which key and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read scenario {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Parse(String),
+    #[error("--set {0:?}: expected key=value, for example --set simulation.seed=7")]
+    BadSet(String),
+    #[error("{key}: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        message: message.into(),
+    }
+}
+
+/// A whole scenario.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Scenario {
+    /// A label for reports.
+    pub name: String,
+    pub simulation: Simulation,
+    pub economy: Economy,
+    pub workers: Workers,
+    pub planner: Planner,
+    pub log: LogConfig,
+    pub baselines: Baselines,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Scenario {
+            name: "default".into(),
+            simulation: Simulation::default(),
+            economy: Economy::default(),
+            workers: Workers::default(),
+            planner: Planner::default(),
+            log: LogConfig::default(),
+            baselines: Baselines::default(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Simulation {
+    /// The master seed: every random draw of the run derives from it.
+    pub seed: u64,
+    pub num_agents: usize,
+    pub timesteps: u64,
+    /// Steps per tax year; the planner acts at the first step of each.
+    pub tax_year_length: u64,
+    /// Worker shards (one arbiter thread each); 0 = one per core. Never changes results.
+    pub shards: usize,
+}
+
+impl Default for Simulation {
+    fn default() -> Self {
+        Simulation {
+            seed: 42,
+            num_agents: 100,
+            timesteps: 1000,
+            tax_year_length: 25,
+            shards: 0,
+        }
+    }
+}
+
+/// Either a preset name or explicit bracket lower cut-offs (the first must be 0).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Brackets {
+    Cutoffs(Vec<f64>),
+    Preset(String),
+}
+
+/// Either "calibrated" or a number.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Calibrated {
+    Value(f64),
+    Named(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UtilityName {
+    QuasiLinear,
+    Crra,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SkillMode {
+    /// Skill chosen so the worker's equilibrium income under the 2024 US schedule equals her
+    /// census income draw.
+    Calibrated,
+    /// The paper's: skill = income / 40.
+    IncomeOver40,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RebateRule {
+    /// All revenue is returned lump-sum, equally to every worker.
+    Equal,
+    /// Revenue is not returned (it leaves the economy).
+    None,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WelfareName {
+    InversePotentialIncome,
+    InverseRealizedIncome,
+    Utilitarian,
+    Rawlsian,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Economy {
+    pub brackets: Brackets,
+    pub utility: UtilityName,
+    /// Labor-cost scale c in c*l^delta: a number, or "calibrated" (the median worker chooses
+    /// 40 h under the 2024 US schedule).
+    pub labor_cost: Calibrated,
+    /// delta in c*l^delta (labor elasticity of interior workers is 1/(delta-1)).
+    pub labor_exponent: f64,
+    /// CRRA curvature eta (utility = "crra" only).
+    pub crra_eta: f64,
+    /// Consumption at which CRRA marginal utility is 1 ("calibrated" = the median income).
+    pub crra_reference_consumption: Calibrated,
+    pub max_hours: f64,
+    pub skills: SkillMode,
+    pub rebate: RebateRule,
+    pub welfare: WelfareName,
+    /// Income floor of the inverse-realized-income welfare (the paper uses $1).
+    pub welfare_income_floor: f64,
+    /// The income distribution (GB2, annual dollars at the 40 h reference).
+    pub income: Gb2,
+}
+
+impl Default for Economy {
+    fn default() -> Self {
+        Economy {
+            brackets: Brackets::Preset("three".into()),
+            utility: UtilityName::QuasiLinear,
+            labor_cost: Calibrated::Named("calibrated".into()),
+            labor_exponent: 3.5,
+            crra_eta: 1.5,
+            crra_reference_consumption: Calibrated::Named("calibrated".into()),
+            max_hours: 100.0,
+            skills: SkillMode::Calibrated,
+            rebate: RebateRule::Equal,
+            welfare: WelfareName::InversePotentialIncome,
+            welfare_income_floor: 1.0,
+            income: crate::econ::ACS_2023,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WorkerPolicyName {
+    /// The exact best response.
+    Rational,
+    /// An in-context learner over its own history (the offline stand-in for an LLM worker).
+    Bounded,
+    /// Always the same hours.
+    Fixed,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Workers {
+    pub policy: WorkerPolicyName,
+    /// Hours of `fixed` workers.
+    pub fixed_hours: f64,
+    /// Share of workers whose utility is last step's welfare (the paper's altruistic type).
+    pub altruistic_share: f64,
+    /// Share of workers whose utility is minus last step's welfare.
+    pub adversarial_share: f64,
+    /// `bounded`: steps spent exploring after each schedule change.
+    pub explore_steps: u32,
+    /// `bounded`: probability of a random exploratory choice after exploring.
+    pub exploration_rate: f64,
+}
+
+impl Default for Workers {
+    fn default() -> Self {
+        Workers {
+            policy: WorkerPolicyName::Rational,
+            fixed_hours: 40.0,
+            altruistic_share: 0.0,
+            adversarial_share: 0.0,
+            explore_steps: 6,
+            exploration_rate: 0.05,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlannerPolicyName {
+    /// Per-bracket moves of -20..+20 points once per tax year, searching its history (the
+    /// offline stand-in for the LLM planner).
+    HillClimb,
+    /// The real 2024 US federal schedule (its seven brackets).
+    UsFederal,
+    /// Saez's optimal rates computed from the population on the scenario's brackets.
+    Saez,
+    /// `planner.rates` on the scenario's brackets.
+    Fixed,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Planner {
+    pub policy: PlannerPolicyName,
+    /// Rates (fractions) for `fixed`, one per bracket.
+    pub rates: Vec<f64>,
+    /// Starting rate in every bracket for `hill-climb` (the paper starts at 50%).
+    pub initial_rate: f64,
+    /// Saez elasticities: empty = 1/(labor_exponent-1) in every bracket; one value = all
+    /// brackets; else one per bracket.
+    pub elasticity: Vec<f64>,
+    /// Largest per-bracket move, in percentage points (the paper: 20).
+    pub max_delta_points: i32,
+}
+
+impl Default for Planner {
+    fn default() -> Self {
+        Planner {
+            policy: PlannerPolicyName::HillClimb,
+            rates: Vec::new(),
+            initial_rate: 0.5,
+            elasticity: Vec::new(),
+            max_delta_points: 20,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DecisionLog {
+    /// Every worker's hours at every step.
+    Full,
+    /// A checksum of the hours per step (for very large runs; replay still verifies).
+    Digest,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FsyncPolicy {
+    Never,
+    Step,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub decisions: DecisionLog,
+    pub fsync: FsyncPolicy,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            decisions: DecisionLog::Full,
+            fsync: FsyncPolicy::Never,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Baselines {
+    /// Also run the US-federal and Saez baselines on the same population and seed.
+    pub enabled: bool,
+}
+
+impl Default for Baselines {
+    fn default() -> Self {
+        Baselines { enabled: true }
+    }
+}
+
+/// Turns one `--set key=value` into a TOML line. Values are TOML; a value that is not valid
+/// TOML (a bare word such as `three` or `saez`) is taken as a string.
+fn set_to_toml(set: &str) -> Result<String, ConfigError> {
+    let (key, value) = set
+        .split_once('=')
+        .ok_or_else(|| ConfigError::BadSet(set.to_string()))?;
+    let (key, value) = (key.trim(), value.trim());
+    let valid_key = !key.is_empty()
+        && key
+            .split('.')
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+    if !valid_key {
+        return Err(ConfigError::BadSet(set.to_string()));
+    }
+    let line = format!("{key} = {value}");
+    if toml::from_str::<toml::Table>(&line).is_ok() {
+        Ok(line)
+    } else {
+        Ok(format!(
+            "{key} = {}",
+            toml::Value::String(value.to_string())
+        ))
+    }
+}
+
+impl Scenario {
+    /// Resolves a scenario: `path` (or the embedded default), then the environment, then
+    /// `sets`; then validates.
+    pub fn load(path: Option<&Path>, sets: &[String]) -> Result<Scenario, ConfigError> {
+        let text = match path {
+            Some(p) => std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                path: p.display().to_string(),
+                source,
+            })?,
+            None => DEFAULT_SCENARIO.to_string(),
+        };
+        let env: Vec<(String, String)> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("SIMULACRA__"))
+            .collect();
+        Self::resolve(&text, &env, sets)
+    }
+
+    /// Resolves from scenario text, environment pairs and `--set`s (testable without a
+    /// process environment).
+    pub fn resolve(
+        text: &str,
+        env: &[(String, String)],
+        sets: &[String],
+    ) -> Result<Scenario, ConfigError> {
+        use config::{Config, Environment, File, FileFormat};
+        let mut builder = Config::builder().add_source(File::from_str(text, FileFormat::Toml));
+        let env_map: std::collections::HashMap<String, String> = env.iter().cloned().collect();
+        builder = builder.add_source(
+            Environment::with_prefix("SIMULACRA")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("planner.rates")
+                .with_list_parse_key("planner.elasticity")
+                .with_list_parse_key("economy.brackets")
+                .source(Some(env_map)),
+        );
+        for set in sets {
+            builder = builder.add_source(File::from_str(&set_to_toml(set)?, FileFormat::Toml));
+        }
+        let merged = builder
+            .build()
+            .map_err(|e| ConfigError::Parse(format!("scenario: {e}")))?;
+        let scenario: Scenario = merged
+            .try_deserialize()
+            .map_err(|e| ConfigError::Parse(format!("scenario: {e}")))?;
+        scenario.validate()?;
+        Ok(scenario)
+    }
+
+    /// Parses a scenario from TOML text alone (defaults for missing keys).
+    pub fn from_toml(text: &str) -> Result<Scenario, ConfigError> {
+        Self::resolve(text, &[], &[])
+    }
+
+    /// The scenario as TOML (what the log header stores).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a scenario always serializes to TOML")
+    }
+
+    /// Checks ranges and cross-key consistency.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let s = &self.simulation;
+        if s.num_agents == 0 {
+            return Err(invalid("simulation.num_agents", "must be at least 1"));
+        }
+        if s.num_agents > u32::MAX as usize {
+            return Err(invalid("simulation.num_agents", "must be below 2^32"));
+        }
+        if s.timesteps == 0 {
+            return Err(invalid("simulation.timesteps", "must be at least 1"));
+        }
+        if s.tax_year_length == 0 {
+            return Err(invalid("simulation.tax_year_length", "must be at least 1"));
+        }
+        let e = &self.economy;
+        let cutoffs = self.cutoffs()?;
+        if !(e.max_hours.is_finite() && e.max_hours > 0.0) {
+            return Err(invalid(
+                "economy.max_hours",
+                "must be a positive number of hours",
+            ));
+        }
+        if !(e.labor_exponent.is_finite() && e.labor_exponent > 1.0) {
+            return Err(invalid(
+                "economy.labor_exponent",
+                format!("must be > 1 (got {})", e.labor_exponent),
+            ));
+        }
+        match &e.labor_cost {
+            Calibrated::Value(c) if !(c.is_finite() && *c > 0.0) => {
+                return Err(invalid(
+                    "economy.labor_cost",
+                    "must be positive or \"calibrated\"",
+                ));
+            }
+            Calibrated::Named(n) if n != "calibrated" => {
+                return Err(invalid(
+                    "economy.labor_cost",
+                    format!("unknown value {n:?}: use a number or \"calibrated\""),
+                ));
+            }
+            _ => {}
+        }
+        match &e.crra_reference_consumption {
+            Calibrated::Value(c) if !(c.is_finite() && *c > 0.0) => {
+                return Err(invalid(
+                    "economy.crra_reference_consumption",
+                    "must be positive or \"calibrated\"",
+                ));
+            }
+            Calibrated::Named(n) if n != "calibrated" => {
+                return Err(invalid(
+                    "economy.crra_reference_consumption",
+                    format!("unknown value {n:?}: use a number or \"calibrated\""),
+                ));
+            }
+            _ => {}
+        }
+        if !(e.crra_eta.is_finite() && e.crra_eta > 0.0) {
+            return Err(invalid("economy.crra_eta", "must be positive"));
+        }
+        if !(e.welfare_income_floor.is_finite() && e.welfare_income_floor > 0.0) {
+            return Err(invalid("economy.welfare_income_floor", "must be positive"));
+        }
+        e.income
+            .validate()
+            .map_err(|err| invalid("economy.income", err.to_string()))?;
+        let w = &self.workers;
+        if !(0.0..=e.max_hours).contains(&w.fixed_hours) {
+            return Err(invalid(
+                "workers.fixed_hours",
+                format!("must be within [0, economy.max_hours = {}]", e.max_hours),
+            ));
+        }
+        for (key, share) in [
+            ("workers.altruistic_share", w.altruistic_share),
+            ("workers.adversarial_share", w.adversarial_share),
+        ] {
+            if !(0.0..=1.0).contains(&share) {
+                return Err(invalid(key, "must be a fraction in [0, 1]"));
+            }
+        }
+        if w.altruistic_share + w.adversarial_share > 1.0 {
+            return Err(invalid(
+                "workers.altruistic_share",
+                "altruistic_share + adversarial_share must not exceed 1",
+            ));
+        }
+        if w.policy == WorkerPolicyName::Rational
+            && (w.altruistic_share > 0.0 || w.adversarial_share > 0.0)
+        {
+            return Err(invalid(
+                "workers.policy",
+                "rational workers best-respond to their own utility; altruistic and adversarial \
+                 workers learn from welfare feedback: use workers.policy = \"bounded\"",
+            ));
+        }
+        if !(0.0..=1.0).contains(&w.exploration_rate) {
+            return Err(invalid(
+                "workers.exploration_rate",
+                "must be a probability in [0, 1]",
+            ));
+        }
+        let p = &self.planner;
+        if !(0.0..=1.0).contains(&p.initial_rate) {
+            return Err(invalid(
+                "planner.initial_rate",
+                "must be a fraction in [0, 1]",
+            ));
+        }
+        if p.max_delta_points < 10 || p.max_delta_points % 10 != 0 {
+            return Err(invalid(
+                "planner.max_delta_points",
+                "must be a positive multiple of 10 (the paper uses 20)",
+            ));
+        }
+        if p.policy == PlannerPolicyName::Fixed && p.rates.len() != cutoffs.len() {
+            return Err(invalid(
+                "planner.rates",
+                format!(
+                    "planner.policy = \"fixed\" needs {} rates (one per bracket of economy.brackets), got {}",
+                    cutoffs.len(),
+                    p.rates.len()
+                ),
+            ));
+        }
+        if p.rates.iter().any(|r| !(0.0..=1.0).contains(r)) {
+            return Err(invalid(
+                "planner.rates",
+                "rates are fractions in [0, 1] (write 0.35, not 35)",
+            ));
+        }
+        if !p.elasticity.is_empty() {
+            if p.elasticity.len() != 1 && p.elasticity.len() != cutoffs.len() {
+                return Err(invalid(
+                    "planner.elasticity",
+                    format!("give one value or {} (one per bracket)", cutoffs.len()),
+                ));
+            }
+            if p.elasticity.iter().any(|e| !(e.is_finite() && *e > 0.0)) {
+                return Err(invalid(
+                    "planner.elasticity",
+                    "elasticities must be positive",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The bracket lower cut-offs of the scenario.
+    pub fn cutoffs(&self) -> Result<Vec<f64>, ConfigError> {
+        let cutoffs = match &self.economy.brackets {
+            Brackets::Preset(name) => BracketPreset::parse(name)
+                .ok_or_else(|| {
+                    invalid(
+                        "economy.brackets",
+                        format!(
+                            "unknown preset {name:?}: use one of {} or a list of cut-offs such as [0, 50000, 150000]",
+                            BracketPreset::ALL.map(|p| p.name()).join(", ")
+                        ),
+                    )
+                })?
+                .cutoffs(),
+            Brackets::Cutoffs(c) => c.clone(),
+        };
+        TaxSchedule::uniform(cutoffs.clone(), 0.0)
+            .map_err(|e| invalid("economy.brackets", e.to_string()))?;
+        Ok(cutoffs)
+    }
+
+    /// The welfare function.
+    pub fn welfare_kind(&self) -> WelfareKind {
+        match self.economy.welfare {
+            WelfareName::InversePotentialIncome => WelfareKind::InversePotentialIncome,
+            WelfareName::InverseRealizedIncome => WelfareKind::InverseRealizedIncome {
+                floor: self.economy.welfare_income_floor,
+            },
+            WelfareName::Utilitarian => WelfareKind::Utilitarian,
+            WelfareName::Rawlsian => WelfareKind::Rawlsian,
+        }
+    }
+
+    /// The utility form, with calibrated constants resolved (see `economy.labor_cost`).
+    pub fn utility_form(&self) -> UtilityForm {
+        let e = &self.economy;
+        let median = e.income.quantile(0.5);
+        let c = match e.labor_cost {
+            Calibrated::Value(c) => c,
+            Calibrated::Named(_) => {
+                let us = crate::econ::us_federal_2024();
+                crate::econ::calibrate_labor_cost(
+                    median,
+                    us.marginal_rate(median),
+                    e.labor_exponent,
+                    40.0,
+                )
+            }
+        };
+        match e.utility {
+            UtilityName::QuasiLinear => UtilityForm::QuasiLinear {
+                c,
+                delta: e.labor_exponent,
+            },
+            UtilityName::Crra => UtilityForm::Crra {
+                c,
+                delta: e.labor_exponent,
+                eta: e.crra_eta,
+                x0: match e.crra_reference_consumption {
+                    Calibrated::Value(x) => x,
+                    Calibrated::Named(_) => median,
+                },
+            },
+        }
+    }
+
+    /// Saez elasticities, one per bracket.
+    pub fn elasticities(&self) -> Result<Vec<f64>, ConfigError> {
+        let k = self.cutoffs()?.len();
+        let e = &self.planner.elasticity;
+        Ok(match e.len() {
+            0 => vec![1.0 / (self.economy.labor_exponent - 1.0); k],
+            1 => vec![e[0]; k],
+            _ => e.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_default_parses_and_matches_the_issue() {
+        let s = Scenario::from_toml(DEFAULT_SCENARIO).unwrap();
+        assert_eq!(s.simulation.num_agents, 100);
+        assert_eq!(s.simulation.tax_year_length, 25);
+        assert_eq!(s.cutoffs().unwrap(), vec![0.0, 90_000.0, 159_100.0]);
+        assert_eq!(s.workers.policy, WorkerPolicyName::Rational);
+        assert_eq!(s.planner.policy, PlannerPolicyName::HillClimb);
+        assert_eq!(s.planner.initial_rate, 0.5);
+    }
+
+    #[test]
+    fn calibrated_labor_cost_is_the_documented_value() {
+        // c = 0.88 * (38102/40) / (3.5 * 40^2.5) = 838.24 / 35417.6 = 0.023667
+        let c = Scenario::default().utility_form().c();
+        assert!((c - 0.023667).abs() < 2e-5, "c = {c}");
+    }
+
+    #[test]
+    fn sets_override_and_bare_words_are_strings() {
+        let sets = vec![
+            "simulation.seed=7".to_string(),
+            "economy.brackets=us-federal-2024".to_string(),
+            "planner.policy=fixed".to_string(),
+            "planner.rates=[0.1,0.2,0.3,0.4,0.5,0.6,0.7]".to_string(),
+        ];
+        let s = Scenario::resolve(DEFAULT_SCENARIO, &[], &sets).unwrap();
+        assert_eq!(s.simulation.seed, 7);
+        assert_eq!(s.cutoffs().unwrap().len(), 7);
+        assert_eq!(s.planner.rates[6], 0.7);
+    }
+
+    #[test]
+    fn environment_overrides_the_file_and_sets_override_the_environment() {
+        let env = vec![
+            (
+                "SIMULACRA__SIMULATION__NUM_AGENTS".to_string(),
+                "12".to_string(),
+            ),
+            ("SIMULACRA__SIMULATION__SEED".to_string(), "5".to_string()),
+        ];
+        let s = Scenario::resolve(DEFAULT_SCENARIO, &env, &["simulation.seed=9".into()]).unwrap();
+        assert_eq!(s.simulation.num_agents, 12);
+        assert_eq!(s.simulation.seed, 9);
+    }
+
+    fn err_of(sets: &[&str]) -> String {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        Scenario::resolve(DEFAULT_SCENARIO, &[], &sets)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_key() {
+        assert!(err_of(&["simulation.num_agent=5"]).contains("num_agent"));
+        assert!(err_of(&["simulaton.seed=5"]).contains("simulaton"));
+        assert!(err_of(&["workers.policy=genius"]).contains("genius"));
+        assert!(err_of(&["simulation.num_agents=0"]).contains("simulation.num_agents"));
+        assert!(err_of(&["economy.brackets=four"]).contains("economy.brackets"));
+        assert!(err_of(&["economy.brackets=[0, 5000, 100]"]).contains("economy.brackets"));
+        assert!(err_of(&["planner.policy=fixed", "planner.rates=[0.1]"]).contains("planner.rates"));
+        assert!(err_of(&["planner.rates=[35, 10, 10]"]).contains("fractions"));
+        assert!(err_of(&["simulation.seed=-3"]).contains("seed"));
+        assert!(err_of(&["workers.altruistic_share=0.5"]).contains("workers.policy"));
+        assert!(err_of(&["noequals"]).contains("key=value"));
+    }
+
+    #[test]
+    fn unknown_environment_key_is_an_error() {
+        let env = vec![("SIMULACRA__SIMULATION__SPEED".to_string(), "1".to_string())];
+        let err = Scenario::resolve(DEFAULT_SCENARIO, &env, &[]).unwrap_err();
+        assert!(err.to_string().contains("speed"), "{err}");
+    }
+
+    #[test]
+    fn resolved_scenario_round_trips_through_toml() {
+        let s = Scenario::resolve(DEFAULT_SCENARIO, &[], &["simulation.seed=3".into()]).unwrap();
+        assert_eq!(Scenario::from_toml(&s.to_toml()).unwrap(), s);
+    }
+}

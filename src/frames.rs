@@ -1,0 +1,94 @@
+//! What a run's message log holds: the header and the frame kinds, in the order the scheduler
+//! writes them. One timestep is
+//!
+//! ```text
+//! StepBegin { step, tax_year }
+//! PlannerMove { .. }                  (first step of a tax year only)
+//! Decisions { first_agent, hours }    (one per block of up to DECISION_BLOCK workers; or a
+//! DecisionDigest                       digest when log.decisions = "digest")
+//! Outcome { revenue, rebate, welfare, gini, .. }
+//! ```
+//!
+//! Everything else a user may want about a step (each worker's income, tax, utility) is a pure
+//! function of these frames and the header's scenario, so `inspect` recomputes it rather than
+//! the log storing it twice.
+
+use serde::{Deserialize, Serialize};
+
+/// Workers per `Decisions` frame, so that no frame grows with the population.
+pub const DECISION_BLOCK: usize = 65_536;
+
+/// The first frame of every log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LogHeader {
+    /// Always "simulacra-run".
+    pub kind: String,
+    pub simulacra_version: String,
+    pub seed: u64,
+    /// The resolved scenario, as TOML: enough to rebuild and replay the run.
+    pub scenario_toml: String,
+}
+
+/// One logged message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Frame {
+    StepBegin {
+        step: u64,
+        tax_year: u64,
+    },
+    PlannerMove(PlannerMove),
+    Decisions {
+        step: u64,
+        first_agent: u64,
+        hours: Vec<f64>,
+    },
+    DecisionDigest {
+        step: u64,
+        agents: u64,
+        /// FNV-1a over the little-endian bytes of every worker's hours, in id order.
+        fnv1a: u64,
+    },
+    Outcome(StepOutcome),
+}
+
+/// The planner's move at the start of a tax year, with what it saw.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlannerMove {
+    pub step: u64,
+    pub tax_year: u64,
+    pub policy: String,
+    /// Mean welfare over the previous tax year (none at the first year).
+    pub observed_welfare: Option<f64>,
+    pub previous_rates: Vec<f64>,
+    /// The move, in percentage points per bracket.
+    pub deltas_points: Vec<i32>,
+    pub cutoffs: Vec<f64>,
+    pub rates: Vec<f64>,
+}
+
+/// The world's settlement of one step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepOutcome {
+    pub step: u64,
+    pub tax_year: u64,
+    pub rates: Vec<f64>,
+    pub revenue: f64,
+    pub rebate: f64,
+    pub welfare: f64,
+    pub gini: f64,
+    pub mean_hours: f64,
+    pub mean_income: f64,
+    pub mean_utility: f64,
+}
+
+/// FNV-1a over the hours' bytes (the digest mode's checksum).
+pub fn hours_digest(hours: &[f64]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for h in hours {
+        for b in h.to_le_bytes() {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    hash
+}

@@ -1,0 +1,301 @@
+//! One timestep of the LLM Economist's Stackelberg game, as the scheduler drives it.
+//!
+//! ```text
+//! step k ─┬─ k starts a tax year? ── ProposeSchedule ──▶ planner actor ──▶ new schedule
+//!         ├─ WorkerView + own feedback ──▶ worker actors (sharded) ──▶ hours, in id order
+//!         ├─ econ::settle(schedule, skills, hours) ──▶ incomes, taxes, rebate, utilities, welfare
+//!         └─ frames: StepBegin, PlannerMove?, Decisions, Outcome  ──▶ scheduler ──▶ log
+//! ```
+//!
+//! The game holds the world state between steps (the schedule, each worker's last outcome);
+//! the economics are the pure functions of [`crate::econ`]; the actors only decide.
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+use simulacra_actors::population::{AgentFactory, PopulationOptions};
+use simulacra_actors::{Flow, Game, LogError, RuntimeError, StepFrames, StreamKey};
+
+use crate::agents::{PlannerActor, ProposeSchedule, Worker};
+use crate::config::{DecisionLog, RebateRule, Scenario, WorkerPolicyName};
+use crate::econ::{Settlement, TaxSchedule, UtilityType, WorldParams, settle};
+use crate::frames::{DECISION_BLOCK, Frame, PlannerMove, StepOutcome, hours_digest};
+use crate::policy::{
+    Bounded, Feedback, Fixed, PlannerInput, PlannerPolicy, Rational, WorkerPolicy, WorkerProfile,
+    WorkerView,
+};
+use crate::population::Population;
+
+type WorkerPool = simulacra_actors::Population<Worker>;
+
+/// Why a step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GameError {
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    #[error("the message log failed: {0}")]
+    Log(#[from] LogError),
+    #[error("the planner actor stopped before answering at step {step}: {source}")]
+    PlannerGone { step: u64, source: MailboxError },
+}
+
+/// The economy as a game the scheduler can drive.
+pub struct Economy {
+    params: WorldParams,
+    population: Arc<Population>,
+    workers: WorkerPool,
+    planner: Addr<PlannerActor>,
+    schedule: TaxSchedule,
+    schedule_version: u64,
+    tax_year_length: u64,
+    years_total: u64,
+    decisions: DecisionLog,
+    worker_key: StreamKey,
+    /// Each worker's outcome of the last step, sent with the next step's message.
+    feedback: Vec<Option<Feedback>>,
+    last_rebate: f64,
+    last_welfare: f64,
+    year_welfare: (f64, u64),
+    /// The last settlement and the hours and schedule version it was computed for: when no
+    /// worker changed her hours under an unchanged schedule, the outcome is the same.
+    last: Option<(u64, Vec<f64>, Settlement)>,
+    /// One record per step played.
+    pub records: Vec<StepOutcome>,
+}
+
+/// The world parameters of a scenario.
+pub fn world_params(scenario: &Scenario) -> WorldParams {
+    WorldParams {
+        form: scenario.utility_form(),
+        welfare: scenario.welfare_kind(),
+        rebate_equal: scenario.economy.rebate == RebateRule::Equal,
+        max_hours: scenario.economy.max_hours,
+    }
+}
+
+/// The worker-policy factory of a scenario (called on each shard's thread).
+fn worker_factory(scenario: &Scenario, population: &Arc<Population>) -> AgentFactory<Worker> {
+    let population = Arc::clone(population);
+    let form = scenario.utility_form();
+    let max_hours = scenario.economy.max_hours;
+    let w = scenario.workers.clone();
+    Arc::new(move |id| {
+        let policy: Box<dyn WorkerPolicy> = match w.policy {
+            WorkerPolicyName::Rational => Box::new(Rational::default()),
+            WorkerPolicyName::Bounded => {
+                Box::new(Bounded::new(w.explore_steps, w.exploration_rate))
+            }
+            WorkerPolicyName::Fixed => Box::new(Fixed(w.fixed_hours)),
+        };
+        Worker {
+            profile: WorkerProfile {
+                id: id as u32,
+                skill: population.skills[id],
+                utility_type: population.utility_types[id],
+                form,
+                max_hours,
+            },
+            policy,
+        }
+    })
+}
+
+impl Economy {
+    /// Starts the worker and planner actors for `scenario`. Must run inside an actix System.
+    pub async fn start(
+        scenario: &Scenario,
+        population: Arc<Population>,
+        planner: Box<dyn PlannerPolicy>,
+    ) -> Economy {
+        let n = population.len();
+        let options = PopulationOptions {
+            shards: scenario.simulation.shards,
+            ..PopulationOptions::default()
+        };
+        let workers = WorkerPool::spawn(n, options, worker_factory(scenario, &population)).await;
+        let cutoffs = scenario
+            .cutoffs()
+            .expect("a validated scenario has valid brackets");
+        let schedule = TaxSchedule::uniform(cutoffs, scenario.planner.initial_rate)
+            .expect("a validated scenario has a valid initial rate");
+        let l = scenario.simulation.tax_year_length;
+        Economy {
+            params: world_params(scenario),
+            population,
+            workers,
+            planner: PlannerActor::new(planner).start(),
+            schedule,
+            schedule_version: 0,
+            tax_year_length: l,
+            years_total: scenario.simulation.timesteps.div_ceil(l),
+            decisions: scenario.log.decisions,
+            worker_key: StreamKey::new(scenario.simulation.seed, "worker"),
+            feedback: vec![None; n],
+            last_rebate: 0.0,
+            last_welfare: 0.0,
+            year_welfare: (0.0, 0),
+            last: None,
+            records: Vec::new(),
+        }
+    }
+
+    /// The schedule in force.
+    pub fn schedule(&self) -> &TaxSchedule {
+        &self.schedule
+    }
+
+    /// Stops the actors.
+    pub fn stop(self) {
+        self.workers.stop();
+    }
+
+    async fn planner_turn(
+        &mut self,
+        step: u64,
+        tax_year: u64,
+        frames: &mut StepFrames<Frame>,
+    ) -> Result<(), GameError> {
+        let (sum, count) = std::mem::take(&mut self.year_welfare);
+        let observed_welfare = (count > 0).then(|| sum / count as f64);
+        let input = PlannerInput {
+            tax_year,
+            years_total: self.years_total,
+            current: self.schedule.clone(),
+            observed_welfare,
+        };
+        let proposal = self
+            .planner
+            .send(ProposeSchedule(input))
+            .await
+            .map_err(|source| GameError::PlannerGone { step, source })?;
+        let previous = std::mem::replace(&mut self.schedule, proposal.schedule);
+        if previous != self.schedule {
+            self.schedule_version += 1;
+        }
+        // A move is expressed in points only when the brackets are the same.
+        let deltas_points = if previous.cutoffs() == self.schedule.cutoffs() {
+            previous
+                .rates()
+                .iter()
+                .zip(self.schedule.rates())
+                .map(|(a, b)| ((b - a) * 100.0).round() as i32)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        frames.push(Frame::PlannerMove(PlannerMove {
+            step,
+            tax_year,
+            policy: proposal.policy.to_string(),
+            observed_welfare,
+            previous_rates: previous.rates().to_vec(),
+            deltas_points,
+            cutoffs: self.schedule.cutoffs().to_vec(),
+            rates: self.schedule.rates().to_vec(),
+        }));
+        Ok(())
+    }
+
+    fn log_decisions(&self, step: u64, hours: &[f64], frames: &mut StepFrames<Frame>) {
+        match self.decisions {
+            DecisionLog::Full => {
+                for (b, block) in hours.chunks(DECISION_BLOCK).enumerate() {
+                    frames.push(Frame::Decisions {
+                        step,
+                        first_agent: (b * DECISION_BLOCK) as u64,
+                        hours: block.to_vec(),
+                    });
+                }
+            }
+            DecisionLog::Digest => frames.push(Frame::DecisionDigest {
+                step,
+                agents: hours.len() as u64,
+                fnv1a: hours_digest(hours),
+            }),
+        }
+    }
+
+    /// Settles the step, reusing the last settlement when nothing changed.
+    fn settle(&mut self, hours: Vec<f64>) {
+        let reusable =
+            matches!(&self.last, Some((v, h, _)) if *v == self.schedule_version && *h == hours);
+        if !reusable {
+            let s = settle(
+                &self.params,
+                &self.schedule,
+                &self.population.skills,
+                &self.population.weights,
+                &hours,
+            );
+            self.last = Some((self.schedule_version, hours, s));
+        }
+    }
+}
+
+impl Game for Economy {
+    type Frame = Frame;
+    type Error = GameError;
+
+    async fn step(&mut self, step: u64, frames: &mut StepFrames<Frame>) -> Result<Flow, GameError> {
+        let tax_year = step / self.tax_year_length;
+        let step_in_year = step % self.tax_year_length;
+        frames.push(Frame::StepBegin { step, tax_year });
+        if step_in_year == 0 {
+            self.planner_turn(step, tax_year, frames).await?;
+        }
+
+        let view = WorkerView {
+            step,
+            tax_year,
+            step_in_year,
+            last_step_of_year: step_in_year + 1 == self.tax_year_length,
+            schedule: self.schedule.clone(),
+            schedule_version: self.schedule_version,
+            rebate: self.last_rebate,
+            rng_key: self.worker_key,
+        };
+        let feedback = std::mem::take(&mut self.feedback);
+        let hours = self.workers.step(step, &view, feedback).await?;
+        self.log_decisions(step, &hours, frames);
+
+        let previous_welfare = self.last_welfare;
+        self.settle(hours);
+        let (_, hours, s) = self.last.as_ref().expect("settled just above");
+        let feedback = hours
+            .iter()
+            .zip(&s.utilities)
+            .zip(&self.population.utility_types)
+            .map(|((&h, &u), t)| {
+                let perceived = match t {
+                    UtilityType::Egotistical => u,
+                    UtilityType::Altruistic => previous_welfare,
+                    UtilityType::Adversarial => -previous_welfare,
+                };
+                Some(Feedback {
+                    hours: h,
+                    utility: perceived,
+                })
+            })
+            .collect();
+        let outcome = StepOutcome {
+            step,
+            tax_year,
+            rates: self.schedule.rates().to_vec(),
+            revenue: s.revenue,
+            rebate: s.rebate,
+            welfare: s.welfare,
+            gini: s.gini,
+            mean_hours: s.mean_hours,
+            mean_income: s.mean_income,
+            mean_utility: s.mean_utility,
+        };
+        self.feedback = feedback;
+        self.last_rebate = outcome.rebate;
+        self.last_welfare = outcome.welfare;
+        self.year_welfare.0 += outcome.welfare;
+        self.year_welfare.1 += 1;
+        frames.push(Frame::Outcome(outcome.clone()));
+        self.records.push(outcome);
+        Ok(Flow::Continue)
+    }
+}

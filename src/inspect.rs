@@ -1,0 +1,300 @@
+//! Reading a run back from its message log alone: the game tax year by tax year, or one round
+//! in full (the schedule in force, the planner's move and what it saw, and every worker's
+//! hours, income, tax and utility, recomputed from the logged hours with the pure settlement).
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use serde::Serialize;
+use simulacra_actors::LogReader;
+
+use crate::econ::{TaxSchedule, settle};
+use crate::frames::{Frame, PlannerMove, StepOutcome};
+use crate::game::world_params;
+use crate::population::Population;
+use crate::run::read_run_header;
+
+/// One tax year of the game.
+#[derive(Clone, Debug, Serialize)]
+pub struct RoundSummary {
+    pub tax_year: u64,
+    pub first_step: u64,
+    pub steps: u64,
+    pub planner_move: Option<PlannerMove>,
+    pub rates: Vec<f64>,
+    pub mean_welfare: f64,
+    pub mean_revenue: f64,
+    pub mean_hours: f64,
+    pub mean_gini: f64,
+}
+
+/// One worker at the last step of a round.
+#[derive(Clone, Debug, Serialize)]
+pub struct WorkerRow {
+    pub id: usize,
+    pub skill: f64,
+    pub hours: f64,
+    pub income: f64,
+    pub tax: f64,
+    pub utility: f64,
+}
+
+/// A round in full.
+#[derive(Clone, Debug, Serialize)]
+pub struct RoundDetail {
+    #[serde(flatten)]
+    pub summary: RoundSummary,
+    pub cutoffs: Vec<f64>,
+    /// The step whose per-worker outcomes are listed (the round's last logged step).
+    pub worker_step: u64,
+    pub rebate: f64,
+    /// Empty when the run logged only digests of the hours.
+    pub workers: Vec<WorkerRow>,
+    pub note: Option<String>,
+}
+
+/// Everything in a log, grouped by step.
+struct Recorded {
+    moves: Vec<PlannerMove>,
+    outcomes: Vec<StepOutcome>,
+    /// (step, first agent, hours) blocks.
+    decisions: Vec<(u64, u64, Vec<f64>)>,
+    damaged: Option<String>,
+}
+
+fn read(run_dir: &Path, keep_decisions_of: Option<u64>) -> anyhow::Result<Recorded> {
+    let path = run_dir.join("run.log");
+    let mut reader =
+        LogReader::open(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut rec = Recorded {
+        moves: Vec::new(),
+        outcomes: Vec::new(),
+        decisions: Vec::new(),
+        damaged: None,
+    };
+    while let Some(next) = reader.next_raw() {
+        let frame: Frame = match next.and_then(|raw| raw.decode()) {
+            Ok(f) => f,
+            Err(e) => {
+                rec.damaged = Some(e.to_string());
+                break;
+            }
+        };
+        match frame {
+            Frame::PlannerMove(m) => rec.moves.push(m),
+            Frame::Outcome(o) => rec.outcomes.push(o),
+            Frame::Decisions {
+                step,
+                first_agent,
+                hours,
+            } => {
+                if keep_decisions_of == Some(step) {
+                    rec.decisions.push((step, first_agent, hours));
+                }
+            }
+            Frame::StepBegin { .. } | Frame::DecisionDigest { .. } => {}
+        }
+    }
+    Ok(rec)
+}
+
+fn rounds(rec: &Recorded) -> Vec<RoundSummary> {
+    let mut out: Vec<RoundSummary> = Vec::new();
+    for o in &rec.outcomes {
+        if out.last().is_none_or(|r| r.tax_year != o.tax_year) {
+            out.push(RoundSummary {
+                tax_year: o.tax_year,
+                first_step: o.step,
+                steps: 0,
+                planner_move: rec.moves.iter().find(|m| m.tax_year == o.tax_year).cloned(),
+                rates: o.rates.clone(),
+                mean_welfare: 0.0,
+                mean_revenue: 0.0,
+                mean_hours: 0.0,
+                mean_gini: 0.0,
+            });
+        }
+        let r = out.last_mut().expect("pushed above");
+        r.steps += 1;
+        r.mean_welfare += o.welfare;
+        r.mean_revenue += o.revenue;
+        r.mean_hours += o.mean_hours;
+        r.mean_gini += o.gini;
+    }
+    for r in &mut out {
+        let n = r.steps as f64;
+        r.mean_welfare /= n;
+        r.mean_revenue /= n;
+        r.mean_hours /= n;
+        r.mean_gini /= n;
+    }
+    out
+}
+
+/// The whole game, one row per tax year; also says if the log ended badly.
+pub fn game_table(run_dir: &Path) -> anyhow::Result<(Vec<RoundSummary>, Option<String>)> {
+    let rec = read(run_dir, None)?;
+    Ok((rounds(&rec), rec.damaged))
+}
+
+/// Round (tax year) `k` in full.
+pub fn round_detail(run_dir: &Path, k: u64) -> anyhow::Result<RoundDetail> {
+    let (_, scenario) = read_run_header(run_dir)?;
+    let all = read(run_dir, None)?;
+    let summaries = rounds(&all);
+    let Some(summary) = summaries.iter().find(|r| r.tax_year == k).cloned() else {
+        bail!(
+            "round {k} is not in the log: it holds rounds 0 to {}",
+            summaries.len().saturating_sub(1)
+        );
+    };
+    let worker_step = summary.first_step + summary.steps - 1;
+    let rec = read(run_dir, Some(worker_step))?;
+    let outcome = rec
+        .outcomes
+        .iter()
+        .find(|o| o.step == worker_step)
+        .expect("the round's steps come from these outcomes");
+    let cutoffs = rec
+        .moves
+        .iter()
+        .rev()
+        .find(|m| m.tax_year <= k)
+        .map(|m| m.cutoffs.clone())
+        .unwrap_or(scenario.cutoffs()?);
+    let mut hours: Vec<f64> = Vec::new();
+    for (_, first, block) in &rec.decisions {
+        if *first as usize != hours.len() {
+            bail!("the log's decision blocks for step {worker_step} are out of order");
+        }
+        hours.extend_from_slice(block);
+    }
+    let mut workers = Vec::new();
+    let mut note = None;
+    if hours.len() == scenario.simulation.num_agents {
+        let population = Population::generate(&scenario);
+        let schedule = TaxSchedule::new(cutoffs.clone(), outcome.rates.clone())?;
+        let s = settle(
+            &world_params(&scenario),
+            &schedule,
+            &population.skills,
+            &population.weights,
+            &hours,
+        );
+        workers = (0..hours.len())
+            .map(|i| WorkerRow {
+                id: i,
+                skill: population.skills[i],
+                hours: hours[i],
+                income: s.incomes[i],
+                tax: s.taxes[i],
+                utility: s.utilities[i],
+            })
+            .collect();
+    } else {
+        note = Some(
+            "this run logged digests of the hours (log.decisions = \"digest\"), so per-worker \
+             rows are not available; rerun with log.decisions = \"full\""
+                .into(),
+        );
+    }
+    Ok(RoundDetail {
+        summary,
+        cutoffs,
+        worker_step,
+        rebate: outcome.rebate,
+        workers,
+        note,
+    })
+}
+
+fn pct(rates: &[f64]) -> String {
+    rates
+        .iter()
+        .map(|r| format!("{:.0}", r * 100.0))
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Plain-text rendering of the game table.
+pub fn render_table(rows: &[RoundSummary], damaged: Option<&str>) -> String {
+    let mut s = format!(
+        "{:>4} {:>6} {:>22} {:>18} {:>12} {:>12} {:>8} {:>6}\n",
+        "year", "step", "rates %", "move (points)", "welfare", "revenue", "hours", "gini"
+    );
+    for r in rows {
+        let mv = r.planner_move.as_ref().map_or(String::from("-"), |m| {
+            if m.deltas_points.is_empty() {
+                "set".into()
+            } else {
+                m.deltas_points
+                    .iter()
+                    .map(|d| format!("{d:+}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            }
+        });
+        s += &format!(
+            "{:>4} {:>6} {:>22} {:>18} {:>12.4} {:>12.0} {:>8.2} {:>6.3}\n",
+            r.tax_year,
+            r.first_step,
+            pct(&r.rates),
+            mv,
+            r.mean_welfare,
+            r.mean_revenue,
+            r.mean_hours,
+            r.mean_gini
+        );
+    }
+    if let Some(d) = damaged {
+        s += &format!("warning: the log ends badly after the rows above: {d}\n");
+    }
+    s
+}
+
+/// Plain-text rendering of one round.
+pub fn render_round(d: &RoundDetail) -> String {
+    let r = &d.summary;
+    let mut s = format!(
+        "round {} (steps {}..={}), schedule in force: rates {}% on cut-offs {:?}\n",
+        r.tax_year,
+        r.first_step,
+        d.worker_step,
+        pct(&r.rates),
+        d.cutoffs
+    );
+    match &r.planner_move {
+        Some(m) => {
+            s += &format!(
+                "planner ({}) saw welfare {} and moved {:?} points from {}%\n",
+                m.policy,
+                m.observed_welfare
+                    .map_or("none yet".to_string(), |w| format!("{w:.4}")),
+                m.deltas_points,
+                pct(&m.previous_rates)
+            );
+        }
+        None => s += "planner: no move logged for this round\n",
+    }
+    s += &format!(
+        "mean welfare {:.4}, revenue {:.0}, mean hours {:.2}, gini {:.3}; rebate at step {}: {:.2}\n",
+        r.mean_welfare, r.mean_revenue, r.mean_hours, r.mean_gini, d.worker_step, d.rebate
+    );
+    if let Some(note) = &d.note {
+        s += note;
+        s += "\n";
+    }
+    if !d.workers.is_empty() {
+        s += &format!(
+            "{:>7} {:>10} {:>7} {:>12} {:>11} {:>12}\n",
+            "worker", "skill $/h", "hours", "income", "tax", "utility"
+        );
+        for w in &d.workers {
+            s += &format!(
+                "{:>7} {:>10.2} {:>7.2} {:>12.2} {:>11.2} {:>12.2}\n",
+                w.id, w.skill, w.hours, w.income, w.tax, w.utility
+            );
+        }
+    }
+    s
+}

@@ -1,0 +1,392 @@
+//! A whole run: build the population and the actors from a scenario, let the scheduler play
+//! the game into the message log, evaluate the baselines on the same population and seed, and
+//! write `steps.csv` and `summary.json`. Also the replay check of a recorded run.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use actix::System;
+use anyhow::{Context, bail};
+use serde::Serialize;
+use simulacra_actors::{
+    Divergence, FrameSink, Fsync, HashSink, LogReader, LogWriter, Progress, VerifySink, run_game,
+};
+
+use crate::config::{FsyncPolicy, PlannerPolicyName, Scenario, WelfareName, WorkerPolicyName};
+use crate::econ::{TaxSchedule, saez_rates, us_federal_2024};
+use crate::frames::{LogHeader, StepOutcome};
+use crate::game::Economy;
+use crate::policy::{FixedSchedule, HillClimb, PlannerPolicy};
+use crate::population::Population;
+
+/// The header a run of `scenario` writes.
+pub fn header(scenario: &Scenario) -> LogHeader {
+    LogHeader {
+        kind: "simulacra-run".into(),
+        simulacra_version: env!("CARGO_PKG_VERSION").into(),
+        seed: scenario.simulation.seed,
+        scenario_toml: scenario.to_toml(),
+    }
+}
+
+/// Saez's rates for the scenario's brackets, from the population's census incomes.
+///
+/// Units: the incomes are annual dollars, the census draws (in the calibrated economy, also
+/// each worker's equilibrium income under the 2024 US schedule). Weights are the welfare
+/// function's: 1/potential income, 1/max(income, floor), 1 (utilitarian), or all weight on
+/// the lowest income (Rawlsian).
+pub fn saez_schedule(scenario: &Scenario, population: &Population) -> anyhow::Result<TaxSchedule> {
+    let incomes = &population.census_incomes;
+    let weights: Vec<f64> = match scenario.economy.welfare {
+        WelfareName::InversePotentialIncome => population.weights.clone(),
+        WelfareName::InverseRealizedIncome => incomes
+            .iter()
+            .map(|y| 1.0 / y.max(scenario.economy.welfare_income_floor))
+            .collect(),
+        WelfareName::Utilitarian => vec![1.0; incomes.len()],
+        WelfareName::Rawlsian => {
+            let lowest = incomes
+                .iter()
+                .enumerate()
+                .min_by(|a, b| a.1.total_cmp(b.1))
+                .map_or(0, |(i, _)| i);
+            (0..incomes.len())
+                .map(|i| if i == lowest { 1.0 } else { 0.0 })
+                .collect()
+        }
+    };
+    let cutoffs = scenario.cutoffs()?;
+    let result = saez_rates(incomes, &weights, &cutoffs, &scenario.elasticities()?)
+        .context("computing the Saez baseline")?;
+    Ok(TaxSchedule::new(cutoffs, result.rates)?)
+}
+
+/// The planner policy a scenario asks for (or a baseline's).
+pub fn planner_policy(
+    kind: PlannerPolicyName,
+    scenario: &Scenario,
+    population: &Population,
+) -> anyhow::Result<Box<dyn PlannerPolicy>> {
+    Ok(match kind {
+        PlannerPolicyName::HillClimb => Box::new(HillClimb::new(scenario.planner.max_delta_points)),
+        PlannerPolicyName::UsFederal => Box::new(FixedSchedule {
+            name: "us-federal",
+            schedule: us_federal_2024(),
+        }),
+        PlannerPolicyName::Saez => Box::new(FixedSchedule {
+            name: "saez",
+            schedule: saez_schedule(scenario, population)?,
+        }),
+        PlannerPolicyName::Fixed => Box::new(FixedSchedule {
+            name: "fixed",
+            schedule: TaxSchedule::new(scenario.cutoffs()?, scenario.planner.rates.clone())?,
+        }),
+    })
+}
+
+/// Summary metrics of one game (the main run or a baseline).
+#[derive(Clone, Debug, Serialize)]
+pub struct GameSummary {
+    pub planner: String,
+    pub worker_policy: WorkerPolicyName,
+    /// Mean welfare over the last tax year.
+    pub swf: f64,
+    pub cutoffs: Vec<f64>,
+    pub rates: Vec<f64>,
+    pub mean_hours: f64,
+    pub gini: f64,
+    pub revenue: f64,
+}
+
+fn summarize(
+    planner: &str,
+    scenario: &Scenario,
+    schedule: &TaxSchedule,
+    records: &[StepOutcome],
+) -> GameSummary {
+    let last_year = records.last().map_or(0, |r| r.tax_year);
+    let year: Vec<&StepOutcome> = records.iter().filter(|r| r.tax_year == last_year).collect();
+    let mean = |f: fn(&StepOutcome) -> f64| {
+        if year.is_empty() {
+            0.0
+        } else {
+            year.iter().map(|r| f(r)).sum::<f64>() / year.len() as f64
+        }
+    };
+    GameSummary {
+        planner: planner.to_string(),
+        worker_policy: scenario.workers.policy,
+        swf: mean(|r| r.welfare),
+        cutoffs: schedule.cutoffs().to_vec(),
+        rates: schedule.rates().to_vec(),
+        mean_hours: mean(|r| r.mean_hours),
+        gini: mean(|r| r.gini),
+        revenue: mean(|r| r.revenue),
+    }
+}
+
+/// `summary.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub scenario: String,
+    pub seed: u64,
+    pub num_agents: usize,
+    pub timesteps: u64,
+    pub tax_year_length: u64,
+    pub steps_run: u64,
+    /// Mean welfare over the last tax year.
+    pub swf_final: f64,
+    pub tax_rates_final: Vec<f64>,
+    pub cutoffs: Vec<f64>,
+    pub mean_hours_final: f64,
+    pub gini_final: f64,
+    pub planner: GameSummary,
+    pub baselines: Baselines,
+    pub comparison: Option<Comparison>,
+    pub labor_cost_c: f64,
+    pub labor_exponent: f64,
+    pub log_sha256: String,
+    pub log_frames: u64,
+    pub log_bytes: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Baselines {
+    pub us_federal: Option<GameSummary>,
+    pub saez: Option<GameSummary>,
+}
+
+/// How the planner did against the baselines, as measured (positive = planner higher).
+#[derive(Clone, Debug, Serialize)]
+pub struct Comparison {
+    pub planner_minus_us_federal: f64,
+    pub planner_minus_saez: f64,
+    /// (planner - saez) / |saez|, in percent.
+    pub planner_vs_saez_percent: f64,
+    pub planner_vs_us_federal_percent: f64,
+    pub verdict: String,
+}
+
+fn compare(planner: &GameSummary, b: &Baselines) -> Option<Comparison> {
+    let us = b.us_federal.as_ref()?;
+    let saez = b.saez.as_ref()?;
+    let pct = |x: f64, base: f64| 100.0 * (x - base) / base.abs().max(f64::MIN_POSITIVE);
+    let against = |name: &str, base: f64| {
+        let d = pct(planner.swf, base);
+        if d > 0.0 {
+            format!("beats {name} by {d:.2}%")
+        } else if d < 0.0 {
+            format!("trails {name} by {:.2}%", -d)
+        } else {
+            format!("ties {name}")
+        }
+    };
+    Some(Comparison {
+        planner_minus_us_federal: planner.swf - us.swf,
+        planner_minus_saez: planner.swf - saez.swf,
+        planner_vs_saez_percent: pct(planner.swf, saez.swf),
+        planner_vs_us_federal_percent: pct(planner.swf, us.swf),
+        verdict: format!(
+            "the {} planner {} and {} on welfare",
+            planner.planner,
+            against("Saez", saez.swf),
+            against("the 2024 US schedule", us.swf)
+        ),
+    })
+}
+
+/// Plays one game of `scenario` with `planner` into `sink`; returns its records and schedule.
+async fn play<S: FrameSink<crate::frames::Frame> + Send + 'static>(
+    scenario: &Scenario,
+    population: Arc<Population>,
+    planner: Box<dyn PlannerPolicy>,
+    sink: S,
+    progress: Option<Progress>,
+) -> anyhow::Result<(Economy, S, simulacra_actors::LogDigest, u64)> {
+    let economy = Economy::start(scenario, population, planner).await;
+    match run_game(economy, sink, scenario.simulation.timesteps, progress).await {
+        Ok(done) => Ok((done.game, done.sink, done.digest, done.steps_run)),
+        Err(failed) => {
+            failed.game.stop();
+            bail!("the run stopped at step {}: {}", failed.step, failed.error)
+        }
+    }
+}
+
+/// Picks a new folder `runs/<name>-s<seed>-<k>`.
+pub fn default_out_dir(scenario: &Scenario) -> PathBuf {
+    let base = Path::new("runs");
+    (1..)
+        .map(|k| {
+            base.join(format!(
+                "{}-s{}-{k}",
+                scenario.name, scenario.simulation.seed
+            ))
+        })
+        .find(|p| !p.exists())
+        .expect("an unbounded counter finds a free name")
+}
+
+/// Runs `scenario` into `out_dir`; returns the summary.
+pub fn run_scenario(
+    scenario: &Scenario,
+    out_dir: &Path,
+    progress: Option<Progress>,
+) -> anyhow::Result<Summary> {
+    std::fs::create_dir_all(out_dir)
+        .with_context(|| format!("cannot create the output folder {}", out_dir.display()))?;
+    let fsync = match scenario.log.fsync {
+        FsyncPolicy::Never => Fsync::Never,
+        FsyncPolicy::Step => Fsync::EveryStep,
+    };
+    let sink = LogWriter::create(&out_dir.join("run.log"), &header(scenario), fsync)?;
+    let scenario_owned = scenario.clone();
+    let summary = System::new().block_on(async move {
+        let scenario = &scenario_owned;
+        let population = Arc::new(Population::generate(scenario));
+        let planner = planner_policy(scenario.planner.policy, scenario, &population)?;
+        let planner_name = planner.name();
+        let (economy, _sink, digest, steps_run) =
+            play(scenario, Arc::clone(&population), planner, sink, progress).await?;
+        let main = summarize(planner_name, scenario, economy.schedule(), &economy.records);
+        write_steps_csv(&out_dir.join("steps.csv"), &economy.records)?;
+        economy.stop();
+
+        let mut baselines = Baselines::default();
+        if scenario.baselines.enabled {
+            for kind in [PlannerPolicyName::UsFederal, PlannerPolicyName::Saez] {
+                let policy = planner_policy(kind, scenario, &population)?;
+                let name = policy.name();
+                let sink = HashSink::new(&header(scenario))?;
+                let (economy, _, _, _) =
+                    play(scenario, Arc::clone(&population), policy, sink, None).await?;
+                let s = summarize(name, scenario, economy.schedule(), &economy.records);
+                economy.stop();
+                match kind {
+                    PlannerPolicyName::UsFederal => baselines.us_federal = Some(s),
+                    _ => baselines.saez = Some(s),
+                }
+            }
+        }
+        let form = scenario.utility_form();
+        anyhow::Ok(Summary {
+            scenario: scenario.name.clone(),
+            seed: scenario.simulation.seed,
+            num_agents: scenario.simulation.num_agents,
+            timesteps: scenario.simulation.timesteps,
+            tax_year_length: scenario.simulation.tax_year_length,
+            steps_run,
+            swf_final: main.swf,
+            tax_rates_final: main.rates.clone(),
+            cutoffs: main.cutoffs.clone(),
+            mean_hours_final: main.mean_hours,
+            gini_final: main.gini,
+            comparison: compare(&main, &baselines),
+            planner: main,
+            baselines,
+            labor_cost_c: form.c(),
+            labor_exponent: form.delta(),
+            log_sha256: digest.sha256,
+            log_frames: digest.frames,
+            log_bytes: digest.bytes,
+        })
+    })?;
+    let json = serde_json::to_string_pretty(&summary)?;
+    std::fs::write(out_dir.join("summary.json"), json + "\n")
+        .with_context(|| format!("cannot write {}", out_dir.join("summary.json").display()))?;
+    Ok(summary)
+}
+
+/// `steps.csv`: one row per timestep.
+pub fn write_steps_csv(path: &Path, records: &[StepOutcome]) -> anyhow::Result<()> {
+    let k = records.iter().map(|r| r.rates.len()).max().unwrap_or(0);
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?,
+    );
+    let rate_cols: Vec<String> = (0..k).map(|j| format!("rate_{j}")).collect();
+    writeln!(
+        out,
+        "step,tax_year,{},revenue,rebate,welfare,gini,mean_hours,mean_income,mean_utility",
+        rate_cols.join(",")
+    )?;
+    for r in records {
+        let rates: Vec<String> = (0..k)
+            .map(|j| r.rates.get(j).map_or(String::new(), |x| x.to_string()))
+            .collect();
+        writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{}",
+            r.step,
+            r.tax_year,
+            rates.join(","),
+            r.revenue,
+            r.rebate,
+            r.welfare,
+            r.gini,
+            r.mean_hours,
+            r.mean_income,
+            r.mean_utility
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Reads a run's header and the scenario it holds.
+pub fn read_run_header(run_dir: &Path) -> anyhow::Result<(LogHeader, Scenario)> {
+    let log = run_dir.join("run.log");
+    let reader = LogReader::open(&log).with_context(|| format!("cannot read {}", log.display()))?;
+    let header: LogHeader = reader
+        .header()
+        .with_context(|| format!("{}: the header does not decode", log.display()))?;
+    if header.kind != "simulacra-run" {
+        bail!(
+            "{}: not a simulacra run log (kind {:?})",
+            log.display(),
+            header.kind
+        );
+    }
+    let scenario = Scenario::from_toml(&header.scenario_toml)
+        .with_context(|| format!("{}: the scenario in the header is invalid", log.display()))?;
+    Ok((header, scenario))
+}
+
+/// The outcome of `simulacra replay --verify`.
+pub enum ReplayVerdict {
+    Identical { frames: u64 },
+    Differs(Divergence),
+}
+
+/// Re-executes a recorded run from its header and compares every frame.
+pub fn verify_replay(run_dir: &Path) -> anyhow::Result<ReplayVerdict> {
+    let (header, scenario) = read_run_header(run_dir)?;
+    if header.simulacra_version != env!("CARGO_PKG_VERSION") {
+        tracing::warn!(
+            recorded = %header.simulacra_version,
+            "the log was written by another simulacra version; a difference may come from that"
+        );
+    }
+    let sink = VerifySink::open(&run_dir.join("run.log"))?;
+    System::new().block_on(async move {
+        let population = Arc::new(Population::generate(&scenario));
+        let planner = planner_policy(scenario.planner.policy, &scenario, &population)?;
+        let economy = Economy::start(&scenario, population, planner).await;
+        let mut sink = match run_game(economy, sink, scenario.simulation.timesteps, None).await {
+            Ok(done) => {
+                done.game.stop();
+                done.sink
+            }
+            Err(failed) => {
+                failed.game.stop();
+                failed.sink
+            }
+        };
+        Ok(match sink.check_end() {
+            None => ReplayVerdict::Identical {
+                frames: sink.frames_matched,
+            },
+            Some(d) => ReplayVerdict::Differs(d.clone()),
+        })
+    })
+}
