@@ -121,6 +121,7 @@ pub enum SkillMode {
     /// census income draw.
     Calibrated,
     /// The paper's: skill = income / 40.
+    #[serde(rename = "income-over-40")]
     IncomeOver40,
 }
 
@@ -702,6 +703,17 @@ mod tests {
         let env = vec![("SIMULACRA__SIMULATION__SPEED".to_string(), "1".to_string())];
         let err = Scenario::resolve(DEFAULT_SCENARIO, &env, &[]).unwrap_err();
         assert!(err.to_string().contains("speed"), "{err}");
+    }
+
+    #[test]
+    fn shipped_scenarios_parse() {
+        for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                Scenario::load(Some(&path), &[])
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            }
+        }
     }
 
     #[test]

@@ -21,12 +21,17 @@ use crate::policy::{FixedSchedule, HillClimb, PlannerPolicy};
 use crate::population::Population;
 
 /// The header a run of `scenario` writes.
+///
+/// Execution-only settings that cannot change a result (the shard count) are reset to their
+/// defaults, so the same run on another machine or thread count has the same log bytes.
 pub fn header(scenario: &Scenario) -> LogHeader {
+    let mut logged = scenario.clone();
+    logged.simulation.shards = 0;
     LogHeader {
         kind: "simulacra-run".into(),
         simulacra_version: env!("CARGO_PKG_VERSION").into(),
         seed: scenario.simulation.seed,
-        scenario_toml: scenario.to_toml(),
+        scenario_toml: logged.to_toml(),
     }
 }
 
