@@ -19,9 +19,20 @@ pub struct StepFrames<F> {
     frames: Vec<F>,
 }
 
+impl<F> Default for StepFrames<F> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl<F> StepFrames<F> {
-    fn new() -> Self {
+    /// An empty record (the scheduler makes one per step; benchmarks and tests may too).
+    pub fn new() -> Self {
         StepFrames { frames: Vec::new() }
+    }
+    /// The frames pushed so far.
+    pub fn frames(&self) -> &[F] {
+        &self.frames
     }
     /// Appends a frame to this step's record.
     pub fn push(&mut self, frame: F) {

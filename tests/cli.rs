@@ -1,0 +1,267 @@
+//! The command line as a user meets it: the run's files and keys, replay, inspect, the econ
+//! calculators, and bad input (clear message, non-zero exit, no panic).
+
+mod common;
+
+use std::path::Path;
+
+use common::{simulacra, stderr, stdout};
+use serde_json::Value;
+
+const SMALL: [&str; 8] = [
+    "--set",
+    "simulation.num_agents=20",
+    "--set",
+    "simulation.timesteps=60",
+    "--set",
+    "simulation.tax_year_length=10",
+    "--quiet",
+    "--out",
+];
+
+fn small_run(dir: &Path) {
+    let mut args = vec!["run"];
+    args.extend(SMALL);
+    let d = dir.to_str().unwrap();
+    args.push(d);
+    let o = simulacra(&args);
+    assert!(o.status.success(), "run failed: {}", stderr(&o));
+    assert!(stdout(&o).contains("hill-climb"), "{}", stdout(&o));
+}
+
+fn summary(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn run_writes_the_documented_files_and_keys() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("r");
+    small_run(&dir);
+    let s = summary(&dir);
+    for key in [
+        "seed",
+        "num_agents",
+        "timesteps",
+        "swf_final",
+        "tax_rates_final",
+        "log_sha256",
+    ] {
+        assert!(!s[key].is_null(), "summary.json lacks {key}");
+    }
+    assert_eq!(s["num_agents"], 20);
+    assert_eq!(s["timesteps"], 60);
+    assert!(s["baselines"]["us_federal"]["swf"].is_f64());
+    assert!(s["baselines"]["saez"]["swf"].is_f64());
+    assert_eq!(s["baselines"]["saez"]["rates"].as_array().unwrap().len(), 3);
+    assert_eq!(s["baselines"]["us_federal"]["rates"].as_array().unwrap().len(), 7);
+    let hash = simulacra_actors::log::file_sha256(&dir.join("run.log")).unwrap();
+    assert_eq!(s["log_sha256"], hash.as_str());
+
+    let csv = std::fs::read_to_string(dir.join("steps.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "step,tax_year,rate_0,rate_1,rate_2,revenue,rebate,welfare,gini,mean_hours,mean_income,mean_utility"
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 60);
+    assert!(rows[59].starts_with("59,5,"));
+    // swf_final is the mean welfare of the last tax year's rows.
+    let last_year: Vec<f64> = rows[50..]
+        .iter()
+        .map(|r| r.split(',').nth(7).unwrap().parse().unwrap())
+        .collect();
+    let mean = last_year.iter().sum::<f64>() / 10.0;
+    assert!((mean - s["swf_final"].as_f64().unwrap()).abs() <= 1e-9 * mean.abs());
+}
+
+#[test]
+fn replay_and_inspect_read_the_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("r");
+    small_run(&dir);
+    let d = dir.to_str().unwrap();
+    let o = simulacra(&["replay", d, "--verify"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("identical"));
+
+    let o = simulacra(&["inspect", d, "--round", "2", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let round: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(round["tax_year"], 2);
+    assert_eq!(round["rates"].as_array().unwrap().len(), 3);
+    assert!(round["planner_move"]["deltas_points"].is_array());
+    assert!(round["planner_move"]["observed_welfare"].is_f64());
+    let workers = round["workers"].as_array().unwrap();
+    assert_eq!(workers.len(), 20);
+    for w in workers {
+        let (skill, hours, income) = (
+            w["skill"].as_f64().unwrap(),
+            w["hours"].as_f64().unwrap(),
+            w["income"].as_f64().unwrap(),
+        );
+        assert!((skill * hours - income).abs() <= 1e-6 * income.max(1.0));
+    }
+
+    let o = simulacra(&["inspect", d]);
+    assert!(o.status.success());
+    assert_eq!(stdout(&o).lines().count(), 1 + 6, "a header and one row per tax year");
+
+    let o = simulacra(&["inspect", d, "--round", "99"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("round 99 is not in the log"));
+}
+
+#[test]
+fn damaged_logs_are_reported_with_their_offset() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("r");
+    small_run(&dir);
+    let d = dir.to_str().unwrap();
+    let log = dir.join("run.log");
+    let full = std::fs::read(&log).unwrap();
+
+    // Truncated: inspect still shows the intact prefix and says where the log breaks.
+    std::fs::write(&log, &full[..full.len() - 100]).unwrap();
+    let o = simulacra(&["inspect", d]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("truncated at byte"), "{}", stdout(&o));
+    let o = simulacra(&["replay", d, "--verify"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stdout(&o).contains("damaged"), "{}", stdout(&o));
+
+    // A flipped byte in the middle: a checksum error at that frame.
+    let mut bytes = full.clone();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&log, &bytes).unwrap();
+    let o = simulacra(&["replay", d, "--verify"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("corrupt"), "{}", stdout(&o));
+
+    // Not a log at all.
+    std::fs::write(&log, b"{\"not\": \"a log\"}").unwrap();
+    let o = simulacra(&["replay", d, "--verify"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not a simulacra log"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"));
+}
+
+#[test]
+fn bad_configuration_names_the_problem() {
+    let cases: [(&[&str], &str); 5] = [
+        (&["run", "--set", "simulation.num_agent=5"], "num_agent"),
+        (&["run", "--set", "planner.policy=oracle"], "oracle"),
+        (&["run", "--set", "economy.max_hours=-1"], "economy.max_hours"),
+        (&["run", "/nonexistent/scenario.toml"], "/nonexistent/scenario.toml"),
+        (&["run", "--set", "novalue"], "key=value"),
+    ];
+    for (args, needle) in cases {
+        let o = simulacra(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"));
+    }
+}
+
+#[test]
+fn environment_overrides_apply() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("r");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_simulacra"))
+        .args(["run", "--quiet", "--set", "simulation.timesteps=5", "--out"])
+        .arg(&dir)
+        .env("SIMULACRA__SIMULATION__NUM_AGENTS", "7")
+        .env("SIMULACRA__BASELINES__ENABLED", "false")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = summary(&dir);
+    assert_eq!(s["num_agents"], 7);
+    assert!(s["baselines"]["saez"].is_null());
+}
+
+#[test]
+fn econ_best_response_matches_the_closed_form() {
+    // Flat 30%: l* = (v (1 - t) / (c delta))^(1/(delta-1)) = (30*0.7/(0.02*3.5))^(1/2.5) = 300^0.4
+    let o = simulacra(&[
+        "econ",
+        "best-response",
+        "--skill",
+        "30",
+        "--brackets",
+        "flat",
+        "--rates",
+        "0.3",
+        "--c",
+        "0.02",
+        "--delta",
+        "3.5",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let expected = 300f64.powf(0.4);
+    assert!((v["hours"].as_f64().unwrap() - expected).abs() < 1e-9, "{v}");
+
+    let o = simulacra(&[
+        "econ", "best-response", "--skill", "30", "--brackets", "three", "--rates", "0.1,0.2",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("expected 3"), "{}", stderr(&o));
+}
+
+#[test]
+fn econ_saez_on_a_pareto_tail() {
+    // Incomes z_k = 50,000 (1 - (k+0.5)/n)^(-1/2): a Pareto tail with a = 2. Above the top
+    // cut-off b = 200,000 the mean income is 2b, so a = m/(m-b) = 2. With weights 1/z the
+    // mean weight above b relative to the population is (2/(3b)) / (2/(3*50,000)) = 0.25, so
+    // with e = 0.5 the top rate is (1 - 0.25)/(1 - 0.25 + 2*0.5) = 0.75/1.75 = 0.428571.
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("incomes.txt");
+    let n = 200_000;
+    let text: String = (0..n)
+        .map(|k| format!("{}\n", 50_000.0 * (1.0 - (k as f64 + 0.5) / n as f64).powf(-0.5)))
+        .collect();
+    std::fs::write(&file, text).unwrap();
+    let o = simulacra(&[
+        "econ",
+        "saez",
+        "--incomes",
+        file.to_str().unwrap(),
+        "--brackets",
+        "0,200000",
+        "--elasticity",
+        "0.5",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let top = v["rates"][1].as_f64().unwrap();
+    assert!((top - 0.75 / 1.75).abs() < 0.01, "top rate {top}");
+
+    std::fs::write(&file, "100\nabc\n").unwrap();
+    let o = simulacra(&[
+        "econ", "saez", "--incomes", file.to_str().unwrap(), "--brackets", "flat", "--elasticity", "0.4",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("line 2"), "{}", stderr(&o));
+}
+
+#[test]
+fn econ_population_lists_agents() {
+    let o = simulacra(&["econ", "population", "--n", "5", "--seed", "3", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let agents = v["agents"].as_array().unwrap();
+    assert_eq!(agents.len(), 5);
+    for (i, a) in agents.iter().enumerate() {
+        assert_eq!(a["id"], i);
+        for key in ["income", "skill", "occupation", "sex", "age"] {
+            assert!(!a[key].is_null(), "{key}");
+        }
+    }
+    let again = simulacra(&["econ", "population", "--n", "5", "--seed", "3", "--json"]);
+    assert_eq!(stdout(&o), stdout(&again));
+}
