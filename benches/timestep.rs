@@ -63,7 +63,14 @@ fn settlement(c: &mut Criterion) {
     group.bench_function("100k", |b| {
         b.iter(|| {
             black_box(
-                settle(&params, &schedule, &population.skills, &population.weights, &hours).welfare,
+                settle(
+                    &params,
+                    &schedule,
+                    &population.skills,
+                    &population.weights,
+                    &hours,
+                )
+                .welfare,
             )
         })
     });

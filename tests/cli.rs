@@ -54,7 +54,13 @@ fn run_writes_the_documented_files_and_keys() {
     assert!(s["baselines"]["us_federal"]["swf"].is_f64());
     assert!(s["baselines"]["saez"]["swf"].is_f64());
     assert_eq!(s["baselines"]["saez"]["rates"].as_array().unwrap().len(), 3);
-    assert_eq!(s["baselines"]["us_federal"]["rates"].as_array().unwrap().len(), 7);
+    assert_eq!(
+        s["baselines"]["us_federal"]["rates"]
+            .as_array()
+            .unwrap()
+            .len(),
+        7
+    );
     let hash = simulacra_actors::log::file_sha256(&dir.join("run.log")).unwrap();
     assert_eq!(s["log_sha256"], hash.as_str());
 
@@ -106,7 +112,11 @@ fn replay_and_inspect_read_the_log() {
 
     let o = simulacra(&["inspect", d]);
     assert!(o.status.success());
-    assert_eq!(stdout(&o).lines().count(), 1 + 6, "a header and one row per tax year");
+    assert_eq!(
+        stdout(&o).lines().count(),
+        1 + 6,
+        "a header and one row per tax year"
+    );
 
     let o = simulacra(&["inspect", d, "--round", "99"]);
     assert!(!o.status.success());
@@ -153,8 +163,14 @@ fn bad_configuration_names_the_problem() {
     let cases: [(&[&str], &str); 5] = [
         (&["run", "--set", "simulation.num_agent=5"], "num_agent"),
         (&["run", "--set", "planner.policy=oracle"], "oracle"),
-        (&["run", "--set", "economy.max_hours=-1"], "economy.max_hours"),
-        (&["run", "/nonexistent/scenario.toml"], "/nonexistent/scenario.toml"),
+        (
+            &["run", "--set", "economy.max_hours=-1"],
+            "economy.max_hours",
+        ),
+        (
+            &["run", "/nonexistent/scenario.toml"],
+            "/nonexistent/scenario.toml",
+        ),
         (&["run", "--set", "novalue"], "key=value"),
     ];
     for (args, needle) in cases {
@@ -203,10 +219,20 @@ fn econ_best_response_matches_the_closed_form() {
     assert!(o.status.success(), "{}", stderr(&o));
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     let expected = 300f64.powf(0.4);
-    assert!((v["hours"].as_f64().unwrap() - expected).abs() < 1e-9, "{v}");
+    assert!(
+        (v["hours"].as_f64().unwrap() - expected).abs() < 1e-9,
+        "{v}"
+    );
 
     let o = simulacra(&[
-        "econ", "best-response", "--skill", "30", "--brackets", "three", "--rates", "0.1,0.2",
+        "econ",
+        "best-response",
+        "--skill",
+        "30",
+        "--brackets",
+        "three",
+        "--rates",
+        "0.1,0.2",
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("expected 3"), "{}", stderr(&o));
@@ -222,7 +248,12 @@ fn econ_saez_on_a_pareto_tail() {
     let file = tmp.path().join("incomes.txt");
     let n = 200_000;
     let text: String = (0..n)
-        .map(|k| format!("{}\n", 50_000.0 * (1.0 - (k as f64 + 0.5) / n as f64).powf(-0.5)))
+        .map(|k| {
+            format!(
+                "{}\n",
+                50_000.0 * (1.0 - (k as f64 + 0.5) / n as f64).powf(-0.5)
+            )
+        })
         .collect();
     std::fs::write(&file, text).unwrap();
     let o = simulacra(&[
@@ -243,7 +274,14 @@ fn econ_saez_on_a_pareto_tail() {
 
     std::fs::write(&file, "100\nabc\n").unwrap();
     let o = simulacra(&[
-        "econ", "saez", "--incomes", file.to_str().unwrap(), "--brackets", "flat", "--elasticity", "0.4",
+        "econ",
+        "saez",
+        "--incomes",
+        file.to_str().unwrap(),
+        "--brackets",
+        "flat",
+        "--elasticity",
+        "0.4",
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("line 2"), "{}", stderr(&o));
