@@ -107,6 +107,22 @@ pub enum Calibrated {
     Named(String),
 }
 
+impl Calibrated {
+    /// A positive number, or the word "calibrated".
+    fn check(&self, key: &'static str) -> Result<(), ConfigError> {
+        match self {
+            Calibrated::Value(v) if !(v.is_finite() && *v > 0.0) => {
+                Err(invalid(key, "must be positive or \"calibrated\""))
+            }
+            Calibrated::Named(n) if n != "calibrated" => Err(invalid(
+                key,
+                format!("unknown value {n:?}: use a number or \"calibrated\""),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum UtilityName {
@@ -427,36 +443,9 @@ impl Scenario {
                 format!("must be > 1 (got {})", e.labor_exponent),
             ));
         }
-        match &e.labor_cost {
-            Calibrated::Value(c) if !(c.is_finite() && *c > 0.0) => {
-                return Err(invalid(
-                    "economy.labor_cost",
-                    "must be positive or \"calibrated\"",
-                ));
-            }
-            Calibrated::Named(n) if n != "calibrated" => {
-                return Err(invalid(
-                    "economy.labor_cost",
-                    format!("unknown value {n:?}: use a number or \"calibrated\""),
-                ));
-            }
-            _ => {}
-        }
-        match &e.crra_reference_consumption {
-            Calibrated::Value(c) if !(c.is_finite() && *c > 0.0) => {
-                return Err(invalid(
-                    "economy.crra_reference_consumption",
-                    "must be positive or \"calibrated\"",
-                ));
-            }
-            Calibrated::Named(n) if n != "calibrated" => {
-                return Err(invalid(
-                    "economy.crra_reference_consumption",
-                    format!("unknown value {n:?}: use a number or \"calibrated\""),
-                ));
-            }
-            _ => {}
-        }
+        e.labor_cost.check("economy.labor_cost")?;
+        e.crra_reference_consumption
+            .check("economy.crra_reference_consumption")?;
         if !(e.crra_eta.is_finite() && e.crra_eta > 0.0) {
             return Err(invalid("economy.crra_eta", "must be positive"));
         }
