@@ -34,8 +34,8 @@ fn timestep(c: &mut Criterion) {
             let s = scenario(n, policy);
             let sys = System::new();
             let population = Arc::new(Population::generate(&s));
-            let planner = planner_policy(s.planner.policy, &s, &population).unwrap();
-            let mut economy = sys.block_on(Economy::start(&s, population, planner));
+            let planner = planner_policy(s.planner.policy, &s, &population, None).unwrap();
+            let mut economy = sys.block_on(Economy::start(&s, population, planner, None));
             let mut step = 0u64;
             group.throughput(Throughput::Elements(n as u64));
             group.bench_with_input(BenchmarkId::new(policy, n), &n, |b, _| {

@@ -55,6 +55,9 @@ pub fn bench(scenario: &Scenario, log_dir: Option<&Path>) -> anyhow::Result<Benc
     if scenario.baselines.enabled {
         bail!("bench measures one game: set baselines.enabled = false");
     }
+    if scenario.uses_llm() {
+        bail!("bench measures the offline game; for LLM throughput use scripts/bench_llm.sh");
+    }
     let scenario = scenario.clone();
     let log_path = log_dir.map(|d| d.join("run.log"));
     System::new().block_on(async move {
@@ -62,8 +65,8 @@ pub fn bench(scenario: &Scenario, log_dir: Option<&Path>) -> anyhow::Result<Benc
         let rss0 = proc_status_bytes("VmRSS:");
         let population = Arc::new(Population::generate(&scenario));
         let t_pop = start.elapsed().as_secs_f64();
-        let planner = planner_policy(scenario.planner.policy, &scenario, &population)?;
-        let economy = Economy::start(&scenario, Arc::clone(&population), planner).await;
+        let planner = planner_policy(scenario.planner.policy, &scenario, &population, None)?;
+        let economy = Economy::start(&scenario, Arc::clone(&population), planner, None).await;
         let t_spawn = start.elapsed().as_secs_f64() - t_pop;
         let rss1 = proc_status_bytes("VmRSS:");
         let shards = simulacra_actors::population::resolve_shards(scenario.simulation.shards)

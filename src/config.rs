@@ -50,6 +50,7 @@ pub struct Scenario {
     pub planner: Planner,
     pub log: LogConfig,
     pub baselines: Baselines,
+    pub llm: LlmConfig,
 }
 
 impl Default for Scenario {
@@ -62,6 +63,7 @@ impl Default for Scenario {
             planner: Planner::default(),
             log: LogConfig::default(),
             baselines: Baselines::default(),
+            llm: LlmConfig::default(),
         }
     }
 }
@@ -211,6 +213,20 @@ pub enum WorkerPolicyName {
     Bounded,
     /// Always the same hours.
     Fixed,
+    /// A language model chooses, in context, from its own history (see `[llm]`).
+    Llm,
+}
+
+/// Whether workers carry a persona text, and where it comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PersonaSource {
+    /// No persona in prompts (the paper's `rational` scenario).
+    None,
+    /// The deterministic census template.
+    Template,
+    /// Written by the LLM once per agent from its census draw, the template as fallback.
+    Llm,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -227,6 +243,11 @@ pub struct Workers {
     pub explore_steps: u32,
     /// `bounded`: probability of a random exploratory choice after exploring.
     pub exploration_rate: f64,
+    /// `llm`: persona texts in the worker prompts.
+    pub personas: PersonaSource,
+    /// `llm`: ask every worker each step whether she is satisfied with the tax policy; a "no"
+    /// halves the utility she perceives (the paper's bounded scenario).
+    pub satisfaction: bool,
 }
 
 impl Default for Workers {
@@ -238,6 +259,8 @@ impl Default for Workers {
             adversarial_share: 0.0,
             explore_steps: 6,
             exploration_rate: 0.05,
+            personas: PersonaSource::None,
+            satisfaction: false,
         }
     }
 }
@@ -254,6 +277,8 @@ pub enum PlannerPolicyName {
     Saez,
     /// `planner.rates` on the scenario's brackets.
     Fixed,
+    /// A language model proposes per-bracket moves by in-context learning over its history.
+    Llm,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -311,6 +336,108 @@ impl Default for LogConfig {
         LogConfig {
             decisions: DecisionLog::Full,
             fsync: FsyncPolicy::Never,
+        }
+    }
+}
+
+/// One or several OpenAI-compatible base URLs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum BaseUrls {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// How answers are requested in a structured form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResponseFormat {
+    /// `response_format: {type: json_schema}` (OpenAI, vLLM, SGLang, llama.cpp server, Ollama).
+    JsonSchema,
+    /// `response_format: {type: json_object}`.
+    JsonObject,
+    /// No response_format; the answer is parsed from plain text.
+    Text,
+}
+
+/// The language-model backend and how agents use it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LlmConfig {
+    /// The OpenAI-compatible API base, e.g. "http://127.0.0.1:8000/v1", or a list (a pool).
+    pub base_url: BaseUrls,
+    /// Relative weights of the pool's endpoints (empty = equal).
+    pub weights: Vec<f64>,
+    pub model: String,
+    /// The name of the environment variable holding the API key ("" = send none). The key is
+    /// read at run time and never written anywhere.
+    pub api_key_env: String,
+    pub temperature: f64,
+    pub max_tokens: u32,
+    pub planner_max_tokens: u32,
+    pub response_format: ResponseFormat,
+    /// Most requests in flight at once, over the whole run.
+    pub concurrency: usize,
+    pub timeout_seconds: f64,
+    /// Transport retries (429, 5xx, timeouts, dropped connections) per request.
+    pub max_retries: u32,
+    /// First retry delay; doubles each retry.
+    pub backoff_ms: u64,
+    /// Re-asks after an answer that does not parse, before the fallback.
+    pub max_reasks: u32,
+    /// Stop the run cleanly once this many requests were sent (0 = no limit).
+    pub budget_requests: u64,
+    /// Stop the run cleanly once this many tokens were used (0 = no limit).
+    pub budget_tokens: u64,
+    /// Past steps shown to a worker.
+    pub history_window: usize,
+    /// Best past steps (by perceived utility / welfare) shown as memory.
+    pub best_k: usize,
+    /// Tax years shown to the planner.
+    pub planner_history: usize,
+    /// A folder whose `*.j2` files replace the built-in prompt templates of the same name.
+    pub prompts_dir: String,
+    /// Store each request's rendered messages in the log (for inspection).
+    pub log_prompts: bool,
+    /// Archetype mode: 0 = off; k > 0 = workers are grouped into k skill buckets and one LLM
+    /// call per bucket decides for all its members.
+    pub archetypes: usize,
+}
+
+impl Default for LlmConfig {
+    fn default() -> Self {
+        LlmConfig {
+            base_url: BaseUrls::One("http://127.0.0.1:8000/v1".into()),
+            weights: Vec::new(),
+            model: "mock-llm".into(),
+            api_key_env: String::new(),
+            temperature: 0.7,
+            max_tokens: 256,
+            planner_max_tokens: 512,
+            response_format: ResponseFormat::JsonObject,
+            concurrency: 256,
+            timeout_seconds: 60.0,
+            max_retries: 4,
+            backoff_ms: 200,
+            max_reasks: 2,
+            budget_requests: 0,
+            budget_tokens: 0,
+            history_window: 50,
+            best_k: 5,
+            planner_history: 20,
+            prompts_dir: String::new(),
+            log_prompts: true,
+            archetypes: 0,
+        }
+    }
+}
+
+impl LlmConfig {
+    /// The pool's base URLs.
+    pub fn base_urls(&self) -> Vec<String> {
+        match &self.base_url {
+            BaseUrls::One(u) => vec![u.clone()],
+            BaseUrls::Many(v) => v.clone(),
         }
     }
 }
@@ -491,6 +618,14 @@ impl Scenario {
                 "must be a probability in [0, 1]",
             ));
         }
+        if w.policy != WorkerPolicyName::Llm && (w.personas == PersonaSource::Llm || w.satisfaction)
+        {
+            return Err(invalid(
+                "workers.personas",
+                "LLM personas and the satisfaction question need workers.policy = \"llm\"",
+            ));
+        }
+        self.validate_llm()?;
         let p = &self.planner;
         if !(0.0..=1.0).contains(&p.initial_rate) {
             return Err(invalid(
@@ -533,6 +668,70 @@ impl Scenario {
                     "elasticities must be positive",
                 ));
             }
+        }
+        Ok(())
+    }
+
+    /// True when any agent talks to a language model.
+    pub fn uses_llm(&self) -> bool {
+        self.workers.policy == WorkerPolicyName::Llm
+            || self.planner.policy == PlannerPolicyName::Llm
+    }
+
+    fn validate_llm(&self) -> Result<(), ConfigError> {
+        let l = &self.llm;
+        let urls = l.base_urls();
+        if urls.is_empty() {
+            return Err(invalid("llm.base_url", "give at least one base URL"));
+        }
+        for u in &urls {
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                return Err(invalid(
+                    "llm.base_url",
+                    format!("{u:?} is not an http(s) URL (for example http://127.0.0.1:8000/v1)"),
+                ));
+            }
+        }
+        if !l.weights.is_empty()
+            && (l.weights.len() != urls.len()
+                || l.weights.iter().any(|w| !(w.is_finite() && *w > 0.0)))
+        {
+            return Err(invalid(
+                "llm.weights",
+                format!(
+                    "give {} positive weights, one per base URL, or none",
+                    urls.len()
+                ),
+            ));
+        }
+        if l.model.is_empty() {
+            return Err(invalid("llm.model", "name the model to request"));
+        }
+        if !(l.temperature.is_finite() && (0.0..=2.0).contains(&l.temperature)) {
+            return Err(invalid("llm.temperature", "must be within [0, 2]"));
+        }
+        if l.max_tokens == 0 || l.planner_max_tokens == 0 {
+            return Err(invalid("llm.max_tokens", "must be at least 1"));
+        }
+        if l.concurrency == 0 {
+            return Err(invalid("llm.concurrency", "must be at least 1"));
+        }
+        if !(l.timeout_seconds.is_finite() && l.timeout_seconds > 0.0) {
+            return Err(invalid("llm.timeout_seconds", "must be positive"));
+        }
+        if l.history_window == 0 {
+            return Err(invalid("llm.history_window", "must be at least 1"));
+        }
+        if !l.api_key_env.is_empty()
+            && !l
+                .api_key_env
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(invalid(
+                "llm.api_key_env",
+                "is the NAME of an environment variable (letters, digits, _), not the key itself",
+            ));
         }
         Ok(())
     }

@@ -49,7 +49,45 @@ pub enum Frame {
         fnv1a: u64,
     },
     Outcome(StepOutcome),
+    /// One attempt of one LLM exchange (logged after the step's decisions, in agent-id order,
+    /// then the planner's), so a replay can answer every request without a server.
+    Llm(LlmExchange),
 }
+
+/// One attempt at one LLM request and what came back.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LlmExchange {
+    /// "worker", "planner", "persona", "satisfaction" or "vote".
+    pub role: String,
+    /// Worker id; the planner uses u64::MAX.
+    pub agent: u64,
+    pub step: u64,
+    /// 0 for the first attempt; transport retries and re-asks after a bad answer count up.
+    pub attempt: u32,
+    /// SHA-256 of the canonical request JSON (model, messages, sampling parameters).
+    pub request_sha256: String,
+    pub model: String,
+    pub temperature: f64,
+    pub max_tokens: u32,
+    /// The rendered messages as (role, content), when `llm.log_prompts` is on.
+    pub messages: Option<Vec<(String, String)>>,
+    pub outcome: ExchangeOutcome,
+}
+
+/// What an attempt produced.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ExchangeOutcome {
+    Response {
+        text: String,
+        prompt_tokens: u64,
+        completion_tokens: u64,
+    },
+    /// The request failed: "timeout", "http 429", "http 500", "connection", "bad response".
+    Failed { kind: String, message: String },
+}
+
+/// The agent id the planner's exchanges carry.
+pub const PLANNER_AGENT: u64 = u64::MAX;
 
 /// The planner's move at the start of a tax year, with what it saw.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -17,12 +17,14 @@ use simulacra_actors::population::{AgentFactory, PopulationOptions};
 use simulacra_actors::{Flow, Game, LogError, RuntimeError, StepFrames, StreamKey};
 
 use crate::agents::{PlannerActor, ProposeSchedule, Worker};
-use crate::config::{DecisionLog, RebateRule, Scenario, WorkerPolicyName};
+use crate::config::{DecisionLog, PersonaSource, RebateRule, Scenario, WorkerPolicyName};
 use crate::econ::{Settlement, TaxSchedule, UtilityType, WorldParams, settle};
 use crate::frames::{DECISION_BLOCK, Frame, PlannerMove, StepOutcome, hours_digest};
+use crate::llm::LlmRuntime;
+use crate::policy::llm_worker::{LlmWorkerSettings, PersonaPlan};
 use crate::policy::{
-    Bounded, Feedback, Fixed, PlannerInput, PlannerPolicy, Rational, WorkerPolicy, WorkerProfile,
-    WorkerView,
+    Bounded, Feedback, Fixed, LlmWorker, PlannerInput, PlannerPolicy, Rational, WorkerPolicy,
+    WorkerProfile, WorkerView, YearObservation,
 };
 use crate::population::Population;
 
@@ -37,6 +39,8 @@ pub enum GameError {
     Log(#[from] LogError),
     #[error("the planner actor stopped before answering at step {step}: {source}")]
     PlannerGone { step: u64, source: MailboxError },
+    #[error("replay stopped at step {step}: {message}")]
+    Replay { step: u64, message: String },
 }
 
 /// The economy as a game the scheduler can drive.
@@ -59,8 +63,11 @@ pub struct Economy {
     /// The last settlement and the hours and schedule version it was computed for: when no
     /// worker changed her hours under an unchanged schedule, the outcome is the same.
     last: Option<(u64, Vec<f64>, Settlement)>,
+    llm: Option<LlmRuntime>,
     /// One record per step played.
     pub records: Vec<StepOutcome>,
+    /// Why the run stopped early (an LLM budget), if it did.
+    pub halted: Option<String>,
 }
 
 /// The world parameters of a scenario.
@@ -74,18 +81,52 @@ pub fn world_params(scenario: &Scenario) -> WorldParams {
 }
 
 /// The worker-policy factory of a scenario (called on each shard's thread).
-fn worker_factory(scenario: &Scenario, population: &Arc<Population>) -> AgentFactory<Worker> {
+fn worker_factory(
+    scenario: &Scenario,
+    population: &Arc<Population>,
+    llm: Option<&LlmRuntime>,
+) -> AgentFactory<Worker> {
     let population = Arc::clone(population);
     let form = scenario.utility_form();
     let max_hours = scenario.economy.max_hours;
     let w = scenario.workers.clone();
+    let llm_settings = llm.map(|rt| {
+        Arc::new(LlmWorkerSettings {
+            gateway: Arc::clone(&rt.gateway),
+            prompts: Arc::clone(&rt.prompts),
+            max_tokens: scenario.llm.max_tokens,
+            history_window: scenario.llm.history_window,
+            best_k: scenario.llm.best_k,
+            satisfaction: w.satisfaction,
+            timesteps: scenario.simulation.timesteps,
+        })
+    });
     Arc::new(move |id| {
-        let policy: Box<dyn WorkerPolicy> = match w.policy {
-            WorkerPolicyName::Rational => Box::new(Rational::default()),
-            WorkerPolicyName::Bounded => {
+        let policy: Box<dyn WorkerPolicy> = match (w.policy, &llm_settings) {
+            (WorkerPolicyName::Rational, _) => Box::new(Rational::default()),
+            (WorkerPolicyName::Bounded, _) => {
                 Box::new(Bounded::new(w.explore_steps, w.exploration_rate))
             }
-            WorkerPolicyName::Fixed => Box::new(Fixed(w.fixed_hours)),
+            (WorkerPolicyName::Fixed, _) => Box::new(Fixed(w.fixed_hours)),
+            (WorkerPolicyName::Llm, Some(settings)) => {
+                let persona = match w.personas {
+                    PersonaSource::None => PersonaPlan::None,
+                    PersonaSource::Template => PersonaPlan::Text(population.card(id).persona),
+                    PersonaSource::Llm => {
+                        let card = population.card(id);
+                        PersonaPlan::Generate {
+                            occupation: card.occupation,
+                            sex: card.sex,
+                            age: card.age,
+                            income: card.income,
+                            fallback: card.persona,
+                        }
+                    }
+                };
+                Box::new(LlmWorker::new(Arc::clone(settings), persona))
+            }
+            // Economy::start always passes the runtime when workers use the LLM.
+            (WorkerPolicyName::Llm, None) => Box::new(Fixed(40.0)),
         };
         Worker {
             profile: WorkerProfile {
@@ -106,13 +147,19 @@ impl Economy {
         scenario: &Scenario,
         population: Arc<Population>,
         planner: Box<dyn PlannerPolicy>,
+        llm: Option<LlmRuntime>,
     ) -> Economy {
         let n = population.len();
         let options = PopulationOptions {
             shards: scenario.simulation.shards,
             ..PopulationOptions::default()
         };
-        let workers = WorkerPool::spawn(n, options, worker_factory(scenario, &population)).await;
+        let workers = WorkerPool::spawn(
+            n,
+            options,
+            worker_factory(scenario, &population, llm.as_ref()),
+        )
+        .await;
         let cutoffs = scenario
             .cutoffs()
             .expect("a validated scenario has valid brackets");
@@ -135,13 +182,20 @@ impl Economy {
             last_welfare: 0.0,
             year_welfare: (0.0, 0),
             last: None,
+            llm,
             records: Vec::new(),
+            halted: None,
         }
     }
 
     /// The schedule in force.
     pub fn schedule(&self) -> &TaxSchedule {
         &self.schedule
+    }
+
+    /// The LLM runtime, if agents use one.
+    pub fn llm(&self) -> Option<&LlmRuntime> {
+        self.llm.as_ref()
     }
 
     /// Stops the actors.
@@ -157,11 +211,24 @@ impl Economy {
     ) -> Result<(), GameError> {
         let (sum, count) = std::mem::take(&mut self.year_welfare);
         let observed_welfare = (count > 0).then(|| sum / count as f64);
+        let last_year = match (&self.last, self.records.last()) {
+            (Some((_, _, s)), Some(r)) if observed_welfare.is_some() => Some(YearObservation {
+                welfare: observed_welfare.unwrap_or(r.welfare),
+                revenue: r.revenue,
+                mean_hours: r.mean_hours,
+                gini: r.gini,
+                incomes: Arc::new(s.incomes.clone()),
+                utilities: Arc::new(s.utilities.clone()),
+            }),
+            _ => None,
+        };
         let input = PlannerInput {
             tax_year,
             years_total: self.years_total,
+            step,
             current: self.schedule.clone(),
             observed_welfare,
+            last_year,
         };
         let proposal = self
             .planner
@@ -193,6 +260,12 @@ impl Economy {
             cutoffs: self.schedule.cutoffs().to_vec(),
             rates: self.schedule.rates().to_vec(),
         }));
+        for e in proposal.exchanges {
+            frames.push(Frame::Llm(e));
+        }
+        if let Some(message) = proposal.fatal {
+            return Err(GameError::Replay { step, message });
+        }
         Ok(())
     }
 
@@ -255,8 +328,20 @@ impl Game for Economy {
             rng_key: self.worker_key,
         };
         let feedback = std::mem::take(&mut self.feedback);
-        let hours = self.workers.step(step, &view, feedback).await?;
+        let replies = self.workers.step(step, &view, feedback).await?;
+        let hours: Vec<f64> = replies.iter().map(|r| r.hours).collect();
         self.log_decisions(step, &hours, frames);
+        // LLM exchanges follow the decisions, in worker-id order, each worker's in attempt order.
+        let mut fatal = None;
+        for reply in replies {
+            fatal = fatal.or(reply.fatal);
+            for e in reply.exchanges {
+                frames.push(Frame::Llm(e));
+            }
+        }
+        if let Some(message) = fatal {
+            return Err(GameError::Replay { step, message });
+        }
 
         let previous_welfare = self.last_welfare;
         self.settle(hours);
@@ -296,6 +381,11 @@ impl Game for Economy {
         self.year_welfare.1 += 1;
         frames.push(Frame::Outcome(outcome.clone()));
         self.records.push(outcome);
+        // Budgets are checked between steps, so a stopped run's log ends on a whole step.
+        if let Some(reason) = self.llm.as_ref().and_then(|l| l.gateway.budget_exhausted()) {
+            self.halted = Some(reason);
+            return Ok(Flow::Halt);
+        }
         Ok(Flow::Continue)
     }
 }

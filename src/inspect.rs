@@ -59,6 +59,7 @@ struct Recorded {
     outcomes: Vec<StepOutcome>,
     /// (step, first agent, hours) blocks.
     decisions: Vec<(u64, u64, Vec<f64>)>,
+    exchanges: Vec<crate::frames::LlmExchange>,
     damaged: Option<String>,
 }
 
@@ -70,6 +71,7 @@ fn read(run_dir: &Path, keep_decisions_of: Option<u64>) -> anyhow::Result<Record
         moves: Vec::new(),
         outcomes: Vec::new(),
         decisions: Vec::new(),
+        exchanges: Vec::new(),
         damaged: None,
     };
     while let Some(next) = reader.next_raw() {
@@ -93,6 +95,7 @@ fn read(run_dir: &Path, keep_decisions_of: Option<u64>) -> anyhow::Result<Record
                 }
             }
             Frame::StepBegin { .. } | Frame::DecisionDigest { .. } => {}
+            Frame::Llm(e) => rec.exchanges.push(e),
         }
     }
     Ok(rec)

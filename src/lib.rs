@@ -16,6 +16,7 @@ pub mod econ;
 pub mod frames;
 pub mod game;
 pub mod inspect;
+pub mod llm;
 pub mod policy;
 pub mod population;
 pub mod run;

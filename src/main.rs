@@ -276,6 +276,10 @@ fn real_main() -> anyhow::Result<ExitCode> {
                     println!("differs: {d}");
                     return Ok(ExitCode::from(1));
                 }
+                ReplayVerdict::Failed(why) => {
+                    println!("differs: {why}");
+                    return Ok(ExitCode::from(1));
+                }
             }
         }
         Command::Inspect {

@@ -17,7 +17,9 @@ use crate::config::{FsyncPolicy, PlannerPolicyName, Scenario, WelfareName, Worke
 use crate::econ::{TaxSchedule, saez_rates, us_federal_2024};
 use crate::frames::{LogHeader, StepOutcome};
 use crate::game::Economy;
-use crate::policy::{FixedSchedule, HillClimb, PlannerPolicy};
+use crate::llm::{LlmRuntime, LlmStats, Recording};
+use crate::policy::llm_planner::LlmPlannerSettings;
+use crate::policy::{FixedSchedule, HillClimb, LlmPlanner, PlannerPolicy};
 use crate::population::Population;
 
 /// The header a run of `scenario` writes.
@@ -72,8 +74,23 @@ pub fn planner_policy(
     kind: PlannerPolicyName,
     scenario: &Scenario,
     population: &Population,
+    llm: Option<&LlmRuntime>,
 ) -> anyhow::Result<Box<dyn PlannerPolicy>> {
     Ok(match kind {
+        PlannerPolicyName::Llm => {
+            let rt = llm.ok_or_else(|| {
+                anyhow::anyhow!("planner.policy = \"llm\" needs the [llm] backend")
+            })?;
+            Box::new(LlmPlanner::new(LlmPlannerSettings {
+                gateway: Arc::clone(&rt.gateway),
+                prompts: Arc::clone(&rt.prompts),
+                max_tokens: scenario.llm.planner_max_tokens,
+                history: scenario.llm.planner_history,
+                best_k: scenario.llm.best_k,
+                max_delta_points: scenario.planner.max_delta_points,
+                welfare: scenario.welfare_kind(),
+            }))
+        }
         PlannerPolicyName::HillClimb => Box::new(HillClimb::new(scenario.planner.max_delta_points)),
         PlannerPolicyName::UsFederal => Box::new(FixedSchedule {
             name: "us-federal",
@@ -95,6 +112,8 @@ pub fn planner_policy(
 pub struct GameSummary {
     pub planner: String,
     pub worker_policy: WorkerPolicyName,
+    /// How the workers decided, in words (baselines of LLM runs use exact best responses).
+    pub workers: String,
     /// Mean welfare over the last tax year.
     pub swf: f64,
     pub cutoffs: Vec<f64>,
@@ -122,6 +141,10 @@ fn summarize(
     GameSummary {
         planner: planner.to_string(),
         worker_policy: scenario.workers.policy,
+        workers: match scenario.workers.policy {
+            WorkerPolicyName::Rational => "rational (exact best responses)".into(),
+            other => format!("{other:?}").to_lowercase(),
+        },
         swf: mean(|r| r.welfare),
         cutoffs: schedule.cutoffs().to_vec(),
         rates: schedule.rates().to_vec(),
@@ -154,6 +177,10 @@ pub struct Summary {
     pub log_sha256: String,
     pub log_frames: u64,
     pub log_bytes: u64,
+    /// LLM requests, retries, fallbacks and tokens (absent for offline runs).
+    pub llm: Option<LlmStats>,
+    /// Why the run stopped before `timesteps`, if it did.
+    pub halted: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -206,10 +233,11 @@ async fn play<S: FrameSink<crate::frames::Frame> + Send + 'static>(
     scenario: &Scenario,
     population: Arc<Population>,
     planner: Box<dyn PlannerPolicy>,
+    llm: Option<LlmRuntime>,
     sink: S,
     progress: Option<Progress>,
 ) -> anyhow::Result<(Economy, S, simulacra_actors::LogDigest, u64)> {
-    let economy = Economy::start(scenario, population, planner).await;
+    let economy = Economy::start(scenario, population, planner, llm).await;
     match run_game(economy, sink, scenario.simulation.timesteps, progress).await {
         Ok(done) => Ok((done.game, done.sink, done.digest, done.steps_run)),
         Err(failed) => {
@@ -217,6 +245,20 @@ async fn play<S: FrameSink<crate::frames::Frame> + Send + 'static>(
             bail!("the run stopped at step {}: {}", failed.step, failed.error)
         }
     }
+}
+
+/// The scenario the baselines are played with: the run's, except that LLM workers become
+/// rational ones (exact best responses) so baselines cost no LLM calls.
+pub fn baseline_scenario(scenario: &Scenario) -> Scenario {
+    let mut base = scenario.clone();
+    if base.workers.policy == WorkerPolicyName::Llm {
+        base.workers.policy = WorkerPolicyName::Rational;
+        base.workers.altruistic_share = 0.0;
+        base.workers.adversarial_share = 0.0;
+        base.workers.satisfaction = false;
+        base.workers.personas = crate::config::PersonaSource::None;
+    }
+    base
 }
 
 /// Picks a new folder `runs/<name>-s<seed>-<k>`.
@@ -250,23 +292,46 @@ pub fn run_scenario(
     let summary = System::new().block_on(async move {
         let scenario = &scenario_owned;
         let population = Arc::new(Population::generate(scenario));
-        let planner = planner_policy(scenario.planner.policy, scenario, &population)?;
+        let llm = if scenario.uses_llm() {
+            Some(LlmRuntime::new(scenario, None)?)
+        } else {
+            None
+        };
+        let planner = planner_policy(scenario.planner.policy, scenario, &population, llm.as_ref())?;
         let planner_name = planner.name();
-        let (economy, _sink, digest, steps_run) =
-            play(scenario, Arc::clone(&population), planner, sink, progress).await?;
+        let (economy, _sink, digest, steps_run) = play(
+            scenario,
+            Arc::clone(&population),
+            planner,
+            llm,
+            sink,
+            progress,
+        )
+        .await?;
         let main = summarize(planner_name, scenario, economy.schedule(), &economy.records);
         write_steps_csv(&out_dir.join("steps.csv"), &economy.records)?;
+        let llm_stats = economy.llm().map(|rt| rt.gateway.stats());
+        let halted = economy.halted.clone();
+        if let Some(reason) = &halted {
+            eprintln!(
+                "stopped early after step {}: {reason}; the log is intact",
+                steps_run.saturating_sub(1)
+            );
+        }
         economy.stop();
 
         let mut baselines = Baselines::default();
         if scenario.baselines.enabled {
+            // Baselines never pay for LLM calls: LLM workers are replaced by exact best
+            // responses (labelled so in the summary).
+            let base = baseline_scenario(scenario);
             for kind in [PlannerPolicyName::UsFederal, PlannerPolicyName::Saez] {
-                let policy = planner_policy(kind, scenario, &population)?;
+                let policy = planner_policy(kind, &base, &population, None)?;
                 let name = policy.name();
-                let sink = HashSink::new(&header(scenario))?;
+                let sink = HashSink::new(&header(&base))?;
                 let (economy, _, _, _) =
-                    play(scenario, Arc::clone(&population), policy, sink, None).await?;
-                let s = summarize(name, scenario, economy.schedule(), &economy.records);
+                    play(&base, Arc::clone(&population), policy, None, sink, None).await?;
+                let s = summarize(name, &base, economy.schedule(), &economy.records);
                 economy.stop();
                 match kind {
                     PlannerPolicyName::UsFederal => baselines.us_federal = Some(s),
@@ -295,6 +360,8 @@ pub fn run_scenario(
             log_sha256: digest.sha256,
             log_frames: digest.frames,
             log_bytes: digest.bytes,
+            llm: llm_stats,
+            halted,
         })
     })?;
     let json = serde_json::to_string_pretty(&summary)?;
@@ -359,8 +426,27 @@ pub fn read_run_header(run_dir: &Path) -> anyhow::Result<(LogHeader, Scenario)> 
 
 /// The outcome of `simulacra replay --verify`.
 pub enum ReplayVerdict {
-    Identical { frames: u64 },
+    Identical {
+        frames: u64,
+    },
     Differs(Divergence),
+    /// The re-execution stopped before it could compare everything.
+    Failed(String),
+}
+
+/// Every LLM exchange recorded in a log (what a replay answers from).
+pub fn recorded_exchanges(log: &Path) -> anyhow::Result<Recording> {
+    let mut reader =
+        LogReader::open(log).with_context(|| format!("cannot read {}", log.display()))?;
+    let mut exchanges = Vec::new();
+    while let Some(next) = reader.next_raw() {
+        // A damaged tail is reported by the frame comparison; answer from the intact prefix.
+        let Ok(raw) = next else { break };
+        if let Ok(crate::frames::Frame::Llm(e)) = raw.decode() {
+            exchanges.push(e);
+        }
+    }
+    Ok(Recording::new(exchanges))
 }
 
 /// Re-executes a recorded run from its header and compares every frame.
@@ -373,10 +459,24 @@ pub fn verify_replay(run_dir: &Path) -> anyhow::Result<ReplayVerdict> {
         );
     }
     let sink = VerifySink::open(&run_dir.join("run.log"))?;
+    let recording = if scenario.uses_llm() {
+        Some(recorded_exchanges(&run_dir.join("run.log"))?)
+    } else {
+        None
+    };
     System::new().block_on(async move {
         let population = Arc::new(Population::generate(&scenario));
-        let planner = planner_policy(scenario.planner.policy, &scenario, &population)?;
-        let economy = Economy::start(&scenario, population, planner).await;
+        let llm = match recording {
+            Some(r) => Some(LlmRuntime::new(&scenario, Some(r))?),
+            None => None,
+        };
+        let planner = planner_policy(
+            scenario.planner.policy,
+            &scenario,
+            &population,
+            llm.as_ref(),
+        )?;
+        let economy = Economy::start(&scenario, population, planner, llm).await;
         let mut sink = match run_game(economy, sink, scenario.simulation.timesteps, None).await {
             Ok(done) => {
                 done.game.stop();
@@ -384,6 +484,10 @@ pub fn verify_replay(run_dir: &Path) -> anyhow::Result<ReplayVerdict> {
             }
             Err(failed) => {
                 failed.game.stop();
+                // A replay that could not answer a request says which step and agent.
+                if failed.sink.divergence().is_none() {
+                    return Ok(ReplayVerdict::Failed(failed.error.to_string()));
+                }
                 failed.sink
             }
         };

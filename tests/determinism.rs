@@ -67,6 +67,7 @@ fn replay_verifies_and_catches_tampering() {
     match verify_replay(tmp.path()).unwrap() {
         ReplayVerdict::Identical { frames } => assert!(frames > 120 * 3),
         ReplayVerdict::Differs(d) => panic!("an untouched run must replay identically: {d}"),
+        ReplayVerdict::Failed(why) => panic!("an untouched run must replay: {why}"),
     }
 
     // Rewrite one logged hours value (with a valid checksum) so the log is well-formed but
@@ -103,5 +104,6 @@ fn replay_verifies_and_catches_tampering() {
         }
         ReplayVerdict::Differs(d) => panic!("expected the tampered frame to differ, got {d}"),
         ReplayVerdict::Identical { .. } => panic!("a tampered log must not verify"),
+        ReplayVerdict::Failed(why) => panic!("expected a frame difference, got {why}"),
     }
 }

@@ -22,7 +22,7 @@ fn golden_rational_hill_climb() {
     ]);
     assert_eq!(
         got,
-        "637fd37d7cf70bfa5f2f5a930f2f8333e8b084687372f471078526fb0898c45b"
+        "ba644ffa037efae1d3df1f5da4f0a90d842b112e8e73000c1485c1025cedd804"
     );
 }
 
@@ -39,7 +39,7 @@ fn golden_bounded_mixed_types() {
     ]);
     assert_eq!(
         got,
-        "ccf0421e159649ee13e4d94d329d027ac218bb177c4f22f3686bb104018fd833"
+        "5d34355ccf21a3d6d3e869044b59973901a665364e30687a64e7653cd9bfa8f1"
     );
 }
 
@@ -57,6 +57,6 @@ fn golden_paper_constants_us_brackets() {
     ]);
     assert_eq!(
         got,
-        "1441a2ebea38cbdc16aa8dfc9f7a53c13e81af365657a2a8216c5ac029dce684"
+        "ef91e32051327c0245eae530feab0905fe0fdef158a16c58963c22098a8128f6"
     );
 }

@@ -1,9 +1,11 @@
 //! The planner actor: holds a planner policy and answers one `ProposeSchedule` per tax year.
 
+use actix::fut::wrap_future;
 use actix::prelude::*;
 
 use crate::econ::TaxSchedule;
-use crate::policy::{PlannerInput, PlannerPolicy};
+use crate::frames::LlmExchange;
+use crate::policy::{PlannerAct, PlannerInput, PlannerPolicy};
 
 /// The leader of the Stackelberg game.
 pub struct PlannerActor {
@@ -28,6 +30,10 @@ pub struct ProposeSchedule(pub PlannerInput);
 pub struct ScheduleProposal {
     pub policy: &'static str,
     pub schedule: TaxSchedule,
+    /// The LLM exchanges behind the move (empty for offline planners).
+    pub exchanges: Vec<LlmExchange>,
+    /// A replay that cannot go on.
+    pub fatal: Option<String>,
 }
 
 impl Message for ProposeSchedule {
@@ -35,12 +41,29 @@ impl Message for ProposeSchedule {
 }
 
 impl Handler<ProposeSchedule> for PlannerActor {
-    type Result = MessageResult<ProposeSchedule>;
+    type Result = AtomicResponse<Self, ScheduleProposal>;
 
     fn handle(&mut self, msg: ProposeSchedule, _ctx: &mut Context<Self>) -> Self::Result {
-        MessageResult(ScheduleProposal {
-            policy: self.policy.name(),
-            schedule: self.policy.propose(&msg.0),
-        })
+        let policy = self.policy.name();
+        match self.policy.propose(&msg.0) {
+            PlannerAct::Now(schedule) => {
+                let proposal = ScheduleProposal {
+                    policy,
+                    schedule,
+                    exchanges: Vec::new(),
+                    fatal: None,
+                };
+                AtomicResponse::new(Box::pin(actix::fut::ready(proposal)))
+            }
+            // The mailbox waits while the planner thinks: one move per tax year, in order.
+            PlannerAct::Later(fut) => AtomicResponse::new(Box::pin(
+                wrap_future::<_, Self>(fut).map(move |turn, actor, _| ScheduleProposal {
+                    policy,
+                    schedule: actor.policy.complete(turn.payload),
+                    exchanges: turn.exchanges,
+                    fatal: turn.fatal,
+                }),
+            )),
+        }
     }
 }

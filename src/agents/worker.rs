@@ -3,7 +3,8 @@
 
 use simulacra_actors::{Act, Agent};
 
-use crate::policy::{Feedback, WorkerPolicy, WorkerProfile, WorkerView};
+use crate::frames::LlmExchange;
+use crate::policy::{Choice, Feedback, Turn, WorkerPolicy, WorkerProfile, WorkerView};
 
 /// One worker.
 pub struct Worker {
@@ -11,20 +12,49 @@ pub struct Worker {
     pub policy: Box<dyn WorkerPolicy>,
 }
 
-impl Agent for Worker {
-    type Shared = WorkerView;
-    type Private = Option<Feedback>;
-    type Output = f64;
-    type Pending = f64;
+/// A worker's answer to a step.
+#[derive(Debug, Default)]
+pub struct WorkerReply {
+    pub hours: f64,
+    /// The LLM exchanges behind the decision (empty for offline policies).
+    pub exchanges: Vec<LlmExchange>,
+    /// A replay that cannot go on.
+    pub fatal: Option<String>,
+}
 
-    fn act(&mut self, _step: u64, view: &WorkerView, last: Option<Feedback>) -> Act<Self> {
-        let hours = self.policy.decide(&self.profile, view, last);
-        // A policy bug must not reach the world as NaN or out-of-range hours.
-        let hours = if hours.is_finite() {
+impl Worker {
+    /// A policy bug must not reach the world as NaN or out-of-range hours.
+    fn sane(&self, hours: f64) -> f64 {
+        if hours.is_finite() {
             hours.clamp(0.0, self.profile.max_hours)
         } else {
             0.0
-        };
-        Act::Ready(hours)
+        }
+    }
+}
+
+impl Agent for Worker {
+    type Shared = WorkerView;
+    type Private = Option<Feedback>;
+    type Output = WorkerReply;
+    type Pending = Turn;
+
+    fn act(&mut self, _step: u64, view: &WorkerView, last: Option<Feedback>) -> Act<Self> {
+        match self.policy.decide(&self.profile, view, last) {
+            Choice::Hours(h) => Act::Ready(WorkerReply {
+                hours: self.sane(h),
+                ..WorkerReply::default()
+            }),
+            Choice::Later(fut) => Act::Later(fut),
+        }
+    }
+
+    fn complete(&mut self, turn: Turn) -> WorkerReply {
+        let hours = self.policy.complete(&self.profile, turn.payload);
+        WorkerReply {
+            hours: self.sane(hours),
+            exchanges: turn.exchanges,
+            fatal: turn.fatal,
+        }
     }
 }

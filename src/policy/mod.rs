@@ -2,8 +2,16 @@
 //! policy and exchange messages; the policy decides. New kinds of agents (LLM workers and
 //! planners) implement these traits.
 
+pub mod llm_planner;
+pub mod llm_worker;
 pub mod planner;
 pub mod worker;
 
-pub use planner::{FixedSchedule, HillClimb, PlannerInput, PlannerPolicy};
-pub use worker::{Bounded, Feedback, Fixed, Rational, WorkerPolicy, WorkerProfile, WorkerView};
+pub use llm_planner::LlmPlanner;
+pub use llm_worker::LlmWorker;
+pub use planner::{
+    FixedSchedule, HillClimb, PlannerAct, PlannerInput, PlannerPolicy, YearObservation,
+};
+pub use worker::{
+    Bounded, Choice, Feedback, Fixed, Rational, Turn, WorkerPolicy, WorkerProfile, WorkerView,
+};

@@ -5,8 +5,13 @@
 //! (per-bracket moves of at most +-20 points on the 10-point grid, once per tax year) and the
 //! same information (its own history of schedules and the welfare each one produced).
 
+use std::any::Any;
 use std::collections::{BTreeMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
+use super::worker::Turn;
 use crate::econ::TaxSchedule;
 
 /// What the planner knows when it moves.
@@ -15,10 +20,32 @@ pub struct PlannerInput {
     pub tax_year: u64,
     /// Number of tax years in the run (the current one included).
     pub years_total: u64,
+    /// The step at which the move takes effect.
+    pub step: u64,
     /// The schedule in force during the previous tax year.
     pub current: TaxSchedule,
     /// Mean welfare over the previous tax year (none at the first).
     pub observed_welfare: Option<f64>,
+    /// More about the previous tax year, for planners that look at the distribution.
+    pub last_year: Option<YearObservation>,
+}
+
+/// The previous tax year as the planner sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct YearObservation {
+    pub welfare: f64,
+    pub revenue: f64,
+    pub mean_hours: f64,
+    pub gini: f64,
+    /// Every worker's pre-tax income and utility at the year's last step.
+    pub incomes: Arc<Vec<f64>>,
+    pub utilities: Arc<Vec<f64>>,
+}
+
+/// A planner's answer: a schedule now, or after an exchange.
+pub enum PlannerAct {
+    Now(TaxSchedule),
+    Later(Pin<Box<dyn Future<Output = Turn>>>),
 }
 
 /// A way of setting the schedule.
@@ -27,7 +54,11 @@ pub trait PlannerPolicy: Send {
     fn name(&self) -> &'static str;
     /// The schedule for the coming tax year (same cut-offs as `input.current`, except for
     /// a fixed policy that brings its own brackets).
-    fn propose(&mut self, input: &PlannerInput) -> TaxSchedule;
+    fn propose(&mut self, input: &PlannerInput) -> PlannerAct;
+    /// The schedule from a finished exchange (only for policies that return `Later`).
+    fn complete(&mut self, _payload: Box<dyn Any>) -> TaxSchedule {
+        unreachable!("a policy that returns PlannerAct::Later must implement complete")
+    }
 }
 
 /// Always the same schedule.
@@ -40,8 +71,8 @@ impl PlannerPolicy for FixedSchedule {
     fn name(&self) -> &'static str {
         self.name
     }
-    fn propose(&mut self, _input: &PlannerInput) -> TaxSchedule {
-        self.schedule.clone()
+    fn propose(&mut self, _input: &PlannerInput) -> PlannerAct {
+        PlannerAct::Now(self.schedule.clone())
     }
 }
 
@@ -189,7 +220,13 @@ impl PlannerPolicy for HillClimb {
         "hill-climb"
     }
 
-    fn propose(&mut self, input: &PlannerInput) -> TaxSchedule {
+    fn propose(&mut self, input: &PlannerInput) -> PlannerAct {
+        PlannerAct::Now(self.next_schedule(input))
+    }
+}
+
+impl HillClimb {
+    fn next_schedule(&mut self, input: &PlannerInput) -> TaxSchedule {
         let current = to_points(input.current.rates());
         if let Some(w) = input.observed_welfare {
             self.record(&current, w);
@@ -241,11 +278,13 @@ mod tests {
         let mut observed = None;
         let mut path = Vec::new();
         for year in 0..years {
-            let next = p.propose(&PlannerInput {
+            let next = p.next_schedule(&PlannerInput {
                 tax_year: year,
                 years_total: years,
+                step: year,
                 current: current.clone(),
                 observed_welfare: observed,
+                last_year: None,
             });
             for (a, b) in next.rates().iter().zip(current.rates()) {
                 assert!(((a - b) * 100.0).round().abs() <= f64::from(max_delta));
@@ -280,11 +319,13 @@ mod tests {
     fn first_year_keeps_the_start() {
         let mut p = HillClimb::new(20);
         let start = TaxSchedule::uniform(vec![0.0, 1.0], 0.5).unwrap();
-        let out = p.propose(&PlannerInput {
+        let out = p.next_schedule(&PlannerInput {
             tax_year: 0,
             years_total: 10,
+            step: 0,
             current: start.clone(),
             observed_welfare: None,
+            last_year: None,
         });
         assert_eq!(out, start);
     }

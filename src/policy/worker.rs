@@ -6,9 +6,14 @@
 //! in context (explore, then exploit, with a memory of what each choice paid); `fixed` never
 //! moves. An LLM policy implements the same trait.
 
+use std::any::Any;
+use std::future::Future;
+use std::pin::Pin;
+
 use simulacra_actors::StreamKey;
 
 use crate::econ::{TaxSchedule, UtilityForm, UtilityType, best_response};
+use crate::frames::LlmExchange;
 use rand::RngExt;
 
 /// What does not change about a worker.
@@ -46,10 +51,32 @@ pub struct Feedback {
     pub utility: f64,
 }
 
+/// What an asynchronous decision (an LLM exchange) hands back to its policy.
+pub struct Turn {
+    /// Every attempt of every request made, in order, for the log.
+    pub exchanges: Vec<LlmExchange>,
+    /// Set when a replay cannot go on (the request differs from the recording).
+    pub fatal: Option<String>,
+    /// The policy's own result, read back by its `complete`.
+    pub payload: Box<dyn Any>,
+}
+
+/// A policy's answer: hours now, or after an exchange.
+pub enum Choice {
+    Hours(f64),
+    Later(Pin<Box<dyn Future<Output = Turn>>>),
+}
+
 /// A way of choosing hours.
 pub trait WorkerPolicy {
-    /// Hours for this step, within [0, profile.max_hours].
-    fn decide(&mut self, me: &WorkerProfile, view: &WorkerView, last: Option<Feedback>) -> f64;
+    /// Hours for this step, within [0, profile.max_hours], or an exchange that yields them.
+    fn decide(&mut self, me: &WorkerProfile, view: &WorkerView, last: Option<Feedback>) -> Choice;
+
+    /// Hours from a finished exchange (policies that never return `Choice::Later` need not
+    /// implement it).
+    fn complete(&mut self, _me: &WorkerProfile, _payload: Box<dyn Any>) -> f64 {
+        unreachable!("a policy that returns Choice::Later must implement complete")
+    }
 }
 
 /// The exact best response to the schedule in force (cached per schedule version: it depends
@@ -60,7 +87,13 @@ pub struct Rational {
 }
 
 impl WorkerPolicy for Rational {
-    fn decide(&mut self, me: &WorkerProfile, view: &WorkerView, _last: Option<Feedback>) -> f64 {
+    fn decide(&mut self, me: &WorkerProfile, view: &WorkerView, _last: Option<Feedback>) -> Choice {
+        Choice::Hours(self.hours(me, view))
+    }
+}
+
+impl Rational {
+    fn hours(&mut self, me: &WorkerProfile, view: &WorkerView) -> f64 {
         // The quasi-linear best response ignores the rebate; keying the cache on its bits as
         // well keeps the CRRA case exact.
         let rebate_key = match me.form {
@@ -90,8 +123,13 @@ impl WorkerPolicy for Rational {
 pub struct Fixed(pub f64);
 
 impl WorkerPolicy for Fixed {
-    fn decide(&mut self, me: &WorkerProfile, _view: &WorkerView, _last: Option<Feedback>) -> f64 {
-        self.0.clamp(0.0, me.max_hours)
+    fn decide(
+        &mut self,
+        me: &WorkerProfile,
+        _view: &WorkerView,
+        _last: Option<Feedback>,
+    ) -> Choice {
+        Choice::Hours(self.0.clamp(0.0, me.max_hours))
     }
 }
 
@@ -174,7 +212,13 @@ impl Bounded {
 }
 
 impl WorkerPolicy for Bounded {
-    fn decide(&mut self, me: &WorkerProfile, view: &WorkerView, last: Option<Feedback>) -> f64 {
+    fn decide(&mut self, me: &WorkerProfile, view: &WorkerView, last: Option<Feedback>) -> Choice {
+        Choice::Hours(self.hours(me, view, last))
+    }
+}
+
+impl Bounded {
+    fn hours(&mut self, me: &WorkerProfile, view: &WorkerView, last: Option<Feedback>) -> f64 {
         // Learn from last step's payoff, under the schedule it was earned under.
         if let Some(fb) = last
             && self.version.is_some()
@@ -248,14 +292,14 @@ mod tests {
         let mut p = Rational::default();
         let v = view(0, 1, false);
         let expected = best_response(&me.form, me.skill, &v.schedule, 0.0, 100.0);
-        assert_eq!(p.decide(&me, &v, None), expected);
+        assert_eq!(p.hours(&me, &v), expected);
         // A changed schedule under the same version would be a caller bug; a new version
         // must be re-solved.
         let mut v2 = view(1, 2, false);
         v2.schedule = TaxSchedule::new(vec![0.0], vec![0.6]).unwrap();
         let expected2 = best_response(&me.form, me.skill, &v2.schedule, 0.0, 100.0);
         assert!(expected2 < expected);
-        assert_eq!(p.decide(&me, &v2, None), expected2);
+        assert_eq!(p.hours(&me, &v2), expected2);
     }
 
     /// The learner, fed its true payoffs, settles on the grid level closest to the optimum.
@@ -270,7 +314,7 @@ mod tests {
         for step in 0..30 {
             let mut vs = v.clone();
             vs.step = step;
-            let h = p.decide(&me, &vs, last);
+            let h = p.hours(&me, &vs, last);
             chosen.push(h);
             last = Some(Feedback {
                 hours: h,
@@ -296,7 +340,7 @@ mod tests {
             let mut last = None;
             (0..40)
                 .map(|step| {
-                    let h = p.decide(&me, &view(step, step / 10, step % 10 == 9), last);
+                    let h = p.hours(&me, &view(step, step / 10, step % 10 == 9), last);
                     last = Some(Feedback {
                         hours: h,
                         utility: -((h - 40.0).abs()),

@@ -1,0 +1,579 @@
+//! The gateway every LLM agent talks through: it builds and hashes requests, routes them over
+//! the endpoint pool, caps concurrency, retries with backoff, re-asks after unusable answers,
+//! keeps the token and request accounting, and, in replay mode, answers from the recorded log
+//! instead of a server.
+//!
+//! Determinism: what an agent receives depends only on its request and the recording, never
+//! on timing. Every attempt becomes an [`LlmExchange`] frame; a replay serves attempt k of
+//! (role, agent, step) from the frame recorded for it, after checking that the request it
+//! would send hashes to the recorded hash, so a replay needs no server and reproduces the log
+//! byte for byte. Identical requests (same role, body and sample index) within a timestep share
+//! one call (content-addressed); the counters say how many calls that saved.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
+use serde::Serialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+
+use super::client::{CallError, ChatBackend, ChatReply};
+use crate::config::ResponseFormat;
+use crate::frames::{ExchangeOutcome, LlmExchange};
+
+/// Fixed settings of a run's LLM use.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub model: String,
+    pub temperature: f64,
+    pub response_format: ResponseFormat,
+    /// Sent as the request's `seed` (servers that honour it sample reproducibly).
+    pub seed: u64,
+    pub max_retries: u32,
+    pub backoff_ms: u64,
+    pub max_reasks: u32,
+    pub log_prompts: bool,
+    pub budget_requests: u64,
+    pub budget_tokens: u64,
+    pub concurrency: usize,
+    /// Relative weights of the endpoints (empty = equal).
+    pub weights: Vec<f64>,
+}
+
+/// The recorded exchanges of a run, by (role, agent, step, attempt).
+#[derive(Default)]
+pub struct Recording {
+    exchanges: BTreeMap<(String, u64, u64, u32), LlmExchange>,
+}
+
+impl Recording {
+    pub fn new(exchanges: impl IntoIterator<Item = LlmExchange>) -> Self {
+        Recording {
+            exchanges: exchanges
+                .into_iter()
+                .map(|e| ((e.role.clone(), e.agent, e.step, e.attempt), e))
+                .collect(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.exchanges.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.exchanges.is_empty()
+    }
+}
+
+/// Where answers come from.
+pub enum Source {
+    Live(Arc<dyn ChatBackend>),
+    Replay(Recording),
+}
+
+/// Request and token counts of one role (or of all).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RoleStats {
+    /// Attempts sent to a server (retries included; shared answers excluded).
+    pub requests: u64,
+    /// Requests answered by an identical request's call.
+    pub cache_hits: u64,
+    /// Transport retries and re-asks after unusable answers.
+    pub retries: u64,
+    /// Decisions that fell back to the documented default after every attempt failed.
+    pub fallbacks: u64,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+impl RoleStats {
+    fn add(&mut self, o: &RoleStats) {
+        self.requests += o.requests;
+        self.cache_hits += o.cache_hits;
+        self.retries += o.retries;
+        self.fallbacks += o.fallbacks;
+        self.prompt_tokens += o.prompt_tokens;
+        self.completion_tokens += o.completion_tokens;
+    }
+}
+
+/// The `llm` block of `summary.json`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct LlmStats {
+    #[serde(flatten)]
+    pub totals: RoleStats,
+    pub by_role: BTreeMap<String, RoleStats>,
+}
+
+/// One logical request.
+pub struct Ask {
+    pub role: &'static str,
+    pub agent: u64,
+    pub step: u64,
+    /// The attempt number of this request's first try (re-asks continue the count).
+    pub attempt: u32,
+    /// Distinguishes otherwise identical requests that must be sampled separately (the agent
+    /// id, unless agents are meant to share answers).
+    pub sample: u64,
+    pub messages: Vec<(String, String)>,
+    pub max_tokens: u32,
+    /// The JSON schema of the expected answer (used with `response_format = "json-schema"`).
+    pub schema: Value,
+}
+
+/// The attempts of one call, as they happened (shared by identical requests).
+#[derive(Clone, Debug)]
+struct Attempts {
+    outcomes: Vec<Result<ChatReply, CallError>>,
+    /// Set in replay mode when the recording cannot answer: the run must stop.
+    fatal: Option<String>,
+}
+
+type SharedCall = Shared<BoxFuture<'static, Attempts>>;
+
+/// What a call produced.
+pub struct Answer {
+    pub reply: Result<ChatReply, CallError>,
+    pub exchanges: Vec<LlmExchange>,
+    pub next_attempt: u32,
+    /// A replay that cannot continue (the request differs from the recording).
+    pub fatal: Option<String>,
+}
+
+/// The gateway (shared by every agent of a run).
+pub struct LlmGateway {
+    settings: Settings,
+    source: Source,
+    semaphore: Arc<Semaphore>,
+    cache: Mutex<(u64, BTreeMap<[u8; 32], SharedCall>)>,
+    stats: Mutex<BTreeMap<String, RoleStats>>,
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// SplitMix64, for routing an agent to an endpoint.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Rebuilds a failure from its logged kind (replay follows the same retry rule as the run).
+fn failure_from_log(kind: &str, message: &str) -> CallError {
+    if kind == "timeout" {
+        CallError::Timeout
+    } else if let Some(status) = kind.strip_prefix("http ").and_then(|s| s.parse().ok()) {
+        CallError::Http {
+            status,
+            message: message.to_string(),
+        }
+    } else if kind == "connection" {
+        CallError::Connection(message.to_string())
+    } else {
+        CallError::BadResponse(message.to_string())
+    }
+}
+
+impl LlmGateway {
+    pub fn new(settings: Settings, source: Source) -> Arc<Self> {
+        Arc::new(LlmGateway {
+            semaphore: Arc::new(Semaphore::new(settings.concurrency.max(1))),
+            settings,
+            source,
+            cache: Mutex::new((u64::MAX, BTreeMap::new())),
+            stats: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// True when answers come from a recording.
+    pub fn replaying(&self) -> bool {
+        matches!(self.source, Source::Replay(_))
+    }
+
+    /// The request body: what is sent and what is hashed.
+    fn body(&self, ask: &Ask) -> Value {
+        let messages: Vec<Value> = ask
+            .messages
+            .iter()
+            .map(|(role, content)| json!({"role": role, "content": content}))
+            .collect();
+        let mut body = json!({
+            "model": self.settings.model,
+            "messages": messages,
+            "temperature": self.settings.temperature,
+            "max_tokens": ask.max_tokens,
+            "seed": self.settings.seed,
+        });
+        match self.settings.response_format {
+            ResponseFormat::JsonSchema => {
+                body["response_format"] = json!({
+                    "type": "json_schema",
+                    "json_schema": {"name": ask.role, "schema": ask.schema, "strict": true}
+                });
+            }
+            ResponseFormat::JsonObject => {
+                body["response_format"] = json!({"type": "json_object"});
+            }
+            ResponseFormat::Text => {}
+        }
+        body
+    }
+
+    /// The endpoint serving `agent`: a deterministic weighted choice, so one agent always
+    /// talks to the same server (its prefix cache stays warm).
+    fn route(&self, agent: u64, endpoints: usize) -> usize {
+        if endpoints <= 1 {
+            return 0;
+        }
+        let weights: Vec<f64> = if self.settings.weights.len() == endpoints {
+            self.settings.weights.clone()
+        } else {
+            vec![1.0; endpoints]
+        };
+        let total: f64 = weights.iter().sum();
+        let u = (mix(agent) >> 11) as f64 / (1u64 << 53) as f64 * total;
+        let mut acc = 0.0;
+        for (i, w) in weights.iter().enumerate() {
+            acc += w;
+            if u < acc {
+                return i;
+            }
+        }
+        endpoints - 1
+    }
+
+    fn live_call(
+        self: &Arc<Self>,
+        backend: Arc<dyn ChatBackend>,
+        agent: u64,
+        body: Value,
+    ) -> BoxFuture<'static, Attempts> {
+        let gw = Arc::clone(self);
+        Box::pin(async move {
+            let endpoint = gw.route(agent, backend.endpoints());
+            let mut outcomes = Vec::new();
+            for retry in 0..=gw.settings.max_retries {
+                let result = {
+                    let _permit = gw
+                        .semaphore
+                        .acquire()
+                        .await
+                        .expect("the semaphore is never closed");
+                    backend.send(endpoint, body.clone()).await
+                };
+                let again =
+                    matches!(&result, Err(e) if e.retryable()) && retry < gw.settings.max_retries;
+                outcomes.push(result);
+                if !again {
+                    break;
+                }
+                // Backoff only delays; it never changes what is logged.
+                let delay = gw
+                    .settings
+                    .backoff_ms
+                    .saturating_mul(1 << retry.min(10))
+                    .min(30_000);
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+            }
+            Attempts {
+                outcomes,
+                fatal: None,
+            }
+        })
+    }
+
+    fn replay_call(&self, ask: &Ask, hash: &str) -> Attempts {
+        let Source::Replay(recording) = &self.source else {
+            unreachable!("replay_call is only used in replay mode")
+        };
+        let mut outcomes = Vec::new();
+        for retry in 0..=self.settings.max_retries {
+            let key = (
+                ask.role.to_string(),
+                ask.agent,
+                ask.step,
+                ask.attempt + retry,
+            );
+            let Some(rec) = recording.exchanges.get(&key) else {
+                return Attempts {
+                    outcomes,
+                    fatal: Some(format!(
+                        "the recording has no {} exchange for agent {} at step {} (attempt {}): the run diverged from the recording",
+                        ask.role,
+                        agent_label(ask.agent),
+                        ask.step,
+                        ask.attempt + retry
+                    )),
+                };
+            };
+            if rec.request_sha256 != hash {
+                return Attempts {
+                    outcomes,
+                    fatal: Some(format!(
+                        "the {} request of agent {} at step {} (attempt {}) differs from the recorded one (sha256 {} vs recorded {})",
+                        ask.role,
+                        agent_label(ask.agent),
+                        ask.step,
+                        ask.attempt + retry,
+                        &hash[..12],
+                        &rec.request_sha256[..rec.request_sha256.len().min(12)]
+                    )),
+                };
+            }
+            let result = match &rec.outcome {
+                ExchangeOutcome::Response {
+                    text,
+                    prompt_tokens,
+                    completion_tokens,
+                } => Ok(ChatReply {
+                    text: text.clone(),
+                    prompt_tokens: *prompt_tokens,
+                    completion_tokens: *completion_tokens,
+                }),
+                ExchangeOutcome::Failed { kind, message } => Err(failure_from_log(kind, message)),
+            };
+            let again =
+                matches!(&result, Err(e) if e.retryable()) && retry < self.settings.max_retries;
+            outcomes.push(result);
+            if !again {
+                break;
+            }
+        }
+        Attempts {
+            outcomes,
+            fatal: None,
+        }
+    }
+
+    /// Sends one request (with transport retries) and returns its outcome and exchange records.
+    pub async fn call(self: &Arc<Self>, ask: &Ask) -> Answer {
+        let body = self.body(ask);
+        let body_bytes = serde_json::to_vec(&body).expect("a JSON value always serializes");
+        let hash = sha256_hex(&body_bytes);
+        let mut key_hasher = Sha256::new();
+        key_hasher.update(ask.role.as_bytes());
+        key_hasher.update(hash.as_bytes());
+        key_hasher.update(ask.sample.to_le_bytes());
+        let key: [u8; 32] = key_hasher.finalize().into();
+
+        let (shared, first) = {
+            let mut cache = self.cache.lock().expect("the cache lock is never poisoned");
+            // The cache spans one timestep: identical requests of the same step share a call.
+            if cache.0 != ask.step {
+                cache.0 = ask.step;
+                cache.1.clear();
+            }
+            match cache.1.get(&key) {
+                Some(s) => (s.clone(), false),
+                None => {
+                    let fut: BoxFuture<'static, Attempts> = match &self.source {
+                        Source::Live(backend) => {
+                            self.live_call(Arc::clone(backend), ask.agent, body.clone())
+                        }
+                        Source::Replay(_) => {
+                            let attempts = self.replay_call(ask, &hash);
+                            Box::pin(async move { attempts })
+                        }
+                    };
+                    let s = fut.shared();
+                    cache.1.insert(key, s.clone());
+                    (s, true)
+                }
+            }
+        };
+        let attempts = shared.await;
+
+        let mut role_stats = RoleStats::default();
+        if first {
+            role_stats.requests = attempts.outcomes.len() as u64;
+            role_stats.retries = attempts.outcomes.len().saturating_sub(1) as u64;
+            for o in attempts.outcomes.iter().flatten() {
+                role_stats.prompt_tokens += o.prompt_tokens;
+                role_stats.completion_tokens += o.completion_tokens;
+            }
+        } else {
+            role_stats.cache_hits = 1;
+        }
+        self.record(ask.role, &role_stats);
+
+        let messages = self.settings.log_prompts.then(|| ask.messages.clone());
+        let exchanges: Vec<LlmExchange> = attempts
+            .outcomes
+            .iter()
+            .enumerate()
+            .map(|(i, o)| LlmExchange {
+                role: ask.role.to_string(),
+                agent: ask.agent,
+                step: ask.step,
+                attempt: ask.attempt + i as u32,
+                request_sha256: hash.clone(),
+                model: self.settings.model.clone(),
+                temperature: self.settings.temperature,
+                max_tokens: ask.max_tokens,
+                messages: messages.clone(),
+                outcome: match o {
+                    Ok(r) => ExchangeOutcome::Response {
+                        text: r.text.clone(),
+                        prompt_tokens: r.prompt_tokens,
+                        completion_tokens: r.completion_tokens,
+                    },
+                    Err(e) => ExchangeOutcome::Failed {
+                        kind: e.kind(),
+                        message: e.message(),
+                    },
+                },
+            })
+            .collect();
+        let reply = attempts
+            .outcomes
+            .last()
+            .cloned()
+            .unwrap_or(Err(CallError::BadResponse("no attempt was made".into())));
+        Answer {
+            next_attempt: ask.attempt + attempts.outcomes.len() as u32,
+            reply,
+            exchanges,
+            fatal: attempts.fatal,
+        }
+    }
+
+    /// Asks, parses, and re-asks with the parser's complaint until an answer is usable or the
+    /// re-asks run out; then `None` (the caller's documented fallback), counted in `fallbacks`.
+    pub async fn ask_parsed<T>(
+        self: &Arc<Self>,
+        mut ask: Ask,
+        parse: impl Fn(&str) -> Result<T, String>,
+        format_hint: &str,
+    ) -> Parsed<T> {
+        let mut exchanges = Vec::new();
+        for reask in 0..=self.settings.max_reasks {
+            let answer = self.call(&ask).await;
+            exchanges.extend(answer.exchanges);
+            if answer.fatal.is_some() {
+                return Parsed {
+                    value: None,
+                    exchanges,
+                    next_attempt: answer.next_attempt,
+                    fatal: answer.fatal,
+                };
+            }
+            let problem = match answer.reply {
+                Ok(reply) => match parse(&reply.text) {
+                    Ok(v) => {
+                        return Parsed {
+                            value: Some(v),
+                            exchanges,
+                            next_attempt: answer.next_attempt,
+                            fatal: None,
+                        };
+                    }
+                    Err(why) => Some((reply.text, why)),
+                },
+                // The transport gave up (retries exhausted or a non-retryable error).
+                Err(_) => None,
+            };
+            let Some((text, why)) = problem else { break };
+            if reask == self.settings.max_reasks {
+                break;
+            }
+            self.record(
+                ask.role,
+                &RoleStats {
+                    retries: 1,
+                    ..RoleStats::default()
+                },
+            );
+            ask.attempt = answer.next_attempt;
+            ask.messages.push(("assistant".into(), text));
+            ask.messages.push((
+                "user".into(),
+                format!(
+                    "That answer could not be used: {why}. Reply again with only {format_hint}."
+                ),
+            ));
+        }
+        self.record(
+            ask.role,
+            &RoleStats {
+                fallbacks: 1,
+                ..RoleStats::default()
+            },
+        );
+        let next_attempt = exchanges.last().map_or(ask.attempt, |e| e.attempt + 1);
+        Parsed {
+            value: None,
+            exchanges,
+            next_attempt,
+            fatal: None,
+        }
+    }
+
+    fn record(&self, role: &str, s: &RoleStats) {
+        let mut stats = self.stats.lock().expect("the stats lock is never poisoned");
+        stats.entry(role.to_string()).or_default().add(s);
+    }
+
+    /// Counts so far.
+    pub fn stats(&self) -> LlmStats {
+        let by_role = self
+            .stats
+            .lock()
+            .expect("the stats lock is never poisoned")
+            .clone();
+        let mut totals = RoleStats::default();
+        for s in by_role.values() {
+            totals.add(s);
+        }
+        LlmStats { totals, by_role }
+    }
+
+    /// Why the run must stop, once a budget is spent.
+    pub fn budget_exhausted(&self) -> Option<String> {
+        let t = self.stats().totals;
+        let s = &self.settings;
+        if s.budget_requests > 0 && t.requests >= s.budget_requests {
+            return Some(format!(
+                "the request budget is spent ({} of llm.budget_requests = {})",
+                t.requests, s.budget_requests
+            ));
+        }
+        let tokens = t.prompt_tokens + t.completion_tokens;
+        if s.budget_tokens > 0 && tokens >= s.budget_tokens {
+            return Some(format!(
+                "the token budget is spent ({tokens} of llm.budget_tokens = {})",
+                s.budget_tokens
+            ));
+        }
+        None
+    }
+}
+
+/// A parsed answer (or none, after the fallback).
+pub struct Parsed<T> {
+    pub value: Option<T>,
+    pub exchanges: Vec<LlmExchange>,
+    pub next_attempt: u32,
+    pub fatal: Option<String>,
+}
+
+fn agent_label(agent: u64) -> String {
+    if agent == crate::frames::PLANNER_AGENT {
+        "planner".into()
+    } else {
+        agent.to_string()
+    }
+}

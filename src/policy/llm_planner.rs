@@ -1,0 +1,309 @@
+//! The LLM planner: in-context reinforcement learning over its own history of tax years, as in
+//! the paper. Each year (from the second on) it sees its past schedules with the welfare each
+//! produced, its best schedules, last year's income and utility distributions and summary
+//! statistics, and a reflection on its last move; it answers `{"DELTA": [..]}`, one move of
+//! -20..+20 points per bracket. Unusable answers are re-asked; the fallback is no move.
+//!
+//! Its memory is per tax year and never depends on the number of workers (the reference's
+//! window `(H // N) * 20` vanished for N > 20).
+
+use std::any::Any;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::planner::{PlannerAct, PlannerInput, PlannerPolicy, YearObservation};
+use super::worker::Turn;
+use crate::econ::{TaxSchedule, WelfareKind, stats};
+use crate::frames::PLANNER_AGENT;
+use crate::llm::{Ask, LlmGateway, Prompts, parse};
+
+/// Settings of the LLM planner.
+pub struct LlmPlannerSettings {
+    pub gateway: Arc<LlmGateway>,
+    pub prompts: Arc<Prompts>,
+    pub max_tokens: u32,
+    pub history: usize,
+    pub best_k: usize,
+    pub max_delta_points: i32,
+    pub welfare: WelfareKind,
+}
+
+#[derive(Clone, Debug, Serialize)]
+struct YearRecord {
+    year: u64,
+    rates: String,
+    #[serde(skip)]
+    points: Vec<i32>,
+    welfare: String,
+    #[serde(skip)]
+    welfare_value: f64,
+    revenue: String,
+    mean_hours: String,
+    gini: String,
+}
+
+#[derive(Serialize)]
+struct Bin {
+    label: String,
+    bar: String,
+    count: usize,
+}
+
+/// The LLM planner policy.
+pub struct LlmPlanner {
+    settings: LlmPlannerSettings,
+    years: Vec<YearRecord>,
+    pending: Option<TaxSchedule>,
+}
+
+fn points(s: &TaxSchedule) -> Vec<i32> {
+    s.rates()
+        .iter()
+        .map(|r| (r * 100.0).round() as i32)
+        .collect()
+}
+
+fn rates_text(p: &[i32]) -> String {
+    format!(
+        "[{}]",
+        p.iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+fn bar(count: usize, max: usize) -> String {
+    let width = if max == 0 {
+        0
+    } else {
+        (count * 20).div_ceil(max)
+    };
+    "#".repeat(width)
+}
+
+fn welfare_text(kind: WelfareKind) -> &'static str {
+    match kind {
+        WelfareKind::InversePotentialIncome => {
+            "the average of every worker's utility weighted by the inverse of her potential income (what she would earn at 40 hours), so the poor count more"
+        }
+        WelfareKind::InverseRealizedIncome { .. } => {
+            "the sum over workers of utility divided by pre-tax income (u_1/z_1 + ... + u_N/z_N)"
+        }
+        WelfareKind::Utilitarian => "the average utility of all workers",
+        WelfareKind::Rawlsian => "the utility of the worst-off worker",
+    }
+}
+
+impl LlmPlanner {
+    pub fn new(settings: LlmPlannerSettings) -> Self {
+        LlmPlanner {
+            settings,
+            years: Vec::new(),
+            pending: None,
+        }
+    }
+
+    fn income_histogram(cutoffs: &[f64], incomes: &[f64]) -> Vec<Bin> {
+        let schedule = TaxSchedule::uniform(cutoffs.to_vec(), 0.0).expect("valid cut-offs");
+        let mut counts = vec![0usize; cutoffs.len()];
+        for &z in incomes {
+            counts[schedule.bracket_of(z)] += 1;
+        }
+        let max = counts.iter().copied().max().unwrap_or(0);
+        counts
+            .iter()
+            .enumerate()
+            .map(|(j, &c)| Bin {
+                label: match cutoffs.get(j + 1) {
+                    Some(n) => format!("[{:.0}, {:.0})", cutoffs[j], n),
+                    None => format!("[{:.0}, and up)", cutoffs[j]),
+                },
+                bar: bar(c, max),
+                count: c,
+            })
+            .collect()
+    }
+
+    fn utility_histogram(values: &[f64]) -> Vec<Bin> {
+        let (lo, hi) = values
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+                (a.min(x), b.max(x))
+            });
+        if values.is_empty() || !lo.is_finite() {
+            return Vec::new();
+        }
+        let width = ((hi - lo) / 10.0).max(f64::MIN_POSITIVE);
+        let mut counts = [0usize; 10];
+        for &x in values {
+            counts[(((x - lo) / width) as usize).min(9)] += 1;
+        }
+        let max = counts.iter().copied().max().unwrap_or(0);
+        (0..10)
+            .map(|i| Bin {
+                label: format!(
+                    "[{:.0}, {:.0})",
+                    lo + width * i as f64,
+                    lo + width * (i + 1) as f64
+                ),
+                bar: bar(counts[i], max),
+                count: counts[i],
+            })
+            .collect()
+    }
+
+    fn describe(values: &[f64]) -> (String, String, String) {
+        let m = stats::mean(values);
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let median = if sorted.is_empty() {
+            0.0
+        } else {
+            sorted[sorted.len() / 2]
+        };
+        let var = values.iter().map(|x| (x - m).powi(2)).sum::<f64>() / values.len().max(1) as f64;
+        (
+            format!("{m:.2}"),
+            format!("{median:.2}"),
+            format!("{:.2}", var.sqrt()),
+        )
+    }
+
+    fn reflection(&self) -> Option<String> {
+        let [.., a, b] = self.years.as_slice() else {
+            return None;
+        };
+        if a.points == b.points {
+            return None;
+        }
+        let better = b.welfare_value > a.welfare_value;
+        let moves: Vec<String> = a
+            .points
+            .iter()
+            .zip(&b.points)
+            .enumerate()
+            .filter(|(_, (x, y))| x != y)
+            .map(|(j, (x, y))| {
+                let raised = y > x;
+                let advice = if raised == better {
+                    "too low, keep raising it above"
+                } else {
+                    "too high, lower it below"
+                };
+                format!("bracket {j} went from {x} to {y}: it may be {advice} {y}")
+            })
+            .collect();
+        Some(format!(
+            "Your last change {} welfare ({} -> {}): {}.",
+            if better { "raised" } else { "lowered" },
+            a.welfare,
+            b.welfare,
+            moves.join("; ")
+        ))
+    }
+}
+
+impl PlannerPolicy for LlmPlanner {
+    fn name(&self) -> &'static str {
+        "llm"
+    }
+
+    fn propose(&mut self, input: &PlannerInput) -> PlannerAct {
+        let Some(obs): Option<&YearObservation> = input.last_year.as_ref() else {
+            // The first year: nothing observed yet, keep the starting schedule (the paper's).
+            return PlannerAct::Now(input.current.clone());
+        };
+        let pts = points(&input.current);
+        self.years.push(YearRecord {
+            year: input.tax_year.saturating_sub(1),
+            rates: rates_text(&pts),
+            points: pts.clone(),
+            welfare: format!("{:.4}", obs.welfare),
+            welfare_value: obs.welfare,
+            revenue: format!("{:.0}", obs.revenue),
+            mean_hours: format!("{:.2}", obs.mean_hours),
+            gini: format!("{:.3}", obs.gini),
+        });
+        self.pending = Some(input.current.clone());
+
+        let s = &self.settings;
+        let n = input.current.num_brackets();
+        let placeholders = vec!["X"; n].join(", ");
+        let brackets = super::llm_worker::brackets_text(&input.current);
+        let start = self.years.len().saturating_sub(s.history);
+        let mut best = self.years.clone();
+        best.sort_by(|a, b| {
+            b.welfare_value
+                .total_cmp(&a.welfare_value)
+                .then(a.year.cmp(&b.year))
+        });
+        best.truncate(s.best_k);
+        let (im, imed, isd) = Self::describe(&obs.incomes);
+        let (um, umed, usd) = Self::describe(&obs.utilities);
+        let exploit = input.tax_year + 2 >= input.years_total;
+        let system = s.prompts.render(
+            "planner_system",
+            json!({"welfare_text": welfare_text(s.welfare), "brackets": brackets, "placeholders": placeholders}),
+        );
+        let user = s.prompts.render(
+            "planner_user",
+            json!({"history": &self.years[start..], "best": best, "rates": rates_text(&pts),
+                   "income_histogram": Self::income_histogram(input.current.cutoffs(), &obs.incomes),
+                   "utility_histogram": Self::utility_histogram(&obs.utilities),
+                   "income_mean": im, "income_median": imed, "income_std": isd,
+                   "utility_mean": um, "utility_median": umed, "utility_std": usd,
+                   "welfare": format!("{:.4}", obs.welfare), "reflection": self.reflection(),
+                   "exploit": exploit, "n": n, "placeholders": placeholders}),
+        );
+        let gw = Arc::clone(&s.gateway);
+        let max_tokens = s.max_tokens;
+        let max_delta = s.max_delta_points;
+        let step = input.step;
+        PlannerAct::Later(Box::pin(async move {
+            let (Ok(system), Ok(user)) = (system, user) else {
+                return Turn {
+                    exchanges: Vec::new(),
+                    fatal: None,
+                    payload: Box::new(None::<Vec<i32>>),
+                };
+            };
+            let got = gw
+                .ask_parsed(
+                    Ask {
+                        role: "planner",
+                        agent: PLANNER_AGENT,
+                        step,
+                        attempt: 0,
+                        sample: PLANNER_AGENT,
+                        messages: vec![("system".into(), system), ("user".into(), user)],
+                        max_tokens,
+                        schema: json!({"type": "object", "properties": {"DELTA": {
+                            "type": "array", "items": {"type": "integer", "enum": [-20, -10, 0, 10, 20]},
+                            "minItems": n, "maxItems": n}}, "required": ["DELTA"]}),
+                    },
+                    |t| parse::deltas(t, n, max_delta),
+                    &format!("{{\"DELTA\": [{}]}}", vec!["X"; n].join(", ")),
+                )
+                .await;
+            Turn {
+                exchanges: got.exchanges,
+                fatal: got.fatal,
+                payload: Box::new(got.value),
+            }
+        }))
+    }
+
+    fn complete(&mut self, payload: Box<dyn Any>) -> TaxSchedule {
+        let current = self.pending.take().expect("complete follows propose");
+        let deltas = payload
+            .downcast::<Option<Vec<i32>>>()
+            .ok()
+            .and_then(|d| *d)
+            // The documented fallback: no move.
+            .unwrap_or_else(|| vec![0; current.num_brackets()]);
+        current.apply_deltas(&deltas).unwrap_or(current)
+    }
+}

@@ -1,0 +1,387 @@
+//! The LLM worker: chooses its hours in context, from its own history, as the paper's workers
+//! do. Each step it may first write its persona (once), answer the satisfaction question about
+//! last step (which scales the utility it perceives), then asks for `{"LABOR": X}`.
+//!
+//! Memory: a window of its last `history_window` steps, its `best_k` steps by perceived
+//! utility, and a reflection line on whether its last change of hours paid. Bad answers are
+//! re-asked with the reason; if none is usable the worker keeps its previous hours (40 at the
+//! first step): the documented fallback, counted in `llm.fallbacks`. Its history is updated
+//! with what happened whatever the model said, so a bad answer never desynchronizes it.
+
+use std::any::Any;
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::worker::{Choice, Feedback, Turn, WorkerPolicy, WorkerProfile, WorkerView};
+use crate::econ::{TaxSchedule, UtilityType};
+use crate::llm::{Ask, LlmGateway, Prompts, parse};
+
+/// Settings shared by every LLM worker of a run.
+pub struct LlmWorkerSettings {
+    pub gateway: Arc<LlmGateway>,
+    pub prompts: Arc<Prompts>,
+    pub max_tokens: u32,
+    pub history_window: usize,
+    pub best_k: usize,
+    pub satisfaction: bool,
+    pub timesteps: u64,
+}
+
+/// What a worker remembers of one step.
+#[derive(Clone, Debug, Serialize)]
+struct Entry {
+    step: u64,
+    rates: String,
+    hours: String,
+    #[serde(skip)]
+    hours_value: f64,
+    income: String,
+    tax: String,
+    rebate: String,
+    post_tax: String,
+    utility: String,
+    #[serde(skip)]
+    utility_value: f64,
+    satisfaction: Option<f64>,
+}
+
+/// How a persona is obtained.
+#[derive(Clone, Debug)]
+pub enum PersonaPlan {
+    None,
+    /// Ready-made text.
+    Text(String),
+    /// Ask the LLM once, from these census facts; the template text is the fallback.
+    Generate {
+        occupation: String,
+        sex: String,
+        age: u8,
+        income: f64,
+        fallback: String,
+    },
+}
+
+/// The LLM worker policy.
+pub struct LlmWorker {
+    settings: Arc<LlmWorkerSettings>,
+    persona: PersonaPlan,
+    history: VecDeque<Entry>,
+    best: Vec<Entry>,
+    last_hours: Option<f64>,
+    /// The schedule the last decision was made under (to tell the worker what she paid).
+    last_schedule: Option<TaxSchedule>,
+    pending_schedule: Option<TaxSchedule>,
+}
+
+struct WorkerTurn {
+    persona: Option<String>,
+    entry: Option<Entry>,
+    hours: Option<f64>,
+}
+
+fn money(x: f64) -> String {
+    format!("{x:.2}")
+}
+
+fn rates_text(s: &TaxSchedule) -> String {
+    let pts: Vec<String> = s
+        .rates()
+        .iter()
+        .map(|r| format!("{:.0}%", r * 100.0))
+        .collect();
+    format!("[{}]", pts.join(", "))
+}
+
+/// Bracket list in words, e.g. "[0, 90000), [90000, 159100), [159100, and up)".
+pub fn brackets_text(s: &TaxSchedule) -> String {
+    let c = s.cutoffs();
+    (0..c.len())
+        .map(|j| match c.get(j + 1) {
+            Some(next) => format!("[{:.0}, {:.0})", c[j], next),
+            None => format!("[{:.0}, and up)", c[j]),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl LlmWorker {
+    pub fn new(settings: Arc<LlmWorkerSettings>, persona: PersonaPlan) -> Self {
+        LlmWorker {
+            settings,
+            persona,
+            history: VecDeque::new(),
+            best: Vec::new(),
+            last_hours: None,
+            last_schedule: None,
+            pending_schedule: None,
+        }
+    }
+
+    fn persona_text(&self) -> Option<String> {
+        match &self.persona {
+            PersonaPlan::None => None,
+            PersonaPlan::Text(t) => Some(t.clone()),
+            PersonaPlan::Generate { .. } => None,
+        }
+    }
+
+    /// "Increasing labor from 30 to 40 raised your utility: ..." from the last two entries.
+    fn reflection(history: &[Entry]) -> Option<String> {
+        let [.., a, b] = history else { return None };
+        if a.hours_value == b.hours_value {
+            return None;
+        }
+        let up = b.hours_value > a.hours_value;
+        let better = b.utility_value > a.utility_value;
+        let (verb, change) = (
+            if up { "Increasing" } else { "Decreasing" },
+            if better { "raised" } else { "lowered" },
+        );
+        let advice = match (up, better) {
+            (true, true) | (false, false) => {
+                format!("your labor may be too low: try more than {}", b.hours)
+            }
+            (true, false) | (false, true) => {
+                format!("your labor may be too high: try less than {}", b.hours)
+            }
+        };
+        Some(format!(
+            "{verb} labor from {} to {} {change} your utility, so {advice}.",
+            a.hours, b.hours
+        ))
+    }
+}
+
+impl WorkerPolicy for LlmWorker {
+    fn decide(&mut self, me: &WorkerProfile, view: &WorkerView, last: Option<Feedback>) -> Choice {
+        // What happened last step, in the worker's own terms.
+        let entry = match (last, &self.last_schedule) {
+            (Some(fb), Some(schedule)) => {
+                let income = me.skill * fb.hours;
+                let tax = schedule.tax(income);
+                Some(Entry {
+                    step: view.step.saturating_sub(1),
+                    rates: rates_text(schedule),
+                    hours: format!("{:.1}", fb.hours),
+                    hours_value: fb.hours,
+                    income: money(income),
+                    tax: money(tax),
+                    rebate: money(view.rebate),
+                    post_tax: money(income - tax + view.rebate),
+                    utility: money(fb.utility),
+                    utility_value: fb.utility,
+                    satisfaction: None,
+                })
+            }
+            _ => None,
+        };
+        self.pending_schedule = Some(view.schedule.clone());
+
+        let settings = Arc::clone(&self.settings);
+        let gw = Arc::clone(&settings.gateway);
+        let mut history: Vec<Entry> = self.history.iter().cloned().collect();
+        let best = self.best.clone();
+        let persona_plan = self.persona.clone();
+        let known_persona = self.persona_text();
+        let agent = u64::from(me.id);
+        let step = view.step;
+        let system_ctx = json!({
+            "id": me.id,
+            "skill": money(me.skill),
+            "income_at_40": money(me.skill * 40.0),
+            "max_hours": me.max_hours,
+            "utility_type": match me.utility_type {
+                UtilityType::Egotistical => "egotistical",
+                UtilityType::Altruistic => "altruistic",
+                UtilityType::Adversarial => "adversarial",
+            },
+        });
+        let rates = rates_text(&view.schedule);
+        let brackets = brackets_text(&view.schedule);
+        let rebate = money(view.rebate);
+        let max_hours = me.max_hours;
+        let exploit = view.last_step_of_year || view.step * 10 > settings.timesteps * 9;
+
+        Choice::Later(Box::pin(async move {
+            let mut exchanges = Vec::new();
+            let mut fatal = None;
+            let mut persona = known_persona;
+            let mut new_persona = None;
+
+            if let PersonaPlan::Generate {
+                occupation,
+                sex,
+                age,
+                income,
+                fallback,
+            } = &persona_plan
+            {
+                let prompt = settings.prompts.render(
+                    "persona",
+                    json!({"occupation": occupation, "sex": sex, "age": age, "income": money(*income)}),
+                );
+                let text = match prompt {
+                    Ok(p) => {
+                        let got = gw
+                            .ask_parsed(
+                                Ask {
+                                    role: "persona",
+                                    agent,
+                                    step,
+                                    attempt: 0,
+                                    sample: agent,
+                                    messages: vec![("user".into(), p)],
+                                    max_tokens: settings.max_tokens,
+                                    schema: json!({"type": "string"}),
+                                },
+                                parse::persona,
+                                "the persona text",
+                            )
+                            .await;
+                        exchanges.extend(got.exchanges);
+                        fatal = fatal.or(got.fatal);
+                        got.value.unwrap_or_else(|| fallback.clone())
+                    }
+                    Err(_) => fallback.clone(),
+                };
+                persona = Some(text.clone());
+                new_persona = Some(text);
+            }
+
+            let mut entry = entry;
+            if settings.satisfaction
+                && fatal.is_none()
+                && let Some(e) = entry.as_mut()
+            {
+                let prompt = settings.prompts.render(
+                    "satisfaction",
+                    json!({"persona": persona.clone().unwrap_or_default(), "rates": e.rates,
+                           "hours": e.hours, "income": e.income, "tax": e.tax,
+                           "rebate": e.rebate, "post_tax": e.post_tax}),
+                );
+                // A "no" halves the utility she perceives (the paper's r = 0.5); no usable
+                // answer keeps r = 1.
+                let r = match prompt {
+                    Ok(p) => {
+                        let got = gw
+                            .ask_parsed(
+                                Ask {
+                                    role: "satisfaction",
+                                    agent,
+                                    step,
+                                    attempt: 0,
+                                    sample: agent,
+                                    messages: vec![("user".into(), p)],
+                                    max_tokens: settings.max_tokens,
+                                    schema: json!({"type": "object", "properties": {
+                                        "thought": {"type": "string"},
+                                        "ANSWER": {"type": "string", "enum": ["YES", "NO"]}},
+                                        "required": ["thought", "ANSWER"]}),
+                                },
+                                parse::yes_no,
+                                "{\"thought\": \"...\", \"ANSWER\": \"YES or NO\"}",
+                            )
+                            .await;
+                        exchanges.extend(got.exchanges);
+                        fatal = fatal.or(got.fatal);
+                        if got.value == Some(false) { 0.5 } else { 1.0 }
+                    }
+                    Err(_) => 1.0,
+                };
+                e.satisfaction = Some(r);
+                e.utility_value *= r;
+                e.utility = money(e.utility_value);
+            }
+            if let Some(e) = &entry {
+                history.push(e.clone());
+            }
+            let mut best = best;
+            if let Some(e) = &entry {
+                best.push(e.clone());
+                best.sort_by(|a, b| {
+                    b.utility_value
+                        .total_cmp(&a.utility_value)
+                        .then(a.step.cmp(&b.step))
+                });
+                best.truncate(settings.best_k);
+            }
+            let window_start = history.len().saturating_sub(settings.history_window);
+            let shown = &history[window_start..];
+
+            let mut hours = None;
+            if fatal.is_none() {
+                let mut sys = system_ctx;
+                sys["persona"] = json!(persona);
+                let system = settings.prompts.render("worker_system", sys);
+                let user = settings.prompts.render(
+                    "worker_user",
+                    json!({"history": shown, "best": best, "reflection": LlmWorker::reflection(shown),
+                           "rates": rates, "brackets": brackets, "rebate": rebate,
+                           "max_hours": max_hours, "exploit": exploit}),
+                );
+                if let (Ok(system), Ok(user)) = (system, user) {
+                    let got = gw
+                        .ask_parsed(
+                            Ask {
+                                role: "worker",
+                                agent,
+                                step,
+                                attempt: 0,
+                                sample: agent,
+                                messages: vec![("system".into(), system), ("user".into(), user)],
+                                max_tokens: settings.max_tokens,
+                                schema: json!({"type": "object", "properties": {
+                                    "LABOR": {"type": "number", "minimum": 0, "maximum": max_hours}},
+                                    "required": ["LABOR"]}),
+                            },
+                            |t| parse::labor(t, max_hours),
+                            "{\"LABOR\": \"X\"}",
+                        )
+                        .await;
+                    exchanges.extend(got.exchanges);
+                    fatal = fatal.or(got.fatal);
+                    hours = got.value;
+                }
+            }
+            Turn {
+                exchanges,
+                fatal,
+                payload: Box::new(WorkerTurn {
+                    persona: new_persona,
+                    entry,
+                    hours,
+                }),
+            }
+        }))
+    }
+
+    fn complete(&mut self, _me: &WorkerProfile, payload: Box<dyn Any>) -> f64 {
+        let turn = payload
+            .downcast::<WorkerTurn>()
+            .expect("an LlmWorker only completes its own turns");
+        if let Some(text) = turn.persona {
+            self.persona = PersonaPlan::Text(text);
+        }
+        if let Some(e) = turn.entry {
+            self.best.push(e.clone());
+            self.best.sort_by(|a, b| {
+                b.utility_value
+                    .total_cmp(&a.utility_value)
+                    .then(a.step.cmp(&b.step))
+            });
+            self.best.truncate(self.settings.best_k);
+            self.history.push_back(e);
+            while self.history.len() > self.settings.history_window {
+                self.history.pop_front();
+            }
+        }
+        self.last_schedule = self.pending_schedule.take();
+        // The documented fallback: keep the previous hours (40 at the very first step).
+        let hours = turn.hours.or(self.last_hours).unwrap_or(40.0);
+        self.last_hours = Some(hours);
+        hours
+    }
+}
