@@ -235,6 +235,9 @@ impl Economy {
             .send(ProposeSchedule(input))
             .await
             .map_err(|source| GameError::PlannerGone { step, source })?;
+        if let Some(message) = proposal.fatal {
+            return Err(GameError::Replay { step, message });
+        }
         let previous = std::mem::replace(&mut self.schedule, proposal.schedule);
         if previous != self.schedule {
             self.schedule_version += 1;
@@ -262,9 +265,6 @@ impl Economy {
         }));
         for e in proposal.exchanges {
             frames.push(Frame::Llm(e));
-        }
-        if let Some(message) = proposal.fatal {
-            return Err(GameError::Replay { step, message });
         }
         Ok(())
     }
@@ -329,18 +329,18 @@ impl Game for Economy {
         };
         let feedback = std::mem::take(&mut self.feedback);
         let replies = self.workers.step(step, &view, feedback).await?;
+        // A replay that could not answer a request stops before logging anything of the step:
+        // the message names the first worker (by id) whose request differed.
+        if let Some(message) = replies.iter().find_map(|r| r.fatal.clone()) {
+            return Err(GameError::Replay { step, message });
+        }
         let hours: Vec<f64> = replies.iter().map(|r| r.hours).collect();
         self.log_decisions(step, &hours, frames);
         // LLM exchanges follow the decisions, in worker-id order, each worker's in attempt order.
-        let mut fatal = None;
         for reply in replies {
-            fatal = fatal.or(reply.fatal);
             for e in reply.exchanges {
                 frames.push(Frame::Llm(e));
             }
-        }
-        if let Some(message) = fatal {
-            return Err(GameError::Replay { step, message });
         }
 
         let previous_welfare = self.last_welfare;

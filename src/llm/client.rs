@@ -10,6 +10,7 @@ use std::time::Duration;
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
+use async_openai::middleware::ReqwestService;
 use futures::future::BoxFuture;
 use serde_json::Value;
 
@@ -90,7 +91,9 @@ impl OpenAiBackend {
                     .pool_max_idle_per_host(1024)
                     .build()
                     .unwrap_or_default();
-                Client::with_config(config).with_http_client(http)
+                // async-openai's default executor retries 429/5xx by itself, unseen; a plain
+                // service keeps every attempt visible to the gateway, which logs and counts it.
+                Client::with_config(config).with_http_service(ReqwestService::new(http))
             })
             .collect();
         OpenAiBackend { clients, timeout }

@@ -1,0 +1,496 @@
+//! LLM agents over the real HTTP path: an OpenAI-compatible mock server started by each test
+//! (axum on 127.0.0.1:0) with scripted behaviour — valid answers, malformed JSON, out-of-range
+//! numbers, HTTP 429/500, answers slower than the timeout — and the checks that matter: the
+//! actions taken, the counters, budgets, secrets, and that every run replays byte for byte
+//! with no server.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::{Value, json};
+use simulacra::frames::{ExchangeOutcome, Frame, LlmExchange};
+use simulacra::run::{ReplayVerdict, Summary, run_scenario, verify_replay};
+use simulacra_actors::LogReader;
+
+/// What the mock does with one request.
+enum Behave {
+    Answer(String),
+    Status(u16),
+    Slow(Duration, String),
+}
+
+type Script = dyn Fn(usize, &str) -> Behave + Send + Sync;
+
+struct MockState {
+    script: Box<Script>,
+    count: AtomicUsize,
+    auth: Mutex<Vec<String>>,
+}
+
+/// The worker id a prompt belongs to ("You are worker_7"), if any.
+fn worker_of(prompt: &str) -> Option<usize> {
+    let at = prompt.find("worker_")? + "worker_".len();
+    prompt[at..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// A well-formed answer to whatever the prompt asks for (the last quoted key wins, as in the
+/// project's Python mock): hours from the worker id, +10/0/-10 moves, YES, a persona.
+fn good_answer(prompt: &str) -> String {
+    let last = |k: &str| prompt.rfind(&format!("\"{k}\"")).map_or(-1, |p| p as i64);
+    let (labor, delta, answer) = (last("LABOR"), last("DELTA"), last("ANSWER"));
+    if delta > labor && delta > answer {
+        let n = prompt[delta as usize..]
+            .split_once('[')
+            .and_then(|(_, rest)| rest.split_once(']'))
+            .map_or(1, |(inside, _)| inside.matches('X').count().max(1));
+        let moves: Vec<i32> = (0..n).map(|i| [10, 0, -10][i % 3]).collect();
+        return json!({"DELTA": moves}).to_string();
+    }
+    if answer > labor {
+        return json!({"thought": "fine", "ANSWER": "YES"}).to_string();
+    }
+    if labor >= 0 {
+        let h = 10 * (worker_of(prompt).unwrap_or(0) % 11);
+        return json!({"LABOR": h.to_string()}).to_string();
+    }
+    "You are a worker with a steady job and modest savings, careful with money.".into()
+}
+
+async fn chat(
+    State(state): State<Arc<MockState>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Some(a) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
+        state.auth.lock().unwrap().push(a.to_string());
+    }
+    let prompt: String = body["messages"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .filter_map(|x| x["content"].as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default();
+    let n = state.count.fetch_add(1, Ordering::SeqCst);
+    let reply = |text: String| {
+        Json(json!({
+            "id": format!("chatcmpl-{n}"), "object": "chat.completion", "created": 0,
+            "model": body["model"],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": prompt.len() / 4, "completion_tokens": 5, "total_tokens": prompt.len() / 4 + 5}
+        }))
+        .into_response()
+    };
+    match (state.script)(n, &prompt) {
+        Behave::Answer(text) => reply(text),
+        Behave::Slow(d, text) => {
+            tokio::time::sleep(d).await;
+            reply(text)
+        }
+        Behave::Status(code) => (
+            StatusCode::from_u16(code).unwrap(),
+            Json(json!({"error": {"message": "injected", "type": "server_error", "param": null, "code": null}})),
+        )
+            .into_response(),
+    }
+}
+
+/// A mock server on its own thread; dropped when the test ends.
+struct Mock {
+    addr: SocketAddr,
+    state: Arc<MockState>,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Mock {
+    fn start(script: impl Fn(usize, &str) -> Behave + Send + Sync + 'static) -> Mock {
+        let state = Arc::new(MockState {
+            script: Box::new(script),
+            count: AtomicUsize::new(0),
+            auth: Mutex::new(Vec::new()),
+        });
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let st = Arc::clone(&state);
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                addr_tx.send(listener.local_addr().unwrap()).unwrap();
+                let app = axum::Router::new()
+                    .route("/v1/chat/completions", post(chat))
+                    .with_state(st);
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stop_rx.await;
+                    })
+                    .await
+                    .unwrap();
+            });
+        });
+        Mock {
+            addr: addr_rx.recv().unwrap(),
+            state,
+            _shutdown: stop_tx,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("llm.base_url=\"http://{}/v1\"", self.addr)
+    }
+
+    fn requests(&self) -> usize {
+        self.state.count.load(Ordering::SeqCst)
+    }
+}
+
+fn llm_scenario(mock: &Mock, extra: &[&str]) -> simulacra::config::Scenario {
+    let url = mock.url();
+    let mut sets = vec![
+        "simulation.num_agents=5",
+        "simulation.timesteps=6",
+        "simulation.tax_year_length=3",
+        "workers.policy=llm",
+        "planner.policy=llm",
+        "llm.backoff_ms=1",
+        "llm.timeout_seconds=5",
+        url.as_str(),
+    ];
+    sets.extend_from_slice(extra);
+    common::scenario(&sets)
+}
+
+fn exchanges(dir: &std::path::Path) -> Vec<LlmExchange> {
+    let mut r = LogReader::open(&dir.join("run.log")).unwrap();
+    r.read_all::<Frame>()
+        .0
+        .into_iter()
+        .filter_map(|(_, f)| match f {
+            Frame::Llm(e) => Some(e),
+            _ => None,
+        })
+        .collect()
+}
+
+fn hours_at(dir: &std::path::Path, step: u64) -> Vec<f64> {
+    let mut r = LogReader::open(&dir.join("run.log")).unwrap();
+    r.read_all::<Frame>()
+        .0
+        .into_iter()
+        .find_map(|(_, f)| match f {
+            Frame::Decisions { step: s, hours, .. } if s == step => Some(hours),
+            _ => None,
+        })
+        .unwrap()
+}
+
+fn assert_replays(dir: &std::path::Path) {
+    match verify_replay(dir).unwrap() {
+        ReplayVerdict::Identical { .. } => {}
+        ReplayVerdict::Differs(d) => panic!("replay differs: {d}"),
+        ReplayVerdict::Failed(why) => panic!("replay failed: {why}"),
+    }
+}
+
+fn run(s: &simulacra::config::Scenario) -> (tempfile::TempDir, Summary) {
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = run_scenario(s, tmp.path(), None).unwrap();
+    (tmp, summary)
+}
+
+#[test]
+fn valid_answers_drive_the_game_and_replay_without_a_server() {
+    let mock = Mock::start(|_, p| Behave::Answer(good_answer(p)));
+    let s = llm_scenario(&mock, &[]);
+    let (tmp, summary) = run(&s);
+    let llm = summary.llm.clone().unwrap();
+    // 5 workers x 6 steps, plus the planner's move at the second tax year (the first keeps
+    // the starting schedule without a call, as in the paper).
+    assert_eq!(llm.totals.requests, 31);
+    assert_eq!(mock.requests(), 31);
+    assert_eq!(llm.by_role["worker"].requests, 30);
+    assert_eq!(llm.by_role["planner"].requests, 1);
+    assert_eq!((llm.totals.retries, llm.totals.fallbacks), (0, 0));
+    assert!(llm.totals.prompt_tokens > 0);
+    // Worker i answered 10*i hours.
+    assert_eq!(hours_at(tmp.path(), 4), vec![0.0, 10.0, 20.0, 30.0, 40.0]);
+    // The planner moved +10/0/-10 from 50/50/50.
+    assert_eq!(summary.tax_rates_final, vec![0.6, 0.5, 0.4]);
+    // Baselines cost no calls and say how their workers decided.
+    assert_eq!(
+        summary.baselines.saez.as_ref().unwrap().workers,
+        "rational (exact best responses)"
+    );
+    drop(mock);
+    assert_replays(tmp.path());
+}
+
+#[test]
+fn unusable_answers_are_reasked_then_fall_back_without_desync() {
+    // Worker 0 always answers garbage; worker 1's first answer per step is out of range,
+    // then valid after the re-ask; everyone else answers well.
+    let mock = Mock::start(|_, p| {
+        let reask = p.contains("could not be used");
+        match worker_of(p) {
+            Some(0) if p.rfind("\"LABOR\"").is_some() => {
+                Behave::Answer("I'd rather not say {".into())
+            }
+            Some(1) if !reask && p.contains("\"LABOR\"") => {
+                Behave::Answer(json!({"LABOR": 140}).to_string())
+            }
+            _ => Behave::Answer(good_answer(p)),
+        }
+    });
+    let s = llm_scenario(&mock, &["llm.max_reasks=2"]);
+    let (tmp, summary) = run(&s);
+    let w = &summary.llm.as_ref().unwrap().by_role["worker"];
+    // Worker 0: 3 attempts per step (1 + 2 re-asks), then the fallback, every step.
+    assert_eq!(w.fallbacks, 6);
+    // Re-asks: 2 per step for worker 0 and 1 per step for worker 1.
+    assert_eq!(w.retries, 6 * 3);
+    assert_eq!(w.requests, 6 * (3 + 2 + 1 + 1 + 1));
+    // The fallback keeps the previous hours: 40 at the first step, and so on.
+    for step in 0..6 {
+        let h = hours_at(tmp.path(), step);
+        assert_eq!(h[0], 40.0, "step {step}");
+        assert_eq!(h[1], 10.0, "step {step}");
+    }
+    // Every attempt is logged, in attempt order, and the re-ask carries the complaint.
+    let ex = exchanges(tmp.path());
+    let w1: Vec<&LlmExchange> = ex.iter().filter(|e| e.agent == 1 && e.step == 2).collect();
+    assert_eq!(w1.iter().map(|e| e.attempt).collect::<Vec<_>>(), vec![0, 1]);
+    let last_msg = &w1[1].messages.as_ref().unwrap().last().unwrap().1;
+    assert!(last_msg.contains("outside [0, 100]"), "{last_msg}");
+    drop(mock);
+    assert_replays(tmp.path());
+}
+
+#[test]
+fn http_errors_and_timeouts_are_retried_and_replay_identically() {
+    // Every 4th request is a 429, every 7th a 500, and request 2 is slower than the timeout.
+    let mock = Mock::start(|n, p| match n {
+        2 => Behave::Slow(Duration::from_millis(1500), good_answer(p)),
+        n if n % 4 == 3 => Behave::Status(429),
+        n if n % 7 == 6 => Behave::Status(500),
+        _ => Behave::Answer(good_answer(p)),
+    });
+    let s = llm_scenario(&mock, &["llm.timeout_seconds=0.5", "llm.max_retries=6"]);
+    let (tmp, summary) = run(&s);
+    let t = &summary.llm.as_ref().unwrap().totals;
+    assert!(t.retries >= 5, "retries {}", t.retries);
+    assert_eq!(t.fallbacks, 0, "every request eventually succeeded");
+    let failed: Vec<String> = exchanges(tmp.path())
+        .into_iter()
+        .filter_map(|e| match e.outcome {
+            ExchangeOutcome::Failed { kind, .. } => Some(kind),
+            _ => None,
+        })
+        .collect();
+    assert!(failed.iter().any(|k| k == "http 429"), "{failed:?}");
+    assert!(failed.iter().any(|k| k == "http 500"), "{failed:?}");
+    assert!(failed.iter().any(|k| k == "timeout"), "{failed:?}");
+    // The run's outcome does not depend on which requests failed: hours are the same as a
+    // clean run's.
+    assert_eq!(hours_at(tmp.path(), 5), vec![0.0, 10.0, 20.0, 30.0, 40.0]);
+    drop(mock);
+    assert_replays(tmp.path());
+}
+
+#[test]
+fn a_budget_stops_the_run_cleanly_with_the_log_intact() {
+    let mock = Mock::start(|_, p| Behave::Answer(good_answer(p)));
+    let s = llm_scenario(&mock, &["llm.budget_requests=12"]);
+    let (tmp, summary) = run(&s);
+    // 5 requests per step: the budget is reached after the third step (15 >= 12).
+    assert_eq!(summary.steps_run, 3);
+    assert!(
+        summary
+            .halted
+            .as_deref()
+            .unwrap()
+            .contains("llm.budget_requests")
+    );
+    drop(mock);
+    assert_replays(tmp.path());
+}
+
+#[test]
+fn a_replay_whose_request_differs_names_the_step_and_agent() {
+    let mock = Mock::start(|_, p| Behave::Answer(good_answer(p)));
+    let prompts = tempfile::tempdir().unwrap();
+    let template = prompts.path().join("worker_user.j2");
+    std::fs::write(
+        &template,
+        "Step advice. Reply with only {\"LABOR\": \"X\"}.",
+    )
+    .unwrap();
+    let dir_set = format!("llm.prompts_dir=\"{}\"", prompts.path().display());
+    let s = llm_scenario(&mock, &[dir_set.as_str()]);
+    let (tmp, _) = run(&s);
+    drop(mock);
+    assert_replays(tmp.path());
+    std::fs::write(
+        &template,
+        "Other advice. Reply with only {\"LABOR\": \"X\"}.",
+    )
+    .unwrap();
+    match verify_replay(tmp.path()).unwrap() {
+        ReplayVerdict::Failed(why) => {
+            assert!(why.contains("step 0"), "{why}");
+            assert!(why.contains("agent 0"), "{why}");
+            assert!(why.contains("differs from the recorded one"), "{why}");
+        }
+        ReplayVerdict::Differs(d) => panic!("expected a request mismatch, got {d}"),
+        ReplayVerdict::Identical { .. } => panic!("a changed prompt must not replay"),
+    }
+}
+
+#[test]
+fn the_api_key_is_sent_but_never_written() {
+    let secret = "sk-test-4f1c9a-do-not-log";
+    // SAFETY: this test is the only reader of this variable, which no other test sets.
+    unsafe { std::env::set_var("SIMULACRA_TEST_API_KEY", secret) };
+    let mock = Mock::start(|_, p| Behave::Answer(good_answer(p)));
+    let s = llm_scenario(&mock, &["llm.api_key_env=SIMULACRA_TEST_API_KEY"]);
+    let (tmp, _) = run(&s);
+    assert!(
+        mock.state
+            .auth
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|a| a == &format!("Bearer {secret}")),
+        "the key goes to the server"
+    );
+    for entry in std::fs::read_dir(tmp.path()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let found = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
+        assert!(!found, "the API key was written to a run file");
+    }
+    // A missing variable is a clear error, before any request.
+    let bad = llm_scenario(&mock, &["llm.api_key_env=SIMULACRA_TEST_API_KEY_UNSET"]);
+    let err = run_scenario(&bad, tempfile::tempdir().unwrap().path(), None).unwrap_err();
+    assert!(
+        err.to_string().contains("SIMULACRA_TEST_API_KEY_UNSET"),
+        "{err}"
+    );
+    assert!(!err.to_string().contains(secret));
+}
+
+#[test]
+fn personas_and_satisfaction_are_asked_and_counted() {
+    // Nobody is satisfied: every perceived utility is halved.
+    let mock = Mock::start(|_, p| {
+        if p.contains("satisfied with the overall tax policy") {
+            Behave::Answer(json!({"thought": "no", "ANSWER": "NO"}).to_string())
+        } else {
+            Behave::Answer(good_answer(p))
+        }
+    });
+    let s = llm_scenario(
+        &mock,
+        &["workers.personas=llm", "workers.satisfaction=true"],
+    );
+    let (tmp, summary) = run(&s);
+    let by = &summary.llm.as_ref().unwrap().by_role;
+    assert_eq!(by["persona"].requests, 5, "one persona per worker");
+    assert_eq!(
+        by["satisfaction"].requests,
+        5 * 5,
+        "every step after the first"
+    );
+    assert_eq!(by["worker"].requests, 30);
+    // The persona the LLM wrote reaches the worker's system prompt.
+    let ex = exchanges(tmp.path());
+    let labor = ex
+        .iter()
+        .find(|e| e.role == "worker" && e.agent == 3 && e.step == 4)
+        .unwrap();
+    let messages = labor.messages.as_ref().unwrap();
+    assert!(messages[0].1.contains("steady job"));
+    // ...and the history she sees carries the halved utility.
+    assert!(
+        messages[1].1.contains("(satisfaction 0.5)"),
+        "{}",
+        messages[1].1
+    );
+    drop(mock);
+    assert_replays(tmp.path());
+}
+
+#[test]
+fn the_projects_python_mock_works_unchanged_with_failures_injected() {
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/mock_llm.py");
+    if !script.exists()
+        || std::process::Command::new("python3")
+            .arg("--version")
+            .output()
+            .is_err()
+    {
+        eprintln!("skipped: {} or python3 is not available", script.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let port_file = dir.path().join("port");
+    let mut child = std::process::Command::new("python3")
+        .arg(&script)
+        .args([
+            "--port",
+            "0",
+            "--fail-rate",
+            "0.2",
+            "--http-error-rate",
+            "0.05",
+            "--port-file",
+        ])
+        .arg(&port_file)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !port_file.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let port = std::fs::read_to_string(&port_file).unwrap();
+    let url = format!("llm.base_url=\"http://127.0.0.1:{}/v1\"", port.trim());
+    let s = common::scenario(&[
+        "simulation.num_agents=10",
+        "simulation.timesteps=8",
+        "simulation.tax_year_length=4",
+        "workers.policy=llm",
+        "planner.policy=llm",
+        "llm.backoff_ms=1",
+        &url,
+    ]);
+    let result = run_scenario(&s, dir.path(), None);
+    let _ = child.kill();
+    let _ = child.wait();
+    let summary = result.unwrap();
+    let t = &summary.llm.as_ref().unwrap().totals;
+    assert!(
+        t.retries > 0,
+        "20% garbage and 5% errors must cause re-asks"
+    );
+    assert_eq!(summary.steps_run, 8);
+    assert_replays(dir.path());
+}
