@@ -22,7 +22,7 @@ fn golden_rational_hill_climb() {
     ]);
     assert_eq!(
         got,
-        "637fd37d7cf70bfa5f2f5a930f2f8333e8b084687372f471078526fb0898c45b"
+        "55353b65a253f8fd7d513ce797fc4ce2e389eeba483b3606bfb24057fbf7c46d"
     );
 }
 
@@ -39,7 +39,7 @@ fn golden_bounded_mixed_types() {
     ]);
     assert_eq!(
         got,
-        "ccf0421e159649ee13e4d94d329d027ac218bb177c4f22f3686bb104018fd833"
+        "df1f1db3cda2530ce1009d35dbe16ca5d81b49f5069226d6083206871be23a87"
     );
 }
 
@@ -57,6 +57,6 @@ fn golden_paper_constants_us_brackets() {
     ]);
     assert_eq!(
         got,
-        "1441a2ebea38cbdc16aa8dfc9f7a53c13e81af365657a2a8216c5ac029dce684"
+        "f3319a591bf3e57dfaecbf127162402d7a3e6132038f739527b847304d35bd2b"
     );
 }
