@@ -51,6 +51,7 @@ pub struct Scenario {
     pub log: LogConfig,
     pub baselines: Baselines,
     pub llm: LlmConfig,
+    pub population: PopulationConfig,
 }
 
 impl Default for Scenario {
@@ -64,6 +65,7 @@ impl Default for Scenario {
             log: LogConfig::default(),
             baselines: Baselines::default(),
             llm: LlmConfig::default(),
+            population: PopulationConfig::default(),
         }
     }
 }
@@ -455,6 +457,36 @@ impl Default for Baselines {
     }
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IncomeModel {
+    /// Sorted i.i.d. GB2 draws assigned by rank of a persona-conditioned score (the marginal
+    /// stays the GB2 exactly; see README, "Realistic people").
+    PersonaRank,
+    /// The paper's: each worker's income drawn independently of her persona.
+    Independent,
+}
+
+/// How census incomes are paired with personas.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PopulationConfig {
+    pub income_model: IncomeModel,
+    /// `persona-rank` only: the correlation, in [0, 1], between an agent's rank score and her
+    /// persona's log-income index (0 = incomes independent of personas, 1 = ordered by persona
+    /// alone).
+    pub persona_weight: f64,
+}
+
+impl Default for PopulationConfig {
+    fn default() -> Self {
+        PopulationConfig {
+            income_model: IncomeModel::PersonaRank,
+            persona_weight: crate::econ::earnings::DEFAULT_PERSONA_WEIGHT,
+        }
+    }
+}
+
 /// Turns one `--set key=value` into a TOML line. Values are TOML; a value that is not valid
 /// TOML (a bare word such as `three` or `saez`) is taken as a string.
 fn set_to_toml(set: &str) -> Result<String, ConfigError> {
@@ -626,6 +658,17 @@ impl Scenario {
             ));
         }
         self.validate_llm()?;
+        let pw = self.population.persona_weight;
+        if !(pw.is_finite() && (0.0..=1.0).contains(&pw)) {
+            return Err(invalid(
+                "population.persona_weight",
+                format!(
+                    "must be in [0, 1] (a correlation; the default is {}), got {}",
+                    crate::econ::earnings::DEFAULT_PERSONA_WEIGHT,
+                    pw
+                ),
+            ));
+        }
         let p = &self.planner;
         if !(0.0..=1.0).contains(&p.initial_rate) {
             return Err(invalid(
@@ -827,6 +870,22 @@ mod tests {
         assert_eq!(s.workers.policy, WorkerPolicyName::Rational);
         assert_eq!(s.planner.policy, PlannerPolicyName::HillClimb);
         assert_eq!(s.planner.initial_rate, 0.5);
+        assert_eq!(s.population.income_model, IncomeModel::PersonaRank);
+        assert_eq!(s.population.persona_weight, 0.40);
+    }
+
+    #[test]
+    fn the_paper_scenario_draws_incomes_independently() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/paper.toml");
+        let s = Scenario::load(Some(Path::new(path)), &[]).unwrap();
+        assert_eq!(s.population.income_model, IncomeModel::Independent);
+        let set = Scenario::resolve(
+            DEFAULT_SCENARIO,
+            &[],
+            &["population.income_model=independent".into()],
+        )
+        .unwrap();
+        assert_eq!(set.population.income_model, IncomeModel::Independent);
     }
 
     #[test]
@@ -884,6 +943,10 @@ mod tests {
         assert!(err_of(&["simulation.seed=-3"]).contains("seed"));
         assert!(err_of(&["workers.altruistic_share=0.5"]).contains("workers.policy"));
         assert!(err_of(&["noequals"]).contains("key=value"));
+        assert!(err_of(&["population.persona_weight=1.5"]).contains("population.persona_weight"));
+        assert!(err_of(&["population.persona_weight=-0.1"]).contains("population.persona_weight"));
+        assert!(err_of(&["population.income_model=magic"]).contains("magic"));
+        assert!(err_of(&["population.weight=0.3"]).contains("weight"));
     }
 
     #[test]

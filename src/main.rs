@@ -8,7 +8,8 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
-use simulacra::config::Scenario;
+use simulacra::config::{IncomeModel, Scenario};
+use simulacra::econ::earnings::{CalibrationReport, Comparison, calibration_report};
 use simulacra::econ::{
     BracketPreset, TaxSchedule, UtilityForm, best_response, saez_rates, us_federal_2024,
 };
@@ -136,12 +137,19 @@ enum Econ {
         #[arg(long)]
         json: bool,
     },
-    /// Sample a population: incomes, skills, census personas.
+    /// Sample a population: incomes, skills, census personas, and its conditional medians by
+    /// occupation, age band and sex next to the published statistics they were calibrated to.
     Population {
         #[arg(long, default_value_t = 10)]
         n: usize,
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// Scenario overrides, e.g. --set population.persona_weight=0.5.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Print at most this many agents (the comparison always uses all n).
+        #[arg(long, default_value_t = 20)]
+        show: usize,
         #[arg(long)]
         json: bool,
     },
@@ -461,16 +469,23 @@ fn run_econ(econ: Econ) -> anyhow::Result<()> {
                 );
             }
         }
-        Econ::Population { n, seed, json } => {
-            let scenario = Scenario::load(
-                None,
-                &[
-                    format!("simulation.num_agents={n}"),
-                    format!("simulation.seed={seed}"),
-                ],
-            )?;
+        Econ::Population {
+            n,
+            seed,
+            mut sets,
+            show,
+            json,
+        } => {
+            let mut all = vec![
+                format!("simulation.num_agents={n}"),
+                format!("simulation.seed={seed}"),
+            ];
+            all.append(&mut sets);
+            let scenario = Scenario::load(None, &all)?;
             let pop = Population::generate(&scenario);
-            let agents: Vec<_> = (0..pop.len()).map(|i| pop.card(i)).collect();
+            let report = calibration_report(&pop.personas(), &pop.census_incomes);
+            let shown = pop.len().min(show);
+            let agents: Vec<_> = (0..shown).map(|i| pop.card(i)).collect();
             let us = us_federal_2024();
             if json {
                 println!(
@@ -478,9 +493,12 @@ fn run_econ(econ: Econ) -> anyhow::Result<()> {
                     serde_json::to_string_pretty(&json!({
                         "seed": seed,
                         "n": n,
+                        "income_model": scenario.population.income_model,
+                        "persona_weight": scenario.population.persona_weight,
                         "income_units": "annual dollars (census draw; equilibrium income under the 2024 US schedule)",
                         "labor_cost_c": scenario.utility_form().c(),
                         "agents": agents,
+                        "calibration": report,
                     }))?
                 );
             } else {
@@ -494,8 +512,87 @@ fn run_econ(econ: Econ) -> anyhow::Result<()> {
                         a.persona
                     );
                 }
+                if shown < pop.len() {
+                    println!("... ({} more; --show N)", pop.len() - shown);
+                }
+                print!(
+                    "{}",
+                    render_calibration(
+                        &report,
+                        scenario.population.income_model,
+                        scenario.population.persona_weight
+                    )
+                );
             }
         }
     }
     Ok(())
+}
+
+/// The conditional-median comparison as text tables.
+fn render_calibration(r: &CalibrationReport, model: IncomeModel, weight: f64) -> String {
+    use std::fmt::Write;
+    let opt =
+        |v: Option<f64>, digits: usize| v.map_or("-".to_string(), |v| format!("{v:.digits$}"));
+    let mut out = String::new();
+    let model = match model {
+        IncomeModel::PersonaRank => format!("persona-rank, weight {weight}"),
+        IncomeModel::Independent => "independent (the paper's draw)".to_string(),
+    };
+    let _ = writeln!(
+        out,
+        "\nconditional medians of all {} agents ({model}); overall median {}",
+        r.n,
+        opt(r.median, 0)
+    );
+    let mut section = |title: &str, published: &str, rows: &[Comparison]| {
+        let _ = writeln!(
+            out,
+            "\n{title:<58} {:>6} {:>10} {:>7}   {published:>10} {:>7}",
+            "n", "median", "ratio", "ratio"
+        );
+        for c in rows {
+            let _ = writeln!(
+                out,
+                "{:<58} {:>6} {:>10} {:>7}   {:>10.0} {:>7.3}",
+                c.group,
+                c.n,
+                opt(c.median, 0),
+                opt(c.ratio, 3),
+                c.published,
+                c.published_ratio
+            );
+        }
+    };
+    section(
+        "by occupation (ratio to all; OEWS May 2023 annual)",
+        "OEWS",
+        &r.by_occupation,
+    );
+    section(
+        "by age (ratio to all; CPS 2023 weekly, full-time)",
+        "CPS",
+        &r.by_age,
+    );
+    section(
+        "by sex (ratio to men; CPS 2023 weekly, full-time)",
+        "CPS",
+        &r.by_sex,
+    );
+    let _ = writeln!(
+        out,
+        "\n{:<40} {:>9} {:>9}",
+        "target", "simulated", "published"
+    );
+    for h in &r.headline {
+        let _ = writeln!(
+            out,
+            "{:<40} {:>9} {:>9.3}  ({})",
+            h.name,
+            opt(h.simulated, 3),
+            h.published,
+            h.source
+        );
+    }
+    out
 }

@@ -1,16 +1,19 @@
-//! The run's population: each worker's census income draw, skill, welfare weight, utility type
-//! and persona, all derived from (master seed, worker id) alone.
+//! The run's population: each worker's census income, skill, welfare weight, utility type and
+//! persona, all derived from the master seed and the population size.
 //!
-//! Because every worker's draws come from her own keyed stream, worker i is the same person
-//! whatever the population size or the number of threads used to build it, and the whole
-//! population can be rebuilt from a log header.
+//! Every worker's draws come from her own keyed stream, so the population does not depend on
+//! the number of threads that build it and can be rebuilt from a log header. A worker's
+//! persona is the same whatever the population size; her income is too under the paper's
+//! `independent` model, while under `persona-rank` it is her rank among N sorted GB2 draws,
+//! which depends on N.
 
 use serde::Serialize;
 use simulacra_actors::StreamKey;
 
-use crate::config::{Scenario, SkillMode};
+use crate::config::{IncomeModel, Scenario, SkillMode};
+use crate::econ::earnings::{rank_match, rank_score, standard_normal, standardised_index};
 use crate::econ::{
-    Persona, UtilityType, persona_text, sample_persona, skill_for_income, us_federal_2024,
+    Person, Persona, UtilityType, sample_persona, skill_for_income, us_federal_2024,
     welfare_weights,
 };
 use rand::RngExt;
@@ -42,44 +45,89 @@ pub struct AgentCard {
     pub persona: String,
 }
 
+/// Runs `f(id)` for every id in `0..n` on all cores; the result does not depend on the
+/// thread count because every id's value depends on the id alone.
+fn par_map<T, F>(n: usize, f: F) -> Vec<T>
+where
+    T: Send + Default + Clone,
+    F: Fn(usize) -> T + Sync,
+{
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    let chunk = n.div_ceil(threads).max(1);
+    let mut out = vec![T::default(); n];
+    std::thread::scope(|scope| {
+        for (c, block) in out.chunks_mut(chunk).enumerate() {
+            let f = &f;
+            scope.spawn(move || {
+                for (j, slot) in block.iter_mut().enumerate() {
+                    *slot = f(c * chunk + j);
+                }
+            });
+        }
+    });
+    out
+}
+
+/// Worker `id`'s census persona, from her own keyed stream.
+fn persona_of(key: &StreamKey, id: usize) -> Persona {
+    sample_persona(&mut key.rng(id as u64, 0))
+}
+
+/// The census incomes of `scenario`'s workers (annual dollars, by worker id), without skills.
+///
+/// Every worker draws one GB2 income from her own keyed stream ("income"), so the multiset of
+/// incomes is the same under both models. `independent` (the paper's) keeps each draw with its
+/// worker; `persona-rank` sorts the draws and hands them out by rank of a persona-conditioned
+/// score (`econ::earnings`), with the idiosyncratic normal from the keyed stream "income-rank".
+pub fn census_incomes(scenario: &Scenario) -> Vec<f64> {
+    let n = scenario.simulation.num_agents;
+    let seed = scenario.simulation.seed;
+    let gb2 = scenario.economy.income;
+    let income_key = StreamKey::new(seed, "income");
+    let draws = par_map(n, |id| {
+        // An open-interval uniform: the GB2 quantile is infinite at 1 and 0 at 0.
+        let p: f64 = income_key.rng(id as u64, 0).random_range(f64::EPSILON..1.0);
+        gb2.quantile(p)
+    });
+    match scenario.population.income_model {
+        IncomeModel::Independent => draws,
+        IncomeModel::PersonaRank => {
+            let weight = scenario.population.persona_weight;
+            let persona_key = StreamKey::new(seed, "persona");
+            let noise_key = StreamKey::new(seed, "income-rank");
+            let scores = par_map(n, |id| {
+                // Personas always come from the census table, whose every label has a SOC
+                // group (tested); an unknown one would rank on its noise alone.
+                let x = standardised_index(&persona_of(&persona_key, id)).unwrap_or(0.0);
+                let mut rng = noise_key.rng(id as u64, 0);
+                let u1: f64 = 1.0 - rng.random::<f64>(); // (0, 1]: ln stays finite
+                let u2: f64 = rng.random();
+                rank_score(x, weight, standard_normal(u1, u2))
+            });
+            rank_match(draws, &scores)
+        }
+    }
+}
+
 impl Population {
     /// Builds the population of `scenario` (in parallel; the result does not depend on the
     /// thread count).
     pub fn generate(scenario: &Scenario) -> Population {
         let n = scenario.simulation.num_agents;
         let seed = scenario.simulation.seed;
-        let gb2 = scenario.economy.income;
         let form = scenario.utility_form();
         let max_hours = scenario.economy.max_hours;
         let mode = scenario.economy.skills;
         let us2024 = us_federal_2024();
-        let key = StreamKey::new(seed, "income");
 
-        let person = |id: usize| -> (f64, f64) {
-            // An open-interval uniform: the GB2 quantile is infinite at 1 and 0 at 0.
-            let p: f64 = key.rng(id as u64, 0).random_range(f64::EPSILON..1.0);
-            let income = gb2.quantile(p);
-            let skill = match mode {
+        let census_incomes = census_incomes(scenario);
+        let skills = par_map(n, |id| {
+            let income = census_incomes[id];
+            match mode {
                 SkillMode::Calibrated => skill_for_income(&form, income, &us2024, max_hours),
                 SkillMode::IncomeOver40 => income / 40.0,
-            };
-            (income, skill)
-        };
-
-        let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
-        let chunk = n.div_ceil(threads).max(1);
-        let mut pairs = vec![(0.0, 0.0); n];
-        std::thread::scope(|scope| {
-            for (c, block) in pairs.chunks_mut(chunk).enumerate() {
-                let person = &person;
-                scope.spawn(move || {
-                    for (j, slot) in block.iter_mut().enumerate() {
-                        *slot = person(c * chunk + j);
-                    }
-                });
             }
         });
-        let (census_incomes, skills): (Vec<f64>, Vec<f64>) = pairs.into_iter().unzip();
         let weights = welfare_weights(scenario.welfare_kind(), &skills);
         let utility_types = assign_types(
             seed,
@@ -106,22 +154,36 @@ impl Population {
 
     /// Worker `id`'s census persona (occupation group, sex, age), drawn from her own stream.
     pub fn persona(&self, id: usize) -> Persona {
-        sample_persona(&mut StreamKey::new(self.seed, "persona").rng(id as u64, 0))
+        persona_of(&StreamKey::new(self.seed, "persona"), id)
+    }
+
+    /// Every worker's persona, by id.
+    pub fn personas(&self) -> Vec<Persona> {
+        let key = StreamKey::new(self.seed, "persona");
+        (0..self.len()).map(|id| persona_of(&key, id)).collect()
+    }
+
+    /// Worker `id`'s persona with her census income: what a prompt should describe.
+    pub fn person(&self, id: usize) -> Person {
+        Person {
+            persona: self.persona(id),
+            income: self.census_incomes[id],
+        }
     }
 
     /// Everything about worker `id`.
     pub fn card(&self, id: usize) -> AgentCard {
-        let persona = self.persona(id);
+        let person = self.person(id);
         AgentCard {
             id,
-            income: self.census_incomes[id],
+            income: person.income,
             skill: self.skills[id],
-            occupation: persona.occupation.clone(),
-            sex: format!("{:?}", persona.sex).to_lowercase(),
-            age: persona.age,
+            occupation: person.persona.occupation.clone(),
+            sex: format!("{:?}", person.persona.sex).to_lowercase(),
+            age: person.persona.age,
             utility_type: self.utility_types[id],
             welfare_weight: self.weights[id],
-            persona: persona_text(&persona, self.census_incomes[id]),
+            persona: person.text(),
         }
     }
 }
@@ -162,13 +224,135 @@ mod tests {
         s
     }
 
+    fn independent(n: usize, seed: u64) -> Scenario {
+        let mut s = scenario(n, seed);
+        s.population.income_model = IncomeModel::Independent;
+        s
+    }
+
+    fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+        v.sort_by(f64::total_cmp);
+        v
+    }
+
     #[test]
-    fn a_worker_is_the_same_person_in_any_population_size() {
-        let small = Population::generate(&scenario(10, 3));
-        let large = Population::generate(&scenario(1000, 3));
+    fn an_independent_worker_is_the_same_person_in_any_population_size() {
+        let small = Population::generate(&independent(10, 3));
+        let large = Population::generate(&independent(1000, 3));
         assert_eq!(small.skills[..], large.skills[..10]);
         assert_eq!(small.census_incomes[..], large.census_incomes[..10]);
         assert_eq!(small.persona(7), large.persona(7));
+    }
+
+    #[test]
+    fn persona_rank_keeps_personas_and_permutes_the_same_draws() {
+        // What does hold under rank matching: personas do not depend on N, and the incomes
+        // are exactly the independent draws, reordered.
+        let small = Population::generate(&scenario(10, 3));
+        let large = Population::generate(&scenario(1000, 3));
+        assert_eq!(small.personas()[..], large.personas()[..10]);
+        assert_eq!(
+            sorted(large.census_incomes.clone()),
+            sorted(census_incomes(&independent(1000, 3)))
+        );
+        assert_ne!(large.census_incomes, census_incomes(&independent(1000, 3)));
+    }
+
+    #[test]
+    fn weight_one_orders_incomes_by_persona_alone() {
+        let mut s = scenario(2000, 4);
+        s.population.persona_weight = 1.0;
+        let pop = Population::generate(&s);
+        let index: Vec<f64> = pop
+            .personas()
+            .iter()
+            .map(|p| standardised_index(p).unwrap())
+            .collect();
+        for i in 0..pop.len() {
+            for j in 0..pop.len() {
+                if index[i] > index[j] {
+                    assert!(pop.census_incomes[i] >= pop.census_incomes[j], "{i} {j}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn person_text_carries_the_assigned_income() {
+        let pop = Population::generate(&scenario(50, 8));
+        let person = pop.person(17);
+        assert_eq!(person.income, pop.census_incomes[17]);
+        assert_eq!(pop.card(17).persona, person.text());
+        let dollars = format!("{:.0}", person.income.round());
+        assert!(person.text().replace(',', "").contains(&dollars));
+    }
+
+    /// The checks on 10^6 agents at the default weight (seed 42). The incomes come from
+    /// `census_incomes`, the exact income stage of `Population::generate` (skill calibration,
+    /// which cannot change incomes, is skipped to keep the test fast in debug builds).
+    #[test]
+    fn a_million_agents_keep_the_gb2_marginal_and_the_published_ratios() {
+        let s = scenario(1_000_000, 42);
+        let gb2 = s.economy.income;
+        let incomes = census_incomes(&s);
+        let key = StreamKey::new(42, "persona");
+        let personas: Vec<Persona> = (0..incomes.len()).map(|id| persona_of(&key, id)).collect();
+
+        let at = |q: f64| {
+            let mut ys = incomes.clone();
+            let k = ((q * ys.len() as f64) as usize).min(ys.len() - 1);
+            *ys.select_nth_unstable_by(k, f64::total_cmp).1
+        };
+        for (q, tol) in [
+            (0.1, 0.05),
+            (0.25, 0.02),
+            (0.5, 0.02),
+            (0.75, 0.02),
+            (0.9, 0.02),
+        ] {
+            let (got, want) = (at(q), gb2.quantile(q));
+            assert!((got / want - 1.0).abs() < tol, "p{q}: {got} vs {want}");
+        }
+        let mean = incomes.iter().sum::<f64>() / incomes.len() as f64;
+        let want = gb2.mean().unwrap();
+        assert!((mean / want - 1.0).abs() < 0.02, "mean {mean} vs {want}");
+
+        let report = crate::econ::earnings::calibration_report(&personas, &incomes);
+        let headline = |k: usize| {
+            (
+                report.headline[k].simulated.unwrap(),
+                report.headline[k].published,
+            )
+        };
+        // Management / Food preparation (OEWS 3.625): within 10 %.
+        let (sim, publ) = headline(0);
+        assert!(
+            (sim / publ - 1.0).abs() < 0.10,
+            "management/food {sim} vs {publ}"
+        );
+        // Women / men (CPS full-time 0.836): within 5 %.
+        let (sim, publ) = headline(1);
+        assert!((sim / publ - 1.0).abs() < 0.05, "women/men {sim} vs {publ}");
+        // Ages 16-24 / 35-44 (CPS full-time 0.571): at most 5 % above and 20 % below; below
+        // is expected, young workers work fewer hours than the full-time figure assumes.
+        let (sim, publ) = headline(2);
+        assert!(
+            (0.80..1.05).contains(&(sim / publ)),
+            "16-24/35-44 {sim} vs {publ}"
+        );
+
+        // No 16-24 food-preparation worker above the GB2's 99.9th percentile.
+        let p999 = gb2.quantile(0.999);
+        let young_food = personas
+            .iter()
+            .zip(&incomes)
+            .filter(|(p, _)| p.occupation == "Food preparation and serving" && p.age <= 24);
+        let (count, top) = young_food.fold((0usize, 0.0f64), |(c, m), (_, &y)| (c + 1, m.max(y)));
+        assert!(count > 10_000, "{count} young food workers");
+        assert!(
+            top < p999,
+            "a young food worker earns {top} >= p99.9 {p999}"
+        );
     }
 
     #[test]

@@ -303,3 +303,54 @@ fn econ_population_lists_agents() {
     let again = simulacra(&["econ", "population", "--n", "5", "--seed", "3", "--json"]);
     assert_eq!(stdout(&o), stdout(&again));
 }
+
+#[test]
+fn econ_population_compares_conditional_medians_with_the_published_figures() {
+    let o = simulacra(&[
+        "econ",
+        "population",
+        "--n",
+        "3000",
+        "--seed",
+        "5",
+        "--show",
+        "2",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["agents"].as_array().unwrap().len(), 2);
+    assert_eq!(v["income_model"], "persona-rank");
+    let c = &v["calibration"];
+    assert_eq!(c["n"], 3000);
+    assert_eq!(c["by_occupation"].as_array().unwrap().len(), 22);
+    assert_eq!(c["by_age"].as_array().unwrap().len(), 6);
+    assert_eq!(c["by_occupation"][0]["published"], 116880.0);
+    let headline = c["headline"].as_array().unwrap();
+    assert_eq!(headline.len(), 3);
+    // Even at 3,000 agents managers out-earn food servers by far more than 2x.
+    assert!(
+        headline[0]["simulated"].as_f64().unwrap() > 2.0,
+        "{}",
+        headline[0]
+    );
+
+    let text = simulacra(&["econ", "population", "--n", "500", "--show", "0"]);
+    assert!(text.status.success(), "{}", stderr(&text));
+    for needle in ["by occupation", "by age", "by sex", "women / men median"] {
+        assert!(stdout(&text).contains(needle), "{needle}");
+    }
+    let paper = simulacra(&[
+        "econ",
+        "population",
+        "--n",
+        "3000",
+        "--seed",
+        "5",
+        "--json",
+        "--set",
+        "population.income_model=independent",
+    ]);
+    let p: Value = serde_json::from_str(&stdout(&paper)).unwrap();
+    assert_eq!(p["income_model"], "independent");
+}

@@ -22,7 +22,7 @@ fn golden_rational_hill_climb() {
     ]);
     assert_eq!(
         got,
-        "ba644ffa037efae1d3df1f5da4f0a90d842b112e8e73000c1485c1025cedd804"
+        "9be56f2694bd4df520cad69140d346e3a18865996732122cffc3f946eb62b575"
     );
 }
 
@@ -39,7 +39,7 @@ fn golden_bounded_mixed_types() {
     ]);
     assert_eq!(
         got,
-        "5d34355ccf21a3d6d3e869044b59973901a665364e30687a64e7653cd9bfa8f1"
+        "94dbd7f2e03111795cfe95acfd045b41b0e5dc6e33933542bcb4d6c231db0423"
     );
 }
 
@@ -57,6 +57,6 @@ fn golden_paper_constants_us_brackets() {
     ]);
     assert_eq!(
         got,
-        "ef91e32051327c0245eae530feab0905fe0fdef158a16c58963c22098a8128f6"
+        "e36316a3299b1885c02ce0da886e5cf852d5f12abe015b98a1808d241a97e03c"
     );
 }

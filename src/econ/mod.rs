@@ -4,13 +4,15 @@
 //! planner's rate moves ([`schedule`]), worker utility ([`utility`]), the rational worker's exact
 //! best response and its inverse used for skill calibration ([`best_response`]), social welfare
 //! functions ([`welfare`]), descriptive statistics ([`stats`]), the GB2 income prior ([`gb2`]),
-//! census-weighted personas ([`population`]), the Saez (2001) baseline ([`saez`]) and the
+//! census-weighted personas ([`population`]), persona-conditioned incomes from published
+//! earnings statistics ([`earnings`]), the Saez (2001) baseline ([`saez`]) and the
 //! world's settlement of a timestep ([`world`]).
 //!
 //! Units: incomes and cut-offs are dollars per year; hours are hours per period (at most
 //! [`MAX_HOURS`]); skill is dollars per hour, so income = skill * hours.
 
 pub mod best_response;
+pub mod earnings;
 pub mod gb2;
 pub mod population;
 pub mod saez;
@@ -22,7 +24,7 @@ pub mod world;
 
 pub use best_response::{MAX_HOURS, best_response, skill_for_income};
 pub use gb2::{ACS_2023, Gb2};
-pub use population::{Persona, Sex, occupations, persona_text, sample_persona};
+pub use population::{Person, Persona, Sex, occupations, persona_text, sample_persona};
 pub use saez::{SaezBracket, SaezResult, saez_rates};
 pub use schedule::{
     BracketPreset, TaxSchedule, us_federal_2024, us_federal_2024_on, us_federal_2025,

@@ -1,8 +1,9 @@
 //! Census-weighted worker personas: the occupation × sex × age table embedded from
 //! `data/census_occupations.csv`, sampling a persona from it, and the persona's prompt text.
 //!
-//! Personas are independent of skill (as in the paper): income is drawn separately from the GB2
-//! prior and only mentioned in the text.
+//! Sampling a persona draws no income: the population assigns one afterwards, either
+//! independently of the persona (the paper's draw) or conditioned on it
+//! (`crate::econ::earnings`), and pairs the two in a [`Person`].
 
 use std::sync::OnceLock;
 
@@ -187,6 +188,34 @@ pub fn persona_text(p: &Persona, annual_income: f64) -> String {
         occupation = p.occupation.to_lowercase(),
         income = format_dollars(annual_income),
     )
+}
+
+/// Every cell of the census table: (occupation, sex, inclusive age band, count), in table order.
+/// The persona-conditioned income model uses it for exact population moments of its score.
+pub(crate) fn cells() -> impl Iterator<Item = (&'static str, Sex, (u8, u8), u64)> {
+    table().rows.iter().flat_map(|row| {
+        AGE_BANDS
+            .iter()
+            .zip(row.counts)
+            .map(move |(&band, count)| (row.occupation, row.sex, band, count))
+    })
+}
+
+/// A persona together with the income the population assigned to her, so every prompt built
+/// from it tells one consistent story (the persona-rank income model makes the numbers fit the
+/// occupation, age and sex).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Person {
+    pub persona: Persona,
+    /// Annual pre-tax census income, dollars.
+    pub income: f64,
+}
+
+impl Person {
+    /// The second-person persona text with this person's own income.
+    pub fn text(&self) -> String {
+        persona_text(&self.persona, self.income)
+    }
 }
 
 /// The distinct occupation groups, in table order.
