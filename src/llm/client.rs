@@ -12,7 +12,10 @@ use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::middleware::ReqwestService;
 use futures::future::BoxFuture;
+use std::sync::Arc;
+
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// What a successful call returned.
 #[derive(Clone, Debug, PartialEq)]
@@ -64,10 +67,11 @@ impl CallError {
 /// Sends one chat-completions request body to endpoint `endpoint` of the pool.
 pub trait ChatBackend: Send + Sync {
     fn endpoints(&self) -> usize;
+    /// `body` is the request as JSON text, already serialized once (for its hash).
     fn send(
         &self,
         endpoint: usize,
-        body: Value,
+        body: Arc<str>,
     ) -> BoxFuture<'static, Result<ChatReply, CallError>>;
 }
 
@@ -108,13 +112,16 @@ impl ChatBackend for OpenAiBackend {
     fn send(
         &self,
         endpoint: usize,
-        body: Value,
+        body: Arc<str>,
     ) -> BoxFuture<'static, Result<ChatReply, CallError>> {
         let client = self.clients[endpoint % self.clients.len()].clone();
         let timeout = self.timeout;
         Box::pin(async move {
+            // The body goes out as the exact bytes that were hashed: no second serialization.
+            let raw = RawValue::from_string(body.to_string())
+                .map_err(|e| CallError::BadResponse(format!("request body is not JSON: {e}")))?;
             let chat = client.chat();
-            let call = chat.create_byot::<Value, Value>(body);
+            let call = chat.create_byot::<Box<RawValue>, Value>(raw);
             match tokio::time::timeout(timeout, call).await {
                 Err(_) => Err(CallError::Timeout),
                 Ok(Err(e)) => Err(classify(e)),

@@ -204,33 +204,46 @@ impl LlmGateway {
         matches!(self.source, Source::Replay(_))
     }
 
-    /// The request body: what is sent and what is hashed.
-    fn body(&self, ask: &Ask) -> Value {
-        let messages: Vec<Value> = ask
-            .messages
-            .iter()
-            .map(|(role, content)| json!({"role": role, "content": content}))
-            .collect();
-        let mut body = json!({
-            "model": self.settings.model,
-            "messages": messages,
-            "temperature": self.settings.temperature,
-            "max_tokens": ask.max_tokens,
-            "seed": self.settings.seed,
-        });
-        match self.settings.response_format {
-            ResponseFormat::JsonSchema => {
-                body["response_format"] = json!({
-                    "type": "json_schema",
-                    "json_schema": {"name": ask.role, "schema": ask.schema, "strict": true}
-                });
-            }
-            ResponseFormat::JsonObject => {
-                body["response_format"] = json!({"type": "json_object"});
-            }
-            ResponseFormat::Text => {}
+    /// The request body as JSON text: what is sent and what is hashed. Serialized straight
+    /// from borrowed parts (no intermediate JSON tree); field order is fixed, so the text, and
+    /// its hash, are canonical.
+    fn body(&self, ask: &Ask) -> String {
+        #[derive(Serialize)]
+        struct Message<'a> {
+            role: &'a str,
+            content: &'a str,
         }
-        body
+        #[derive(Serialize)]
+        struct Body<'a> {
+            model: &'a str,
+            messages: Vec<Message<'a>>,
+            temperature: f64,
+            max_tokens: u32,
+            seed: u64,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            response_format: Option<Value>,
+        }
+        let response_format = match self.settings.response_format {
+            ResponseFormat::JsonSchema => Some(json!({
+                "type": "json_schema",
+                "json_schema": {"name": ask.role, "schema": ask.schema, "strict": true}
+            })),
+            ResponseFormat::JsonObject => Some(json!({"type": "json_object"})),
+            ResponseFormat::Text => None,
+        };
+        let body = Body {
+            model: &self.settings.model,
+            messages: ask
+                .messages
+                .iter()
+                .map(|(role, content)| Message { role, content })
+                .collect(),
+            temperature: self.settings.temperature,
+            max_tokens: ask.max_tokens,
+            seed: self.settings.seed,
+            response_format,
+        };
+        serde_json::to_string(&body).expect("a request body always serializes")
     }
 
     /// The endpoint serving `agent`: a deterministic weighted choice, so one agent always
@@ -260,7 +273,7 @@ impl LlmGateway {
         self: &Arc<Self>,
         backend: Arc<dyn ChatBackend>,
         agent: u64,
-        body: Value,
+        body: Arc<str>,
     ) -> BoxFuture<'static, Attempts> {
         let gw = Arc::clone(self);
         Box::pin(async move {
@@ -273,7 +286,7 @@ impl LlmGateway {
                         .acquire()
                         .await
                         .expect("the semaphore is never closed");
-                    backend.send(endpoint, body.clone()).await
+                    backend.send(endpoint, Arc::clone(&body)).await
                 };
                 let again =
                     matches!(&result, Err(e) if e.retryable()) && retry < gw.settings.max_retries;
@@ -361,9 +374,8 @@ impl LlmGateway {
 
     /// Sends one request (with transport retries) and returns its outcome and exchange records.
     pub async fn call(self: &Arc<Self>, ask: &Ask) -> Answer {
-        let body = self.body(ask);
-        let body_bytes = serde_json::to_vec(&body).expect("a JSON value always serializes");
-        let hash = sha256_hex(&body_bytes);
+        let body: Arc<str> = self.body(ask).into();
+        let hash = sha256_hex(body.as_bytes());
         let mut key_hasher = Sha256::new();
         key_hasher.update(ask.role.as_bytes());
         key_hasher.update(hash.as_bytes());
@@ -382,7 +394,7 @@ impl LlmGateway {
                 None => {
                     let fut: BoxFuture<'static, Attempts> = match &self.source {
                         Source::Live(backend) => {
-                            self.live_call(Arc::clone(backend), ask.agent, body.clone())
+                            self.live_call(Arc::clone(backend), ask.agent, Arc::clone(&body))
                         }
                         Source::Replay(_) => {
                             let attempts = self.replay_call(ask, &hash);

@@ -8,7 +8,11 @@ use minijinja::Environment;
 use serde::Serialize;
 
 /// The templates, by name.
-pub const TEMPLATES: [(&str, &str); 6] = [
+pub const TEMPLATES: [(&str, &str); 7] = [
+    (
+        "worker_history_line",
+        include_str!("../../scenarios/prompts/worker_history_line.j2"),
+    ),
     (
         "worker_system",
         include_str!("../../scenarios/prompts/worker_system.j2"),
@@ -79,7 +83,7 @@ mod tests {
         let s = p
             .render(
                 "worker_user",
-                json!({"history": [], "rates": "[50, 50, 50]", "brackets": "b", "rebate": 0,
+                json!({"history": "", "rates": "[50, 50, 50]", "brackets": "b", "rebate": 0,
                        "max_hours": 100, "exploit": false}),
             )
             .unwrap();

@@ -30,22 +30,32 @@ pub struct LlmWorkerSettings {
     pub timesteps: u64,
 }
 
-/// What a worker remembers of one step.
-#[derive(Clone, Debug, Serialize)]
+/// What a worker remembers of one step: the numbers it reasons on and the history line it
+/// was shown (rendered once, with the `worker_history_line` template, then reused).
+#[derive(Clone, Debug)]
 struct Entry {
+    step: u64,
+    hours: f64,
+    utility: f64,
+    line: Arc<str>,
+}
+
+/// The fields of one history line, as the template sees them.
+#[derive(Clone, Debug, Serialize)]
+struct LineFields {
     step: u64,
     rates: String,
     hours: String,
-    #[serde(skip)]
-    hours_value: f64,
     income: String,
     tax: String,
     rebate: String,
     post_tax: String,
     utility: String,
+    satisfaction: Option<f64>,
+    #[serde(skip)]
+    hours_value: f64,
     #[serde(skip)]
     utility_value: f64,
-    satisfaction: Option<f64>,
 }
 
 /// How a persona is obtained.
@@ -80,6 +90,10 @@ struct WorkerTurn {
     persona: Option<String>,
     entry: Option<Entry>,
     hours: Option<f64>,
+}
+
+fn best_first(a: &Entry, b: &Entry) -> std::cmp::Ordering {
+    b.utility.total_cmp(&a.utility).then(a.step.cmp(&b.step))
 }
 
 fn money(x: f64) -> String {
@@ -129,27 +143,24 @@ impl LlmWorker {
     }
 
     /// "Increasing labor from 30 to 40 raised your utility: ..." from the last two entries.
-    fn reflection(history: &[Entry]) -> Option<String> {
-        let [.., a, b] = history else { return None };
-        if a.hours_value == b.hours_value {
+    fn reflection(a: Option<&Entry>, b: Option<&Entry>) -> Option<String> {
+        let (a, b) = (a?, b?);
+        if a.hours == b.hours {
             return None;
         }
-        let up = b.hours_value > a.hours_value;
-        let better = b.utility_value > a.utility_value;
+        let up = b.hours > a.hours;
+        let better = b.utility > a.utility;
         let (verb, change) = (
             if up { "Increasing" } else { "Decreasing" },
             if better { "raised" } else { "lowered" },
         );
-        let advice = match (up, better) {
-            (true, true) | (false, false) => {
-                format!("your labor may be too low: try more than {}", b.hours)
-            }
-            (true, false) | (false, true) => {
-                format!("your labor may be too high: try less than {}", b.hours)
-            }
+        let advice = if up == better {
+            format!("your labor may be too low: try more than {:.1}", b.hours)
+        } else {
+            format!("your labor may be too high: try less than {:.1}", b.hours)
         };
         Some(format!(
-            "{verb} labor from {} to {} {change} your utility, so {advice}.",
+            "{verb} labor from {:.1} to {:.1} {change} your utility, so {advice}.",
             a.hours, b.hours
         ))
     }
@@ -162,7 +173,7 @@ impl WorkerPolicy for LlmWorker {
             (Some(fb), Some(schedule)) => {
                 let income = me.skill * fb.hours;
                 let tax = schedule.tax(income);
-                Some(Entry {
+                Some(LineFields {
                     step: view.step.saturating_sub(1),
                     rates: rates_text(schedule),
                     hours: format!("{:.1}", fb.hours),
@@ -182,7 +193,19 @@ impl WorkerPolicy for LlmWorker {
 
         let settings = Arc::clone(&self.settings);
         let gw = Arc::clone(&settings.gateway);
-        let mut history: Vec<Entry> = self.history.iter().cloned().collect();
+        // The window's older lines, joined once; the newest line is added in the exchange, after
+        // the satisfaction answer that may change it.
+        let keep = self
+            .settings
+            .history_window
+            .saturating_sub(usize::from(entry.is_some()));
+        let older: Vec<&Entry> = self.history.iter().rev().take(keep).collect();
+        let mut history_text = String::with_capacity(older.iter().map(|e| e.line.len() + 1).sum());
+        for e in older.iter().rev() {
+            history_text.push_str(&e.line);
+            history_text.push('\n');
+        }
+        let previous = self.history.back().cloned();
         let best = self.best.clone();
         let persona_plan = self.persona.clone();
         let known_persona = self.persona_text();
@@ -251,10 +274,10 @@ impl WorkerPolicy for LlmWorker {
                 new_persona = Some(text);
             }
 
-            let mut entry = entry;
+            let mut fields = entry;
             if settings.satisfaction
                 && fatal.is_none()
-                && let Some(e) = entry.as_mut()
+                && let Some(e) = fields.as_mut()
             {
                 let prompt = settings.prompts.render(
                     "satisfaction",
@@ -295,21 +318,28 @@ impl WorkerPolicy for LlmWorker {
                 e.utility_value *= r;
                 e.utility = money(e.utility_value);
             }
+            let entry = fields.map(|f| Entry {
+                step: f.step,
+                hours: f.hours_value,
+                utility: f.utility_value,
+                line: settings
+                    .prompts
+                    .render("worker_history_line", &f)
+                    .unwrap_or_else(|e| e)
+                    .into(),
+            });
             if let Some(e) = &entry {
-                history.push(e.clone());
+                history_text.push_str(&e.line);
+                history_text.push('\n');
             }
             let mut best = best;
             if let Some(e) = &entry {
                 best.push(e.clone());
-                best.sort_by(|a, b| {
-                    b.utility_value
-                        .total_cmp(&a.utility_value)
-                        .then(a.step.cmp(&b.step))
-                });
+                best.sort_by(best_first);
                 best.truncate(settings.best_k);
             }
-            let window_start = history.len().saturating_sub(settings.history_window);
-            let shown = &history[window_start..];
+            let best_text = best.iter().map(|e| &*e.line).collect::<Vec<_>>().join("\n");
+            let reflection = LlmWorker::reflection(previous.as_ref(), entry.as_ref());
 
             let mut hours = None;
             if fatal.is_none() {
@@ -318,9 +348,9 @@ impl WorkerPolicy for LlmWorker {
                 let system = settings.prompts.render("worker_system", sys);
                 let user = settings.prompts.render(
                     "worker_user",
-                    json!({"history": shown, "best": best, "reflection": LlmWorker::reflection(shown),
-                           "rates": rates, "brackets": brackets, "rebate": rebate,
-                           "max_hours": max_hours, "exploit": exploit}),
+                    json!({"history": history_text.trim_end(), "best": best_text,
+                           "reflection": reflection, "rates": rates, "brackets": brackets,
+                           "rebate": rebate, "max_hours": max_hours, "exploit": exploit}),
                 );
                 if let (Ok(system), Ok(user)) = (system, user) {
                     let got = gw
@@ -367,11 +397,7 @@ impl WorkerPolicy for LlmWorker {
         }
         if let Some(e) = turn.entry {
             self.best.push(e.clone());
-            self.best.sort_by(|a, b| {
-                b.utility_value
-                    .total_cmp(&a.utility_value)
-                    .then(a.step.cmp(&b.step))
-            });
+            self.best.sort_by(best_first);
             self.best.truncate(self.settings.best_k);
             self.history.push_back(e);
             while self.history.len() > self.settings.history_window {
