@@ -64,6 +64,8 @@ pub struct Economy {
     /// worker changed her hours under an unchanged schedule, the outcome is the same.
     last: Option<(u64, Vec<f64>, Settlement)>,
     llm: Option<LlmRuntime>,
+    /// Archetype mode: each worker's representative.
+    representatives: Option<Vec<u32>>,
     /// One record per step played.
     pub records: Vec<StepOutcome>,
     /// Why the run stopped early (an LLM budget), if it did.
@@ -78,6 +80,31 @@ pub fn world_params(scenario: &Scenario) -> WorldParams {
         rebate_equal: scenario.economy.rebate == RebateRule::Equal,
         max_hours: scenario.economy.max_hours,
     }
+}
+
+/// Archetype mode: workers sorted by skill are cut into `buckets` groups of (nearly) equal
+/// size, and each group's median-skill member decides for the whole group (one LLM exchange
+/// per group instead of one per worker, as AgentTorch does). Returns each worker's
+/// representative.
+pub fn archetype_representatives(skills: &[f64], buckets: usize) -> Vec<u32> {
+    let n = skills.len();
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    order.sort_by(|&a, &b| {
+        skills[a as usize]
+            .total_cmp(&skills[b as usize])
+            .then(a.cmp(&b))
+    });
+    let k = buckets.clamp(1, n.max(1));
+    let mut rep = vec![0u32; n];
+    for g in 0..k {
+        let group = &order[n * g / k..n * (g + 1) / k];
+        if let Some(&median) = group.get(group.len() / 2) {
+            for &w in group {
+                rep[w as usize] = median;
+            }
+        }
+    }
+    rep
 }
 
 /// The worker-policy factory of a scenario (called on each shard's thread).
@@ -101,8 +128,20 @@ fn worker_factory(
             timesteps: scenario.simulation.timesteps,
         })
     });
+    let representatives =
+        (w.policy == WorkerPolicyName::Llm && scenario.llm.archetypes > 0).then(|| {
+            Arc::new(archetype_representatives(
+                &population.skills,
+                scenario.llm.archetypes,
+            ))
+        });
     Arc::new(move |id| {
+        let follows = representatives
+            .as_ref()
+            .is_some_and(|r| r[id] as usize != id);
         let policy: Box<dyn WorkerPolicy> = match (w.policy, &llm_settings) {
+            // A follower's hours are its representative's; it asks nothing itself.
+            (WorkerPolicyName::Llm, _) if follows => Box::new(Fixed(0.0)),
             (WorkerPolicyName::Rational, _) => Box::new(Rational::default()),
             (WorkerPolicyName::Bounded, _) => {
                 Box::new(Bounded::new(w.explore_steps, w.exploration_rate))
@@ -154,6 +193,7 @@ impl Economy {
             shards: scenario.simulation.shards,
             ..PopulationOptions::default()
         };
+        let population_skills = population.skills.clone();
         let workers = WorkerPool::spawn(
             n,
             options,
@@ -182,6 +222,9 @@ impl Economy {
             last_welfare: 0.0,
             year_welfare: (0.0, 0),
             last: None,
+            representatives: (scenario.workers.policy == WorkerPolicyName::Llm
+                && scenario.llm.archetypes > 0)
+                .then(|| archetype_representatives(&population_skills, scenario.llm.archetypes)),
             llm,
             records: Vec::new(),
             halted: None,
@@ -334,7 +377,12 @@ impl Game for Economy {
         if let Some(message) = replies.iter().find_map(|r| r.fatal.clone()) {
             return Err(GameError::Replay { step, message });
         }
-        let hours: Vec<f64> = replies.iter().map(|r| r.hours).collect();
+        let mut hours: Vec<f64> = replies.iter().map(|r| r.hours).collect();
+        if let Some(rep) = &self.representatives {
+            for (h, &r) in hours.iter_mut().zip(rep) {
+                *h = replies[r as usize].hours;
+            }
+        }
         self.log_decisions(step, &hours, frames);
         // LLM exchanges follow the decisions, in worker-id order, each worker's in attempt order.
         for reply in replies {
@@ -387,5 +435,21 @@ impl Game for Economy {
             return Ok(Flow::Halt);
         }
         Ok(Flow::Continue)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::archetype_representatives;
+
+    #[test]
+    fn archetypes_group_by_skill_and_pick_the_median_member() {
+        // Skills by id: 50, 10, 40, 20, 30 -> order by skill: 1, 3, 4, 2, 0.
+        // Two buckets: [1, 3] (median index 1 -> worker 3) and [4, 2, 0] (-> worker 2).
+        let rep = archetype_representatives(&[50.0, 10.0, 40.0, 20.0, 30.0], 2);
+        assert_eq!(rep, vec![2, 3, 2, 3, 2]);
+        // As many buckets as workers: everyone decides for herself.
+        let own = archetype_representatives(&[3.0, 1.0, 2.0], 10);
+        assert_eq!(own, vec![0, 1, 2]);
     }
 }

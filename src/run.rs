@@ -179,8 +179,20 @@ pub struct Summary {
     pub log_bytes: u64,
     /// LLM requests, retries, fallbacks and tokens (absent for offline runs).
     pub llm: Option<LlmStats>,
+    /// Archetype mode's savings (absent when off).
+    pub archetypes: Option<ArchetypeSummary>,
     /// Why the run stopped before `timesteps`, if it did.
     pub halted: Option<String>,
+}
+
+/// What archetype mode saved.
+#[derive(Clone, Debug, Serialize)]
+pub struct ArchetypeSummary {
+    pub buckets: usize,
+    /// Workers whose decisions were their representative's.
+    pub followers: usize,
+    /// Worker decisions made without an LLM exchange of their own (followers x steps).
+    pub decisions_shared: u64,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -259,6 +271,27 @@ pub fn baseline_scenario(scenario: &Scenario) -> Scenario {
         base.workers.personas = crate::config::PersonaSource::None;
     }
     base
+}
+
+fn archetype_summary(
+    scenario: &Scenario,
+    population: &Population,
+    steps_run: u64,
+) -> Option<ArchetypeSummary> {
+    if scenario.workers.policy != WorkerPolicyName::Llm || scenario.llm.archetypes == 0 {
+        return None;
+    }
+    let rep = crate::game::archetype_representatives(&population.skills, scenario.llm.archetypes);
+    let followers = rep
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| **r as usize != *i)
+        .count();
+    Some(ArchetypeSummary {
+        buckets: rep.len() - followers,
+        followers,
+        decisions_shared: followers as u64 * steps_run,
+    })
 }
 
 /// Picks a new folder `runs/<name>-s<seed>-<k>`.
@@ -361,6 +394,7 @@ pub fn run_scenario(
             log_frames: digest.frames,
             log_bytes: digest.bytes,
             llm: llm_stats,
+            archetypes: archetype_summary(scenario, &population, steps_run),
             halted,
         })
     })?;

@@ -437,6 +437,36 @@ fn personas_and_satisfaction_are_asked_and_counted() {
 }
 
 #[test]
+fn archetype_mode_asks_once_per_bucket() {
+    let mock = Mock::start(|_, p| Behave::Answer(good_answer(p)));
+    let s = llm_scenario(&mock, &["llm.archetypes=2"]);
+    let (tmp, summary) = run(&s);
+    let a = summary.archetypes.as_ref().unwrap();
+    assert_eq!((a.buckets, a.followers, a.decisions_shared), (2, 3, 18));
+    assert_eq!(
+        summary.llm.as_ref().unwrap().by_role["worker"].requests,
+        2 * 6
+    );
+    // Every worker works her representative's hours: two distinct values, each the answer of
+    // a worker who asked.
+    let hours = hours_at(tmp.path(), 3);
+    let askers: Vec<u64> = exchanges(tmp.path())
+        .iter()
+        .filter(|e| e.role == "worker" && e.step == 3)
+        .map(|e| e.agent)
+        .collect();
+    assert_eq!(askers.len(), 2);
+    for h in &hours {
+        assert!(
+            askers.iter().any(|&a| 10.0 * (a % 11) as f64 == *h),
+            "{hours:?} {askers:?}"
+        );
+    }
+    drop(mock);
+    assert_replays(tmp.path());
+}
+
+#[test]
 fn the_projects_python_mock_works_unchanged_with_failures_injected() {
     let script =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/mock_llm.py");
