@@ -15,6 +15,7 @@ pub mod config;
 pub mod econ;
 pub mod frames;
 pub mod game;
+pub mod governance;
 pub mod inspect;
 pub mod llm;
 pub mod policy;
