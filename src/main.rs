@@ -363,9 +363,10 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
                 println!(
-                    "{:<16} {:>12} {:>6} {:>7} {:>16} {:>12} {:>12} {:>8} {:>8}",
+                    "{:<18} {:>10} {:>10} {:>6} {:>7} {:>10} {:>11} {:>11} {:>8} {:>8}",
                     "rule",
                     "welfare",
+                    "mean",
                     "gini",
                     "hours",
                     "rates %",
@@ -381,9 +382,10 @@ fn real_main() -> anyhow::Result<ExitCode> {
                         .map(|x| format!("{:.0}", x * 100.0))
                         .collect();
                     println!(
-                        "{:<16} {:>12.2} {:>6.3} {:>7.2} {:>16} {:>12.2} {:>12.2} {:>8} {:>7.0}%",
+                        "{:<18} {:>10.1} {:>10.1} {:>6.3} {:>7.2} {:>10} {:>11.1} {:>11.1} {:>8} {:>7.0}%",
                         r.rule,
                         r.swf_final,
+                        r.swf_mean,
                         r.gini_final,
                         r.mean_hours_final,
                         rates.join("/"),
@@ -394,7 +396,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
                     );
                 }
                 println!(
-                    "runs in {}; welfare and deciles: the last tax year / last step",
+                    "runs in {}; welfare: the last tax year's mean, and the mean over the run; deciles: mean utility at the last step",
                     out.display()
                 );
             }

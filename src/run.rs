@@ -165,6 +165,8 @@ pub struct Summary {
     pub steps_run: u64,
     /// Mean welfare over the last tax year.
     pub swf_final: f64,
+    /// Mean welfare over every step of the run (a fairer figure when schedules cycle).
+    pub swf_mean: f64,
     pub tax_rates_final: Vec<f64>,
     pub cutoffs: Vec<f64>,
     pub mean_hours_final: f64,
@@ -441,6 +443,7 @@ fn archetype_summary(
 pub struct RuleComparison {
     pub rule: String,
     pub swf_final: f64,
+    pub swf_mean: f64,
     pub gini_final: f64,
     pub mean_hours_final: f64,
     pub tax_rates_final: Vec<f64>,
@@ -488,6 +491,7 @@ pub fn compare_rules(
         rows.push(RuleComparison {
             rule: label,
             swf_final: summary.swf_final,
+            swf_mean: summary.swf_mean,
             gini_final: summary.gini_final,
             mean_hours_final: summary.mean_hours_final,
             tax_rates_final: summary.tax_rates_final.clone(),
@@ -569,6 +573,8 @@ pub fn run_scenario(
             )?;
         }
         let deciles = decile_welfare(&population, economy.last_utilities());
+        let economy_mean_welfare = economy.records.iter().map(|r| r.welfare).sum::<f64>()
+            / economy.records.len().max(1) as f64;
         let llm_stats = economy.llm().map(|rt| rt.gateway.stats());
         let halted = economy.halted.clone();
         if let Some(reason) = &halted {
@@ -607,6 +613,7 @@ pub fn run_scenario(
             tax_year_length: scenario.simulation.tax_year_length,
             steps_run,
             swf_final: main.swf,
+            swf_mean: economy_mean_welfare,
             tax_rates_final: main.rates.clone(),
             cutoffs: main.cutoffs.clone(),
             mean_hours_final: main.mean_hours,
