@@ -49,6 +49,9 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Continue a run that stopped (crash, kill, power loss) from its log; the final log is
+    /// byte-identical to an uninterrupted run's.
+    Resume { run_dir: PathBuf },
     /// Re-execute a run from its log and compare every frame.
     Replay {
         run_dir: PathBuf,
@@ -290,6 +293,18 @@ fn real_main() -> anyhow::Result<ExitCode> {
             };
             let summary = run_scenario(&scenario, &out, progress)?;
             print_summary(&summary, &out);
+        }
+        Command::Resume { run_dir } => {
+            let r = simulacra::run::resume_run(&run_dir)?;
+            println!(
+                "resumed {}: {} whole steps were kept ({} bytes of an unfinished step cut); now {} steps, log sha256 {}",
+                run_dir.display(),
+                r.steps_kept,
+                r.bytes_cut,
+                r.summary.steps_run,
+                r.summary.log_sha256
+            );
+            print_summary(&r.summary, &run_dir);
         }
         Command::Replay { run_dir, verify } => {
             if !verify {

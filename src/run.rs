@@ -17,7 +17,7 @@ use crate::config::{FsyncPolicy, PlannerPolicyName, Scenario, WelfareName, Worke
 use crate::econ::{TaxSchedule, saez_rates, us_federal_2024};
 use crate::frames::{LogHeader, StepOutcome};
 use crate::game::Economy;
-use crate::llm::{LlmRuntime, LlmStats, Recording};
+use crate::llm::{Answers, LlmRuntime, LlmStats, Recording};
 use crate::policy::llm_planner::LlmPlannerSettings;
 use crate::policy::{FixedSchedule, HillClimb, LlmPlanner, PlannerPolicy};
 use crate::population::Population;
@@ -526,17 +526,93 @@ pub fn run_scenario(
 ) -> anyhow::Result<Summary> {
     std::fs::create_dir_all(out_dir)
         .with_context(|| format!("cannot create the output folder {}", out_dir.display()))?;
-    let fsync = match scenario.log.fsync {
+    let sink = LogWriter::create(
+        &out_dir.join("run.log"),
+        &header(scenario),
+        fsync_of(scenario),
+    )?;
+    run_into(scenario, out_dir, progress, sink, Answers::Live)
+}
+
+fn fsync_of(scenario: &Scenario) -> Fsync {
+    match scenario.log.fsync {
         FsyncPolicy::Never => Fsync::Never,
         FsyncPolicy::Step => Fsync::EveryStep,
-    };
-    let sink = LogWriter::create(&out_dir.join("run.log"), &header(scenario), fsync)?;
+    }
+}
+
+/// What `resume` found and did.
+pub struct Resumed {
+    pub summary: Summary,
+    /// Whole steps that were already in the log.
+    pub steps_kept: u64,
+    /// Bytes of a torn or incomplete step cut from the end of the log.
+    pub bytes_cut: u64,
+}
+
+/// Resumes a run that stopped (a crash, a kill, a power loss): cuts the log back to its last
+/// whole step, re-executes the run from its header (checking every frame against the kept
+/// log, and answering LLM requests from the recorded exchanges, so nothing is paid twice), and
+/// appends the rest. The final log is byte-identical to an uninterrupted run's.
+pub fn resume_run(run_dir: &Path) -> anyhow::Result<Resumed> {
+    let (_, scenario) = read_run_header(run_dir)?;
+    let log = run_dir.join("run.log");
+    let mut reader =
+        LogReader::open(&log).with_context(|| format!("cannot read {}", log.display()))?;
+    let header_end = 12 + 8 + reader.header_raw().payload.len() as u64;
+    let (mut frames, mut keep_frames, mut keep_end, mut steps_kept) =
+        (0u64, 0u64, header_end, 0u64);
+    let mut exchanges = Vec::new();
+    while let Some(Ok(raw)) = reader.next_raw() {
+        frames += 1;
+        match raw.decode::<crate::frames::Frame>() {
+            Ok(crate::frames::Frame::Outcome(o)) => {
+                keep_frames = frames;
+                keep_end = raw.offset + 8 + raw.payload.len() as u64;
+                steps_kept = o.step + 1;
+            }
+            // Answers of the interrupted step are kept too: they are reused, not re-bought.
+            Ok(crate::frames::Frame::Llm(e)) => exchanges.push(e),
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    let len = std::fs::metadata(&log)?.len();
+    if len > keep_end {
+        let file = std::fs::OpenOptions::new().write(true).open(&log)?;
+        file.set_len(keep_end)
+            .with_context(|| format!("cannot cut {} back to its last whole step", log.display()))?;
+        file.sync_all()?;
+    }
+    let sink = simulacra_actors::ResumeSink::open(&log, keep_frames, fsync_of(&scenario))?;
+    let summary = run_into(
+        &scenario,
+        run_dir,
+        None,
+        sink,
+        Answers::Resume(Recording::new(exchanges)),
+    )?;
+    Ok(Resumed {
+        summary,
+        steps_kept,
+        bytes_cut: len - keep_end,
+    })
+}
+
+/// Plays `scenario` into `sink` and writes the run's outputs into `out_dir`.
+fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
+    scenario: &Scenario,
+    out_dir: &Path,
+    progress: Option<Progress>,
+    sink: S,
+    answers: Answers,
+) -> anyhow::Result<Summary> {
     let scenario_owned = scenario.clone();
     let summary = System::new().block_on(async move {
         let scenario = &scenario_owned;
         let population = Arc::new(Population::generate(scenario));
         let llm = if scenario.uses_llm() {
-            Some(LlmRuntime::new(scenario, None)?)
+            Some(LlmRuntime::new(scenario, answers)?)
         } else {
             None
         };
@@ -736,7 +812,7 @@ pub fn verify_replay(run_dir: &Path) -> anyhow::Result<ReplayVerdict> {
     System::new().block_on(async move {
         let population = Arc::new(Population::generate(&scenario));
         let llm = match recording {
-            Some(r) => Some(LlmRuntime::new(&scenario, Some(r))?),
+            Some(r) => Some(LlmRuntime::new(&scenario, Answers::Replay(r))?),
             None => None,
         };
         let planner = planner_policy(

@@ -478,6 +478,30 @@ fn llm_elections_count_bad_ballots_and_replay() {
 }
 
 #[test]
+fn a_resumed_llm_run_reuses_recorded_answers_and_matches_the_uninterrupted_log() {
+    let mock = Mock::start(|_, p| Behave::Answer(good_answer(p)));
+    let s = llm_scenario(&mock, &[]);
+    let (full_dir, full) = run(&s);
+    let bytes = std::fs::read(full_dir.path().join("run.log")).unwrap();
+    let asked_by_full_run = mock.requests();
+    // A crash two thirds of the way through the log.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("run.log"), &bytes[..bytes.len() * 2 / 3]).unwrap();
+    let r = simulacra::run::resume_run(dir.path()).unwrap();
+    assert_eq!(r.summary.log_sha256, full.log_sha256);
+    assert_eq!(std::fs::read(dir.path().join("run.log")).unwrap(), bytes);
+    // Only the steps after the last whole step were asked again (5 per step, plus the
+    // planner if its year had not started).
+    let asked_again = mock.requests() - asked_by_full_run;
+    let lost_steps = 6 - r.steps_kept;
+    assert!(
+        asked_again <= 5 * lost_steps as usize + 1,
+        "{asked_again} for {lost_steps} steps"
+    );
+    assert!(asked_again < asked_by_full_run);
+}
+
+#[test]
 fn archetype_mode_asks_once_per_bucket() {
     let mock = Mock::start(|_, p| Behave::Answer(good_answer(p)));
     let s = llm_scenario(&mock, &["llm.archetypes=2"]);
