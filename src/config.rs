@@ -1063,4 +1063,25 @@ mod tests {
         let s = Scenario::resolve(DEFAULT_SCENARIO, &[], &["simulation.seed=3".into()]).unwrap();
         assert_eq!(Scenario::from_toml(&s.to_toml()).unwrap(), s);
     }
+
+    mod prop {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// No scenario text, environment value or --set makes the loader panic: it parses
+            /// or names the problem.
+            #[test]
+            fn the_loader_never_panics(
+                text in "[a-z_\\[\\]=. 0-9\"\n-]{0,120}",
+                key in "[a-z_.]{1,30}",
+                value in ".{0,30}",
+            ) {
+                let _ = Scenario::from_toml(&text);
+                let _ = Scenario::resolve(DEFAULT_SCENARIO, &[], &[format!("{key}={value}")]);
+                let env = vec![(format!("SIMULACRA__{}", key.to_uppercase().replace('.', "__")), value)];
+                let _ = Scenario::resolve(DEFAULT_SCENARIO, &env, &[]);
+            }
+        }
+    }
 }
