@@ -27,6 +27,18 @@ pub struct LogHeader {
     pub seed: u64,
     /// The resolved scenario, as TOML: enough to rebuild and replay the run.
     pub scenario_toml: String,
+    /// Set when this run is a fork of another: it was that run until `at_step`.
+    pub fork: Option<ForkOrigin>,
+}
+
+/// Where a forked run came from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ForkOrigin {
+    /// The parent's resolved scenario (the run until `at_step`).
+    pub parent_scenario_toml: String,
+    pub at_step: u64,
+    /// SHA-256 of the parent's log when the fork was made.
+    pub parent_log_sha256: String,
 }
 
 /// One logged message.

@@ -79,6 +79,34 @@ pub struct Economy {
     pub halted: Option<String>,
     /// Elections, when the population governs.
     governance: Option<GovernanceState>,
+    /// A fork's pending change of planner and governance.
+    swap: Option<ForkSwap>,
+}
+
+impl GovernanceState {
+    /// The elected governance of `scenario`, if it asks for one.
+    fn start(scenario: &Scenario) -> Option<GovernanceState> {
+        (scenario.governance.mode == GovernanceMode::Election).then(|| {
+            let rule = crate::governance::rule(&scenario.governance.rule)
+                .expect("a validated scenario names a known rule");
+            GovernanceState {
+                rule_needs_ballots: rule.needs_ballots(),
+                coordinator: VotingCoordinator::new(rule, scenario.simulation.seed).start(),
+                config: scenario.governance.clone(),
+                leader: None,
+                max_delta: scenario.planner.max_delta_points,
+                held: Vec::new(),
+            }
+        })
+    }
+}
+
+/// A fork's change of leadership at a given step (see `run::fork_run`).
+pub struct ForkSwap {
+    pub at_step: u64,
+    /// The child scenario: its planner, governance and length take over at `at_step`.
+    pub child: Scenario,
+    pub planner: Box<dyn PlannerPolicy>,
 }
 
 /// The state of elected governance between tax years.
@@ -258,18 +286,8 @@ impl Economy {
             last_welfare: 0.0,
             year_welfare: (0.0, 0),
             last: None,
-            governance: (scenario.governance.mode == GovernanceMode::Election).then(|| {
-                let rule = crate::governance::rule(&scenario.governance.rule)
-                    .expect("a validated scenario names a known rule");
-                GovernanceState {
-                    rule_needs_ballots: rule.needs_ballots(),
-                    coordinator: VotingCoordinator::new(rule, scenario.simulation.seed).start(),
-                    config: scenario.governance.clone(),
-                    leader: None,
-                    max_delta: scenario.planner.max_delta_points,
-                    held: Vec::new(),
-                }
-            }),
+            governance: GovernanceState::start(scenario),
+            swap: None,
             representatives: (scenario.workers.policy == WorkerPolicyName::Llm
                 && scenario.llm.archetypes > 0)
                 .then(|| archetype_representatives(&population_skills, scenario.llm.archetypes)),
@@ -282,6 +300,12 @@ impl Economy {
     /// The schedule in force.
     pub fn schedule(&self) -> &TaxSchedule {
         &self.schedule
+    }
+
+    /// Makes this run a fork: until `swap.at_step` it is the parent run; from then on the
+    /// child's planner (fresh, with no memory) and governance decide.
+    pub fn fork_at(&mut self, swap: ForkSwap) {
+        self.swap = Some(swap);
     }
 
     /// The elections held so far (empty under a planner).
@@ -630,6 +654,20 @@ impl Game for Economy {
     async fn step(&mut self, step: u64, frames: &mut StepFrames<Frame>) -> Result<Flow, GameError> {
         let tax_year = step / self.tax_year_length;
         let step_in_year = step % self.tax_year_length;
+        if self.swap.as_ref().is_some_and(|s| s.at_step == step) {
+            let swap = self.swap.take().expect("checked above");
+            self.planner = PlannerActor::new(swap.planner).start();
+            let held = self.governance.take().map(|g| g.held).unwrap_or_default();
+            self.governance = GovernanceState::start(&swap.child);
+            if let Some(g) = self.governance.as_mut() {
+                g.held = held;
+            }
+            self.years_total = swap
+                .child
+                .simulation
+                .timesteps
+                .div_ceil(self.tax_year_length);
+        }
         frames.push(Frame::StepBegin { step, tax_year });
         if step_in_year == 0 {
             if self.governance.is_some() {

@@ -52,6 +52,18 @@ enum Command {
     /// Continue a run that stopped (crash, kill, power loss) from its log; the final log is
     /// byte-identical to an uninterrupted run's.
     Resume { run_dir: PathBuf },
+    /// A counterfactual: the run until --at, then another planner or governance.
+    Fork {
+        run_dir: PathBuf,
+        /// The first step that differs.
+        #[arg(long)]
+        at: u64,
+        /// What changes ([planner], [governance], [baselines], simulation.timesteps).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Re-execute a run from its log and compare every frame.
     Replay {
         run_dir: PathBuf,
@@ -292,6 +304,20 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 progress_bar(scenario.simulation.timesteps)
             };
             let summary = run_scenario(&scenario, &out, progress)?;
+            print_summary(&summary, &out);
+        }
+        Command::Fork {
+            run_dir,
+            at,
+            sets,
+            out,
+        } => {
+            let summary = simulacra::run::fork_run(&run_dir, at, &sets, &out)?;
+            println!(
+                "forked {} at step {at} into {}",
+                run_dir.display(),
+                out.display()
+            );
             print_summary(&summary, &out);
         }
         Command::Resume { run_dir } => {

@@ -15,7 +15,7 @@ use simulacra_actors::{
 
 use crate::config::{FsyncPolicy, PlannerPolicyName, Scenario, WelfareName, WorkerPolicyName};
 use crate::econ::{TaxSchedule, saez_rates, us_federal_2024};
-use crate::frames::{LogHeader, StepOutcome};
+use crate::frames::{ForkOrigin, LogHeader, StepOutcome};
 use crate::game::Economy;
 use crate::llm::{Answers, LlmRuntime, LlmStats, Recording};
 use crate::policy::llm_planner::LlmPlannerSettings;
@@ -34,7 +34,117 @@ pub fn header(scenario: &Scenario) -> LogHeader {
         simulacra_version: env!("CARGO_PKG_VERSION").into(),
         seed: scenario.simulation.seed,
         scenario_toml: logged.to_toml(),
+        fork: None,
     }
+}
+
+/// Starts the economy a log header describes: the scenario's, or, for a fork, the parent's,
+/// with the child's planner and governance taking over at the fork step.
+async fn start_economy(
+    scenario: &Scenario,
+    fork: Option<&ForkOrigin>,
+    population: Arc<Population>,
+    llm: Option<LlmRuntime>,
+) -> anyhow::Result<Economy> {
+    let child_planner =
+        planner_policy(scenario.planner.policy, scenario, &population, llm.as_ref())?;
+    let Some(origin) = fork else {
+        return Ok(Economy::start(scenario, population, child_planner, llm).await);
+    };
+    let parent = Scenario::from_toml(&origin.parent_scenario_toml)
+        .context("the fork's parent scenario in the log header is invalid")?;
+    let parent_planner = planner_policy(parent.planner.policy, &parent, &population, llm.as_ref())?;
+    let mut economy = Economy::start(&parent, population, parent_planner, llm).await;
+    economy.fork_at(crate::game::ForkSwap {
+        at_step: origin.at_step,
+        child: scenario.clone(),
+        planner: child_planner,
+    });
+    Ok(economy)
+}
+
+/// Keys a fork may change: who governs and how long the run goes on. Everything else
+/// (the people, the economy, the seed, the LLM) must stay, or the prefix would not be shared.
+fn check_fork_changes(parent: &Scenario, child: &Scenario) -> anyhow::Result<()> {
+    let strip = |s: &Scenario| {
+        let mut t = s.clone();
+        t.name.clear();
+        t.planner = crate::config::Planner::default();
+        t.governance = crate::config::Governance::default();
+        t.baselines = crate::config::Baselines::default();
+        t.simulation.timesteps = 0;
+        t.simulation.shards = 0;
+        t.log.fsync = crate::config::FsyncPolicy::Never;
+        toml::to_string(&t).unwrap_or_default()
+    };
+    let (a, b) = (strip(parent), strip(child));
+    if a != b {
+        let differing: Vec<String> = a
+            .lines()
+            .zip(b.lines())
+            .filter(|(x, y)| x != y)
+            .map(|(_, y)| y.to_string())
+            .take(3)
+            .collect();
+        bail!(
+            "a fork may change [planner], [governance], [baselines], simulation.timesteps and \
+             log.fsync; this one also changes: {} (start a new run to change the people, the \
+             economy, the seed or the LLM)",
+            differing.join("; ")
+        );
+    }
+    Ok(())
+}
+
+/// Forks `run_dir` at `at_step` into `out_dir`: the new run is the old one until `at_step`
+/// (its log frames are the same bytes, LLM answers come from the old log), then the changed
+/// planner or governance takes over.
+pub fn fork_run(
+    run_dir: &Path,
+    at_step: u64,
+    sets: &[String],
+    out_dir: &Path,
+) -> anyhow::Result<Summary> {
+    let (parent_header, parent) = read_run_header(run_dir)?;
+    if parent_header.fork.is_some() {
+        bail!(
+            "{} is itself a fork; fork its parent instead",
+            run_dir.display()
+        );
+    }
+    let parent_log = run_dir.join("run.log");
+    let steps_in_parent = {
+        let mut reader = LogReader::open(&parent_log)?;
+        let (frames, _) = reader.read_all::<crate::frames::Frame>();
+        frames
+            .iter()
+            .filter(|(_, f)| matches!(f, crate::frames::Frame::Outcome(_)))
+            .count() as u64
+    };
+    if at_step == 0 || at_step > steps_in_parent {
+        bail!(
+            "--at must be between 1 and {steps_in_parent} (the steps in {})",
+            parent_log.display()
+        );
+    }
+    let child = Scenario::resolve(&parent.to_toml(), &[], sets)?;
+    check_fork_changes(&parent, &child)?;
+    let origin = ForkOrigin {
+        parent_scenario_toml: parent_header.scenario_toml.clone(),
+        at_step,
+        parent_log_sha256: simulacra_actors::log::file_sha256(&parent_log)?,
+    };
+    std::fs::create_dir_all(out_dir)
+        .with_context(|| format!("cannot create the output folder {}", out_dir.display()))?;
+    let mut h = header(&child);
+    h.fork = Some(origin.clone());
+    let sink = LogWriter::create(&out_dir.join("run.log"), &h, fsync_of(&child))?;
+    let answers = if child.uses_llm() {
+        Answers::Resume(recorded_exchanges(&parent_log)?)
+    } else {
+        Answers::Live
+    };
+    run_into(&child, Some(&origin), out_dir, None, sink, answers)
 }
 
 /// Saez's rates for the scenario's brackets, from the population's census incomes.
@@ -531,7 +641,7 @@ pub fn run_scenario(
         &header(scenario),
         fsync_of(scenario),
     )?;
-    run_into(scenario, out_dir, progress, sink, Answers::Live)
+    run_into(scenario, None, out_dir, progress, sink, Answers::Live)
 }
 
 fn fsync_of(scenario: &Scenario) -> Fsync {
@@ -555,7 +665,7 @@ pub struct Resumed {
 /// log, and answering LLM requests from the recorded exchanges, so nothing is paid twice), and
 /// appends the rest. The final log is byte-identical to an uninterrupted run's.
 pub fn resume_run(run_dir: &Path) -> anyhow::Result<Resumed> {
-    let (_, scenario) = read_run_header(run_dir)?;
+    let (run_header, scenario) = read_run_header(run_dir)?;
     let log = run_dir.join("run.log");
     let mut reader =
         LogReader::open(&log).with_context(|| format!("cannot read {}", log.display()))?;
@@ -587,6 +697,7 @@ pub fn resume_run(run_dir: &Path) -> anyhow::Result<Resumed> {
     let sink = simulacra_actors::ResumeSink::open(&log, keep_frames, fsync_of(&scenario))?;
     let summary = run_into(
         &scenario,
+        run_header.fork.as_ref(),
         run_dir,
         None,
         sink,
@@ -602,12 +713,14 @@ pub fn resume_run(run_dir: &Path) -> anyhow::Result<Resumed> {
 /// Plays `scenario` into `sink` and writes the run's outputs into `out_dir`.
 fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
     scenario: &Scenario,
+    fork: Option<&ForkOrigin>,
     out_dir: &Path,
     progress: Option<Progress>,
     sink: S,
     answers: Answers,
 ) -> anyhow::Result<Summary> {
     let scenario_owned = scenario.clone();
+    let fork = fork.cloned();
     let summary = System::new().block_on(async move {
         let scenario = &scenario_owned;
         let population = Arc::new(Population::generate(scenario));
@@ -616,22 +729,25 @@ fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
         } else {
             None
         };
-        let planner = planner_policy(scenario.planner.policy, scenario, &population, llm.as_ref())?;
         let planner_name: String = match scenario.governance.mode {
             crate::config::GovernanceMode::Election => {
                 format!("elected ({})", scenario.governance.rule)
             }
-            crate::config::GovernanceMode::Planner => planner.name().to_string(),
+            crate::config::GovernanceMode::Planner => {
+                planner_policy(scenario.planner.policy, scenario, &population, llm.as_ref())?
+                    .name()
+                    .to_string()
+            }
         };
-        let (economy, _sink, digest, steps_run) = play(
-            scenario,
-            Arc::clone(&population),
-            planner,
-            llm,
-            sink,
-            progress,
-        )
-        .await?;
+        let economy = start_economy(scenario, fork.as_ref(), Arc::clone(&population), llm).await?;
+        let (economy, _sink, digest, steps_run) =
+            match run_game(economy, sink, scenario.simulation.timesteps, progress).await {
+                Ok(done) => (done.game, done.sink, done.digest, done.steps_run),
+                Err(failed) => {
+                    failed.game.stop();
+                    bail!("the run stopped at step {}: {}", failed.step, failed.error)
+                }
+            };
         let main = summarize(
             &planner_name,
             scenario,
@@ -815,13 +931,7 @@ pub fn verify_replay(run_dir: &Path) -> anyhow::Result<ReplayVerdict> {
             Some(r) => Some(LlmRuntime::new(&scenario, Answers::Replay(r))?),
             None => None,
         };
-        let planner = planner_policy(
-            scenario.planner.policy,
-            &scenario,
-            &population,
-            llm.as_ref(),
-        )?;
-        let economy = Economy::start(&scenario, population, planner, llm).await;
+        let economy = start_economy(&scenario, header.fork.as_ref(), population, llm).await?;
         let mut sink = match run_game(economy, sink, scenario.simulation.timesteps, None).await {
             Ok(done) => {
                 done.game.stop();

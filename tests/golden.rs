@@ -22,7 +22,7 @@ fn golden_rational_hill_climb() {
     ]);
     assert_eq!(
         got,
-        "1fb39e6f49dcc6a9a70a73ddbd70cbbe28ff2a81f70106d86d5ca54add37c232"
+        "dc7ded0bfb015a1685e991f947cb8dddce32e48fdb81fc14e1cdfd1178f3205a"
     );
 }
 
@@ -39,7 +39,7 @@ fn golden_bounded_mixed_types() {
     ]);
     assert_eq!(
         got,
-        "99ca49be826eeede20dc78776a63098b7f9b986cec2bd383b00b0dd9f318b1af"
+        "354ffc547698c901bc939b35a0306137254ed433ad409b8caea8b0fba1b11c25"
     );
 }
 
@@ -57,7 +57,7 @@ fn golden_paper_constants_us_brackets() {
     ]);
     assert_eq!(
         got,
-        "48710fbbe8d3e55a498ab9da1443a2002906aa32609c46b6b8bf403c9dacd72e"
+        "3a4d5ccffe10f20305145fe2f06d85d0109579b67657753868f1ea1f014ea272"
     );
 }
 
@@ -75,6 +75,6 @@ fn golden_democratic_borda() {
     ]);
     assert_eq!(
         got,
-        "f97f5160324c621a7f7dffc5bf2cbcb6ae17ee555194e465e0898e2bbf8ad4da"
+        "41bdcee9f2089a1a0a44e0c0a73b82a55b41ed015a8e3f53be6f9a4f534232cf"
     );
 }

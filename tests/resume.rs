@@ -119,3 +119,66 @@ fn sigkill_at_twenty_moments_then_resume_gives_the_uninterrupted_log() {
         "only {killed_mid_run} kills landed mid-run"
     );
 }
+
+#[test]
+fn a_fork_shares_the_prefix_byte_for_byte_then_diverges_and_replays() {
+    let s = common::scenario(&[
+        "simulation.num_agents=20",
+        "simulation.timesteps=60",
+        "simulation.tax_year_length=10",
+        "workers.policy=bounded",
+        "baselines.enabled=false",
+    ]);
+    let parent = tempfile::tempdir().unwrap();
+    run_scenario(&s, parent.path(), None).unwrap();
+    let child = tempfile::tempdir().unwrap();
+    let sets = vec![
+        "planner.policy=saez".to_string(),
+        "simulation.timesteps=80".to_string(),
+    ];
+    let summary = simulacra::run::fork_run(parent.path(), 30, &sets, child.path()).unwrap();
+    assert_eq!(summary.steps_run, 80);
+
+    let frames = |dir: &std::path::Path| {
+        let mut r = simulacra_actors::LogReader::open(&dir.join("run.log")).unwrap();
+        let mut out = Vec::new();
+        while let Some(Ok(raw)) = r.next_raw() {
+            let f: simulacra::frames::Frame = raw.decode().unwrap();
+            let step = match &f {
+                simulacra::frames::Frame::StepBegin { step, .. } => Some(*step),
+                _ => None,
+            };
+            out.push((step, raw.payload));
+        }
+        out
+    };
+    let (p, c) = (frames(parent.path()), frames(child.path()));
+    let boundary = p.iter().position(|(s, _)| *s == Some(30)).unwrap();
+    assert_eq!(
+        p[..boundary],
+        c[..boundary],
+        "the prefix is shared byte for byte"
+    );
+    assert_ne!(p[boundary..], c[boundary..boundary + (p.len() - boundary)]);
+
+    match simulacra::run::verify_replay(child.path()).unwrap() {
+        simulacra::run::ReplayVerdict::Identical { .. } => {}
+        simulacra::run::ReplayVerdict::Differs(d) => panic!("{d}"),
+        simulacra::run::ReplayVerdict::Failed(f) => panic!("{f}"),
+    }
+    // A fork resumes like any run.
+    let bytes = std::fs::read(child.path().join("run.log")).unwrap();
+    std::fs::write(child.path().join("run.log"), &bytes[..bytes.len() * 3 / 4]).unwrap();
+    resume_run(child.path()).unwrap();
+    assert_eq!(std::fs::read(child.path().join("run.log")).unwrap(), bytes);
+
+    // Changing the people or the economy is not a fork.
+    let err = simulacra::run::fork_run(
+        parent.path(),
+        30,
+        &["economy.labor_exponent=3.0".to_string()],
+        tempfile::tempdir().unwrap().path(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("labor_exponent"), "{err}");
+}
