@@ -15,7 +15,7 @@ use simulacra::econ::{
 };
 use simulacra::population::Population;
 use simulacra::run::{ReplayVerdict, Summary, default_out_dir, run_scenario, verify_replay};
-use simulacra::{bench, inspect};
+use simulacra::{bench, export, inspect, inspect_agent};
 
 // mimalloc: per-step message envelopes are small and short-lived; measured 2-4x faster than
 // glibc malloc for one-actor-per-agent fan-out (see README, "Performance").
@@ -60,10 +60,31 @@ enum Command {
     Inspect {
         run_dir: PathBuf,
         /// The round (tax year) to show in full.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "agent")]
         round: Option<u64>,
+        /// With --round: also the LLM prompts and raw answers of that round.
+        #[arg(long, requires = "round")]
+        prompts: bool,
+        /// One worker's trajectory: hours, income, tax, utility at every step.
+        #[arg(long)]
+        agent: Option<usize>,
         #[arg(long)]
         json: bool,
+    },
+    /// Plots (SVG and PNG) and an HTML page of a run, into RUN_DIR/report/.
+    Report { run_dir: PathBuf },
+    /// Export a run's log: per-agent-per-step rows (CSV or Parquet) and JSON Lines of events.
+    Export {
+        run_dir: PathBuf,
+        /// Per-agent-per-step rows, to RUN_DIR/agents.csv or RUN_DIR/agents.parquet.
+        #[arg(long, value_enum)]
+        agents: Option<AgentsFormat>,
+        /// Events as JSON Lines, to RUN_DIR/events.jsonl.
+        #[arg(long, value_enum)]
+        events: Option<EventsFormat>,
+        /// Write into this folder instead of RUN_DIR.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Small calculators for checking the model.
     #[command(subcommand)]
@@ -89,6 +110,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum AgentsFormat {
+    Csv,
+    Parquet,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum EventsFormat {
+    Jsonl,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -293,8 +325,29 @@ fn real_main() -> anyhow::Result<ExitCode> {
         Command::Inspect {
             run_dir,
             round,
+            prompts,
+            agent,
             json,
         } => match round {
+            None if agent.is_some() => {
+                let t = inspect_agent::agent_trajectory(&run_dir, agent.unwrap_or_default())?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&t)?);
+                } else {
+                    print!("{}", inspect_agent::render_trajectory(&t));
+                }
+            }
+            Some(k) if prompts => {
+                let detail = inspect::round_detail(&run_dir, k)?;
+                let exchanges = inspect_agent::round_exchanges(&run_dir, &detail)?;
+                if json {
+                    let full = inspect_agent::RoundWithPrompts { detail, exchanges };
+                    println!("{}", serde_json::to_string_pretty(&full)?);
+                } else {
+                    print!("{}", inspect::render_round(&detail));
+                    print!("{}", inspect_agent::render_exchanges(&exchanges));
+                }
+            }
             None => {
                 let (rows, damaged) = inspect::game_table(&run_dir)?;
                 if json {
@@ -315,6 +368,41 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 }
             }
         },
+        Command::Report { run_dir } => {
+            let dir = simulacra::report::write_report(&run_dir)?;
+            println!(
+                "wrote {} plots (SVG and PNG) and {}",
+                simulacra::report::PLOTS.len(),
+                dir.join("report.html").display()
+            );
+        }
+        Command::Export {
+            run_dir,
+            agents,
+            events,
+            out,
+        } => {
+            if agents.is_none() && events.is_none() {
+                bail!("export needs --agents csv|parquet and/or --events jsonl");
+            }
+            let dir = out.unwrap_or_else(|| run_dir.clone());
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            if let Some(format) = agents {
+                let (file, format) = match format {
+                    AgentsFormat::Csv => ("agents.csv", export::AgentFormat::Csv),
+                    AgentsFormat::Parquet => ("agents.parquet", export::AgentFormat::Parquet),
+                };
+                let path = dir.join(file);
+                let rows = export::export_agents(&run_dir, &path, format)?;
+                println!("{rows} rows -> {}", path.display());
+            }
+            if let Some(EventsFormat::Jsonl) = events {
+                let path = dir.join("events.jsonl");
+                let lines = export::export_events(&run_dir, &path)?;
+                println!("{lines} events -> {}", path.display());
+            }
+        }
         Command::Econ(econ) => run_econ(econ)?,
         Command::Bench {
             agents,
