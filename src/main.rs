@@ -15,7 +15,7 @@ use simulacra::econ::{
 };
 use simulacra::population::Population;
 use simulacra::run::{ReplayVerdict, Summary, default_out_dir, run_scenario, verify_replay};
-use simulacra::{bench, export, inspect, inspect_agent};
+use simulacra::{bench, experiments, export, inspect, inspect_agent, sweep};
 
 // mimalloc: per-step message envelopes are small and short-lived; measured 2-4x faster than
 // glibc malloc for one-actor-per-agent fan-out (see README, "Performance").
@@ -68,6 +68,31 @@ enum Command {
         /// One worker's trajectory: hours, income, tax, utility at every step.
         #[arg(long)]
         agent: Option<usize>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a scenario over seeds and a grid of overrides, in parallel; aggregate mean +- std.
+    Sweep {
+        /// A scenario TOML file (default: the embedded default).
+        scenario: Option<PathBuf>,
+        /// Seeds: 1..10 (inclusive) or 1,4,9.
+        #[arg(long, default_value = "1..10")]
+        seeds: String,
+        /// Override a key in every run, as for `run`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// A grid axis: --grid planner.policy=[hill-climb,saez] (repeatable; all combinations).
+        #[arg(long = "grid", value_name = "KEY=[V1,V2]")]
+        grids: Vec<String>,
+        /// The sweep's folder (each run in a subfolder).
+        #[arg(long)]
+        out: PathBuf,
+        /// Runs at once (0 = one per core).
+        #[arg(long, default_value_t = 0)]
+        jobs: usize,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
         #[arg(long)]
         json: bool,
     },
@@ -166,6 +191,39 @@ enum Econ {
         /// Lump-sum rebate taken as given.
         #[arg(long, default_value_t = 0.0)]
         rebate: f64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The empirical-Saez experiment: measure elasticities from the workers' responses to
+    /// +-delta-point moves of each bracket, plug them into Saez, compare welfare.
+    EmpiricalSaez {
+        /// A scenario TOML file (default: the embedded default).
+        scenario: Option<PathBuf>,
+        /// Perturbation of each bracket's rate, in percentage points.
+        #[arg(long, default_value_t = 5.0)]
+        delta_points: f64,
+        /// Steps per perturbation phase (evaluations play twice as many).
+        #[arg(long, default_value_t = 32)]
+        steps: u64,
+        /// Baseline rates (fractions, one per bracket; default: the 2024 US rates on the
+        /// scenario's cut-offs).
+        #[arg(long)]
+        baseline_rates: Option<String>,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The leader's optimum for rational followers: the welfare-maximizing schedule given
+    /// exact best responses (grid search, then local refinement).
+    Optimum {
+        /// A scenario TOML file (default: the embedded default).
+        scenario: Option<PathBuf>,
+        /// Grid spacing of the rates (fractions).
+        #[arg(long, default_value_t = 0.1)]
+        grid_step: f64,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
         #[arg(long)]
         json: bool,
     },
@@ -368,6 +426,61 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 }
             }
         },
+        Command::Sweep {
+            scenario,
+            seeds,
+            sets,
+            grids,
+            out,
+            jobs,
+            quiet,
+            json,
+        } => {
+            let spec = sweep::SweepSpec {
+                scenario,
+                sets,
+                grid: grids
+                    .iter()
+                    .map(|g| sweep::parse_grid(g))
+                    .collect::<anyhow::Result<_>>()?,
+                seeds: sweep::parse_seeds(&seeds)?,
+                out,
+                jobs,
+            };
+            let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+                let bar = indicatif::ProgressBar::new(0);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{bar:40} {pos}/{len} runs  {per_sec}  eta {eta}",
+                    )
+                    .expect("a valid template"),
+                );
+                bar
+            });
+            let result = sweep::run_sweep(&spec, bar.as_ref())?;
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json!({
+                        "aggregates": result.aggregates,
+                        "runs": result.rows,
+                        "seconds": result.seconds,
+                    }))?
+                );
+            } else {
+                print!("{}", sweep::render_aggregates(&result));
+                println!(
+                    "{} runs in {:.1} s; mean +- sample std over seeds; tables in {} and {}",
+                    result.rows.len(),
+                    result.seconds,
+                    spec.out.join("aggregate.csv").display(),
+                    spec.out.join("runs.csv").display()
+                );
+            }
+        }
         Command::Report { run_dir } => {
             let dir = simulacra::report::write_report(&run_dir)?;
             println!(
@@ -555,6 +668,46 @@ fn run_econ(econ: Econ) -> anyhow::Result<()> {
                     form.c(),
                     form.delta()
                 );
+            }
+        }
+        Econ::EmpiricalSaez {
+            scenario,
+            delta_points,
+            steps,
+            baseline_rates,
+            sets,
+            json,
+        } => {
+            let scenario = Scenario::load(scenario.as_deref(), &sets)?;
+            let spec = experiments::EmpiricalSaezSpec {
+                delta_points,
+                steps,
+                baseline_rates: baseline_rates
+                    .as_deref()
+                    .map(|r| parse_list("--baseline-rates", r))
+                    .transpose()?,
+            };
+            let r = experiments::empirical_saez(&scenario, &spec, |phase| {
+                tracing::info!(phase, "empirical Saez");
+            })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                print!("{}", experiments::render_empirical_saez(&r));
+            }
+        }
+        Econ::Optimum {
+            scenario,
+            grid_step,
+            sets,
+            json,
+        } => {
+            let scenario = Scenario::load(scenario.as_deref(), &sets)?;
+            let r = experiments::optimum(&scenario, grid_step)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                print!("{}", experiments::render_optimum(&r));
             }
         }
         Econ::Population {

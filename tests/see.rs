@@ -194,3 +194,195 @@ fn exports_agents_csv_parquet_and_events_jsonl() {
         assert_eq!(fields, rows[i], "row {i}");
     }
 }
+
+#[test]
+fn a_sweep_over_three_seeds_gives_the_three_single_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sets = [
+        "--set",
+        "simulation.num_agents=15",
+        "--set",
+        "simulation.timesteps=30",
+        "--set",
+        "simulation.tax_year_length=10",
+    ];
+    let out = tmp.path().join("sweep");
+    let mut args = vec!["sweep", "--seeds", "1..3", "--quiet", "--json"];
+    args.extend(sets);
+    args.extend(["--out", out.to_str().unwrap()]);
+    let sweep = json_of(&args);
+    let runs = sweep["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 3);
+    for seed in 1..=3u64 {
+        let single_dir = tmp.path().join(format!("single-{seed}"));
+        let seed_set = format!("simulation.seed={seed}");
+        let mut args = vec!["run", "--quiet", "--set", &seed_set];
+        args.extend(sets);
+        args.extend(["--out", single_dir.to_str().unwrap()]);
+        let o = simulacra(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let single: Value = serde_json::from_str(
+            &std::fs::read_to_string(single_dir.join("summary.json")).unwrap(),
+        )
+        .unwrap();
+        let in_sweep: Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join("base").join(format!("seed-{seed}/summary.json")))
+                .unwrap(),
+        )
+        .unwrap();
+        for key in [
+            "swf_final",
+            "gini_final",
+            "mean_hours_final",
+            "tax_rates_final",
+            "log_sha256",
+        ] {
+            assert_eq!(single[key], in_sweep[key], "seed {seed}: {key}");
+        }
+        let row = runs.iter().find(|r| r["seed"] == seed).unwrap();
+        assert_eq!(row["swf"], single["swf_final"]);
+        assert_eq!(row["saez_swf"], single["baselines"]["saez"]["swf"]);
+    }
+    // The aggregate is the mean and sample std of the three.
+    let swfs: Vec<f64> = runs.iter().map(|r| r["swf"].as_f64().unwrap()).collect();
+    let (m, s) = simulacra::sweep::mean_std(&swfs);
+    let agg = &sweep["aggregates"][0];
+    assert_eq!(agg["runs"], 3);
+    assert!((agg["swf"][0].as_f64().unwrap() - m).abs() <= 1e-9 * m.abs());
+    assert!((agg["swf"][1].as_f64().unwrap() - s).abs() <= 1e-9 * m.abs());
+    let aggregate_csv = std::fs::read_to_string(out.join("aggregate.csv")).unwrap();
+    assert_eq!(aggregate_csv.lines().count(), 2);
+    for stem in ["welfare", "seeds"] {
+        let png = std::fs::read(out.join(format!("{stem}.png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        assert!(
+            std::fs::read_to_string(out.join(format!("{stem}.svg")))
+                .unwrap()
+                .contains("<svg")
+        );
+    }
+}
+
+#[test]
+fn a_grid_sweep_runs_every_configuration() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("grid");
+    let r = json_of(&[
+        "sweep",
+        "--seeds",
+        "5",
+        "--grid",
+        "planner.policy=[saez,us-federal]",
+        "--set",
+        "simulation.num_agents=10",
+        "--set",
+        "simulation.timesteps=4",
+        "--set",
+        "simulation.tax_year_length=2",
+        "--quiet",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let aggs = r["aggregates"].as_array().unwrap();
+    assert_eq!(aggs.len(), 2);
+    assert_eq!(aggs[0]["configuration"], "planner.policy=saez");
+    // A Saez planner's welfare is its Saez baseline's.
+    assert_eq!(aggs[0]["swf"][0], aggs[0]["saez_swf"][0]);
+    assert_eq!(aggs[1]["swf"][0], aggs[1]["us_federal_swf"][0]);
+    assert!(out.join("planner.policy=saez/seed-5/run.log").exists());
+}
+
+#[test]
+fn empirical_saez_recovers_the_closed_form_elasticity_of_rational_workers() {
+    // u = c - c0 l^delta, quasi-linear: interior hours are ((1-t) v / (c0 delta))^(1/(delta-1)),
+    // so the elasticity of hours with respect to the net-of-tax rate is 1/(delta - 1). The
+    // midpoint arc elasticity over +-5 points differs from it by < 0.1 %; tolerance 0.002.
+    for (delta, expected) in [("3.5", 0.4), ("3.0", 0.5)] {
+        let set = format!("economy.labor_exponent={delta}");
+        let r = json_of(&[
+            "econ",
+            "empirical-saez",
+            "--steps",
+            "2",
+            "--set",
+            &set,
+            "--set",
+            "simulation.num_agents=60",
+            "--json",
+        ]);
+        let brackets = r["brackets"].as_array().unwrap();
+        assert_eq!(brackets.len(), 3);
+        let mut checked = 0;
+        for b in brackets {
+            if b["interior"].as_u64().unwrap() == 0 {
+                continue;
+            }
+            let e = b["interior_mean"].as_f64().unwrap();
+            assert!(
+                (e - expected).abs() < 0.002,
+                "delta {delta}, bracket {}: {e} vs {expected}",
+                b["bracket"]
+            );
+            checked += 1;
+        }
+        assert!(checked >= 2, "too few brackets with interior workers");
+        let names: Vec<&str> = r["schedules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names[0], "empirical Saez");
+        assert!(names[1].starts_with("static Saez") && names[2] == "2024 US");
+        // With rational workers the played welfare is the equilibrium welfare.
+        for s in r["schedules"].as_array().unwrap() {
+            let (w, eq) = (
+                s["welfare"].as_f64().unwrap(),
+                s["equilibrium_welfare"].as_f64().unwrap(),
+            );
+            assert!((w - eq).abs() <= 1e-9 * eq.abs(), "{w} vs {eq}");
+        }
+    }
+}
+
+#[test]
+fn optimum_beats_or_ties_saez_and_the_best_grid_point() {
+    let r = json_of(&[
+        "econ",
+        "optimum",
+        "--set",
+        "simulation.num_agents=40",
+        "--json",
+    ]);
+    let w = r["welfare"].as_f64().unwrap();
+    assert!(w >= r["grid_welfare"].as_f64().unwrap());
+    assert!(w >= r["saez_welfare"].as_f64().unwrap());
+    assert!(w > r["us_federal_welfare"].as_f64().unwrap());
+    assert!(
+        r["method"]
+            .as_str()
+            .unwrap()
+            .starts_with("exhaustive grid (1331")
+    );
+    // Seven brackets: too many for the full grid, so coordinate search.
+    let r = json_of(&[
+        "econ",
+        "optimum",
+        "--set",
+        "simulation.num_agents=20",
+        "--set",
+        "economy.brackets=us-federal-2024",
+        "--grid-step",
+        "0.25",
+        "--json",
+    ]);
+    assert_eq!(r["rates"].as_array().unwrap().len(), 7);
+    assert!(
+        r["method"]
+            .as_str()
+            .unwrap()
+            .starts_with("coordinate search")
+    );
+    assert!(r["welfare"].as_f64().unwrap() >= r["saez_welfare"].as_f64().unwrap());
+}
