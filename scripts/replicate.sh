@@ -20,8 +20,11 @@ for f in scenarios/replication/*.toml; do
   echo "   wall $(echo "$end - $start" | bc) s"
 done
 echo "== Stackelberg optimum for rational followers (econ optimum, per seed)"
-python_free_seeds=$(echo "$SEEDS" | sed 's/\.\./ /')
-for s in $(seq $python_free_seeds); do
-  "$BIN" econ optimum scenarios/replication/rational.toml --set "simulation.seed=$s" --json \
-    | grep -E '"(welfare|saez_welfare)"' | tr -d ' ,\n' | sed "s/^/seed $s: /"; echo
+case "$SEEDS" in
+  *..*) seeds=$(seq "${SEEDS%%..*}" "${SEEDS##*..}") ;;
+  *) seeds=${SEEDS//,/ } ;;
+esac
+for s in $seeds; do
+  echo "-- seed $s"
+  "$BIN" econ optimum scenarios/replication/rational.toml --set "simulation.seed=$s"
 done

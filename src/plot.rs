@@ -87,6 +87,8 @@ pub enum Ticks {
     Dollars,
     /// The value is log10 of dollars.
     Log10Dollars,
+    /// Integer positions name the chart's `categories`; other positions are unlabelled.
+    Categories,
 }
 
 pub fn format_tick(t: Ticks, v: f64) -> String {
@@ -97,6 +99,7 @@ pub fn format_tick(t: Ticks, v: f64) -> String {
         Ticks::Percent => format!("{:.0}%", v * 100.0),
         Ticks::Dollars => dollars(v),
         Ticks::Log10Dollars => dollars(10f64.powf(v)),
+        Ticks::Categories => String::new(),
     }
 }
 
@@ -156,6 +159,8 @@ pub struct Chart {
     pub legend_upper_left: bool,
     /// How many x labels plotters should aim for.
     pub x_labels: usize,
+    /// Names of x = 0, 1, ... with `Ticks::Categories`.
+    pub categories: Vec<String>,
 }
 
 impl Chart {
@@ -172,6 +177,7 @@ impl Chart {
             bars: Vec::new(),
             legend_upper_left: false,
             x_labels: 10,
+            categories: Vec::new(),
         }
     }
 
@@ -253,7 +259,15 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, c: &Chart) -> anyhow::
         .label_style((FONT, 16))
         .x_labels(c.x_labels)
         .y_labels(8)
-        .x_label_formatter(&|v| format_tick(xt, *v))
+        .x_label_formatter(&|v| {
+            if xt == Ticks::Categories {
+                let i = v.round();
+                if (v - i).abs() < 1e-6 && i >= 0.0 {
+                    return c.categories.get(i as usize).cloned().unwrap_or_default();
+                }
+            }
+            format_tick(xt, *v)
+        })
         .y_label_formatter(&|v| format_tick(yt, *v))
         .light_line_style(RGBColor(238, 238, 238))
         .bold_line_style(RGBColor(215, 215, 215))

@@ -171,6 +171,11 @@ pub struct Aggregate {
     pub rates: Vec<(f64, f64)>,
     pub us_federal_swf: Option<(f64, f64)>,
     pub saez_swf: Option<(f64, f64)>,
+    /// Paired per seed: (planner - Saez) / |Saez| in percent, and how many seeds the planner won.
+    pub vs_saez_percent: Option<(f64, f64)>,
+    pub wins_vs_saez: Option<usize>,
+    /// Paired per seed: (planner - US) / |US| in percent.
+    pub vs_us_federal_percent: Option<(f64, f64)>,
 }
 
 fn aggregate(configuration: &str, rows: &[&RunRow]) -> Aggregate {
@@ -193,7 +198,17 @@ fn aggregate(configuration: &str, rows: &[&RunRow]) -> Aggregate {
             .collect(),
         us_federal_swf: opt(&|r| r.us_federal_swf),
         saez_swf: opt(&|r| r.saez_swf),
+        vs_saez_percent: opt(&|r| r.saez_swf.map(|b| percent(r.swf, b))),
+        wins_vs_saez: rows
+            .iter()
+            .map(|r| r.saez_swf.map(|b| usize::from(r.swf > b)))
+            .sum(),
+        vs_us_federal_percent: opt(&|r| r.us_federal_swf.map(|b| percent(r.swf, b))),
     }
+}
+
+fn percent(x: f64, base: f64) -> f64 {
+    100.0 * (x - base) / base.abs().max(f64::MIN_POSITIVE)
 }
 
 /// What to sweep.
@@ -354,7 +369,7 @@ fn write_outputs(out: &Path, r: &SweepResult) -> anyhow::Result<()> {
         .collect();
     writeln!(
         f,
-        "configuration,runs,swf_mean,swf_std,gini_mean,gini_std,mean_hours_mean,mean_hours_std,{},us_federal_swf_mean,us_federal_swf_std,saez_swf_mean,saez_swf_std",
+        "configuration,runs,swf_mean,swf_std,gini_mean,gini_std,mean_hours_mean,mean_hours_std,{},us_federal_swf_mean,us_federal_swf_std,saez_swf_mean,saez_swf_std,vs_saez_percent_mean,vs_saez_percent_std,wins_vs_saez,vs_us_federal_percent_mean,vs_us_federal_percent_std",
         rate_cols.join(",")
     )?;
     for a in &r.aggregates {
@@ -368,7 +383,7 @@ fn write_outputs(out: &Path, r: &SweepResult) -> anyhow::Result<()> {
         let pair = |p: Option<(f64, f64)>| p.map_or(",".to_string(), |(m, s)| format!("{m},{s}"));
         writeln!(
             f,
-            "{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             csv_field(&a.configuration),
             a.runs,
             a.swf.0,
@@ -379,7 +394,10 @@ fn write_outputs(out: &Path, r: &SweepResult) -> anyhow::Result<()> {
             a.mean_hours.1,
             rates.join(","),
             pair(a.us_federal_swf),
-            pair(a.saez_swf)
+            pair(a.saez_swf),
+            pair(a.vs_saez_percent),
+            a.wins_vs_saez.map_or(String::new(), |w| w.to_string()),
+            pair(a.vs_us_federal_percent)
         )?;
     }
     f.flush()?;
@@ -389,7 +407,7 @@ fn write_outputs(out: &Path, r: &SweepResult) -> anyhow::Result<()> {
 fn plots(out: &Path, r: &SweepResult) -> anyhow::Result<()> {
     let mut c = Chart::new(
         "Welfare per configuration (mean \u{b1} std over seeds)",
-        "configuration (numbered as in aggregate.csv)",
+        "configuration",
         "social welfare, last tax year",
     );
     let xs: Vec<f64> = (0..r.aggregates.len()).map(|i| i as f64).collect();
@@ -417,7 +435,14 @@ fn plots(out: &Path, r: &SweepResult) -> anyhow::Result<()> {
     c.fit(false);
     c.legend_room(0.2);
     c.x_range = (-0.5, r.aggregates.len() as f64 - 0.5);
-    c.x_labels = r.aggregates.len().max(1);
+    // One tick per configuration (plotters places ticks at multiples of 1 for this count).
+    c.x_labels = r.aggregates.len().max(1) + 1;
+    c.x_ticks = crate::plot::Ticks::Categories;
+    c.categories = r
+        .aggregates
+        .iter()
+        .map(|a| a.configuration.clone())
+        .collect();
     render(&c, out, "welfare")?;
 
     let mut c = Chart::new(
@@ -464,8 +489,18 @@ fn plots(out: &Path, r: &SweepResult) -> anyhow::Result<()> {
 pub fn render_aggregates(r: &SweepResult) -> String {
     let pm = |p: (f64, f64), d: usize| format!("{:.d$} \u{b1} {:.d$}", p.0, p.1);
     let mut s = format!(
-        "{:>3} {:<36} {:>4} {:>22} {:>22} {:>22} {:>16} {:>13}  rates % (mean)\n",
-        "#", "configuration", "runs", "welfare", "Saez", "US 2024", "Gini", "hours"
+        "{:>3} {:<36} {:>4} {:>22} {:>22} {:>22} {:>16} {:>5} {:>16} {:>16} {:>13}  rates % (mean)\n",
+        "#",
+        "configuration",
+        "runs",
+        "welfare",
+        "Saez",
+        "US 2024",
+        "vs Saez %",
+        "wins",
+        "vs US %",
+        "Gini",
+        "hours"
     );
     for (i, a) in r.aggregates.iter().enumerate() {
         let rates: Vec<String> = a
@@ -474,13 +509,16 @@ pub fn render_aggregates(r: &SweepResult) -> String {
             .map(|(m, _)| format!("{:.0}", m * 100.0))
             .collect();
         s += &format!(
-            "{:>3} {:<36} {:>4} {:>22} {:>22} {:>22} {:>16} {:>13}  {}\n",
+            "{:>3} {:<36} {:>4} {:>22} {:>22} {:>22} {:>16} {:>5} {:>16} {:>16} {:>13}  {}\n",
             i,
             a.configuration,
             a.runs,
             pm(a.swf, 1),
             a.saez_swf.map_or("-".into(), |p| pm(p, 1)),
             a.us_federal_swf.map_or("-".into(), |p| pm(p, 1)),
+            a.vs_saez_percent.map_or("-".into(), |p| pm(p, 2)),
+            a.wins_vs_saez.map_or("-".into(), |w| w.to_string()),
+            a.vs_us_federal_percent.map_or("-".into(), |p| pm(p, 1)),
             pm(a.gini, 3),
             pm(a.mean_hours, 2),
             rates.join("/")
