@@ -174,6 +174,7 @@ pub fn export_agents(run_dir: &Path, path: &Path, format: AgentFormat) -> anyhow
         w.close()?;
     }
     if digest_only && rows == 0 {
+        let _ = std::fs::remove_file(path);
         bail!(
             "this run logged digests of the hours (log.decisions = \"digest\"), so there are no \
              per-agent rows to export; rerun with log.decisions = \"full\""

@@ -340,6 +340,10 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, c: &Chart) -> anyhow::
             }
         }
     }
+    if c.series.is_empty() && c.bars.is_empty() {
+        root.present().map_err(plot_err)?;
+        return Ok(());
+    }
     chart
         .configure_series_labels()
         .position(if c.legend_upper_left {

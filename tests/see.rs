@@ -386,3 +386,45 @@ fn optimum_beats_or_ties_saez_and_the_best_grid_point() {
     );
     assert!(r["welfare"].as_f64().unwrap() >= r["saez_welfare"].as_f64().unwrap());
 }
+
+#[test]
+fn a_digest_run_still_reports_and_says_what_is_missing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    let o = simulacra(&[
+        "run",
+        "--set",
+        "simulation.num_agents=10",
+        "--set",
+        "simulation.timesteps=10",
+        "--set",
+        "simulation.tax_year_length=5",
+        "--set",
+        "log.decisions=digest",
+        "--quiet",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let d = dir.to_str().unwrap();
+    assert!(simulacra(&["report", d]).status.success());
+    let svg = std::fs::read_to_string(dir.join("report/hours.svg")).unwrap();
+    assert!(svg.contains("not available"), "the empty plot says why");
+    let o = simulacra(&["export", d, "--agents", "csv"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("log.decisions = \"full\""),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        !dir.join("agents.csv").exists(),
+        "no half-written file is left"
+    );
+    // Events need no per-worker hours.
+    assert!(
+        simulacra(&["export", d, "--events", "jsonl"])
+            .status
+            .success()
+    );
+}
