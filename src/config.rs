@@ -52,6 +52,7 @@ pub struct Scenario {
     pub baselines: Baselines,
     pub llm: LlmConfig,
     pub population: PopulationConfig,
+    pub governance: Governance,
 }
 
 impl Default for Scenario {
@@ -66,6 +67,7 @@ impl Default for Scenario {
             baselines: Baselines::default(),
             llm: LlmConfig::default(),
             population: PopulationConfig::default(),
+            governance: Governance::default(),
         }
     }
 }
@@ -338,6 +340,72 @@ impl Default for LogConfig {
         LogConfig {
             decisions: DecisionLog::Full,
             fsync: FsyncPolicy::Never,
+        }
+    }
+}
+
+/// Who sets the schedule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GovernanceMode {
+    /// The planner policy (`[planner]`).
+    Planner,
+    /// The population elects, every `term_years`, a worker who sets it (or adopts a schedule
+    /// directly, with `rule = "referendum"`).
+    Election,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Eligibility {
+    /// Every worker is a candidate.
+    Everyone,
+    /// Only workers who declare (offline: whose platform gains them `declare_gain`).
+    Declared,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LeaderObjective {
+    /// The paper's: the leader moves to maximize her own utility.
+    OwnUtility,
+    /// A variant: the leader maximizes social welfare.
+    Welfare,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Governance {
+    pub mode: GovernanceMode,
+    /// One of plurality, approval, borda, instant-runoff, condorcet, random-ballot, sortition,
+    /// referendum.
+    pub rule: String,
+    /// Elections every this many tax years; the leader moves every year of her term.
+    pub term_years: u64,
+    pub eligibility: Eligibility,
+    /// Relative utility gain over the status quo that makes an offline worker declare.
+    pub declare_gain: f64,
+    /// With declared candidates: at most this many, those with the largest gains.
+    pub max_candidates: usize,
+    pub leader_objective: LeaderObjective,
+    /// Relative noise on the utilities offline voters compare (0 = exact best responses).
+    pub ballot_noise: f64,
+    /// LLM workers: ask each one for a platform (otherwise they vote by candidate id only).
+    pub platforms: bool,
+}
+
+impl Default for Governance {
+    fn default() -> Self {
+        Governance {
+            mode: GovernanceMode::Planner,
+            rule: "plurality".into(),
+            term_years: 1,
+            eligibility: Eligibility::Everyone,
+            declare_gain: 0.01,
+            max_candidates: 10,
+            leader_objective: LeaderObjective::OwnUtility,
+            ballot_noise: 0.0,
+            platforms: true,
         }
     }
 }
@@ -658,6 +726,29 @@ impl Scenario {
             ));
         }
         self.validate_llm()?;
+        let g = &self.governance;
+        if crate::governance::rule(&g.rule).is_none() {
+            return Err(invalid(
+                "governance.rule",
+                format!(
+                    "unknown rule {:?}: use one of {}",
+                    g.rule,
+                    crate::governance::RULES.join(", ")
+                ),
+            ));
+        }
+        if g.term_years == 0 {
+            return Err(invalid("governance.term_years", "must be at least 1"));
+        }
+        if g.max_candidates == 0 {
+            return Err(invalid("governance.max_candidates", "must be at least 1"));
+        }
+        if !(g.ballot_noise.is_finite() && g.ballot_noise >= 0.0) {
+            return Err(invalid("governance.ballot_noise", "must be >= 0"));
+        }
+        if !g.declare_gain.is_finite() {
+            return Err(invalid("governance.declare_gain", "must be a number"));
+        }
         let pw = self.population.persona_weight;
         if !(pw.is_finite() && (0.0..=1.0).contains(&pw)) {
             return Err(invalid(

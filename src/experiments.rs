@@ -88,7 +88,7 @@ async fn phase(
     s.planner.rates = schedule.rates().to_vec();
     s.log.decisions = crate::config::DecisionLog::Full;
     let llm = if s.uses_llm() {
-        Some(LlmRuntime::new(&s, None)?)
+        Some(LlmRuntime::new(&s, crate::llm::Answers::Live)?)
     } else {
         None
     };

@@ -200,7 +200,8 @@ fn event(kind: &str, body: Value) -> Value {
 /// Kinds: `step_begin` (`step`, `tax_year`), `planner_move` (`step`, `tax_year`, `policy`,
 /// `observed_welfare`, `previous_rates`, `deltas_points`, `cutoffs`, `rates`), `outcome`
 /// (`step`, `tax_year`, `rates`, `revenue`, `rebate`, `welfare`, `gini`, `mean_hours`,
-/// `mean_income`, `mean_utility`), `llm` (`role`, `agent` (null for the planner), `step`,
+/// `mean_income`, `mean_utility`), `election` (governance scenarios: `step`, `tax_year`, `rule`,
+/// `candidates`, `ballots`, `count`, `turnout`, as the log holds them), `llm` (`role`, `agent` (null for the planner), `step`,
 /// `attempt`, `request_sha256`, `model`, `temperature`, `max_tokens`, `messages`, `outcome`).
 /// Per-worker hours are not events: export them with `--agents`.
 pub fn export_events(run_dir: &Path, path: &Path) -> anyhow::Result<u64> {
@@ -213,6 +214,9 @@ pub fn export_events(run_dir: &Path, path: &Path) -> anyhow::Result<u64> {
             "step_begin",
             json!({"step": s.step, "tax_year": s.tax_year}),
         )];
+        if let Some(e) = &s.election {
+            out.push(event("election", serde_json::to_value(e)?));
+        }
         if let Some(m) = &s.planner_move {
             out.push(event("planner_move", serde_json::to_value(m)?));
         }

@@ -49,9 +49,26 @@ pub enum Frame {
         fnv1a: u64,
     },
     Outcome(StepOutcome),
+    /// An election (first step of a tax year under `governance.mode = "election"`), logged
+    /// before the move the winner makes.
+    Election(ElectionRecord),
     /// One attempt of one LLM exchange (logged after the step's decisions, in agent-id order,
     /// then the planner's), so a replay can answer every request without a server.
     Llm(LlmExchange),
+}
+
+/// An election: candidacies and platforms, every ballot, the count and the winner.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ElectionRecord {
+    pub step: u64,
+    pub tax_year: u64,
+    pub rule: String,
+    /// (candidate id, platform move in points). In a referendum the ids are options.
+    pub candidates: Vec<(u64, Vec<i32>)>,
+    pub ballots: Vec<crate::governance::Ballot>,
+    pub count: crate::governance::Count,
+    /// Ballots cast over eligible voters.
+    pub turnout: f64,
 }
 
 /// One attempt at one LLM request and what came back.

@@ -21,6 +21,8 @@ pub struct RoundSummary {
     pub first_step: u64,
     pub steps: u64,
     pub planner_move: Option<PlannerMove>,
+    /// The election held at the start of this tax year, if any.
+    pub election: Option<crate::frames::ElectionRecord>,
     pub rates: Vec<f64>,
     pub mean_welfare: f64,
     pub mean_revenue: f64,
@@ -60,6 +62,7 @@ struct Recorded {
     /// (step, first agent, hours) blocks.
     decisions: Vec<(u64, u64, Vec<f64>)>,
     exchanges: Vec<crate::frames::LlmExchange>,
+    elections: Vec<crate::frames::ElectionRecord>,
     damaged: Option<String>,
 }
 
@@ -72,6 +75,7 @@ fn read(run_dir: &Path, keep_decisions_of: Option<u64>) -> anyhow::Result<Record
         outcomes: Vec::new(),
         decisions: Vec::new(),
         exchanges: Vec::new(),
+        elections: Vec::new(),
         damaged: None,
     };
     while let Some(next) = reader.next_raw() {
@@ -96,6 +100,7 @@ fn read(run_dir: &Path, keep_decisions_of: Option<u64>) -> anyhow::Result<Record
             }
             Frame::StepBegin { .. } | Frame::DecisionDigest { .. } => {}
             Frame::Llm(e) => rec.exchanges.push(e),
+            Frame::Election(e) => rec.elections.push(e),
         }
     }
     Ok(rec)
@@ -110,6 +115,11 @@ fn rounds(rec: &Recorded) -> Vec<RoundSummary> {
                 first_step: o.step,
                 steps: 0,
                 planner_move: rec.moves.iter().find(|m| m.tax_year == o.tax_year).cloned(),
+                election: rec
+                    .elections
+                    .iter()
+                    .find(|e| e.tax_year == o.tax_year)
+                    .cloned(),
                 rates: o.rates.clone(),
                 mean_welfare: 0.0,
                 mean_revenue: 0.0,
@@ -278,6 +288,34 @@ pub fn render_round(d: &RoundDetail) -> String {
             );
         }
         None => s += "planner: no move logged for this round\n",
+    }
+    if let Some(e) = &r.election {
+        s += &format!(
+            "election ({}): {} candidates, {} ballots (turnout {:.0}%), winner {} by a margin of {:.1}%{}\n",
+            e.rule,
+            e.candidates.len(),
+            e.ballots.len(),
+            e.turnout * 100.0,
+            e.count.winner,
+            e.count.margin * 100.0,
+            if e.count.tie_broken {
+                " (tie broken by lot)"
+            } else {
+                ""
+            }
+        );
+        for (id, platform) in &e.candidates {
+            let tally = e
+                .count
+                .tallies
+                .iter()
+                .find(|t| t.0 == *id)
+                .map_or(0.0, |t| t.1);
+            s += &format!("  candidate {id}: platform {platform:?}, tally {tally}\n");
+        }
+        for note in &e.count.notes {
+            s += &format!("  {note}\n");
+        }
     }
     s += &format!(
         "mean welfare {:.4}, revenue {:.0}, mean hours {:.2}, gini {:.3}; rebate at step {}: {:.2}\n",

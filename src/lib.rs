@@ -20,6 +20,7 @@ pub mod experiments;
 pub mod export;
 pub mod frames;
 pub mod game;
+pub mod governance;
 pub mod inspect;
 pub mod inspect_agent;
 pub mod llm;

@@ -12,7 +12,7 @@ use simulacra_actors::LogReader;
 
 use crate::config::Scenario;
 use crate::econ::{Settlement, TaxSchedule, WorldParams, settle};
-use crate::frames::{Frame, LlmExchange, PlannerMove, StepOutcome};
+use crate::frames::{ElectionRecord, Frame, LlmExchange, PlannerMove, StepOutcome};
 use crate::game::world_params;
 use crate::population::Population;
 use crate::run::read_run_header;
@@ -24,6 +24,8 @@ pub struct StepData {
     pub tax_year: u64,
     /// The planner's move, on the first step of a tax year.
     pub planner_move: Option<PlannerMove>,
+    /// The election held at this step, in governance scenarios.
+    pub election: Option<ElectionRecord>,
     /// Cut-offs of the schedule in force (annual dollars).
     pub cutoffs: Vec<f64>,
     /// Every worker's hours, in id order; `None` when the run logged digests only.
@@ -132,6 +134,11 @@ pub fn scan(
             Frame::Outcome(o) => {
                 if let Some(c) = current.as_mut() {
                     c.outcome = Some(o);
+                }
+            }
+            Frame::Election(e) => {
+                if let Some(c) = current.as_mut() {
+                    c.election = Some(e);
                 }
             }
             Frame::Llm(e) => {

@@ -49,6 +49,9 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Continue a run that stopped (crash, kill, power loss) from its log; the final log is
+    /// byte-identical to an uninterrupted run's.
+    Resume { run_dir: PathBuf },
     /// Re-execute a run from its log and compare every frame.
     Replay {
         run_dir: PathBuf,
@@ -114,6 +117,9 @@ enum Command {
     /// Small calculators for checking the model.
     #[command(subcommand)]
     Econ(Econ),
+    /// Governance: compare voting rules on the same population and seed.
+    #[command(subcommand)]
+    Governance(GovernanceCmd),
     /// Measure the game at scale: agent-steps/s, bytes per agent, peak RSS.
     Bench {
         #[arg(long, default_value_t = 1_000_000)]
@@ -132,6 +138,25 @@ enum Command {
         /// More overrides, as for `run`.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum GovernanceCmd {
+    /// Run a scenario under its planner and under each voting rule; print a table.
+    Compare {
+        /// A scenario TOML file (default: the embedded default).
+        scenario: Option<PathBuf>,
+        /// Comma-separated rules (default: all of them).
+        #[arg(long)]
+        rules: Option<String>,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Where each rule's run folder goes (default: a new folder under runs/).
+        #[arg(long)]
+        out: Option<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -359,6 +384,18 @@ fn real_main() -> anyhow::Result<ExitCode> {
             let summary = run_scenario(&scenario, &out, progress)?;
             print_summary(&summary, &out);
         }
+        Command::Resume { run_dir } => {
+            let r = simulacra::run::resume_run(&run_dir)?;
+            println!(
+                "resumed {}: {} whole steps were kept ({} bytes of an unfinished step cut); now {} steps, log sha256 {}",
+                run_dir.display(),
+                r.steps_kept,
+                r.bytes_cut,
+                r.summary.steps_run,
+                r.summary.log_sha256
+            );
+            print_summary(&r.summary, &run_dir);
+        }
         Command::Replay { run_dir, verify } => {
             if !verify {
                 bail!("replay needs --verify (re-execute and compare with the recorded log)");
@@ -517,6 +554,69 @@ fn real_main() -> anyhow::Result<ExitCode> {
             }
         }
         Command::Econ(econ) => run_econ(econ)?,
+        Command::Governance(GovernanceCmd::Compare {
+            scenario,
+            rules,
+            sets,
+            out,
+            json,
+        }) => {
+            let scenario = Scenario::load(scenario.as_deref(), &sets)?;
+            let rules: Vec<String> = match rules {
+                Some(r) => r.split(',').map(|x| x.trim().to_string()).collect(),
+                None => simulacra::governance::RULES
+                    .iter()
+                    .map(|r| r.to_string())
+                    .collect(),
+            };
+            let out = out.unwrap_or_else(|| {
+                let mut s = scenario.clone();
+                s.name = format!("compare-{}", s.name);
+                default_out_dir(&s)
+            });
+            let rows = simulacra::run::compare_rules(&scenario, &rules, &out)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                println!(
+                    "{:<18} {:>10} {:>10} {:>6} {:>7} {:>10} {:>11} {:>11} {:>8} {:>8}",
+                    "rule",
+                    "welfare",
+                    "mean",
+                    "gini",
+                    "hours",
+                    "rates %",
+                    "bottom 10%",
+                    "median 10%",
+                    "winners",
+                    "turnout"
+                );
+                for r in &rows {
+                    let rates: Vec<String> = r
+                        .tax_rates_final
+                        .iter()
+                        .map(|x| format!("{:.0}", x * 100.0))
+                        .collect();
+                    println!(
+                        "{:<18} {:>10.1} {:>10.1} {:>6.3} {:>7.2} {:>10} {:>11.1} {:>11.1} {:>8} {:>7.0}%",
+                        r.rule,
+                        r.swf_final,
+                        r.swf_mean,
+                        r.gini_final,
+                        r.mean_hours_final,
+                        rates.join("/"),
+                        r.bottom_decile_utility,
+                        r.median_decile_utility,
+                        r.distinct_winners,
+                        r.mean_turnout * 100.0
+                    );
+                }
+                println!(
+                    "runs in {}; welfare: the last tax year's mean, and the mean over the run; deciles: mean utility at the last step",
+                    out.display()
+                );
+            }
+        }
         Command::Bench {
             agents,
             steps,

@@ -17,7 +17,7 @@ use crate::config::{FsyncPolicy, PlannerPolicyName, Scenario, WelfareName, Worke
 use crate::econ::{TaxSchedule, saez_rates, us_federal_2024};
 use crate::frames::{LogHeader, StepOutcome};
 use crate::game::Economy;
-use crate::llm::{LlmRuntime, LlmStats, Recording};
+use crate::llm::{Answers, LlmRuntime, LlmStats, Recording};
 use crate::policy::llm_planner::LlmPlannerSettings;
 use crate::policy::{FixedSchedule, HillClimb, LlmPlanner, PlannerPolicy};
 use crate::population::Population;
@@ -165,6 +165,8 @@ pub struct Summary {
     pub steps_run: u64,
     /// Mean welfare over the last tax year.
     pub swf_final: f64,
+    /// Mean welfare over every step of the run (a fairer figure when schedules cycle).
+    pub swf_mean: f64,
     pub tax_rates_final: Vec<f64>,
     pub cutoffs: Vec<f64>,
     pub mean_hours_final: f64,
@@ -181,8 +183,148 @@ pub struct Summary {
     pub llm: Option<LlmStats>,
     /// Archetype mode's savings (absent when off).
     pub archetypes: Option<ArchetypeSummary>,
+    /// Elections (absent under a planner).
+    pub governance: Option<GovernanceSummary>,
+    /// Mean own utility at the last step of the workers in the bottom and the median census
+    /// income deciles (majority exploitation shows up here).
+    pub deciles: DecileWelfare,
     /// Why the run stopped before `timesteps`, if it did.
     pub halted: Option<String>,
+}
+
+/// The `governance` block of `summary.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct GovernanceSummary {
+    pub rule: String,
+    pub term_years: u64,
+    pub elections: usize,
+    pub distinct_winners: usize,
+    pub mean_turnout: f64,
+    pub mean_margin: f64,
+    pub ties_broken: usize,
+    /// Mean welfare over the tax years that followed an election.
+    pub mean_welfare_after_election: f64,
+}
+
+fn governance_summary(
+    scenario: &Scenario,
+    rows: &[crate::game::ElectionRow],
+    records: &[StepOutcome],
+) -> Option<GovernanceSummary> {
+    if scenario.governance.mode != crate::config::GovernanceMode::Election {
+        return None;
+    }
+    let k = rows.len().max(1) as f64;
+    let mut winners: Vec<u64> = rows.iter().map(|r| r.winner).collect();
+    winners.sort_unstable();
+    winners.dedup();
+    let years: Vec<f64> = rows
+        .iter()
+        .map(|r| year_welfare(records, r.tax_year))
+        .collect();
+    Some(GovernanceSummary {
+        rule: scenario.governance.rule.clone(),
+        term_years: scenario.governance.term_years,
+        elections: rows.len(),
+        distinct_winners: winners.len(),
+        mean_turnout: rows.iter().map(|r| r.turnout).sum::<f64>() / k,
+        mean_margin: rows.iter().map(|r| r.margin).sum::<f64>() / k,
+        ties_broken: rows.iter().filter(|r| r.tie_broken).count(),
+        mean_welfare_after_election: years.iter().sum::<f64>() / years.len().max(1) as f64,
+    })
+}
+
+/// Mean welfare over the steps of tax year `year`.
+fn year_welfare(records: &[StepOutcome], year: u64) -> f64 {
+    let w: Vec<f64> = records
+        .iter()
+        .filter(|r| r.tax_year == year)
+        .map(|r| r.welfare)
+        .collect();
+    w.iter().sum::<f64>() / w.len().max(1) as f64
+}
+
+/// Mean utilities of income deciles.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct DecileWelfare {
+    /// Workers in the lowest 10% of census incomes.
+    pub bottom: f64,
+    /// Workers between the 45th and 55th percentiles.
+    pub median: f64,
+}
+
+fn decile_welfare(population: &Population, utilities: &[f64]) -> DecileWelfare {
+    let n = utilities.len();
+    if n == 0 {
+        return DecileWelfare::default();
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| {
+        population.census_incomes[a]
+            .total_cmp(&population.census_incomes[b])
+            .then(a.cmp(&b))
+    });
+    let mean_of = |lo: usize, hi: usize| {
+        let ids = &order[lo..hi.max(lo + 1).min(n)];
+        ids.iter().map(|&i| utilities[i]).sum::<f64>() / ids.len() as f64
+    };
+    DecileWelfare {
+        bottom: mean_of(0, n.div_ceil(10)),
+        median: mean_of(n * 45 / 100, n * 55 / 100),
+    }
+}
+
+/// `elections.csv`: one row per election.
+pub fn write_elections_csv(
+    path: &Path,
+    rows: &[crate::game::ElectionRow],
+    records: &[StepOutcome],
+    population: &Population,
+) -> anyhow::Result<()> {
+    // The winner's income decile (1 = poorest) by census income.
+    let n = population.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| {
+        population.census_incomes[a]
+            .total_cmp(&population.census_incomes[b])
+            .then(a.cmp(&b))
+    });
+    let mut rank = vec![0usize; n];
+    for (r, &i) in order.iter().enumerate() {
+        rank[i] = r;
+    }
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?,
+    );
+    writeln!(
+        out,
+        "tax_year,step,rule,winner,winner_income_decile,margin,turnout,candidates,ballots,exhausted,tie_broken,welfare"
+    )?;
+    for r in rows {
+        let decile = if r.rule == "referendum" || (r.winner as usize) >= n {
+            String::new()
+        } else {
+            (rank[r.winner as usize] * 10 / n + 1).to_string()
+        };
+        writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{},{},{}",
+            r.tax_year,
+            r.step,
+            r.rule,
+            r.winner,
+            decile,
+            r.margin,
+            r.turnout,
+            r.candidates,
+            r.ballots,
+            r.exhausted,
+            r.tie_broken,
+            year_welfare(records, r.tax_year)
+        )?;
+    }
+    out.flush()?;
+    Ok(())
 }
 
 /// What archetype mode saved.
@@ -263,6 +405,8 @@ async fn play<S: FrameSink<crate::frames::Frame> + Send + 'static>(
 /// rational ones (exact best responses) so baselines cost no LLM calls.
 pub fn baseline_scenario(scenario: &Scenario) -> Scenario {
     let mut base = scenario.clone();
+    // Baselines are fixed schedules: no elections.
+    base.governance.mode = crate::config::GovernanceMode::Planner;
     if base.workers.policy == WorkerPolicyName::Llm {
         base.workers.policy = WorkerPolicyName::Rational;
         base.workers.altruistic_share = 0.0;
@@ -294,6 +438,72 @@ fn archetype_summary(
     })
 }
 
+/// One row of a governance comparison.
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleComparison {
+    pub rule: String,
+    pub swf_final: f64,
+    pub swf_mean: f64,
+    pub gini_final: f64,
+    pub mean_hours_final: f64,
+    pub tax_rates_final: Vec<f64>,
+    pub bottom_decile_utility: f64,
+    pub median_decile_utility: f64,
+    pub distinct_winners: usize,
+    pub mean_turnout: f64,
+}
+
+/// Runs `scenario` once under each governance rule (same population and seed; the first row
+/// is the scenario's own planner, for reference) into `out/<rule>/`.
+pub fn compare_rules(
+    scenario: &Scenario,
+    rules: &[String],
+    out: &Path,
+) -> anyhow::Result<Vec<RuleComparison>> {
+    let mut rows = Vec::new();
+    let mut runs: Vec<(String, Scenario)> = Vec::new();
+    let mut planner = scenario.clone();
+    planner.governance.mode = crate::config::GovernanceMode::Planner;
+    planner.baselines.enabled = false;
+    let planner_name = serde_json::to_value(planner.planner.policy)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    runs.push((format!("planner {planner_name}"), planner));
+    for rule in rules {
+        if crate::governance::rule(rule).is_none() {
+            bail!(
+                "unknown rule {rule:?}: use one of {}",
+                crate::governance::RULES.join(", ")
+            );
+        }
+        let mut s = scenario.clone();
+        s.governance.mode = crate::config::GovernanceMode::Election;
+        s.governance.rule = rule.clone();
+        s.baselines.enabled = false;
+        s.validate()?;
+        runs.push((rule.clone(), s));
+    }
+    for (label, s) in runs {
+        let dir = out.join(label.replace([':', ' '], "_"));
+        let summary = run_scenario(&s, &dir, None)?;
+        let g = summary.governance.as_ref();
+        rows.push(RuleComparison {
+            rule: label,
+            swf_final: summary.swf_final,
+            swf_mean: summary.swf_mean,
+            gini_final: summary.gini_final,
+            mean_hours_final: summary.mean_hours_final,
+            tax_rates_final: summary.tax_rates_final.clone(),
+            bottom_decile_utility: summary.deciles.bottom,
+            median_decile_utility: summary.deciles.median,
+            distinct_winners: g.map_or(0, |g| g.distinct_winners),
+            mean_turnout: g.map_or(0.0, |g| g.mean_turnout),
+        });
+    }
+    Ok(rows)
+}
+
 /// Picks a new folder `runs/<name>-s<seed>-<k>`.
 pub fn default_out_dir(scenario: &Scenario) -> PathBuf {
     let base = Path::new("runs");
@@ -316,22 +526,103 @@ pub fn run_scenario(
 ) -> anyhow::Result<Summary> {
     std::fs::create_dir_all(out_dir)
         .with_context(|| format!("cannot create the output folder {}", out_dir.display()))?;
-    let fsync = match scenario.log.fsync {
+    let sink = LogWriter::create(
+        &out_dir.join("run.log"),
+        &header(scenario),
+        fsync_of(scenario),
+    )?;
+    run_into(scenario, out_dir, progress, sink, Answers::Live)
+}
+
+fn fsync_of(scenario: &Scenario) -> Fsync {
+    match scenario.log.fsync {
         FsyncPolicy::Never => Fsync::Never,
         FsyncPolicy::Step => Fsync::EveryStep,
-    };
-    let sink = LogWriter::create(&out_dir.join("run.log"), &header(scenario), fsync)?;
+    }
+}
+
+/// What `resume` found and did.
+pub struct Resumed {
+    pub summary: Summary,
+    /// Whole steps that were already in the log.
+    pub steps_kept: u64,
+    /// Bytes of a torn or incomplete step cut from the end of the log.
+    pub bytes_cut: u64,
+}
+
+/// Resumes a run that stopped (a crash, a kill, a power loss): cuts the log back to its last
+/// whole step, re-executes the run from its header (checking every frame against the kept
+/// log, and answering LLM requests from the recorded exchanges, so nothing is paid twice), and
+/// appends the rest. The final log is byte-identical to an uninterrupted run's.
+pub fn resume_run(run_dir: &Path) -> anyhow::Result<Resumed> {
+    let (_, scenario) = read_run_header(run_dir)?;
+    let log = run_dir.join("run.log");
+    let mut reader =
+        LogReader::open(&log).with_context(|| format!("cannot read {}", log.display()))?;
+    let header_end = 12 + 8 + reader.header_raw().payload.len() as u64;
+    let (mut frames, mut keep_frames, mut keep_end, mut steps_kept) =
+        (0u64, 0u64, header_end, 0u64);
+    let mut exchanges = Vec::new();
+    while let Some(Ok(raw)) = reader.next_raw() {
+        frames += 1;
+        match raw.decode::<crate::frames::Frame>() {
+            Ok(crate::frames::Frame::Outcome(o)) => {
+                keep_frames = frames;
+                keep_end = raw.offset + 8 + raw.payload.len() as u64;
+                steps_kept = o.step + 1;
+            }
+            // Answers of the interrupted step are kept too: they are reused, not re-bought.
+            Ok(crate::frames::Frame::Llm(e)) => exchanges.push(e),
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    let len = std::fs::metadata(&log)?.len();
+    if len > keep_end {
+        let file = std::fs::OpenOptions::new().write(true).open(&log)?;
+        file.set_len(keep_end)
+            .with_context(|| format!("cannot cut {} back to its last whole step", log.display()))?;
+        file.sync_all()?;
+    }
+    let sink = simulacra_actors::ResumeSink::open(&log, keep_frames, fsync_of(&scenario))?;
+    let summary = run_into(
+        &scenario,
+        run_dir,
+        None,
+        sink,
+        Answers::Resume(Recording::new(exchanges)),
+    )?;
+    Ok(Resumed {
+        summary,
+        steps_kept,
+        bytes_cut: len - keep_end,
+    })
+}
+
+/// Plays `scenario` into `sink` and writes the run's outputs into `out_dir`.
+fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
+    scenario: &Scenario,
+    out_dir: &Path,
+    progress: Option<Progress>,
+    sink: S,
+    answers: Answers,
+) -> anyhow::Result<Summary> {
     let scenario_owned = scenario.clone();
     let summary = System::new().block_on(async move {
         let scenario = &scenario_owned;
         let population = Arc::new(Population::generate(scenario));
         let llm = if scenario.uses_llm() {
-            Some(LlmRuntime::new(scenario, None)?)
+            Some(LlmRuntime::new(scenario, answers)?)
         } else {
             None
         };
         let planner = planner_policy(scenario.planner.policy, scenario, &population, llm.as_ref())?;
-        let planner_name = planner.name();
+        let planner_name: String = match scenario.governance.mode {
+            crate::config::GovernanceMode::Election => {
+                format!("elected ({})", scenario.governance.rule)
+            }
+            crate::config::GovernanceMode::Planner => planner.name().to_string(),
+        };
         let (economy, _sink, digest, steps_run) = play(
             scenario,
             Arc::clone(&population),
@@ -341,8 +632,25 @@ pub fn run_scenario(
             progress,
         )
         .await?;
-        let main = summarize(planner_name, scenario, economy.schedule(), &economy.records);
+        let main = summarize(
+            &planner_name,
+            scenario,
+            economy.schedule(),
+            &economy.records,
+        );
         write_steps_csv(&out_dir.join("steps.csv"), &economy.records)?;
+        let governance = governance_summary(scenario, economy.elections(), &economy.records);
+        if !economy.elections().is_empty() {
+            write_elections_csv(
+                &out_dir.join("elections.csv"),
+                economy.elections(),
+                &economy.records,
+                &population,
+            )?;
+        }
+        let deciles = decile_welfare(&population, economy.last_utilities());
+        let economy_mean_welfare = economy.records.iter().map(|r| r.welfare).sum::<f64>()
+            / economy.records.len().max(1) as f64;
         let llm_stats = economy.llm().map(|rt| rt.gateway.stats());
         let halted = economy.halted.clone();
         if let Some(reason) = &halted {
@@ -381,6 +689,7 @@ pub fn run_scenario(
             tax_year_length: scenario.simulation.tax_year_length,
             steps_run,
             swf_final: main.swf,
+            swf_mean: economy_mean_welfare,
             tax_rates_final: main.rates.clone(),
             cutoffs: main.cutoffs.clone(),
             mean_hours_final: main.mean_hours,
@@ -395,6 +704,8 @@ pub fn run_scenario(
             log_bytes: digest.bytes,
             llm: llm_stats,
             archetypes: archetype_summary(scenario, &population, steps_run),
+            governance,
+            deciles,
             halted,
         })
     })?;
@@ -501,7 +812,7 @@ pub fn verify_replay(run_dir: &Path) -> anyhow::Result<ReplayVerdict> {
     System::new().block_on(async move {
         let population = Arc::new(Population::generate(&scenario));
         let llm = match recording {
-            Some(r) => Some(LlmRuntime::new(&scenario, Some(r))?),
+            Some(r) => Some(LlmRuntime::new(&scenario, Answers::Replay(r))?),
             None => None,
         };
         let planner = planner_policy(

@@ -22,7 +22,7 @@ fn golden_rational_hill_climb() {
     ]);
     assert_eq!(
         got,
-        "9be56f2694bd4df520cad69140d346e3a18865996732122cffc3f946eb62b575"
+        "1fb39e6f49dcc6a9a70a73ddbd70cbbe28ff2a81f70106d86d5ca54add37c232"
     );
 }
 
@@ -39,7 +39,7 @@ fn golden_bounded_mixed_types() {
     ]);
     assert_eq!(
         got,
-        "94dbd7f2e03111795cfe95acfd045b41b0e5dc6e33933542bcb4d6c231db0423"
+        "99ca49be826eeede20dc78776a63098b7f9b986cec2bd383b00b0dd9f318b1af"
     );
 }
 
@@ -57,6 +57,24 @@ fn golden_paper_constants_us_brackets() {
     ]);
     assert_eq!(
         got,
-        "e36316a3299b1885c02ce0da886e5cf852d5f12abe015b98a1808d241a97e03c"
+        "48710fbbe8d3e55a498ab9da1443a2002906aa32609c46b6b8bf403c9dacd72e"
+    );
+}
+
+#[test]
+fn golden_democratic_borda() {
+    let got = hash_of(&[
+        "simulation.num_agents=25",
+        "simulation.timesteps=60",
+        "simulation.tax_year_length=10",
+        "governance.mode=election",
+        "governance.rule=borda",
+        "governance.eligibility=declared",
+        "governance.ballot_noise=0.05",
+        "baselines.enabled=false",
+    ]);
+    assert_eq!(
+        got,
+        "f97f5160324c621a7f7dffc5bf2cbcb6ae17ee555194e465e0898e2bbf8ad4da"
     );
 }

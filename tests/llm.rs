@@ -437,6 +437,71 @@ fn personas_and_satisfaction_are_asked_and_counted() {
 }
 
 #[test]
+fn llm_elections_count_bad_ballots_and_replay() {
+    // Worker 0 votes for someone not on the ballot every time; the others vote for worker 1.
+    // Platforms come from the LLM (the mock proposes +10/0/-10).
+    let mock = Mock::start(|_, p| {
+        if p.contains("\"LEADER\"") {
+            let id = if worker_of(p) == Some(0) { "999" } else { "1" };
+            Behave::Answer(json!({"LEADER": id}).to_string())
+        } else {
+            Behave::Answer(good_answer(p))
+        }
+    });
+    let s = llm_scenario(
+        &mock,
+        &[
+            "governance.mode=election",
+            "governance.rule=plurality",
+            "llm.max_reasks=1",
+        ],
+    );
+    let (tmp, summary) = run(&s);
+    let by = &summary.llm.as_ref().unwrap().by_role;
+    // Two elections (years 0 and 1), 5 platforms and 5 ballots each.
+    assert_eq!(by["platform"].requests, 10);
+    // Worker 0: 2 attempts per election, both unusable -> an abstention each time.
+    assert_eq!(by["vote"].requests, 2 * (4 + 2));
+    assert_eq!(by["vote"].fallbacks, 2);
+    let g = summary.governance.as_ref().unwrap();
+    assert_eq!(g.elections, 2);
+    assert!((g.mean_turnout - 0.8).abs() < 1e-12);
+    let csv = std::fs::read_to_string(tmp.path().join("elections.csv")).unwrap();
+    assert!(
+        csv.lines()
+            .skip(1)
+            .all(|l| l.split(',').nth(3) == Some("1")),
+        "{csv}"
+    );
+    drop(mock);
+    assert_replays(tmp.path());
+}
+
+#[test]
+fn a_resumed_llm_run_reuses_recorded_answers_and_matches_the_uninterrupted_log() {
+    let mock = Mock::start(|_, p| Behave::Answer(good_answer(p)));
+    let s = llm_scenario(&mock, &[]);
+    let (full_dir, full) = run(&s);
+    let bytes = std::fs::read(full_dir.path().join("run.log")).unwrap();
+    let asked_by_full_run = mock.requests();
+    // A crash two thirds of the way through the log.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("run.log"), &bytes[..bytes.len() * 2 / 3]).unwrap();
+    let r = simulacra::run::resume_run(dir.path()).unwrap();
+    assert_eq!(r.summary.log_sha256, full.log_sha256);
+    assert_eq!(std::fs::read(dir.path().join("run.log")).unwrap(), bytes);
+    // Only the steps after the last whole step were asked again (5 per step, plus the
+    // planner if its year had not started).
+    let asked_again = mock.requests() - asked_by_full_run;
+    let lost_steps = 6 - r.steps_kept;
+    assert!(
+        asked_again <= 5 * lost_steps as usize + 1,
+        "{asked_again} for {lost_steps} steps"
+    );
+    assert!(asked_again < asked_by_full_run);
+}
+
+#[test]
 fn archetype_mode_asks_once_per_bucket() {
     let mock = Mock::start(|_, p| Behave::Answer(good_answer(p)));
     let s = llm_scenario(&mock, &["llm.archetypes=2"]);

@@ -17,6 +17,6 @@ pub mod scheduler;
 
 pub use log::{FrameSink, Fsync, HashSink, LogDigest, LogError, LogReader, LogWriter, RawFrame};
 pub use population::{Act, Agent, AgentFactory, Population, PopulationOptions, RuntimeError};
-pub use replay::{Divergence, VerifySink};
+pub use replay::{Divergence, ResumeSink, VerifySink};
 pub use rng::{StreamKey, stream};
 pub use scheduler::{Failed, Finished, Flow, Game, Progress, StepFrames, run_game};

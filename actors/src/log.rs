@@ -224,6 +224,24 @@ impl LogWriter {
         Ok(writer)
     }
 
+    /// Opens an existing log to append frames after its last byte (resuming a run). The file
+    /// is not read: the caller has checked and, if needed, truncated it.
+    pub fn open_append(path: &Path, fsync: Fsync) -> Result<Self, LogError> {
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|source| LogError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(LogWriter {
+            path: path.to_path_buf(),
+            out: BufWriter::with_capacity(1 << 20, file),
+            enc: Encoder::new(),
+            fsync,
+        })
+    }
+
     fn write_bytes(&mut self, bytes: &[u8]) -> Result<(), LogError> {
         self.out.write_all(bytes).map_err(|source| LogError::Io {
             path: self.path.clone(),

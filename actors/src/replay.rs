@@ -145,6 +145,75 @@ impl<F: Serialize> FrameSink<F> for VerifySink {
     }
 }
 
+/// Resuming: the first `prefix` frames a re-execution produces are checked against the log
+/// already on disk (a crash-truncated run); every frame after them is appended to it. The
+/// re-execution restores every actor's state exactly, with no snapshot to trust.
+pub struct ResumeSink {
+    path: std::path::PathBuf,
+    verify: VerifySink,
+    prefix: u64,
+    seen: u64,
+    fsync: crate::log::Fsync,
+    writer: Option<crate::log::LogWriter>,
+}
+
+impl ResumeSink {
+    /// `path` must already end exactly after its `prefix`-th frame.
+    pub fn open(path: &Path, prefix: u64, fsync: crate::log::Fsync) -> Result<Self, LogError> {
+        Ok(ResumeSink {
+            path: path.to_path_buf(),
+            verify: VerifySink::open(path)?,
+            prefix,
+            seen: 0,
+            fsync,
+            writer: None,
+        })
+    }
+
+    /// Where the re-execution departed from the recorded prefix, if it did.
+    pub fn divergence(&self) -> Option<&Divergence> {
+        self.verify.divergence()
+    }
+}
+
+impl<F: Serialize> FrameSink<F> for ResumeSink {
+    fn append(&mut self, frame: &F) -> Result<(), LogError> {
+        if self.seen < self.prefix {
+            self.seen += 1;
+            return FrameSink::<F>::append(&mut self.verify, frame);
+        }
+        if self.writer.is_none() {
+            self.writer = Some(crate::log::LogWriter::open_append(&self.path, self.fsync)?);
+        }
+        self.seen += 1;
+        FrameSink::<F>::append(self.writer.as_mut().expect("opened above"), frame)
+    }
+
+    fn end_step(&mut self) -> Result<(), LogError> {
+        match self.writer.as_mut() {
+            Some(w) => FrameSink::<F>::end_step(w),
+            None => Ok(()),
+        }
+    }
+
+    fn finish(&mut self) -> Result<LogDigest, LogError> {
+        if let Some(w) = self.writer.as_mut() {
+            FrameSink::<F>::finish(w)?;
+        }
+        let bytes = std::fs::metadata(&self.path)
+            .map_err(|source| LogError::Io {
+                path: self.path.clone(),
+                source,
+            })?
+            .len();
+        Ok(LogDigest {
+            frames: self.seen,
+            bytes,
+            sha256: crate::log::file_sha256(&self.path)?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +235,29 @@ mod tests {
             }
         }
         v.check_end().cloned()
+    }
+
+    #[test]
+    fn resuming_checks_the_prefix_and_appends_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let full = dir.path().join("full.log");
+        record(&full, &[1, 2, 3, 4, 5]);
+        let cut = dir.path().join("cut.log");
+        record(&cut, &[1, 2]);
+        let mut r = ResumeSink::open(&cut, 2, crate::log::Fsync::Never).unwrap();
+        for f in [1u32, 2, 3, 4, 5] {
+            FrameSink::<u32>::append(&mut r, &f).unwrap();
+        }
+        let d = FrameSink::<u32>::finish(&mut r).unwrap();
+        assert_eq!(std::fs::read(&cut).unwrap(), std::fs::read(&full).unwrap());
+        assert_eq!(d.sha256, crate::log::file_sha256(&full).unwrap());
+        // A prefix that differs is caught, not silently extended.
+        let bad = dir.path().join("bad.log");
+        record(&bad, &[1, 9]);
+        let mut r = ResumeSink::open(&bad, 2, crate::log::Fsync::Never).unwrap();
+        FrameSink::<u32>::append(&mut r, &1).unwrap();
+        assert!(FrameSink::<u32>::append(&mut r, &2).is_err());
+        assert!(r.divergence().is_some());
     }
 
     #[test]

@@ -3,8 +3,31 @@
 
 use simulacra_actors::{Act, Agent};
 
+use std::sync::Arc;
+
 use crate::frames::LlmExchange;
+use crate::governance::Ballot;
+use crate::governance::election::ElectionView;
 use crate::policy::{Choice, Feedback, Turn, WorkerPolicy, WorkerProfile, WorkerView};
+
+/// What the game asks every worker.
+#[derive(Clone, Debug)]
+pub enum WorkerCall {
+    /// Choose this step's hours.
+    Step(WorkerView),
+    /// An election: stand or not, and on which platform.
+    Stand(Arc<ElectionView>),
+    /// An election: cast a ballot over the candidates.
+    Vote(Arc<ElectionView>),
+}
+
+/// Which question a pending exchange answers.
+#[derive(Clone, Copy, Debug)]
+pub enum CallKind {
+    Step,
+    Stand,
+    Vote,
+}
 
 /// One worker.
 pub struct Worker {
@@ -12,10 +35,14 @@ pub struct Worker {
     pub policy: Box<dyn WorkerPolicy>,
 }
 
-/// A worker's answer to a step.
+/// A worker's answer.
 #[derive(Debug, Default)]
 pub struct WorkerReply {
     pub hours: f64,
+    /// Her candidacy (option, gain), when asked to stand.
+    pub platform: Option<(usize, f64)>,
+    /// Her ballot, when asked to vote (none: she abstained or her answer was unusable).
+    pub ballot: Option<Ballot>,
     /// The LLM exchanges behind the decision (empty for offline policies).
     pub exchanges: Vec<LlmExchange>,
     /// A replay that cannot go on.
@@ -34,27 +61,57 @@ impl Worker {
 }
 
 impl Agent for Worker {
-    type Shared = WorkerView;
+    type Shared = WorkerCall;
     type Private = Option<Feedback>;
     type Output = WorkerReply;
-    type Pending = Turn;
+    type Pending = (CallKind, Turn);
 
-    fn act(&mut self, _step: u64, view: &WorkerView, last: Option<Feedback>) -> Act<Self> {
-        match self.policy.decide(&self.profile, view, last) {
-            Choice::Hours(h) => Act::Ready(WorkerReply {
-                hours: self.sane(h),
-                ..WorkerReply::default()
-            }),
-            Choice::Later(fut) => Act::Later(fut),
+    fn act(&mut self, _step: u64, call: &WorkerCall, last: Option<Feedback>) -> Act<Self> {
+        let later =
+            |kind: CallKind, fut: std::pin::Pin<Box<dyn std::future::Future<Output = Turn>>>| {
+                Act::Later(Box::pin(async move { (kind, fut.await) }))
+            };
+        match call {
+            WorkerCall::Step(view) => match self.policy.decide(&self.profile, view, last) {
+                Choice::Now(h) => Act::Ready(WorkerReply {
+                    hours: self.sane(h),
+                    ..WorkerReply::default()
+                }),
+                Choice::Later(fut) => later(CallKind::Step, fut),
+            },
+            WorkerCall::Stand(e) => match self.policy.stand(&self.profile, e) {
+                Choice::Now(platform) => Act::Ready(WorkerReply {
+                    platform,
+                    ..WorkerReply::default()
+                }),
+                Choice::Later(fut) => later(CallKind::Stand, fut),
+            },
+            WorkerCall::Vote(e) => match self.policy.vote(&self.profile, e) {
+                Choice::Now(ballot) => Act::Ready(WorkerReply {
+                    ballot,
+                    ..WorkerReply::default()
+                }),
+                Choice::Later(fut) => later(CallKind::Vote, fut),
+            },
         }
     }
 
-    fn complete(&mut self, turn: Turn) -> WorkerReply {
-        let hours = self.policy.complete(&self.profile, turn.payload);
-        WorkerReply {
-            hours: self.sane(hours),
+    fn complete(&mut self, (kind, turn): (CallKind, Turn)) -> WorkerReply {
+        let mut reply = WorkerReply {
             exchanges: turn.exchanges,
             fatal: turn.fatal,
+            ..WorkerReply::default()
+        };
+        match kind {
+            CallKind::Step => {
+                let h = self.policy.complete(&self.profile, turn.payload);
+                reply.hours = self.sane(h);
+            }
+            CallKind::Stand => {
+                reply.platform = self.policy.complete_stand(&self.profile, turn.payload)
+            }
+            CallKind::Vote => reply.ballot = self.policy.complete_vote(&self.profile, turn.payload),
         }
+        reply
     }
 }

@@ -73,6 +73,16 @@ impl Recording {
 pub enum Source {
     Live(Arc<dyn ChatBackend>),
     Replay(Recording),
+    /// A resumed run: recorded answers for what was already asked, the server for the rest
+    /// (no request is paid twice).
+    Resume(Recording, Arc<dyn ChatBackend>),
+}
+
+impl Recording {
+    fn has(&self, role: &str, agent: u64, step: u64, attempt: u32) -> bool {
+        self.exchanges
+            .contains_key(&(role.to_string(), agent, step, attempt))
+    }
 }
 
 /// Request and token counts of one role (or of all).
@@ -310,8 +320,9 @@ impl LlmGateway {
     }
 
     fn replay_call(&self, ask: &Ask, hash: &str) -> Attempts {
-        let Source::Replay(recording) = &self.source else {
-            unreachable!("replay_call is only used in replay mode")
+        let recording = match &self.source {
+            Source::Replay(r) | Source::Resume(r, _) => r,
+            Source::Live(_) => unreachable!("replay_call needs a recording"),
         };
         let mut outcomes = Vec::new();
         for retry in 0..=self.settings.max_retries {
@@ -399,6 +410,14 @@ impl LlmGateway {
                         Source::Replay(_) => {
                             let attempts = self.replay_call(ask, &hash);
                             Box::pin(async move { attempts })
+                        }
+                        Source::Resume(recording, backend) => {
+                            if recording.has(ask.role, ask.agent, ask.step, ask.attempt) {
+                                let attempts = self.replay_call(ask, &hash);
+                                Box::pin(async move { attempts })
+                            } else {
+                                self.live_call(Arc::clone(backend), ask.agent, Arc::clone(&body))
+                            }
                         }
                     };
                     let s = fut.shared();

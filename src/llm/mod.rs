@@ -18,6 +18,16 @@ pub use prompts::Prompts;
 
 use crate::config::Scenario;
 
+/// Where a run's LLM answers come from.
+pub enum Answers {
+    /// The configured servers.
+    Live,
+    /// Only the recording (a replay: no server, no API key).
+    Replay(Recording),
+    /// The recording first, the servers for what it lacks (a resumed run).
+    Resume(Recording),
+}
+
 /// What LLM agents of a run share: the gateway and the templates.
 #[derive(Clone)]
 pub struct LlmRuntime {
@@ -26,13 +36,18 @@ pub struct LlmRuntime {
 }
 
 impl LlmRuntime {
-    /// Builds the runtime of `scenario`: live against its endpoints, or answering from
-    /// `recording` (a replay, which needs no server and no API key).
-    pub fn new(scenario: &Scenario, recording: Option<Recording>) -> anyhow::Result<LlmRuntime> {
+    /// Builds the runtime of `scenario`: live against its endpoints, answering from a
+    /// recording (a replay, which needs no server and no API key), or both (a resume).
+    pub fn new(scenario: &Scenario, answers: Answers) -> anyhow::Result<LlmRuntime> {
         let l = &scenario.llm;
-        let source = match recording {
-            Some(r) => Source::Replay(r),
-            None => {
+        let (recording, live) = match answers {
+            Answers::Live => (None, true),
+            Answers::Replay(r) => (Some(r), false),
+            Answers::Resume(r) => (Some(r), true),
+        };
+        let source = match (recording, live) {
+            (Some(r), false) => Source::Replay(r),
+            (recording, _) => {
                 let key = if l.api_key_env.is_empty() {
                     None
                 } else {
@@ -45,11 +60,15 @@ impl LlmRuntime {
                         )
                     })?)
                 };
-                Source::Live(Arc::new(OpenAiBackend::new(
+                let backend: Arc<dyn ChatBackend> = Arc::new(OpenAiBackend::new(
                     &l.base_urls(),
                     key,
                     Duration::from_secs_f64(l.timeout_seconds),
-                )))
+                ));
+                match recording {
+                    Some(r) => Source::Resume(r, backend),
+                    None => Source::Live(backend),
+                }
             }
         };
         let prompts_dir = (!l.prompts_dir.is_empty()).then(|| Path::new(&l.prompts_dir));

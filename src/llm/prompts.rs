@@ -8,7 +8,9 @@ use minijinja::Environment;
 use serde::Serialize;
 
 /// The templates, by name.
-pub const TEMPLATES: [(&str, &str); 7] = [
+pub const TEMPLATES: [(&str, &str); 9] = [
+    ("stand", include_str!("../../scenarios/prompts/stand.j2")),
+    ("vote", include_str!("../../scenarios/prompts/vote.j2")),
     (
         "worker_history_line",
         include_str!("../../scenarios/prompts/worker_history_line.j2"),

@@ -17,6 +17,9 @@ use serde_json::json;
 
 use super::worker::{Choice, Feedback, Turn, WorkerPolicy, WorkerProfile, WorkerView};
 use crate::econ::{TaxSchedule, UtilityType};
+use crate::governance::Ballot;
+use crate::governance::election::{ElectionView, offline_stand};
+use crate::governance::platforms::{PlatformOption, option_of};
 use crate::llm::{Ask, LlmGateway, Prompts, parse};
 
 /// Settings shared by every LLM worker of a run.
@@ -163,6 +166,46 @@ impl LlmWorker {
             "{verb} labor from {:.1} to {:.1} {change} your utility, so {advice}.",
             a.hours, b.hours
         ))
+    }
+}
+
+/// A platform answer: `[]` = not running; else a move that must be one of the book's.
+fn parse_platform(
+    text: &str,
+    brackets: usize,
+    book: &[PlatformOption],
+) -> Result<Option<usize>, String> {
+    if let Ok(obj) = parse::extract_object(text)
+        && obj.iter().any(|(k, v)| {
+            k.eq_ignore_ascii_case("DELTA") && v.as_array().is_some_and(|a| a.is_empty())
+        })
+    {
+        return Ok(None);
+    }
+    let deltas = parse::deltas(text, brackets, 20)?;
+    option_of(book, &deltas)
+        .map(Some)
+        .ok_or_else(|| format!("the move {deltas:?} is not among the allowed platforms"))
+}
+
+impl LlmWorker {
+    /// The worker's system prompt (identity, skill, objective, persona if known).
+    fn system_prompt(&self, me: &WorkerProfile) -> Result<String, String> {
+        self.settings.prompts.render(
+            "worker_system",
+            json!({
+                "id": me.id,
+                "skill": money(me.skill),
+                "income_at_40": money(me.skill * 40.0),
+                "max_hours": me.max_hours,
+                "utility_type": match me.utility_type {
+                    UtilityType::Egotistical => "egotistical",
+                    UtilityType::Altruistic => "altruistic",
+                    UtilityType::Adversarial => "adversarial",
+                },
+                "persona": self.persona_text(),
+            }),
+        )
     }
 }
 
@@ -386,6 +429,170 @@ impl WorkerPolicy for LlmWorker {
                 }),
             }
         }))
+    }
+
+    fn stand(&mut self, me: &WorkerProfile, e: &ElectionView) -> Choice<Option<(usize, f64)>> {
+        let offline = offline_stand(me.form, me.max_hours, me.skill, e);
+        if !e.llm_platforms {
+            // Without LLM platforms a worker stands on her exact favourite (as the paper's
+            // leaders, who propose after winning, would).
+            return Choice::Now(offline);
+        }
+        let n = e.cutoffs.len();
+        let placeholders = vec!["X"; n].join(", ");
+        let schedule = TaxSchedule::new(e.cutoffs.clone(), e.current_rates.clone());
+        let Ok(schedule) = schedule else {
+            return Choice::Now(offline);
+        };
+        let user = self.settings.prompts.render(
+            "stand",
+            json!({"brackets": brackets_text(&schedule), "rates": rates_text(&schedule),
+                   "placeholders": placeholders}),
+        );
+        let system = self.system_prompt(me);
+        let (gw, max_tokens, agent, step) = (
+            Arc::clone(&self.settings.gateway),
+            self.settings.max_tokens,
+            u64::from(me.id),
+            e.step,
+        );
+        let book = Arc::clone(&e.book);
+        let everyone = e.everyone_stands;
+        Choice::Later(Box::pin(async move {
+            let (Ok(system), Ok(user)) = (system, user) else {
+                return Turn {
+                    exchanges: Vec::new(),
+                    fatal: None,
+                    payload: Box::new(None::<Option<(usize, f64)>>),
+                };
+            };
+            let got = gw
+                .ask_parsed(
+                    Ask {
+                        role: "platform",
+                        agent,
+                        step,
+                        attempt: 0,
+                        sample: agent,
+                        messages: vec![("system".into(), system), ("user".into(), user)],
+                        max_tokens,
+                        schema: json!({"type": "object", "properties": {"DELTA": {"type": "array",
+                            "items": {"type": "integer", "enum": [-20, -10, 0, 10, 20]}}},
+                            "required": ["DELTA"]}),
+                    },
+                    |t| parse_platform(t, n, &book),
+                    "{\"DELTA\": [...]} or {\"DELTA\": []}",
+                )
+                .await;
+            // Fallback: under "everyone" eligibility she stands on the status quo; otherwise
+            // she does not run.
+            let platform = match got.value {
+                Some(choice) => choice.map(|o| (o, 0.0)),
+                None if everyone => Some((0, 0.0)),
+                None => None,
+            };
+            Turn {
+                exchanges: got.exchanges,
+                fatal: got.fatal,
+                payload: Box::new(Some(platform)),
+            }
+        }))
+    }
+
+    fn complete_stand(
+        &mut self,
+        _me: &WorkerProfile,
+        payload: Box<dyn Any>,
+    ) -> Option<(usize, f64)> {
+        payload
+            .downcast::<Option<Option<(usize, f64)>>>()
+            .ok()
+            .and_then(|p| *p)
+            .flatten()
+    }
+
+    fn vote(&mut self, me: &WorkerProfile, e: &ElectionView) -> Choice<Option<Ballot>> {
+        let schedule = TaxSchedule::new(e.cutoffs.clone(), e.current_rates.clone());
+        let Ok(schedule) = schedule else {
+            return Choice::Now(None);
+        };
+        let candidates: Vec<serde_json::Value> = e
+            .candidates
+            .iter()
+            .map(|c| {
+                let rates: Vec<String> =
+                    e.book[c.option].rates.iter().map(|r| format!("{:.0}%", r * 100.0)).collect();
+                json!({
+                    "label": if e.referendum { format!("option {}", c.id) } else { format!("worker_{}", c.id) },
+                    "text": if e.referendum || e.llm_platforms {
+                        format!("rates [{}]", rates.join(", "))
+                    } else {
+                        "no platform".to_string()
+                    },
+                })
+            })
+            .collect();
+        let user = self.settings.prompts.render(
+            "vote",
+            json!({"rates": rates_text(&schedule), "brackets": brackets_text(&schedule),
+                   "candidates": candidates, "referendum": e.referendum}),
+        );
+        let system = self.system_prompt(me);
+        let ids: Vec<u64> = e.candidates.iter().map(|c| c.id).collect();
+        let (gw, max_tokens, agent, step) = (
+            Arc::clone(&self.settings.gateway),
+            self.settings.max_tokens,
+            u64::from(me.id),
+            e.step,
+        );
+        Choice::Later(Box::pin(async move {
+            let (Ok(system), Ok(user)) = (system, user) else {
+                return Turn {
+                    exchanges: Vec::new(),
+                    fatal: None,
+                    payload: Box::new(None::<Ballot>),
+                };
+            };
+            let got = gw
+                .ask_parsed(
+                    Ask {
+                        role: "vote",
+                        agent,
+                        step,
+                        attempt: 0,
+                        sample: agent,
+                        messages: vec![("system".into(), system), ("user".into(), user)],
+                        max_tokens,
+                        schema: json!({"type": "object", "properties": {"LEADER": {"type": "string"}},
+                            "required": ["LEADER"]}),
+                    },
+                    |t| {
+                        let id = parse::leader(t)?;
+                        if ids.contains(&id) {
+                            Ok(id)
+                        } else {
+                            Err(format!("{id} is not on the ballot"))
+                        }
+                    },
+                    "{\"LEADER\": \"X\"} with X one of the numbers listed",
+                )
+                .await;
+            // An unusable ballot is an abstention (counted in llm.fallbacks), never a crash.
+            let ballot = got.value.map(|id| Ballot {
+                voter: agent,
+                ranking: vec![id],
+                approvals: vec![id],
+            });
+            Turn {
+                exchanges: got.exchanges,
+                fatal: got.fatal,
+                payload: Box::new(ballot),
+            }
+        }))
+    }
+
+    fn complete_vote(&mut self, _me: &WorkerProfile, payload: Box<dyn Any>) -> Option<Ballot> {
+        payload.downcast::<Option<Ballot>>().ok().and_then(|b| *b)
     }
 
     fn complete(&mut self, _me: &WorkerProfile, payload: Box<dyn Any>) -> f64 {

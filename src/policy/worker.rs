@@ -14,6 +14,8 @@ use simulacra_actors::StreamKey;
 
 use crate::econ::{TaxSchedule, UtilityForm, UtilityType, best_response};
 use crate::frames::LlmExchange;
+use crate::governance::Ballot;
+use crate::governance::election::{ElectionView, offline_ballot, offline_stand};
 use rand::RngExt;
 
 /// What does not change about a worker.
@@ -61,13 +63,13 @@ pub struct Turn {
     pub payload: Box<dyn Any>,
 }
 
-/// A policy's answer: hours now, or after an exchange.
-pub enum Choice {
-    Hours(f64),
+/// A policy's answer: now, or after an exchange.
+pub enum Choice<T = f64> {
+    Now(T),
     Later(Pin<Box<dyn Future<Output = Turn>>>),
 }
 
-/// A way of choosing hours.
+/// A way of choosing hours, and of taking part in elections.
 pub trait WorkerPolicy {
     /// Hours for this step, within [0, profile.max_hours], or an exchange that yields them.
     fn decide(&mut self, me: &WorkerProfile, view: &WorkerView, last: Option<Feedback>) -> Choice;
@@ -76,6 +78,37 @@ pub trait WorkerPolicy {
     /// implement it).
     fn complete(&mut self, _me: &WorkerProfile, _payload: Box<dyn Any>) -> f64 {
         unreachable!("a policy that returns Choice::Later must implement complete")
+    }
+
+    /// Whether to stand for election, and on which platform (an option of the book) with its
+    /// gain. Offline: the utility-maximizing platform (see `governance::election`).
+    fn stand(&mut self, me: &WorkerProfile, e: &ElectionView) -> Choice<Option<(usize, f64)>> {
+        Choice::Now(offline_stand(me.form, me.max_hours, me.skill, e))
+    }
+
+    /// A ballot over `e.candidates`. Offline: ranked by the voter's exact utility.
+    fn vote(&mut self, me: &WorkerProfile, e: &ElectionView) -> Choice<Option<Ballot>> {
+        Choice::Now(Some(offline_ballot(
+            u64::from(me.id),
+            me.form,
+            me.max_hours,
+            me.skill,
+            e,
+        )))
+    }
+
+    /// The candidacy from a finished exchange.
+    fn complete_stand(
+        &mut self,
+        _me: &WorkerProfile,
+        _payload: Box<dyn Any>,
+    ) -> Option<(usize, f64)> {
+        unreachable!("a policy that stands through an exchange must implement complete_stand")
+    }
+
+    /// The ballot from a finished exchange.
+    fn complete_vote(&mut self, _me: &WorkerProfile, _payload: Box<dyn Any>) -> Option<Ballot> {
+        unreachable!("a policy that votes through an exchange must implement complete_vote")
     }
 }
 
@@ -88,7 +121,7 @@ pub struct Rational {
 
 impl WorkerPolicy for Rational {
     fn decide(&mut self, me: &WorkerProfile, view: &WorkerView, _last: Option<Feedback>) -> Choice {
-        Choice::Hours(self.hours(me, view))
+        Choice::Now(self.hours(me, view))
     }
 }
 
@@ -129,7 +162,7 @@ impl WorkerPolicy for Fixed {
         _view: &WorkerView,
         _last: Option<Feedback>,
     ) -> Choice {
-        Choice::Hours(self.0.clamp(0.0, me.max_hours))
+        Choice::Now(self.0.clamp(0.0, me.max_hours))
     }
 }
 
@@ -213,7 +246,7 @@ impl Bounded {
 
 impl WorkerPolicy for Bounded {
     fn decide(&mut self, me: &WorkerProfile, view: &WorkerView, last: Option<Feedback>) -> Choice {
-        Choice::Hours(self.hours(me, view, last))
+        Choice::Now(self.hours(me, view, last))
     }
 }
 

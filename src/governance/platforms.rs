@@ -1,0 +1,196 @@
+//! Platforms as economics: the schedules a leader may move to from the current one (the
+//! planner's action space), each with its equilibrium under exact best responses, and each
+//! worker's own utility under it. Pure functions; the election uses them to let offline
+//! candidates choose platforms and offline voters rank them.
+
+use serde::Serialize;
+
+use crate::econ::{TaxSchedule, WorldParams, best_response, equilibrium};
+
+/// One schedule a leader could set, with what it would produce.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PlatformOption {
+    /// The move from the current schedule, in points per bracket (after clamping to [0, 100]).
+    pub deltas: Vec<i32>,
+    pub rates: Vec<f64>,
+    /// The equilibrium rebate and welfare when every worker best-responds.
+    pub rebate: f64,
+    pub welfare: f64,
+}
+
+/// The moves a leader can make: every vector in {-max..max step 10}^K for K <= 3 brackets
+/// (125 with the paper's +-20); for more brackets, no move and every single-bracket move (the
+/// full product, 5^7 = 78,125 for the US brackets, is too many to evaluate each year).
+pub fn delta_vectors(brackets: usize, max_delta: i32) -> Vec<Vec<i32>> {
+    let steps: Vec<i32> = (-max_delta / 10..=max_delta / 10).map(|s| s * 10).collect();
+    let mut out = vec![vec![0; brackets]];
+    if brackets <= 3 {
+        let mut all: Vec<Vec<i32>> = vec![Vec::new()];
+        for _ in 0..brackets {
+            all = all
+                .into_iter()
+                .flat_map(|prefix| {
+                    steps.iter().map(move |s| {
+                        let mut v = prefix.clone();
+                        v.push(*s);
+                        v
+                    })
+                })
+                .collect();
+        }
+        out.extend(all.into_iter().filter(|v| v.iter().any(|d| *d != 0)));
+    } else {
+        for j in 0..brackets {
+            for s in steps.iter().filter(|s| **s != 0) {
+                let mut v = vec![0; brackets];
+                v[j] = *s;
+                out.push(v);
+            }
+        }
+    }
+    out
+}
+
+/// Every distinct schedule reachable from `current`, the status quo first, with its equilibrium.
+pub fn platform_book(
+    params: &WorldParams,
+    current: &TaxSchedule,
+    skills: &[f64],
+    weights: &[f64],
+    max_delta: i32,
+) -> Vec<PlatformOption> {
+    let mut book: Vec<PlatformOption> = Vec::new();
+    for deltas in delta_vectors(current.num_brackets(), max_delta) {
+        let Ok(schedule) = current.apply_deltas(&deltas) else {
+            continue;
+        };
+        // Clamping at 0 or 100 makes some moves land on the same schedule: keep the first.
+        if book.iter().any(|o| o.rates == schedule.rates()) {
+            continue;
+        }
+        let s = equilibrium(params, &schedule, skills, weights);
+        let applied: Vec<i32> = schedule
+            .rates()
+            .iter()
+            .zip(current.rates())
+            .map(|(a, b)| ((a - b) * 100.0).round() as i32)
+            .collect();
+        book.push(PlatformOption {
+            deltas: applied,
+            rates: schedule.rates().to_vec(),
+            rebate: s.rebate,
+            welfare: s.welfare,
+        });
+    }
+    book
+}
+
+/// A worker's own utility (consumption minus labor cost at her best response) under an option.
+pub fn own_utility(
+    params: &WorldParams,
+    cutoffs: &[f64],
+    skill: f64,
+    option: &PlatformOption,
+) -> f64 {
+    let Ok(schedule) = TaxSchedule::new(cutoffs.to_vec(), option.rates.clone()) else {
+        return f64::NEG_INFINITY;
+    };
+    let hours = best_response(
+        &params.form,
+        skill,
+        &schedule,
+        option.rebate,
+        params.max_hours,
+    );
+    let z = skill * hours;
+    params
+        .form
+        .utility(z - schedule.tax(z) + option.rebate, hours)
+}
+
+/// The option a worker of `skill` likes best (ties: the earlier option, so the status quo wins
+/// ties), and its gain over the status quo (option 0).
+pub fn favourite(
+    params: &WorldParams,
+    cutoffs: &[f64],
+    skill: f64,
+    book: &[PlatformOption],
+) -> (usize, f64) {
+    let utils: Vec<f64> = book
+        .iter()
+        .map(|o| own_utility(params, cutoffs, skill, o))
+        .collect();
+    let mut best = 0;
+    for (i, u) in utils.iter().enumerate() {
+        if *u > utils[best] {
+            best = i;
+        }
+    }
+    (best, utils[best] - utils[0])
+}
+
+/// The option with the highest equilibrium welfare (ties: the earlier).
+pub fn welfare_best(book: &[PlatformOption]) -> usize {
+    let mut best = 0;
+    for (i, o) in book.iter().enumerate() {
+        if o.welfare > book[best].welfare {
+            best = i;
+        }
+    }
+    best
+}
+
+/// The option whose move equals `deltas`, if any.
+pub fn option_of(book: &[PlatformOption], deltas: &[i32]) -> Option<usize> {
+    book.iter().position(|o| o.deltas == deltas)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::econ::{UtilityForm, WelfareKind};
+
+    fn params() -> WorldParams {
+        WorldParams {
+            form: UtilityForm::QuasiLinear {
+                c: 0.0237,
+                delta: 3.5,
+            },
+            welfare: WelfareKind::Utilitarian,
+            rebate_equal: true,
+            max_hours: 100.0,
+        }
+    }
+
+    #[test]
+    fn the_action_space_has_the_papers_size() {
+        assert_eq!(delta_vectors(3, 20).len(), 125);
+        assert_eq!(delta_vectors(1, 20).len(), 5);
+        // Seven brackets: no move plus 4 single-bracket moves each.
+        assert_eq!(delta_vectors(7, 20).len(), 1 + 7 * 4);
+        assert_eq!(delta_vectors(3, 20)[0], vec![0, 0, 0]);
+    }
+
+    #[test]
+    fn clamped_duplicates_are_dropped_and_the_status_quo_comes_first() {
+        let current = TaxSchedule::new(vec![0.0], vec![0.0]).unwrap();
+        let book = platform_book(&params(), &current, &[20.0, 40.0], &[1.0, 1.0], 20);
+        // From 0%: -20 and -10 clamp to 0 (the status quo); +10 and +20 remain.
+        assert_eq!(book.len(), 3);
+        assert_eq!(book[0].deltas, vec![0]);
+    }
+
+    #[test]
+    fn the_poor_want_more_redistribution_than_the_rich() {
+        // Two workers, flat tax, equal rebate: the low-skill worker gains from a higher rate
+        // (she receives more rebate than she pays), the high-skill one loses.
+        let p = params();
+        let current = TaxSchedule::new(vec![0.0], vec![0.3]).unwrap();
+        let skills = [10.0, 200.0];
+        let book = platform_book(&p, &current, &skills, &[1.0, 1.0], 20);
+        let (poor, _) = favourite(&p, &[0.0], skills[0], &book);
+        let (rich, _) = favourite(&p, &[0.0], skills[1], &book);
+        assert!(book[poor].rates[0] > 0.3, "{:?}", book[poor]);
+        assert!(book[rich].rates[0] < 0.3, "{:?}", book[rich]);
+    }
+}
