@@ -8,16 +8,26 @@
 //! - [`agents`] are the actors, [`policy`] their decision rules;
 //! - [`econ`] is the pure economics (taxes, utility, best responses, welfare, Saez, GB2);
 //! - [`frames`] is what the message log holds; [`inspect`] reads it back.
+//! - [`logview`] streams a log step by step for [`inspect_agent`], [`export`] and [`report`]
+//!   (plots via [`plot`]); [`sweep`] runs seed and parameter grids; [`experiments`] holds the
+//!   empirical-Saez experiment and the Stackelberg optimum search.
 
 pub mod agents;
 pub mod bench;
 pub mod config;
 pub mod econ;
+pub mod experiments;
+pub mod export;
 pub mod frames;
 pub mod game;
 pub mod governance;
 pub mod inspect;
+pub mod inspect_agent;
 pub mod llm;
+pub mod logview;
+pub mod plot;
 pub mod policy;
 pub mod population;
+pub mod report;
 pub mod run;
+pub mod sweep;

@@ -15,7 +15,7 @@ use simulacra::econ::{
 };
 use simulacra::population::Population;
 use simulacra::run::{ReplayVerdict, Summary, default_out_dir, run_scenario, verify_replay};
-use simulacra::{bench, inspect};
+use simulacra::{bench, experiments, export, inspect, inspect_agent, sweep};
 
 // mimalloc: per-step message envelopes are small and short-lived; measured 2-4x faster than
 // glibc malloc for one-actor-per-agent fan-out (see README, "Performance").
@@ -75,10 +75,56 @@ enum Command {
     Inspect {
         run_dir: PathBuf,
         /// The round (tax year) to show in full.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "agent")]
         round: Option<u64>,
+        /// With --round: also the LLM prompts and raw answers of that round.
+        #[arg(long, requires = "round")]
+        prompts: bool,
+        /// One worker's trajectory: hours, income, tax, utility at every step.
+        #[arg(long)]
+        agent: Option<usize>,
         #[arg(long)]
         json: bool,
+    },
+    /// Run a scenario over seeds and a grid of overrides, in parallel; aggregate mean +- std.
+    Sweep {
+        /// A scenario TOML file (default: the embedded default).
+        scenario: Option<PathBuf>,
+        /// Seeds: 1..10 (inclusive) or 1,4,9.
+        #[arg(long, default_value = "1..10")]
+        seeds: String,
+        /// Override a key in every run, as for `run`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// A grid axis: --grid planner.policy=[hill-climb,saez] (repeatable; all combinations).
+        #[arg(long = "grid", value_name = "KEY=[V1,V2]")]
+        grids: Vec<String>,
+        /// The sweep's folder (each run in a subfolder).
+        #[arg(long)]
+        out: PathBuf,
+        /// Runs at once (0 = one per core).
+        #[arg(long, default_value_t = 0)]
+        jobs: usize,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Plots (SVG and PNG) and an HTML page of a run, into RUN_DIR/report/.
+    Report { run_dir: PathBuf },
+    /// Export a run's log: per-agent-per-step rows (CSV or Parquet) and JSON Lines of events.
+    Export {
+        run_dir: PathBuf,
+        /// Per-agent-per-step rows, to RUN_DIR/agents.csv or RUN_DIR/agents.parquet.
+        #[arg(long, value_enum)]
+        agents: Option<AgentsFormat>,
+        /// Events as JSON Lines, to RUN_DIR/events.jsonl.
+        #[arg(long, value_enum)]
+        events: Option<EventsFormat>,
+        /// Write into this folder instead of RUN_DIR.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Small calculators for checking the model.
     #[command(subcommand)]
@@ -129,6 +175,17 @@ enum GovernanceCmd {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum AgentsFormat {
+    Csv,
+    Parquet,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum EventsFormat {
+    Jsonl,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum SaezWeights {
     /// 1/income of the listed incomes.
     InverseIncome,
@@ -171,6 +228,39 @@ enum Econ {
         /// Lump-sum rebate taken as given.
         #[arg(long, default_value_t = 0.0)]
         rebate: f64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The empirical-Saez experiment: measure elasticities from the workers' responses to
+    /// +-delta-point moves of each bracket, plug them into Saez, compare welfare.
+    EmpiricalSaez {
+        /// A scenario TOML file (default: the embedded default).
+        scenario: Option<PathBuf>,
+        /// Perturbation of each bracket's rate, in percentage points.
+        #[arg(long, default_value_t = 5.0)]
+        delta_points: f64,
+        /// Steps per perturbation phase (evaluations play twice as many).
+        #[arg(long, default_value_t = 32)]
+        steps: u64,
+        /// Baseline rates (fractions, one per bracket; default: the 2024 US rates on the
+        /// scenario's cut-offs).
+        #[arg(long)]
+        baseline_rates: Option<String>,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The leader's optimum for rational followers: the welfare-maximizing schedule given
+    /// exact best responses (grid search, then local refinement).
+    Optimum {
+        /// A scenario TOML file (default: the embedded default).
+        scenario: Option<PathBuf>,
+        /// Grid spacing of the rates (fractions).
+        #[arg(long, default_value_t = 0.1)]
+        grid_step: f64,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
         #[arg(long)]
         json: bool,
     },
@@ -356,8 +446,29 @@ fn real_main() -> anyhow::Result<ExitCode> {
         Command::Inspect {
             run_dir,
             round,
+            prompts,
+            agent,
             json,
         } => match round {
+            None if agent.is_some() => {
+                let t = inspect_agent::agent_trajectory(&run_dir, agent.unwrap_or_default())?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&t)?);
+                } else {
+                    print!("{}", inspect_agent::render_trajectory(&t));
+                }
+            }
+            Some(k) if prompts => {
+                let detail = inspect::round_detail(&run_dir, k)?;
+                let exchanges = inspect_agent::round_exchanges(&run_dir, &detail)?;
+                if json {
+                    let full = inspect_agent::RoundWithPrompts { detail, exchanges };
+                    println!("{}", serde_json::to_string_pretty(&full)?);
+                } else {
+                    print!("{}", inspect::render_round(&detail));
+                    print!("{}", inspect_agent::render_exchanges(&exchanges));
+                }
+            }
             None => {
                 let (rows, damaged) = inspect::game_table(&run_dir)?;
                 if json {
@@ -378,6 +489,96 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 }
             }
         },
+        Command::Sweep {
+            scenario,
+            seeds,
+            sets,
+            grids,
+            out,
+            jobs,
+            quiet,
+            json,
+        } => {
+            let spec = sweep::SweepSpec {
+                scenario,
+                sets,
+                grid: grids
+                    .iter()
+                    .map(|g| sweep::parse_grid(g))
+                    .collect::<anyhow::Result<_>>()?,
+                seeds: sweep::parse_seeds(&seeds)?,
+                out,
+                jobs,
+            };
+            let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+                let bar = indicatif::ProgressBar::new(0);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{bar:40} {pos}/{len} runs  {per_sec}  eta {eta}",
+                    )
+                    .expect("a valid template"),
+                );
+                bar
+            });
+            let result = sweep::run_sweep(&spec, bar.as_ref())?;
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json!({
+                        "aggregates": result.aggregates,
+                        "runs": result.rows,
+                        "seconds": result.seconds,
+                    }))?
+                );
+            } else {
+                print!("{}", sweep::render_aggregates(&result));
+                println!(
+                    "{} runs in {:.1} s; mean +- sample std over seeds; tables in {} and {}",
+                    result.rows.len(),
+                    result.seconds,
+                    spec.out.join("aggregate.csv").display(),
+                    spec.out.join("runs.csv").display()
+                );
+            }
+        }
+        Command::Report { run_dir } => {
+            let dir = simulacra::report::write_report(&run_dir)?;
+            println!(
+                "wrote {} plots (SVG and PNG) and {}",
+                simulacra::report::PLOTS.len(),
+                dir.join("report.html").display()
+            );
+        }
+        Command::Export {
+            run_dir,
+            agents,
+            events,
+            out,
+        } => {
+            if agents.is_none() && events.is_none() {
+                bail!("export needs --agents csv|parquet and/or --events jsonl");
+            }
+            let dir = out.unwrap_or_else(|| run_dir.clone());
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            if let Some(format) = agents {
+                let (file, format) = match format {
+                    AgentsFormat::Csv => ("agents.csv", export::AgentFormat::Csv),
+                    AgentsFormat::Parquet => ("agents.parquet", export::AgentFormat::Parquet),
+                };
+                let path = dir.join(file);
+                let rows = export::export_agents(&run_dir, &path, format)?;
+                println!("{rows} rows -> {}", path.display());
+            }
+            if let Some(EventsFormat::Jsonl) = events {
+                let path = dir.join("events.jsonl");
+                let lines = export::export_events(&run_dir, &path)?;
+                println!("{lines} events -> {}", path.display());
+            }
+        }
         Command::Econ(econ) => run_econ(econ)?,
         Command::Governance(GovernanceCmd::Compare {
             scenario,
@@ -593,6 +794,46 @@ fn run_econ(econ: Econ) -> anyhow::Result<()> {
                     form.c(),
                     form.delta()
                 );
+            }
+        }
+        Econ::EmpiricalSaez {
+            scenario,
+            delta_points,
+            steps,
+            baseline_rates,
+            sets,
+            json,
+        } => {
+            let scenario = Scenario::load(scenario.as_deref(), &sets)?;
+            let spec = experiments::EmpiricalSaezSpec {
+                delta_points,
+                steps,
+                baseline_rates: baseline_rates
+                    .as_deref()
+                    .map(|r| parse_list("--baseline-rates", r))
+                    .transpose()?,
+            };
+            let r = experiments::empirical_saez(&scenario, &spec, |phase| {
+                tracing::info!(phase, "empirical Saez");
+            })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                print!("{}", experiments::render_empirical_saez(&r));
+            }
+        }
+        Econ::Optimum {
+            scenario,
+            grid_step,
+            sets,
+            json,
+        } => {
+            let scenario = Scenario::load(scenario.as_deref(), &sets)?;
+            let r = experiments::optimum(&scenario, grid_step)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                print!("{}", experiments::render_optimum(&r));
             }
         }
         Econ::Population {

@@ -667,3 +667,49 @@ fn the_projects_python_mock_works_unchanged_with_failures_injected() {
     assert_eq!(summary.steps_run, 8);
     assert_replays(dir.path());
 }
+
+#[test]
+fn inspect_prompts_shows_each_rounds_prompts_and_raw_answers() {
+    let mock = Mock::start(|_, p| Behave::Answer(good_answer(p)));
+    let scenario = llm_scenario(&mock, &["baselines.enabled=false"]);
+    let tmp = tempfile::tempdir().unwrap();
+    run_scenario(&scenario, tmp.path(), None).unwrap();
+    let detail = simulacra::inspect::round_detail(tmp.path(), 1).unwrap();
+    let ex = simulacra::inspect_agent::round_exchanges(tmp.path(), &detail).unwrap();
+    // Round 1 is steps 3..=5: five workers a step and the planner once.
+    assert!(ex.iter().all(|e| (3..=5).contains(&e.step)));
+    assert_eq!(ex.iter().filter(|e| e.role == "worker").count(), 15);
+    assert_eq!(ex.iter().filter(|e| e.role == "planner").count(), 1);
+    for e in &ex {
+        assert!(e.messages.as_ref().is_some_and(|m| !m.is_empty()));
+        assert!(matches!(e.outcome, ExchangeOutcome::Response { .. }));
+    }
+    let text = simulacra::inspect_agent::render_exchanges(&ex);
+    assert!(text.contains("LABOR") && text.contains("DELTA"), "{text}");
+}
+
+#[test]
+fn empirical_saez_runs_with_llm_workers() {
+    // The mock answers hours from the worker id alone, whatever the tax: every measured
+    // elasticity is 0, so each bracket falls back to the scenario's elasticity.
+    let mock = Mock::start(|_, p| Behave::Answer(good_answer(p)));
+    let scenario = llm_scenario(&mock, &["simulation.num_agents=12"]);
+    let spec = simulacra::experiments::EmpiricalSaezSpec {
+        delta_points: 5.0,
+        steps: 2,
+        baseline_rates: None,
+    };
+    let r = simulacra::experiments::empirical_saez(&scenario, &spec, |_| {}).unwrap();
+    assert_eq!(r.worker_policy, "llm");
+    assert_eq!(r.phases, 1 + 2 * 3 + 3);
+    // Perturbation phases: 2 steps x 12 workers; evaluations: 4 steps x 12 workers.
+    assert_eq!(mock.requests(), (1 + 2 * 3) * 2 * 12 + 3 * 4 * 12);
+    for b in &r.brackets {
+        if b.valid > 0 {
+            assert_eq!(b.mean, Some(0.0));
+            assert!(b.fallback);
+            assert_eq!(b.used, 0.4);
+        }
+    }
+    assert_eq!(r.schedules.len(), 3);
+}

@@ -1,0 +1,245 @@
+//! `simulacra export`: a run's log as files pandas, polars or DuckDB read without cleanup.
+//!
+//! - per-agent-per-step rows (`agents.csv` or `agents.parquet`): `step, tax_year, agent, skill,
+//!   hours, income, tax, utility`, recomputed from the logged hours with the pure settlement;
+//! - `events.jsonl`: one JSON object per line for every step start, planner move, outcome and
+//!   LLM exchange, with an `event` field naming the kind.
+//!
+//! Parquet goes through the arrow-rs `parquet` crate's low-level column writer (no Arrow
+//! arrays), Snappy-compressed, one row group per block of steps of at most ~1M rows.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use parquet::basic::Compression;
+use parquet::data_type::{DoubleType, Int64Type};
+use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::parser::parse_message_type;
+use serde_json::{Value, json};
+
+use crate::logview::{RunView, StepData, scan};
+
+/// The per-agent columns, in order (documented in the README).
+pub const AGENT_COLUMNS: [&str; 8] = [
+    "step", "tax_year", "agent", "skill", "hours", "income", "tax", "utility",
+];
+
+/// Rows per Parquet row group (whole steps are kept together).
+const ROW_GROUP_ROWS: usize = 1 << 20;
+
+/// Which per-agent format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AgentFormat {
+    Csv,
+    Parquet,
+}
+
+/// Column buffers of a block of per-agent rows.
+#[derive(Default)]
+struct Block {
+    step: Vec<i64>,
+    tax_year: Vec<i64>,
+    agent: Vec<i64>,
+    skill: Vec<f64>,
+    hours: Vec<f64>,
+    income: Vec<f64>,
+    tax: Vec<f64>,
+    utility: Vec<f64>,
+}
+
+impl Block {
+    fn len(&self) -> usize {
+        self.step.len()
+    }
+    fn clear(&mut self) {
+        *self = Block::default();
+    }
+}
+
+fn parquet_writer(path: &Path) -> anyhow::Result<SerializedFileWriter<File>> {
+    let schema = parse_message_type(
+        "message agent_steps {
+            REQUIRED INT64 step;
+            REQUIRED INT64 tax_year;
+            REQUIRED INT64 agent;
+            REQUIRED DOUBLE skill;
+            REQUIRED DOUBLE hours;
+            REQUIRED DOUBLE income;
+            REQUIRED DOUBLE tax;
+            REQUIRED DOUBLE utility;
+        }",
+    )?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_created_by(format!("simulacra {}", env!("CARGO_PKG_VERSION")))
+        .build();
+    let file = File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(SerializedFileWriter::new(
+        file,
+        Arc::new(schema),
+        Arc::new(props),
+    )?)
+}
+
+fn write_row_group(w: &mut SerializedFileWriter<File>, b: &Block) -> anyhow::Result<()> {
+    let mut rg = w.next_row_group()?;
+    let ints = [&b.step, &b.tax_year, &b.agent];
+    let floats = [&b.skill, &b.hours, &b.income, &b.tax, &b.utility];
+    let mut col_index = 0;
+    while let Some(mut col) = rg.next_column()? {
+        if col_index < ints.len() {
+            col.typed::<Int64Type>()
+                .write_batch(ints[col_index], None, None)?;
+        } else {
+            col.typed::<DoubleType>()
+                .write_batch(floats[col_index - ints.len()], None, None)?;
+        }
+        col.close()?;
+        col_index += 1;
+    }
+    rg.close()?;
+    Ok(())
+}
+
+/// Writes every worker's row at every step to `path`; returns the number of rows.
+pub fn export_agents(run_dir: &Path, path: &Path, format: AgentFormat) -> anyhow::Result<u64> {
+    let view = RunView::open(run_dir)?;
+    let n = view.population.len();
+    let mut rows = 0u64;
+    let mut digest_only = false;
+    let mut block = Block::default();
+    let mut csv = None;
+    let mut pq = None;
+    match format {
+        AgentFormat::Csv => {
+            let mut w = BufWriter::new(
+                File::create(path).with_context(|| format!("cannot write {}", path.display()))?,
+            );
+            writeln!(w, "{}", AGENT_COLUMNS.join(","))?;
+            csv = Some(w);
+        }
+        AgentFormat::Parquet => pq = Some(parquet_writer(path)?),
+    }
+    let damaged = scan(run_dir, true, |s: StepData| {
+        let Some(settlement) = view.settle(&s)? else {
+            digest_only = true;
+            return Ok(());
+        };
+        let hours = s.hours.as_ref().expect("settled steps have hours");
+        if let Some(w) = csv.as_mut() {
+            for (i, h) in hours.iter().enumerate() {
+                writeln!(
+                    w,
+                    "{},{},{},{},{},{},{},{}",
+                    s.step,
+                    s.tax_year,
+                    i,
+                    view.population.skills[i],
+                    h,
+                    settlement.incomes[i],
+                    settlement.taxes[i],
+                    settlement.utilities[i]
+                )?;
+            }
+        } else if let Some(w) = pq.as_mut() {
+            block.step.extend(std::iter::repeat_n(s.step as i64, n));
+            block
+                .tax_year
+                .extend(std::iter::repeat_n(s.tax_year as i64, n));
+            block.agent.extend(0..n as i64);
+            block.skill.extend_from_slice(&view.population.skills);
+            block.hours.extend_from_slice(hours);
+            block.income.extend_from_slice(&settlement.incomes);
+            block.tax.extend_from_slice(&settlement.taxes);
+            block.utility.extend_from_slice(&settlement.utilities);
+            if block.len() >= ROW_GROUP_ROWS {
+                write_row_group(w, &block)?;
+                block.clear();
+            }
+        }
+        rows += n as u64;
+        Ok(())
+    })?;
+    if let Some(mut w) = csv {
+        w.flush()?;
+    }
+    if let Some(mut w) = pq {
+        if block.len() > 0 {
+            write_row_group(&mut w, &block)?;
+        }
+        w.close()?;
+    }
+    if digest_only && rows == 0 {
+        let _ = std::fs::remove_file(path);
+        bail!(
+            "this run logged digests of the hours (log.decisions = \"digest\"), so there are no \
+             per-agent rows to export; rerun with log.decisions = \"full\""
+        );
+    }
+    if let Some(d) = damaged {
+        eprintln!("warning: the log ends badly; exported the intact steps before it: {d}");
+    }
+    Ok(rows)
+}
+
+fn event(kind: &str, body: Value) -> Value {
+    let mut obj = serde_json::Map::new();
+    obj.insert("event".into(), json!(kind));
+    if let Value::Object(m) = body {
+        obj.extend(m);
+    }
+    Value::Object(obj)
+}
+
+/// Writes `events.jsonl`; returns the number of lines.
+///
+/// Kinds: `step_begin` (`step`, `tax_year`), `planner_move` (`step`, `tax_year`, `policy`,
+/// `observed_welfare`, `previous_rates`, `deltas_points`, `cutoffs`, `rates`), `outcome`
+/// (`step`, `tax_year`, `rates`, `revenue`, `rebate`, `welfare`, `gini`, `mean_hours`,
+/// `mean_income`, `mean_utility`), `election` (governance scenarios: `step`, `tax_year`, `rule`,
+/// `candidates`, `ballots`, `count`, `turnout`, as the log holds them), `llm` (`role`, `agent` (null for the planner), `step`,
+/// `attempt`, `request_sha256`, `model`, `temperature`, `max_tokens`, `messages`, `outcome`).
+/// Per-worker hours are not events: export them with `--agents`.
+pub fn export_events(run_dir: &Path, path: &Path) -> anyhow::Result<u64> {
+    let mut w = BufWriter::new(
+        File::create(path).with_context(|| format!("cannot write {}", path.display()))?,
+    );
+    let mut lines = 0u64;
+    let damaged = scan(run_dir, false, |s| {
+        let mut out = vec![event(
+            "step_begin",
+            json!({"step": s.step, "tax_year": s.tax_year}),
+        )];
+        if let Some(e) = &s.election {
+            out.push(event("election", serde_json::to_value(e)?));
+        }
+        if let Some(m) = &s.planner_move {
+            out.push(event("planner_move", serde_json::to_value(m)?));
+        }
+        if let Some(o) = &s.outcome {
+            out.push(event("outcome", serde_json::to_value(o)?));
+        }
+        for e in &s.exchanges {
+            let mut v = serde_json::to_value(e)?;
+            if e.agent == crate::frames::PLANNER_AGENT {
+                v["agent"] = Value::Null;
+            }
+            out.push(event("llm", v));
+        }
+        for v in out {
+            serde_json::to_writer(&mut w, &v)?;
+            w.write_all(b"\n")?;
+            lines += 1;
+        }
+        Ok(())
+    })?;
+    w.flush()?;
+    if let Some(d) = damaged {
+        eprintln!("warning: the log ends badly; exported the intact steps before it: {d}");
+    }
+    Ok(lines)
+}

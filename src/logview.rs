@@ -1,0 +1,158 @@
+//! Streaming a run's message log step by step: each step's outcome, the schedule in force, every
+//! worker's hours (when the log holds them) and the step's LLM exchanges, with per-worker
+//! incomes, taxes and utilities recomputed by the pure settlement, as `inspect` does.
+//!
+//! Used by `inspect --agent`, the exports and the report; it needs the log alone (the scenario
+//! comes from the log's header).
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use simulacra_actors::LogReader;
+
+use crate::config::Scenario;
+use crate::econ::{Settlement, TaxSchedule, WorldParams, settle};
+use crate::frames::{ElectionRecord, Frame, LlmExchange, PlannerMove, StepOutcome};
+use crate::game::world_params;
+use crate::population::Population;
+use crate::run::read_run_header;
+
+/// One step as the log holds it.
+#[derive(Clone, Debug, Default)]
+pub struct StepData {
+    pub step: u64,
+    pub tax_year: u64,
+    /// The planner's move, on the first step of a tax year.
+    pub planner_move: Option<PlannerMove>,
+    /// The election held at this step, in governance scenarios.
+    pub election: Option<ElectionRecord>,
+    /// Cut-offs of the schedule in force (annual dollars).
+    pub cutoffs: Vec<f64>,
+    /// Every worker's hours, in id order; `None` when the run logged digests only.
+    pub hours: Option<Vec<f64>>,
+    pub outcome: Option<StepOutcome>,
+    /// The step's LLM exchanges (empty for offline runs).
+    pub exchanges: Vec<LlmExchange>,
+}
+
+/// A run opened for reading: its scenario, population and world parameters.
+pub struct RunView {
+    pub scenario: Scenario,
+    pub population: Population,
+    pub params: WorldParams,
+}
+
+impl RunView {
+    /// Reads the header and rebuilds the population (deterministic from the header's scenario).
+    pub fn open(run_dir: &Path) -> anyhow::Result<RunView> {
+        let (_, scenario) = read_run_header(run_dir)?;
+        let population = Population::generate(&scenario);
+        let params = world_params(&scenario);
+        Ok(RunView {
+            scenario,
+            population,
+            params,
+        })
+    }
+
+    /// Per-worker incomes, taxes and utilities of one step, recomputed from its logged hours.
+    pub fn settle(&self, step: &StepData) -> anyhow::Result<Option<Settlement>> {
+        let (Some(hours), Some(outcome)) = (&step.hours, &step.outcome) else {
+            return Ok(None);
+        };
+        if hours.len() != self.population.len() {
+            return Ok(None);
+        }
+        let schedule = TaxSchedule::new(step.cutoffs.clone(), outcome.rates.clone())?;
+        Ok(Some(settle(
+            &self.params,
+            &schedule,
+            &self.population.skills,
+            &self.population.weights,
+            hours,
+        )))
+    }
+}
+
+/// Calls `f` for every complete step of the log, in order; `with_hours` = false skips decoding
+/// the per-worker hours (faster for aggregate views). Returns the reason the log ended badly,
+/// if it did (everything before is delivered).
+pub fn scan(
+    run_dir: &Path,
+    with_hours: bool,
+    mut f: impl FnMut(StepData) -> anyhow::Result<()>,
+) -> anyhow::Result<Option<String>> {
+    let (_, scenario) = read_run_header(run_dir)?;
+    let mut cutoffs = scenario.cutoffs()?;
+    let path = run_dir.join("run.log");
+    let mut reader =
+        LogReader::open(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut current: Option<StepData> = None;
+    let mut damaged = None;
+    while let Some(next) = reader.next_raw() {
+        let frame: Frame = match next.and_then(|raw| raw.decode()) {
+            Ok(f) => f,
+            Err(e) => {
+                damaged = Some(e.to_string());
+                break;
+            }
+        };
+        match frame {
+            Frame::StepBegin { step, tax_year } => {
+                if let Some(done) = current.take() {
+                    f(done)?;
+                }
+                current = Some(StepData {
+                    step,
+                    tax_year,
+                    cutoffs: cutoffs.clone(),
+                    ..StepData::default()
+                });
+            }
+            Frame::PlannerMove(m) => {
+                cutoffs = m.cutoffs.clone();
+                if let Some(c) = current.as_mut() {
+                    c.cutoffs = m.cutoffs.clone();
+                    c.planner_move = Some(m);
+                }
+            }
+            Frame::Decisions {
+                first_agent, hours, ..
+            } => {
+                if let (true, Some(c)) = (with_hours, current.as_mut()) {
+                    let all = c.hours.get_or_insert_with(Vec::new);
+                    if first_agent as usize != all.len() {
+                        bail!(
+                            "the log's decision blocks for step {} are out of order",
+                            c.step
+                        );
+                    }
+                    all.extend_from_slice(&hours);
+                }
+            }
+            Frame::DecisionDigest { .. } => {}
+            Frame::Outcome(o) => {
+                if let Some(c) = current.as_mut() {
+                    c.outcome = Some(o);
+                }
+            }
+            Frame::Election(e) => {
+                if let Some(c) = current.as_mut() {
+                    c.election = Some(e);
+                }
+            }
+            Frame::Llm(e) => {
+                if let Some(c) = current.as_mut() {
+                    c.exchanges.push(e);
+                }
+            }
+        }
+    }
+    if let Some(done) = current.take() {
+        // A step cut off before its outcome is not delivered.
+        if done.outcome.is_some() {
+            f(done)?;
+        }
+    }
+    Ok(damaged)
+}

@@ -1,0 +1,451 @@
+//! `simulacra report RUN_DIR`: plots of a run (SVG and PNG) and one self-contained HTML page.
+//!
+//! Everything comes from the run's log, except the baselines' welfare and schedules, which come
+//! from `summary.json` when it is there (a run that stopped before writing it still gets every
+//! plot, without the baseline lines).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde_json::Value;
+
+use crate::logview::{RunView, scan};
+use crate::plot::{Chart, PALETTE, Series, Ticks, histogram, render, thousands};
+
+/// The plots a report draws, by file stem, with their captions for the HTML page.
+pub const PLOTS: [(&str, &str); 6] = [
+    (
+        "rates",
+        "Marginal tax rate of each bracket at every step (the planner moves once per tax year; \
+         brackets with the same rate draw on top of each other).",
+    ),
+    (
+        "welfare",
+        "Social welfare at every step, against the welfare of the 2024 US schedule and of Saez's \
+         schedule (each: mean over their last tax year, same population and workers).",
+    ),
+    (
+        "schedule",
+        "The tax schedule as marginal rate by annual income: the planner's first and final \
+         schedules, Saez's and the 2024 US schedule.",
+    ),
+    (
+        "hours",
+        "Distribution of weekly hours over workers at the first and the last step.",
+    ),
+    (
+        "income",
+        "Distribution of pre-tax annual income over workers at the first and the last step \
+         (logarithmic bins).",
+    ),
+    ("gini", "Gini coefficient of pre-tax incomes at every step."),
+];
+
+/// What the report read from the run.
+struct RunData {
+    steps: Vec<f64>,
+    rates: Vec<Vec<f64>>,
+    welfare: Vec<f64>,
+    gini: Vec<f64>,
+    cutoffs: Vec<f64>,
+    first_rates: Vec<f64>,
+    last_rates: Vec<f64>,
+    first: Option<(u64, Vec<f64>, Vec<f64>)>,
+    last: Option<(u64, Vec<f64>, Vec<f64>)>,
+    tax_year_length: u64,
+}
+
+fn read_run(run_dir: &Path) -> anyhow::Result<RunData> {
+    let view = RunView::open(run_dir)?;
+    let mut d = RunData {
+        steps: Vec::new(),
+        rates: Vec::new(),
+        welfare: Vec::new(),
+        gini: Vec::new(),
+        cutoffs: view.scenario.cutoffs()?,
+        first_rates: Vec::new(),
+        last_rates: Vec::new(),
+        first: None,
+        last: None,
+        tax_year_length: view.scenario.simulation.tax_year_length,
+    };
+    scan(run_dir, true, |s| {
+        let o = s.outcome.as_ref().expect("scan delivers complete steps");
+        d.steps.push(s.step as f64);
+        d.rates.push(o.rates.clone());
+        d.welfare.push(o.welfare);
+        d.gini.push(o.gini);
+        d.cutoffs = s.cutoffs.clone();
+        if d.first_rates.is_empty() {
+            d.first_rates = o.rates.clone();
+        }
+        d.last_rates = o.rates.clone();
+        if let Some(settled) = view.settle(&s)? {
+            let entry = (
+                s.step,
+                s.hours.clone().expect("settled steps have hours"),
+                settled.incomes,
+            );
+            if d.first.is_none() {
+                d.first = Some(entry.clone());
+            }
+            d.last = Some(entry);
+        }
+        Ok(())
+    })?;
+    if d.steps.is_empty() {
+        anyhow::bail!("{}: the log holds no complete step", run_dir.display());
+    }
+    Ok(d)
+}
+
+fn bracket_label(cutoffs: &[f64], j: usize) -> String {
+    match cutoffs.get(j + 1) {
+        Some(next) => format!(
+            "bracket {j}: {} to {}",
+            crate::plot::dollars(cutoffs[j]),
+            crate::plot::dollars(*next)
+        ),
+        None => format!("bracket {j}: {} and up", crate::plot::dollars(cutoffs[j])),
+    }
+}
+
+/// Step-function points of a schedule up to `x_max`.
+fn schedule_points(cutoffs: &[f64], rates: &[f64], x_max: f64) -> Vec<(f64, f64)> {
+    let mut pts = Vec::new();
+    for (j, &r) in rates.iter().enumerate() {
+        let a = cutoffs[j];
+        let b = cutoffs.get(j + 1).copied().unwrap_or(x_max).min(x_max);
+        if a > x_max {
+            break;
+        }
+        pts.push((a, r));
+        pts.push((b, r));
+    }
+    pts
+}
+
+fn baseline(summary: Option<&Value>, key: &str) -> Option<(f64, Vec<f64>, Vec<f64>)> {
+    let b = summary?.get("baselines")?.get(key)?;
+    let swf = b.get("swf")?.as_f64()?;
+    let nums = |k: &str| -> Option<Vec<f64>> {
+        b.get(k)?
+            .as_array()?
+            .iter()
+            .map(|v| v.as_f64())
+            .collect::<Option<Vec<f64>>>()
+    };
+    Some((swf, nums("cutoffs")?, nums("rates")?))
+}
+
+fn charts(d: &RunData, summary: Option<&Value>) -> Vec<(String, Chart)> {
+    let mut out = Vec::new();
+    let x_max_step = d.steps.last().copied().unwrap_or(0.0).max(1.0);
+
+    // Rates per bracket over time.
+    let mut c = Chart::new(
+        "Marginal tax rates per bracket",
+        "timestep",
+        "marginal tax rate",
+    );
+    let k = d.rates.iter().map(|r| r.len()).max().unwrap_or(0);
+    for j in 0..k {
+        let pts: Vec<(f64, f64)> = d
+            .steps
+            .iter()
+            .zip(&d.rates)
+            .filter_map(|(s, r)| r.get(j).map(|v| (*s, *v)))
+            .collect();
+        c.series.push(Series::line(
+            bracket_label(&d.cutoffs, j),
+            pts,
+            PALETTE[j % PALETTE.len()],
+        ));
+    }
+    c.x_range = (0.0, x_max_step);
+    c.y_range = (0.0, 1.0);
+    c.legend_room(0.2);
+    c.y_ticks = Ticks::Percent;
+    out.push(("rates".to_string(), c));
+
+    // Welfare over time against the baselines.
+    let mut c = Chart::new(
+        "Social welfare over time",
+        "timestep",
+        "social welfare (welfare function's units)",
+    );
+    c.series.push(Series::line(
+        "planner (this run)",
+        d.steps
+            .iter()
+            .copied()
+            .zip(d.welfare.iter().copied())
+            .collect(),
+        PALETTE[0],
+    ));
+    for (key, name, color) in [
+        ("us_federal", "2024 US schedule", PALETTE[5]),
+        ("saez", "Saez schedule", PALETTE[2]),
+    ] {
+        if let Some((swf, _, _)) = baseline(summary, key) {
+            c.series.push(Series::dashed(
+                format!("{name} ({})", thousands(swf)),
+                vec![(0.0, swf), (x_max_step, swf)],
+                color,
+            ));
+        }
+    }
+    c.fit(false);
+    c.legend_room(0.22);
+    c.x_range = (0.0, x_max_step);
+    out.push(("welfare".to_string(), c));
+
+    // The schedule as a step chart.
+    let mut c = Chart::new(
+        "Tax schedule: marginal rate by income",
+        "pre-tax annual income",
+        "marginal tax rate",
+    );
+    type Drawn = (String, Vec<f64>, Vec<f64>, plotters::style::RGBColor, bool);
+    let mut schedules: Vec<Drawn> = vec![
+        (
+            format!("planner, final (step {})", x_max_step as u64),
+            d.cutoffs.clone(),
+            d.last_rates.clone(),
+            PALETTE[0],
+            false,
+        ),
+        (
+            "planner, first step".to_string(),
+            d.cutoffs.clone(),
+            d.first_rates.clone(),
+            PALETTE[4],
+            true,
+        ),
+    ];
+    if let Some((_, cut, rates)) = baseline(summary, "saez") {
+        schedules.push(("Saez".into(), cut, rates, PALETTE[2], false));
+    }
+    if let Some((_, cut, rates)) = baseline(summary, "us_federal") {
+        schedules.push(("2024 US".into(), cut, rates, PALETTE[5], false));
+    }
+    let top_cut = schedules
+        .iter()
+        .filter_map(|s| s.1.last().copied())
+        .fold(0.0, f64::max);
+    let x_max = (top_cut * 1.3).max(200_000.0);
+    for (name, cut, rates, color, dashed) in schedules {
+        let pts = schedule_points(&cut, &rates, x_max);
+        c.series.push(if dashed {
+            Series::dashed(name, pts, color)
+        } else {
+            Series::line(name, pts, color)
+        });
+    }
+    c.x_range = (0.0, x_max);
+    c.y_range = (0.0, 1.0);
+    c.legend_room(0.25);
+    c.x_ticks = Ticks::Dollars;
+    c.y_ticks = Ticks::Percent;
+    out.push(("schedule".to_string(), c));
+
+    // Hours and incomes at the start and the end.
+    let mut c = Chart::new(
+        "Hours worked: first vs last step",
+        "hours per week",
+        "workers",
+    );
+    let mut ci = Chart::new(
+        "Pre-tax income: first vs last step",
+        "pre-tax annual income (log scale)",
+        "workers",
+    );
+    if let (Some(first), Some(last)) = (&d.first, &d.last) {
+        let edges: Vec<f64> = (0..=20).map(|i| i as f64 * 5.0).collect();
+        c.bars.push((
+            format!("step {}", first.0),
+            PALETTE[4],
+            histogram(&first.1, &edges),
+        ));
+        c.bars.push((
+            format!("step {}", last.0),
+            PALETTE[0],
+            histogram(&last.1, &edges),
+        ));
+        // Income bins: 0.25 decades over the data's span (zero incomes into the first bin).
+        let logs = |v: &[f64]| -> Vec<f64> { v.iter().map(|y| y.max(1.0).log10()).collect() };
+        let (lf, ll) = (logs(&first.2), logs(&last.2));
+        let lo = lf
+            .iter()
+            .chain(&ll)
+            .copied()
+            .fold(f64::INFINITY, f64::min)
+            .floor()
+            .max(0.0);
+        let hi = lf
+            .iter()
+            .chain(&ll)
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max)
+            .ceil()
+            .max(lo + 1.0);
+        let n_bins = ((hi - lo) * 4.0).round() as usize;
+        let edges: Vec<f64> = (0..=n_bins).map(|i| lo + i as f64 * 0.25).collect();
+        ci.bars.push((
+            format!("step {}", first.0),
+            PALETTE[4],
+            histogram(&lf, &edges),
+        ));
+        ci.bars.push((
+            format!("step {}", last.0),
+            PALETTE[0],
+            histogram(&ll, &edges),
+        ));
+        ci.x_ticks = Ticks::Log10Dollars;
+        ci.x_labels = (hi - lo) as usize + 1;
+    } else {
+        c.title += " (not available: the run logged digests of the hours)";
+        ci.title += " (not available: the run logged digests of the hours)";
+    }
+    c.fit(true);
+    c.legend_room(0.12);
+    c.x_range = (0.0, 100.0);
+    ci.fit(true);
+    ci.legend_room(0.12);
+    if ci.bars.is_empty() {
+        ci.x_range = (3.0, 6.0);
+        ci.x_ticks = Ticks::Log10Dollars;
+    }
+    out.push(("hours".to_string(), c));
+    out.push(("income".to_string(), ci));
+
+    // Gini over time.
+    let mut c = Chart::new(
+        "Income inequality over time",
+        "timestep",
+        "Gini coefficient of pre-tax income",
+    );
+    c.series.push(Series::line(
+        "Gini",
+        d.steps
+            .iter()
+            .copied()
+            .zip(d.gini.iter().copied())
+            .collect(),
+        PALETTE[3],
+    ));
+    c.fit(false);
+    c.x_range = (0.0, x_max_step);
+    out.push(("gini".to_string(), c));
+    let _ = d.tax_year_length;
+    out
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn summary_table(summary: Option<&Value>) -> String {
+    let Some(s) = summary else {
+        return "<p>No <code>summary.json</code> in the run folder (the run did not finish), so \
+                no summary table.</p>"
+            .into();
+    };
+    let pct = |v: &Value| -> String {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|x| format!("{:.0}", x.as_f64().unwrap_or(f64::NAN) * 100.0))
+                    .collect::<Vec<_>>()
+                    .join(" / ")
+            })
+            .unwrap_or_default()
+    };
+    let mut rows = String::new();
+    let mut add = |label: &str, g: &Value| {
+        rows += &format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{:.3}</td><td>{}</td></tr>\n",
+            html_escape(label),
+            thousands(g["swf"].as_f64().unwrap_or(f64::NAN)),
+            pct(&g["rates"]),
+            g["mean_hours"].as_f64().unwrap_or(f64::NAN),
+            g["gini"].as_f64().unwrap_or(f64::NAN),
+            thousands(g["revenue"].as_f64().unwrap_or(f64::NAN)),
+        );
+    };
+    add(
+        &format!(
+            "planner: {}",
+            s["planner"]["planner"].as_str().unwrap_or("?")
+        ),
+        &s["planner"],
+    );
+    if !s["baselines"]["us_federal"].is_null() {
+        add("2024 US schedule", &s["baselines"]["us_federal"]);
+    }
+    if !s["baselines"]["saez"].is_null() {
+        add("Saez", &s["baselines"]["saez"]);
+    }
+    let verdict = s["comparison"]["verdict"]
+        .as_str()
+        .map(|v| format!("<p><b>{}</b></p>", html_escape(v)))
+        .unwrap_or_default();
+    format!(
+        "<p>{} workers, {} steps (tax year {} steps), seed {}; welfare, hours, Gini and revenue \
+         are means over the last tax year.</p>\n<table>\n<tr><th>schedule</th><th>welfare</th>\
+         <th>rates %</th><th>mean hours</th><th>Gini</th><th>revenue $/step</th></tr>\n{rows}\
+         </table>\n{verdict}",
+        s["num_agents"], s["steps_run"], s["tax_year_length"], s["seed"]
+    )
+}
+
+/// Writes the report into `RUN_DIR/report/` and returns that folder.
+pub fn write_report(run_dir: &Path) -> anyhow::Result<PathBuf> {
+    let data = read_run(run_dir)?;
+    let summary: Option<Value> = std::fs::read_to_string(run_dir.join("summary.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let out = run_dir.join("report");
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut figures = String::new();
+    for (stem, chart) in charts(&data, summary.as_ref()) {
+        render(&chart, &out, &stem)?;
+        let svg = std::fs::read_to_string(out.join(format!("{stem}.svg")))?;
+        let svg = match svg.find("<svg") {
+            Some(i) => &svg[i..],
+            None => &svg,
+        };
+        let caption = PLOTS
+            .iter()
+            .find(|(s, _)| *s == stem)
+            .map_or("", |(_, c)| *c);
+        figures += &format!(
+            "<figure id=\"{stem}\">{svg}<figcaption>{}</figcaption></figure>\n",
+            html_escape(caption)
+        );
+    }
+    let name = summary
+        .as_ref()
+        .and_then(|s| s["scenario"].as_str().map(str::to_string))
+        .unwrap_or_else(|| run_dir.display().to_string());
+    let html = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>simulacra report: {title}</title>\n<style>\
+         body {{ font-family: sans-serif; max-width: 1060px; margin: 2em auto; color: #222; }}\
+         table {{ border-collapse: collapse; margin: 1em 0; }}\
+         td, th {{ border: 1px solid #ccc; padding: 4px 10px; text-align: right; }}\
+         td:first-child, th:first-child {{ text-align: left; }}\
+         figure {{ margin: 2em 0; }} figure svg {{ max-width: 100%; height: auto; }}\
+         figcaption {{ color: #555; }}</style></head>\n<body>\n\
+         <h1>simulacra report: {title}</h1>\n<p>Run folder: <code>{dir}</code></p>\n{table}\n\
+         {figures}</body></html>\n",
+        title = html_escape(&name),
+        dir = html_escape(&run_dir.display().to_string()),
+        table = summary_table(summary.as_ref()),
+    );
+    std::fs::write(out.join("report.html"), html)?;
+    Ok(out)
+}
