@@ -383,11 +383,12 @@ impl Economy {
                         vec![None; n],
                     )
                     .await?;
-                if let Some(message) = stands.iter().find_map(|r| r.fatal.clone()) {
+                if let Some(message) = stands.iter().find_map(|r| r.fatal().cloned()) {
                     return Err(GameError::Replay { step, message });
                 }
                 let mut declared: Vec<(u64, usize, f64)> = Vec::new();
                 for (id, r) in stands.into_iter().enumerate() {
+                    let r = r.into_extra();
                     exchanges.extend(r.exchanges);
                     if let Some((option, gain)) = r.platform {
                         declared.push((id as u64, option, gain));
@@ -426,11 +427,12 @@ impl Economy {
                         .step(step, &WorkerCall::Vote(Arc::new(view)), vec![None; n])
                         .await?
                 };
-                if let Some(message) = votes.iter().find_map(|r| r.fatal.clone()) {
+                if let Some(message) = votes.iter().find_map(|r| r.fatal().cloned()) {
                     return Err(GameError::Replay { step, message });
                 }
                 let mut ballots = Vec::new();
                 for r in votes {
+                    let r = r.into_extra();
                     exchanges.extend(r.exchanges);
                     ballots.extend(r.ballot);
                 }
@@ -694,7 +696,7 @@ impl Game for Economy {
             .await?;
         // A replay that could not answer a request stops before logging anything of the step:
         // the message names the first worker (by id) whose request differed.
-        if let Some(message) = replies.iter().find_map(|r| r.fatal.clone()) {
+        if let Some(message) = replies.iter().find_map(|r| r.fatal().cloned()) {
             return Err(GameError::Replay { step, message });
         }
         let mut hours: Vec<f64> = replies.iter().map(|r| r.hours).collect();
@@ -706,7 +708,8 @@ impl Game for Economy {
         self.log_decisions(step, &hours, frames);
         // LLM exchanges follow the decisions, in worker-id order, each worker's in attempt order.
         for reply in replies {
-            for e in reply.exchanges {
+            let Some(extra) = reply.extra else { continue };
+            for e in extra.exchanges {
                 frames.push(Frame::Llm(e));
             }
         }

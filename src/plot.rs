@@ -17,7 +17,7 @@ pub const WIDTH: u32 = 1000;
 pub const HEIGHT: u32 = 600;
 
 const FONT: &str = "sans-serif";
-static FONT_BYTES: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+static FONT_BYTES: &[u8] = include_bytes!("assets/DejaVuSans.ttf");
 
 fn register_font() {
     static ONCE: Once = Once::new();

@@ -35,18 +35,44 @@ pub struct Worker {
     pub policy: Box<dyn WorkerPolicy>,
 }
 
-/// A worker's answer.
+/// A worker's answer. Kept to 16 bytes on the hot path (a million of them per step): the
+/// rare parts (election answers, LLM exchanges, a replay failure) live behind one box.
 #[derive(Debug, Default)]
 pub struct WorkerReply {
     pub hours: f64,
+    pub extra: Option<Box<ReplyExtra>>,
+}
+
+/// The rare parts of a reply.
+#[derive(Debug, Default)]
+pub struct ReplyExtra {
     /// Her candidacy (option, gain), when asked to stand.
     pub platform: Option<(usize, f64)>,
     /// Her ballot, when asked to vote (none: she abstained or her answer was unusable).
     pub ballot: Option<Ballot>,
-    /// The LLM exchanges behind the decision (empty for offline policies).
+    /// The LLM exchanges behind the answer (empty for offline policies).
     pub exchanges: Vec<LlmExchange>,
     /// A replay that cannot go on.
     pub fatal: Option<String>,
+}
+
+impl WorkerReply {
+    fn with(extra: ReplyExtra) -> Self {
+        WorkerReply {
+            hours: 0.0,
+            extra: Some(Box::new(extra)),
+        }
+    }
+
+    /// A replay failure carried by this reply.
+    pub fn fatal(&self) -> Option<&String> {
+        self.extra.as_ref().and_then(|e| e.fatal.as_ref())
+    }
+
+    /// The rare parts, taken out (empty if none).
+    pub fn into_extra(self) -> ReplyExtra {
+        self.extra.map(|b| *b).unwrap_or_default()
+    }
 }
 
 impl Worker {
@@ -80,38 +106,42 @@ impl Agent for Worker {
                 Choice::Later(fut) => later(CallKind::Step, fut),
             },
             WorkerCall::Stand(e) => match self.policy.stand(&self.profile, e) {
-                Choice::Now(platform) => Act::Ready(WorkerReply {
+                Choice::Now(platform) => Act::Ready(WorkerReply::with(ReplyExtra {
                     platform,
-                    ..WorkerReply::default()
-                }),
+                    ..ReplyExtra::default()
+                })),
                 Choice::Later(fut) => later(CallKind::Stand, fut),
             },
             WorkerCall::Vote(e) => match self.policy.vote(&self.profile, e) {
-                Choice::Now(ballot) => Act::Ready(WorkerReply {
+                Choice::Now(ballot) => Act::Ready(WorkerReply::with(ReplyExtra {
                     ballot,
-                    ..WorkerReply::default()
-                }),
+                    ..ReplyExtra::default()
+                })),
                 Choice::Later(fut) => later(CallKind::Vote, fut),
             },
         }
     }
 
     fn complete(&mut self, (kind, turn): (CallKind, Turn)) -> WorkerReply {
-        let mut reply = WorkerReply {
+        let mut extra = ReplyExtra {
             exchanges: turn.exchanges,
             fatal: turn.fatal,
-            ..WorkerReply::default()
+            ..ReplyExtra::default()
         };
+        let mut hours = 0.0;
         match kind {
             CallKind::Step => {
                 let h = self.policy.complete(&self.profile, turn.payload);
-                reply.hours = self.sane(h);
+                hours = self.sane(h);
             }
             CallKind::Stand => {
-                reply.platform = self.policy.complete_stand(&self.profile, turn.payload)
+                extra.platform = self.policy.complete_stand(&self.profile, turn.payload)
             }
-            CallKind::Vote => reply.ballot = self.policy.complete_vote(&self.profile, turn.payload),
+            CallKind::Vote => extra.ballot = self.policy.complete_vote(&self.profile, turn.payload),
         }
-        reply
+        WorkerReply {
+            hours,
+            extra: Some(Box::new(extra)),
+        }
     }
 }

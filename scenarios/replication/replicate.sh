@@ -3,9 +3,9 @@
 # 1..10 (mean +- sample std), plus the Stackelberg optimum for rational followers per seed.
 # Adding a scenario (e.g. a democratic one) is adding one more file to that folder.
 #
-#   scripts/replicate.sh [OUT_DIR] [SEEDS]      (defaults: runs/replication, 1..10)
+#   scenarios/replication/replicate.sh [OUT_DIR] [SEEDS]      (defaults: runs/replication, 1..10)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 OUT=${1:-runs/replication}
 SEEDS=${2:-1..10}
 cargo build --release --quiet
