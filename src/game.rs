@@ -252,9 +252,17 @@ impl Economy {
         llm: Option<LlmRuntime>,
     ) -> Economy {
         let n = population.len();
+        // Offline decisions are instant: small windows keep the in-flight messages in cache.
+        // LLM decisions wait on the network: every worker's request should be in flight at
+        // once, up to the gateway's own concurrency cap, so the window is the whole shard.
+        let window = if scenario.workers.policy == WorkerPolicyName::Llm {
+            n.max(1)
+        } else {
+            PopulationOptions::default().window
+        };
         let options = PopulationOptions {
             shards: scenario.simulation.shards,
-            ..PopulationOptions::default()
+            window,
         };
         let population_skills = population.skills.clone();
         let workers = WorkerPool::spawn(
