@@ -237,7 +237,10 @@ pub fn render_table(rows: &[RoundSummary], damaged: Option<&str>) -> String {
     );
     for r in rows {
         let mv = r.planner_move.as_ref().map_or(String::from("-"), |m| {
-            if m.deltas_points.is_empty() {
+            if let Some(e) = &r.election {
+                let moved: Vec<String> = m.deltas_points.iter().map(|d| format!("{d:+}")).collect();
+                format!("won {}: {}", e.count.winner, moved.join(","))
+            } else if m.deltas_points.is_empty() {
                 "set".into()
             } else {
                 m.deltas_points

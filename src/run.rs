@@ -231,6 +231,10 @@ pub struct GameSummary {
     pub mean_hours: f64,
     pub gini: f64,
     pub revenue: f64,
+    /// Productivity: mean pre-tax income.
+    pub productivity: f64,
+    /// The AI Economist's equality x productivity: (1 - Gini) x mean income.
+    pub equality_x_productivity: f64,
 }
 
 fn summarize(
@@ -261,6 +265,8 @@ fn summarize(
         mean_hours: mean(|r| r.mean_hours),
         gini: mean(|r| r.gini),
         revenue: mean(|r| r.revenue),
+        productivity: mean(|r| r.mean_income),
+        equality_x_productivity: mean(|r| (1.0 - r.gini) * r.mean_income),
     }
 }
 
