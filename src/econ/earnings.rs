@@ -14,6 +14,7 @@
 //! `data/cps_2023_weekly_earnings.csv` (BLS CPS 2023 annual averages); sources in
 //! `data/README.md`.
 
+use super::population::split_csv_line;
 use std::sync::OnceLock;
 
 use serde::Serialize;
@@ -172,28 +173,6 @@ fn sex_key(sex: Sex) -> &'static str {
         Sex::Male => "men",
         Sex::Female => "women",
     }
-}
-
-/// Split one CSV line, honouring double quotes (titles contain commas).
-fn split_csv_line(line: &str) -> Vec<&str> {
-    let mut fields = Vec::new();
-    let mut start = 0;
-    let mut quoted = false;
-    for (i, ch) in line.char_indices() {
-        match ch {
-            '"' => quoted = !quoted,
-            ',' if !quoted => {
-                fields.push(&line[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    fields.push(&line[start..]);
-    fields
-        .into_iter()
-        .map(|f| f.trim().trim_matches('"'))
-        .collect()
 }
 
 /// Data lines with their 1-based line numbers, the header skipped.

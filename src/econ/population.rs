@@ -57,8 +57,9 @@ struct Table {
     cumulative: Vec<u64>,
 }
 
-/// Split one CSV line, honouring double quotes (occupation names contain commas).
-fn split_csv_line(line: &str) -> Vec<&str> {
+/// Split one CSV line, honouring double quotes (names contain commas). Shared by the
+/// embedded data tables; a CSV crate would be more than these few fixed files need.
+pub(crate) fn split_csv_line(line: &str) -> Vec<&str> {
     let mut fields = Vec::new();
     let mut start = 0;
     let mut quoted = false;
