@@ -174,8 +174,13 @@ fn charts(d: &RunData, summary: Option<&Value>) -> Vec<(String, Chart)> {
         "timestep",
         "social welfare (welfare function's units)",
     );
+    // The run's own schedule-setter: its planner policy, or "elected (rule)" under elections.
+    let setter = summary
+        .and_then(|v| v.pointer("/planner/planner"))
+        .and_then(|v| v.as_str())
+        .map_or("this run".to_string(), |p| format!("{p} (this run)"));
     c.series.push(Series::line(
-        "planner (this run)",
+        setter,
         d.steps
             .iter()
             .copied()
