@@ -26,6 +26,8 @@ enum Behave {
     Answer(String),
     Status(u16),
     Slow(Duration, String),
+    /// Start a 200 response, then drop the connection mid-body.
+    Drop,
 }
 
 type Script = dyn Fn(usize, &str) -> Behave + Send + Sync;
@@ -101,6 +103,17 @@ async fn chat(
         Behave::Slow(d, text) => {
             tokio::time::sleep(d).await;
             reply(text)
+        }
+        Behave::Drop => {
+            let chunks: Vec<Result<axum::body::Bytes, std::io::Error>> = vec![
+                Ok(axum::body::Bytes::from_static(b"{\"id\": \"chatcmpl-")),
+                Err(std::io::Error::other("connection dropped by the test server")),
+            ];
+            Response::builder()
+                .status(200)
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from_stream(futures::stream::iter(chunks)))
+                .unwrap()
         }
         Behave::Status(code) => (
             StatusCode::from_u16(code).unwrap(),
@@ -502,7 +515,7 @@ fn a_resumed_llm_run_reuses_recorded_answers_and_matches_the_uninterrupted_log()
 }
 
 /// The issue's fault mix: 20% garbage answers, 5% HTTP 500, 2% stalls past the timeout (plus
-/// truncated JSON and a few huge bodies). The run completes, every fault is counted, nothing
+/// truncated JSON, a few huge bodies and 1% connections dropped mid-response). The run completes, every fault is counted, nothing
 /// panics, and the log replays identically.
 fn fault_injection(workers: usize, steps: u64) {
     let mock = Mock::start(|n, p| {
@@ -514,6 +527,7 @@ fn fault_injection(workers: usize, steps: u64) {
             256..276 => Behave::Slow(Duration::from_millis(200), good_answer(p)),
             276..286 => Behave::Answer("{\"LABOR\": \"4".into()),
             286..290 => Behave::Answer("x".repeat(200_000)),
+            290..300 => Behave::Drop,
             _ => Behave::Answer(good_answer(p)),
         }
     });
@@ -562,6 +576,14 @@ fn fault_injection(workers: usize, steps: u64) {
         count("http 500")
     );
     assert!(count("timeout") > decisions / 100, "{}", count("timeout"));
+    let dropped = failed
+        .iter()
+        .filter(|f| *f == "bad response" || *f == "connection")
+        .count() as u64;
+    assert!(
+        dropped > decisions / 200,
+        "dropped connections seen: {dropped}"
+    );
     drop(mock);
     assert_replays(tmp.path());
 }
