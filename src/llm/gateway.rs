@@ -135,6 +135,29 @@ pub struct Ask {
     pub schema: Value,
 }
 
+impl Ask {
+    /// A request's first attempt, sampled for `agent` alone (no sharing across agents).
+    pub fn first(
+        role: &'static str,
+        agent: u64,
+        step: u64,
+        messages: Vec<(String, String)>,
+        max_tokens: u32,
+        schema: Value,
+    ) -> Ask {
+        Ask {
+            role,
+            agent,
+            step,
+            attempt: 0,
+            sample: agent,
+            messages,
+            max_tokens,
+            schema,
+        }
+    }
+}
+
 /// The attempts of one call, as they happened (shared by identical requests).
 #[derive(Clone, Debug)]
 struct Attempts {

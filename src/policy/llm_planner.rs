@@ -272,18 +272,17 @@ impl PlannerPolicy for LlmPlanner {
             };
             let got = gw
                 .ask_parsed(
-                    Ask {
-                        role: "planner",
-                        agent: PLANNER_AGENT,
+                    Ask::first(
+                        "planner",
+                        PLANNER_AGENT,
                         step,
-                        attempt: 0,
-                        sample: PLANNER_AGENT,
-                        messages: vec![("system".into(), system), ("user".into(), user)],
+                        vec![("system".into(), system), ("user".into(), user)],
                         max_tokens,
-                        schema: json!({"type": "object", "properties": {"DELTA": {
-                            "type": "array", "items": {"type": "integer", "enum": [-20, -10, 0, 10, 20]},
+                        json!({"type": "object", "properties": {"DELTA": {
+                            "type": "array",
+                            "items": {"type": "integer", "enum": [-20, -10, 0, 10, 20]},
                             "minItems": n, "maxItems": n}}, "required": ["DELTA"]}),
-                    },
+                    ),
                     |t| parse::deltas(t, n, max_delta),
                     &format!("{{\"DELTA\": [{}]}}", vec!["X"; n].join(", ")),
                 )

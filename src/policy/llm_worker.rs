@@ -293,16 +293,14 @@ impl WorkerPolicy for LlmWorker {
                     Ok(p) => {
                         let got = gw
                             .ask_parsed(
-                                Ask {
-                                    role: "persona",
+                                Ask::first(
+                                    "persona",
                                     agent,
                                     step,
-                                    attempt: 0,
-                                    sample: agent,
-                                    messages: vec![("user".into(), p)],
-                                    max_tokens: settings.max_tokens,
-                                    schema: json!({"type": "string"}),
-                                },
+                                    vec![("user".into(), p)],
+                                    settings.max_tokens,
+                                    json!({"type": "string"}),
+                                ),
                                 parse::persona,
                                 "the persona text",
                             )
@@ -334,19 +332,17 @@ impl WorkerPolicy for LlmWorker {
                     Ok(p) => {
                         let got = gw
                             .ask_parsed(
-                                Ask {
-                                    role: "satisfaction",
+                                Ask::first(
+                                    "satisfaction",
                                     agent,
                                     step,
-                                    attempt: 0,
-                                    sample: agent,
-                                    messages: vec![("user".into(), p)],
-                                    max_tokens: settings.max_tokens,
-                                    schema: json!({"type": "object", "properties": {
+                                    vec![("user".into(), p)],
+                                    settings.max_tokens,
+                                    json!({"type": "object", "properties": {
                                         "thought": {"type": "string"},
                                         "ANSWER": {"type": "string", "enum": ["YES", "NO"]}},
                                         "required": ["thought", "ANSWER"]}),
-                                },
+                                ),
                                 parse::yes_no,
                                 "{\"thought\": \"...\", \"ANSWER\": \"YES or NO\"}",
                             )
@@ -398,18 +394,16 @@ impl WorkerPolicy for LlmWorker {
                 if let (Ok(system), Ok(user)) = (system, user) {
                     let got = gw
                         .ask_parsed(
-                            Ask {
-                                role: "worker",
+                            Ask::first(
+                                "worker",
                                 agent,
                                 step,
-                                attempt: 0,
-                                sample: agent,
-                                messages: vec![("system".into(), system), ("user".into(), user)],
-                                max_tokens: settings.max_tokens,
-                                schema: json!({"type": "object", "properties": {
+                                vec![("system".into(), system), ("user".into(), user)],
+                                settings.max_tokens,
+                                json!({"type": "object", "properties": {
                                     "LABOR": {"type": "number", "minimum": 0, "maximum": max_hours}},
                                     "required": ["LABOR"]}),
-                            },
+                            ),
                             |t| parse::labor(t, max_hours),
                             "{\"LABOR\": \"X\"}",
                         )
@@ -468,18 +462,16 @@ impl WorkerPolicy for LlmWorker {
             };
             let got = gw
                 .ask_parsed(
-                    Ask {
-                        role: "platform",
+                    Ask::first(
+                        "platform",
                         agent,
                         step,
-                        attempt: 0,
-                        sample: agent,
-                        messages: vec![("system".into(), system), ("user".into(), user)],
+                        vec![("system".into(), system), ("user".into(), user)],
                         max_tokens,
-                        schema: json!({"type": "object", "properties": {"DELTA": {"type": "array",
+                        json!({"type": "object", "properties": {"DELTA": {"type": "array",
                             "items": {"type": "integer", "enum": [-20, -10, 0, 10, 20]}}},
                             "required": ["DELTA"]}),
-                    },
+                    ),
                     |t| parse_platform(t, n, &book),
                     "{\"DELTA\": [...]} or {\"DELTA\": []}",
                 )
@@ -555,17 +547,15 @@ impl WorkerPolicy for LlmWorker {
             };
             let got = gw
                 .ask_parsed(
-                    Ask {
-                        role: "vote",
+                    Ask::first(
+                        "vote",
                         agent,
                         step,
-                        attempt: 0,
-                        sample: agent,
-                        messages: vec![("system".into(), system), ("user".into(), user)],
+                        vec![("system".into(), system), ("user".into(), user)],
                         max_tokens,
-                        schema: json!({"type": "object", "properties": {"LEADER": {"type": "string"}},
+                        json!({"type": "object", "properties": {"LEADER": {"type": "string"}},
                             "required": ["LEADER"]}),
-                    },
+                    ),
                     |t| {
                         let id = parse::leader(t)?;
                         if ids.contains(&id) {
