@@ -72,7 +72,7 @@ pub struct Economy {
     last: Option<(u64, Vec<f64>, Settlement)>,
     llm: Option<LlmRuntime>,
     /// Archetype mode: each worker's representative.
-    representatives: Option<Vec<u32>>,
+    representatives: Option<Arc<Vec<u32>>>,
     /// One record per step played.
     pub records: Vec<StepOutcome>,
     /// Why the run stopped early (an LLM budget), if it did.
@@ -175,6 +175,7 @@ fn worker_factory(
     scenario: &Scenario,
     population: &Arc<Population>,
     llm: Option<&LlmRuntime>,
+    representatives: Option<Arc<Vec<u32>>>,
 ) -> AgentFactory<Worker> {
     let population = Arc::clone(population);
     let form = scenario.utility_form();
@@ -191,13 +192,6 @@ fn worker_factory(
             timesteps: scenario.simulation.timesteps,
         })
     });
-    let representatives =
-        (w.policy == WorkerPolicyName::Llm && scenario.llm.archetypes > 0).then(|| {
-            Arc::new(archetype_representatives(
-                &population.skills,
-                scenario.llm.archetypes,
-            ))
-        });
     Arc::new(move |id| {
         let follows = representatives
             .as_ref()
@@ -264,11 +258,19 @@ impl Economy {
             shards: scenario.simulation.shards,
             window,
         };
-        let population_skills = population.skills.clone();
+        // Archetype mode: who decides for whom, computed once for the factory and the game.
+        let representatives = (scenario.workers.policy == WorkerPolicyName::Llm
+            && scenario.llm.archetypes > 0)
+            .then(|| {
+                Arc::new(archetype_representatives(
+                    &population.skills,
+                    scenario.llm.archetypes,
+                ))
+            });
         let workers = WorkerPool::spawn(
             n,
             options,
-            worker_factory(scenario, &population, llm.as_ref()),
+            worker_factory(scenario, &population, llm.as_ref(), representatives.clone()),
         )
         .await;
         let cutoffs = scenario
@@ -296,9 +298,7 @@ impl Economy {
             last: None,
             governance: GovernanceState::start(scenario),
             swap: None,
-            representatives: (scenario.workers.policy == WorkerPolicyName::Llm
-                && scenario.llm.archetypes > 0)
-                .then(|| archetype_representatives(&population_skills, scenario.llm.archetypes)),
+            representatives,
             llm,
             records: Vec::new(),
             halted: None,
@@ -314,6 +314,11 @@ impl Economy {
     /// child's planner (fresh, with no memory) and governance decide.
     pub fn fork_at(&mut self, swap: ForkSwap) {
         self.swap = Some(swap);
+    }
+
+    /// Archetype mode: each worker's representative (none when the mode is off).
+    pub fn representatives(&self) -> Option<&[u32]> {
+        self.representatives.as_deref().map(Vec::as_slice)
     }
 
     /// The elections held so far (empty under a planner).
@@ -345,8 +350,7 @@ impl Economy {
         tax_year: u64,
         frames: &mut StepFrames<Frame>,
     ) -> Result<(), GameError> {
-        let (sum, count) = std::mem::take(&mut self.year_welfare);
-        let observed_welfare = (count > 0).then(|| sum / count as f64);
+        let observed_welfare = self.close_year();
         let gov = self
             .governance
             .as_ref()
@@ -555,14 +559,19 @@ impl Economy {
         Ok(())
     }
 
+    /// Ends the tax year's welfare tally: its mean welfare (none before the first year).
+    fn close_year(&mut self) -> Option<f64> {
+        let (sum, count) = std::mem::take(&mut self.year_welfare);
+        (count > 0).then(|| sum / count as f64)
+    }
+
     async fn planner_turn(
         &mut self,
         step: u64,
         tax_year: u64,
         frames: &mut StepFrames<Frame>,
     ) -> Result<(), GameError> {
-        let (sum, count) = std::mem::take(&mut self.year_welfare);
-        let observed_welfare = (count > 0).then(|| sum / count as f64);
+        let observed_welfare = self.close_year();
         let last_year = match (&self.last, self.records.last()) {
             (Some((_, _, s)), Some(r)) if observed_welfare.is_some() => Some(YearObservation {
                 welfare: observed_welfare.unwrap_or(r.welfare),
@@ -708,7 +717,7 @@ impl Game for Economy {
             return Err(GameError::Replay { step, message });
         }
         let mut hours: Vec<f64> = replies.iter().map(|r| r.hours).collect();
-        if let Some(rep) = &self.representatives {
+        if let Some(rep) = self.representatives.as_deref() {
             for (h, &r) in hours.iter_mut().zip(rep) {
                 *h = replies[r as usize].hours;
             }

@@ -40,16 +40,26 @@ pub fn header(scenario: &Scenario) -> LogHeader {
 
 /// Starts the economy a log header describes: the scenario's, or, for a fork, the parent's,
 /// with the child's planner and governance taking over at the fork step.
+/// Also returns the name of who sets the schedule (the planner policy, or "elected (rule)").
 async fn start_economy(
     scenario: &Scenario,
     fork: Option<&ForkOrigin>,
     population: Arc<Population>,
     llm: Option<LlmRuntime>,
-) -> anyhow::Result<Economy> {
+) -> anyhow::Result<(Economy, String)> {
     let child_planner =
         planner_policy(scenario.planner.policy, scenario, &population, llm.as_ref())?;
+    let setter = match scenario.governance.mode {
+        crate::config::GovernanceMode::Election => {
+            format!("elected ({})", scenario.governance.rule)
+        }
+        crate::config::GovernanceMode::Planner => child_planner.name().to_string(),
+    };
     let Some(origin) = fork else {
-        return Ok(Economy::start(scenario, population, child_planner, llm).await);
+        return Ok((
+            Economy::start(scenario, population, child_planner, llm).await,
+            setter,
+        ));
     };
     let parent = Scenario::from_toml(&origin.parent_scenario_toml)
         .context("the fork's parent scenario in the log header is invalid")?;
@@ -60,7 +70,7 @@ async fn start_economy(
         child: scenario.clone(),
         planner: child_planner,
     });
-    Ok(economy)
+    Ok((economy, setter))
 }
 
 /// Keys a fork may change: who governs and how long the run goes on. Everything else
@@ -533,15 +543,8 @@ pub fn baseline_scenario(scenario: &Scenario) -> Scenario {
     base
 }
 
-fn archetype_summary(
-    scenario: &Scenario,
-    population: &Population,
-    steps_run: u64,
-) -> Option<ArchetypeSummary> {
-    if scenario.workers.policy != WorkerPolicyName::Llm || scenario.llm.archetypes == 0 {
-        return None;
-    }
-    let rep = crate::game::archetype_representatives(&population.skills, scenario.llm.archetypes);
+fn archetype_summary(rep: Option<&[u32]>, steps_run: u64) -> Option<ArchetypeSummary> {
+    let rep = rep?;
     let followers = rep
         .iter()
         .enumerate()
@@ -587,12 +590,7 @@ pub fn compare_rules(
         .unwrap_or_default();
     runs.push((format!("planner {planner_name}"), planner));
     for rule in rules {
-        if crate::governance::rule(rule).is_none() {
-            bail!(
-                "unknown rule {rule:?}: use one of {}",
-                crate::governance::RULES.join(", ")
-            );
-        }
+        // `validate` names an unknown rule and the rules there are.
         let mut s = scenario.clone();
         s.governance.mode = crate::config::GovernanceMode::Election;
         s.governance.rule = rule.clone();
@@ -735,17 +733,8 @@ fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
         } else {
             None
         };
-        let planner_name: String = match scenario.governance.mode {
-            crate::config::GovernanceMode::Election => {
-                format!("elected ({})", scenario.governance.rule)
-            }
-            crate::config::GovernanceMode::Planner => {
-                planner_policy(scenario.planner.policy, scenario, &population, llm.as_ref())?
-                    .name()
-                    .to_string()
-            }
-        };
-        let economy = start_economy(scenario, fork.as_ref(), Arc::clone(&population), llm).await?;
+        let (economy, planner_name) =
+            start_economy(scenario, fork.as_ref(), Arc::clone(&population), llm).await?;
         let (economy, _sink, digest, steps_run) =
             match run_game(economy, sink, scenario.simulation.timesteps, progress).await {
                 Ok(done) => (done.game, done.sink, done.digest, done.steps_run),
@@ -774,6 +763,7 @@ fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
         let economy_mean_welfare = economy.records.iter().map(|r| r.welfare).sum::<f64>()
             / economy.records.len().max(1) as f64;
         let llm_stats = economy.llm().map(|rt| rt.gateway.stats());
+        let archetypes = archetype_summary(economy.representatives(), steps_run);
         let halted = economy.halted.clone();
         if let Some(reason) = &halted {
             eprintln!(
@@ -825,7 +815,7 @@ fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
             log_frames: digest.frames,
             log_bytes: digest.bytes,
             llm: llm_stats,
-            archetypes: archetype_summary(scenario, &population, steps_run),
+            archetypes,
             governance,
             deciles,
             halted,
@@ -937,7 +927,7 @@ pub fn verify_replay(run_dir: &Path) -> anyhow::Result<ReplayVerdict> {
             Some(r) => Some(LlmRuntime::new(&scenario, Answers::Replay(r))?),
             None => None,
         };
-        let economy = start_economy(&scenario, header.fork.as_ref(), population, llm).await?;
+        let (economy, _) = start_economy(&scenario, header.fork.as_ref(), population, llm).await?;
         let mut sink = match run_game(economy, sink, scenario.simulation.timesteps, None).await {
             Ok(done) => {
                 done.game.stop();
