@@ -76,14 +76,14 @@ pub fn bench(scenario: &Scenario, log_dir: Option<&Path>) -> anyhow::Result<Benc
         let (digest, economy) = match &log_path {
             Some(p) => {
                 let sink = LogWriter::create(p, &header(&scenario), Fsync::Never)?;
-                match run_game(economy, sink, steps, None).await {
+                match run_game(economy, sink, 0..steps, None).await {
                     Ok(done) => (done.digest, done.game),
                     Err(f) => bail!("step {}: {}", f.step, f.error),
                 }
             }
             None => {
                 let sink = HashSink::new(&header(&scenario))?;
-                match run_game(economy, sink, steps, None).await {
+                match run_game(economy, sink, 0..steps, None).await {
                     Ok(done) => (done.digest, done.game),
                     Err(f) => bail!("step {}: {}", f.step, f.error),
                 }

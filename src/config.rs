@@ -333,6 +333,11 @@ pub enum FsyncPolicy {
 pub struct LogConfig {
     pub decisions: DecisionLog,
     pub fsync: FsyncPolicy,
+    /// A snapshot every this many tax years (0: none), for `resume` and `fork` to start from.
+    /// It cannot change a result, so it is not written into the log's header (a resumed run
+    /// uses the default unless given `--set`).
+    #[serde(skip_serializing)]
+    pub snapshot_every_years: u64,
 }
 
 impl Default for LogConfig {
@@ -340,6 +345,7 @@ impl Default for LogConfig {
         LogConfig {
             decisions: DecisionLog::Full,
             fsync: FsyncPolicy::Never,
+            snapshot_every_years: 5,
         }
     }
 }

@@ -102,7 +102,7 @@ async fn phase(
         sums: Vec::new(),
         steps: 0,
     };
-    match run_game(economy, sink, steps, None).await {
+    match run_game(economy, sink, 0..steps, None).await {
         Ok(done) => {
             let records = done.game.records.clone();
             done.game.stop();

@@ -14,8 +14,9 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 use simulacra_actors::population::{AgentFactory, PopulationOptions};
-use simulacra_actors::{Flow, Game, LogError, RuntimeError, StepFrames, StreamKey};
+use simulacra_actors::{Flow, Game, LogDigest, LogError, RuntimeError, StepFrames, StreamKey};
 
+use crate::agents::planner::{RestorePlanner, SavePlanner};
 use crate::agents::{
     CountBallots, PlannerActor, ProposeSchedule, VotingCoordinator, Worker, WorkerCall,
 };
@@ -33,6 +34,7 @@ use crate::policy::{
     WorkerProfile, WorkerView, YearObservation,
 };
 use crate::population::Population;
+use crate::snapshot::{RunSnapshot, SnapshotPlan};
 
 type WorkerPool = simulacra_actors::Population<Worker>;
 
@@ -47,6 +49,8 @@ pub enum GameError {
     PlannerGone { step: u64, source: MailboxError },
     #[error("replay stopped at step {step}: {message}")]
     Replay { step: u64, message: String },
+    #[error("the snapshot cannot be restored: {0}")]
+    Restore(String),
 }
 
 /// The economy as a game the scheduler can drive.
@@ -81,6 +85,30 @@ pub struct Economy {
     governance: Option<GovernanceState>,
     /// A fork's pending change of planner and governance.
     swap: Option<ForkSwap>,
+    /// Where to write snapshots, if anywhere.
+    snapshots: Option<SnapshotPlan>,
+    /// Snapshots written, and snapshots that could not be written (the run goes on).
+    pub snapshots_written: u64,
+    pub snapshots_failed: u64,
+}
+
+/// The economy's own state between two steps, as a snapshot keeps it: what the scenario and
+/// the population cannot give back. (The last settlement is recomputed from the hours: it is
+/// a pure function of them and of the schedule in force.)
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct EconomyMemory {
+    schedule: TaxSchedule,
+    schedule_version: u64,
+    years_total: u64,
+    feedback: Vec<Option<Feedback>>,
+    last_rebate: f64,
+    last_welfare: f64,
+    year_welfare: (f64, u64),
+    /// The hours of the last step and the schedule version they were settled under.
+    last_hours: Option<(u64, Vec<f64>)>,
+    records: Vec<StepOutcome>,
+    /// Elected governance: the leader and the elections held.
+    governance: Option<(Option<u64>, Vec<ElectionRow>)>,
 }
 
 impl GovernanceState {
@@ -121,7 +149,7 @@ struct GovernanceState {
 }
 
 /// One election, as `elections.csv` lists it.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ElectionRow {
     pub tax_year: u64,
     pub step: u64,
@@ -298,11 +326,117 @@ impl Economy {
             last: None,
             governance: GovernanceState::start(scenario),
             swap: None,
+            snapshots: None,
+            snapshots_written: 0,
+            snapshots_failed: 0,
             representatives,
             llm,
             records: Vec::new(),
             halted: None,
         }
+    }
+
+    /// Writes a snapshot after every `plan.every_years` tax years.
+    pub fn snapshot_into(&mut self, plan: SnapshotPlan) {
+        self.snapshots = (plan.every_years > 0).then_some(plan);
+    }
+
+    /// Puts the run back in the state `snapshot` kept, ready to play `snapshot.next_step`.
+    /// Called on a freshly started economy of the same run (same scenario, and for a fork,
+    /// the same swap).
+    pub async fn restore(&mut self, snapshot: RunSnapshot) -> Result<(), GameError> {
+        let m = snapshot.economy;
+        let n = self.population.len();
+        if m.feedback.len() != n || snapshot.workers.len() != n {
+            return Err(GameError::Restore(format!(
+                "it holds {} workers, the run has {n}",
+                snapshot.workers.len()
+            )));
+        }
+        // A fork that had already changed hands by then changes hands first.
+        if self
+            .swap
+            .as_ref()
+            .is_some_and(|s| s.at_step < snapshot.next_step)
+        {
+            self.apply_swap();
+        }
+        match (self.governance.as_mut(), m.governance) {
+            (Some(g), Some((leader, held))) => {
+                g.leader = leader;
+                g.held = held;
+            }
+            (None, None) => {}
+            _ => {
+                return Err(GameError::Restore(
+                    "it was taken under another form of governance".into(),
+                ));
+            }
+        }
+        self.schedule = m.schedule;
+        self.schedule_version = m.schedule_version;
+        self.years_total = m.years_total;
+        self.feedback = m.feedback;
+        self.last_rebate = m.last_rebate;
+        self.last_welfare = m.last_welfare;
+        self.year_welfare = m.year_welfare;
+        self.records = m.records;
+        self.last = m.last_hours.map(|(version, hours)| {
+            let s = settle(
+                &self.params,
+                &self.schedule,
+                &self.population.skills,
+                &self.population.weights,
+                &hours,
+            );
+            (version, hours, s)
+        });
+        self.workers.restore(snapshot.workers).await?;
+        self.planner
+            .send(RestorePlanner(snapshot.planner))
+            .await
+            .map_err(|source| GameError::PlannerGone {
+                step: snapshot.next_step,
+                source,
+            })?
+            .map_err(|e| GameError::Restore(format!("the planner's memory: {e}")))?;
+        if let (Some(rt), Some(stats)) = (&self.llm, snapshot.llm_stats) {
+            rt.gateway.restore_stats(stats);
+        }
+        Ok(())
+    }
+
+    /// The economy's own state now (between steps).
+    fn memory(&self) -> EconomyMemory {
+        EconomyMemory {
+            schedule: self.schedule.clone(),
+            schedule_version: self.schedule_version,
+            years_total: self.years_total,
+            feedback: self.feedback.clone(),
+            last_rebate: self.last_rebate,
+            last_welfare: self.last_welfare,
+            year_welfare: self.year_welfare,
+            last_hours: self.last.as_ref().map(|(v, h, _)| (*v, h.clone())),
+            records: self.records.clone(),
+            governance: self.governance.as_ref().map(|g| (g.leader, g.held.clone())),
+        }
+    }
+
+    /// A fork changes hands: the child's planner (fresh, with no memory) and governance take
+    /// over, and the child's length sets the planner's horizon.
+    fn apply_swap(&mut self) {
+        let Some(swap) = self.swap.take() else { return };
+        self.planner = PlannerActor::new(swap.planner).start();
+        let held = self.governance.take().map(|g| g.held).unwrap_or_default();
+        self.governance = GovernanceState::start(&swap.child);
+        if let Some(g) = self.governance.as_mut() {
+            g.held = held;
+        }
+        self.years_total = swap
+            .child
+            .simulation
+            .timesteps
+            .div_ceil(self.tax_year_length);
     }
 
     /// The schedule in force.
@@ -674,18 +808,7 @@ impl Game for Economy {
         let tax_year = step / self.tax_year_length;
         let step_in_year = step % self.tax_year_length;
         if self.swap.as_ref().is_some_and(|s| s.at_step == step) {
-            let swap = self.swap.take().expect("checked above");
-            self.planner = PlannerActor::new(swap.planner).start();
-            let held = self.governance.take().map(|g| g.held).unwrap_or_default();
-            self.governance = GovernanceState::start(&swap.child);
-            if let Some(g) = self.governance.as_mut() {
-                g.held = held;
-            }
-            self.years_total = swap
-                .child
-                .simulation
-                .timesteps
-                .div_ceil(self.tax_year_length);
+            self.apply_swap();
         }
         frames.push(Frame::StepBegin { step, tax_year });
         if step_in_year == 0 {
@@ -775,6 +898,57 @@ impl Game for Economy {
             return Ok(Flow::Halt);
         }
         Ok(Flow::Continue)
+    }
+
+    fn checkpoint_due(&self, step: u64) -> bool {
+        self.snapshots.as_ref().is_some_and(|p| p.due_after(step))
+    }
+
+    /// Writes the snapshot that restores to `step + 1`. A snapshot that cannot be written
+    /// (a full disk, say) is reported and counted, and the run goes on: the log alone can
+    /// always be resumed.
+    async fn checkpoint(&mut self, step: u64, log: LogDigest) -> Result<(), GameError> {
+        let Some(plan) = self.snapshots.clone() else {
+            return Ok(());
+        };
+        let workers = self.workers.save().await?;
+        let planner = self
+            .planner
+            .send(SavePlanner)
+            .await
+            .map_err(|source| GameError::PlannerGone { step, source })?;
+        let snapshot = RunSnapshot {
+            next_step: step + 1,
+            log,
+            header_sha256: plan.header_sha256.clone(),
+            every_years: plan.every_years,
+            economy: self.memory(),
+            planner,
+            workers,
+            llm_stats: self.llm.as_ref().map(|rt| rt.gateway.stats().by_role),
+        };
+        let path = crate::snapshot::path_for(&plan.dir, step + 1);
+        let written = std::fs::create_dir_all(&plan.dir)
+            .map_err(|e| format!("{}: {e}", plan.dir.display()))
+            .and_then(|_| {
+                simulacra_actors::snapshot::write_snapshot(&path, &snapshot)
+                    .map_err(|e| e.to_string())
+            });
+        match written {
+            Ok(bytes) => {
+                self.snapshots_written += 1;
+                tracing::debug!(step, bytes, path = %path.display(), "snapshot written");
+            }
+            Err(e) => {
+                self.snapshots_failed += 1;
+                let _ = std::fs::remove_file(path.with_extension("snap.tmp"));
+                eprintln!(
+                    "warning: the snapshot after step {step} could not be written ({e}); the \
+                     run goes on, and a resume would start from an earlier snapshot or the log"
+                );
+            }
+        }
+        Ok(())
     }
 }
 

@@ -7,7 +7,8 @@
 //!   settlement;
 //! - [`agents`] are the actors, [`policy`] their decision rules;
 //! - [`econ`] is the pure economics (taxes, utility, best responses, welfare, Saez, GB2);
-//! - [`frames`] is what the message log holds; [`inspect`] reads it back.
+//! - [`frames`] is what the message log holds; [`inspect`] reads it back; [`snapshot`] keeps
+//!   a run's state every few tax years for `resume` and `fork`.
 //! - [`logview`] streams a log step by step for [`inspect_agent`], [`export`] and [`report`]
 //!   (plots via [`plot`]); [`sweep`] runs seed and parameter grids; [`experiments`] holds the
 //!   empirical-Saez experiment and the Stackelberg optimum search.
@@ -30,4 +31,5 @@ pub mod policy;
 pub mod population;
 pub mod report;
 pub mod run;
+pub mod snapshot;
 pub mod sweep;

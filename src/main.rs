@@ -402,18 +402,28 @@ fn real_main() -> anyhow::Result<ExitCode> {
             sets,
             out,
         } => {
-            let summary = simulacra::run::fork_run(&run_dir, at, &sets, &out)?;
+            let forked = simulacra::run::fork_run(&run_dir, at, &sets, &out)?;
+            let prefix = match forked.from_snapshot {
+                Some(step) => {
+                    format!("the shared prefix restored from the snapshot at step {step}")
+                }
+                None => "the shared prefix re-executed from step 0".to_string(),
+            };
             println!(
-                "forked {} at step {at} into {}",
+                "forked {} at step {at} into {} ({prefix})",
                 run_dir.display(),
                 out.display()
             );
-            print_summary(&summary, &out);
+            print_summary(&forked.summary, &out);
         }
         Command::Resume { run_dir } => {
             let r = simulacra::run::resume_run(&run_dir)?;
+            let from = match r.from_snapshot {
+                Some(step) => format!("restored from the snapshot at step {step}"),
+                None => "re-executed from step 0".to_string(),
+            };
             println!(
-                "resumed {}: {} whole steps were kept ({} bytes of an unfinished step cut); now {} steps, log sha256 {}",
+                "resumed {}: {} whole steps were kept ({} bytes of an unfinished step cut), {from}; now {} steps, log sha256 {}",
                 run_dir.display(),
                 r.steps_kept,
                 r.bytes_cut,

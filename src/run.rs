@@ -108,13 +108,15 @@ fn check_fork_changes(parent: &Scenario, child: &Scenario) -> anyhow::Result<()>
 
 /// Forks `run_dir` at `at_step` into `out_dir`: the new run is the old one until `at_step`
 /// (its log frames are the same bytes, LLM answers come from the old log), then the changed
-/// planner or governance takes over.
+/// planner or governance takes over. The shared prefix is copied from the parent's log up to
+/// the parent's latest snapshot before `at_step`, and re-executed from there (from step 0
+/// when the parent has none).
 pub fn fork_run(
     run_dir: &Path,
     at_step: u64,
     sets: &[String],
     out_dir: &Path,
-) -> anyhow::Result<Summary> {
+) -> anyhow::Result<Forked> {
     let (parent_header, parent) = read_run_header(run_dir)?;
     if parent_header.fork.is_some() {
         bail!(
@@ -123,17 +125,11 @@ pub fn fork_run(
         );
     }
     let parent_log = run_dir.join("run.log");
-    let steps_in_parent = {
-        let mut reader = LogReader::open(&parent_log)?;
-        let (frames, _) = reader.read_all::<crate::frames::Frame>();
-        frames
-            .iter()
-            .filter(|(_, f)| matches!(f, crate::frames::Frame::Outcome(_)))
-            .count() as u64
-    };
-    if at_step == 0 || at_step > steps_in_parent {
+    let whole = whole_steps(&parent_log)?;
+    if at_step == 0 || at_step > whole.steps {
         bail!(
-            "--at must be between 1 and {steps_in_parent} (the steps in {})",
+            "--at must be between 1 and {} (the steps in {})",
+            whole.steps,
             parent_log.display()
         );
     }
@@ -144,17 +140,138 @@ pub fn fork_run(
         at_step,
         parent_log_sha256: simulacra_actors::log::file_sha256(&parent_log)?,
     };
+
+    let mut skipped = Vec::new();
+    let start = crate::snapshot::newest_usable(
+        run_dir,
+        &crate::snapshot::Wanted {
+            header_sha256: &whole.header_sha256,
+            latest_step: at_step,
+            whole_frames: whole.frames,
+            whole_bytes: whole.bytes,
+        },
+        |s| {
+            let found = simulacra_actors::log::prefix_sha256(&parent_log, s.log.bytes)
+                .map_err(|e| e.to_string())?;
+            if found == s.log.sha256 {
+                Ok(())
+            } else {
+                Err("the log before it is not the one it was taken from".into())
+            }
+        },
+        &mut skipped,
+    );
+    warn_skipped(&skipped);
+
     std::fs::create_dir_all(out_dir)
         .with_context(|| format!("cannot create the output folder {}", out_dir.display()))?;
     let mut h = header(&child);
     h.fork = Some(origin.clone());
-    let sink = LogWriter::create(&out_dir.join("run.log"), &h, fsync_of(&child))?;
+    let mut sink = LogWriter::create(&out_dir.join("run.log"), &h, fsync_of(&child))?;
+    if let Some(snapshot) = &start {
+        // The prefix is the parent's frames, byte for byte.
+        let mut reader = LogReader::open(&parent_log)?;
+        for _ in 0..snapshot.log.frames {
+            match reader.next_raw() {
+                Some(Ok(raw)) => sink.append_raw(&raw.payload)?,
+                Some(Err(e)) => return Err(e.into()),
+                None => bail!("{} ended inside the shared prefix", parent_log.display()),
+            }
+        }
+        FrameSink::<crate::frames::Frame>::end_step(&mut sink)?;
+    }
     let answers = if child.uses_llm() {
         Answers::Resume(recorded_exchanges(&parent_log)?)
     } else {
         Answers::Live
     };
-    run_into(&child, Some(&origin), out_dir, None, sink, answers)
+    let from_snapshot = start.as_ref().map(|s| s.next_step);
+    let summary = run_into(
+        &child,
+        Some(&origin),
+        out_dir,
+        None,
+        sink,
+        answers,
+        RunStart::new(&h, start)?,
+    )?;
+    Ok(Forked {
+        summary,
+        from_snapshot,
+    })
+}
+
+/// What `fork` did.
+pub struct Forked {
+    pub summary: Summary,
+    /// The step the shared prefix was restored to from the parent's snapshot (none: the
+    /// fork re-executed the prefix from step 0).
+    pub from_snapshot: Option<u64>,
+}
+
+/// The whole steps of a log: how many, and the frames and bytes they end at.
+struct WholeSteps {
+    steps: u64,
+    frames: u64,
+    bytes: u64,
+    header_sha256: String,
+    /// The LLM exchanges found on the way, the unfinished step's too.
+    exchanges: Vec<crate::frames::LlmExchange>,
+}
+
+/// Reads `log` up to its last whole step (the last `Outcome` frame before the end or the first
+/// bad frame).
+fn whole_steps(log: &Path) -> anyhow::Result<WholeSteps> {
+    let mut reader =
+        LogReader::open(log).with_context(|| format!("cannot read {}", log.display()))?;
+    let mut w = WholeSteps {
+        steps: 0,
+        frames: 0,
+        bytes: reader.header_end(),
+        header_sha256: crate::snapshot::header_sha256(&reader.header_raw().payload),
+        exchanges: Vec::new(),
+    };
+    let mut frames = 0u64;
+    while let Some(Ok(raw)) = reader.next_raw() {
+        frames += 1;
+        match raw.decode::<crate::frames::Frame>() {
+            Ok(crate::frames::Frame::Outcome(o)) => {
+                w.frames = frames;
+                w.bytes = raw.offset + 8 + raw.payload.len() as u64;
+                w.steps = o.step + 1;
+            }
+            Ok(crate::frames::Frame::Llm(e)) => w.exchanges.push(e),
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    Ok(w)
+}
+
+fn warn_skipped(skipped: &[String]) {
+    for s in skipped {
+        eprintln!("warning: snapshot not used: {s}");
+    }
+}
+
+/// Where a run starts: from step 0, or from a snapshot; and the header whose run it is.
+pub struct RunStart {
+    header_sha256: String,
+    snapshot: Option<crate::snapshot::RunSnapshot>,
+}
+
+impl RunStart {
+    fn new(
+        header: &LogHeader,
+        snapshot: Option<crate::snapshot::RunSnapshot>,
+    ) -> anyhow::Result<RunStart> {
+        let mut payload = Vec::new();
+        simulacra_actors::log::encode_payload(header, &mut payload)?;
+        Ok(RunStart {
+            header_sha256: crate::snapshot::header_sha256(&payload),
+            snapshot,
+        })
+    }
 }
 
 /// Saez's rates for the scenario's brackets, from the population's census incomes.
@@ -518,7 +635,7 @@ async fn play<S: FrameSink<crate::frames::Frame> + Send + 'static>(
     progress: Option<Progress>,
 ) -> anyhow::Result<(Economy, S, simulacra_actors::LogDigest, u64)> {
     let economy = Economy::start(scenario, population, planner, llm).await;
-    match run_game(economy, sink, scenario.simulation.timesteps, progress).await {
+    match run_game(economy, sink, 0..scenario.simulation.timesteps, progress).await {
         Ok(done) => Ok((done.game, done.sink, done.digest, done.steps_run)),
         Err(failed) => {
             failed.game.stop();
@@ -640,12 +757,23 @@ pub fn run_scenario(
 ) -> anyhow::Result<Summary> {
     std::fs::create_dir_all(out_dir)
         .with_context(|| format!("cannot create the output folder {}", out_dir.display()))?;
-    let sink = LogWriter::create(
-        &out_dir.join("run.log"),
-        &header(scenario),
-        fsync_of(scenario),
-    )?;
-    run_into(scenario, None, out_dir, progress, sink, Answers::Live)
+    let h = header(scenario);
+    let sink = LogWriter::create(&out_dir.join("run.log"), &h, fsync_of(scenario))?;
+    // Snapshots of an earlier run in this folder belong to another log.
+    let old = out_dir.join(crate::snapshot::SNAPSHOT_DIR);
+    if old.exists() {
+        std::fs::remove_dir_all(&old)
+            .with_context(|| format!("cannot clear the old snapshots in {}", old.display()))?;
+    }
+    run_into(
+        scenario,
+        None,
+        out_dir,
+        progress,
+        sink,
+        Answers::Live,
+        RunStart::new(&h, None)?,
+    )
 }
 
 fn fsync_of(scenario: &Scenario) -> Fsync {
@@ -662,55 +790,74 @@ pub struct Resumed {
     pub steps_kept: u64,
     /// Bytes of a torn or incomplete step cut from the end of the log.
     pub bytes_cut: u64,
+    /// The step the run was restored to from a snapshot (none: re-executed from step 0).
+    pub from_snapshot: Option<u64>,
 }
 
 /// Resumes a run that stopped (a crash, a kill, a power loss): cuts the log back to its last
-/// whole step, re-executes the run from its header (checking every frame against the kept
-/// log, and answering LLM requests from the recorded exchanges, so nothing is paid twice), and
-/// appends the rest. The final log is byte-identical to an uninterrupted run's.
+/// whole step, restores the run from its newest usable snapshot (or starts over from its
+/// header), re-executes the steps after that point (checking every frame against the kept
+/// log, and answering LLM requests from the recorded exchanges, so nothing is paid twice),
+/// and appends the rest. The final log is byte-identical to an uninterrupted run's.
 pub fn resume_run(run_dir: &Path) -> anyhow::Result<Resumed> {
-    let (run_header, scenario) = read_run_header(run_dir)?;
+    let (run_header, mut scenario) = read_run_header(run_dir)?;
     let log = run_dir.join("run.log");
-    let mut reader =
-        LogReader::open(&log).with_context(|| format!("cannot read {}", log.display()))?;
-    let header_end = 12 + 8 + reader.header_raw().payload.len() as u64;
-    let (mut frames, mut keep_frames, mut keep_end, mut steps_kept) =
-        (0u64, 0u64, header_end, 0u64);
-    let mut exchanges = Vec::new();
-    while let Some(Ok(raw)) = reader.next_raw() {
-        frames += 1;
-        match raw.decode::<crate::frames::Frame>() {
-            Ok(crate::frames::Frame::Outcome(o)) => {
-                keep_frames = frames;
-                keep_end = raw.offset + 8 + raw.payload.len() as u64;
-                steps_kept = o.step + 1;
-            }
-            // Answers of the interrupted step are kept too: they are reused, not re-bought.
-            Ok(crate::frames::Frame::Llm(e)) => exchanges.push(e),
-            Ok(_) => {}
-            Err(_) => break,
-        }
-    }
+    let whole = whole_steps(&log)?;
     let len = std::fs::metadata(&log)?.len();
-    if len > keep_end {
+    if len > whole.bytes {
         let file = std::fs::OpenOptions::new().write(true).open(&log)?;
-        file.set_len(keep_end)
+        file.set_len(whole.bytes)
             .with_context(|| format!("cannot cut {} back to its last whole step", log.display()))?;
         file.sync_all()?;
     }
-    let sink = simulacra_actors::ResumeSink::open(&log, keep_frames, fsync_of(&scenario))?;
+    let fsync = fsync_of(&scenario);
+    let mut skipped = Vec::new();
+    let mut sink = None;
+    let start = crate::snapshot::newest_usable(
+        run_dir,
+        &crate::snapshot::Wanted {
+            header_sha256: &whole.header_sha256,
+            latest_step: whole.steps,
+            whole_frames: whole.frames,
+            whole_bytes: whole.bytes,
+        },
+        |s| {
+            let opened = simulacra_actors::ResumeSink::open(
+                &log,
+                Some(&s.log),
+                whole.frames - s.log.frames,
+                fsync,
+            )
+            .map_err(|e| e.to_string())?;
+            sink = Some(opened);
+            Ok(())
+        },
+        &mut skipped,
+    );
+    warn_skipped(&skipped);
+    let sink = match sink {
+        Some(sink) => sink,
+        None => simulacra_actors::ResumeSink::open(&log, None, whole.frames, fsync)?,
+    };
+    let from_snapshot = start.as_ref().map(|s| s.next_step);
+    // The cadence is not in the log's header; a run restored from a snapshot keeps its own.
+    if let Some(s) = &start {
+        scenario.log.snapshot_every_years = s.every_years;
+    }
     let summary = run_into(
         &scenario,
         run_header.fork.as_ref(),
         run_dir,
         None,
         sink,
-        Answers::Resume(Recording::new(exchanges)),
+        Answers::Resume(Recording::new(whole.exchanges)),
+        RunStart::new(&run_header, start)?,
     )?;
     Ok(Resumed {
         summary,
-        steps_kept,
-        bytes_cut: len - keep_end,
+        steps_kept: whole.steps,
+        bytes_cut: len - whole.bytes,
+        from_snapshot,
     })
 }
 
@@ -722,9 +869,17 @@ fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
     progress: Option<Progress>,
     sink: S,
     answers: Answers,
+    start: RunStart,
 ) -> anyhow::Result<Summary> {
     let scenario_owned = scenario.clone();
     let fork = fork.cloned();
+    let plan = crate::snapshot::SnapshotPlan {
+        dir: out_dir.join(crate::snapshot::SNAPSHOT_DIR),
+        every_years: scenario.log.snapshot_every_years,
+        tax_year_length: scenario.simulation.tax_year_length,
+        header_sha256: start.header_sha256,
+    };
+    let snapshot = start.snapshot;
     let summary = System::new().block_on(async move {
         let scenario = &scenario_owned;
         let population = Arc::new(Population::generate(scenario));
@@ -733,10 +888,19 @@ fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
         } else {
             None
         };
-        let (economy, planner_name) =
+        let (mut economy, planner_name) =
             start_economy(scenario, fork.as_ref(), Arc::clone(&population), llm).await?;
+        economy.snapshot_into(plan);
+        let first = snapshot.as_ref().map_or(0, |s| s.next_step);
+        if let Some(snapshot) = snapshot
+            && let Err(e) = economy.restore(snapshot).await
+        {
+            economy.stop();
+            bail!("{e}");
+        }
+        let steps = first..scenario.simulation.timesteps;
         let (economy, _sink, digest, steps_run) =
-            match run_game(economy, sink, scenario.simulation.timesteps, progress).await {
+            match run_game(economy, sink, steps, progress).await {
                 Ok(done) => (done.game, done.sink, done.digest, done.steps_run),
                 Err(failed) => {
                     failed.game.stop();
@@ -928,7 +1092,7 @@ pub fn verify_replay(run_dir: &Path) -> anyhow::Result<ReplayVerdict> {
             None => None,
         };
         let (economy, _) = start_economy(&scenario, header.fork.as_ref(), population, llm).await?;
-        let mut sink = match run_game(economy, sink, scenario.simulation.timesteps, None).await {
+        let mut sink = match run_game(economy, sink, 0..scenario.simulation.timesteps, None).await {
             Ok(done) => {
                 done.game.stop();
                 done.sink

@@ -514,6 +514,57 @@ fn a_resumed_llm_run_reuses_recorded_answers_and_matches_the_uninterrupted_log()
     assert!(asked_again < asked_by_full_run);
 }
 
+#[test]
+fn an_llm_run_resumes_from_its_snapshot_with_memories_and_counts_restored() {
+    let mock = Mock::start(|_, p| Behave::Answer(good_answer(p)));
+    // Personas and satisfaction questions too: every kind of worker memory is exercised.
+    let s = llm_scenario(
+        &mock,
+        &[
+            "log.snapshot_every_years=1",
+            "simulation.timesteps=9",
+            "workers.personas=llm",
+            "workers.satisfaction=true",
+        ],
+    );
+    let (full_dir, _) = run(&s);
+    let bytes = std::fs::read(full_dir.path().join("run.log")).unwrap();
+    let summary = std::fs::read(full_dir.path().join("summary.json")).unwrap();
+    let asked_by_full_run = mock.requests();
+    // A crash after step 7 of 9: the snapshot of step 6 is the start.
+    let dir = tempfile::tempdir().unwrap();
+    let cut = {
+        let mut r = LogReader::open(&full_dir.path().join("run.log")).unwrap();
+        let mut end = 0;
+        while let Some(Ok(raw)) = r.next_raw() {
+            if let Ok(Frame::Outcome(o)) = raw.decode::<Frame>()
+                && o.step == 7
+            {
+                end = raw.offset as usize + 8 + raw.payload.len();
+            }
+        }
+        end + 5
+    };
+    std::fs::write(dir.path().join("run.log"), &bytes[..cut]).unwrap();
+    std::fs::create_dir(dir.path().join("snapshots")).unwrap();
+    for step in [3, 6] {
+        let name = format!("snapshots/step-{step:08}.snap");
+        std::fs::copy(full_dir.path().join(&name), dir.path().join(&name)).unwrap();
+    }
+    let r = simulacra::run::resume_run(dir.path()).unwrap();
+    assert_eq!((r.steps_kept, r.from_snapshot), (8, Some(6)));
+    assert!(std::fs::read(dir.path().join("run.log")).unwrap() == bytes);
+    // Request counts, fallbacks and tokens count on from the snapshot: the summary is the
+    // uninterrupted run's, byte for byte.
+    assert_eq!(
+        String::from_utf8(std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap(),
+        String::from_utf8(summary).unwrap()
+    );
+    // Only the last step was asked again: 5 workers, a satisfaction question and a decision.
+    let asked_again = mock.requests() - asked_by_full_run;
+    assert!(asked_again <= 10, "{asked_again}");
+}
+
 /// The fault mix: 20% garbage answers, 5% HTTP 500, 2% stalls past the timeout (plus
 /// truncated JSON, a few huge bodies and 1% connections dropped mid-response). The run completes, every fault is counted, nothing
 /// panics, and the log replays identically.

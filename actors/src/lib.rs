@@ -5,7 +5,8 @@
 //!   fan-out / fan-in barrier per timestep;
 //! - [`rng`]: randomness keyed by (master seed, domain, actor, step), with no stored state;
 //! - [`log`]: the checksummed, length-prefixed bincode message log;
-//! - [`replay`]: re-execution checked frame by frame against a recorded log.
+//! - [`replay`]: re-execution checked frame by frame against a recorded log, and resuming;
+//! - [`snapshot`]: checksummed, atomically written snapshot files.
 //!
 //! It knows nothing about taxes: the economy lives in the `simulacra` crate.
 
@@ -14,9 +15,12 @@ pub mod population;
 pub mod replay;
 pub mod rng;
 pub mod scheduler;
+pub mod snapshot;
 
 pub use log::{FrameSink, Fsync, HashSink, LogDigest, LogError, LogReader, LogWriter, RawFrame};
-pub use population::{Act, Agent, AgentFactory, Population, PopulationOptions, RuntimeError};
+pub use population::{
+    Act, Agent, AgentFactory, Population, PopulationOptions, Remember, RuntimeError,
+};
 pub use replay::{Divergence, ResumeSink, VerifySink};
 pub use rng::{StreamKey, stream};
 pub use scheduler::{Failed, Finished, Flow, Game, Progress, StepFrames, run_game};

@@ -64,6 +64,9 @@ pub enum LogError {
     Decode { offset: u64, message: String },
     #[error("could not encode a frame: {0}")]
     Encode(String),
+    /// The file does not agree with what a caller knew of it (a snapshot's log prefix).
+    #[error("{0}")]
+    Inconsistent(String),
 }
 
 impl LogError {
@@ -114,10 +117,16 @@ pub trait FrameSink<F> {
     fn end_step(&mut self) -> Result<(), LogError>;
     /// Finishes the log and returns (frames written after the header, SHA-256 hex of all bytes).
     fn finish(&mut self) -> Result<LogDigest, LogError>;
+    /// The identity of the log written so far (as `finish` would return it now), for a
+    /// checkpoint to name the log prefix it continues. Sinks that do not write a log have none.
+    fn mark(&self) -> Option<LogDigest> {
+        None
+    }
 }
 
-/// A finished log's identity.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+/// A log's identity: its frames after the header, its length in bytes and the SHA-256 of those
+/// bytes. Of a finished log, or of a prefix of one (a checkpoint's mark).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LogDigest {
     pub frames: u64,
     pub bytes: u64,
@@ -134,15 +143,15 @@ pub enum Fsync {
 }
 
 /// Shared encoding state of the writing sinks: the frame buffer, the running hash and counts.
-struct Encoder {
-    payload: Vec<u8>,
+pub(crate) struct Encoder {
+    pub(crate) payload: Vec<u8>,
     hasher: Sha256,
-    frames: u64,
+    pub(crate) frames: u64,
     bytes: u64,
 }
 
 impl Encoder {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Encoder {
             payload: Vec::with_capacity(4096),
             hasher: Sha256::new(),
@@ -151,9 +160,25 @@ impl Encoder {
         }
     }
 
+    /// The state of an encoder that has seen the first `bytes` bytes of a log (hashed in
+    /// `hasher`), `frames` of them frames after the header.
+    pub(crate) fn continuing(hasher: Sha256, frames: u64, bytes: u64) -> Self {
+        Encoder {
+            hasher,
+            frames,
+            bytes,
+            ..Encoder::new()
+        }
+    }
+
     /// Encodes `value` and returns the frame head; the payload is in `self.payload`.
-    fn frame<T: Serialize>(&mut self, value: &T) -> Result<[u8; 8], LogError> {
+    pub(crate) fn frame<T: Serialize>(&mut self, value: &T) -> Result<[u8; 8], LogError> {
         encode_payload(value, &mut self.payload)?;
+        self.head()
+    }
+
+    /// The head of the payload in `self.payload`, with the frame hashed and counted in bytes.
+    fn head(&mut self) -> Result<[u8; 8], LogError> {
         let len = u32::try_from(self.payload.len())
             .ok()
             .filter(|&l| l <= MAX_FRAME_LEN)
@@ -182,7 +207,7 @@ impl Encoder {
         pre
     }
 
-    fn digest(&self) -> LogDigest {
+    pub(crate) fn digest(&self) -> LogDigest {
         LogDigest {
             frames: self.frames,
             bytes: self.bytes,
@@ -242,6 +267,30 @@ impl LogWriter {
         })
     }
 
+    /// Continues an existing log whose bytes so far `enc` has seen: appends after its last byte.
+    pub(crate) fn continue_from(path: &Path, fsync: Fsync, enc: Encoder) -> Result<Self, LogError> {
+        let mut writer = LogWriter::open_append(path, fsync)?;
+        writer.enc = enc;
+        Ok(writer)
+    }
+
+    /// Appends a frame already encoded (a payload read from another log by [`LogReader`]): the
+    /// same bytes, checksummed and hashed as if encoded here. Forks copy a shared prefix so.
+    pub fn append_raw(&mut self, payload: &[u8]) -> Result<(), LogError> {
+        self.enc.payload.clear();
+        self.enc.payload.extend_from_slice(payload);
+        let head = self.enc.head()?;
+        self.out
+            .write_all(&head)
+            .and_then(|_| self.out.write_all(payload))
+            .map_err(|source| LogError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
+        self.enc.frames += 1;
+        Ok(())
+    }
+
     fn write_bytes(&mut self, bytes: &[u8]) -> Result<(), LogError> {
         self.out.write_all(bytes).map_err(|source| LogError::Io {
             path: self.path.clone(),
@@ -289,6 +338,9 @@ impl<F: Serialize> FrameSink<F> for LogWriter {
         self.flush()?;
         Ok(self.enc.digest())
     }
+    fn mark(&self) -> Option<LogDigest> {
+        Some(self.enc.digest())
+    }
 }
 
 /// Encodes frames exactly as [`LogWriter`] would, but keeps only the hash: for baseline runs and
@@ -317,6 +369,9 @@ impl<F: Serialize> FrameSink<F> for HashSink {
     }
     fn finish(&mut self) -> Result<LogDigest, LogError> {
         Ok(self.enc.digest())
+    }
+    fn mark(&self) -> Option<LogDigest> {
+        Some(self.enc.digest())
     }
 }
 
@@ -406,6 +461,26 @@ impl LogReader {
     /// Decodes the header.
     pub fn header<H: DeserializeOwned>(&self) -> Result<H, LogError> {
         self.header.decode()
+    }
+
+    /// The byte offset just after the header frame (where the first frame starts).
+    pub fn header_end(&self) -> u64 {
+        PREAMBLE_LEN + FRAME_HEAD_LEN + self.header.payload.len() as u64
+    }
+
+    /// Moves to the frame starting at byte `offset` (a frame boundary the caller knows, such
+    /// as a checkpoint's mark); reading goes on from there.
+    pub fn seek_to(&mut self, offset: u64) -> Result<(), LogError> {
+        use std::io::Seek;
+        self.input
+            .seek(io::SeekFrom::Start(offset))
+            .map_err(|source| LogError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
+        self.offset = offset;
+        self.failed = false;
+        Ok(())
     }
 
     /// The path this reader reads.
@@ -504,6 +579,47 @@ fn read_full(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
         }
     }
     Ok(filled)
+}
+
+/// The SHA-256 state after the first `len` bytes of a file (an error if it is shorter).
+pub(crate) fn hash_prefix(path: &Path, len: u64) -> Result<Sha256, LogError> {
+    let io = |source| LogError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = BufReader::new(File::open(path).map_err(io)?).take(len);
+    let mut hasher = Sha256::new();
+    let copied = io::copy(&mut file, &mut HashWriter(&mut hasher)).map_err(io)?;
+    if copied < len {
+        return Err(LogError::Inconsistent(format!(
+            "{} has {copied} bytes, fewer than the {len} expected",
+            path.display()
+        )));
+    }
+    Ok(hasher)
+}
+
+/// Lets `io::copy` feed a hasher.
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// SHA-256 (hex) of the first `len` bytes of a file (an error if it is shorter).
+pub fn prefix_sha256(path: &Path, len: u64) -> Result<String, LogError> {
+    hash_prefix(path, len).map(hex_of)
+}
+
+/// Hex of a finished hash.
+pub(crate) fn hex_of(hasher: Sha256) -> String {
+    hex(&hasher.finalize())
 }
 
 /// SHA-256 (hex) of a file's bytes.
@@ -667,7 +783,10 @@ mod tests {
         use proptest::prelude::*;
 
         proptest! {
-            #![proptest_config(ProptestConfig::with_cases(64))]
+            // 64 cases in the test suite; PROPTEST_CASES=1000000 for the long run.
+            #![proptest_config(ProptestConfig::with_cases(
+                std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(64),
+            ))]
             /// Any corruption of any byte after the preamble is either caught or leaves a
             /// prefix of the original frames: the reader never panics and never invents frames.
             #[test]

@@ -55,6 +55,17 @@ pub trait Agent: Unpin + Sized + 'static {
     }
 }
 
+/// An agent whose memory a checkpoint can save and a resumed run restore. The memory is what
+/// the agent learned while the run went on, not what its factory gives it again.
+pub trait Remember: Agent {
+    /// The saved memory (an empty value for agents that learn nothing).
+    type Memory: Send + 'static;
+    /// The agent's memory now (called between steps).
+    fn save(&self) -> Self::Memory;
+    /// Puts back a saved memory into a freshly built agent; an error says why it cannot.
+    fn restore(&mut self, memory: Self::Memory) -> Result<(), String>;
+}
+
 /// The actor hosting one agent.
 pub struct AgentActor<A: Agent> {
     pub agent: A,
@@ -126,6 +137,10 @@ pub enum RuntimeError {
         shard: usize,
         source: MailboxError,
     },
+    #[error("agent {agent} could not take back its saved memory: {message}")]
+    Restore { agent: usize, message: String },
+    #[error("a checkpoint's memories could not be gathered: {0}")]
+    Save(MailboxError),
     #[error("step {step}: {got} private messages for a population of {expected}")]
     WrongLength {
         step: u64,
@@ -342,6 +357,143 @@ impl<A: Agent> Population<A> {
     }
 }
 
+struct SaveMemory<A: Remember>(std::marker::PhantomData<fn() -> A>);
+impl<A: Remember> Message for SaveMemory<A> {
+    type Result = A::Memory;
+}
+impl<A: Remember> Handler<SaveMemory<A>> for AgentActor<A> {
+    type Result = MessageResult<SaveMemory<A>>;
+    fn handle(&mut self, _: SaveMemory<A>, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.agent.save())
+    }
+}
+
+struct RestoreMemory<A: Remember>(A::Memory);
+impl<A: Remember> Message for RestoreMemory<A> {
+    type Result = Result<(), String>;
+}
+impl<A: Remember> Handler<RestoreMemory<A>> for AgentActor<A> {
+    type Result = Result<(), String>;
+    fn handle(&mut self, msg: RestoreMemory<A>, _: &mut Context<Self>) -> Self::Result {
+        self.agent.restore(msg.0)
+    }
+}
+
+/// A shard's memories, in id order.
+struct SaveShard<A: Remember>(std::marker::PhantomData<fn() -> A>);
+impl<A: Remember> Message for SaveShard<A> {
+    type Result = Result<Vec<A::Memory>, MailboxError>;
+}
+impl<A: Remember> Handler<SaveShard<A>> for Shard<A> {
+    type Result = ResponseFuture<Result<Vec<A::Memory>, MailboxError>>;
+    fn handle(&mut self, _: SaveShard<A>, _: &mut Context<Self>) -> Self::Result {
+        let agents = Rc::clone(&self.agents);
+        let window = self.window;
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(agents.len());
+            for block in agents.chunks(window) {
+                let in_flight: Vec<_> = block
+                    .iter()
+                    .map(|a| a.send(SaveMemory(std::marker::PhantomData)))
+                    .collect();
+                for request in in_flight {
+                    out.push(request.await?);
+                }
+            }
+            Ok(out)
+        })
+    }
+}
+
+/// Gives a shard's agents their memories back, in id order.
+struct RestoreShard<A: Remember>(Vec<A::Memory>);
+impl<A: Remember> Message for RestoreShard<A> {
+    type Result = Result<(), RuntimeError>;
+}
+impl<A: Remember> Handler<RestoreShard<A>> for Shard<A> {
+    type Result = ResponseFuture<Result<(), RuntimeError>>;
+    fn handle(&mut self, msg: RestoreShard<A>, _: &mut Context<Self>) -> Self::Result {
+        let agents = Rc::clone(&self.agents);
+        let window = self.window;
+        let first_id = self.first_id;
+        Box::pin(async move {
+            let mut memories = msg.0.into_iter();
+            let mut done = 0;
+            for block in agents.chunks(window) {
+                let in_flight: Vec<_> = block
+                    .iter()
+                    .zip(memories.by_ref())
+                    .map(|(a, m)| a.send(RestoreMemory(m)))
+                    .collect();
+                for request in in_flight {
+                    let agent = first_id + done;
+                    request
+                        .await
+                        .map_err(|source| RuntimeError::AgentGone {
+                            step: 0,
+                            agent,
+                            source,
+                        })?
+                        .map_err(|message| RuntimeError::Restore { agent, message })?;
+                    done += 1;
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+impl<A: Remember> Population<A> {
+    /// Every agent's memory, in agent-id order (between steps: no step may be running).
+    pub async fn save(&self) -> Result<Vec<A::Memory>, RuntimeError> {
+        let requests: Vec<_> = self
+            .shards
+            .iter()
+            .map(|(addr, _)| addr.send(SaveShard(std::marker::PhantomData)))
+            .collect();
+        let mut out = Vec::with_capacity(self.len);
+        for request in requests {
+            out.extend(
+                request
+                    .await
+                    .map_err(RuntimeError::Save)?
+                    .map_err(RuntimeError::Save)?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Gives every agent back its saved memory (`memories` in agent-id order, one per agent).
+    pub async fn restore(&self, mut memories: Vec<A::Memory>) -> Result<(), RuntimeError> {
+        if memories.len() != self.len {
+            return Err(RuntimeError::WrongLength {
+                step: 0,
+                got: memories.len(),
+                expected: self.len,
+            });
+        }
+        let mut blocks = Vec::with_capacity(self.shards.len());
+        for (_, range) in self.shards.iter().rev() {
+            blocks.push(memories.split_off(range.start));
+        }
+        blocks.reverse();
+        let requests: Vec<_> = self
+            .shards
+            .iter()
+            .zip(blocks)
+            .map(|((addr, _), block)| addr.send(RestoreShard(block)))
+            .collect();
+        for (shard, request) in requests.into_iter().enumerate() {
+            request.await.map_err(|source| RuntimeError::ShardGone {
+                step: 0,
+                shard,
+                source,
+            })??;
+        }
+        Ok(())
+    }
+}
+
 struct Ping;
 impl Message for Ping {
     type Result = ();
@@ -431,6 +583,48 @@ mod tests {
                 assert_eq!(reply.2, i as u32 * 10);
             }
         }
+    }
+
+    impl Remember for Toy {
+        type Memory = u32;
+        fn save(&self) -> u32 {
+            self.seen
+        }
+        fn restore(&mut self, seen: u32) -> Result<(), String> {
+            if seen > 1000 {
+                return Err(format!("{seen} is not a plausible count"));
+            }
+            self.seen = seen;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn memories_are_saved_in_id_order_and_restored_into_fresh_agents() {
+        let system = System::new();
+        system.block_on(async {
+            let key = StreamKey::new(5, "toy");
+            let options = PopulationOptions {
+                shards: 3,
+                window: 4,
+            };
+            let factory: AgentFactory<Toy> = Arc::new(move |id| Toy { id, seen: 0, key });
+            let pop = Population::spawn(20, options, Arc::clone(&factory)).await;
+            // Distinct counts per agent, so a misplaced memory would show.
+            let memories: Vec<u32> = (0..20).map(|i| i * 2).collect();
+            pop.restore(memories.clone()).await.unwrap();
+            assert_eq!(pop.save().await.unwrap(), memories);
+            let replies = pop.step(0, &0, vec![0; 20]).await.unwrap();
+            for (i, r) in replies.iter().enumerate() {
+                assert_eq!(r.3, i as u32 * 2 + 1, "agent {i} counts on from its memory");
+            }
+            // A memory an agent refuses is named by its agent id.
+            let mut bad = memories;
+            bad[13] = 5000;
+            let err = pop.restore(bad).await.unwrap_err();
+            assert!(err.to_string().contains("agent 13"), "{err}");
+            pop.stop();
+        });
     }
 
     #[test]

@@ -145,48 +145,129 @@ impl<F: Serialize> FrameSink<F> for VerifySink {
     }
 }
 
-/// Resuming: the first `prefix` frames a re-execution produces are checked against the log
-/// already on disk (a crash-truncated run); every frame after them is appended to it. The
-/// re-execution restores every actor's state exactly, with no snapshot to trust.
+/// Resuming: the re-execution starts at a known point of the log (its first frame, or a
+/// checkpoint's mark); the `prefix` frames it produces that are already on disk are checked
+/// against them, and every frame after them is appended. The re-execution restores every
+/// actor's state exactly; a checkpoint only spares it the steps before its mark, and is trusted
+/// only if the log's bytes up to the mark hash to what the checkpoint recorded.
+///
+/// The sink keeps the running identity (frames, bytes, SHA-256) of the whole file from byte 0,
+/// so [`FrameSink::mark`] and `finish` describe the whole log, as an uninterrupted writer's do.
 pub struct ResumeSink {
     path: std::path::PathBuf,
-    verify: VerifySink,
-    prefix: u64,
-    seen: u64,
+    reader: LogReader,
+    /// The identity of the log up to the last frame checked or written.
+    enc: crate::log::Encoder,
+    /// Frames still to check before appending.
+    to_check: u64,
     fsync: crate::log::Fsync,
     writer: Option<crate::log::LogWriter>,
+    divergence: Option<Divergence>,
 }
 
 impl ResumeSink {
-    /// `path` must already end exactly after its `prefix`-th frame.
-    pub fn open(path: &Path, prefix: u64, fsync: crate::log::Fsync) -> Result<Self, LogError> {
+    /// Opens `path` to resume after `start` (a checkpoint's mark of this log; `None`: from the
+    /// first frame). `prefix` frames after `start` are already in the file, which must end
+    /// exactly after them (the caller cut a torn tail).
+    pub fn open(
+        path: &Path,
+        start: Option<&LogDigest>,
+        prefix: u64,
+        fsync: crate::log::Fsync,
+    ) -> Result<Self, LogError> {
+        let mut reader = LogReader::open(path)?;
+        let (frames, bytes) = match start {
+            Some(mark) => (mark.frames, mark.bytes),
+            None => (0, reader.header_end()),
+        };
+        let hasher = crate::log::hash_prefix(path, bytes)?;
+        if let Some(mark) = start {
+            let found = crate::log::hex_of(hasher.clone());
+            if found != mark.sha256 {
+                return Err(LogError::Inconsistent(format!(
+                    "the first {bytes} bytes of {} hash to {}, not to the checkpoint's {}: the log \
+                     is not the one the checkpoint was taken from",
+                    path.display(),
+                    &found[..12],
+                    &mark.sha256[..mark.sha256.len().min(12)]
+                )));
+            }
+            reader.seek_to(bytes)?;
+        }
         Ok(ResumeSink {
             path: path.to_path_buf(),
-            verify: VerifySink::open(path)?,
-            prefix,
-            seen: 0,
+            reader,
+            enc: crate::log::Encoder::continuing(hasher, frames, bytes),
+            to_check: prefix,
             fsync,
             writer: None,
+            divergence: None,
         })
     }
 
     /// Where the re-execution departed from the recorded prefix, if it did.
     pub fn divergence(&self) -> Option<&Divergence> {
-        self.verify.divergence()
+        self.divergence.as_ref()
+    }
+
+    fn diverged(&mut self, d: Divergence) -> LogError {
+        let message = d.to_string();
+        self.divergence = Some(d);
+        LogError::Encode(format!("resume diverged from the log: {message}"))
+    }
+
+    /// Checks the next re-executed frame against the recorded one.
+    fn check<F: Serialize>(&mut self, frame: &F) -> Result<(), LogError> {
+        if self.divergence.is_some() {
+            return Err(LogError::Encode("resume already diverged".into()));
+        }
+        let index = self.enc.frames;
+        self.enc.frame(frame)?;
+        match self.reader.next_raw() {
+            None => Err(self.diverged(Divergence::RecordingEnds { index })),
+            Some(Err(e)) => Err(self.diverged(Divergence::RecordingDamaged {
+                index,
+                error: e.to_string(),
+            })),
+            Some(Ok(recorded)) if recorded.payload != self.enc.payload => {
+                Err(self.diverged(Divergence::Differs {
+                    index,
+                    offset: recorded.offset,
+                }))
+            }
+            Some(Ok(_)) => {
+                self.enc.frames += 1;
+                self.to_check -= 1;
+                Ok(())
+            }
+        }
+    }
+
+    /// Switches from checking to appending; the recorded log must end here.
+    fn start_writing(&mut self) -> Result<&mut crate::log::LogWriter, LogError> {
+        if self.writer.is_none() {
+            if let Some(extra) = self.reader.next_raw() {
+                let offset = extra.map_or_else(|e| e.offset().unwrap_or(0), |raw| raw.offset);
+                return Err(LogError::Inconsistent(format!(
+                    "{} goes on after the frames it was expected to end with (byte {offset})",
+                    self.path.display()
+                )));
+            }
+            let enc = std::mem::replace(&mut self.enc, crate::log::Encoder::new());
+            self.writer = Some(crate::log::LogWriter::continue_from(
+                &self.path, self.fsync, enc,
+            )?);
+        }
+        Ok(self.writer.as_mut().expect("opened above"))
     }
 }
 
 impl<F: Serialize> FrameSink<F> for ResumeSink {
     fn append(&mut self, frame: &F) -> Result<(), LogError> {
-        if self.seen < self.prefix {
-            self.seen += 1;
-            return FrameSink::<F>::append(&mut self.verify, frame);
+        if self.to_check > 0 {
+            return self.check(frame);
         }
-        if self.writer.is_none() {
-            self.writer = Some(crate::log::LogWriter::open_append(&self.path, self.fsync)?);
-        }
-        self.seen += 1;
-        FrameSink::<F>::append(self.writer.as_mut().expect("opened above"), frame)
+        FrameSink::<F>::append(self.start_writing()?, frame)
     }
 
     fn end_step(&mut self) -> Result<(), LogError> {
@@ -197,20 +278,17 @@ impl<F: Serialize> FrameSink<F> for ResumeSink {
     }
 
     fn finish(&mut self) -> Result<LogDigest, LogError> {
-        if let Some(w) = self.writer.as_mut() {
-            FrameSink::<F>::finish(w)?;
+        match self.writer.as_mut() {
+            Some(w) => FrameSink::<F>::finish(w),
+            None => Ok(self.enc.digest()),
         }
-        let bytes = std::fs::metadata(&self.path)
-            .map_err(|source| LogError::Io {
-                path: self.path.clone(),
-                source,
-            })?
-            .len();
-        Ok(LogDigest {
-            frames: self.seen,
-            bytes,
-            sha256: crate::log::file_sha256(&self.path)?,
-        })
+    }
+
+    fn mark(&self) -> Option<LogDigest> {
+        match &self.writer {
+            Some(w) => FrameSink::<F>::mark(w),
+            None => Some(self.enc.digest()),
+        }
     }
 }
 
@@ -244,7 +322,7 @@ mod tests {
         record(&full, &[1, 2, 3, 4, 5]);
         let cut = dir.path().join("cut.log");
         record(&cut, &[1, 2]);
-        let mut r = ResumeSink::open(&cut, 2, crate::log::Fsync::Never).unwrap();
+        let mut r = ResumeSink::open(&cut, None, 2, crate::log::Fsync::Never).unwrap();
         for f in [1u32, 2, 3, 4, 5] {
             FrameSink::<u32>::append(&mut r, &f).unwrap();
         }
@@ -254,10 +332,48 @@ mod tests {
         // A prefix that differs is caught, not silently extended.
         let bad = dir.path().join("bad.log");
         record(&bad, &[1, 9]);
-        let mut r = ResumeSink::open(&bad, 2, crate::log::Fsync::Never).unwrap();
+        let mut r = ResumeSink::open(&bad, None, 2, crate::log::Fsync::Never).unwrap();
         FrameSink::<u32>::append(&mut r, &1).unwrap();
         assert!(FrameSink::<u32>::append(&mut r, &2).is_err());
         assert!(r.divergence().is_some());
+    }
+
+    #[test]
+    fn resuming_from_a_mark_skips_what_is_before_it_and_keeps_the_identity() {
+        let dir = tempfile::tempdir().unwrap();
+        let full = dir.path().join("full.log");
+        record(&full, &[1, 2, 3, 4, 5]);
+        // A run that logged 1, 2 (checkpoint), 3, then died.
+        let cut = dir.path().join("cut.log");
+        let mut w = LogWriter::create(&cut, &"h", Fsync::Never).unwrap();
+        FrameSink::<u32>::append(&mut w, &1).unwrap();
+        FrameSink::<u32>::append(&mut w, &2).unwrap();
+        let mark = FrameSink::<u32>::mark(&w).unwrap();
+        FrameSink::<u32>::append(&mut w, &3).unwrap();
+        FrameSink::<u32>::finish(&mut w).unwrap();
+        assert_eq!(mark.frames, 2);
+
+        let mut r = ResumeSink::open(&cut, Some(&mark), 1, Fsync::Never).unwrap();
+        assert_eq!(FrameSink::<u32>::mark(&r), Some(mark.clone()));
+        for f in [3u32, 4, 5] {
+            FrameSink::<u32>::append(&mut r, &f).unwrap();
+        }
+        let d = FrameSink::<u32>::finish(&mut r).unwrap();
+        assert_eq!(std::fs::read(&cut).unwrap(), std::fs::read(&full).unwrap());
+        assert_eq!(d.sha256, crate::log::file_sha256(&full).unwrap());
+        assert_eq!(d.frames, 5);
+        assert_eq!(d.bytes, std::fs::metadata(&full).unwrap().len());
+
+        // A mark from another log is refused, with a reason.
+        let other = dir.path().join("other.log");
+        record(&other, &[7, 8, 9]);
+        let err = ResumeSink::open(&other, Some(&mark), 1, Fsync::Never)
+            .err()
+            .expect("a foreign mark is refused");
+        assert!(
+            err.to_string().contains("not the one the checkpoint"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ use std::future::Future;
 use actix::prelude::*;
 
 use crate::log::{FrameSink, LogDigest, LogError};
+use std::ops::Range;
 
 /// What a step produced for the log, in order.
 pub struct StepFrames<F> {
@@ -61,6 +62,22 @@ pub trait Game: Send + 'static {
         step: u64,
         frames: &mut StepFrames<Self::Frame>,
     ) -> impl Future<Output = Result<Flow, Self::Error>>;
+
+    /// Whether the game wants a checkpoint once step `step` is logged (default: never).
+    fn checkpoint_due(&self, _step: u64) -> bool {
+        false
+    }
+
+    /// Takes a checkpoint after step `step` is logged and flushed. `log` is the identity of
+    /// the log through that step, so the checkpoint can name the exact prefix it continues.
+    /// Called only when [`Game::checkpoint_due`] says so and the sink writes a log.
+    fn checkpoint(
+        &mut self,
+        _step: u64,
+        _log: LogDigest,
+    ) -> impl Future<Output = Result<(), Self::Error>> {
+        async { Ok(()) }
+    }
 }
 
 /// The result of a run: the game (for its final state), the sink, and the log's identity.
@@ -111,14 +128,15 @@ impl<G: Game, S: FrameSink<G::Frame> + Send + 'static> Actor for Scheduler<G, S>
 
 type RunResult<G, S> = Result<Finished<G, S>, Failed<G, S, <G as Game>::Error>>;
 
-/// Message that runs the game and hands back the result.
+/// Message that runs the game over `steps` (a whole run is `0..n`; a resumed one starts
+/// where its checkpoint left off) and hands back the result.
 pub struct RunToEnd<G: Game, S> {
-    pub steps: u64,
+    pub steps: Range<u64>,
     _marker: std::marker::PhantomData<fn() -> (G, S)>,
 }
 
 impl<G: Game, S> RunToEnd<G, S> {
-    pub fn new(steps: u64) -> Self {
+    pub fn new(steps: Range<u64>) -> Self {
         RunToEnd {
             steps,
             _marker: std::marker::PhantomData,
@@ -142,10 +160,10 @@ impl<G: Game, S: FrameSink<G::Frame> + Send + 'static> Handler<RunToEnd<G, S>> f
         let (mut game, mut sink) = *parts;
         let mut progress = self.progress.take();
         Box::pin(async move {
-            let total = msg.steps;
+            let total = msg.steps.end;
             let mut halted = false;
-            let mut steps_run = 0;
-            for step in 0..total {
+            let mut steps_run = msg.steps.start;
+            for step in msg.steps {
                 let mut frames = StepFrames::new();
                 let flow = match game.step(step, &mut frames).await {
                     Ok(flow) => flow,
@@ -171,6 +189,17 @@ impl<G: Game, S: FrameSink<G::Frame> + Send + 'static> Handler<RunToEnd<G, S>> f
                     }));
                 }
                 steps_run = step + 1;
+                if game.checkpoint_due(step)
+                    && let Some(mark) = sink.mark()
+                    && let Err(error) = game.checkpoint(step, mark).await
+                {
+                    return Some(Err(Failed {
+                        game,
+                        sink,
+                        error,
+                        step,
+                    }));
+                }
                 if let Some(p) = progress.as_mut() {
                     p(steps_run, total);
                 }
@@ -202,12 +231,12 @@ fn append_all<F, S: FrameSink<F>>(sink: &mut S, frames: &[F]) -> Result<(), LogE
     frames.iter().try_for_each(|f| sink.append(f))
 }
 
-/// Starts a scheduler for `game` writing to `sink`, runs `steps` steps and returns the result.
-/// Must be called inside a running actix `System`.
+/// Starts a scheduler for `game` writing to `sink`, runs the steps `steps` and returns the
+/// result. Must be called inside a running actix `System`.
 pub async fn run_game<G, S>(
     game: G,
     sink: S,
-    steps: u64,
+    steps: Range<u64>,
     progress: Option<Progress>,
 ) -> Result<Finished<G, S>, Failed<G, S, G::Error>>
 where
@@ -250,6 +279,7 @@ mod tests {
         value: u64,
         fail_at: Option<u64>,
         halt_at: Option<u64>,
+        checkpoints: Vec<(u64, u64)>,
     }
 
     #[derive(Debug)]
@@ -284,6 +314,13 @@ mod tests {
                 Flow::Continue
             })
         }
+        fn checkpoint_due(&self, step: u64) -> bool {
+            step % 3 == 2
+        }
+        async fn checkpoint(&mut self, step: u64, log: LogDigest) -> Result<(), Oops> {
+            self.checkpoints.push((step, log.frames));
+            Ok(())
+        }
     }
 
     fn go(
@@ -295,13 +332,41 @@ mod tests {
                 value: 0,
                 fail_at,
                 halt_at,
+                checkpoints: Vec::new(),
             };
             let sink = HashSink::new(&"header").unwrap();
-            match run_game(game, sink, 10, None).await {
+            match run_game(game, sink, 0..10, None).await {
                 Ok(f) => Ok((f.game.value, f.steps_run, f.halted, f.digest.frames)),
                 Err(f) => Err((f.error.0, f.step)),
             }
         })
+    }
+
+    #[test]
+    fn checkpoints_come_after_their_step_is_logged_and_a_run_can_start_midway() {
+        let (full, tail) = System::new().block_on(async {
+            let counter = || Counter {
+                value: 0,
+                fail_at: None,
+                halt_at: None,
+                checkpoints: Vec::new(),
+            };
+            let full = run_game(counter(), HashSink::new(&"header").unwrap(), 0..10, None)
+                .await
+                .ok()
+                .unwrap();
+            let tail = run_game(counter(), HashSink::new(&"header").unwrap(), 6..10, None)
+                .await
+                .ok()
+                .unwrap();
+            (full, tail)
+        });
+        // Steps 2, 5, 8 end with 3, 6, 9 frames logged.
+        assert_eq!(full.game.checkpoints, vec![(2, 3), (5, 6), (8, 9)]);
+        assert_eq!(full.steps_run, 10);
+        // A run over 6..10 plays only those steps: 6 + 7 + 8 + 9.
+        assert_eq!((tail.game.value, tail.steps_run), (30, 10));
+        assert_eq!(tail.game.checkpoints, vec![(8, 3)]);
     }
 
     #[test]

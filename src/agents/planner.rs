@@ -67,3 +67,33 @@ impl Handler<ProposeSchedule> for PlannerActor {
         }
     }
 }
+
+/// Asks for the planner's memory (for a snapshot, between tax years).
+pub struct SavePlanner;
+
+impl Message for SavePlanner {
+    type Result = Vec<u8>;
+}
+
+impl Handler<SavePlanner> for PlannerActor {
+    type Result = MessageResult<SavePlanner>;
+
+    fn handle(&mut self, _: SavePlanner, _ctx: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.policy.save())
+    }
+}
+
+/// Gives a freshly started planner back the memory a snapshot kept.
+pub struct RestorePlanner(pub Vec<u8>);
+
+impl Message for RestorePlanner {
+    type Result = Result<(), String>;
+}
+
+impl Handler<RestorePlanner> for PlannerActor {
+    type Result = Result<(), String>;
+
+    fn handle(&mut self, msg: RestorePlanner, _ctx: &mut Context<Self>) -> Self::Result {
+        self.policy.restore(&msg.0)
+    }
+}

@@ -1,7 +1,7 @@
 //! The worker actor's agent: a profile and a policy. Each step it receives the schedule (shared
 //! by all) and its own last outcome, and answers with its hours.
 
-use simulacra_actors::{Act, Agent};
+use simulacra_actors::{Act, Agent, Remember};
 
 use std::sync::Arc;
 
@@ -143,5 +143,18 @@ impl Agent for Worker {
             hours,
             extra: Some(Box::new(extra)),
         }
+    }
+}
+
+/// A snapshot keeps what the worker's policy learned; her profile is rebuilt from the census.
+impl Remember for Worker {
+    type Memory = Vec<u8>;
+
+    fn save(&self) -> Vec<u8> {
+        self.policy.save()
+    }
+
+    fn restore(&mut self, memory: Vec<u8>) -> Result<(), String> {
+        self.policy.restore(&memory)
     }
 }

@@ -86,7 +86,7 @@ impl Recording {
 }
 
 /// Request and token counts of one role (or of all).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct RoleStats {
     /// Attempts sent to a server (retries included; shared answers excluded).
     pub requests: u64,
@@ -579,6 +579,12 @@ impl LlmGateway {
     fn record(&self, role: &str, s: &RoleStats) {
         let mut stats = self.stats.lock().expect("the stats lock is never poisoned");
         stats.entry(role.to_string()).or_default().add(s);
+    }
+
+    /// Puts back the counts a snapshot kept (a resumed run counts on from them, so its totals
+    /// and budget are the uninterrupted run's).
+    pub fn restore_stats(&self, by_role: BTreeMap<String, RoleStats>) {
+        *self.stats.lock().expect("the stats lock is never poisoned") = by_role;
     }
 
     /// Counts so far.

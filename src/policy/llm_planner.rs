@@ -305,4 +305,54 @@ impl PlannerPolicy for LlmPlanner {
             .unwrap_or_else(|| vec![0; current.num_brackets()]);
         current.apply_deltas(&deltas).unwrap_or(current)
     }
+
+    fn save(&self) -> Vec<u8> {
+        let years: Vec<YearMemory> = self
+            .years
+            .iter()
+            .map(|y| YearMemory {
+                year: y.year,
+                rates: y.rates.clone(),
+                points: y.points.clone(),
+                welfare: y.welfare.clone(),
+                welfare_value: y.welfare_value,
+                revenue: y.revenue.clone(),
+                mean_hours: y.mean_hours.clone(),
+                gini: y.gini.clone(),
+            })
+            .collect();
+        crate::snapshot::to_bytes(&years)
+    }
+
+    fn restore(&mut self, memory: &[u8]) -> Result<(), String> {
+        let years: Vec<YearMemory> = crate::snapshot::from_bytes(memory)?;
+        self.years = years
+            .into_iter()
+            .map(|y| YearRecord {
+                year: y.year,
+                rates: y.rates,
+                points: y.points,
+                welfare: y.welfare,
+                welfare_value: y.welfare_value,
+                revenue: y.revenue,
+                mean_hours: y.mean_hours,
+                gini: y.gini,
+            })
+            .collect();
+        Ok(())
+    }
+}
+
+/// A year of the planner's history as a snapshot keeps it (every field, the ones the prompt
+/// does not show included).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct YearMemory {
+    year: u64,
+    rates: String,
+    points: Vec<i32>,
+    welfare: String,
+    welfare_value: f64,
+    revenue: String,
+    mean_hours: String,
+    gini: String,
 }

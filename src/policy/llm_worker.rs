@@ -607,4 +607,50 @@ impl WorkerPolicy for LlmWorker {
         self.last_hours = Some(hours);
         hours
     }
+
+    fn save(&self) -> Vec<u8> {
+        let entries = |list: &mut dyn Iterator<Item = &Entry>| {
+            list.map(|e| (e.step, e.hours, e.utility, e.line.to_string()))
+                .collect()
+        };
+        crate::snapshot::to_bytes(&LlmWorkerMemory {
+            persona: match &self.persona {
+                PersonaPlan::Text(t) => Some(t.clone()),
+                _ => None,
+            },
+            history: entries(&mut self.history.iter()),
+            best: entries(&mut self.best.iter()),
+            last_hours: self.last_hours,
+            last_schedule: self.last_schedule.clone(),
+        })
+    }
+
+    fn restore(&mut self, memory: &[u8]) -> Result<(), String> {
+        let m: LlmWorkerMemory = crate::snapshot::from_bytes(memory)?;
+        let entry = |(step, hours, utility, line): (u64, f64, f64, String)| Entry {
+            step,
+            hours,
+            utility,
+            line: line.into(),
+        };
+        if let Some(text) = m.persona {
+            self.persona = PersonaPlan::Text(text);
+        }
+        self.history = m.history.into_iter().map(entry).collect();
+        self.best = m.best.into_iter().map(entry).collect();
+        self.last_hours = m.last_hours;
+        self.last_schedule = m.last_schedule;
+        Ok(())
+    }
+}
+
+/// What an LLM worker has learned, as a snapshot keeps it: her persona once written, her
+/// history and best steps (step, hours, utility, the line she was shown) and her last choice.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct LlmWorkerMemory {
+    persona: Option<String>,
+    history: Vec<(u64, f64, f64, String)>,
+    best: Vec<(u64, f64, f64, String)>,
+    last_hours: Option<f64>,
+    last_schedule: Option<TaxSchedule>,
 }

@@ -59,6 +59,24 @@ pub trait PlannerPolicy: Send {
     fn complete(&mut self, _payload: Box<dyn Any>) -> TaxSchedule {
         unreachable!("a policy that returns PlannerAct::Later must implement complete")
     }
+
+    /// What the planner has learned, encoded for a snapshot (empty: nothing to remember).
+    fn save(&self) -> Vec<u8> {
+        Vec::new()
+    }
+
+    /// Takes back what [`PlannerPolicy::save`] encoded, into a freshly built planner.
+    fn restore(&mut self, memory: &[u8]) -> Result<(), String> {
+        if memory.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "the {} planner keeps no memory, but the snapshot holds {} bytes of it",
+                self.name(),
+                memory.len()
+            ))
+        }
+    }
 }
 
 /// Always the same schedule.
@@ -92,6 +110,7 @@ fn to_points(rates: &[f64]) -> Points {
 /// measured too. An improvement re-centres the search, trying the successful direction again
 /// first. When no neighbour improves, it holds the best schedule; in the final years it always
 /// returns to the best schedule, so the run ends on the best schedule it has seen.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HillClimb {
     max_delta: i32,
     grid: i32,
@@ -223,6 +242,15 @@ impl PlannerPolicy for HillClimb {
     fn propose(&mut self, input: &PlannerInput) -> PlannerAct {
         PlannerAct::Now(self.next_schedule(input))
     }
+
+    fn save(&self) -> Vec<u8> {
+        crate::snapshot::to_bytes(self)
+    }
+
+    fn restore(&mut self, memory: &[u8]) -> Result<(), String> {
+        *self = crate::snapshot::from_bytes(memory)?;
+        Ok(())
+    }
 }
 
 impl HillClimb {
@@ -294,6 +322,41 @@ mod tests {
             path.push(current.rates().to_vec());
         }
         (path, current)
+    }
+
+    #[test]
+    fn a_restored_climber_makes_the_same_moves() {
+        let years = 20;
+        let start = TaxSchedule::uniform(vec![0.0, 90_000.0, 159_100.0], 0.5).unwrap();
+        let input = |year: u64, current: &TaxSchedule, observed| PlannerInput {
+            tax_year: year,
+            years_total: years,
+            step: year,
+            current: current.clone(),
+            observed_welfare: observed,
+            last_year: None,
+        };
+        let mut whole = HillClimb::new(20);
+        let (mut current, mut observed) = (start, None);
+        let mut path = Vec::new();
+        let mut saved = (Vec::new(), current.clone(), None);
+        for year in 0..years {
+            if year == 9 {
+                saved = (whole.save(), current.clone(), observed);
+            }
+            current = whole.next_schedule(&input(year, &current, observed));
+            observed = Some(welfare(current.rates()));
+            path.push(current.clone());
+        }
+        let mut resumed = HillClimb::new(20);
+        resumed.restore(&saved.0).unwrap();
+        let (mut current, mut observed) = (saved.1, saved.2);
+        for year in 9..years {
+            current = resumed.next_schedule(&input(year, &current, observed));
+            observed = Some(welfare(current.rates()));
+            assert_eq!(current, path[year as usize], "year {year}");
+        }
+        assert_eq!(resumed, whole);
     }
 
     #[test]

@@ -46,7 +46,7 @@ pub struct WorkerView {
 }
 
 /// A worker's own outcome of the previous step.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Feedback {
     pub hours: f64,
     /// The utility she perceives (her own, or the welfare for altruists; see `UtilityType`).
@@ -109,6 +109,24 @@ pub trait WorkerPolicy {
     /// The ballot from a finished exchange.
     fn complete_vote(&mut self, _me: &WorkerProfile, _payload: Box<dyn Any>) -> Option<Ballot> {
         unreachable!("a policy that votes through an exchange must implement complete_vote")
+    }
+
+    /// What the policy has learned, encoded for a snapshot (empty: nothing to remember; a
+    /// cache that is recomputed exactly need not be saved).
+    fn save(&self) -> Vec<u8> {
+        Vec::new()
+    }
+
+    /// Takes back what [`WorkerPolicy::save`] encoded, into a freshly built policy.
+    fn restore(&mut self, memory: &[u8]) -> Result<(), String> {
+        if memory.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "this policy keeps no memory, but the snapshot holds {} bytes of it",
+                memory.len()
+            ))
+        }
     }
 }
 
@@ -177,7 +195,7 @@ pub const LEVELS: usize = 11;
 /// level with the best mean payoff under the current schedule, still trying a random level
 /// with probability `exploration_rate`, except at the last step of a tax year, when it only
 /// exploits (as the paper's prompt asks). Its memory is 11 running means.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Bounded {
     explore_steps: u32,
     exploration_rate: f64,
@@ -247,6 +265,15 @@ impl Bounded {
 impl WorkerPolicy for Bounded {
     fn decide(&mut self, me: &WorkerProfile, view: &WorkerView, last: Option<Feedback>) -> Choice {
         Choice::Now(self.hours(me, view, last))
+    }
+
+    fn save(&self) -> Vec<u8> {
+        crate::snapshot::to_bytes(self)
+    }
+
+    fn restore(&mut self, memory: &[u8]) -> Result<(), String> {
+        *self = crate::snapshot::from_bytes(memory)?;
+        Ok(())
     }
 }
 
@@ -383,5 +410,39 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(run(), run());
+    }
+
+    #[test]
+    fn a_restored_bounded_learner_goes_on_as_if_never_stopped() {
+        let me = profile();
+        let feedback = |h: f64| Feedback {
+            hours: h,
+            utility: -((h - 60.0).abs()),
+        };
+        let mut whole = Bounded::new(6, 0.2);
+        let mut last = None;
+        let mut hours = Vec::new();
+        let mut saved = Vec::new();
+        for step in 0..40 {
+            if step == 17 {
+                saved = whole.save();
+            }
+            let h = whole.hours(&me, &view(step, step / 10, step % 10 == 9), last);
+            last = Some(feedback(h));
+            hours.push(h);
+        }
+        assert!(!saved.is_empty());
+        let mut resumed = Bounded::new(6, 0.2);
+        resumed.restore(&saved).unwrap();
+        let mut last = Some(feedback(hours[16]));
+        for step in 17..40 {
+            let h = resumed.hours(&me, &view(step, step / 10, step % 10 == 9), last);
+            last = Some(feedback(h));
+            assert_eq!(h, hours[step as usize], "step {step}");
+        }
+        assert_eq!(resumed, whole);
+        // Garbage is refused with a reason, not a panic.
+        assert!(Bounded::new(6, 0.2).restore(&[1, 2, 3]).is_err());
+        assert!(Fixed(3.0).restore(&[1]).is_err());
     }
 }
