@@ -931,7 +931,7 @@ impl Game for Economy {
         let written = std::fs::create_dir_all(&plan.dir)
             .map_err(|e| format!("{}: {e}", plan.dir.display()))
             .and_then(|_| {
-                simulacra_actors::snapshot::write_snapshot(&path, &snapshot)
+                simulacra_actors::snapshot::write_snapshot(&path, &snapshot, plan.sync)
                     .map_err(|e| e.to_string())
             });
         match written {

@@ -878,6 +878,7 @@ fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
         every_years: scenario.log.snapshot_every_years,
         tax_year_length: scenario.simulation.tax_year_length,
         header_sha256: start.header_sha256,
+        sync: scenario.log.fsync == FsyncPolicy::Step,
     };
     let snapshot = start.snapshot;
     let summary = System::new().block_on(async move {

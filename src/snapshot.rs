@@ -58,6 +58,8 @@ pub struct SnapshotPlan {
     pub every_years: u64,
     pub tax_year_length: u64,
     pub header_sha256: String,
+    /// fsync each snapshot (with `log.fsync = "step"`).
+    pub sync: bool,
 }
 
 impl SnapshotPlan {

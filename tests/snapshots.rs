@@ -206,7 +206,7 @@ fn damaged_foreign_and_stale_snapshots_are_skipped() {
     let mut s25: simulacra::snapshot::RunSnapshot =
         simulacra_actors::snapshot::read_snapshot(&snap(dir.path(), 25)).unwrap();
     s25.log.sha256 = "0".repeat(64);
-    simulacra_actors::snapshot::write_snapshot(&snap(dir.path(), 25), &s25).unwrap();
+    simulacra_actors::snapshot::write_snapshot(&snap(dir.path(), 25), &s25, false).unwrap();
     let r = resume_run(dir.path()).unwrap();
     assert_eq!(r.from_snapshot, Some(20));
     assert!(std::fs::read(dir.path().join("run.log")).unwrap() == expected);

@@ -9,9 +9,10 @@
 //! offset 24  payload                  bincode 2, standard config (as log frames)
 //! ```
 //!
-//! A snapshot is written to a temporary name, synced, then renamed, so a crash leaves the old
-//! file or the new one, never half of one; a torn or altered file fails its checksum and the
-//! caller falls back to an older snapshot or to the log. What a snapshot holds, and how it is
+//! A snapshot is written to a temporary name, then renamed, so a crash of the process leaves
+//! the old file or the new one, never half of one. With `sync`, the file and its folder are
+//! also fsynced, for power loss; without, a power loss may leave a torn file, which fails its
+//! checksum, and the caller falls back to an older snapshot or to the log. What a snapshot holds, and how it is
 //! tied to a log, is the caller's business.
 
 use std::io::Write;
@@ -52,9 +53,13 @@ pub enum SnapshotError {
     Encode(String),
 }
 
-/// Writes `value` to `path` atomically (temporary file, fsync, rename, fsync of the folder).
-/// Returns the file's size in bytes.
-pub fn write_snapshot<T: Serialize>(path: &Path, value: &T) -> Result<u64, SnapshotError> {
+/// Writes `value` to `path` atomically (temporary file, rename; with `sync`, fsync of the file
+/// before the rename and of the folder after). Returns the file's size in bytes.
+pub fn write_snapshot<T: Serialize>(
+    path: &Path,
+    value: &T,
+    sync: bool,
+) -> Result<u64, SnapshotError> {
     let io = |source| SnapshotError::Io {
         path: path.to_path_buf(),
         source,
@@ -74,10 +79,13 @@ pub fn write_snapshot<T: Serialize>(path: &Path, value: &T) -> Result<u64, Snaps
         let mut file = std::fs::File::create(&tmp).map_err(io)?;
         file.write_all(&head)
             .and_then(|_| file.write_all(&payload))
-            .and_then(|_| file.sync_all())
+            .and_then(|_| if sync { file.sync_all() } else { Ok(()) })
             .map_err(io)?;
     }
     std::fs::rename(&tmp, path).map_err(io)?;
+    if !sync {
+        return Ok((HEAD_LEN + payload.len()) as u64);
+    }
     // The rename is durable once the folder is synced; where a folder cannot be opened for
     // that (some filesystems), the snapshot is still whole, only perhaps not yet durable.
     if let Some(dir) = path.parent()
@@ -145,7 +153,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.snap");
         let value = (7u64, vec![1.5f64, -2.0], String::from("memory"));
-        let size = write_snapshot(&path, &value).unwrap();
+        let size = write_snapshot(&path, &value, true).unwrap();
         assert_eq!(size, std::fs::metadata(&path).unwrap().len());
         assert!(!dir.path().join("a.snap.tmp").exists());
         let back: (u64, Vec<f64>, String) = read_snapshot(&path).unwrap();
@@ -172,7 +180,7 @@ mod tests {
         let err = damaged(&newer);
         assert!(err.to_string().contains("version 9"), "{err}");
         // A whole file of another type is a decode error, not a panic.
-        write_snapshot(&path, &"just text").unwrap();
+        write_snapshot(&path, &"just text", false).unwrap();
         assert!(matches!(
             read_snapshot::<(u64, Vec<f64>, String)>(&path),
             Err(SnapshotError::Decode { .. })
