@@ -193,7 +193,7 @@ pub fn fork_run(
         None,
         sink,
         answers,
-        RunStart::new(&h, start)?,
+        RunStart::new(&h, start, run_dir)?,
     )?;
     Ok(Forked {
         summary,
@@ -254,22 +254,24 @@ fn warn_skipped(skipped: &[String]) {
     }
 }
 
-/// Where a run starts: from step 0, or from a snapshot; and the header whose run it is.
+/// Where a run starts: from step 0, or from a snapshot (and the run folder it came from); and
+/// the header whose run it is.
 pub struct RunStart {
     header_sha256: String,
-    snapshot: Option<crate::snapshot::RunSnapshot>,
+    snapshot: Option<(crate::snapshot::RunSnapshot, PathBuf)>,
 }
 
 impl RunStart {
     fn new(
         header: &LogHeader,
         snapshot: Option<crate::snapshot::RunSnapshot>,
+        from_dir: &Path,
     ) -> anyhow::Result<RunStart> {
         let mut payload = Vec::new();
         simulacra_actors::log::encode_payload(header, &mut payload)?;
         Ok(RunStart {
             header_sha256: crate::snapshot::header_sha256(&payload),
-            snapshot,
+            snapshot: snapshot.map(|s| (s, from_dir.to_path_buf())),
         })
     }
 }
@@ -772,7 +774,7 @@ pub fn run_scenario(
         progress,
         sink,
         Answers::Live,
-        RunStart::new(&h, None)?,
+        RunStart::new(&h, None, out_dir)?,
     )
 }
 
@@ -851,7 +853,7 @@ pub fn resume_run(run_dir: &Path) -> anyhow::Result<Resumed> {
         None,
         sink,
         Answers::Resume(Recording::new(whole.exchanges)),
-        RunStart::new(&run_header, start)?,
+        RunStart::new(&run_header, start, run_dir)?,
     )?;
     Ok(Resumed {
         summary,
@@ -880,7 +882,10 @@ fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
         header_sha256: start.header_sha256,
         sync: scenario.log.fsync == FsyncPolicy::Step,
     };
-    let snapshot = start.snapshot;
+    let (snapshot, snapshots_of) = match start.snapshot {
+        Some((s, dir)) => (Some(s), dir),
+        None => (None, out_dir.to_path_buf()),
+    };
     let summary = System::new().block_on(async move {
         let scenario = &scenario_owned;
         let population = Arc::new(Population::generate(scenario));
@@ -897,7 +902,13 @@ fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
             && let Err(e) = economy.restore(snapshot).await
         {
             economy.stop();
-            bail!("{e}");
+            bail!(
+                "{e}; move {} out of {} and run the command again to start from an earlier \
+                 snapshot (or from step 0)",
+                crate::snapshot::path_for(Path::new(crate::snapshot::SNAPSHOT_DIR), first)
+                    .display(),
+                snapshots_of.display()
+            );
         }
         let steps = first..scenario.simulation.timesteps;
         let (economy, _sink, digest, steps_run) =

@@ -210,6 +210,23 @@ fn damaged_foreign_and_stale_snapshots_are_skipped() {
     let r = resume_run(dir.path()).unwrap();
     assert_eq!(r.from_snapshot, Some(20));
     assert!(std::fs::read(dir.path().join("run.log")).unwrap() == expected);
+
+    // A snapshot that is whole and of this run but whose memories do not fit the agents
+    // (written by a bug, say) stops the resume with what to do about it.
+    let dir = crashed_copy(full.path(), log_len * 28 / 40 + 10);
+    let mut s25: simulacra::snapshot::RunSnapshot =
+        simulacra_actors::snapshot::read_snapshot(&snap(dir.path(), 25)).unwrap();
+    s25.workers[3] = vec![0xff; 3];
+    simulacra_actors::snapshot::write_snapshot(&snap(dir.path(), 25), &s25, false).unwrap();
+    let err = format!(
+        "{:#}",
+        resume_run(dir.path()).err().expect("a bad memory stops it")
+    );
+    assert!(err.contains("agent 3"), "{err}");
+    assert!(err.contains("step-00000025.snap"), "{err}");
+    std::fs::remove_file(snap(dir.path(), 25)).unwrap();
+    resume_run(dir.path()).unwrap();
+    assert!(std::fs::read(dir.path().join("run.log")).unwrap() == expected);
 }
 
 #[test]
