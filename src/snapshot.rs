@@ -70,6 +70,18 @@ impl SnapshotPlan {
     }
 }
 
+/// The restore of a policy that keeps no memory: only an empty one fits.
+pub fn expect_no_memory(memory: &[u8], who: &str) -> Result<(), String> {
+    if memory.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{who} keeps no memory, but the snapshot holds {} bytes of it",
+            memory.len()
+        ))
+    }
+}
+
 /// Encodes a memory (bincode, as log frames).
 pub fn to_bytes<T: Serialize>(value: &T) -> Vec<u8> {
     let mut buf = Vec::new();

@@ -280,15 +280,7 @@ impl LogWriter {
         self.enc.payload.clear();
         self.enc.payload.extend_from_slice(payload);
         let head = self.enc.head()?;
-        self.out
-            .write_all(&head)
-            .and_then(|_| self.out.write_all(payload))
-            .map_err(|source| LogError::Io {
-                path: self.path.clone(),
-                source,
-            })?;
-        self.enc.frames += 1;
-        Ok(())
+        self.write_encoded(head)
     }
 
     fn write_bytes(&mut self, bytes: &[u8]) -> Result<(), LogError> {
@@ -300,6 +292,11 @@ impl LogWriter {
 
     fn write_frame<T: Serialize>(&mut self, value: &T) -> Result<(), LogError> {
         let head = self.enc.frame(value)?;
+        self.write_encoded(head)
+    }
+
+    /// Writes `head` and the encoder's payload: one frame.
+    fn write_encoded(&mut self, head: [u8; 8]) -> Result<(), LogError> {
         self.out
             .write_all(&head)
             .and_then(|_| self.out.write_all(&self.enc.payload))

@@ -302,27 +302,32 @@ impl<A: Agent> Population<A> {
         self.shards.len()
     }
 
+    /// Splits one item per agent (in id order) into per-shard blocks: last shard first, so
+    /// each split is a cheap tail move.
+    fn per_shard<T>(&self, step: u64, mut items: Vec<T>) -> Result<Vec<Vec<T>>, RuntimeError> {
+        if items.len() != self.len {
+            return Err(RuntimeError::WrongLength {
+                step,
+                got: items.len(),
+                expected: self.len,
+            });
+        }
+        let mut blocks = Vec::with_capacity(self.shards.len());
+        for (_, range) in self.shards.iter().rev() {
+            blocks.push(items.split_off(range.start));
+        }
+        blocks.reverse();
+        Ok(blocks)
+    }
+
     /// Sends every agent its message for `step` and returns the replies in agent-id order.
     pub async fn step(
         &self,
         step: u64,
         shared: &A::Shared,
-        mut private: Vec<A::Private>,
+        private: Vec<A::Private>,
     ) -> Result<Vec<A::Output>, RuntimeError> {
-        if private.len() != self.len {
-            return Err(RuntimeError::WrongLength {
-                step,
-                got: private.len(),
-                expected: self.len,
-            });
-        }
-        // Split the private messages into per-shard blocks, last shard first, so each split
-        // is a cheap tail move.
-        let mut blocks = Vec::with_capacity(self.shards.len());
-        for (_, range) in self.shards.iter().rev() {
-            blocks.push(private.split_off(range.start));
-        }
-        blocks.reverse();
+        let blocks = self.per_shard(step, private)?;
         let requests: Vec<_> = self
             .shards
             .iter()
@@ -464,19 +469,8 @@ impl<A: Remember> Population<A> {
     }
 
     /// Gives every agent back its saved memory (`memories` in agent-id order, one per agent).
-    pub async fn restore(&self, mut memories: Vec<A::Memory>) -> Result<(), RuntimeError> {
-        if memories.len() != self.len {
-            return Err(RuntimeError::WrongLength {
-                step: 0,
-                got: memories.len(),
-                expected: self.len,
-            });
-        }
-        let mut blocks = Vec::with_capacity(self.shards.len());
-        for (_, range) in self.shards.iter().rev() {
-            blocks.push(memories.split_off(range.start));
-        }
-        blocks.reverse();
+    pub async fn restore(&self, memories: Vec<A::Memory>) -> Result<(), RuntimeError> {
+        let blocks = self.per_shard(0, memories)?;
         let requests: Vec<_> = self
             .shards
             .iter()

@@ -67,15 +67,7 @@ pub trait PlannerPolicy: Send {
 
     /// Takes back what [`PlannerPolicy::save`] encoded, into a freshly built planner.
     fn restore(&mut self, memory: &[u8]) -> Result<(), String> {
-        if memory.is_empty() {
-            Ok(())
-        } else {
-            Err(format!(
-                "the {} planner keeps no memory, but the snapshot holds {} bytes of it",
-                self.name(),
-                memory.len()
-            ))
-        }
+        crate::snapshot::expect_no_memory(memory, &format!("the {} planner", self.name()))
     }
 }
 

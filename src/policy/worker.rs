@@ -119,14 +119,7 @@ pub trait WorkerPolicy {
 
     /// Takes back what [`WorkerPolicy::save`] encoded, into a freshly built policy.
     fn restore(&mut self, memory: &[u8]) -> Result<(), String> {
-        if memory.is_empty() {
-            Ok(())
-        } else {
-            Err(format!(
-                "this policy keeps no memory, but the snapshot holds {} bytes of it",
-                memory.len()
-            ))
-        }
+        crate::snapshot::expect_no_memory(memory, "this worker policy")
     }
 }
 
