@@ -133,6 +133,15 @@ pub fn fork_run(
             parent_log.display()
         );
     }
+    if out_dir.exists()
+        && std::fs::canonicalize(out_dir).ok() == std::fs::canonicalize(run_dir).ok()
+    {
+        bail!(
+            "--out {} is the parent run's own folder: a fork writes a new run, so give it \
+             another folder",
+            out_dir.display()
+        );
+    }
     let child = Scenario::resolve(&parent.to_toml(), &[], sets)?;
     check_fork_changes(&parent, &child)?;
     let origin = ForkOrigin {
@@ -168,6 +177,7 @@ pub fn fork_run(
     let mut h = header(&child);
     h.fork = Some(origin.clone());
     let mut sink = LogWriter::create(&out_dir.join("run.log"), &h, fsync_of(&child))?;
+    clear_old_snapshots(out_dir)?;
     if let Some(snapshot) = &start {
         // The prefix is the parent's frames, byte for byte.
         let mut reader = LogReader::open(&parent_log)?;
@@ -761,12 +771,7 @@ pub fn run_scenario(
         .with_context(|| format!("cannot create the output folder {}", out_dir.display()))?;
     let h = header(scenario);
     let sink = LogWriter::create(&out_dir.join("run.log"), &h, fsync_of(scenario))?;
-    // Snapshots of an earlier run in this folder belong to another log.
-    let old = out_dir.join(crate::snapshot::SNAPSHOT_DIR);
-    if old.exists() {
-        std::fs::remove_dir_all(&old)
-            .with_context(|| format!("cannot clear the old snapshots in {}", old.display()))?;
-    }
+    clear_old_snapshots(out_dir)?;
     run_into(
         scenario,
         None,
@@ -776,6 +781,17 @@ pub fn run_scenario(
         Answers::Live,
         RunStart::new(&h, None, out_dir)?,
     )
+}
+
+/// Snapshots of an earlier run in a reused output folder belong to another log: a new run or
+/// fork removes them.
+fn clear_old_snapshots(out_dir: &Path) -> anyhow::Result<()> {
+    let old = out_dir.join(crate::snapshot::SNAPSHOT_DIR);
+    if old.exists() {
+        std::fs::remove_dir_all(&old)
+            .with_context(|| format!("cannot clear the old snapshots in {}", old.display()))?;
+    }
+    Ok(())
 }
 
 fn fsync_of(scenario: &Scenario) -> Fsync {

@@ -274,6 +274,14 @@ fn a_fork_from_a_snapshot_is_the_fork_from_step_zero() {
         assert_eq!(forked.summary.steps_run, 80);
     }
 
+    // A fork into its parent's own folder is refused before anything is written.
+    let before = std::fs::read(parent.path().join("run.log")).unwrap();
+    let err = fork_run(parent.path(), 30, &sets, parent.path())
+        .err()
+        .expect("forking into the parent's folder is refused");
+    assert!(err.to_string().contains("parent run's own folder"), "{err}");
+    assert!(std::fs::read(parent.path().join("run.log")).unwrap() == before);
+
     // A fork resumes from its own snapshots (taken after the change of hands, too).
     let child = tempfile::tempdir().unwrap();
     fork_run(parent.path(), 30, &sets, child.path()).unwrap();
