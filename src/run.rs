@@ -787,7 +787,7 @@ pub fn run_scenario(
 /// fork removes them.
 fn clear_old_snapshots(out_dir: &Path) -> anyhow::Result<()> {
     let old = out_dir.join(crate::snapshot::SNAPSHOT_DIR);
-    if old.exists() {
+    if old.is_dir() {
         std::fs::remove_dir_all(&old)
             .with_context(|| format!("cannot clear the old snapshots in {}", old.display()))?;
     }

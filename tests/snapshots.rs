@@ -295,3 +295,64 @@ fn a_fork_from_a_snapshot_is_the_fork_from_step_zero() {
     );
     assert_eq!(std::fs::read(dir.path().join("run.log")).unwrap(), bytes);
 }
+
+#[test]
+fn a_snapshot_that_cannot_be_written_is_reported_and_the_run_goes_on() {
+    let sets = [
+        "run",
+        "--quiet",
+        "--set",
+        "simulation.num_agents=10",
+        "--set",
+        "simulation.timesteps=20",
+        "--set",
+        "simulation.tax_year_length=5",
+        "--set",
+        "log.snapshot_every_years=1",
+        "--set",
+        "baselines.enabled=false",
+        "--out",
+    ];
+    let good = tempfile::tempdir().unwrap();
+    let mut args = sets.to_vec();
+    args.push(good.path().to_str().unwrap());
+    assert!(common::simulacra(&args).status.success());
+
+    // `snapshots` is taken by a plain file, so no snapshot can be written.
+    let blocked = tempfile::tempdir().unwrap();
+    std::fs::write(blocked.path().join("snapshots"), b"in the way").unwrap();
+    let mut args = sets.to_vec();
+    args.push(blocked.path().to_str().unwrap());
+    let out = common::simulacra(&args);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let err = common::stderr(&out);
+    assert_eq!(err.matches("could not be written").count(), 4, "{err}");
+    assert!(
+        std::fs::read(blocked.path().join("run.log")).unwrap()
+            == std::fs::read(good.path().join("run.log")).unwrap()
+    );
+}
+
+#[test]
+fn a_full_disk_stops_the_run_with_a_clear_error() {
+    if !Path::new("/dev/full").exists() {
+        return; // only where the OS offers a device that is always full
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("/dev/full", dir.path().join("run.log")).unwrap();
+    let out = common::simulacra(&[
+        "run",
+        "--quiet",
+        "--set",
+        "simulation.num_agents=10",
+        "--set",
+        "simulation.timesteps=20",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = common::stderr(&out);
+    assert!(err.contains("No space left on device"), "{err}");
+    assert!(err.contains("the message log failed"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
