@@ -341,6 +341,19 @@ fn print_summary(s: &Summary, out: &Path) {
         "welfare = mean over the last tax year; outputs in {}",
         out.display()
     );
+    let snaps = s.snapshots;
+    if snaps.written + snaps.failed > 0 {
+        println!(
+            "snapshots: {} written to {}{}",
+            snaps.written,
+            out.join(simulacra::snapshot::SNAPSHOT_DIR).display(),
+            if snaps.failed > 0 {
+                format!(", {} could not be written (see the warnings)", snaps.failed)
+            } else {
+                String::new()
+            }
+        );
+    }
 }
 
 fn progress_bar(total: u64) -> Option<simulacra_actors::Progress> {

@@ -445,6 +445,17 @@ pub struct Summary {
     pub deciles: DecileWelfare,
     /// Why the run stopped before `timesteps`, if it did.
     pub halted: Option<String>,
+    /// Snapshots this invocation wrote, and those it could not write. Not in `summary.json`:
+    /// they depend on where a resumed run started, the summary does not.
+    #[serde(skip)]
+    pub snapshots: SnapshotCounts,
+}
+
+/// Snapshots written and failed by one invocation of run, resume or fork.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SnapshotCounts {
+    pub written: u64,
+    pub failed: u64,
 }
 
 /// The `governance` block of `summary.json`.
@@ -957,6 +968,10 @@ fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
         let llm_stats = economy.llm().map(|rt| rt.gateway.stats());
         let archetypes = archetype_summary(economy.representatives(), steps_run);
         let halted = economy.halted.clone();
+        let snapshots = SnapshotCounts {
+            written: economy.snapshots_written,
+            failed: economy.snapshots_failed,
+        };
         if let Some(reason) = &halted {
             eprintln!(
                 "stopped early after step {}: {reason}; the log is intact",
@@ -1011,6 +1026,7 @@ fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
             governance,
             deciles,
             halted,
+            snapshots,
         })
     })?;
     let json = serde_json::to_string_pretty(&summary)?;
