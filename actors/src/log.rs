@@ -92,12 +92,25 @@ pub fn encode_payload<T: Serialize>(value: &T, buf: &mut Vec<u8>) -> Result<(), 
 
 /// Decodes a frame payload (the whole payload must be consumed).
 pub fn decode_payload<T: DeserializeOwned>(bytes: &[u8], offset: u64) -> Result<T, LogError> {
+    decode_bounded::<T, { MAX_FRAME_LEN as usize }>(bytes, offset)
+}
+
+/// Decodes a payload, refusing any container or string that claims more than `LIMIT` bytes.
+///
+/// Why a limit: without one, bincode allocates a string's or vector's declared length before
+/// reading it, so a payload with a valid checksum that declares 2^62 bytes aborts the process
+/// (found by the `log_reader` fuzz target). With a limit the claim is checked first and the
+/// frame is a `Decode` error at its offset, like any other undecodable frame. The limit only
+/// bounds decoding: the bytes are those `standard()` writes.
+pub fn decode_bounded<T: DeserializeOwned, const LIMIT: usize>(
+    bytes: &[u8],
+    offset: u64,
+) -> Result<T, LogError> {
+    let config = bincode_config().with_limit::<LIMIT>();
     let (value, used) =
-        bincode::serde::decode_from_slice(bytes, bincode_config()).map_err(|e| {
-            LogError::Decode {
-                offset,
-                message: e.to_string(),
-            }
+        bincode::serde::decode_from_slice(bytes, config).map_err(|e| LogError::Decode {
+            offset,
+            message: e.to_string(),
         })?;
     if used != bytes.len() {
         return Err(LogError::Decode {
@@ -773,6 +786,54 @@ mod tests {
         std::fs::write(&path, &bytes).unwrap();
         let (_, err) = LogReader::open(&path).unwrap().read_all::<Frame>();
         assert!(matches!(err, Some(LogError::FrameTooLarge { .. })));
+    }
+
+    /// The fuzz target's finds: frames with valid checksums whose strings declare 2^62 and
+    /// 2^63 + 1 bytes aborted the process (allocation failure) or panicked (capacity
+    /// overflow) in the decoder. They are decode errors at the frame's offset now.
+    #[test]
+    fn declared_lengths_beyond_the_frame_are_decode_errors_not_aborts() {
+        let frame = |payload: &[u8]| {
+            let mut f = (payload.len() as u32).to_le_bytes().to_vec();
+            f.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+            f.extend_from_slice(payload);
+            f
+        };
+        let log = |frames: &[Vec<u8>]| {
+            let mut bytes = MAGIC.to_vec();
+            bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+            for f in frames {
+                bytes.extend_from_slice(f);
+            }
+            bytes
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.log");
+        // A header (a String) declaring 2^62 and 2^63 + 1 bytes: varint tag 0xfd, u64 LE.
+        for len in [1u64 << 62, (1u64 << 63) + 1] {
+            let mut payload = vec![0xfd];
+            payload.extend_from_slice(&len.to_le_bytes());
+            std::fs::write(&path, log(&[frame(&payload)])).unwrap();
+            let reader = LogReader::open(&path).unwrap();
+            let err = reader.header::<String>().unwrap_err();
+            assert!(matches!(err, LogError::Decode { offset: 12, .. }), "{err}");
+        }
+        // A frame after an empty header: a variant whose string claims 2^62 bytes.
+        let mut payload = vec![0x01, 0xfd];
+        payload.extend_from_slice(&(1u64 << 62).to_le_bytes());
+        std::fs::write(&path, log(&[frame(&[]), frame(&payload)])).unwrap();
+        let (frames, err) = LogReader::open(&path).unwrap().read_all::<(u8, String)>();
+        assert!(frames.is_empty());
+        assert!(
+            matches!(err, Some(LogError::Decode { offset: 20, .. })),
+            "{err:?}"
+        );
+        // A vector of a billion f64 claimed by a 10-byte frame: refused before allocating.
+        let mut payload = vec![0xfc];
+        payload.extend_from_slice(&1_000_000_000u32.to_le_bytes());
+        std::fs::write(&path, log(&[frame(&[]), frame(&payload)])).unwrap();
+        let (_, err) = LogReader::open(&path).unwrap().read_all::<Vec<f64>>();
+        assert!(matches!(err, Some(LogError::Decode { .. })), "{err:?}");
     }
 
     mod prop {

@@ -21,11 +21,13 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::log::{decode_payload, encode_payload};
+use crate::log::{decode_bounded, encode_payload};
 
 pub const SNAPSHOT_MAGIC: [u8; 8] = *b"SIMSNAP\n";
 pub const SNAPSHOT_VERSION: u32 = 1;
 const HEAD_LEN: usize = 24;
+/// The most a snapshot's payload may claim while decoding (16 GiB).
+const SNAPSHOT_DECODE_LIMIT: usize = 1 << 34;
 
 /// Why a snapshot could not be written or read.
 #[derive(Debug, thiserror::Error)]
@@ -138,9 +140,13 @@ pub fn read_snapshot<T: DeserializeOwned>(path: &Path) -> Result<T, SnapshotErro
     if crc32fast::hash(payload) != crc {
         return Err(SnapshotError::Checksum { path: p() });
     }
-    decode_payload(payload, HEAD_LEN as u64).map_err(|e| SnapshotError::Decode {
-        path: p(),
-        message: e.to_string(),
+    // A snapshot may exceed a log frame's limit (every memory of a huge population), so it
+    // gets its own bound; see `decode_bounded` for why there is one.
+    decode_bounded::<T, SNAPSHOT_DECODE_LIMIT>(payload, HEAD_LEN as u64).map_err(|e| {
+        SnapshotError::Decode {
+            path: p(),
+            message: e.to_string(),
+        }
     })
 }
 
