@@ -191,22 +191,27 @@ fn parse_platform(
 impl LlmWorker {
     /// The worker's system prompt (identity, skill, objective, persona if known).
     fn system_prompt(&self, me: &WorkerProfile) -> Result<String, String> {
-        self.settings.prompts.render(
-            "worker_system",
-            json!({
-                "id": me.id,
-                "skill": money(me.skill),
-                "income_at_40": money(me.skill * 40.0),
-                "max_hours": me.max_hours,
-                "utility_type": match me.utility_type {
-                    UtilityType::Egotistical => "egotistical",
-                    UtilityType::Altruistic => "altruistic",
-                    UtilityType::Adversarial => "adversarial",
-                },
-                "persona": self.persona_text(),
-            }),
-        )
+        self.settings
+            .prompts
+            .render("worker_system", system_context(me, self.persona_text()))
     }
+}
+
+/// What the `worker_system` template sees: the worker's identity, skill and objective, and her
+/// persona when known.
+fn system_context(me: &WorkerProfile, persona: Option<String>) -> serde_json::Value {
+    json!({
+        "id": me.id,
+        "skill": money(me.skill),
+        "income_at_40": money(me.skill * 40.0),
+        "max_hours": me.max_hours,
+        "utility_type": match me.utility_type {
+            UtilityType::Egotistical => "egotistical",
+            UtilityType::Altruistic => "altruistic",
+            UtilityType::Adversarial => "adversarial",
+        },
+        "persona": persona,
+    })
 }
 
 impl WorkerPolicy for LlmWorker {
@@ -254,17 +259,8 @@ impl WorkerPolicy for LlmWorker {
         let known_persona = self.persona_text();
         let agent = u64::from(me.id);
         let step = view.step;
-        let system_ctx = json!({
-            "id": me.id,
-            "skill": money(me.skill),
-            "income_at_40": money(me.skill * 40.0),
-            "max_hours": me.max_hours,
-            "utility_type": match me.utility_type {
-                UtilityType::Egotistical => "egotistical",
-                UtilityType::Altruistic => "altruistic",
-                UtilityType::Adversarial => "adversarial",
-            },
-        });
+        // The persona is filled in inside the exchange: it may be written there first.
+        let system_ctx = system_context(me, None);
         let rates = rates_text(&view.schedule);
         let brackets = brackets_text(&view.schedule);
         let rebate = money(view.rebate);
