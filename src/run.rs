@@ -190,8 +190,11 @@ pub fn fork_run(
         }
         FrameSink::<crate::frames::Frame>::end_step(&mut sink)?;
     }
+    // Only the prefix's answers are the fork's: from `at_step` on its agents see another
+    // schedule, so their requests differ from the parent's and are asked anew.
     let answers = if child.uses_llm() {
-        Answers::Resume(recorded_exchanges(&parent_log)?)
+        let prefix = whole.exchanges.into_iter().filter(|e| e.step < at_step);
+        Answers::Resume(Recording::new(prefix.collect::<Vec<_>>()))
     } else {
         Answers::Live
     };
@@ -1101,17 +1104,8 @@ pub enum ReplayVerdict {
 
 /// Every LLM exchange recorded in a log (what a replay answers from).
 pub fn recorded_exchanges(log: &Path) -> anyhow::Result<Recording> {
-    let mut reader =
-        LogReader::open(log).with_context(|| format!("cannot read {}", log.display()))?;
-    let mut exchanges = Vec::new();
-    while let Some(next) = reader.next_raw() {
-        // A damaged tail is reported by the frame comparison; answer from the intact prefix.
-        let Ok(raw) = next else { break };
-        if let Ok(crate::frames::Frame::Llm(e)) = raw.decode() {
-            exchanges.push(e);
-        }
-    }
-    Ok(Recording::new(exchanges))
+    // A damaged tail is reported by the frame comparison; answer from the intact prefix.
+    Ok(Recording::new(whole_steps(log)?.exchanges))
 }
 
 /// Re-executes a recorded run from its header and compares every frame.

@@ -565,6 +565,23 @@ fn an_llm_run_resumes_from_its_snapshot_with_memories_and_counts_restored() {
     assert!(asked_again <= 10, "{asked_again}");
 }
 
+#[test]
+fn a_fork_of_an_llm_run_reuses_the_prefix_answers_and_asks_anew_after_the_fork() {
+    let mock = Mock::start(|_, p| Behave::Answer(good_answer(p)));
+    let s = llm_scenario(&mock, &["log.snapshot_every_years=1"]);
+    let (parent, _) = run(&s);
+    let asked_by_parent = mock.requests();
+    let child = tempfile::tempdir().unwrap();
+    let sets = vec!["planner.policy=saez".to_string()];
+    let forked = simulacra::run::fork_run(parent.path(), 3, &sets, child.path()).unwrap();
+    assert_eq!(forked.summary.steps_run, 6);
+    assert_eq!(forked.from_snapshot, Some(3));
+    // Steps 3..6 are the child's own: its workers see another schedule, so they are asked
+    // again (5 workers x 3 steps); nothing of the prefix is.
+    assert_eq!(mock.requests() - asked_by_parent, 15);
+    assert_replays(child.path());
+}
+
 /// The fault mix: 20% garbage answers, 5% HTTP 500, 2% stalls past the timeout (plus
 /// truncated JSON, a few huge bodies and 1% connections dropped mid-response). The run completes, every fault is counted, nothing
 /// panics, and the log replays identically.
