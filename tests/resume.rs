@@ -97,8 +97,10 @@ fn sigkill_at_twenty_moments_then_resume_gives_the_uninterrupted_log() {
         if !finished {
             killed_mid_run += 1;
         }
-        if !dir.path().join("run.log").exists() {
-            continue; // killed before the log was created: nothing to resume
+        // Killed before the log was created, or between its creation and its header reaching
+        // the disk (a window of one write): nothing to resume.
+        if simulacra_actors::LogReader::open(&dir.path().join("run.log")).is_err() {
+            continue;
         }
         let out = Command::new(bin)
             .arg("resume")

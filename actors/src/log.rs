@@ -259,6 +259,8 @@ impl LogWriter {
         writer.write_bytes(&pre)?;
         writer.write_frame(header)?;
         writer.enc.frames = 0; // the header is not counted as a frame
+        // On disk at once: a run killed before its first step still leaves a resumable log.
+        writer.flush()?;
         Ok(writer)
     }
 
