@@ -176,7 +176,8 @@ pub fn fork_run(
         .with_context(|| format!("cannot create the output folder {}", out_dir.display()))?;
     let mut h = header(&child);
     h.fork = Some(origin.clone());
-    let mut sink = LogWriter::create(&out_dir.join("run.log"), &h, fsync_of(&child))?;
+    let mut sink = LogWriter::create(&out_dir.join("run.log"), &h, fsync_of(&child))
+        .context("the message log failed")?;
     clear_old_snapshots(out_dir)?;
     if let Some(snapshot) = &start {
         // The prefix is the parent's frames, byte for byte.
@@ -784,7 +785,8 @@ pub fn run_scenario(
     std::fs::create_dir_all(out_dir)
         .with_context(|| format!("cannot create the output folder {}", out_dir.display()))?;
     let h = header(scenario);
-    let sink = LogWriter::create(&out_dir.join("run.log"), &h, fsync_of(scenario))?;
+    let sink = LogWriter::create(&out_dir.join("run.log"), &h, fsync_of(scenario))
+        .context("the message log failed")?;
     clear_old_snapshots(out_dir)?;
     run_into(
         scenario,
