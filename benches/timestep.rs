@@ -13,7 +13,7 @@ use simulacra::config::{DEFAULT_SCENARIO, Scenario};
 use simulacra::econ::{TaxSchedule, settle};
 use simulacra::game::{Economy, world_params};
 use simulacra::population::Population;
-use simulacra::run::planner_policy;
+use simulacra::run::assemble::planner_policy;
 use simulacra_actors::{Game, StepFrames};
 
 fn scenario(n: usize, policy: &str) -> Scenario {

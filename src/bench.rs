@@ -14,7 +14,8 @@ use simulacra_actors::{Fsync, HashSink, LogWriter, run_game};
 use crate::config::Scenario;
 use crate::game::Economy;
 use crate::population::Population;
-use crate::run::{header, planner_policy};
+use crate::run::assemble::planner_policy;
+use crate::run::header::header;
 
 /// The measured numbers.
 #[derive(Clone, Debug, Serialize)]

@@ -18,11 +18,10 @@ pub const DEFAULT_SCENARIO: &str = include_str!("../scenarios/default.toml");
 /// A configuration problem, in words that say which key and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read scenario {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    /// The OS error is part of the message, not `source()`, so a chained report does not
+    /// print it twice.
+    #[error("cannot read scenario {path}: {cause}")]
+    Read { path: String, cause: std::io::Error },
     #[error("{0}")]
     Parse(String),
     #[error("--set {0:?}: expected key=value, for example --set simulation.seed=7")]
@@ -593,7 +592,7 @@ impl Scenario {
         let text = match path {
             Some(p) => std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
                 path: p.display().to_string(),
-                source,
+                cause: source,
             })?,
             None => DEFAULT_SCENARIO.to_string(),
         };

@@ -25,7 +25,7 @@ use crate::game::{Economy, world_params};
 use crate::llm::LlmRuntime;
 use crate::policy::FixedSchedule;
 use crate::population::Population;
-use crate::run::saez_schedule;
+use crate::run::assemble::saez_schedule;
 
 /// A sink that keeps only the sum of every worker's hours over steps `>= from_step`.
 struct HoursSink {

@@ -4,15 +4,14 @@
 
 use std::path::Path;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use serde::Serialize;
-use simulacra_actors::LogReader;
 
 use crate::econ::{TaxSchedule, settle};
 use crate::frames::{Frame, PlannerMove, StepOutcome};
 use crate::game::world_params;
 use crate::population::Population;
-use crate::run::read_run_header;
+use crate::runlog::RunLog;
 
 /// One tax year of the game.
 #[derive(Clone, Debug, Serialize)]
@@ -57,6 +56,8 @@ pub struct RoundDetail {
 
 /// Everything in a log, grouped by step.
 struct Recorded {
+    /// The scenario in the log's header.
+    scenario: crate::config::Scenario,
     moves: Vec<PlannerMove>,
     outcomes: Vec<StepOutcome>,
     /// (step, first agent, hours) blocks.
@@ -67,10 +68,9 @@ struct Recorded {
 }
 
 fn read(run_dir: &Path, keep_decisions_of: Option<u64>) -> anyhow::Result<Recorded> {
-    let path = run_dir.join("run.log");
-    let mut reader =
-        LogReader::open(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let log = RunLog::open(run_dir)?;
     let mut rec = Recorded {
+        scenario: log.scenario.clone(),
         moves: Vec::new(),
         outcomes: Vec::new(),
         decisions: Vec::new(),
@@ -78,14 +78,7 @@ fn read(run_dir: &Path, keep_decisions_of: Option<u64>) -> anyhow::Result<Record
         elections: Vec::new(),
         damaged: None,
     };
-    while let Some(next) = reader.next_raw() {
-        let frame: Frame = match next.and_then(|raw| raw.decode()) {
-            Ok(f) => f,
-            Err(e) => {
-                rec.damaged = Some(e.to_string());
-                break;
-            }
-        };
+    rec.damaged = log.frames(|frame, _| {
         match frame {
             Frame::PlannerMove(m) => rec.moves.push(m),
             Frame::Outcome(o) => rec.outcomes.push(o),
@@ -102,7 +95,8 @@ fn read(run_dir: &Path, keep_decisions_of: Option<u64>) -> anyhow::Result<Record
             Frame::Llm(e) => rec.exchanges.push(e),
             Frame::Election(e) => rec.elections.push(e),
         }
-    }
+        Ok(())
+    })?;
     Ok(rec)
 }
 
@@ -152,8 +146,8 @@ pub fn game_table(run_dir: &Path) -> anyhow::Result<(Vec<RoundSummary>, Option<S
 
 /// Round (tax year) `k` in full.
 pub fn round_detail(run_dir: &Path, k: u64) -> anyhow::Result<RoundDetail> {
-    let (_, scenario) = read_run_header(run_dir)?;
     let all = read(run_dir, None)?;
+    let scenario = all.scenario.clone();
     let summaries = rounds(&all);
     let Some(summary) = summaries.iter().find(|r| r.tax_year == k).cloned() else {
         bail!(

@@ -31,5 +31,6 @@ pub mod policy;
 pub mod population;
 pub mod report;
 pub mod run;
+pub mod runlog;
 pub mod snapshot;
 pub mod sweep;

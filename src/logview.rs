@@ -7,15 +7,14 @@
 
 use std::path::Path;
 
-use anyhow::{Context, bail};
-use simulacra_actors::LogReader;
+use anyhow::bail;
 
 use crate::config::Scenario;
 use crate::econ::{Settlement, TaxSchedule, WorldParams, settle};
 use crate::frames::{ElectionRecord, Frame, LlmExchange, PlannerMove, StepOutcome};
 use crate::game::world_params;
 use crate::population::Population;
-use crate::run::read_run_header;
+use crate::runlog::RunLog;
 
 /// One step as the log holds it.
 #[derive(Clone, Debug, Default)]
@@ -45,7 +44,7 @@ pub struct RunView {
 impl RunView {
     /// Reads the header and rebuilds the population (deterministic from the header's scenario).
     pub fn open(run_dir: &Path) -> anyhow::Result<RunView> {
-        let (_, scenario) = read_run_header(run_dir)?;
+        let scenario = RunLog::open(run_dir)?.scenario;
         let population = Population::generate(&scenario);
         let params = world_params(&scenario);
         Ok(RunView {
@@ -82,21 +81,10 @@ pub fn scan(
     with_hours: bool,
     mut f: impl FnMut(StepData) -> anyhow::Result<()>,
 ) -> anyhow::Result<Option<String>> {
-    let (_, scenario) = read_run_header(run_dir)?;
-    let mut cutoffs = scenario.cutoffs()?;
-    let path = run_dir.join("run.log");
-    let mut reader =
-        LogReader::open(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let log = RunLog::open(run_dir)?;
+    let mut cutoffs = log.scenario.cutoffs()?;
     let mut current: Option<StepData> = None;
-    let mut damaged = None;
-    while let Some(next) = reader.next_raw() {
-        let frame: Frame = match next.and_then(|raw| raw.decode()) {
-            Ok(f) => f,
-            Err(e) => {
-                damaged = Some(e.to_string());
-                break;
-            }
-        };
+    let damaged = log.frames(|frame, _| {
         match frame {
             Frame::StepBegin { step, tax_year } => {
                 if let Some(done) = current.take() {
@@ -147,7 +135,8 @@ pub fn scan(
                 }
             }
         }
-    }
+        Ok(())
+    })?;
     if let Some(done) = current.take() {
         // A step cut off before its outcome is not delivered.
         if done.outcome.is_some() {

@@ -6,8 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::run::summary::{GameSummary, Summary};
 use anyhow::Context;
-use serde_json::Value;
 
 use crate::logview::{RunView, scan};
 use crate::plot::{Chart, PALETTE, Series, Ticks, histogram, render, thousands};
@@ -125,20 +125,16 @@ fn schedule_points(cutoffs: &[f64], rates: &[f64], x_max: f64) -> Vec<(f64, f64)
     pts
 }
 
-fn baseline(summary: Option<&Value>, key: &str) -> Option<(f64, Vec<f64>, Vec<f64>)> {
-    let b = summary?.get("baselines")?.get(key)?;
-    let swf = b.get("swf")?.as_f64()?;
-    let nums = |k: &str| -> Option<Vec<f64>> {
-        b.get(k)?
-            .as_array()?
-            .iter()
-            .map(|v| v.as_f64())
-            .collect::<Option<Vec<f64>>>()
-    };
-    Some((swf, nums("cutoffs")?, nums("rates")?))
+fn baseline(summary: Option<&Summary>, key: &str) -> Option<(f64, Vec<f64>, Vec<f64>)> {
+    let b = summary?;
+    let g = match key {
+        "us_federal" => b.baselines.us_federal.as_ref(),
+        _ => b.baselines.saez.as_ref(),
+    }?;
+    Some((g.swf, g.cutoffs.clone(), g.rates.clone()))
 }
 
-fn charts(d: &RunData, summary: Option<&Value>) -> Vec<(String, Chart)> {
+fn charts(d: &RunData, summary: Option<&Summary>) -> Vec<(String, Chart)> {
     let mut out = Vec::new();
     let x_max_step = d.steps.last().copied().unwrap_or(0.0).max(1.0);
 
@@ -176,8 +172,7 @@ fn charts(d: &RunData, summary: Option<&Value>) -> Vec<(String, Chart)> {
     );
     // The run's own schedule-setter: its planner policy, or "elected (rule)" under elections.
     let setter = summary
-        .and_then(|v| v.pointer("/planner/planner"))
-        .and_then(|v| v.as_str())
+        .map(|s| s.planner.planner.as_str())
         .map_or("this run".to_string(), |p| format!("{p} (this run)"));
     c.series.push(Series::line(
         setter,
@@ -353,64 +348,56 @@ fn html_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn summary_table(summary: Option<&Value>) -> String {
+fn summary_table(summary: Option<&Summary>) -> String {
     let Some(s) = summary else {
         return "<p>No <code>summary.json</code> in the run folder (the run did not finish), so \
                 no summary table.</p>"
             .into();
     };
-    let pct = |v: &Value| -> String {
-        v.as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|x| format!("{:.0}", x.as_f64().unwrap_or(f64::NAN) * 100.0))
-                    .collect::<Vec<_>>()
-                    .join(" / ")
-            })
-            .unwrap_or_default()
+    let pct = |rates: &[f64]| -> String {
+        rates
+            .iter()
+            .map(|x| format!("{:.0}", x * 100.0))
+            .collect::<Vec<_>>()
+            .join(" / ")
     };
     let mut rows = String::new();
-    let mut add = |label: &str, g: &Value| {
+    let mut add = |label: &str, g: &GameSummary| {
         rows += &format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{:.3}</td><td>{}</td></tr>\n",
             html_escape(label),
-            thousands(g["swf"].as_f64().unwrap_or(f64::NAN)),
-            pct(&g["rates"]),
-            g["mean_hours"].as_f64().unwrap_or(f64::NAN),
-            g["gini"].as_f64().unwrap_or(f64::NAN),
-            thousands(g["revenue"].as_f64().unwrap_or(f64::NAN)),
+            thousands(g.swf),
+            pct(&g.rates),
+            g.mean_hours,
+            g.gini,
+            thousands(g.revenue),
         );
     };
-    add(
-        &format!(
-            "planner: {}",
-            s["planner"]["planner"].as_str().unwrap_or("?")
-        ),
-        &s["planner"],
-    );
-    if !s["baselines"]["us_federal"].is_null() {
-        add("2024 US schedule", &s["baselines"]["us_federal"]);
+    add(&format!("planner: {}", s.planner.planner), &s.planner);
+    if let Some(g) = &s.baselines.us_federal {
+        add("2024 US schedule", g);
     }
-    if !s["baselines"]["saez"].is_null() {
-        add("Saez", &s["baselines"]["saez"]);
+    if let Some(g) = &s.baselines.saez {
+        add("Saez", g);
     }
-    let verdict = s["comparison"]["verdict"]
-        .as_str()
-        .map(|v| format!("<p><b>{}</b></p>", html_escape(v)))
+    let verdict = s
+        .comparison
+        .as_ref()
+        .map(|c| format!("<p><b>{}</b></p>", html_escape(&c.verdict)))
         .unwrap_or_default();
     format!(
         "<p>{} workers, {} steps (tax year {} steps), seed {}; welfare, hours, Gini and revenue \
          are means over the last tax year.</p>\n<table>\n<tr><th>schedule</th><th>welfare</th>\
          <th>rates %</th><th>mean hours</th><th>Gini</th><th>revenue $/step</th></tr>\n{rows}\
          </table>\n{verdict}",
-        s["num_agents"], s["steps_run"], s["tax_year_length"], s["seed"]
+        s.num_agents, s.steps_run, s.tax_year_length, s.seed
     )
 }
 
 /// Writes the report into `RUN_DIR/report/` and returns that folder.
 pub fn write_report(run_dir: &Path) -> anyhow::Result<PathBuf> {
     let data = read_run(run_dir)?;
-    let summary: Option<Value> = std::fs::read_to_string(run_dir.join("summary.json"))
+    let summary: Option<Summary> = std::fs::read_to_string(run_dir.join("summary.json"))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok());
     let out = run_dir.join("report");
@@ -434,7 +421,7 @@ pub fn write_report(run_dir: &Path) -> anyhow::Result<PathBuf> {
     }
     let name = summary
         .as_ref()
-        .and_then(|s| s["scenario"].as_str().map(str::to_string))
+        .map(|s| s.scenario.clone())
         .unwrap_or_else(|| run_dir.display().to_string());
     let html = format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\

@@ -29,6 +29,36 @@ fn small_run(dir: &Path) {
     assert!(stdout(&o).contains("hill-climb"), "{}", stdout(&o));
 }
 
+/// `a` and `b` have the same keys, strings and shapes, and numbers equal to 1e-12 relative.
+fn assert_same_json(a: &Value, b: &Value, at: &str) {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            assert_eq!(
+                x.keys().collect::<Vec<_>>(),
+                y.keys().collect::<Vec<_>>(),
+                "{at}"
+            );
+            for (k, v) in x {
+                assert_same_json(v, &y[k], &format!("{at}.{k}"));
+            }
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            assert_eq!(x.len(), y.len(), "{at}");
+            for (i, (v, w)) in x.iter().zip(y).enumerate() {
+                assert_same_json(v, w, &format!("{at}[{i}]"));
+            }
+        }
+        (Value::Number(x), Value::Number(y)) => {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            assert!(
+                (x - y).abs() <= 1e-12 * x.abs().max(y.abs()),
+                "{at}: {x} vs {y}"
+            );
+        }
+        _ => assert_eq!(a, b, "{at}"),
+    }
+}
+
 fn summary(dir: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
 }
@@ -63,6 +93,12 @@ fn run_writes_the_documented_files_and_keys() {
     );
     let hash = simulacra_actors::log::file_sha256(&dir.join("run.log")).unwrap();
     assert_eq!(s["log_sha256"], hash.as_str());
+
+    // summary.json reads back as the typed Summary and writes out the same keys and values
+    // (serde_json's default float parsing may land one ulp off, so numbers compare closely).
+    let typed: simulacra::run::Summary = serde_json::from_value(s.clone()).unwrap();
+    assert_eq!(typed.num_agents, 20);
+    assert_same_json(&serde_json::to_value(&typed).unwrap(), &s, "summary");
 
     let csv = std::fs::read_to_string(dir.join("steps.csv")).unwrap();
     let mut lines = csv.lines();
@@ -302,6 +338,35 @@ fn econ_population_lists_agents() {
     }
     let again = simulacra(&["econ", "population", "--n", "5", "--seed", "3", "--json"]);
     assert_eq!(stdout(&o), stdout(&again));
+}
+
+#[test]
+fn econ_population_json_lists_all_n_agents_unless_show_is_given() {
+    // 30 agents is more than the table's default of 20.
+    for (extra, listed) in [(&[][..], 30), (&["--show", "2"][..], 2)] {
+        let mut args = vec!["econ", "population", "--n", "30", "--seed", "7", "--json"];
+        args.extend(extra);
+        let o = simulacra(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!(v["agents"].as_array().unwrap().len(), listed, "{args:?}");
+    }
+    let table = simulacra(&["econ", "population", "--n", "30"]);
+    assert!(stdout(&table).contains("... (10 more; --show N)"));
+}
+
+#[test]
+fn a_missing_file_names_its_os_error_once() {
+    for args in [
+        &["run", "/nonexistent/scenario.toml"][..],
+        &["inspect", "/nonexistent-run"][..],
+        &["resume", "/nonexistent-run"][..],
+    ] {
+        let o = simulacra(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = stderr(&o);
+        assert_eq!(err.matches("os error 2").count(), 1, "{args:?}: {err}");
+    }
 }
 
 #[test]

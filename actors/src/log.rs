@@ -29,7 +29,8 @@ pub const FORMAT_VERSION: u32 = 1;
 /// A frame longer than this is treated as corruption rather than allocated.
 pub const MAX_FRAME_LEN: u32 = 1 << 30;
 const PREAMBLE_LEN: u64 = 12;
-const FRAME_HEAD_LEN: u64 = 8;
+/// A frame's head: the payload length and its CRC-32, both u32 LE.
+pub const FRAME_HEAD_LEN: u64 = 8;
 
 fn bincode_config() -> bincode::config::Configuration {
     bincode::config::standard()
@@ -38,8 +39,10 @@ fn bincode_config() -> bincode::config::Configuration {
 /// What can go wrong reading or writing a log. Offsets are byte offsets from the file start.
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
-    #[error("{path}: {source}")]
-    Io { path: PathBuf, source: io::Error },
+    /// The OS error is part of the message, not `source()`, so a chained report (`{:#}`)
+    /// does not print it twice.
+    #[error("{path}: {cause}")]
+    Io { path: PathBuf, cause: io::Error },
     #[error("not a simulacra log: the first 8 bytes are not the log magic")]
     BadMagic,
     #[error(
@@ -246,7 +249,7 @@ impl LogWriter {
     pub fn create<H: Serialize>(path: &Path, header: &H, fsync: Fsync) -> Result<Self, LogError> {
         let io_err = |source| LogError::Io {
             path: path.to_path_buf(),
-            source,
+            cause: source,
         };
         let file = File::create(path).map_err(io_err)?;
         let mut writer = LogWriter {
@@ -272,7 +275,7 @@ impl LogWriter {
             .open(path)
             .map_err(|source| LogError::Io {
                 path: path.to_path_buf(),
-                source,
+                cause: source,
             })?;
         Ok(LogWriter {
             path: path.to_path_buf(),
@@ -301,7 +304,7 @@ impl LogWriter {
     fn write_bytes(&mut self, bytes: &[u8]) -> Result<(), LogError> {
         self.out.write_all(bytes).map_err(|source| LogError::Io {
             path: self.path.clone(),
-            source,
+            cause: source,
         })
     }
 
@@ -317,7 +320,7 @@ impl LogWriter {
             .and_then(|_| self.out.write_all(&self.enc.payload))
             .map_err(|source| LogError::Io {
                 path: self.path.clone(),
-                source,
+                cause: source,
             })?;
         self.enc.frames += 1;
         Ok(())
@@ -327,13 +330,16 @@ impl LogWriter {
         let path = self.path.clone();
         self.out.flush().map_err(|source| LogError::Io {
             path: path.clone(),
-            source,
+            cause: source,
         })?;
         if self.fsync == Fsync::EveryStep {
             self.out
                 .get_ref()
                 .sync_data()
-                .map_err(|source| LogError::Io { path, source })?;
+                .map_err(|source| LogError::Io {
+                    path,
+                    cause: source,
+                })?;
         }
         Ok(())
     }
@@ -398,6 +404,11 @@ impl RawFrame {
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, LogError> {
         decode_payload(&self.payload, self.offset)
     }
+
+    /// The byte offset just past this frame (where the next one starts).
+    pub fn end(&self) -> u64 {
+        self.offset + FRAME_HEAD_LEN + self.payload.len() as u64
+    }
 }
 
 /// Reads a log frame by frame. After the first error the reader yields nothing more.
@@ -414,13 +425,13 @@ impl LogReader {
     pub fn open(path: &Path) -> Result<Self, LogError> {
         let file = File::open(path).map_err(|source| LogError::Io {
             path: path.to_path_buf(),
-            source,
+            cause: source,
         })?;
         let mut input = BufReader::with_capacity(1 << 20, file);
         let mut pre = [0u8; 12];
         let got = read_full(&mut input, &mut pre).map_err(|source| LogError::Io {
             path: path.to_path_buf(),
-            source,
+            cause: source,
         })?;
         if got < 8 || pre[..8] != MAGIC {
             return Err(if got < 8 && MAGIC.starts_with(&pre[..got]) && got > 0 {
@@ -488,7 +499,7 @@ impl LogReader {
             .seek(io::SeekFrom::Start(offset))
             .map_err(|source| LogError::Io {
                 path: self.path.clone(),
-                source,
+                cause: source,
             })?;
         self.offset = offset;
         self.failed = false;
@@ -521,7 +532,7 @@ impl LogReader {
         let offset = self.offset;
         let io = |source| LogError::Io {
             path: self.path.clone(),
-            source,
+            cause: source,
         };
         let mut head = [0u8; 8];
         let got = read_full(&mut self.input, &mut head).map_err(io)?;
@@ -542,7 +553,7 @@ impl LogReader {
         let mut payload = vec![0u8; len as usize];
         let got = read_full(&mut self.input, &mut payload).map_err(|source| LogError::Io {
             path: self.path.clone(),
-            source,
+            cause: source,
         })?;
         if got < payload.len() {
             return Err(LogError::Truncated {
@@ -597,7 +608,7 @@ fn read_full(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 pub(crate) fn hash_prefix(path: &Path, len: u64) -> Result<Sha256, LogError> {
     let io = |source| LogError::Io {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     };
     let mut file = BufReader::new(File::open(path).map_err(io)?).take(len);
     let mut hasher = Sha256::new();
@@ -638,7 +649,7 @@ pub(crate) fn hex_of(hasher: Sha256) -> String {
 pub fn file_sha256(path: &Path) -> Result<String, LogError> {
     let io = |source| LogError::Io {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     };
     let mut file = BufReader::new(File::open(path).map_err(io)?);
     let mut hasher = Sha256::new();
@@ -646,7 +657,7 @@ pub fn file_sha256(path: &Path) -> Result<String, LogError> {
     loop {
         let n = file.read(&mut buf).map_err(|source| LogError::Io {
             path: path.to_path_buf(),
-            source,
+            cause: source,
         })?;
         if n == 0 {
             break;

@@ -32,10 +32,11 @@ const SNAPSHOT_DECODE_LIMIT: usize = 1 << 34;
 /// Why a snapshot could not be written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
-    #[error("{path}: {source}")]
+    /// The OS error is part of the message, not `source()` (see `LogError::Io`).
+    #[error("{path}: {cause}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path} is not a simulacra snapshot (its first bytes are not the snapshot magic)")]
     NotASnapshot { path: PathBuf },
@@ -64,7 +65,7 @@ pub fn write_snapshot<T: Serialize>(
 ) -> Result<u64, SnapshotError> {
     let io = |source| SnapshotError::Io {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     };
     let mut payload = Vec::new();
     encode_payload(value, &mut payload).map_err(|e| SnapshotError::Encode(e.to_string()))?;
@@ -106,7 +107,7 @@ pub fn write_snapshot<T: Serialize>(
 pub fn read_snapshot<T: DeserializeOwned>(path: &Path) -> Result<T, SnapshotError> {
     let bytes = std::fs::read(path).map_err(|source| SnapshotError::Io {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     })?;
     let p = || path.to_path_buf();
     if bytes.len() < 8 || bytes[..8] != SNAPSHOT_MAGIC {

@@ -112,7 +112,7 @@ impl RoleStats {
 }
 
 /// The `llm` block of `summary.json`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct LlmStats {
     #[serde(flatten)]
     pub totals: RoleStats,

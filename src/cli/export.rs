@@ -1,0 +1,62 @@
+//! `simulacra export`: per-agent-per-step rows (CSV or Parquet) and JSON Lines of events.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::ValueEnum;
+use simulacra::export;
+
+#[derive(clap::Args)]
+pub struct Args {
+    run_dir: PathBuf,
+    /// Per-agent-per-step rows, to RUN_DIR/agents.csv or RUN_DIR/agents.parquet.
+    #[arg(long, value_enum)]
+    agents: Option<AgentsFormat>,
+    /// Events as JSON Lines, to RUN_DIR/events.jsonl.
+    #[arg(long, value_enum)]
+    events: Option<EventsFormat>,
+    /// Write into this folder instead of RUN_DIR.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum AgentsFormat {
+    Csv,
+    Parquet,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum EventsFormat {
+    Jsonl,
+}
+
+pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
+    let Args {
+        run_dir,
+        agents,
+        events,
+        out,
+    } = args;
+    if agents.is_none() && events.is_none() {
+        bail!("export needs --agents csv|parquet and/or --events jsonl");
+    }
+    let dir = out.unwrap_or_else(|| run_dir.clone());
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    if let Some(format) = agents {
+        let (file, format) = match format {
+            AgentsFormat::Csv => ("agents.csv", export::AgentFormat::Csv),
+            AgentsFormat::Parquet => ("agents.parquet", export::AgentFormat::Parquet),
+        };
+        let path = dir.join(file);
+        let rows = export::export_agents(&run_dir, &path, format)?;
+        println!("{rows} rows -> {}", path.display());
+    }
+    if let Some(EventsFormat::Jsonl) = events {
+        let path = dir.join("events.jsonl");
+        let lines = export::export_events(&run_dir, &path)?;
+        println!("{lines} events -> {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}

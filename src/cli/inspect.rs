@@ -1,0 +1,73 @@
+//! `simulacra inspect`: a run's game from its log (every tax year, one round in full, or one
+//! worker's trajectory), as text tables or JSON.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use serde_json::json;
+use simulacra::{inspect, inspect_agent};
+
+use super::print_json;
+
+#[derive(clap::Args)]
+pub struct Args {
+    run_dir: PathBuf,
+    /// The round (tax year) to show in full.
+    #[arg(long, conflicts_with = "agent")]
+    round: Option<u64>,
+    /// With --round: also the LLM prompts and raw answers of that round.
+    #[arg(long, requires = "round")]
+    prompts: bool,
+    /// One worker's trajectory: hours, income, tax, utility at every step.
+    #[arg(long)]
+    agent: Option<usize>,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
+    let Args {
+        run_dir,
+        round,
+        prompts,
+        agent,
+        json,
+    } = args;
+    match (round, agent) {
+        (None, Some(agent)) => {
+            let t = inspect_agent::agent_trajectory(&run_dir, agent)?;
+            if json {
+                print_json(&t)?;
+            } else {
+                print!("{}", inspect_agent::render_trajectory(&t));
+            }
+        }
+        (None, None) => {
+            let (rows, damaged) = inspect::game_table(&run_dir)?;
+            if json {
+                print_json(&json!({"rounds": rows, "damaged": damaged}))?;
+            } else {
+                print!("{}", inspect::render_table(&rows, damaged.as_deref()));
+            }
+        }
+        (Some(k), _) if prompts => {
+            let detail = inspect::round_detail(&run_dir, k)?;
+            let exchanges = inspect_agent::round_exchanges(&run_dir, &detail)?;
+            if json {
+                print_json(&inspect_agent::RoundWithPrompts { detail, exchanges })?;
+            } else {
+                print!("{}", inspect::render_round(&detail));
+                print!("{}", inspect_agent::render_exchanges(&exchanges));
+            }
+        }
+        (Some(k), _) => {
+            let detail = inspect::round_detail(&run_dir, k)?;
+            if json {
+                print_json(&detail)?;
+            } else {
+                print!("{}", inspect::render_round(&detail));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

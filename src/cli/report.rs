@@ -1,0 +1,21 @@
+//! `simulacra report`: plots and an HTML page of a run.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use simulacra::report::{PLOTS, write_report};
+
+#[derive(clap::Args)]
+pub struct Args {
+    run_dir: PathBuf,
+}
+
+pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
+    let dir = write_report(&args.run_dir)?;
+    println!(
+        "wrote {} plots (SVG and PNG) and {}",
+        PLOTS.len(),
+        dir.join("report.html").display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

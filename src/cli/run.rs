@@ -1,0 +1,91 @@
+//! `simulacra run`: play a scenario into a new run folder and print its summary table (which
+//! `resume` and `fork` print too).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use simulacra::config::Scenario;
+use simulacra::run::{Summary, default_out_dir, run_scenario};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A scenario TOML file.
+    scenario: Option<PathBuf>,
+    /// Override a key: --set simulation.seed=7 (TOML values; bare words are strings).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Output folder (default: a new folder under runs/).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
+    let scenario = Scenario::load(args.scenario.as_deref(), &args.sets)?;
+    let out = args.out.unwrap_or_else(|| default_out_dir(&scenario));
+    let progress = if args.quiet {
+        None
+    } else {
+        super::step_progress(scenario.simulation.timesteps)
+    };
+    let summary = run_scenario(&scenario, &out, progress)?;
+    print_summary(&summary, &out);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The summary table: the planner's game and the baselines, the verdict, the snapshots.
+pub fn print_summary(s: &Summary, out: &Path) {
+    let pct = |r: &[f64]| {
+        r.iter()
+            .map(|x| format!("{:.0}", x * 100.0))
+            .collect::<Vec<_>>()
+            .join("/")
+    };
+    println!(
+        "{} agents x {} steps (tax year {}), seed {}",
+        s.num_agents, s.steps_run, s.tax_year_length, s.seed
+    );
+    println!(
+        "{:<12} {:>14} {:>28} {:>10} {:>7}",
+        "schedule", "welfare", "rates %", "hours", "gini"
+    );
+    let mut rows = vec![(s.planner.planner.clone(), &s.planner)];
+    if let Some(b) = &s.baselines.us_federal {
+        rows.push(("us-federal".into(), b));
+    }
+    if let Some(b) = &s.baselines.saez {
+        rows.push(("saez".into(), b));
+    }
+    for (name, g) in rows {
+        println!(
+            "{:<12} {:>14.4} {:>28} {:>10.2} {:>7.3}",
+            name,
+            g.swf,
+            pct(&g.rates),
+            g.mean_hours,
+            g.gini
+        );
+    }
+    if let Some(c) = &s.comparison {
+        println!("{}", c.verdict);
+    }
+    println!(
+        "welfare = mean over the last tax year; outputs in {}",
+        out.display()
+    );
+    let snaps = s.snapshots;
+    if snaps.written + snaps.failed > 0 {
+        println!(
+            "snapshots: {} written to {}{}",
+            snaps.written,
+            out.join(simulacra::snapshot::SNAPSHOT_DIR).display(),
+            if snaps.failed > 0 {
+                format!(", {} could not be written (see the warnings)", snaps.failed)
+            } else {
+                String::new()
+            }
+        );
+    }
+}

@@ -1,0 +1,348 @@
+//! Assembling a run: the planner policy a scenario asks for (and the Saez baseline's
+//! schedule), the economy a log header describes (a fork's too), where a run starts (step 0 or
+//! a snapshot), and `run_into`, which plays a scenario into a sink and writes the run's outputs.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use actix::System;
+use anyhow::{Context, bail};
+use simulacra_actors::{FrameSink, HashSink, Progress, run_game};
+
+use crate::config::{FsyncPolicy, PlannerPolicyName, Scenario, WelfareName, WorkerPolicyName};
+use crate::econ::{TaxSchedule, saez_rates, us_federal_2024};
+use crate::frames::{ForkOrigin, LogHeader};
+use crate::game::Economy;
+use crate::llm::{Answers, LlmRuntime};
+use crate::policy::llm_planner::LlmPlannerSettings;
+use crate::policy::{FixedSchedule, HillClimb, LlmPlanner, PlannerPolicy};
+use crate::population::Population;
+
+use super::header::header;
+use super::summary::{
+    BaselineSummaries, SnapshotCounts, Summary, archetype_summary, compare, decile_welfare,
+    governance_summary, summarize, write_elections_csv, write_steps_csv,
+};
+
+/// Starts the economy a log header describes: the scenario's, or, for a fork, the parent's,
+/// with the child's planner and governance taking over at the fork step.
+/// Also returns the name of who sets the schedule (the planner policy, or "elected (rule)").
+pub(super) async fn start_economy(
+    scenario: &Scenario,
+    fork: Option<&ForkOrigin>,
+    population: Arc<Population>,
+    llm: Option<LlmRuntime>,
+) -> anyhow::Result<(Economy, String)> {
+    let child_planner =
+        planner_policy(scenario.planner.policy, scenario, &population, llm.as_ref())?;
+    let setter = match scenario.governance.mode {
+        crate::config::GovernanceMode::Election => {
+            format!("elected ({})", scenario.governance.rule)
+        }
+        crate::config::GovernanceMode::Planner => child_planner.name().to_string(),
+    };
+    let Some(origin) = fork else {
+        return Ok((
+            Economy::start(scenario, population, child_planner, llm).await,
+            setter,
+        ));
+    };
+    let parent = Scenario::from_toml(&origin.parent_scenario_toml)
+        .context("the fork's parent scenario in the log header is invalid")?;
+    let parent_planner = planner_policy(parent.planner.policy, &parent, &population, llm.as_ref())?;
+    let mut economy = Economy::start(&parent, population, parent_planner, llm).await;
+    economy.fork_at(crate::game::ForkSwap {
+        at_step: origin.at_step,
+        child: scenario.clone(),
+        planner: child_planner,
+    });
+    Ok((economy, setter))
+}
+
+pub(super) fn warn_skipped(skipped: &[String]) {
+    for s in skipped {
+        eprintln!("warning: snapshot not used: {s}");
+    }
+}
+
+/// Where a run starts: from step 0, or from a snapshot (and the run folder it came from); and
+/// the header whose run it is.
+pub struct RunStart {
+    header_sha256: String,
+    snapshot: Option<(crate::snapshot::RunSnapshot, PathBuf)>,
+}
+
+impl RunStart {
+    pub(super) fn new(
+        header: &LogHeader,
+        snapshot: Option<crate::snapshot::RunSnapshot>,
+        from_dir: &Path,
+    ) -> anyhow::Result<RunStart> {
+        let mut payload = Vec::new();
+        simulacra_actors::log::encode_payload(header, &mut payload)?;
+        Ok(RunStart {
+            header_sha256: crate::snapshot::header_sha256(&payload),
+            snapshot: snapshot.map(|s| (s, from_dir.to_path_buf())),
+        })
+    }
+}
+
+/// Saez's rates for the scenario's brackets, from the population's census incomes.
+///
+/// Units: the incomes are annual dollars, the census draws (in the calibrated economy, also
+/// each worker's equilibrium income under the 2024 US schedule). Weights are the welfare
+/// function's: 1/potential income, 1/max(income, floor), 1 (utilitarian), or all weight on
+/// the lowest income (Rawlsian).
+pub fn saez_schedule(scenario: &Scenario, population: &Population) -> anyhow::Result<TaxSchedule> {
+    let incomes = &population.census_incomes;
+    let weights: Vec<f64> = match scenario.economy.welfare {
+        WelfareName::InversePotentialIncome => population.weights.clone(),
+        WelfareName::InverseRealizedIncome => incomes
+            .iter()
+            .map(|y| 1.0 / y.max(scenario.economy.welfare_income_floor))
+            .collect(),
+        WelfareName::Utilitarian => vec![1.0; incomes.len()],
+        WelfareName::Rawlsian => {
+            let lowest = incomes
+                .iter()
+                .enumerate()
+                .min_by(|a, b| a.1.total_cmp(b.1))
+                .map_or(0, |(i, _)| i);
+            (0..incomes.len())
+                .map(|i| if i == lowest { 1.0 } else { 0.0 })
+                .collect()
+        }
+    };
+    let cutoffs = scenario.cutoffs()?;
+    let result = saez_rates(incomes, &weights, &cutoffs, &scenario.elasticities()?)
+        .context("computing the Saez baseline")?;
+    Ok(TaxSchedule::new(cutoffs, result.rates)?)
+}
+
+/// The planner policy a scenario asks for (or a baseline's).
+pub fn planner_policy(
+    kind: PlannerPolicyName,
+    scenario: &Scenario,
+    population: &Population,
+    llm: Option<&LlmRuntime>,
+) -> anyhow::Result<Box<dyn PlannerPolicy>> {
+    Ok(match kind {
+        PlannerPolicyName::Llm => {
+            let rt = llm.ok_or_else(|| {
+                anyhow::anyhow!("planner.policy = \"llm\" needs the [llm] backend")
+            })?;
+            Box::new(LlmPlanner::new(LlmPlannerSettings {
+                gateway: Arc::clone(&rt.gateway),
+                prompts: Arc::clone(&rt.prompts),
+                max_tokens: scenario.llm.planner_max_tokens,
+                history: scenario.llm.planner_history,
+                best_k: scenario.llm.best_k,
+                max_delta_points: scenario.planner.max_delta_points,
+                welfare: scenario.welfare_kind(),
+            }))
+        }
+        PlannerPolicyName::HillClimb => Box::new(HillClimb::new(scenario.planner.max_delta_points)),
+        PlannerPolicyName::UsFederal => Box::new(FixedSchedule {
+            name: "us-federal",
+            schedule: us_federal_2024(),
+        }),
+        PlannerPolicyName::Saez => Box::new(FixedSchedule {
+            name: "saez",
+            schedule: saez_schedule(scenario, population)?,
+        }),
+        PlannerPolicyName::Fixed => Box::new(FixedSchedule {
+            name: "fixed",
+            schedule: TaxSchedule::new(scenario.cutoffs()?, scenario.planner.rates.clone())?,
+        }),
+    })
+}
+
+/// Plays one game of `scenario` with `planner` into `sink`; returns its records and schedule.
+async fn play<S: FrameSink<crate::frames::Frame> + Send + 'static>(
+    scenario: &Scenario,
+    population: Arc<Population>,
+    planner: Box<dyn PlannerPolicy>,
+    llm: Option<LlmRuntime>,
+    sink: S,
+    progress: Option<Progress>,
+) -> anyhow::Result<(Economy, S, simulacra_actors::LogDigest, u64)> {
+    let economy = Economy::start(scenario, population, planner, llm).await;
+    match run_game(economy, sink, 0..scenario.simulation.timesteps, progress).await {
+        Ok(done) => Ok((done.game, done.sink, done.digest, done.steps_run)),
+        Err(failed) => {
+            failed.game.stop();
+            bail!("the run stopped at step {}: {}", failed.step, failed.error)
+        }
+    }
+}
+
+/// The scenario the baselines are played with: the run's, except that LLM workers become
+/// rational ones (exact best responses) so baselines cost no LLM calls.
+pub fn baseline_scenario(scenario: &Scenario) -> Scenario {
+    let mut base = scenario.clone();
+    // Baselines are fixed schedules: no elections.
+    base.governance.mode = crate::config::GovernanceMode::Planner;
+    if base.workers.policy == WorkerPolicyName::Llm {
+        base.workers.policy = WorkerPolicyName::Rational;
+        base.workers.altruistic_share = 0.0;
+        base.workers.adversarial_share = 0.0;
+        base.workers.satisfaction = false;
+        base.workers.personas = crate::config::PersonaSource::None;
+    }
+    base
+}
+
+/// fork removes them.
+pub(super) fn clear_old_snapshots(out_dir: &Path) -> anyhow::Result<()> {
+    let old = out_dir.join(crate::snapshot::SNAPSHOT_DIR);
+    if old.is_dir() {
+        std::fs::remove_dir_all(&old)
+            .with_context(|| format!("cannot clear the old snapshots in {}", old.display()))?;
+    }
+    Ok(())
+}
+
+/// Plays `scenario` into `sink` and writes the run's outputs into `out_dir`.
+pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
+    scenario: &Scenario,
+    fork: Option<&ForkOrigin>,
+    out_dir: &Path,
+    progress: Option<Progress>,
+    sink: S,
+    answers: Answers,
+    start: RunStart,
+) -> anyhow::Result<Summary> {
+    let scenario_owned = scenario.clone();
+    let fork = fork.cloned();
+    let plan = crate::snapshot::SnapshotPlan {
+        dir: out_dir.join(crate::snapshot::SNAPSHOT_DIR),
+        every_years: scenario.log.snapshot_every_years,
+        tax_year_length: scenario.simulation.tax_year_length,
+        header_sha256: start.header_sha256,
+        sync: scenario.log.fsync == FsyncPolicy::Step,
+    };
+    let (snapshot, snapshots_of) = match start.snapshot {
+        Some((s, dir)) => (Some(s), dir),
+        None => (None, out_dir.to_path_buf()),
+    };
+    let summary = System::new().block_on(async move {
+        let scenario = &scenario_owned;
+        let population = Arc::new(Population::generate(scenario));
+        let llm = if scenario.uses_llm() {
+            Some(LlmRuntime::new(scenario, answers)?)
+        } else {
+            None
+        };
+        let (mut economy, planner_name) =
+            start_economy(scenario, fork.as_ref(), Arc::clone(&population), llm).await?;
+        economy.snapshot_into(plan);
+        let first = snapshot.as_ref().map_or(0, |s| s.next_step);
+        if let Some(snapshot) = snapshot
+            && let Err(e) = economy.restore(snapshot).await
+        {
+            economy.stop();
+            bail!(
+                "{e}; move {} out of {} and run the command again to start from an earlier \
+                 snapshot (or from step 0)",
+                crate::snapshot::path_for(Path::new(crate::snapshot::SNAPSHOT_DIR), first)
+                    .display(),
+                snapshots_of.display()
+            );
+        }
+        let steps = first..scenario.simulation.timesteps;
+        let (economy, _sink, digest, steps_run) =
+            match run_game(economy, sink, steps, progress).await {
+                Ok(done) => (done.game, done.sink, done.digest, done.steps_run),
+                Err(failed) => {
+                    failed.game.stop();
+                    bail!("the run stopped at step {}: {}", failed.step, failed.error)
+                }
+            };
+        let main = summarize(
+            &planner_name,
+            scenario,
+            economy.schedule(),
+            &economy.records,
+        );
+        write_steps_csv(&out_dir.join("steps.csv"), &economy.records)?;
+        let governance = governance_summary(scenario, economy.elections(), &economy.records);
+        if !economy.elections().is_empty() {
+            write_elections_csv(
+                &out_dir.join("elections.csv"),
+                economy.elections(),
+                &economy.records,
+                &population,
+            )?;
+        }
+        let deciles = decile_welfare(&population, economy.last_utilities());
+        let economy_mean_welfare = economy.records.iter().map(|r| r.welfare).sum::<f64>()
+            / economy.records.len().max(1) as f64;
+        let llm_stats = economy.llm().map(|rt| rt.gateway.stats());
+        let archetypes = archetype_summary(economy.representatives(), steps_run);
+        let halted = economy.halted.clone();
+        let snapshots = SnapshotCounts {
+            written: economy.snapshots_written,
+            failed: economy.snapshots_failed,
+        };
+        if let Some(reason) = &halted {
+            eprintln!(
+                "stopped early after step {}: {reason}; the log is intact",
+                steps_run.saturating_sub(1)
+            );
+        }
+        economy.stop();
+
+        let mut baselines = BaselineSummaries::default();
+        if scenario.baselines.enabled {
+            // Baselines never pay for LLM calls: LLM workers are replaced by exact best
+            // responses (labelled so in the summary).
+            let base = baseline_scenario(scenario);
+            for kind in [PlannerPolicyName::UsFederal, PlannerPolicyName::Saez] {
+                let policy = planner_policy(kind, &base, &population, None)?;
+                let name = policy.name();
+                let sink = HashSink::new(&header(&base))?;
+                let (economy, _, _, _) =
+                    play(&base, Arc::clone(&population), policy, None, sink, None).await?;
+                let s = summarize(name, &base, economy.schedule(), &economy.records);
+                economy.stop();
+                match kind {
+                    PlannerPolicyName::UsFederal => baselines.us_federal = Some(s),
+                    _ => baselines.saez = Some(s),
+                }
+            }
+        }
+        let form = scenario.utility_form();
+        anyhow::Ok(Summary {
+            scenario: scenario.name.clone(),
+            seed: scenario.simulation.seed,
+            num_agents: scenario.simulation.num_agents,
+            timesteps: scenario.simulation.timesteps,
+            tax_year_length: scenario.simulation.tax_year_length,
+            steps_run,
+            swf_final: main.swf,
+            swf_mean: economy_mean_welfare,
+            tax_rates_final: main.rates.clone(),
+            cutoffs: main.cutoffs.clone(),
+            mean_hours_final: main.mean_hours,
+            gini_final: main.gini,
+            comparison: compare(&main, &baselines),
+            planner: main,
+            baselines,
+            labor_cost_c: form.c(),
+            labor_exponent: form.delta(),
+            log_sha256: digest.sha256,
+            log_frames: digest.frames,
+            log_bytes: digest.bytes,
+            llm: llm_stats,
+            archetypes,
+            governance,
+            deciles,
+            halted,
+            snapshots,
+        })
+    })?;
+    let json = serde_json::to_string_pretty(&summary)?;
+    std::fs::write(out_dir.join("summary.json"), json + "\n")
+        .with_context(|| format!("cannot write {}", out_dir.join("summary.json").display()))?;
+    Ok(summary)
+}

@@ -1,0 +1,199 @@
+//! Resume and replay: continuing a run that stopped from its log (and newest usable snapshot),
+//! and re-executing a recorded run to compare every frame.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use actix::System;
+use anyhow::Context;
+use simulacra_actors::{Divergence, VerifySink, run_game};
+
+use crate::frames::Frame;
+use crate::llm::{Answers, LlmRuntime, Recording};
+use crate::population::Population;
+use crate::runlog::RunLog;
+
+use super::assemble::{RunStart, run_into, start_economy, warn_skipped};
+use super::header::fsync_of;
+use super::summary::Summary;
+
+/// The whole steps of a log: how many, and the frames and bytes they end at.
+pub(super) struct WholeSteps {
+    pub(super) steps: u64,
+    pub(super) frames: u64,
+    pub(super) bytes: u64,
+    pub(super) header_sha256: String,
+    /// The LLM exchanges found on the way, the unfinished step's too.
+    pub(super) exchanges: Vec<crate::frames::LlmExchange>,
+}
+
+/// Reads `log` up to its last whole step (the last `Outcome` frame before the end or the first
+/// bad frame).
+pub(super) fn whole_steps(log: RunLog) -> anyhow::Result<WholeSteps> {
+    let mut w = WholeSteps {
+        steps: 0,
+        frames: 0,
+        bytes: log.header_end(),
+        header_sha256: log.header_sha256(),
+        exchanges: Vec::new(),
+    };
+    let mut frames = 0u64;
+    log.frames(|frame, end| {
+        frames += 1;
+        match frame {
+            Frame::Outcome(o) => {
+                w.frames = frames;
+                w.bytes = end;
+                w.steps = o.step + 1;
+            }
+            Frame::Llm(e) => w.exchanges.push(e),
+            _ => {}
+        }
+        Ok(())
+    })?;
+    Ok(w)
+}
+
+/// What `resume` found and did.
+pub struct Resumed {
+    pub summary: Summary,
+    /// Whole steps that were already in the log.
+    pub steps_kept: u64,
+    /// Bytes of a torn or incomplete step cut from the end of the log.
+    pub bytes_cut: u64,
+    /// The step the run was restored to from a snapshot (none: re-executed from step 0).
+    pub from_snapshot: Option<u64>,
+}
+
+/// Resumes a run that stopped (a crash, a kill, a power loss): cuts the log back to its last
+/// whole step, restores the run from its newest usable snapshot (or starts over from its
+/// header), re-executes the steps after that point (checking every frame against the kept
+/// log, and answering LLM requests from the recorded exchanges, so nothing is paid twice),
+/// and appends the rest. The final log is byte-identical to an uninterrupted run's.
+pub fn resume_run(run_dir: &Path) -> anyhow::Result<Resumed> {
+    let opened = RunLog::open(run_dir)?;
+    let (run_header, mut scenario, log) = (
+        opened.header.clone(),
+        opened.scenario.clone(),
+        opened.path.clone(),
+    );
+    let whole = whole_steps(opened)?;
+    let len = std::fs::metadata(&log)?.len();
+    if len > whole.bytes {
+        let file = std::fs::OpenOptions::new().write(true).open(&log)?;
+        file.set_len(whole.bytes)
+            .with_context(|| format!("cannot cut {} back to its last whole step", log.display()))?;
+        file.sync_all()?;
+    }
+    let fsync = fsync_of(&scenario);
+    let mut skipped = Vec::new();
+    let mut sink = None;
+    let start = crate::snapshot::newest_usable(
+        run_dir,
+        &crate::snapshot::Wanted {
+            header_sha256: &whole.header_sha256,
+            latest_step: whole.steps,
+            whole_frames: whole.frames,
+            whole_bytes: whole.bytes,
+        },
+        |s| {
+            let opened = simulacra_actors::ResumeSink::open(
+                &log,
+                Some(&s.log),
+                whole.frames - s.log.frames,
+                fsync,
+            )
+            .map_err(|e| e.to_string())?;
+            sink = Some(opened);
+            Ok(())
+        },
+        &mut skipped,
+    );
+    warn_skipped(&skipped);
+    let sink = match sink {
+        Some(sink) => sink,
+        None => simulacra_actors::ResumeSink::open(&log, None, whole.frames, fsync)?,
+    };
+    let from_snapshot = start.as_ref().map(|s| s.next_step);
+    // The cadence is not in the log's header; a run restored from a snapshot keeps its own.
+    if let Some(s) = &start {
+        scenario.log.snapshot_every_years = s.every_years;
+    }
+    let summary = run_into(
+        &scenario,
+        run_header.fork.as_ref(),
+        run_dir,
+        None,
+        sink,
+        Answers::Resume(Recording::new(whole.exchanges)),
+        RunStart::new(&run_header, start, run_dir)?,
+    )?;
+    Ok(Resumed {
+        summary,
+        steps_kept: whole.steps,
+        bytes_cut: len - whole.bytes,
+        from_snapshot,
+    })
+}
+
+/// The outcome of `simulacra replay --verify`.
+pub enum ReplayVerdict {
+    Identical {
+        frames: u64,
+    },
+    Differs(Divergence),
+    /// The re-execution stopped before it could compare everything.
+    Failed(String),
+}
+
+/// Re-executes a recorded run from its header and compares every frame.
+pub fn verify_replay(run_dir: &Path) -> anyhow::Result<ReplayVerdict> {
+    let opened = RunLog::open(run_dir)?;
+    let (header, scenario, log) = (
+        opened.header.clone(),
+        opened.scenario.clone(),
+        opened.path.clone(),
+    );
+    if header.simulacra_version != env!("CARGO_PKG_VERSION") {
+        tracing::warn!(
+            recorded = %header.simulacra_version,
+            "the log was written by another simulacra version; a difference may come from that"
+        );
+    }
+    let sink = VerifySink::open(&log)?;
+    let recording = if scenario.uses_llm() {
+        // Every LLM exchange recorded in the log is what the replay answers from; a damaged
+        // tail is reported by the frame comparison, so answer from the intact prefix.
+        Some(Recording::new(whole_steps(opened)?.exchanges))
+    } else {
+        None
+    };
+    System::new().block_on(async move {
+        let population = Arc::new(Population::generate(&scenario));
+        let llm = match recording {
+            Some(r) => Some(LlmRuntime::new(&scenario, Answers::Replay(r))?),
+            None => None,
+        };
+        let (economy, _) = start_economy(&scenario, header.fork.as_ref(), population, llm).await?;
+        let mut sink = match run_game(economy, sink, 0..scenario.simulation.timesteps, None).await {
+            Ok(done) => {
+                done.game.stop();
+                done.sink
+            }
+            Err(failed) => {
+                failed.game.stop();
+                // A replay that could not answer a request says which step and agent.
+                if failed.sink.divergence().is_none() {
+                    return Ok(ReplayVerdict::Failed(failed.error.to_string()));
+                }
+                failed.sink
+            }
+        };
+        Ok(match sink.check_end() {
+            None => ReplayVerdict::Identical {
+                frames: sink.frames_matched,
+            },
+            Some(d) => ReplayVerdict::Differs(d.clone()),
+        })
+    })
+}

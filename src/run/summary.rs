@@ -1,0 +1,355 @@
+//! What a run reports: `summary.json` (the main game, the baselines, the comparison,
+//! governance, deciles, archetypes), and the `steps.csv` and `elections.csv` tables.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Scenario, WorkerPolicyName};
+use crate::econ::TaxSchedule;
+use crate::frames::StepOutcome;
+use crate::llm::LlmStats;
+use crate::population::Population;
+
+/// Summary metrics of one game (the main run or a baseline).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GameSummary {
+    pub planner: String,
+    pub worker_policy: WorkerPolicyName,
+    /// How the workers decided, in words (baselines of LLM runs use exact best responses).
+    pub workers: String,
+    /// Mean welfare over the last tax year.
+    pub swf: f64,
+    pub cutoffs: Vec<f64>,
+    pub rates: Vec<f64>,
+    pub mean_hours: f64,
+    pub gini: f64,
+    pub revenue: f64,
+    /// Productivity: mean pre-tax income.
+    pub productivity: f64,
+    /// The AI Economist's equality x productivity: (1 - Gini) x mean income.
+    pub equality_x_productivity: f64,
+}
+
+pub(super) fn summarize(
+    planner: &str,
+    scenario: &Scenario,
+    schedule: &TaxSchedule,
+    records: &[StepOutcome],
+) -> GameSummary {
+    let last_year = records.last().map_or(0, |r| r.tax_year);
+    let year: Vec<&StepOutcome> = records.iter().filter(|r| r.tax_year == last_year).collect();
+    let mean = |f: fn(&StepOutcome) -> f64| {
+        if year.is_empty() {
+            0.0
+        } else {
+            year.iter().map(|r| f(r)).sum::<f64>() / year.len() as f64
+        }
+    };
+    GameSummary {
+        planner: planner.to_string(),
+        worker_policy: scenario.workers.policy,
+        workers: match scenario.workers.policy {
+            WorkerPolicyName::Rational => "rational (exact best responses)".into(),
+            other => format!("{other:?}").to_lowercase(),
+        },
+        swf: mean(|r| r.welfare),
+        cutoffs: schedule.cutoffs().to_vec(),
+        rates: schedule.rates().to_vec(),
+        mean_hours: mean(|r| r.mean_hours),
+        gini: mean(|r| r.gini),
+        revenue: mean(|r| r.revenue),
+        productivity: mean(|r| r.mean_income),
+        equality_x_productivity: mean(|r| (1.0 - r.gini) * r.mean_income),
+    }
+}
+
+/// `summary.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Summary {
+    pub scenario: String,
+    pub seed: u64,
+    pub num_agents: usize,
+    pub timesteps: u64,
+    pub tax_year_length: u64,
+    pub steps_run: u64,
+    /// Mean welfare over the last tax year.
+    pub swf_final: f64,
+    /// Mean welfare over every step of the run (a fairer figure when schedules cycle).
+    pub swf_mean: f64,
+    pub tax_rates_final: Vec<f64>,
+    pub cutoffs: Vec<f64>,
+    pub mean_hours_final: f64,
+    pub gini_final: f64,
+    pub planner: GameSummary,
+    pub baselines: BaselineSummaries,
+    pub comparison: Option<BaselineComparison>,
+    pub labor_cost_c: f64,
+    pub labor_exponent: f64,
+    pub log_sha256: String,
+    pub log_frames: u64,
+    pub log_bytes: u64,
+    /// LLM requests, retries, fallbacks and tokens (absent for offline runs).
+    pub llm: Option<LlmStats>,
+    /// Archetype mode's savings (absent when off).
+    pub archetypes: Option<ArchetypeSummary>,
+    /// Elections (absent under a planner).
+    pub governance: Option<GovernanceSummary>,
+    /// Mean own utility at the last step of the workers in the bottom and the median census
+    /// income deciles (majority exploitation shows up here).
+    pub deciles: DecileWelfare,
+    /// Why the run stopped before `timesteps`, if it did.
+    pub halted: Option<String>,
+    /// Snapshots this invocation wrote, and those it could not write. Not in `summary.json`:
+    /// they depend on where a resumed run started, the summary does not.
+    #[serde(skip)]
+    pub snapshots: SnapshotCounts,
+}
+
+/// Snapshots written and failed by one invocation of run, resume or fork.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SnapshotCounts {
+    pub written: u64,
+    pub failed: u64,
+}
+
+/// The `governance` block of `summary.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GovernanceSummary {
+    pub rule: String,
+    pub term_years: u64,
+    pub elections: usize,
+    pub distinct_winners: usize,
+    pub mean_turnout: f64,
+    pub mean_margin: f64,
+    pub ties_broken: usize,
+    /// Mean welfare over the tax years that followed an election.
+    pub mean_welfare_after_election: f64,
+}
+
+pub(super) fn governance_summary(
+    scenario: &Scenario,
+    rows: &[crate::game::ElectionRow],
+    records: &[StepOutcome],
+) -> Option<GovernanceSummary> {
+    if scenario.governance.mode != crate::config::GovernanceMode::Election {
+        return None;
+    }
+    let k = rows.len().max(1) as f64;
+    let mut winners: Vec<u64> = rows.iter().map(|r| r.winner).collect();
+    winners.sort_unstable();
+    winners.dedup();
+    let years: Vec<f64> = rows
+        .iter()
+        .map(|r| year_welfare(records, r.tax_year))
+        .collect();
+    Some(GovernanceSummary {
+        rule: scenario.governance.rule.clone(),
+        term_years: scenario.governance.term_years,
+        elections: rows.len(),
+        distinct_winners: winners.len(),
+        mean_turnout: rows.iter().map(|r| r.turnout).sum::<f64>() / k,
+        mean_margin: rows.iter().map(|r| r.margin).sum::<f64>() / k,
+        ties_broken: rows.iter().filter(|r| r.tie_broken).count(),
+        mean_welfare_after_election: years.iter().sum::<f64>() / years.len().max(1) as f64,
+    })
+}
+
+/// Mean welfare over the steps of tax year `year`.
+fn year_welfare(records: &[StepOutcome], year: u64) -> f64 {
+    let w: Vec<f64> = records
+        .iter()
+        .filter(|r| r.tax_year == year)
+        .map(|r| r.welfare)
+        .collect();
+    w.iter().sum::<f64>() / w.len().max(1) as f64
+}
+
+/// Mean utilities of income deciles.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct DecileWelfare {
+    /// Workers in the lowest 10% of census incomes.
+    pub bottom: f64,
+    /// Workers between the 45th and 55th percentiles.
+    pub median: f64,
+}
+
+pub(super) fn decile_welfare(population: &Population, utilities: &[f64]) -> DecileWelfare {
+    let n = utilities.len();
+    if n == 0 {
+        return DecileWelfare::default();
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| {
+        population.census_incomes[a]
+            .total_cmp(&population.census_incomes[b])
+            .then(a.cmp(&b))
+    });
+    let mean_of = |lo: usize, hi: usize| {
+        let ids = &order[lo..hi.max(lo + 1).min(n)];
+        ids.iter().map(|&i| utilities[i]).sum::<f64>() / ids.len() as f64
+    };
+    DecileWelfare {
+        bottom: mean_of(0, n.div_ceil(10)),
+        median: mean_of(n * 45 / 100, n * 55 / 100),
+    }
+}
+
+/// `elections.csv`: one row per election.
+pub fn write_elections_csv(
+    path: &Path,
+    rows: &[crate::game::ElectionRow],
+    records: &[StepOutcome],
+    population: &Population,
+) -> anyhow::Result<()> {
+    // The winner's income decile (1 = poorest) by census income.
+    let n = population.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| {
+        population.census_incomes[a]
+            .total_cmp(&population.census_incomes[b])
+            .then(a.cmp(&b))
+    });
+    let mut rank = vec![0usize; n];
+    for (r, &i) in order.iter().enumerate() {
+        rank[i] = r;
+    }
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?,
+    );
+    writeln!(
+        out,
+        "tax_year,step,rule,winner,winner_income_decile,margin,turnout,candidates,ballots,exhausted,tie_broken,welfare"
+    )?;
+    for r in rows {
+        let decile = if r.rule == "referendum" || (r.winner as usize) >= n {
+            String::new()
+        } else {
+            (rank[r.winner as usize] * 10 / n + 1).to_string()
+        };
+        writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{},{},{}",
+            r.tax_year,
+            r.step,
+            r.rule,
+            r.winner,
+            decile,
+            r.margin,
+            r.turnout,
+            r.candidates,
+            r.ballots,
+            r.exhausted,
+            r.tie_broken,
+            year_welfare(records, r.tax_year)
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// What archetype mode saved.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ArchetypeSummary {
+    pub buckets: usize,
+    /// Workers whose decisions were their representative's.
+    pub followers: usize,
+    /// Worker decisions made without an LLM exchange of their own (followers x steps).
+    pub decisions_shared: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct BaselineSummaries {
+    pub us_federal: Option<GameSummary>,
+    pub saez: Option<GameSummary>,
+}
+
+/// How the planner did against the baselines, as measured (positive = planner higher).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BaselineComparison {
+    pub planner_minus_us_federal: f64,
+    pub planner_minus_saez: f64,
+    /// (planner - saez) / |saez|, in percent.
+    pub planner_vs_saez_percent: f64,
+    pub planner_vs_us_federal_percent: f64,
+    pub verdict: String,
+}
+
+pub(super) fn compare(planner: &GameSummary, b: &BaselineSummaries) -> Option<BaselineComparison> {
+    let us = b.us_federal.as_ref()?;
+    let saez = b.saez.as_ref()?;
+    let pct = |x: f64, base: f64| 100.0 * (x - base) / base.abs().max(f64::MIN_POSITIVE);
+    let against = |name: &str, base: f64| {
+        let d = pct(planner.swf, base);
+        if d > 0.0 {
+            format!("beats {name} by {d:.2}%")
+        } else if d < 0.0 {
+            format!("trails {name} by {:.2}%", -d)
+        } else {
+            format!("ties {name}")
+        }
+    };
+    Some(BaselineComparison {
+        planner_minus_us_federal: planner.swf - us.swf,
+        planner_minus_saez: planner.swf - saez.swf,
+        planner_vs_saez_percent: pct(planner.swf, saez.swf),
+        planner_vs_us_federal_percent: pct(planner.swf, us.swf),
+        verdict: format!(
+            "the {} planner {} and {} on welfare",
+            planner.planner,
+            against("Saez", saez.swf),
+            against("the 2024 US schedule", us.swf)
+        ),
+    })
+}
+
+pub(super) fn archetype_summary(rep: Option<&[u32]>, steps_run: u64) -> Option<ArchetypeSummary> {
+    let rep = rep?;
+    let followers = rep
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| **r as usize != *i)
+        .count();
+    Some(ArchetypeSummary {
+        buckets: rep.len() - followers,
+        followers,
+        decisions_shared: followers as u64 * steps_run,
+    })
+}
+
+/// `steps.csv`: one row per timestep.
+pub fn write_steps_csv(path: &Path, records: &[StepOutcome]) -> anyhow::Result<()> {
+    let k = records.iter().map(|r| r.rates.len()).max().unwrap_or(0);
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?,
+    );
+    let rate_cols: Vec<String> = (0..k).map(|j| format!("rate_{j}")).collect();
+    writeln!(
+        out,
+        "step,tax_year,{},revenue,rebate,welfare,gini,mean_hours,mean_income,mean_utility",
+        rate_cols.join(",")
+    )?;
+    for r in records {
+        let rates: Vec<String> = (0..k)
+            .map(|j| r.rates.get(j).map_or(String::new(), |x| x.to_string()))
+            .collect();
+        writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{}",
+            r.step,
+            r.tax_year,
+            rates.join(","),
+            r.revenue,
+            r.rebate,
+            r.welfare,
+            r.gini,
+            r.mean_hours,
+            r.mean_income,
+            r.mean_utility
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}
