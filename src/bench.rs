@@ -70,7 +70,7 @@ pub fn bench(scenario: &Scenario, log_dir: Option<&Path>) -> anyhow::Result<Benc
         let economy = Economy::start(&scenario, Arc::clone(&population), planner, None).await;
         let t_spawn = start.elapsed().as_secs_f64() - t_pop;
         let rss1 = proc_status_bytes("VmRSS:");
-        let shards = simulacra_actors::population::resolve_shards(scenario.simulation.shards)
+        let shards = simulacra_actors::cohort::resolve_shards(scenario.simulation.shards)
             .clamp(1, scenario.simulation.num_agents);
         let steps = scenario.simulation.timesteps;
         let run_start = Instant::now();

@@ -44,7 +44,7 @@ pub struct Scenario {
     /// A label for reports.
     pub name: String,
     pub simulation: Simulation,
-    pub economy: Economy,
+    pub economy: EconomySettings,
     pub workers: Workers,
     pub planner: Planner,
     pub log: LogConfig,
@@ -59,7 +59,7 @@ impl Default for Scenario {
         Scenario {
             name: "default".into(),
             simulation: Simulation::default(),
-            economy: Economy::default(),
+            economy: EconomySettings::default(),
             workers: Workers::default(),
             planner: Planner::default(),
             log: LogConfig::default(),
@@ -166,7 +166,7 @@ pub enum WelfareName {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct Economy {
+pub struct EconomySettings {
     pub brackets: Brackets,
     pub utility: UtilityName,
     /// Labor-cost scale c in c*l^delta: a number, or "calibrated" (the median worker chooses
@@ -188,9 +188,9 @@ pub struct Economy {
     pub income: Gb2,
 }
 
-impl Default for Economy {
+impl Default for EconomySettings {
     fn default() -> Self {
-        Economy {
+        EconomySettings {
             brackets: Brackets::Preset("three".into()),
             utility: UtilityName::QuasiLinear,
             labor_cost: Calibrated::Named("calibrated".into()),

@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use actix::prelude::*;
-use simulacra_actors::population::{AgentFactory, PopulationOptions};
+use simulacra_actors::cohort::{AgentFactory, CohortOptions};
 use simulacra_actors::{Flow, Game, LogDigest, LogError, RuntimeError, StepFrames, StreamKey};
 
 use crate::agents::planner::{RestorePlanner, SavePlanner};
@@ -36,7 +36,7 @@ use crate::policy::{
 use crate::population::Population;
 use crate::snapshot::{RunSnapshot, SnapshotPlan};
 
-type WorkerPool = simulacra_actors::Population<Worker>;
+type WorkerPool = simulacra_actors::Cohort<Worker>;
 
 /// Why a step failed.
 #[derive(Debug, thiserror::Error)]
@@ -280,9 +280,9 @@ impl Economy {
         let window = if scenario.workers.policy == WorkerPolicyName::Llm {
             n.max(1)
         } else {
-            PopulationOptions::default().window
+            CohortOptions::default().window
         };
-        let options = PopulationOptions {
+        let options = CohortOptions {
             shards: scenario.simulation.shards,
             window,
         };

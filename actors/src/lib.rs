@@ -1,7 +1,7 @@
 //! simulacra-actors: a generic deterministic actor runtime on actix.
 //!
 //! - [`scheduler`]: the scheduler actor, the one owner of simulated time and log order;
-//! - [`population`]: one actor per agent, sharded over arbiters, with an id-ordered
+//! - [`cohort`]: one actor per agent, sharded over arbiters, with an id-ordered
 //!   fan-out / fan-in barrier per timestep;
 //! - [`rng`]: randomness keyed by (master seed, domain, actor, step), with no stored state;
 //! - [`log`]: the checksummed, length-prefixed bincode message log;
@@ -10,17 +10,15 @@
 //!
 //! It knows nothing about taxes: the economy lives in the `simulacra` crate.
 
+pub mod cohort;
 pub mod log;
-pub mod population;
 pub mod replay;
 pub mod rng;
 pub mod scheduler;
 pub mod snapshot;
 
+pub use cohort::{Act, Agent, AgentFactory, Cohort, CohortOptions, Remember, RuntimeError};
 pub use log::{FrameSink, Fsync, HashSink, LogDigest, LogError, LogReader, LogWriter, RawFrame};
-pub use population::{
-    Act, Agent, AgentFactory, Population, PopulationOptions, Remember, RuntimeError,
-};
 pub use replay::{Divergence, ResumeSink, VerifySink};
 pub use rng::{StreamKey, stream};
 pub use scheduler::{Failed, Finished, Flow, Game, Progress, StepFrames, run_game};

@@ -14,12 +14,12 @@
 //! `data/cps_2023_weekly_earnings.csv` (BLS CPS 2023 annual averages); sources in
 //! `data/README.md`.
 
-use super::population::split_csv_line;
+use super::census::split_csv_line;
 use std::sync::OnceLock;
 
 use serde::Serialize;
 
-use super::population::{Persona, Sex, cells};
+use super::census::{Persona, Sex, cells};
 
 const OEWS_CSV: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -641,7 +641,7 @@ pub fn calibration_report(personas: &[Persona], incomes: &[f64]) -> CalibrationR
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::econ::population::occupations;
+    use crate::econ::census::occupations;
 
     fn persona(occupation: &str, sex: Sex, age: u8) -> Persona {
         Persona {

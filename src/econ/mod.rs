@@ -4,7 +4,7 @@
 //! planner's rate moves ([`schedule`]), worker utility ([`utility`]), the rational worker's exact
 //! best response and its inverse used for skill calibration ([`best_response`]), social welfare
 //! functions ([`welfare`]), descriptive statistics ([`stats`]), the GB2 income prior ([`gb2`]),
-//! census-weighted personas ([`population`]), persona-conditioned incomes from published
+//! census-weighted personas ([`census`]), persona-conditioned incomes from published
 //! earnings statistics ([`earnings`]), the Saez (2001) baseline ([`saez`]) and the
 //! world's settlement of a timestep ([`world`]).
 //!
@@ -12,9 +12,9 @@
 //! [`MAX_HOURS`]); skill is dollars per hour, so income = skill * hours.
 
 pub mod best_response;
+pub mod census;
 pub mod earnings;
 pub mod gb2;
-pub mod population;
 pub mod saez;
 pub mod schedule;
 pub mod stats;
@@ -23,8 +23,8 @@ pub mod welfare;
 pub mod world;
 
 pub use best_response::{MAX_HOURS, best_response, skill_for_income};
+pub use census::{Person, Persona, Sex, occupations, persona_text, sample_persona};
 pub use gb2::{ACS_2023, Gb2};
-pub use population::{Person, Persona, Sex, occupations, persona_text, sample_persona};
 pub use saez::{SaezBracket, SaezResult, saez_rates};
 pub use schedule::{
     BracketPreset, TaxSchedule, us_federal_2024, us_federal_2024_on, us_federal_2025,

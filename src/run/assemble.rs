@@ -157,17 +157,14 @@ pub fn planner_policy(
     })
 }
 
-/// Plays one game of `scenario` with `planner` into `sink`; returns its records and schedule.
+/// Plays `steps` of `economy` into `sink`; on failure stops the actors and says at which step.
 async fn play<S: FrameSink<crate::frames::Frame> + Send + 'static>(
-    scenario: &Scenario,
-    population: Arc<Population>,
-    planner: Box<dyn PlannerPolicy>,
-    llm: Option<LlmRuntime>,
+    economy: Economy,
     sink: S,
+    steps: std::ops::Range<u64>,
     progress: Option<Progress>,
 ) -> anyhow::Result<(Economy, S, simulacra_actors::LogDigest, u64)> {
-    let economy = Economy::start(scenario, population, planner, llm).await;
-    match run_game(economy, sink, 0..scenario.simulation.timesteps, progress).await {
+    match run_game(economy, sink, steps, progress).await {
         Ok(done) => Ok((done.game, done.sink, done.digest, done.steps_run)),
         Err(failed) => {
             failed.game.stop();
@@ -250,14 +247,7 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
             );
         }
         let steps = first..scenario.simulation.timesteps;
-        let (economy, _sink, digest, steps_run) =
-            match run_game(economy, sink, steps, progress).await {
-                Ok(done) => (done.game, done.sink, done.digest, done.steps_run),
-                Err(failed) => {
-                    failed.game.stop();
-                    bail!("the run stopped at step {}: {}", failed.step, failed.error)
-                }
-            };
+        let (economy, _sink, digest, steps_run) = play(economy, sink, steps, progress).await?;
         let main = summarize(
             &planner_name,
             scenario,
@@ -301,8 +291,9 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
                 let policy = planner_policy(kind, &base, &population, None)?;
                 let name = policy.name();
                 let sink = HashSink::new(&header(&base))?;
+                let economy = Economy::start(&base, Arc::clone(&population), policy, None).await;
                 let (economy, _, _, _) =
-                    play(&base, Arc::clone(&population), policy, None, sink, None).await?;
+                    play(economy, sink, 0..base.simulation.timesteps, None).await?;
                 let s = summarize(name, &base, economy.schedule(), &economy.records);
                 economy.stop();
                 match kind {

@@ -1,4 +1,4 @@
-//! A population of agent actors: one actix actor per agent, sharded over arbiters, with a
+//! A cohort of agent actors: one actix actor per agent, sharded over arbiters, with a
 //! per-timestep fan-out / fan-in barrier that returns replies in agent-id order.
 //!
 //! ```text
@@ -185,47 +185,77 @@ impl<A: Agent> Handler<StepShard<A>> for Shard<A> {
             } = msg;
             let mut out = Vec::with_capacity(agents.len());
             let mut private = private.into_iter();
-            let mut in_flight = Vec::with_capacity(window);
-            for block in agents.chunks(window) {
-                for addr in block {
+            in_windows(
+                &agents,
+                window,
+                |_| Decide {
+                    step,
+                    shared: Arc::clone(&shared),
                     // The caller checked the length, so `private` has one entry per agent.
-                    let own = private.next().expect("one private message per agent");
-                    in_flight.push(addr.send(Decide {
+                    own: private.next().expect("one private message per agent"),
+                },
+                |i, reply| {
+                    out.push(reply.map_err(|source| RuntimeError::AgentGone {
                         step,
-                        shared: Arc::clone(&shared),
-                        own,
-                    }));
-                }
-                for request in in_flight.drain(..) {
-                    let agent = first_id + out.len();
-                    let reply = request.await.map_err(|source| RuntimeError::AgentGone {
-                        step,
-                        agent,
+                        agent: first_id + i,
                         source,
-                    })?;
-                    out.push(reply);
-                }
-            }
+                    })?);
+                    Ok(())
+                },
+            )
+            .await?;
             Ok(out)
         })
     }
 }
 
+/// The one fan-out / fan-in loop of a shard: sends `message(i)` to each agent `i` (index in
+/// the shard), `window` at a time, and hands the replies to `reply(i, ..)` in id order.
+/// actix's `send` enqueues eagerly, so awaiting in order costs no concurrency; the window
+/// bounds the replies waiting in memory.
+async fn in_windows<A, M, E>(
+    agents: &[Addr<AgentActor<A>>],
+    window: usize,
+    mut message: impl FnMut(usize) -> M,
+    mut reply: impl FnMut(usize, Result<M::Result, MailboxError>) -> Result<(), E>,
+) -> Result<(), E>
+where
+    A: Agent,
+    M: Message + Send + 'static,
+    M::Result: Send,
+    AgentActor<A>: Handler<M>,
+    <AgentActor<A> as Actor>::Context: actix::dev::ToEnvelope<AgentActor<A>, M>,
+{
+    let mut in_flight = Vec::with_capacity(window);
+    let mut next = 0;
+    for block in agents.chunks(window) {
+        for addr in block {
+            in_flight.push(addr.send(message(next)));
+            next += 1;
+        }
+        let first = next - block.len();
+        for (k, request) in in_flight.drain(..).enumerate() {
+            reply(first + k, request.await)?;
+        }
+    }
+    Ok(())
+}
+
 /// Builds agent `id` (called on the arbiter thread that will host it).
 pub type AgentFactory<A> = Arc<dyn Fn(usize) -> A + Send + Sync>;
 
-/// Options for [`Population::spawn`].
+/// Options for [`Cohort::spawn`].
 #[derive(Clone, Copy, Debug)]
-pub struct PopulationOptions {
+pub struct CohortOptions {
     /// Number of shards, each on its own arbiter thread; 0 means one per available core.
     pub shards: usize,
     /// Messages in flight per shard.
     pub window: usize,
 }
 
-impl Default for PopulationOptions {
+impl Default for CohortOptions {
     fn default() -> Self {
-        PopulationOptions {
+        CohortOptions {
             shards: 0,
             window: 128,
         }
@@ -233,7 +263,7 @@ impl Default for PopulationOptions {
 }
 
 /// Handle to a running population.
-pub struct Population<A: Agent> {
+pub struct Cohort<A: Agent> {
     shards: Vec<(Addr<Shard<A>>, Range<usize>)>,
     arbiters: Vec<Arbiter>,
     len: usize,
@@ -248,9 +278,9 @@ pub fn resolve_shards(requested: usize) -> usize {
     }
 }
 
-impl<A: Agent> Population<A> {
+impl<A: Agent> Cohort<A> {
     /// Starts `n` agents over the shards. Must be called inside a running actix `System`.
-    pub async fn spawn(n: usize, options: PopulationOptions, factory: AgentFactory<A>) -> Self {
+    pub async fn spawn(n: usize, options: CohortOptions, factory: AgentFactory<A>) -> Self {
         let shard_count = resolve_shards(options.shards).clamp(1, n.max(1));
         let window = options.window.max(1);
         let mut shards = Vec::with_capacity(shard_count);
@@ -275,7 +305,7 @@ impl<A: Agent> Population<A> {
             shards.push((addr, range));
             arbiters.push(arbiter);
         }
-        let population = Population {
+        let population = Cohort {
             shards,
             arbiters,
             len: n,
@@ -396,15 +426,16 @@ impl<A: Remember> Handler<SaveShard<A>> for Shard<A> {
         let window = self.window;
         Box::pin(async move {
             let mut out = Vec::with_capacity(agents.len());
-            for block in agents.chunks(window) {
-                let in_flight: Vec<_> = block
-                    .iter()
-                    .map(|a| a.send(SaveMemory(std::marker::PhantomData)))
-                    .collect();
-                for request in in_flight {
-                    out.push(request.await?);
-                }
-            }
+            in_windows(
+                &agents,
+                window,
+                |_| SaveMemory(std::marker::PhantomData),
+                |_, memory| {
+                    out.push(memory?);
+                    Ok(())
+                },
+            )
+            .await?;
             Ok(out)
         })
     }
@@ -423,32 +454,28 @@ impl<A: Remember> Handler<RestoreShard<A>> for Shard<A> {
         let first_id = self.first_id;
         Box::pin(async move {
             let mut memories = msg.0.into_iter();
-            let mut done = 0;
-            for block in agents.chunks(window) {
-                let in_flight: Vec<_> = block
-                    .iter()
-                    .zip(memories.by_ref())
-                    .map(|(a, m)| a.send(RestoreMemory(m)))
-                    .collect();
-                for request in in_flight {
-                    let agent = first_id + done;
-                    request
-                        .await
+            in_windows(
+                &agents,
+                window,
+                // `Cohort::restore` split the memories per shard, one per agent.
+                |_| RestoreMemory(memories.next().expect("one memory per agent")),
+                |i, restored| {
+                    let agent = first_id + i;
+                    restored
                         .map_err(|source| RuntimeError::AgentGone {
                             step: 0,
                             agent,
                             source,
                         })?
-                        .map_err(|message| RuntimeError::Restore { agent, message })?;
-                    done += 1;
-                }
-            }
-            Ok(())
+                        .map_err(|message| RuntimeError::Restore { agent, message })
+                },
+            )
+            .await
         })
     }
 }
 
-impl<A: Remember> Population<A> {
+impl<A: Remember> Cohort<A> {
     /// Every agent's memory, in agent-id order (between steps: no step may be running).
     pub async fn save(&self) -> Result<Vec<A::Memory>, RuntimeError> {
         let requests: Vec<_> = self
@@ -543,9 +570,9 @@ mod tests {
         let system = System::new();
         system.block_on(async move {
             let key = StreamKey::new(5, "toy");
-            let pop: Population<Toy> = Population::spawn(
+            let pop: Cohort<Toy> = Cohort::spawn(
                 n,
-                PopulationOptions { shards, window },
+                CohortOptions { shards, window },
                 Arc::new(move |id| Toy { id, seen: 0, key }),
             )
             .await;
@@ -598,12 +625,12 @@ mod tests {
         let system = System::new();
         system.block_on(async {
             let key = StreamKey::new(5, "toy");
-            let options = PopulationOptions {
+            let options = CohortOptions {
                 shards: 3,
                 window: 4,
             };
             let factory: AgentFactory<Toy> = Arc::new(move |id| Toy { id, seen: 0, key });
-            let pop = Population::spawn(20, options, Arc::clone(&factory)).await;
+            let pop = Cohort::spawn(20, options, Arc::clone(&factory)).await;
             // Distinct counts per agent, so a misplaced memory would show.
             let memories: Vec<u32> = (0..20).map(|i| i * 2).collect();
             pop.restore(memories.clone()).await.unwrap();
@@ -626,9 +653,9 @@ mod tests {
         let system = System::new();
         system.block_on(async {
             let key = StreamKey::new(5, "toy");
-            let pop: Population<Toy> = Population::spawn(
+            let pop: Cohort<Toy> = Cohort::spawn(
                 4,
-                PopulationOptions::default(),
+                CohortOptions::default(),
                 Arc::new(move |id| Toy { id, seen: 0, key }),
             )
             .await;
