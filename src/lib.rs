@@ -26,6 +26,7 @@ pub mod inspect;
 pub mod inspect_agent;
 pub mod llm;
 pub mod logview;
+pub mod memory;
 pub mod plot;
 pub mod policy;
 pub mod population;

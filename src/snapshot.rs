@@ -3,7 +3,7 @@
 //!
 //! A snapshot is taken after the last step of a tax year is logged. It holds everything a
 //! restored run cannot rebuild from the scenario: the economy's state between steps (see
-//! [`crate::game::EconomyMemory`]), the planner's and every worker's memory, and the LLM
+//! [`crate::memory::EconomyMemory`]), the planner's and every worker's memory, and the LLM
 //! counts. Randomness needs nothing: every stream is keyed by (seed, actor, step).
 //!
 //! The log stays the source of truth. A snapshot names the log prefix it continues (frames,
@@ -24,8 +24,8 @@ use sha2::{Digest, Sha256};
 use simulacra_actors::LogDigest;
 use simulacra_actors::snapshot::read_snapshot;
 
-use crate::game::EconomyMemory;
 use crate::llm::RoleStats;
+use crate::memory::EconomyMemory;
 
 /// The folder of a run's snapshots.
 pub const SNAPSHOT_DIR: &str = "snapshots";
@@ -67,6 +67,34 @@ impl SnapshotPlan {
     pub fn due_after(&self, step: u64) -> bool {
         let every = self.every_years.saturating_mul(self.tax_year_length);
         every > 0 && (step + 1).is_multiple_of(every)
+    }
+
+    /// Writes `snapshot` (the one that restores to `snapshot.next_step`) into the plan's
+    /// folder; true when it was written. A snapshot that cannot be written (a full disk, say)
+    /// is reported on stderr and the run goes on: the log alone can always be resumed.
+    pub fn store(&self, snapshot: &RunSnapshot) -> bool {
+        let step = snapshot.next_step - 1;
+        let path = path_for(&self.dir, snapshot.next_step);
+        let written = std::fs::create_dir_all(&self.dir)
+            .map_err(|e| format!("{}: {e}", self.dir.display()))
+            .and_then(|_| {
+                simulacra_actors::snapshot::write_snapshot(&path, snapshot, self.sync)
+                    .map_err(|e| e.to_string())
+            });
+        match written {
+            Ok(bytes) => {
+                tracing::debug!(step, bytes, path = %path.display(), "snapshot written");
+                true
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(path.with_extension("snap.tmp"));
+                eprintln!(
+                    "warning: the snapshot after step {step} could not be written ({e}); the \
+                     run goes on, and a resume would start from an earlier snapshot or the log"
+                );
+                false
+            }
+        }
     }
 }
 

@@ -131,7 +131,7 @@ pub struct GovernanceSummary {
 
 pub(super) fn governance_summary(
     scenario: &Scenario,
-    rows: &[crate::game::ElectionRow],
+    rows: &[crate::memory::ElectionRow],
     records: &[StepOutcome],
 ) -> Option<GovernanceSummary> {
     if scenario.governance.mode != crate::config::GovernanceMode::Election {
@@ -200,7 +200,7 @@ pub(super) fn decile_welfare(population: &Population, utilities: &[f64]) -> Deci
 /// `elections.csv`: one row per election.
 pub fn write_elections_csv(
     path: &Path,
-    rows: &[crate::game::ElectionRow],
+    rows: &[crate::memory::ElectionRow],
     records: &[StepOutcome],
     population: &Population,
 ) -> anyhow::Result<()> {

@@ -10,29 +10,27 @@
 //! The game holds the world state between steps (the schedule, each worker's last outcome);
 //! the economics are the pure functions of [`crate::econ`]; the actors only decide.
 
+mod elected;
+mod workers;
+
+use elected::GovernanceState;
+use workers::worker_factory;
+pub use workers::{archetype_representatives, world_params};
+
 use std::sync::Arc;
 
 use actix::prelude::*;
-use simulacra_actors::cohort::{AgentFactory, CohortOptions};
+use simulacra_actors::cohort::CohortOptions;
 use simulacra_actors::{Flow, Game, LogDigest, LogError, RuntimeError, StepFrames, StreamKey};
 
 use crate::agents::planner::{RestorePlanner, SavePlanner};
-use crate::agents::{
-    CountBallots, PlannerActor, ProposeSchedule, VotingCoordinator, Worker, WorkerCall,
-};
-use crate::config::{DecisionLog, PersonaSource, RebateRule, Scenario, WorkerPolicyName};
-use crate::config::{Eligibility, Governance, GovernanceMode, LeaderObjective};
+use crate::agents::{PlannerActor, ProposeSchedule, Worker, WorkerCall};
+use crate::config::{DecisionLog, Scenario, WorkerPolicyName};
 use crate::econ::{Settlement, TaxSchedule, UtilityType, WorldParams, settle};
-use crate::frames::ElectionRecord;
 use crate::frames::{DECISION_BLOCK, Frame, PlannerMove, StepOutcome, hours_digest};
-use crate::governance::election::{Candidate, ElectionView};
-use crate::governance::platforms::{favourite, platform_book, welfare_best};
 use crate::llm::LlmRuntime;
-use crate::policy::llm_worker::{LlmWorkerSettings, PersonaPlan};
-use crate::policy::{
-    Bounded, Feedback, Fixed, LlmWorker, PlannerInput, PlannerPolicy, Rational, WorkerPolicy,
-    WorkerProfile, WorkerView, YearObservation,
-};
+use crate::memory::{EconomyMemory, ElectionRow};
+use crate::policy::{Feedback, PlannerInput, PlannerPolicy, WorkerView, YearObservation};
 use crate::population::Population;
 use crate::snapshot::{RunSnapshot, SnapshotPlan};
 
@@ -92,177 +90,12 @@ pub struct Economy {
     pub snapshots_failed: u64,
 }
 
-/// The economy's own state between two steps, as a snapshot keeps it: what the scenario and
-/// the population cannot give back. (The last settlement is recomputed from the hours: it is
-/// a pure function of them and of the schedule in force.)
-#[derive(serde::Serialize, serde::Deserialize)]
-pub struct EconomyMemory {
-    schedule: TaxSchedule,
-    schedule_version: u64,
-    years_total: u64,
-    feedback: Vec<Option<Feedback>>,
-    last_rebate: f64,
-    last_welfare: f64,
-    year_welfare: (f64, u64),
-    /// The hours of the last step and the schedule version they were settled under.
-    last_hours: Option<(u64, Vec<f64>)>,
-    records: Vec<StepOutcome>,
-    /// Elected governance: the leader and the elections held.
-    governance: Option<(Option<u64>, Vec<ElectionRow>)>,
-}
-
-impl GovernanceState {
-    /// The elected governance of `scenario`, if it asks for one.
-    fn start(scenario: &Scenario) -> Option<GovernanceState> {
-        (scenario.governance.mode == GovernanceMode::Election).then(|| {
-            let rule = crate::governance::rule(&scenario.governance.rule)
-                .expect("a validated scenario names a known rule");
-            GovernanceState {
-                rule_needs_ballots: rule.needs_ballots(),
-                coordinator: VotingCoordinator::new(rule, scenario.simulation.seed).start(),
-                config: scenario.governance.clone(),
-                leader: None,
-                max_delta: scenario.planner.max_delta_points,
-                held: Vec::new(),
-            }
-        })
-    }
-}
-
 /// A fork's change of leadership at a given step (see `run::fork_run`).
 pub struct ForkSwap {
     pub at_step: u64,
     /// The child scenario: its planner, governance and length take over at `at_step`.
     pub child: Scenario,
     pub planner: Box<dyn PlannerPolicy>,
-}
-
-/// The state of elected governance between tax years.
-struct GovernanceState {
-    config: Governance,
-    coordinator: Addr<VotingCoordinator>,
-    rule_needs_ballots: bool,
-    leader: Option<u64>,
-    max_delta: i32,
-    /// Elections held.
-    held: Vec<ElectionRow>,
-}
-
-/// One election, as `elections.csv` lists it.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct ElectionRow {
-    pub tax_year: u64,
-    pub step: u64,
-    pub rule: String,
-    pub winner: u64,
-    pub margin: f64,
-    pub turnout: f64,
-    pub candidates: usize,
-    pub ballots: usize,
-    pub exhausted: usize,
-    pub tie_broken: bool,
-}
-
-/// The world parameters of a scenario.
-pub fn world_params(scenario: &Scenario) -> WorldParams {
-    WorldParams {
-        form: scenario.utility_form(),
-        welfare: scenario.welfare_kind(),
-        rebate_equal: scenario.economy.rebate == RebateRule::Equal,
-        max_hours: scenario.economy.max_hours,
-    }
-}
-
-/// Archetype mode: workers sorted by skill are cut into `buckets` groups of (nearly) equal
-/// size, and each group's median-skill member decides for the whole group (one LLM exchange
-/// per group instead of one per worker, as AgentTorch does). Returns each worker's
-/// representative.
-pub fn archetype_representatives(skills: &[f64], buckets: usize) -> Vec<u32> {
-    let n = skills.len();
-    let mut order: Vec<u32> = (0..n as u32).collect();
-    order.sort_by(|&a, &b| {
-        skills[a as usize]
-            .total_cmp(&skills[b as usize])
-            .then(a.cmp(&b))
-    });
-    let k = buckets.clamp(1, n.max(1));
-    let mut rep = vec![0u32; n];
-    for g in 0..k {
-        let group = &order[n * g / k..n * (g + 1) / k];
-        if let Some(&median) = group.get(group.len() / 2) {
-            for &w in group {
-                rep[w as usize] = median;
-            }
-        }
-    }
-    rep
-}
-
-/// The worker-policy factory of a scenario (called on each shard's thread).
-fn worker_factory(
-    scenario: &Scenario,
-    population: &Arc<Population>,
-    llm: Option<&LlmRuntime>,
-    representatives: Option<Arc<Vec<u32>>>,
-) -> AgentFactory<Worker> {
-    let population = Arc::clone(population);
-    let form = scenario.utility_form();
-    let max_hours = scenario.economy.max_hours;
-    let w = scenario.workers.clone();
-    let llm_settings = llm.map(|rt| {
-        Arc::new(LlmWorkerSettings {
-            gateway: Arc::clone(&rt.gateway),
-            prompts: Arc::clone(&rt.prompts),
-            max_tokens: scenario.llm.max_tokens,
-            history_window: scenario.llm.history_window,
-            best_k: scenario.llm.best_k,
-            satisfaction: w.satisfaction,
-            timesteps: scenario.simulation.timesteps,
-        })
-    });
-    Arc::new(move |id| {
-        let follows = representatives
-            .as_ref()
-            .is_some_and(|r| r[id] as usize != id);
-        let policy: Box<dyn WorkerPolicy> = match (w.policy, &llm_settings) {
-            // A follower's hours are its representative's; it asks nothing itself.
-            (WorkerPolicyName::Llm, _) if follows => Box::new(Fixed(0.0)),
-            (WorkerPolicyName::Rational, _) => Box::new(Rational::default()),
-            (WorkerPolicyName::Bounded, _) => {
-                Box::new(Bounded::new(w.explore_steps, w.exploration_rate))
-            }
-            (WorkerPolicyName::Fixed, _) => Box::new(Fixed(w.fixed_hours)),
-            (WorkerPolicyName::Llm, Some(settings)) => {
-                let persona = match w.personas {
-                    PersonaSource::None => PersonaPlan::None,
-                    PersonaSource::Template => PersonaPlan::Text(population.card(id).persona),
-                    PersonaSource::Llm => {
-                        let card = population.card(id);
-                        PersonaPlan::Generate {
-                            occupation: card.occupation,
-                            sex: card.sex,
-                            age: card.age,
-                            income: card.income,
-                            fallback: card.persona,
-                        }
-                    }
-                };
-                Box::new(LlmWorker::new(Arc::clone(settings), persona))
-            }
-            // Economy::start always passes the runtime when workers use the LLM.
-            (WorkerPolicyName::Llm, None) => Box::new(Fixed(40.0)),
-        };
-        Worker {
-            profile: WorkerProfile {
-                id: id as u32,
-                skill: population.skills[id],
-                utility_type: population.utility_types[id],
-                form,
-                max_hours,
-            },
-            policy,
-        }
-    })
 }
 
 impl Economy {
@@ -473,224 +306,6 @@ impl Economy {
     /// Stops the actors.
     pub fn stop(self) {
         self.workers.stop();
-    }
-
-    /// A tax year under elected governance: an election if one is due (candidacies, ballots
-    /// from every worker, the coordinator's count), then the leader's move (or, in a
-    /// referendum, the adopted schedule).
-    async fn election_turn(
-        &mut self,
-        step: u64,
-        tax_year: u64,
-        frames: &mut StepFrames<Frame>,
-    ) -> Result<(), GameError> {
-        let observed_welfare = self.close_year();
-        let gov = self
-            .governance
-            .as_ref()
-            .expect("called under elected governance");
-        let cfg = gov.config.clone();
-        let cutoffs = self.schedule.cutoffs().to_vec();
-        let book = Arc::new(platform_book(
-            &self.params,
-            &self.schedule,
-            &self.population.skills,
-            &self.population.weights,
-            gov.max_delta,
-        ));
-        let referendum = cfg.rule == "referendum";
-        let due = tax_year.is_multiple_of(cfg.term_years) || (gov.leader.is_none() && !referendum);
-        let n = self.population.len();
-        let mut adopted: Option<usize> = None;
-        let mut exchanges = Vec::new();
-        let mut leader = gov.leader;
-
-        if due {
-            let mut view = ElectionView {
-                tax_year,
-                step,
-                cutoffs: cutoffs.clone(),
-                current_rates: self.schedule.rates().to_vec(),
-                book: Arc::clone(&book),
-                candidates: Vec::new(),
-                referendum,
-                everyone_stands: cfg.eligibility == Eligibility::Everyone,
-                declare_gain: cfg.declare_gain,
-                noise: cfg.ballot_noise,
-                llm_platforms: cfg.platforms,
-                rng_key: StreamKey::new(self.worker_key_seed, "ballot"),
-            };
-            let (candidates, ballots) = if gov.rule_needs_ballots {
-                let stands = self
-                    .workers
-                    .step(
-                        step,
-                        &WorkerCall::Stand(Arc::new(view.clone())),
-                        vec![None; n],
-                    )
-                    .await?;
-                if let Some(message) = stands.iter().find_map(|r| r.fatal().cloned()) {
-                    return Err(GameError::Replay { step, message });
-                }
-                let mut declared: Vec<(u64, usize, f64)> = Vec::new();
-                for (id, r) in stands.into_iter().enumerate() {
-                    let r = r.into_extra();
-                    exchanges.extend(r.exchanges);
-                    if let Some((option, gain)) = r.platform {
-                        declared.push((id as u64, option, gain));
-                    }
-                }
-                if cfg.eligibility == Eligibility::Declared && declared.len() > cfg.max_candidates {
-                    declared.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
-                    declared.truncate(cfg.max_candidates);
-                    declared.sort_by_key(|d| d.0);
-                }
-                let candidates: Vec<Candidate> = if referendum {
-                    // The options on the ballot: the status quo and every platform put forward.
-                    let mut options: Vec<usize> = std::iter::once(0)
-                        .chain(declared.iter().map(|d| d.1))
-                        .collect();
-                    options.sort_unstable();
-                    options.dedup();
-                    options
-                        .into_iter()
-                        .map(|o| Candidate {
-                            id: o as u64,
-                            option: o,
-                        })
-                        .collect()
-                } else {
-                    declared
-                        .iter()
-                        .map(|&(id, option, _)| Candidate { id, option })
-                        .collect()
-                };
-                view.candidates = candidates.clone();
-                let votes = if candidates.is_empty() {
-                    Vec::new()
-                } else {
-                    self.workers
-                        .step(step, &WorkerCall::Vote(Arc::new(view)), vec![None; n])
-                        .await?
-                };
-                if let Some(message) = votes.iter().find_map(|r| r.fatal().cloned()) {
-                    return Err(GameError::Replay { step, message });
-                }
-                let mut ballots = Vec::new();
-                for r in votes {
-                    let r = r.into_extra();
-                    exchanges.extend(r.exchanges);
-                    ballots.extend(r.ballot);
-                }
-                (candidates, ballots)
-            } else {
-                // Sortition: every citizen is in the draw; no ballots.
-                let all = (0..n as u64)
-                    .map(|id| Candidate { id, option: 0 })
-                    .collect();
-                (all, Vec::new())
-            };
-            if !candidates.is_empty() {
-                let ids: Vec<u64> = candidates.iter().map(|c| c.id).collect();
-                let count = self
-                    .governance
-                    .as_ref()
-                    .expect("checked above")
-                    .coordinator
-                    .send(CountBallots {
-                        tax_year,
-                        candidates: ids,
-                        ballots: ballots.clone(),
-                    })
-                    .await
-                    .map_err(|source| GameError::PlannerGone { step, source })?;
-                let winner = count.winner;
-                if referendum {
-                    adopted = Some(winner as usize);
-                    leader = None;
-                } else {
-                    leader = Some(winner);
-                    // The winner moves to the platform she stood on.
-                    adopted = candidates.iter().find(|c| c.id == winner).map(|c| c.option);
-                    if !gov.rule_needs_ballots {
-                        adopted = None;
-                    }
-                }
-                let row = ElectionRow {
-                    tax_year,
-                    step,
-                    rule: cfg.rule.clone(),
-                    winner,
-                    margin: count.margin,
-                    turnout: ballots.len() as f64 / n.max(1) as f64,
-                    candidates: candidates.len(),
-                    ballots: ballots.len(),
-                    exhausted: count.exhausted,
-                    tie_broken: count.tie_broken,
-                };
-                frames.push(Frame::Election(ElectionRecord {
-                    step,
-                    tax_year,
-                    rule: cfg.rule.clone(),
-                    candidates: candidates
-                        .iter()
-                        .map(|c| (c.id, book[c.option].deltas.clone()))
-                        .collect(),
-                    turnout: ballots.len() as f64 / n.max(1) as f64,
-                    ballots,
-                    count,
-                }));
-                if let Some(g) = self.governance.as_mut() {
-                    g.held.push(row);
-                }
-            }
-        }
-        // The leader's move: her platform in an election year, else her favourite (or, with
-        // the welfare objective, the welfare-maximizing) schedule among the reachable ones.
-        if !referendum && let Some(l) = leader {
-            let welfare_variant = cfg.leader_objective == LeaderObjective::Welfare;
-            adopted = Some(match (welfare_variant, adopted) {
-                (true, _) => welfare_best(&book),
-                (false, Some(platform)) => platform,
-                (false, None) => {
-                    favourite(
-                        &self.params,
-                        &cutoffs,
-                        self.population.skills[l as usize],
-                        &book,
-                    )
-                    .0
-                }
-            });
-        }
-        if let Some(g) = self.governance.as_mut() {
-            g.leader = leader;
-        }
-        let option = adopted.unwrap_or(0);
-        let previous = self.schedule.clone();
-        self.schedule = TaxSchedule::new(cutoffs, book[option].rates.clone())
-            .expect("book schedules are valid");
-        if previous != self.schedule {
-            self.schedule_version += 1;
-        }
-        frames.push(Frame::PlannerMove(PlannerMove {
-            step,
-            tax_year,
-            policy: match (referendum, leader) {
-                (true, _) => "referendum".into(),
-                (false, Some(l)) => format!("elected worker {l}"),
-                (false, None) => "no leader".into(),
-            },
-            observed_welfare,
-            previous_rates: previous.rates().to_vec(),
-            deltas_points: book[option].deltas.clone(),
-            cutoffs: self.schedule.cutoffs().to_vec(),
-            rates: self.schedule.rates().to_vec(),
-        }));
-        for e in exchanges {
-            frames.push(Frame::Llm(e));
-        }
-        Ok(())
     }
 
     /// Ends the tax year's welfare tally: its mean welfare (none before the first year).
@@ -904,9 +519,8 @@ impl Game for Economy {
         self.snapshots.as_ref().is_some_and(|p| p.due_after(step))
     }
 
-    /// Writes the snapshot that restores to `step + 1`. A snapshot that cannot be written
-    /// (a full disk, say) is reported and counted, and the run goes on: the log alone can
-    /// always be resumed.
+    /// Takes the snapshot that restores to `step + 1` and hands it to the snapshot plan to
+    /// store; one that cannot be written is counted, and the run goes on.
     async fn checkpoint(&mut self, step: u64, log: LogDigest) -> Result<(), GameError> {
         let Some(plan) = self.snapshots.clone() else {
             return Ok(());
@@ -927,26 +541,11 @@ impl Game for Economy {
             workers,
             llm_stats: self.llm.as_ref().map(|rt| rt.gateway.stats().by_role),
         };
-        let path = crate::snapshot::path_for(&plan.dir, step + 1);
-        let written = std::fs::create_dir_all(&plan.dir)
-            .map_err(|e| format!("{}: {e}", plan.dir.display()))
-            .and_then(|_| {
-                simulacra_actors::snapshot::write_snapshot(&path, &snapshot, plan.sync)
-                    .map_err(|e| e.to_string())
-            });
-        match written {
-            Ok(bytes) => {
-                self.snapshots_written += 1;
-                tracing::debug!(step, bytes, path = %path.display(), "snapshot written");
-            }
-            Err(e) => {
-                self.snapshots_failed += 1;
-                let _ = std::fs::remove_file(path.with_extension("snap.tmp"));
-                eprintln!(
-                    "warning: the snapshot after step {step} could not be written ({e}); the \
-                     run goes on, and a resume would start from an earlier snapshot or the log"
-                );
-            }
+        // The run wing's plan writes the file; the game only counts.
+        if plan.store(&snapshot) {
+            self.snapshots_written += 1;
+        } else {
+            self.snapshots_failed += 1;
         }
         Ok(())
     }

@@ -1,0 +1,116 @@
+//! Building the workers of a scenario: the world parameters, archetype representatives, and
+//! the factory that gives each worker actor its policy (called on each shard's thread).
+
+use std::sync::Arc;
+
+use simulacra_actors::cohort::AgentFactory;
+
+use crate::agents::Worker;
+use crate::config::{PersonaSource, RebateRule, Scenario, WorkerPolicyName};
+use crate::econ::WorldParams;
+use crate::llm::LlmRuntime;
+use crate::policy::llm_worker::{LlmWorkerSettings, PersonaPlan};
+use crate::policy::{Bounded, Fixed, LlmWorker, Rational, WorkerPolicy, WorkerProfile};
+use crate::population::Population;
+
+/// The world parameters of a scenario.
+pub fn world_params(scenario: &Scenario) -> WorldParams {
+    WorldParams {
+        form: scenario.utility_form(),
+        welfare: scenario.welfare_kind(),
+        rebate_equal: scenario.economy.rebate == RebateRule::Equal,
+        max_hours: scenario.economy.max_hours,
+    }
+}
+
+/// Archetype mode: workers sorted by skill are cut into `buckets` groups of (nearly) equal
+/// size, and each group's median-skill member decides for the whole group (one LLM exchange
+/// per group instead of one per worker, as AgentTorch does). Returns each worker's
+/// representative.
+pub fn archetype_representatives(skills: &[f64], buckets: usize) -> Vec<u32> {
+    let n = skills.len();
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    order.sort_by(|&a, &b| {
+        skills[a as usize]
+            .total_cmp(&skills[b as usize])
+            .then(a.cmp(&b))
+    });
+    let k = buckets.clamp(1, n.max(1));
+    let mut rep = vec![0u32; n];
+    for g in 0..k {
+        let group = &order[n * g / k..n * (g + 1) / k];
+        if let Some(&median) = group.get(group.len() / 2) {
+            for &w in group {
+                rep[w as usize] = median;
+            }
+        }
+    }
+    rep
+}
+
+/// The worker-policy factory of a scenario (called on each shard's thread).
+pub(super) fn worker_factory(
+    scenario: &Scenario,
+    population: &Arc<Population>,
+    llm: Option<&LlmRuntime>,
+    representatives: Option<Arc<Vec<u32>>>,
+) -> AgentFactory<Worker> {
+    let population = Arc::clone(population);
+    let form = scenario.utility_form();
+    let max_hours = scenario.economy.max_hours;
+    let w = scenario.workers.clone();
+    let llm_settings = llm.map(|rt| {
+        Arc::new(LlmWorkerSettings {
+            gateway: Arc::clone(&rt.gateway),
+            prompts: Arc::clone(&rt.prompts),
+            max_tokens: scenario.llm.max_tokens,
+            history_window: scenario.llm.history_window,
+            best_k: scenario.llm.best_k,
+            satisfaction: w.satisfaction,
+            timesteps: scenario.simulation.timesteps,
+        })
+    });
+    Arc::new(move |id| {
+        let follows = representatives
+            .as_ref()
+            .is_some_and(|r| r[id] as usize != id);
+        let policy: Box<dyn WorkerPolicy> = match (w.policy, &llm_settings) {
+            // A follower's hours are its representative's; it asks nothing itself.
+            (WorkerPolicyName::Llm, _) if follows => Box::new(Fixed(0.0)),
+            (WorkerPolicyName::Rational, _) => Box::new(Rational::default()),
+            (WorkerPolicyName::Bounded, _) => {
+                Box::new(Bounded::new(w.explore_steps, w.exploration_rate))
+            }
+            (WorkerPolicyName::Fixed, _) => Box::new(Fixed(w.fixed_hours)),
+            (WorkerPolicyName::Llm, Some(settings)) => {
+                let persona = match w.personas {
+                    PersonaSource::None => PersonaPlan::None,
+                    PersonaSource::Template => PersonaPlan::Text(population.card(id).persona),
+                    PersonaSource::Llm => {
+                        let card = population.card(id);
+                        PersonaPlan::Generate {
+                            occupation: card.occupation,
+                            sex: card.sex,
+                            age: card.age,
+                            income: card.income,
+                            fallback: card.persona,
+                        }
+                    }
+                };
+                Box::new(LlmWorker::new(Arc::clone(settings), persona))
+            }
+            // Economy::start always passes the runtime when workers use the LLM.
+            (WorkerPolicyName::Llm, None) => Box::new(Fixed(40.0)),
+        };
+        Worker {
+            profile: WorkerProfile {
+                id: id as u32,
+                skill: population.skills[id],
+                utility_type: population.utility_types[id],
+                form,
+                max_hours,
+            },
+            policy,
+        }
+    })
+}

@@ -1,0 +1,43 @@
+//! The game's state between two steps, as a snapshot keeps it, and the elections it has held.
+//! These types sit below both the game (which fills them) and the snapshot files (which store
+//! them), so neither imports the other's internals.
+
+use serde::{Deserialize, Serialize};
+
+use crate::econ::TaxSchedule;
+use crate::frames::StepOutcome;
+use crate::policy::Feedback;
+
+/// The economy's own state between two steps, as a snapshot keeps it: what the scenario and
+/// the population cannot give back. (The last settlement is recomputed from the hours: it is
+/// a pure function of them and of the schedule in force.)
+#[derive(Serialize, Deserialize)]
+pub struct EconomyMemory {
+    pub(crate) schedule: TaxSchedule,
+    pub(crate) schedule_version: u64,
+    pub(crate) years_total: u64,
+    pub(crate) feedback: Vec<Option<Feedback>>,
+    pub(crate) last_rebate: f64,
+    pub(crate) last_welfare: f64,
+    pub(crate) year_welfare: (f64, u64),
+    /// The hours of the last step and the schedule version they were settled under.
+    pub(crate) last_hours: Option<(u64, Vec<f64>)>,
+    pub(crate) records: Vec<StepOutcome>,
+    /// Elected governance: the leader and the elections held.
+    pub(crate) governance: Option<(Option<u64>, Vec<ElectionRow>)>,
+}
+
+/// One election, as `elections.csv` lists it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ElectionRow {
+    pub tax_year: u64,
+    pub step: u64,
+    pub rule: String,
+    pub winner: u64,
+    pub margin: f64,
+    pub turnout: f64,
+    pub candidates: usize,
+    pub ballots: usize,
+    pub exhausted: usize,
+    pub tie_broken: bool,
+}
