@@ -5,6 +5,10 @@
 //! key=value` flags (TOML values; bare words are read as strings). Unknown keys and bad values
 //! are errors that name the key. The resolved scenario is written, as TOML, into the header of
 //! every run's log, so a log alone is enough to replay the run.
+//!
+//! Size: about 950 lines of code, over the house's 600: the schema's sections, their defaults
+//! and their validation are kept side by side so a key's type, default and check are read
+//! together; splitting the validation from the schema is the next cut when a section grows.
 
 use std::path::Path;
 

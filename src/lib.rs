@@ -1,17 +1,18 @@
 //! simulacra: the LLM Economist's Stackelberg tax game on a deterministic actor runtime.
 //!
 //! Read a run top-down:
-//! - [`run`] builds a run from a [`config::Scenario`] and writes its outputs;
+//! - [`run`] builds a run from a [`config::Scenario`] and writes its outputs (one file per
+//!   concern: header, assembly, resume and replay, fork, summary, governance compare);
 //! - the scheduler actor (crate `simulacra-actors`) drives [`game::Economy`] step by step;
-//! - [`game`] is one timestep: the planner actor's move, the worker actors' hours, the world's
-//!   settlement;
+//! - [`game`] is one timestep: the planner actor's move (or an election), the worker actors'
+//!   hours, the world's settlement;
 //! - [`agents`] are the actors, [`policy`] their decision rules;
 //! - [`econ`] is the pure economics (taxes, utility, best responses, welfare, Saez, GB2);
-//! - [`frames`] is what the message log holds; [`inspect`] reads it back; [`snapshot`] keeps
-//!   a run's state every few tax years for `resume` and `fork`.
-//! - [`logview`] streams a log step by step for [`inspect_agent`], [`export`] and [`report`]
-//!   (plots via [`plot`]); [`sweep`] runs seed and parameter grids; [`experiments`] holds the
-//!   empirical-Saez experiment and the Stackelberg optimum search.
+//! - [`frames`] is what the message log holds and [`runlog`] the one reader of it; [`snapshot`]
+//!   keeps a run's state ([`memory`]) every few tax years for `resume` and `fork`.
+//! - [`inspect`] and [`logview`] read a log back for `inspect`, [`inspect_agent`], [`export`]
+//!   and [`report`] (plots via [`plot`]); [`sweep`] runs seed and parameter grids;
+//!   [`experiments`] holds the empirical-Saez experiment and the Stackelberg optimum search.
 
 pub mod agents;
 pub mod bench;

@@ -15,6 +15,10 @@
 //!
 //! The format is generic over the header and frame types (any serde type); the runtime knows
 //! nothing about what the frames mean.
+//!
+//! One piece on purpose (about 670 lines of code): the writer, the reader, the verifying and
+//! hashing sinks share the frame layout and its invariants, and a change to one must be read
+//! against the others.
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};

@@ -13,6 +13,9 @@
 //! Data: `data/oews_2023_major_groups.csv` (BLS OEWS May 2023) and
 //! `data/cps_2023_weekly_earnings.csv` (BLS CPS 2023 annual averages); sources in
 //! `data/README.md`.
+//!
+//! About 640 lines of code: the published tables, the index built from them and the
+//! comparison against them are one model, checked against the same figures.
 
 use super::census::split_csv_line;
 use std::sync::OnceLock;

@@ -215,13 +215,7 @@ impl Economy {
         self.year_welfare = m.year_welfare;
         self.records = m.records;
         self.last = m.last_hours.map(|(version, hours)| {
-            let s = settle(
-                &self.params,
-                &self.schedule,
-                &self.population.skills,
-                &self.population.weights,
-                &hours,
-            );
+            let s = self.settle_under_schedule(&hours);
             (version, hours, s)
         });
         self.workers.restore(snapshot.workers).await?;
@@ -399,17 +393,22 @@ impl Economy {
     }
 
     /// Settles the step, reusing the last settlement when nothing changed.
+    /// The pure settlement of `hours` under the schedule in force.
+    fn settle_under_schedule(&self, hours: &[f64]) -> Settlement {
+        settle(
+            &self.params,
+            &self.schedule,
+            &self.population.skills,
+            &self.population.weights,
+            hours,
+        )
+    }
+
     fn settle(&mut self, hours: Vec<f64>) {
         let reusable =
             matches!(&self.last, Some((v, h, _)) if *v == self.schedule_version && *h == hours);
         if !reusable {
-            let s = settle(
-                &self.params,
-                &self.schedule,
-                &self.population.skills,
-                &self.population.weights,
-                &hours,
-            );
+            let s = self.settle_under_schedule(&hours);
             self.last = Some((self.schedule_version, hours, s));
         }
     }

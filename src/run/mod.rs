@@ -1,6 +1,6 @@
 //! A whole run, in the order it happens:
 //!
-//! 1. [`header`]: the scenario (minus execution-only settings) becomes the log's header;
+//! 1. [`header`](mod@header): the scenario (minus execution-only settings) becomes the log's header;
 //! 2. [`assemble`]: the population, the LLM runtime and the economy are built, the planner
 //!    policy chosen, and the scheduler plays the game into the log (from step 0 or a snapshot);
 //! 3. [`summary`]: the baselines are played on the same population and seed, and
