@@ -13,11 +13,17 @@ from ._binary import SimulacraError, binary
 from ._frames import MissingExtra
 from ._run import Run, load, run, sweep
 
-try:
-    from importlib.metadata import PackageNotFoundError, version as _version
 
-    __version__ = _version("simulacra")
-except PackageNotFoundError:  # a source checkout on PYTHONPATH
-    __version__ = "0+unknown"
+def __getattr__(name: str):
+    # The version is looked up on first use: importlib.metadata costs ~30 ms at import time.
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("simulacra")
+        except PackageNotFoundError:  # a source checkout on PYTHONPATH
+            return "0+unknown"
+    raise AttributeError(f"module 'simulacra' has no attribute {name!r}")
+
 
 __all__ = ["Run", "SimulacraError", "MissingExtra", "binary", "load", "run", "sweep", "__version__"]

@@ -102,7 +102,9 @@ def call(args: Sequence[str], progress: bool = False, cwd: str | os.PathLike | N
         os.close(slave)
         threads.append(threading.Thread(target=_follow, args=(master, err_chunks), daemon=True))
     else:
-        threads.append(threading.Thread(target=_collect, args=(proc.stderr, err_chunks), daemon=True))
+        threads.append(
+            threading.Thread(target=_collect, args=(proc.stderr, err_chunks), daemon=True)
+        )
     for t in threads:
         t.start()
     try:
@@ -150,9 +152,9 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def _message(stderr: str, stdout: str, code: int) -> str:
-    lines = [l.strip() for l in stderr.replace("\r", "\n").splitlines()]
-    lines = [l for l in lines if l and not _PROGRESS.search(l)]
-    errors = [l[len("error: "):] for l in lines if l.startswith("error: ")]
+    lines = [line.strip() for line in stderr.replace("\r", "\n").splitlines()]
+    lines = [line for line in lines if line and not _PROGRESS.search(line)]
+    errors = [line[len("error: ") :] for line in lines if line.startswith("error: ")]
     if errors:
         return "\n".join(errors)
     if lines:

@@ -159,7 +159,9 @@ def run(
         if out is None:
             m = _OUTPUTS_IN.search(stdout)
             if not m:
-                raise SimulacraError(f"cannot find the run's folder in the output of simulacra run:\n{stdout}")
+                raise SimulacraError(
+                    f"cannot find the run's folder in the output of simulacra run:\n{stdout}"
+                )
             out = m.group(1).strip()
             if isinstance(scenario, Mapping):
                 shutil.copyfile(path, Path(out) / "scenario.toml")

@@ -36,7 +36,11 @@ def literal(value: Any, key: str = "value") -> str:
         # JSON's escapes (\" \\ \n \t \uXXXX) are all valid in a TOML basic string.
         return json.dumps(os.fspath(value), ensure_ascii=False)
     if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{_key(k)} = {literal(v, f'{key}.{k}')}" for k, v in value.items()) + "}"
+        return (
+            "{"
+            + ", ".join(f"{_key(k)} = {literal(v, f'{key}.{k}')}" for k, v in value.items())
+            + "}"
+        )
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(literal(v, key) for v in value) + "]"
     if hasattr(value, "tolist"):  # numpy scalars and arrays
@@ -50,7 +54,11 @@ def literal(value: Any, key: str = "value") -> str:
 def grid_literal(value: Any, key: str) -> str:
     """A grid value: bare when the CLI reads it back as the same string (folder names stay
     `planner.policy=saez`), else the TOML literal."""
-    if isinstance(value, str) and _BARE_WORD.match(value) and value not in ("true", "false", "inf", "nan"):
+    if (
+        isinstance(value, str)
+        and _BARE_WORD.match(value)
+        and value not in ("true", "false", "inf", "nan")
+    ):
         return value
     return literal(value, key)
 

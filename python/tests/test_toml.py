@@ -1,10 +1,10 @@
 """Python values to the CLI's TOML overrides and scenario files."""
 
-import tomllib
-
 import pytest
 
 from simulacra import _toml
+
+tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
 
 def test_literals_are_toml():
@@ -19,7 +19,12 @@ def test_literals_are_toml():
 
 
 def test_set_args_round_trip_through_a_toml_parser():
-    overrides = {"planner.rates": [0.1, 0.3], "planner.policy": "fixed", "baselines.enabled": False, "x.y": 7}
+    overrides = {
+        "planner.rates": [0.1, 0.3],
+        "planner.policy": "fixed",
+        "baselines.enabled": False,
+        "x.y": 7,
+    }
     args = _toml.set_args(overrides)
     assert args[0::2] == ["--set"] * 4
     for arg, (key, value) in zip(args[1::2], overrides.items()):
@@ -43,6 +48,10 @@ def test_grid_values_stay_bare_when_they_read_back_as_the_same_string():
 
 
 def test_scenario_dicts_become_toml_documents():
-    doc = {"name": "py", "simulation": {"num_agents": 30, "seed": 7}, "planner": {"policy": "saez", "rates": [0.1]},
-           "a": {"b": {"c": 1}}}
+    doc = {
+        "name": "py",
+        "simulation": {"num_agents": 30, "seed": 7},
+        "planner": {"policy": "saez", "rates": [0.1]},
+        "a": {"b": {"c": 1}},
+    }
     assert tomllib.loads(_toml.dumps(doc)) == doc
