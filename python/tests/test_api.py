@@ -256,3 +256,31 @@ def test_sweep(tmp_path):
         tmp_path / "sw" / one["dir"] if not Path(one["dir"]).is_absolute() else one["dir"]
     )
     assert one["swf"] == pytest.approx(solo.summary["swf_final"], rel=1e-9)
+
+
+PROGRESS_RUN = {
+    "simulation.num_agents": 300,
+    "simulation.timesteps": 300,
+    "workers.policy": "bounded",
+    "baselines.enabled": False,
+}
+
+
+def test_progress_without_tqdm_prints_the_binary_counter(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    run = simulacra.run(set=PROGRESS_RUN, progress=True)
+    err = capsys.readouterr().err
+    counters = [line for line in err.splitlines() if line.startswith("simulacra: ")]
+    assert counters, err
+    assert all(line.endswith("/300 steps") for line in counters), counters
+    assert run.summary["steps_run"] == 300
+
+
+def test_progress_with_tqdm(capsys):
+    pytest.importorskip("tqdm")
+    simulacra.run(set=PROGRESS_RUN, progress=True)
+    err = capsys.readouterr().err
+    assert "/300" in err and "simulacra" in err
+    # The binary's own bar characters are not passed through.
+    assert "steps  " not in err
