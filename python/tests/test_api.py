@@ -202,7 +202,9 @@ def test_verify(small_run, tmp_path):
     log.write_bytes(bytes(data))
     with pytest.raises(simulacra.SimulacraError) as e:
         broken.verify()
-    assert str(e.value).strip()
+    # The binary's own verdict (printed on stdout, exit 1), naming the first bad frame.
+    assert e.value.returncode == 1
+    assert str(e.value).startswith("differs:") and "frame" in str(e.value)
 
 
 def test_fork_prefix_equals_the_parent(small_run, tmp_path):
