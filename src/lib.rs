@@ -10,7 +10,8 @@
 //! - [`frames`] is what the message log holds; [`inspect`] reads it back; [`snapshot`] keeps
 //!   a run's state every few tax years for `resume` and `fork`.
 //! - [`logview`] streams a log step by step for [`inspect_agent`], [`export`] and [`report`]
-//!   (plots via [`plot`]); [`sweep`] runs seed and parameter grids; [`experiments`] holds the
+//!   (plots via [`plot`]); [`sweep`] runs seed and parameter grids, whole or in shards over a
+//!   cluster; [`run_lock`] keeps a run folder to one writer; [`experiments`] holds the
 //!   empirical-Saez experiment and the Stackelberg optimum search.
 
 pub mod agents;
@@ -31,5 +32,6 @@ pub mod policy;
 pub mod population;
 pub mod report;
 pub mod run;
+pub mod run_lock;
 pub mod snapshot;
 pub mod sweep;

@@ -87,7 +87,14 @@ enum Command {
         json: bool,
     },
     /// Run a scenario over seeds and a grid of overrides, in parallel; aggregate mean +- std.
+    ///
+    /// Finished runs are skipped and stopped ones resumed, so running a sweep again finishes
+    /// it. On a cluster each array task runs one shard (--shard), then `sweep merge DIR`
+    /// builds the tables (see docs/cluster.md).
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Sweep {
+        #[command(subcommand)]
+        action: Option<SweepAction>,
         /// A scenario TOML file (default: the embedded default).
         scenario: Option<PathBuf>,
         /// Seeds: 1..10 (inclusive) or 1,4,9.
@@ -100,11 +107,19 @@ enum Command {
         #[arg(long = "grid", value_name = "KEY=[V1,V2]")]
         grids: Vec<String>,
         /// The sweep's folder (each run in a subfolder).
-        #[arg(long)]
-        out: PathBuf,
+        #[arg(long, required = true)]
+        out: Option<PathBuf>,
         /// Runs at once (0 = one per core).
         #[arg(long, default_value_t = 0)]
         jobs: usize,
+        /// Run only one shard of the runs: I/N (0-based), `slurm` (a job array's task id and
+        /// size), `slurm/N` or `k8s/N` (the task id or JOB_COMPLETION_INDEX, N shards). Shards
+        /// build no tables: `sweep merge DIR` does, once all are done.
+        #[arg(long, value_name = "I/N|slurm|slurm/N|k8s/N")]
+        shard: Option<String>,
+        /// List every run with its shard and state (new, resume, done) and run nothing.
+        #[arg(long)]
+        dry_run: bool,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
@@ -190,6 +205,19 @@ enum SaezWeights {
     /// 1/income of the listed incomes.
     InverseIncome,
     Utilitarian,
+}
+
+/// `simulacra sweep merge DIR`.
+#[derive(Subcommand)]
+enum SweepAction {
+    /// Build runs.csv, aggregate.csv and the plots from the run folders of a sweep run in
+    /// shards (or anywhere); lists every run that is missing or incomplete instead.
+    Merge {
+        /// The sweep's folder (the --out of its shards).
+        dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -513,12 +541,19 @@ fn real_main() -> anyhow::Result<ExitCode> {
             }
         },
         Command::Sweep {
+            action: Some(SweepAction::Merge { dir, json }),
+            ..
+        } => sweep::cli::merge(&dir, json)?,
+        Command::Sweep {
+            action: None,
             scenario,
             seeds,
             sets,
             grids,
             out,
             jobs,
+            shard,
+            dry_run,
             quiet,
             json,
         } => {
@@ -530,42 +565,16 @@ fn real_main() -> anyhow::Result<ExitCode> {
                     .map(|g| sweep::parse_grid(g))
                     .collect::<anyhow::Result<_>>()?,
                 seeds: sweep::parse_seeds(&seeds)?,
-                out,
+                out: out.context("--out DIR is required")?,
                 jobs,
             };
-            let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
-                let bar = indicatif::ProgressBar::new(0);
-                bar.set_style(
-                    indicatif::ProgressStyle::with_template(
-                        "{bar:40} {pos}/{len} runs  {per_sec}  eta {eta}",
-                    )
-                    .expect("a valid template"),
-                );
-                bar
-            });
-            let result = sweep::run_sweep(&spec, bar.as_ref())?;
-            if let Some(b) = bar {
-                b.finish_and_clear();
-            }
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&json!({
-                        "aggregates": result.aggregates,
-                        "runs": result.rows,
-                        "seconds": result.seconds,
-                    }))?
-                );
-            } else {
-                print!("{}", sweep::render_aggregates(&result));
-                println!(
-                    "{} runs in {:.1} s; mean +- sample std over seeds; tables in {} and {}",
-                    result.rows.len(),
-                    result.seconds,
-                    spec.out.join("aggregate.csv").display(),
-                    spec.out.join("runs.csv").display()
-                );
-            }
+            let options = sweep::cli::Options {
+                shard,
+                dry_run,
+                quiet,
+                json,
+            };
+            sweep::cli::sweep(&spec, &options)?;
         }
         Command::Report { run_dir } => {
             let dir = simulacra::report::write_report(&run_dir)?;
