@@ -505,6 +505,20 @@ mod tests {
         assert_eq!(parse_seeds("1..=3").unwrap(), vec![1, 2, 3]);
         assert_eq!(parse_seeds("4,9").unwrap(), vec![4, 9]);
         assert!(parse_seeds("3..1").is_err());
+        // Refused before anything is allocated, with the count and the limit.
+        let e = parse_seeds("1..1000000000000").unwrap_err().to_string();
+        assert!(
+            e.contains("1000000000000 seeds") && e.contains("at most"),
+            "{e}"
+        );
+        assert!(parse_seeds("0..18446744073709551615").is_err());
+        assert_eq!(parse_seeds("1..1000000").unwrap().len(), 1_000_000);
+        assert!(
+            parse_seeds("4,9,4")
+                .unwrap_err()
+                .to_string()
+                .contains("twice")
+        );
         let (k, v) = parse_grid("planner.rates=[[0.1,0.2],[0.3,0.4]]").unwrap();
         assert_eq!(k, "planner.rates");
         assert_eq!(v, vec!["[0.1,0.2]", "[0.3,0.4]"]);
