@@ -323,6 +323,8 @@ pub struct SweepOutcome {
     pub counts: ShardCounts,
     /// Runs another process held, with their holders.
     pub busy: Vec<String>,
+    /// Runs resumed, with what was kept of them.
+    pub resumed: Vec<String>,
     /// The tables (only a whole sweep builds them; shards leave that to `sweep merge`).
     pub result: Option<SweepResult>,
     pub seconds: f64,
@@ -348,12 +350,22 @@ pub fn run_sweep(
         progress,
     );
     let counts = exec::count(&outcomes);
-    let (mut failures, mut busy) = (String::new(), Vec::new());
+    let (mut failures, mut busy, mut resumed) = (String::new(), Vec::new(), Vec::new());
     for (k, o) in outcomes {
+        let dir = &plan.runs[k].dir;
         match o {
             Outcome::Failed(e) => failures += &format!("\n  {e:#}"),
-            Outcome::Busy(b) => busy.push(format!("{}: {b}", plan.runs[k].dir)),
-            _ => {}
+            Outcome::Busy(b) => busy.push(format!("{dir}: {b}")),
+            Outcome::Resumed {
+                steps_kept,
+                from_snapshot,
+            } => resumed.push(format!(
+                "{dir}: {steps_kept} whole steps were in its log; {}",
+                from_snapshot.map_or("re-executed from step 0 against the log".into(), |s| {
+                    format!("continued from its snapshot at step {s}")
+                })
+            )),
+            Outcome::Skipped | Outcome::Ran => {}
         }
     }
     if !failures.is_empty() {
@@ -384,6 +396,7 @@ pub fn run_sweep(
         planned: plan.runs.len(),
         counts,
         busy,
+        resumed,
         result,
         seconds: started.elapsed().as_secs_f64(),
     })

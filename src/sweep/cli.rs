@@ -26,12 +26,12 @@ fn llm_line(llm: &LlmTotals) -> Option<String> {
         format!(
             "LLM over {} runs: {} requests ({} retries, {} cache hits, {} fallbacks), {} prompt + {} completion tokens",
             llm.runs,
-            llm.requests,
-            llm.retries,
-            llm.cache_hits,
-            llm.fallbacks,
-            llm.prompt_tokens,
-            llm.completion_tokens
+            llm.totals.requests,
+            llm.totals.retries,
+            llm.totals.cache_hits,
+            llm.totals.fallbacks,
+            llm.totals.prompt_tokens,
+            llm.totals.completion_tokens
         )
     })
 }
@@ -81,12 +81,18 @@ pub fn sweep(spec: &SweepSpec, o: &Options) -> anyhow::Result<()> {
         eprintln!("not run here: {b}");
     }
     let c = &done.counts;
+    if !o.json {
+        for r in &done.resumed {
+            println!("resumed {r}");
+        }
+    }
     if o.json {
         let mut v = json!({
             "shard": shard.map(|s| s.to_string()),
             "planned": done.planned,
             "counts": c,
             "busy": done.busy,
+            "resumed": done.resumed,
             "seconds": done.seconds,
         });
         if let Some(r) = &done.result {

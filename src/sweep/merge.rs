@@ -14,33 +14,24 @@ use super::exec::TIMING_FILE;
 use super::plan::{Plan, RunState, run_dir, state_of};
 use super::tables::write_outputs;
 use super::{Aggregate, RunRow, SweepResult, aggregate};
+use crate::llm::RoleStats;
 
 /// LLM use added up over the sweep's runs (from each `summary.json`'s `llm` block).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct LlmTotals {
     /// Runs that used an LLM.
     pub runs: u64,
-    pub requests: u64,
-    pub cache_hits: u64,
-    pub retries: u64,
-    pub fallbacks: u64,
-    pub prompt_tokens: u64,
-    pub completion_tokens: u64,
+    #[serde(flatten)]
+    pub totals: RoleStats,
 }
 
 impl LlmTotals {
     fn add(&mut self, llm: &Value) {
-        if !llm.is_object() {
-            return;
+        // Offline runs have no `llm` block; `by_role` is ignored when reading the totals.
+        if let Ok(stats) = serde_json::from_value::<RoleStats>(llm.clone()) {
+            self.runs += 1;
+            self.totals.add(&stats);
         }
-        let n = |k: &str| llm[k].as_u64().unwrap_or(0);
-        self.runs += 1;
-        self.requests += n("requests");
-        self.cache_hits += n("cache_hits");
-        self.retries += n("retries");
-        self.fallbacks += n("fallbacks");
-        self.prompt_tokens += n("prompt_tokens");
-        self.completion_tokens += n("completion_tokens");
     }
 }
 
@@ -145,4 +136,31 @@ pub fn merge(out: &Path, plan: &Plan) -> anyhow::Result<SweepResult> {
     };
     write_outputs(out, &result)?;
     Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn llm_use_adds_up_over_the_runs_that_used_an_llm() {
+        let run = |requests: u64, retries: u64, tokens: u64| {
+            serde_json::json!({
+                "requests": requests, "cache_hits": 1, "retries": retries, "fallbacks": 0,
+                "prompt_tokens": tokens, "completion_tokens": tokens / 10,
+                "by_role": {"worker": {"requests": requests, "cache_hits": 1, "retries": retries,
+                    "fallbacks": 0, "prompt_tokens": tokens, "completion_tokens": tokens / 10}}
+            })
+        };
+        let mut t = LlmTotals::default();
+        t.add(&run(100, 3, 5000));
+        t.add(&Value::Null); // an offline run
+        t.add(&run(40, 0, 2000));
+        assert_eq!(t.runs, 2);
+        assert_eq!(t.totals.requests, 140);
+        assert_eq!(t.totals.retries, 3);
+        assert_eq!(t.totals.cache_hits, 2);
+        assert_eq!(t.totals.prompt_tokens, 7000);
+        assert_eq!(t.totals.completion_tokens, 700);
+    }
 }
