@@ -123,6 +123,7 @@ enum Command {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        /// Print JSON instead of the table.
         #[arg(long)]
         json: bool,
     },
@@ -215,6 +216,7 @@ enum SweepAction {
     Merge {
         /// The sweep's folder (the --out of its shards).
         dir: PathBuf,
+        /// Print JSON instead of the table.
         #[arg(long)]
         json: bool,
     },

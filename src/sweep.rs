@@ -4,7 +4,9 @@
 //! Layout of the output folder:
 //!
 //! ```text
-//! OUT/<configuration>/seed-<s>/   run.log, steps.csv, summary.json (a normal run folder)
+//! OUT/plan.json                   every run, its folder and scenario hash (see [`plan`])
+//! OUT/<configuration>/seed-<s>/   run.log, steps.csv, summary.json (a normal run folder),
+//!                                 timing.json (wall time) and writer.lock (the lock)
 //! OUT/runs.csv                    one row per run
 //! OUT/aggregate.csv               one row per configuration: mean and std over seeds
 //! OUT/welfare.svg|png             welfare per configuration, mean +- std, with the baselines
