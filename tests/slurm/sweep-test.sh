@@ -8,8 +8,9 @@
 #   4. deploy/slurm/sweep.sbatch runs it as a 4-task job array, merged by
 #      deploy/slurm/merge.sbatch as a dependent job: the tables must equal the reference;
 #   5. again with longer runs, but task 1 is cancelled (scancel) in the middle of a run and
-#      submitted again (--array=1): its finished run is skipped, the stopped one resumed, and
-#      the merged tables equal that sweep's on one machine.
+#      submitted again (--array=1), and task 2 is requeued (scontrol requeue) in the middle of
+#      a run: each skips its finished run and resumes the stopped one, and the merged tables
+#      equal that sweep's on one machine.
 # Tables are compared byte for byte (runs.csv without its wall-time column).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -108,39 +109,58 @@ echo "slurm: 4-task array and merge, submission to tables: $(since "$t") s"
 cat "$WORK"/sweep-"$jid"_*.out | grep '^shard'
 same_tables "$WORK/slurm"
 
-# 5. Task 1 cancelled in the middle of its second run, then submitted again: its first run is
-#    skipped, its second resumed, its third run. The runs are made 4 times longer (4000 steps)
-#    than the manifest's, so that the cancellation lands inside the game itself rather than
-#    in the baselines after it; the reference is that sweep on one machine.
-LONG=("${STUDY[@]}" --set simulation.timesteps=4000)
+# 5. Task 1 cancelled (scancel) in the middle of its second run, then submitted again; task 2
+#    requeued (scontrol requeue, as on preemption or node failure) in the middle of its
+#    second run, and started again by Slurm. Each then skips its first run, resumes its
+#    second and runs its third. The runs are 10 times longer (10000 steps) than the manifest's,
+#    so that the interruptions land inside the game rather than in the baselines after it;
+#    the reference is that sweep on one machine.
+LONG=("${STUDY[@]}" --set simulation.timesteps=10000)
 "$BIN" sweep "${LONG[@]}" --out "$WORK/single-long" --quiet >/dev/null
+runs_of() { # runs_of SHARD [STATE]: the folders of shard SHARD/4 (in that state)
+  "$BIN" sweep "${LONG[@]}" --out "$WORK/killed" --shard "$1/4" --dry-run --json |
+    python3 -c 'import json,sys; [print(r["dir"]) for r in json.load(sys.stdin)["runs"] if r["mine"] and sys.argv[1] in ("", r["state"])]' "${2:-}"
+}
+started() { # started DIR: waits until the run in DIR has begun its log
+  local deadline=$((SECONDS + 300))
+  until [ -s "$WORK/killed/$1/run.log" ]; do
+    [ "$SECONDS" -lt "$deadline" ] || { echo "slurm test: $1 never started" >&2; return 1; }
+    sleep 0.02
+  done
+}
 t=$(now)
-second=$("$BIN" sweep "${LONG[@]}" --out "$WORK/killed" --shard 1/4 --dry-run --json |
-  python3 -c 'import json,sys; print([r["dir"] for r in json.load(sys.stdin)["runs"] if r["mine"]][1])')
-run=$WORK/killed/$second
 jid=$(submit_array 0-3 "$WORK/killed" "${LONG[@]}")
-deadline=$((SECONDS + 300))
-until [ -s "$run/run.log" ]; do
-  [ "$SECONDS" -lt "$deadline" ] || { echo "slurm test: $run never started" >&2; exit 1; }
-  sleep 0.02
-done
+started "$(runs_of 1 | sed -n 2p)"
 scancel "${jid}_1"
+started "$(runs_of 2 | sed -n 2p)"
+scontrol requeue "${jid}_2"
+# A requeued job is held until a begin time about two minutes ahead; let it start now.
+deadline=$((SECONDS + 60))
+until [ "$(squeue -h -j "${jid}_2" -o %T 2>/dev/null)" = PENDING ]; do
+  [ "$SECONDS" -lt "$deadline" ] || { echo "slurm test: task 2 was not requeued" >&2; exit 1; }
+  sleep 0.1
+done
+scontrol update JobId="${jid}_2" StartTime=now
 wait_gone "$jid"
+tail -n 3 "$WORK/sweep-${jid}_2.out" | grep -E '^(shard|resumed) '
+grep -q '(1 ran, 1 resumed, 1 skipped' "$WORK/sweep-${jid}_2.out" ||
+  { echo "slurm test: requeued task 2 did not skip, resume and run one run each" >&2; exit 1; }
 partial=0
-for d in $("$BIN" sweep "${LONG[@]}" --out "$WORK/killed" --shard 1/4 --dry-run --json |
-  python3 -c 'import json,sys; [print(r["dir"]) for r in json.load(sys.stdin)["runs"] if r["mine"] and r["state"] == "resume"]'); do
+for d in $(runs_of 1 resume); do
   partial=$((partial + 1))
-  echo "stopped part-way: $d ($(stat -c %s "$WORK/killed/$d/run.log") bytes of log)"
+  echo "stopped part-way by scancel: $d ($(stat -c %s "$WORK/killed/$d/run.log") bytes of log)"
 done
 [ "$partial" = 1 ] || { echo "slurm test: expected one run stopped part-way, found $partial" >&2; exit 1; }
 jid2=$(SIMULACRA_SHARD=slurm/4 submit_array 1 "$WORK/killed" "${LONG[@]}")
 merge_after "$jid2" "$WORK/killed"
 grep -E '^(shard|resumed) ' "$WORK/sweep-${jid2}_1.out"
-kept=$(sed -n 's/^resumed .*: \([0-9]*\) whole steps.*/\1/p' "$WORK/sweep-${jid2}_1.out")
-# Timing decides where the cancellation lands; after the game it only cost the baselines.
-[ "${kept:-0}" -lt 4000 ] || echo "note: the cancellation landed after the game's last step"
 grep -q '(1 ran, 1 resumed, 1 skipped' "$WORK/sweep-${jid2}_1.out" ||
   { echo "slurm test: task 1 did not skip its finished run, resume the stopped one and run the last" >&2; exit 1; }
-echo "slurm: array with task 1 cancelled and submitted again, to tables: $(since "$t") s"
+# Timing decides where an interruption lands; after the game it only cost the baselines.
+for f in "$WORK/sweep-${jid}_2.out" "$WORK/sweep-${jid2}_1.out"; do
+  kept=$(sed -n 's/^resumed .*: \([0-9]*\) whole steps.*/\1/p' "$f" | tail -n 1)
+  [ "${kept:-0}" -lt 10000 ] || echo "note: an interruption landed after the game's last step ($f)"
+done
+echo "slurm: array with task 1 cancelled and resubmitted, task 2 requeued, to tables: $(since "$t") s"
 same_tables "$WORK/killed" "$WORK/single-long"
 echo "slurm test: passed"
