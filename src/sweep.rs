@@ -4,7 +4,9 @@
 //! Layout of the output folder:
 //!
 //! ```text
-//! OUT/<configuration>/seed-<s>/   run.log, steps.csv, summary.json (a normal run folder)
+//! OUT/plan.json                   every run, its folder and scenario hash (see [`plan`])
+//! OUT/<configuration>/seed-<s>/   run.log, steps.csv, summary.json (a normal run folder),
+//!                                 timing.json (wall time) and writer.lock (the lock)
 //! OUT/runs.csv                    one row per run
 //! OUT/aggregate.csv               one row per configuration: mean and std over seeds
 //! OUT/welfare.svg|png             welfare per configuration, mean +- std, with the baselines
@@ -14,19 +16,32 @@
 //! Each run is exactly `simulacra run` with the same overrides plus `simulation.seed=<s>`
 //! (and `simulation.shards=1` when several runs share the cores, which cannot change a result):
 //! a sweep's run has the same log bytes as the single run.
+//!
+//! A sweep can be split over machines (`--shard I/N`, a Slurm job array, a Kubernetes Indexed
+//! Job) on a shared filesystem: [`plan`] fixes the runs and their folders, [`shard`] assigns
+//! them, [`exec`] runs one shard's (skipping finished runs, resuming stopped ones, under the
+//! run-folder lock of [`crate::run_lock`]) and [`merge`] builds the tables from the folders.
+//! This file holds the plan's construction and the aggregate table; the command's printing is
+//! `src/cli/sweep.rs`.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+pub mod exec;
+pub mod merge;
+pub mod plan;
+pub mod shard;
+mod tables;
+
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
 use serde::Serialize;
 
 use crate::config::Scenario;
-use crate::plot::{Chart, PALETTE, Series, Style, render};
-use crate::run::{Summary, run_scenario};
+use exec::{Outcome, ShardCounts};
+pub use merge::LlmTotals;
+pub use plan::Plan;
+use plan::{MAX_RUNS, PlannedRun, RunState};
+pub use shard::{Shard, parse_shard};
 
 /// Seeds from `1..10` (inclusive), `7` or `1,4,9`.
 pub fn parse_seeds(text: &str) -> anyhow::Result<Vec<u64>> {
@@ -41,11 +56,26 @@ pub fn parse_seeds(text: &str) -> anyhow::Result<Vec<u64>> {
         if b < a {
             bail!("{}: the range is empty", bad());
         }
+        // Counted before anything is allocated: 1..10^12 would not fit in memory.
+        let n = (b - a).saturating_add(1);
+        if n > MAX_RUNS {
+            bail!(
+                "--seeds {text:?} is {n} seeds; a sweep holds at most {MAX_RUNS} runs: narrow \
+                 the range, or split the study into several sweeps"
+            );
+        }
         return Ok((a..=b).collect());
     }
-    t.split(',')
+    let seeds = t
+        .split(',')
         .map(|x| x.trim().parse::<u64>().with_context(bad))
-        .collect()
+        .collect::<anyhow::Result<Vec<u64>>>()?;
+    let mut sorted = seeds.clone();
+    sorted.sort_unstable();
+    if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+        bail!("--seeds {text:?}: seed {} is given twice", w[0]);
+    }
+    Ok(seeds)
 }
 
 /// Splits `a,[b,c],d` at top-level commas.
@@ -135,14 +165,16 @@ fn folder_name(config: &[(String, String)]) -> String {
 pub struct RunRow {
     pub configuration: String,
     pub seed: u64,
-    pub dir: PathBuf,
+    /// The run's folder, relative to the sweep's (the same wherever the folder is mounted).
+    pub dir: String,
     pub swf: f64,
     pub gini: f64,
     pub mean_hours: f64,
     pub rates: Vec<f64>,
     pub us_federal_swf: Option<f64>,
     pub saez_swf: Option<f64>,
-    pub seconds: f64,
+    /// Wall time of the invocation that finished the run (absent if not recorded).
+    pub seconds: Option<f64>,
 }
 
 /// Mean and sample standard deviation (n - 1; 0 for one value).
@@ -222,267 +254,219 @@ pub struct SweepSpec {
     pub jobs: usize,
 }
 
-/// The sweep's result.
+/// The sweep's tables.
 pub struct SweepResult {
     pub rows: Vec<RunRow>,
     pub aggregates: Vec<Aggregate>,
+    /// LLM use over every run.
+    pub llm: LlmTotals,
+    /// Wall time of the invocation that built it.
     pub seconds: f64,
 }
 
-fn row_of(configuration: &str, dir: &Path, s: &Summary, seconds: f64) -> RunRow {
-    RunRow {
-        configuration: configuration.to_string(),
-        seed: s.seed,
-        dir: dir.to_path_buf(),
-        swf: s.swf_final,
-        gini: s.gini_final,
-        mean_hours: s.mean_hours_final,
-        rates: s.tax_rates_final.clone(),
-        us_federal_swf: s.baselines.us_federal.as_ref().map(|b| b.swf),
-        saez_swf: s.baselines.saez.as_ref().map(|b| b.swf),
-        seconds,
-    }
+fn jobs_of(spec: &SweepSpec) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if spec.jobs == 0 { cores } else { spec.jobs }
 }
 
-/// Runs the sweep; `progress` counts finished runs.
-pub fn run_sweep(
-    spec: &SweepSpec,
-    progress: Option<&indicatif::ProgressBar>,
-) -> anyhow::Result<SweepResult> {
+/// The sweep's plan and each run's scenario. Every scenario is resolved up front, so a bad
+/// key fails before any run starts; a sweep of more than [`MAX_RUNS`] runs is refused before
+/// anything is allocated for it.
+pub fn plan_sweep(spec: &SweepSpec) -> anyhow::Result<(Plan, Vec<Scenario>)> {
+    let total = spec
+        .grid
+        .iter()
+        .try_fold(spec.seeds.len() as u64, |n, (_, v)| {
+            n.checked_mul(v.len() as u64)
+        })
+        .filter(|&n| n <= MAX_RUNS);
+    if total.is_none() {
+        bail!(
+            "the sweep has {} seeds x {} configurations, more than the {MAX_RUNS} runs one sweep \
+             may hold; narrow --seeds or --grid, or split the study into several sweeps",
+            spec.seeds.len(),
+            spec.grid
+                .iter()
+                .map(|(_, v)| v.len().to_string())
+                .collect::<Vec<_>>()
+                .join(" x ")
+        );
+    }
     let configs = configurations(&spec.grid);
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let jobs_n = if spec.jobs == 0 { cores } else { spec.jobs };
-    // Every job's scenario is resolved up front, so a bad key fails before any run starts.
-    let mut jobs: Vec<(String, PathBuf, Scenario)> = Vec::new();
+    let parallel = jobs_of(spec) > 1;
+    let (mut runs, mut scenarios) = (Vec::new(), Vec::new());
     for config in &configs {
         for &seed in &spec.seeds {
             let mut sets = spec.sets.clone();
             sets.extend(config.iter().map(|(k, v)| format!("{k}={v}")));
             sets.push(format!("simulation.seed={seed}"));
-            if jobs_n > 1 {
+            if parallel {
                 sets.push("simulation.shards=1".into());
             }
             let scenario = Scenario::load(spec.scenario.as_deref(), &sets)
                 .with_context(|| format!("configuration {}", label(config)))?;
-            let dir = spec
-                .out
-                .join(folder_name(config))
-                .join(format!("seed-{seed}"));
-            jobs.push((label(config), dir, scenario));
+            runs.push(PlannedRun {
+                configuration: label(config),
+                seed,
+                dir: format!("{}/seed-{seed}", folder_name(config)),
+                identity: plan::identity(&scenario),
+            });
+            scenarios.push(scenario);
         }
     }
-    std::fs::create_dir_all(&spec.out)
-        .with_context(|| format!("cannot create {}", spec.out.display()))?;
-    if let Some(p) = progress {
-        p.set_length(jobs.len() as u64);
-    }
+    let plan = Plan::new(configs.iter().map(|c| label(c)).collect(), runs)?;
+    Ok((plan, scenarios))
+}
+
+/// What one `simulacra sweep` invocation did.
+pub struct SweepOutcome {
+    /// The shard it ran (`None`: the whole sweep).
+    pub shard: Option<Shard>,
+    pub planned: usize,
+    pub counts: ShardCounts,
+    /// Runs another process held, with their holders.
+    pub busy: Vec<String>,
+    /// Runs resumed, with what was kept of them.
+    pub resumed: Vec<String>,
+    /// The tables (only a whole sweep builds them; shards leave that to `sweep merge`).
+    pub result: Option<SweepResult>,
+    pub seconds: f64,
+}
+
+/// Runs the sweep, or one shard of it. Each run is skipped when its folder holds a complete
+/// result, resumed when it holds part of one, started otherwise. A whole sweep then builds
+/// its tables from the run folders, as `sweep merge` does.
+pub fn run_sweep(
+    spec: &SweepSpec,
+    shard: Option<Shard>,
+    progress: Option<&indicatif::ProgressBar>,
+) -> anyhow::Result<SweepOutcome> {
     let started = Instant::now();
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<anyhow::Result<RunRow>>>> =
-        Mutex::new((0..jobs.len()).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..jobs_n.min(jobs.len()) {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some((configuration, dir, scenario)) = jobs.get(i) else {
-                        break;
-                    };
-                    let t = Instant::now();
-                    let r = run_scenario(scenario, dir, None)
-                        .map(|s| row_of(configuration, dir, &s, t.elapsed().as_secs_f64()))
-                        .with_context(|| format!("the run in {}", dir.display()));
-                    results.lock().expect("no worker panics")[i] = Some(r);
-                    if let Some(p) = progress {
-                        p.inc(1);
-                    }
-                }
-            });
+    let (plan, scenarios) = plan_sweep(spec)?;
+    plan.write_or_check(&spec.out)?;
+    let outcomes = exec::run_shard(
+        &spec.out,
+        &plan,
+        &scenarios,
+        shard.unwrap_or(Shard::ALL),
+        jobs_of(spec),
+        progress,
+    );
+    let counts = exec::count(&outcomes);
+    let (mut failures, mut busy, mut resumed) = (String::new(), Vec::new(), Vec::new());
+    for (k, o) in outcomes {
+        let dir = &plan.runs[k].dir;
+        match o {
+            Outcome::Failed(e) => failures += &format!("\n  {e:#}"),
+            Outcome::Busy(b) => busy.push(format!("{dir}: {b}")),
+            Outcome::Resumed {
+                steps_kept,
+                from_snapshot,
+            } => resumed.push(format!(
+                "{dir}: {steps_kept} whole steps were in its log; {}",
+                from_snapshot.map_or("re-executed from step 0 against the log".into(), |s| {
+                    format!("continued from its snapshot at step {s}")
+                })
+            )),
+            Outcome::Skipped | Outcome::Ran => {}
         }
-    });
-    let mut rows = Vec::new();
-    for r in results.into_inner().expect("no worker panics") {
-        rows.push(r.expect("every job ran")?);
     }
-    let aggregates: Vec<Aggregate> = configs
-        .iter()
-        .map(|c| {
-            let l = label(c);
-            let mine: Vec<&RunRow> = rows.iter().filter(|r| r.configuration == l).collect();
-            aggregate(&l, &mine)
-        })
-        .collect();
-    let result = SweepResult {
-        rows,
-        aggregates,
+    if !failures.is_empty() {
+        bail!(
+            "{} of {} runs failed (the others finished; running the sweep again retries only \
+             what is not done):{failures}",
+            counts.failed,
+            counts.runs
+        );
+    }
+    let result = match shard {
+        Some(_) => None,
+        None if !busy.is_empty() => bail!(
+            "{} runs are being written by another process, so no table was built; run \
+             `simulacra sweep merge {}` when it is done:\n  {}",
+            busy.len(),
+            spec.out.display(),
+            busy.join("\n  ")
+        ),
+        None => {
+            let mut r = merge::merge(&spec.out, &plan)?;
+            r.seconds = started.elapsed().as_secs_f64();
+            Some(r)
+        }
+    };
+    Ok(SweepOutcome {
+        shard,
+        planned: plan.runs.len(),
+        counts,
+        busy,
+        resumed,
+        result,
         seconds: started.elapsed().as_secs_f64(),
-    };
-    write_outputs(&spec.out, &result)?;
-    Ok(result)
+    })
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-fn opt(v: Option<f64>) -> String {
-    v.map_or(String::new(), |x| x.to_string())
-}
-
-fn write_outputs(out: &Path, r: &SweepResult) -> anyhow::Result<()> {
-    let k = r.rows.iter().map(|x| x.rates.len()).max().unwrap_or(0);
-    let mut f = std::io::BufWriter::new(std::fs::File::create(out.join("runs.csv"))?);
-    let rate_cols: Vec<String> = (0..k).map(|j| format!("rate_{j}")).collect();
-    writeln!(
-        f,
-        "configuration,seed,swf,gini,mean_hours,{},us_federal_swf,saez_swf,seconds,dir",
-        rate_cols.join(",")
-    )?;
-    for x in &r.rows {
-        let rates: Vec<String> = (0..k)
-            .map(|j| x.rates.get(j).map_or(String::new(), |v| v.to_string()))
-            .collect();
-        writeln!(
-            f,
-            "{},{},{},{},{},{},{},{},{:.3},{}",
-            csv_field(&x.configuration),
-            x.seed,
-            x.swf,
-            x.gini,
-            x.mean_hours,
-            rates.join(","),
-            opt(x.us_federal_swf),
-            opt(x.saez_swf),
-            x.seconds,
-            csv_field(&x.dir.display().to_string())
-        )?;
-    }
-    f.flush()?;
-
-    let mut f = std::io::BufWriter::new(std::fs::File::create(out.join("aggregate.csv"))?);
-    let rate_cols: Vec<String> = (0..k)
-        .map(|j| format!("rate_{j}_mean,rate_{j}_std"))
-        .collect();
-    writeln!(
-        f,
-        "configuration,runs,swf_mean,swf_std,gini_mean,gini_std,mean_hours_mean,mean_hours_std,{},us_federal_swf_mean,us_federal_swf_std,saez_swf_mean,saez_swf_std,vs_saez_percent_mean,vs_saez_percent_std,wins_vs_saez,vs_us_federal_percent_mean,vs_us_federal_percent_std",
-        rate_cols.join(",")
-    )?;
-    for a in &r.aggregates {
-        let rates: Vec<String> = (0..k)
-            .map(|j| {
-                a.rates
-                    .get(j)
-                    .map_or(",".to_string(), |(m, s)| format!("{m},{s}"))
-            })
-            .collect();
-        let pair = |p: Option<(f64, f64)>| p.map_or(",".to_string(), |(m, s)| format!("{m},{s}"));
-        writeln!(
-            f,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            csv_field(&a.configuration),
-            a.runs,
-            a.swf.0,
-            a.swf.1,
-            a.gini.0,
-            a.gini.1,
-            a.mean_hours.0,
-            a.mean_hours.1,
-            rates.join(","),
-            pair(a.us_federal_swf),
-            pair(a.saez_swf),
-            pair(a.vs_saez_percent),
-            a.wins_vs_saez.map_or(String::new(), |w| w.to_string()),
-            pair(a.vs_us_federal_percent)
-        )?;
-    }
-    f.flush()?;
-    plots(out, r)
-}
-
-fn plots(out: &Path, r: &SweepResult) -> anyhow::Result<()> {
-    let mut c = Chart::new(
-        "Welfare per configuration (mean \u{b1} std over seeds)",
-        "configuration",
-        "social welfare, last tax year",
-    );
-    let xs: Vec<f64> = (0..r.aggregates.len()).map(|i| i as f64).collect();
-    let mut add = |name: &str, color, pick: &dyn Fn(&Aggregate) -> Option<(f64, f64)>, dx: f64| {
-        let (mut pts, mut errs) = (Vec::new(), Vec::new());
-        for (x, a) in xs.iter().zip(&r.aggregates) {
-            if let Some((m, s)) = pick(a) {
-                pts.push((x + dx, m));
-                errs.push(s);
-            }
-        }
-        if !pts.is_empty() {
-            c.series.push(Series {
-                name: name.into(),
-                points: pts,
-                errors: errs,
-                color,
-                style: Style::ErrorBars,
-            });
-        }
-    };
-    add("planner", PALETTE[0], &|a| Some(a.swf), -0.12);
-    add("Saez", PALETTE[2], &|a| a.saez_swf, 0.0);
-    add("2024 US", PALETTE[5], &|a| a.us_federal_swf, 0.12);
-    c.fit(false);
-    c.legend_room(0.2);
-    c.x_range = (-0.5, r.aggregates.len() as f64 - 0.5);
-    // One tick per configuration (plotters places ticks at multiples of 1 for this count).
-    c.x_labels = r.aggregates.len().max(1) + 1;
-    c.x_ticks = crate::plot::Ticks::Categories;
-    c.categories = r
-        .aggregates
+/// One line per run of the plan: its position, shard (of `shards`), state and folder.
+pub fn dry_run(spec: &SweepSpec, shard: Option<Shard>) -> anyhow::Result<Vec<DryRunRow>> {
+    let (plan, _) = plan_sweep(spec)?;
+    let count = shard.map_or(1, |s| s.count);
+    plan.runs
         .iter()
-        .map(|a| a.configuration.clone())
-        .collect();
-    render(&c, out, "welfare")?;
+        .enumerate()
+        .map(|(k, r)| {
+            let state = match plan::state_of(&plan::run_dir(&spec.out, r), &r.identity)? {
+                RunState::NotStarted => "new",
+                RunState::Partial(_) => "resume",
+                RunState::Complete(_) => "done",
+                RunState::Foreign(_) => "foreign",
+            };
+            Ok(DryRunRow {
+                run: k,
+                shard: shard::shard_of(k, count),
+                shards: count,
+                mine: shard.is_none_or(|s| s.owns(k)),
+                state,
+                configuration: r.configuration.clone(),
+                seed: r.seed,
+                dir: r.dir.clone(),
+            })
+        })
+        .collect()
+}
 
-    let mut c = Chart::new(
-        "Planner welfare minus Saez welfare, per seed",
-        "seed",
-        "planner - Saez welfare",
+/// A line of `--dry-run`.
+#[derive(Clone, Debug, Serialize)]
+pub struct DryRunRow {
+    pub run: usize,
+    pub shard: usize,
+    pub shards: usize,
+    /// Whether the shard asked for runs it.
+    pub mine: bool,
+    /// `new`, `resume`, `done` (skipped) or `foreign` (refused).
+    pub state: &'static str,
+    pub configuration: String,
+    pub seed: u64,
+    pub dir: String,
+}
+
+/// The `--dry-run` listing as text.
+pub fn render_dry_run(rows: &[DryRunRow]) -> String {
+    let mut s = format!(
+        "{:>5} {:>7} {:<7} {:<36} {:>6}  dir\n",
+        "run", "shard", "state", "configuration", "seed"
     );
-    for (i, a) in r.aggregates.iter().enumerate() {
-        let pts: Vec<(f64, f64)> = r
-            .rows
-            .iter()
-            .filter(|x| x.configuration == a.configuration)
-            .filter_map(|x| x.saez_swf.map(|s| (x.seed as f64, x.swf - s)))
-            .collect();
-        if !pts.is_empty() {
-            c.series.push(Series {
-                name: format!("{i}: {}", a.configuration),
-                points: pts,
-                errors: Vec::new(),
-                color: PALETTE[i % PALETTE.len()],
-                style: Style::ErrorBars,
-            });
-        }
+    for r in rows {
+        s += &format!(
+            "{:>5} {:>7} {:<7} {:<36} {:>6}  {}{}\n",
+            r.run,
+            format!("{}/{}", r.shard, r.shards),
+            r.state,
+            r.configuration,
+            r.seed,
+            r.dir,
+            if r.mine { "" } else { "  (other shard)" }
+        );
     }
-    c.series.push(Series::dashed(
-        "no difference",
-        {
-            let lo = r.rows.iter().map(|x| x.seed).min().unwrap_or(0) as f64;
-            let hi = r.rows.iter().map(|x| x.seed).max().unwrap_or(1) as f64;
-            vec![(lo, 0.0), (hi, 0.0)]
-        },
-        PALETTE[7],
-    ));
-    c.fit(false);
-    c.legend_room(0.25);
-    let (a, b) = c.x_range;
-    c.x_range = (a - 0.5, b + 0.5);
-    c.x_labels = (b - a) as usize + 2;
-    render(&c, out, "seeds")?;
-    Ok(())
+    s
 }
 
 /// The aggregate table as text.
@@ -537,6 +521,20 @@ mod tests {
         assert_eq!(parse_seeds("1..=3").unwrap(), vec![1, 2, 3]);
         assert_eq!(parse_seeds("4,9").unwrap(), vec![4, 9]);
         assert!(parse_seeds("3..1").is_err());
+        // Refused before anything is allocated, with the count and the limit.
+        let e = parse_seeds("1..1000000000000").unwrap_err().to_string();
+        assert!(
+            e.contains("1000000000000 seeds") && e.contains("at most"),
+            "{e}"
+        );
+        assert!(parse_seeds("0..18446744073709551615").is_err());
+        assert_eq!(parse_seeds("1..1000000").unwrap().len(), 1_000_000);
+        assert!(
+            parse_seeds("4,9,4")
+                .unwrap_err()
+                .to_string()
+                .contains("twice")
+        );
         let (k, v) = parse_grid("planner.rates=[[0.1,0.2],[0.3,0.4]]").unwrap();
         assert_eq!(k, "planner.rates");
         assert_eq!(v, vec!["[0.1,0.2]", "[0.3,0.4]"]);

@@ -803,3 +803,64 @@ fn empirical_saez_runs_with_llm_workers() {
     }
     assert_eq!(r.schedules.len(), 3);
 }
+
+#[test]
+fn sweep_shards_on_their_own_servers_add_up_llm_use_and_match_a_sweep_on_one_server() {
+    use simulacra::sweep::{SweepSpec, merge, plan::Plan, run_sweep, shard::Shard};
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = |mock: &Mock, out: &str| SweepSpec {
+        scenario: None,
+        sets: [
+            "simulation.num_agents=5",
+            "simulation.timesteps=6",
+            "simulation.tax_year_length=3",
+            "workers.policy=llm",
+            "planner.policy=llm",
+            "llm.backoff_ms=1",
+            "llm.timeout_seconds=5",
+        ]
+        .map(String::from)
+        .into_iter()
+        .chain([mock.url()])
+        .collect(),
+        grid: Vec::new(),
+        seeds: vec![1, 2, 3, 4],
+        out: tmp.path().join(out),
+        jobs: 1,
+    };
+    let one = Mock::start(|_, p| Behave::Answer(good_answer(p)));
+    let whole = run_sweep(&spec(&one, "whole"), None, None)
+        .unwrap()
+        .result
+        .unwrap();
+    assert_eq!(whole.llm.runs, 4);
+    assert_eq!(whole.llm.totals.requests, one.requests() as u64);
+    assert!(whole.llm.totals.prompt_tokens > 0);
+
+    // Each shard is pointed at its own server: the plan still agrees (the server is not part
+    // of a run's identity), each server answers its shard's runs only.
+    let servers = [
+        Mock::start(|_, p| Behave::Answer(good_answer(p))),
+        Mock::start(|_, p| Behave::Answer(good_answer(p))),
+    ];
+    for (index, server) in servers.iter().enumerate() {
+        let done = run_sweep(
+            &spec(server, "sharded"),
+            Some(Shard { index, count: 2 }),
+            None,
+        )
+        .unwrap();
+        assert_eq!(done.counts.ran, 2);
+        assert!(done.result.is_none());
+    }
+    let (a, b) = (servers[0].requests(), servers[1].requests());
+    assert!(a > 0 && b > 0);
+    assert_eq!((a + b) as u64, whole.llm.totals.requests);
+    let out = tmp.path().join("sharded");
+    let merged = merge::merge(&out, &Plan::read(&out).unwrap()).unwrap();
+    assert_eq!(merged.llm, whole.llm);
+    assert_eq!(
+        std::fs::read(out.join("aggregate.csv")).unwrap(),
+        std::fs::read(tmp.path().join("whole/aggregate.csv")).unwrap()
+    );
+}

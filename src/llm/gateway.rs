@@ -101,7 +101,8 @@ pub struct RoleStats {
 }
 
 impl RoleStats {
-    fn add(&mut self, o: &RoleStats) {
+    /// Adds `o` to these counts (a run's totals, or a sweep's over its runs).
+    pub fn add(&mut self, o: &RoleStats) {
         self.requests += o.requests;
         self.cache_hits += o.cache_hits;
         self.retries += o.retries;
