@@ -32,6 +32,12 @@ pub enum ConfigError {
     BadSet(String),
     #[error("{key}: {message}")]
     Invalid { key: &'static str, message: String },
+    #[error(
+        "--set {0:?}: a resumed run takes only the settings that cannot change its results \
+         ({keys}); everything else comes from its log",
+        keys = LLM_ENDPOINT_KEYS.join(", ")
+    )]
+    NotEndpoint(String),
 }
 
 fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
@@ -511,7 +517,50 @@ impl Default for LlmConfig {
     }
 }
 
+/// The `[llm]` keys that say only how the inference servers are reached: which servers (and
+/// the pool's weights, which go with its URLs), the API key's variable, the request timeout and
+/// the requests in flight. They cannot change a run's results (answers are placed by worker
+/// id, never by arrival, and what the model answered is in the log), so a run resumed on
+/// another machine takes them from its command line rather than from its log's header.
+pub const LLM_ENDPOINT_KEYS: [&str; 5] = [
+    "llm.base_url",
+    "llm.weights",
+    "llm.api_key_env",
+    "llm.timeout_seconds",
+    "llm.concurrency",
+];
+
+/// The settings of [`LLM_ENDPOINT_KEYS`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct LlmEndpoint {
+    pub base_url: BaseUrls,
+    pub weights: Vec<f64>,
+    pub api_key_env: String,
+    pub timeout_seconds: f64,
+    pub concurrency: usize,
+}
+
 impl LlmConfig {
+    /// Its endpoint settings.
+    pub fn endpoint(&self) -> LlmEndpoint {
+        LlmEndpoint {
+            base_url: self.base_url.clone(),
+            weights: self.weights.clone(),
+            api_key_env: self.api_key_env.clone(),
+            timeout_seconds: self.timeout_seconds,
+            concurrency: self.concurrency,
+        }
+    }
+
+    /// Replaces its endpoint settings with `e`.
+    pub fn set_endpoint(&mut self, e: LlmEndpoint) {
+        self.base_url = e.base_url;
+        self.weights = e.weights;
+        self.api_key_env = e.api_key_env;
+        self.timeout_seconds = e.timeout_seconds;
+        self.concurrency = e.concurrency;
+    }
+
     /// The pool's base URLs.
     pub fn base_urls(&self) -> Vec<String> {
         match &self.base_url {
@@ -638,6 +687,22 @@ impl Scenario {
             .map_err(|e| ConfigError::Parse(format!("scenario: {e}")))?;
         scenario.validate()?;
         Ok(scenario)
+    }
+
+    /// This scenario with `sets` applied, each of which must name one of [`LLM_ENDPOINT_KEYS`]
+    /// (what a resumed run may change); validated as a whole.
+    pub fn with_endpoint_sets(&self, sets: &[String]) -> Result<Scenario, ConfigError> {
+        for set in sets {
+            let key = set
+                .split_once('=')
+                .ok_or_else(|| ConfigError::BadSet(set.clone()))?
+                .0
+                .trim();
+            if !LLM_ENDPOINT_KEYS.contains(&key) {
+                return Err(ConfigError::NotEndpoint(set.clone()));
+            }
+        }
+        Self::resolve(&self.to_toml(), &[], sets)
     }
 
     /// Parses a scenario from TOML text alone (defaults for missing keys).
@@ -1028,6 +1093,51 @@ mod tests {
         Scenario::resolve(DEFAULT_SCENARIO, &[], &sets)
             .unwrap_err()
             .to_string()
+    }
+
+    #[test]
+    fn a_resume_takes_only_the_endpoint_keys() {
+        let logged = Scenario::resolve(DEFAULT_SCENARIO, &[], &[]).unwrap();
+        let sets: Vec<String> = [
+            "llm.base_url=[\"http://10.0.0.7:8000/v1\",\"http://10.0.0.8:8000/v1\"]",
+            "llm.weights=[1,3]",
+            "llm.api_key_env=NODE_KEY",
+            "llm.timeout_seconds=120",
+            "llm.concurrency=8",
+        ]
+        .map(String::from)
+        .into();
+        let now = logged.with_endpoint_sets(&sets).unwrap();
+        assert_eq!(now.llm.base_urls().len(), 2);
+        assert_eq!(
+            (now.llm.weights.as_slice(), now.llm.concurrency),
+            (&[1.0, 3.0][..], 8)
+        );
+        assert_eq!(
+            (now.llm.api_key_env.as_str(), now.llm.timeout_seconds),
+            ("NODE_KEY", 120.0)
+        );
+        // Everything else is the logged scenario's.
+        let mut back = now.clone();
+        back.llm.set_endpoint(logged.llm.endpoint());
+        assert_eq!(back, logged);
+        // A key that can change results is refused, naming the allowed ones.
+        for bad in ["llm.model=other", "simulation.seed=3", "llm.base_url_x=1"] {
+            let e = logged
+                .with_endpoint_sets(&[bad.to_string()])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(bad) && e.contains(&LLM_ENDPOINT_KEYS.join(", ")),
+                "{e}"
+            );
+        }
+        // Endpoint values are still checked.
+        let e = logged
+            .with_endpoint_sets(&["llm.base_url=ftp://x".to_string()])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("llm.base_url"), "{e}");
     }
 
     #[test]

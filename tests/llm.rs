@@ -864,3 +864,91 @@ fn sweep_shards_on_their_own_servers_add_up_llm_use_and_match_a_sweep_on_one_ser
         std::fs::read(tmp.path().join("whole/aggregate.csv")).unwrap()
     );
 }
+
+/// A copy of `full`'s run folder stopped two thirds of the way through its log (no summary).
+fn stopped_copy_of(full: &std::path::Path, into: &std::path::Path) -> Vec<u8> {
+    let bytes = std::fs::read(full.join("run.log")).unwrap();
+    std::fs::create_dir_all(into).unwrap();
+    std::fs::write(into.join("run.log"), &bytes[..bytes.len() * 2 / 3]).unwrap();
+    bytes
+}
+
+#[test]
+fn resume_set_points_a_stopped_run_at_another_server_and_the_log_is_the_uninterrupted_one() {
+    let first = Mock::start(|_, p| Behave::Answer(good_answer(p)));
+    let (full_dir, full) = run(&llm_scenario(&first, &[]));
+    // The run's node is gone, and its server with it; another node has its own.
+    drop(first);
+    let second = Mock::start(|_, p| Behave::Answer(good_answer(p)));
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = stopped_copy_of(full_dir.path(), dir.path());
+    let d = dir.path().to_str().unwrap();
+
+    // A key that could change the results is refused, naming the ones that are taken, and
+    // the folder is left as it was.
+    let o = common::simulacra(&["resume", d, "--set", "llm.model=another-model"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = common::stderr(&o);
+    assert!(
+        e.contains("llm.model")
+            && e.contains("llm.base_url, llm.weights, llm.api_key_env, llm.timeout_seconds"),
+        "{e}"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("run.log")).unwrap().len(),
+        bytes.len() * 2 / 3
+    );
+
+    let url = second.url();
+    let o = common::simulacra(&["resume", d, "--set", &url, "--set", "llm.concurrency=3"]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    assert!(second.requests() > 0, "the second server was never asked");
+    assert_eq!(std::fs::read(dir.path().join("run.log")).unwrap(), bytes);
+    let s: Summary =
+        serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s.log_sha256, full.log_sha256);
+    assert_replays(dir.path());
+}
+
+#[test]
+fn a_sweep_resumes_a_stopped_run_against_the_server_it_is_given_now() {
+    use simulacra::sweep::{SweepSpec, run_sweep};
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = |mock: &Mock, out: &str| SweepSpec {
+        scenario: None,
+        sets: [
+            "simulation.num_agents=5",
+            "simulation.timesteps=6",
+            "simulation.tax_year_length=3",
+            "workers.policy=llm",
+            "planner.policy=llm",
+            "llm.backoff_ms=1",
+            "llm.timeout_seconds=5",
+        ]
+        .map(String::from)
+        .into_iter()
+        .chain([mock.url()])
+        .collect(),
+        grid: Vec::new(),
+        seeds: vec![1, 2],
+        out: tmp.path().join(out),
+        jobs: 1,
+    };
+    let first = Mock::start(|_, p| Behave::Answer(good_answer(p)));
+    let whole = spec(&first, "sweep");
+    run_sweep(&whole, None, None).unwrap();
+    // Seed 2's run was stopped part-way (a requeued task on a node that died).
+    let run_dir = whole.out.join("base/seed-2");
+    let bytes = std::fs::read(run_dir.join("run.log")).unwrap();
+    std::fs::remove_file(run_dir.join("summary.json")).unwrap();
+    std::fs::write(run_dir.join("run.log"), &bytes[..bytes.len() * 2 / 3]).unwrap();
+    drop(first);
+
+    // The sweep runs again on another node, with that node's server.
+    let second = Mock::start(|_, p| Behave::Answer(good_answer(p)));
+    let done = run_sweep(&spec(&second, "sweep"), None, None).unwrap();
+    assert_eq!((done.counts.skipped, done.counts.resumed), (1, 1));
+    assert!(second.requests() > 0, "the second server was never asked");
+    assert_eq!(std::fs::read(run_dir.join("run.log")).unwrap(), bytes);
+    assert_eq!(done.result.unwrap().rows.len(), 2);
+}

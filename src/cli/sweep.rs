@@ -22,7 +22,8 @@ pub struct Args {
     /// Seeds: 1..10 (inclusive) or 1,4,9.
     #[arg(long, default_value = "1..10")]
     seeds: String,
-    /// Override a key in every run, as for `run`.
+    /// Override a key in every run, as for `run`. The endpoint keys (llm.base_url, ...) also
+    /// reach the runs this sweep resumes.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
     /// A grid axis: --grid planner.policy=[hill-climb,saez] (repeatable; all combinations).

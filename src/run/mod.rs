@@ -27,7 +27,7 @@ use crate::llm::Answers;
 
 pub use compare::{RuleComparison, compare_rules};
 pub use fork::{Forked, fork_run};
-pub use replay::{ReplayVerdict, Resumed, resume_run, verify_replay};
+pub use replay::{ReplayVerdict, Resumed, resume_run, resume_run_at, verify_replay};
 pub use summary::Summary;
 
 use assemble::{RunStart, clear_old_snapshots, run_into};

@@ -8,6 +8,7 @@ use actix::System;
 use anyhow::Context;
 use simulacra_actors::{Divergence, VerifySink, run_game};
 
+use crate::config::LlmEndpoint;
 use crate::frames::Frame;
 use crate::llm::{Answers, LlmRuntime, Recording};
 use crate::population::Population;
@@ -71,12 +72,27 @@ pub struct Resumed {
 /// log, and answering LLM requests from the recorded exchanges, so nothing is paid twice),
 /// and appends the rest. The final log is byte-identical to an uninterrupted run's.
 pub fn resume_run(run_dir: &Path) -> anyhow::Result<Resumed> {
+    resume(run_dir, None)
+}
+
+/// [`resume_run`] against the inference servers of `endpoint` (the current base URLs, API key
+/// variable, timeout and concurrency) instead of those in the log's header: a run requeued on
+/// another node reaches that node's server. These settings cannot change the run's results, and
+/// the header is kept as it was, so the final log is the uninterrupted run's still.
+pub fn resume_run_at(run_dir: &Path, endpoint: LlmEndpoint) -> anyhow::Result<Resumed> {
+    resume(run_dir, Some(endpoint))
+}
+
+fn resume(run_dir: &Path, endpoint: Option<LlmEndpoint>) -> anyhow::Result<Resumed> {
     let opened = RunLog::open(run_dir)?;
     let (run_header, mut scenario, log) = (
         opened.header.clone(),
         opened.scenario.clone(),
         opened.path.clone(),
     );
+    if let Some(e) = endpoint {
+        scenario.llm.set_endpoint(e);
+    }
     let whole = whole_steps(opened)?;
     let len = std::fs::metadata(&log)?.len();
     if len > whole.bytes {

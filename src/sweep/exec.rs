@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::plan::{Plan, RunState, run_dir, state_of};
 use super::shard::Shard;
 use crate::config::Scenario;
-use crate::run::{resume_run, run_scenario};
+use crate::run::{resume_run_at, run_scenario};
 use crate::run_lock::{Busy, RunLock};
 
 /// A run's wall time, written beside its summary (kept out of `summary.json`, which is
@@ -70,7 +70,9 @@ fn run_one(scenario: &Scenario, dir: &Path, identity: &str) -> anyhow::Result<Ou
             dir.display()
         ),
         RunState::Partial(_) => {
-            let r = resume_run(dir).context("resuming it")?;
+            // The servers this sweep was given now, not those in the run's log: a run
+            // requeued on another node resumes against that node's server.
+            let r = resume_run_at(dir, scenario.llm.endpoint()).context("resuming it")?;
             let o = Outcome::Resumed {
                 steps_kept: r.steps_kept,
                 from_snapshot: r.from_snapshot,

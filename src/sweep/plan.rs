@@ -112,13 +112,13 @@ impl Plan {
 }
 
 /// The identity of a run: SHA-256 of its resolved scenario, without what only says how it is
-/// executed (the thread count, which inference servers answer). Two shards that point one
-/// run at different servers agree that it is the same run.
+/// executed (the thread count, and the inference servers' settings of
+/// [`LLM_ENDPOINT_KEYS`](crate::config::LLM_ENDPOINT_KEYS)). Two shards that point one run at
+/// different servers agree that it is the same run, and the one that resumes it takes its own.
 pub fn identity(scenario: &Scenario) -> String {
     let mut s = scenario.clone();
     s.simulation.shards = 0;
-    s.llm.base_url = LlmConfig::default().base_url;
-    s.llm.weights.clear();
+    s.llm.set_endpoint(LlmConfig::default().endpoint());
     Sha256::digest(s.to_toml().as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
