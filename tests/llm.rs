@@ -175,20 +175,39 @@ impl Mock {
     }
 }
 
+/// The small LLM game of these tests (5 workers, 6 steps, LLM workers and planner).
+const SMALL_LLM_GAME: [&str; 7] = [
+    "simulation.num_agents=5",
+    "simulation.timesteps=6",
+    "simulation.tax_year_length=3",
+    "workers.policy=llm",
+    "planner.policy=llm",
+    "llm.backoff_ms=1",
+    "llm.timeout_seconds=5",
+];
+
 fn llm_scenario(mock: &Mock, extra: &[&str]) -> simulacra::config::Scenario {
     let url = mock.url();
-    let mut sets = vec![
-        "simulation.num_agents=5",
-        "simulation.timesteps=6",
-        "simulation.tax_year_length=3",
-        "workers.policy=llm",
-        "planner.policy=llm",
-        "llm.backoff_ms=1",
-        "llm.timeout_seconds=5",
-        url.as_str(),
-    ];
+    let mut sets = SMALL_LLM_GAME.to_vec();
+    sets.push(url.as_str());
     sets.extend_from_slice(extra);
     common::scenario(&sets)
+}
+
+/// A sweep of the small LLM game over `seeds`, asking `mock`, into `out`, one run at a time.
+fn llm_sweep(mock: &Mock, out: std::path::PathBuf, seeds: Vec<u64>) -> simulacra::sweep::SweepSpec {
+    simulacra::sweep::SweepSpec {
+        scenario: None,
+        sets: SMALL_LLM_GAME
+            .map(String::from)
+            .into_iter()
+            .chain([mock.url()])
+            .collect(),
+        grid: Vec::new(),
+        seeds,
+        out,
+        jobs: 1,
+    }
 }
 
 fn exchanges(dir: &std::path::Path) -> Vec<LlmExchange> {
@@ -806,28 +825,9 @@ fn empirical_saez_runs_with_llm_workers() {
 
 #[test]
 fn sweep_shards_on_their_own_servers_add_up_llm_use_and_match_a_sweep_on_one_server() {
-    use simulacra::sweep::{SweepSpec, merge, plan::Plan, run_sweep, shard::Shard};
+    use simulacra::sweep::{merge, plan::Plan, run_sweep, shard::Shard};
     let tmp = tempfile::tempdir().unwrap();
-    let spec = |mock: &Mock, out: &str| SweepSpec {
-        scenario: None,
-        sets: [
-            "simulation.num_agents=5",
-            "simulation.timesteps=6",
-            "simulation.tax_year_length=3",
-            "workers.policy=llm",
-            "planner.policy=llm",
-            "llm.backoff_ms=1",
-            "llm.timeout_seconds=5",
-        ]
-        .map(String::from)
-        .into_iter()
-        .chain([mock.url()])
-        .collect(),
-        grid: Vec::new(),
-        seeds: vec![1, 2, 3, 4],
-        out: tmp.path().join(out),
-        jobs: 1,
-    };
+    let spec = |mock: &Mock, out: &str| llm_sweep(mock, tmp.path().join(out), vec![1, 2, 3, 4]);
     let one = Mock::start(|_, p| Behave::Answer(good_answer(p)));
     let whole = run_sweep(&spec(&one, "whole"), None, None)
         .unwrap()
@@ -912,28 +912,9 @@ fn resume_set_points_a_stopped_run_at_another_server_and_the_log_is_the_uninterr
 
 #[test]
 fn a_sweep_resumes_a_stopped_run_against_the_server_it_is_given_now() {
-    use simulacra::sweep::{SweepSpec, run_sweep};
+    use simulacra::sweep::run_sweep;
     let tmp = tempfile::tempdir().unwrap();
-    let spec = |mock: &Mock, out: &str| SweepSpec {
-        scenario: None,
-        sets: [
-            "simulation.num_agents=5",
-            "simulation.timesteps=6",
-            "simulation.tax_year_length=3",
-            "workers.policy=llm",
-            "planner.policy=llm",
-            "llm.backoff_ms=1",
-            "llm.timeout_seconds=5",
-        ]
-        .map(String::from)
-        .into_iter()
-        .chain([mock.url()])
-        .collect(),
-        grid: Vec::new(),
-        seeds: vec![1, 2],
-        out: tmp.path().join(out),
-        jobs: 1,
-    };
+    let spec = |mock: &Mock, out: &str| llm_sweep(mock, tmp.path().join(out), vec![1, 2]);
     let first = Mock::start(|_, p| Behave::Answer(good_answer(p)));
     let whole = spec(&first, "sweep");
     run_sweep(&whole, None, None).unwrap();
