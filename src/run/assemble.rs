@@ -254,7 +254,8 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
             economy.schedule(),
             &economy.records,
         );
-        write_steps_csv(&out_dir.join("steps.csv"), &economy.records)?;
+        let fsync = super::header::fsync_outputs(scenario);
+        write_steps_csv(&out_dir.join("steps.csv"), &economy.records, fsync)?;
         let governance = governance_summary(scenario, economy.elections(), &economy.records);
         if !economy.elections().is_empty() {
             write_elections_csv(
@@ -262,6 +263,7 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
                 economy.elections(),
                 &economy.records,
                 &population,
+                fsync,
             )?;
         }
         let deciles = decile_welfare(&population, economy.last_utilities());
@@ -333,7 +335,10 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
         })
     })?;
     let json = serde_json::to_string_pretty(&summary)?;
-    std::fs::write(out_dir.join("summary.json"), json + "\n")
-        .with_context(|| format!("cannot write {}", out_dir.join("summary.json").display()))?;
+    crate::outfile::write_bytes(
+        &out_dir.join("summary.json"),
+        super::header::fsync_outputs(scenario),
+        (json + "\n").as_bytes(),
+    )?;
     Ok(summary)
 }

@@ -11,7 +11,7 @@ use simulacra_actors::{Divergence, VerifySink, run_game};
 use crate::frames::Frame;
 use crate::llm::{Answers, LlmRuntime, Recording};
 use crate::population::Population;
-use crate::runlog::RunLog;
+use crate::runlog::{BeyondDamage, Damage, RunLog, beyond_damage};
 
 use super::assemble::{RunStart, run_into, start_economy, warn_skipped};
 use super::header::fsync_of;
@@ -25,6 +25,8 @@ pub(super) struct WholeSteps {
     pub(super) header_sha256: String,
     /// The LLM exchanges found on the way, the unfinished step's too.
     pub(super) exchanges: Vec<crate::frames::LlmExchange>,
+    /// Where the log stopped being readable, if it did.
+    pub(super) damage: Option<Damage>,
 }
 
 /// Reads `log` up to its last whole step (the last `Outcome` frame before the end or the first
@@ -36,9 +38,10 @@ pub(super) fn whole_steps(log: RunLog) -> anyhow::Result<WholeSteps> {
         bytes: log.header_end(),
         header_sha256: log.header_sha256(),
         exchanges: Vec::new(),
+        damage: None,
     };
     let mut frames = 0u64;
-    log.frames(|frame, end| {
+    w.damage = log.frames(|frame, end| {
         frames += 1;
         match frame {
             Frame::Outcome(o) => {
@@ -61,6 +64,11 @@ pub struct Resumed {
     pub steps_kept: u64,
     /// Bytes of a torn or incomplete step cut from the end of the log.
     pub bytes_cut: u64,
+    /// A corrupt or out-of-place frame the log was cut at (rather than a torn end), with what
+    /// could still be read after it: steps and recorded LLM answers that are recomputed.
+    pub corruption: Option<(Damage, BeyondDamage)>,
+    /// Steps this resume executed (re-executed and checked against the kept log, then new).
+    pub steps_executed: u64,
     /// The step the run was restored to from a snapshot (none: re-executed from step 0).
     pub from_snapshot: Option<u64>,
 }
@@ -78,6 +86,18 @@ pub fn resume_run(run_dir: &Path) -> anyhow::Result<Resumed> {
         opened.path.clone(),
     );
     let whole = whole_steps(opened)?;
+    let corruption = match &whole.damage {
+        Some(d) if !d.torn => Some((d.clone(), beyond_damage(&log, d)?)),
+        _ => None,
+    };
+    if let Some((d, beyond)) = &corruption {
+        tracing::warn!(
+            offset = d.offset,
+            steps_lost = beyond.steps,
+            llm_answers_lost = beyond.llm_answers,
+            "resume cuts a corrupt log: {d}"
+        );
+    }
     let len = std::fs::metadata(&log)?.len();
     if len > whole.bytes {
         let file = std::fs::OpenOptions::new().write(true).open(&log)?;
@@ -129,9 +149,11 @@ pub fn resume_run(run_dir: &Path) -> anyhow::Result<Resumed> {
         RunStart::new(&run_header, start, run_dir)?,
     )?;
     Ok(Resumed {
+        steps_executed: summary.steps_run.saturating_sub(from_snapshot.unwrap_or(0)),
         summary,
         steps_kept: whole.steps,
         bytes_cut: len - whole.bytes,
+        corruption,
         from_snapshot,
     })
 }
