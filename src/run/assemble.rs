@@ -217,10 +217,17 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
         tax_year_length: scenario.simulation.tax_year_length,
         header_sha256: start.header_sha256,
         sync: scenario.log.fsync == FsyncPolicy::Step,
+        keep: scenario.log.snapshots_keep,
     };
     let (snapshot, snapshots_of) = match start.snapshot {
         Some((s, dir)) => (Some(s), dir),
         None => (None, out_dir.to_path_buf()),
+    };
+    // A snapshot continues a log prefix (of this run, or of a fork's parent): the outcomes of
+    // the steps before it are read back from there.
+    let records = match &snapshot {
+        Some(s) => crate::runlog::RunLog::open(&snapshots_of)?.outcomes_until(s.log.bytes)?,
+        None => Vec::new(),
     };
     let summary = System::new().block_on(async move {
         let scenario = &scenario_owned;
@@ -235,7 +242,7 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
         economy.snapshot_into(plan);
         let first = snapshot.as_ref().map_or(0, |s| s.next_step);
         if let Some(snapshot) = snapshot
-            && let Err(e) = economy.restore(snapshot).await
+            && let Err(e) = economy.restore(snapshot, records).await
         {
             economy.stop();
             bail!(

@@ -138,6 +138,7 @@ pub fn resume_run(run_dir: &Path) -> anyhow::Result<Resumed> {
     // The cadence is not in the log's header; a run restored from a snapshot keeps its own.
     if let Some(s) = &start {
         scenario.log.snapshot_every_years = s.every_years;
+        scenario.log.snapshots_keep = s.keep;
     }
     let summary = run_into(
         &scenario,
