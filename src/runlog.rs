@@ -337,23 +337,6 @@ impl RunLog {
         crate::snapshot::header_sha256(&self.reader.header_raw().payload)
     }
 
-    /// The outcomes of the whole steps in the log's first `bytes` bytes (a snapshot's log
-    /// prefix), in step order.
-    pub fn outcomes_until(self, bytes: u64) -> anyhow::Result<Vec<crate::frames::StepOutcome>> {
-        let path = self.path.clone();
-        let mut outcomes = Vec::new();
-        let damage = self.frames(|frame, end| {
-            if let (Frame::Outcome(o), true) = (frame, end <= bytes) {
-                outcomes.push(o);
-            }
-            Ok(())
-        })?;
-        if let Some(d) = damage.filter(|d| d.offset < bytes) {
-            bail!("{}: {d}", path.display());
-        }
-        Ok(outcomes)
-    }
-
     /// Calls `f(frame, end)` for every frame after the header, in order, where `end` is the
     /// byte offset just past the frame. Stops at the end of the log or at the first frame that
     /// is torn, corrupt, does not decode or is out of place in the frame grammar, and returns

@@ -70,6 +70,8 @@ pub(super) fn warn_skipped(skipped: &[String]) {
 pub struct RunStart {
     header_sha256: String,
     snapshot: Option<(crate::snapshot::RunSnapshot, PathBuf)>,
+    /// The outcomes of the steps before the snapshot, from the log it continues.
+    records: Vec<crate::frames::StepOutcome>,
 }
 
 impl RunStart {
@@ -77,12 +79,15 @@ impl RunStart {
         header: &LogHeader,
         snapshot: Option<crate::snapshot::RunSnapshot>,
         from_dir: &Path,
+        mut outcomes: Vec<crate::frames::StepOutcome>,
     ) -> anyhow::Result<RunStart> {
         let mut payload = Vec::new();
         simulacra_actors::log::encode_payload(header, &mut payload)?;
+        outcomes.truncate(snapshot.as_ref().map_or(0, |s| s.next_step) as usize);
         Ok(RunStart {
             header_sha256: crate::snapshot::header_sha256(&payload),
             snapshot: snapshot.map(|s| (s, from_dir.to_path_buf())),
+            records: outcomes,
         })
     }
 }
@@ -223,12 +228,7 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
         Some((s, dir)) => (Some(s), dir),
         None => (None, out_dir.to_path_buf()),
     };
-    // A snapshot continues a log prefix (of this run, or of a fork's parent): the outcomes of
-    // the steps before it are read back from there.
-    let records = match &snapshot {
-        Some(s) => crate::runlog::RunLog::open(&snapshots_of)?.outcomes_until(s.log.bytes)?,
-        None => Vec::new(),
-    };
+    let records = start.records;
     let summary = System::new().block_on(async move {
         let scenario = &scenario_owned;
         let population = Arc::new(Population::generate(scenario));

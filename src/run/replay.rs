@@ -27,6 +27,9 @@ pub(super) struct WholeSteps {
     pub(super) exchanges: Vec<crate::frames::LlmExchange>,
     /// Where the log stopped being readable, if it did.
     pub(super) damage: Option<Damage>,
+    /// The whole steps' outcomes, in step order (a run restored from a snapshot takes those
+    /// before it from here: snapshots do not hold them).
+    pub(super) outcomes: Vec<crate::frames::StepOutcome>,
 }
 
 /// Reads `log` up to its last whole step (the last `Outcome` frame before the end or the first
@@ -39,6 +42,7 @@ pub(super) fn whole_steps(log: RunLog) -> anyhow::Result<WholeSteps> {
         header_sha256: log.header_sha256(),
         exchanges: Vec::new(),
         damage: None,
+        outcomes: Vec::new(),
     };
     let mut frames = 0u64;
     w.damage = log.frames(|frame, end| {
@@ -48,6 +52,7 @@ pub(super) fn whole_steps(log: RunLog) -> anyhow::Result<WholeSteps> {
                 w.frames = frames;
                 w.bytes = end;
                 w.steps = o.step + 1;
+                w.outcomes.push(o);
             }
             Frame::Llm(e) => w.exchanges.push(e),
             _ => {}
@@ -147,7 +152,7 @@ pub fn resume_run(run_dir: &Path) -> anyhow::Result<Resumed> {
         None,
         sink,
         Answers::Resume(Recording::new(whole.exchanges)),
-        RunStart::new(&run_header, start, run_dir)?,
+        RunStart::new(&run_header, start, run_dir, whole.outcomes)?,
     )?;
     Ok(Resumed {
         steps_executed: summary.steps_run.saturating_sub(from_snapshot.unwrap_or(0)),
