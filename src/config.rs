@@ -347,7 +347,15 @@ pub struct LogConfig {
     /// uses the default unless given `--set`).
     #[serde(skip_serializing)]
     pub snapshot_every_years: u64,
+    /// How many snapshots a run keeps (the newest; older ones it wrote are removed), so that
+    /// snapshot disk use stays bounded however long the run. Not in the log's header either.
+    #[serde(skip_serializing)]
+    pub snapshots_keep: u64,
 }
+
+/// Snapshots a run keeps by default: resume loses at most one cadence of work, and a fork can
+/// start near any step of the last few cadences.
+pub const DEFAULT_SNAPSHOTS_KEEP: u64 = 4;
 
 impl Default for LogConfig {
     fn default() -> Self {
@@ -355,6 +363,7 @@ impl Default for LogConfig {
             decisions: DecisionLog::Full,
             fsync: FsyncPolicy::Never,
             snapshot_every_years: 5,
+            snapshots_keep: DEFAULT_SNAPSHOTS_KEEP,
         }
     }
 }
@@ -729,6 +738,12 @@ impl Scenario {
         }
         if s.tax_year_length == 0 {
             return Err(invalid("simulation.tax_year_length", "must be at least 1"));
+        }
+        if self.log.snapshots_keep == 0 {
+            return Err(invalid(
+                "log.snapshots_keep",
+                "must be at least 1 (turn snapshots off with log.snapshot_every_years = 0)",
+            ));
         }
         let e = &self.economy;
         let cutoffs = self.cutoffs()?;

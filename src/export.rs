@@ -7,13 +7,16 @@
 //!
 //! Parquet goes through the arrow-rs `parquet` crate's low-level column writer (no Arrow
 //! arrays), Snappy-compressed, one row group per block of steps of at most ~1M rows.
+//!
+//! Every file is written through [`crate::outfile`]: an interrupted or refused export leaves no
+//! truncated CSV or footer-less Parquet under the final name.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use parquet::basic::Compression;
 use parquet::data_type::{DoubleType, Int64Type};
 use parquet::file::properties::WriterProperties;
@@ -21,7 +24,8 @@ use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::parser::parse_message_type;
 use serde_json::{Value, json};
 
-use crate::logview::{RunView, StepData, scan};
+use crate::logview::{RunView, StepData, refuse_corrupt, scan};
+use crate::outfile::OutFile;
 
 /// The per-agent columns, in order (documented in the README).
 pub const AGENT_COLUMNS: [&str; 8] = [
@@ -60,7 +64,7 @@ impl Block {
     }
 }
 
-fn parquet_writer(path: &Path) -> anyhow::Result<SerializedFileWriter<File>> {
+fn parquet_writer(out: &OutFile) -> anyhow::Result<SerializedFileWriter<File>> {
     let schema = parse_message_type(
         "message agent_steps {
             REQUIRED INT64 step;
@@ -77,9 +81,8 @@ fn parquet_writer(path: &Path) -> anyhow::Result<SerializedFileWriter<File>> {
         .set_compression(Compression::SNAPPY)
         .set_created_by(format!("simulacra {}", env!("CARGO_PKG_VERSION")))
         .build();
-    let file = File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(SerializedFileWriter::new(
-        file,
+        out.handle()?,
         Arc::new(schema),
         Arc::new(props),
     )?)
@@ -112,17 +115,16 @@ pub fn export_agents(run_dir: &Path, path: &Path, format: AgentFormat) -> anyhow
     let mut rows = 0u64;
     let mut digest_only = false;
     let mut block = Block::default();
+    let out = OutFile::create(path, view.fsync())?;
     let mut csv = None;
     let mut pq = None;
     match format {
         AgentFormat::Csv => {
-            let mut w = BufWriter::new(
-                File::create(path).with_context(|| format!("cannot write {}", path.display()))?,
-            );
+            let mut w = BufWriter::new(out.handle()?);
             writeln!(w, "{}", AGENT_COLUMNS.join(","))?;
             csv = Some(w);
         }
-        AgentFormat::Parquet => pq = Some(parquet_writer(path)?),
+        AgentFormat::Parquet => pq = Some(parquet_writer(&out)?),
     }
     let damaged = scan(run_dir, true, |s: StepData| {
         let Some(settlement) = view.settle(&s)? else {
@@ -173,16 +175,14 @@ pub fn export_agents(run_dir: &Path, path: &Path, format: AgentFormat) -> anyhow
         }
         w.close()?;
     }
+    refuse_corrupt(run_dir, damaged.as_ref(), "the export")?;
     if digest_only && rows == 0 {
-        let _ = std::fs::remove_file(path);
         bail!(
             "this run logged digests of the hours (log.decisions = \"digest\"), so there are no \
              per-agent rows to export; rerun with log.decisions = \"full\""
         );
     }
-    if let Some(d) = damaged {
-        eprintln!("warning: the log ends badly; exported the intact steps before it: {d}");
-    }
+    out.commit()?;
     Ok(rows)
 }
 
@@ -205,9 +205,8 @@ fn event(kind: &str, body: Value) -> Value {
 /// `attempt`, `request_sha256`, `model`, `temperature`, `max_tokens`, `messages`, `outcome`).
 /// Per-worker hours are not events: export them with `--agents`.
 pub fn export_events(run_dir: &Path, path: &Path) -> anyhow::Result<u64> {
-    let mut w = BufWriter::new(
-        File::create(path).with_context(|| format!("cannot write {}", path.display()))?,
-    );
+    let out = OutFile::create(path, RunView::open(run_dir)?.fsync())?;
+    let mut w = BufWriter::new(out.file());
     let mut lines = 0u64;
     let damaged = scan(run_dir, false, |s| {
         let mut out = vec![event(
@@ -238,8 +237,8 @@ pub fn export_events(run_dir: &Path, path: &Path) -> anyhow::Result<u64> {
         Ok(())
     })?;
     w.flush()?;
-    if let Some(d) = damaged {
-        eprintln!("warning: the log ends badly; exported the intact steps before it: {d}");
-    }
+    drop(w);
+    refuse_corrupt(run_dir, damaged.as_ref(), "the export")?;
+    out.commit()?;
     Ok(lines)
 }

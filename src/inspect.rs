@@ -78,25 +78,27 @@ fn read(run_dir: &Path, keep_decisions_of: Option<u64>) -> anyhow::Result<Record
         elections: Vec::new(),
         damaged: None,
     };
-    rec.damaged = log.frames(|frame, _| {
-        match frame {
-            Frame::PlannerMove(m) => rec.moves.push(m),
-            Frame::Outcome(o) => rec.outcomes.push(o),
-            Frame::Decisions {
-                step,
-                first_agent,
-                hours,
-            } => {
-                if keep_decisions_of == Some(step) {
-                    rec.decisions.push((step, first_agent, hours));
+    rec.damaged = log
+        .frames(|frame, _| {
+            match frame {
+                Frame::PlannerMove(m) => rec.moves.push(m),
+                Frame::Outcome(o) => rec.outcomes.push(o),
+                Frame::Decisions {
+                    step,
+                    first_agent,
+                    hours,
+                } => {
+                    if keep_decisions_of == Some(step) {
+                        rec.decisions.push((step, first_agent, hours));
+                    }
                 }
+                Frame::StepBegin { .. } | Frame::DecisionDigest { .. } => {}
+                Frame::Llm(e) => rec.exchanges.push(e),
+                Frame::Election(e) => rec.elections.push(e),
             }
-            Frame::StepBegin { .. } | Frame::DecisionDigest { .. } => {}
-            Frame::Llm(e) => rec.exchanges.push(e),
-            Frame::Election(e) => rec.elections.push(e),
-        }
-        Ok(())
-    })?;
+            Ok(())
+        })?
+        .map(|d| d.to_string());
     Ok(rec)
 }
 

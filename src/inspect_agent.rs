@@ -83,7 +83,7 @@ pub fn agent_trajectory(run_dir: &Path, agent: usize) -> anyhow::Result<AgentTra
         skill: view.population.skills[agent],
         census_income: view.population.census_incomes[agent],
         steps,
-        damaged,
+        damaged: damaged.map(|d| d.to_string()),
     })
 }
 

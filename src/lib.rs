@@ -29,6 +29,7 @@ pub mod inspect_agent;
 pub mod llm;
 pub mod logview;
 pub mod memory;
+pub mod outfile;
 pub mod plot;
 pub mod policy;
 pub mod population;

@@ -14,7 +14,7 @@ use crate::econ::{Settlement, TaxSchedule, WorldParams, settle};
 use crate::frames::{ElectionRecord, Frame, LlmExchange, PlannerMove, StepOutcome};
 use crate::game::world_params;
 use crate::population::Population;
-use crate::runlog::RunLog;
+use crate::runlog::{Damage, RunLog};
 
 /// One step as the log holds it.
 #[derive(Clone, Debug, Default)]
@@ -54,6 +54,11 @@ impl RunView {
         })
     }
 
+    /// Whether outputs derived from this run are fsynced (the run's `log.fsync` policy).
+    pub fn fsync(&self) -> bool {
+        crate::run::header::fsync_outputs(&self.scenario)
+    }
+
     /// Per-worker incomes, taxes and utilities of one step, recomputed from its logged hours.
     pub fn settle(&self, step: &StepData) -> anyhow::Result<Option<Settlement>> {
         let (Some(hours), Some(outcome)) = (&step.hours, &step.outcome) else {
@@ -74,13 +79,13 @@ impl RunView {
 }
 
 /// Calls `f` for every complete step of the log, in order; `with_hours` = false skips decoding
-/// the per-worker hours (faster for aggregate views). Returns the reason the log ended badly,
-/// if it did (everything before is delivered).
+/// the per-worker hours (faster for aggregate views). Returns where and why the log ended
+/// badly, if it did (every whole step before is delivered).
 pub fn scan(
     run_dir: &Path,
     with_hours: bool,
     mut f: impl FnMut(StepData) -> anyhow::Result<()>,
-) -> anyhow::Result<Option<String>> {
+) -> anyhow::Result<Option<Damage>> {
     let log = RunLog::open(run_dir)?;
     let mut cutoffs = log.scenario.cutoffs()?;
     let mut current: Option<StepData> = None;
@@ -144,4 +149,28 @@ pub fn scan(
         }
     }
     Ok(damaged)
+}
+
+/// What a reader that writes a whole view of a run (an export, the report) does with the way
+/// its log ended: a log cut inside a step (a killed run) is read up to its last whole step with
+/// a warning; a log with a corrupt or out-of-place frame is refused, since everything after the
+/// frame would be missing from the view without a sign.
+pub fn refuse_corrupt(run_dir: &Path, damaged: Option<&Damage>, view: &str) -> anyhow::Result<()> {
+    match damaged {
+        None => Ok(()),
+        Some(d) if d.torn => {
+            eprintln!(
+                "warning: the log ends inside an unfinished step; {view} holds the whole steps \
+                 before it: {d}"
+            );
+            Ok(())
+        }
+        Some(d) => bail!(
+            "{}: {d}. {view} would miss everything after byte {}, so it was not written; \
+             `simulacra resume {}` recomputes the run from the last whole step before it",
+            run_dir.join(crate::runlog::LOG_FILE).display(),
+            d.offset,
+            run_dir.display()
+        ),
+    }
 }

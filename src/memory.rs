@@ -5,12 +5,16 @@
 use serde::{Deserialize, Serialize};
 
 use crate::econ::TaxSchedule;
-use crate::frames::StepOutcome;
 use crate::policy::Feedback;
 
 /// The economy's own state between two steps, as a snapshot keeps it: what the scenario and
 /// the population cannot give back. (The last settlement is recomputed from the hours: it is
 /// a pure function of them and of the schedule in force.)
+///
+/// Its size does not grow with the steps played: the steps' outcomes, which a run needs for
+/// `steps.csv` and its summary, are in the log a snapshot continues, and a restored run reads
+/// them back from there (held here they made every snapshot longer than the last, and a run's
+/// snapshots together grow with the square of its length).
 #[derive(Serialize, Deserialize)]
 pub struct EconomyMemory {
     pub(crate) schedule: TaxSchedule,
@@ -22,7 +26,6 @@ pub struct EconomyMemory {
     pub(crate) year_welfare: (f64, u64),
     /// The hours of the last step and the schedule version they were settled under.
     pub(crate) last_hours: Option<(u64, Vec<f64>)>,
-    pub(crate) records: Vec<StepOutcome>,
     /// Elected governance: the leader and the elections held.
     pub(crate) governance: Option<(Option<u64>, Vec<ElectionRow>)>,
 }

@@ -360,20 +360,22 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, c: &Chart) -> anyhow::
     Ok(())
 }
 
-/// Writes `<dir>/<stem>.svg` and `<dir>/<stem>.png`.
+/// Writes `<dir>/<stem>.svg` and `<dir>/<stem>.png` (each atomically: no half-drawn plot is
+/// left under its name).
 pub fn render(chart: &Chart, dir: &Path, stem: &str) -> anyhow::Result<()> {
     register_font();
-    let svg = dir.join(format!("{stem}.svg"));
+    let mut svg = String::new();
     draw(
-        SVGBackend::new(&svg, (WIDTH, HEIGHT)).into_drawing_area(),
+        SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area(),
         chart,
     )?;
-    let png = dir.join(format!("{stem}.png"));
+    crate::outfile::write_bytes(&dir.join(format!("{stem}.svg")), false, svg.as_bytes())?;
+    let png = crate::outfile::OutFile::create(&dir.join(format!("{stem}.png")), false)?;
     draw(
-        BitMapBackend::new(&png, (WIDTH, HEIGHT)).into_drawing_area(),
+        BitMapBackend::new(png.temp_path(), (WIDTH, HEIGHT)).into_drawing_area(),
         chart,
     )?;
-    Ok(())
+    png.commit()
 }
 
 /// Histogram counts of `values` over `edges` (values outside go to the first or last bin).

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::run::summary::{GameSummary, Summary};
 use anyhow::Context;
 
-use crate::logview::{RunView, scan};
+use crate::logview::{RunView, refuse_corrupt, scan};
 use crate::plot::{Chart, PALETTE, Series, Ticks, histogram, render, thousands};
 
 /// The plots a report draws, by file stem, with their captions for the HTML page.
@@ -69,7 +69,7 @@ fn read_run(run_dir: &Path) -> anyhow::Result<RunData> {
         last: None,
         tax_year_length: view.scenario.simulation.tax_year_length,
     };
-    scan(run_dir, true, |s| {
+    let damaged = scan(run_dir, true, |s| {
         let o = s.outcome.as_ref().expect("scan delivers complete steps");
         d.steps.push(s.step as f64);
         d.rates.push(o.rates.clone());
@@ -93,6 +93,7 @@ fn read_run(run_dir: &Path) -> anyhow::Result<RunData> {
         }
         Ok(())
     })?;
+    refuse_corrupt(run_dir, damaged.as_ref(), "the report")?;
     if d.steps.is_empty() {
         anyhow::bail!("{}: the log holds no complete step", run_dir.display());
     }
@@ -397,9 +398,7 @@ fn summary_table(summary: Option<&Summary>) -> String {
 /// Writes the report into `RUN_DIR/report/` and returns that folder.
 pub fn write_report(run_dir: &Path) -> anyhow::Result<PathBuf> {
     let data = read_run(run_dir)?;
-    let summary: Option<Summary> = std::fs::read_to_string(run_dir.join("summary.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok());
+    let summary = read_summary(run_dir)?;
     let out = run_dir.join("report");
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut figures = String::new();
@@ -438,6 +437,33 @@ pub fn write_report(run_dir: &Path) -> anyhow::Result<PathBuf> {
         dir = html_escape(&run_dir.display().to_string()),
         table = summary_table(summary.as_ref()),
     );
-    std::fs::write(out.join("report.html"), html)?;
+    crate::outfile::write_bytes(&out.join("report.html"), false, html.as_bytes())?;
     Ok(out)
+}
+
+/// The run's `summary.json`, when there is one, checked to describe this log: a summary whose
+/// `log_sha256` is not the log's (another run's, copied in, or a run resumed or forked since)
+/// is refused rather than mixed with this log's plots.
+fn read_summary(run_dir: &Path) -> anyhow::Result<Option<Summary>> {
+    let path = run_dir.join("summary.json");
+    let file = match simulacra_actors::log::open_regular(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
+    };
+    let summary: Summary = serde_json::from_reader(std::io::BufReader::new(file))
+        .with_context(|| format!("{} is not a simulacra summary", path.display()))?;
+    let log = run_dir.join(crate::runlog::LOG_FILE);
+    let actual = simulacra_actors::log::file_sha256(&log)?;
+    if summary.log_sha256 != actual {
+        anyhow::bail!(
+            "{} describes a log with SHA-256 {}, but {} has SHA-256 {actual}: the summary \
+             belongs to another run (or to this log before it changed), so the report would \
+             mix two runs; move the summary away to report the log alone",
+            path.display(),
+            summary.log_sha256,
+            log.display()
+        );
+    }
+    Ok(Some(summary))
 }

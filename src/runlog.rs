@@ -1,13 +1,21 @@
 //! The one reader of a run's message log: its header (checked to be a simulacra run, with the
-//! scenario it holds) and its frames, decoded in order up to the end or the first torn or
-//! corrupt frame. `resume`, `fork`, `replay`, `inspect`, the exports and the report all read a
-//! log through it; the byte layout (frame head length, checksums) stays with
+//! scenario it holds) and its frames, decoded in order up to the end or the first torn, corrupt
+//! or out-of-place frame. `resume`, `fork`, `replay`, `inspect`, the exports and the report all
+//! read a log through it; the byte layout (frame head length, checksums) stays with
 //! `simulacra_actors::log`.
+//!
+//! Checksums prove each frame's bytes, not its place: frames with valid checksums can still
+//! have been deleted, duplicated or reordered. So the reader also checks the frames' grammar
+//! ([`crate::frames`]): steps count up from 0 without a gap, a tax year starts with the
+//! planner's move, every step's decisions cover every worker in order, and every step ends on
+//! its outcome. The log format does not change for this: the frames already carry their step.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use simulacra_actors::LogReader;
+use simulacra_actors::log::LogError;
 
 use crate::config::Scenario;
 use crate::frames::{Frame, LogHeader};
@@ -21,6 +29,275 @@ pub struct RunLog {
     pub header: LogHeader,
     pub scenario: Scenario,
     reader: LogReader,
+}
+
+/// Where and how a log stops being readable. Everything before `offset` is intact.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Damage {
+    /// Byte offset of the first bad frame.
+    pub offset: u64,
+    /// The file ends inside a frame (what a killed writer leaves), rather than holding a
+    /// frame that is corrupt or out of place (what damage or tampering leaves).
+    pub torn: bool,
+    pub message: String,
+}
+
+impl fmt::Display for Damage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl Damage {
+    fn from_log_error(e: &LogError, fallback_offset: u64) -> Damage {
+        Damage {
+            offset: e.offset().unwrap_or(fallback_offset),
+            torn: matches!(e, LogError::Truncated { .. }),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// What a log holds after a damaged frame, as far as it can be read: whole steps and recorded
+/// LLM answers that a resume cuts and recomputes. A lower bound: reading stops at the next bad
+/// frame.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BeyondDamage {
+    /// Bytes from the damaged frame to the end of the file.
+    pub bytes: u64,
+    pub steps: u64,
+    pub llm_answers: u64,
+}
+
+/// Reads past the damaged frame at `damage` (skipping it by its declared length when that is
+/// plausible) and counts what follows.
+pub fn beyond_damage(path: &Path, damage: &Damage) -> anyhow::Result<BeyondDamage> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = std::fs::metadata(path)?.len();
+    let mut out = BeyondDamage {
+        bytes: len.saturating_sub(damage.offset),
+        ..BeyondDamage::default()
+    };
+    let mut file = simulacra_actors::log::open_regular(path)?;
+    file.seek(SeekFrom::Start(damage.offset))?;
+    let mut head = [0u8; 4];
+    if file.read_exact(&mut head).is_err() {
+        return Ok(out);
+    }
+    let next =
+        damage.offset + simulacra_actors::log::FRAME_HEAD_LEN + u64::from(u32::from_le_bytes(head));
+    if next >= len {
+        return Ok(out);
+    }
+    let mut reader = LogReader::open(path)?;
+    reader.seek_to(next)?;
+    while let Some(Ok(raw)) = reader.next_raw() {
+        match raw.decode::<Frame>() {
+            Ok(Frame::Outcome(_)) => out.steps += 1,
+            Ok(Frame::Llm(e)) => {
+                if matches!(e.outcome, crate::frames::ExchangeOutcome::Response { .. }) {
+                    out.llm_answers += 1;
+                }
+            }
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    Ok(out)
+}
+
+/// Where the reader is in a step's grammar.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Phase {
+    /// Before a `StepBegin` (the start of the log, or after an `Outcome`).
+    Between,
+    /// After the `StepBegin` of a tax year's first step: an `Election` may come, then the move.
+    AwaitMove { election_seen: bool },
+    /// Decisions expected, `covered` workers so far.
+    Deciding { covered: u64 },
+    /// Every worker decided: LLM exchanges, then the outcome.
+    Decided,
+}
+
+/// The frame grammar of [`crate::frames`], checked one frame at a time.
+struct Grammar {
+    agents: u64,
+    next_step: u64,
+    step: u64,
+    tax_year: u64,
+    last_year: Option<u64>,
+    phase: Phase,
+}
+
+impl Grammar {
+    fn new(agents: u64) -> Grammar {
+        Grammar {
+            agents,
+            next_step: 0,
+            step: 0,
+            tax_year: 0,
+            last_year: None,
+            phase: Phase::Between,
+        }
+    }
+
+    /// Checks that `frame` may come next; says what was expected when it may not.
+    fn check(&mut self, frame: &Frame) -> Result<(), String> {
+        let (step, kind) = (self.step, frame_kind(frame));
+        let wrong_step =
+            |found: u64| Err(format!("a {kind} frame of step {found} inside step {step}"));
+        match (self.phase, frame) {
+            (Phase::Between, Frame::StepBegin { step, tax_year }) => {
+                if *step != self.next_step {
+                    return Err(format!(
+                        "step {step} begins where step {} should (steps were deleted, \
+                         duplicated or reordered)",
+                        self.next_step
+                    ));
+                }
+                let year_start = match self.last_year {
+                    None => *tax_year == 0,
+                    Some(y) if *tax_year == y => false,
+                    Some(y) if *tax_year == y + 1 => true,
+                    Some(y) => {
+                        return Err(format!(
+                            "step {step} is in tax year {tax_year}, after a step of year {y}"
+                        ));
+                    }
+                };
+                if self.last_year.is_none() && !year_start {
+                    return Err(format!("the first step is in tax year {tax_year}, not 0"));
+                }
+                self.step = *step;
+                self.tax_year = *tax_year;
+                self.phase = if year_start {
+                    Phase::AwaitMove {
+                        election_seen: false,
+                    }
+                } else {
+                    Phase::Deciding { covered: 0 }
+                };
+                Ok(())
+            }
+            (Phase::Between, _) => Err(format!(
+                "a {kind} frame where step {} should begin",
+                self.next_step
+            )),
+            (_, Frame::StepBegin { step: s, .. }) => Err(format!(
+                "step {s} begins before step {step} has its outcome"
+            )),
+            (
+                Phase::AwaitMove {
+                    election_seen: false,
+                },
+                Frame::Election(e),
+            ) => {
+                if e.step != step {
+                    return wrong_step(e.step);
+                }
+                self.phase = Phase::AwaitMove {
+                    election_seen: true,
+                };
+                Ok(())
+            }
+            (Phase::AwaitMove { .. }, Frame::PlannerMove(m)) => {
+                if m.step != step || m.tax_year != self.tax_year {
+                    return wrong_step(m.step);
+                }
+                self.phase = Phase::Deciding { covered: 0 };
+                Ok(())
+            }
+            (Phase::AwaitMove { .. }, _) => Err(format!(
+                "a {kind} frame where step {step}, the first of tax year {}, needs the \
+                 planner's move",
+                self.tax_year
+            )),
+            (_, Frame::PlannerMove(_) | Frame::Election(_)) => Err(format!(
+                "a {kind} frame inside step {step}, which does not start a tax year"
+            )),
+            (
+                Phase::Deciding { covered },
+                Frame::Decisions {
+                    step: s,
+                    first_agent,
+                    hours,
+                },
+            ) => {
+                if *s != step {
+                    return wrong_step(*s);
+                }
+                let end = first_agent.saturating_add(hours.len() as u64);
+                if *first_agent != covered || hours.is_empty() || end > self.agents {
+                    return Err(format!(
+                        "step {step}'s decisions for workers {first_agent}..{end} where workers \
+                         {covered}.. of {} were due",
+                        self.agents
+                    ));
+                }
+                self.phase = if end == self.agents {
+                    Phase::Decided
+                } else {
+                    Phase::Deciding { covered: end }
+                };
+                Ok(())
+            }
+            (
+                Phase::Deciding { covered: 0 },
+                Frame::DecisionDigest {
+                    step: s, agents, ..
+                },
+            ) => {
+                if *s != step {
+                    return wrong_step(*s);
+                }
+                if *agents != self.agents {
+                    return Err(format!(
+                        "step {step}'s decision digest covers {agents} workers, not {}",
+                        self.agents
+                    ));
+                }
+                self.phase = Phase::Decided;
+                Ok(())
+            }
+            (Phase::Deciding { covered }, Frame::Llm(_)) if covered > 0 => Err(format!(
+                "an LLM exchange between step {step}'s decision blocks"
+            )),
+            (Phase::Deciding { .. } | Phase::Decided, Frame::Llm(e)) => {
+                if e.step != step {
+                    return wrong_step(e.step);
+                }
+                Ok(())
+            }
+            (Phase::Deciding { covered }, _) => Err(format!(
+                "a {kind} frame where step {step} has decided for {covered} of {} workers",
+                self.agents
+            )),
+            (Phase::Decided, Frame::Outcome(o)) => {
+                if o.step != step || o.tax_year != self.tax_year {
+                    return wrong_step(o.step);
+                }
+                self.phase = Phase::Between;
+                self.last_year = Some(self.tax_year);
+                self.next_step = step + 1;
+                Ok(())
+            }
+            (Phase::Decided, _) => Err(format!(
+                "a {kind} frame after step {step} decided, where its outcome was due"
+            )),
+        }
+    }
+}
+
+fn frame_kind(frame: &Frame) -> &'static str {
+    match frame {
+        Frame::StepBegin { .. } => "step-begin",
+        Frame::PlannerMove(_) => "planner-move",
+        Frame::Decisions { .. } => "decisions",
+        Frame::DecisionDigest { .. } => "decision-digest",
+        Frame::Outcome(_) => "outcome",
+        Frame::Election(_) => "election",
+        Frame::Llm(_) => "LLM-exchange",
+    }
 }
 
 impl RunLog {
@@ -62,18 +339,32 @@ impl RunLog {
 
     /// Calls `f(frame, end)` for every frame after the header, in order, where `end` is the
     /// byte offset just past the frame. Stops at the end of the log or at the first frame that
-    /// is torn, corrupt or does not decode, and returns what was wrong with it (everything
-    /// before it was delivered).
+    /// is torn, corrupt, does not decode or is out of place in the frame grammar, and returns
+    /// where and what was wrong with it (everything before it was delivered). A log that ends
+    /// between two frames of an unfinished step is not damaged.
     pub fn frames(
         mut self,
         mut f: impl FnMut(Frame, u64) -> anyhow::Result<()>,
-    ) -> anyhow::Result<Option<String>> {
+    ) -> anyhow::Result<Option<Damage>> {
+        let mut grammar = Grammar::new(self.scenario.simulation.num_agents as u64);
+        let mut offset = self.header_end();
         while let Some(next) = self.reader.next_raw() {
             let (frame, end) = match next.and_then(|raw| Ok((raw.decode::<Frame>()?, raw.end()))) {
                 Ok(decoded) => decoded,
-                Err(e) => return Ok(Some(e.to_string())),
+                Err(e) => return Ok(Some(Damage::from_log_error(&e, offset))),
             };
+            if let Err(what) = grammar.check(&frame) {
+                return Ok(Some(Damage {
+                    offset,
+                    torn: false,
+                    message: format!(
+                        "frame at byte {offset} is out of place: {what}; the frames before it \
+                         are intact"
+                    ),
+                }));
+            }
             f(frame, end)?;
+            offset = end;
         }
         Ok(None)
     }

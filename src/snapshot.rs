@@ -13,7 +13,9 @@
 //! checked frame by frame against the log, so the final log is byte-identical either way.
 //!
 //! Files: `RUN_DIR/snapshots/step-NNNNNNNN.snap`, named by the first step they restore to,
-//! written atomically by [`simulacra_actors::snapshot`].
+//! written atomically by [`simulacra_actors::snapshot`]. A run keeps the newest
+//! `log.snapshots_keep` of them, and each holds state that does not grow with the steps played
+//! (the steps' outcomes are read back from the log), so snapshot disk use is bounded.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -41,6 +43,8 @@ pub struct RunSnapshot {
     pub header_sha256: String,
     /// The run's `log.snapshot_every_years` (not in the log's header): a resumed run keeps it.
     pub every_years: u64,
+    /// The run's `log.snapshots_keep` (not in the log's header either), kept the same way.
+    pub keep: u64,
     pub economy: EconomyMemory,
     /// The planner policy's memory (see `PlannerPolicy::save`).
     pub planner: Vec<u8>,
@@ -60,6 +64,8 @@ pub struct SnapshotPlan {
     pub header_sha256: String,
     /// fsync each snapshot (with `log.fsync = "step"`).
     pub sync: bool,
+    /// Snapshots kept: after writing one, all but the newest `keep` are removed.
+    pub keep: u64,
 }
 
 impl SnapshotPlan {
@@ -84,6 +90,7 @@ impl SnapshotPlan {
         match written {
             Ok(bytes) => {
                 tracing::debug!(step, bytes, path = %path.display(), "snapshot written");
+                self.prune(snapshot.next_step);
                 true
             }
             Err(e) => {
@@ -93,6 +100,31 @@ impl SnapshotPlan {
                      run goes on, and a resume would start from an earlier snapshot or the log"
                 );
                 false
+            }
+        }
+    }
+}
+
+impl SnapshotPlan {
+    /// Once the snapshot restoring to `newest` is written, removes all but the newest `keep`
+    /// snapshots up to it (later ones, left by an earlier pass of a resumed run, are rewritten
+    /// as the run reaches them). Only files named as snapshots are touched (anything else in the
+    /// folder is the user's); one that cannot be removed is reported.
+    fn prune(&self, newest: u64) {
+        let Some(run_dir) = self.dir.parent() else {
+            return;
+        };
+        let older = list(run_dir)
+            .into_iter()
+            .filter(|(step, _)| *step <= newest);
+        for (step, path) in older.skip(self.keep.max(1) as usize) {
+            if let Err(e) = std::fs::remove_file(&path) {
+                eprintln!(
+                    "warning: the old snapshot {} could not be removed ({e})",
+                    path.display()
+                );
+            } else {
+                tracing::debug!(step, path = %path.display(), "old snapshot removed");
             }
         }
     }

@@ -60,7 +60,7 @@ fn outputs(run: &Path) -> Vec<(String, Vec<u8>)> {
 /// resumes each: each must start from the newest snapshot the log still reaches and end with
 /// every output file identical to the uninterrupted run's, snapshots included.
 fn resumes_from_snapshots(sets: &[&str]) {
-    let mut all = vec!["log.snapshot_every_years=1"];
+    let mut all = vec!["log.snapshot_every_years=1", "log.snapshots_keep=1000"];
     all.extend_from_slice(sets);
     let s = common::scenario(&all);
     let full = tempfile::tempdir().unwrap();
@@ -138,6 +138,7 @@ fn crra_workers_with_mixed_types_resume_from_snapshots() {
 fn damaged_foreign_and_stale_snapshots_are_skipped() {
     let sets = [
         "log.snapshot_every_years=1",
+        "log.snapshots_keep=1000",
         "simulation.num_agents=20",
         "simulation.timesteps=40",
         "simulation.tax_year_length=5",
@@ -233,6 +234,7 @@ fn damaged_foreign_and_stale_snapshots_are_skipped() {
 fn a_fork_from_a_snapshot_is_the_fork_from_step_zero() {
     let s = common::scenario(&[
         "log.snapshot_every_years=1",
+        "log.snapshots_keep=1000",
         "simulation.num_agents=20",
         "simulation.timesteps=60",
         "simulation.tax_year_length=10",
@@ -355,4 +357,51 @@ fn a_full_disk_stops_the_run_with_a_clear_error() {
     assert!(err.contains("No space left on device"), "{err}");
     assert!(err.contains("the message log failed"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn a_run_keeps_its_newest_snapshots_and_each_stays_the_same_size() {
+    let sets = [
+        "log.snapshot_every_years=1",
+        "log.snapshots_keep=2",
+        "simulation.num_agents=10",
+        "simulation.timesteps=60",
+        "simulation.tax_year_length=5",
+        "baselines.enabled=false",
+    ];
+    let s = common::scenario(&sets);
+    let dir = tempfile::tempdir().unwrap();
+    let summary = run_scenario(&s, dir.path(), None).unwrap();
+    assert_eq!(summary.snapshots.written, 12);
+    assert_eq!(snapshot_steps(dir.path()), vec![55, 60]);
+
+    // The economy's part of a snapshot does not grow with the steps played: the outcomes of
+    // the steps before it are read back from the log. (The hill climber's history grows with
+    // the schedules it has tried, which the grid of rates in points bounds.)
+    let longer = tempfile::tempdir().unwrap();
+    let mut s12 = s.clone();
+    s12.simulation.timesteps = 120;
+    run_scenario(&s12, longer.path(), None).unwrap();
+    let size = |d: &Path, step: u64| {
+        let snap: simulacra::snapshot::RunSnapshot = simulacra_actors::snapshot::read_snapshot(
+            &d.join(format!("snapshots/step-{step:08}.snap")),
+        )
+        .unwrap();
+        simulacra::snapshot::to_bytes(&snap.economy).len()
+    };
+    assert_eq!(size(longer.path(), 120), size(dir.path(), 60));
+
+    // Resumed from the newest snapshot after a crash late in the run: the same log, and the
+    // same steps.csv (whose early rows come from the log, not the snapshot).
+    let log = std::fs::read(longer.path().join("run.log")).unwrap();
+    let crashed = crashed_copy(longer.path(), log.len() - 200);
+    let r = resume_run(crashed.path()).unwrap();
+    assert_eq!(r.from_snapshot, Some(115));
+    for file in ["run.log", "steps.csv"] {
+        assert!(
+            std::fs::read(crashed.path().join(file)).unwrap()
+                == std::fs::read(longer.path().join(file)).unwrap(),
+            "{file}"
+        );
+    }
 }

@@ -89,6 +89,42 @@ impl LogError {
     }
 }
 
+/// Opens `path` for reading if it is a regular file (following symlinks). A FIFO, a device, a
+/// socket or a folder where a run file should be is an error, not a read that waits forever
+/// for a writer or never ends.
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    let kind = std::fs::metadata(path)?.file_type();
+    if !kind.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("is {}, not a regular file", file_kind(&kind)),
+        ));
+    }
+    File::open(path)
+}
+
+/// What a non-regular file is, for an error message.
+fn file_kind(kind: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return "a device";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    if kind.is_dir() {
+        "a folder"
+    } else {
+        "not a file"
+    }
+}
+
 /// Encodes one value as a frame payload.
 pub fn encode_payload<T: Serialize>(value: &T, buf: &mut Vec<u8>) -> Result<(), LogError> {
     buf.clear();
@@ -427,7 +463,7 @@ pub struct LogReader {
 impl LogReader {
     /// Opens `path` and checks the preamble and the header frame.
     pub fn open(path: &Path) -> Result<Self, LogError> {
-        let file = File::open(path).map_err(|source| LogError::Io {
+        let file = open_regular(path).map_err(|source| LogError::Io {
             path: path.to_path_buf(),
             cause: source,
         })?;
@@ -614,7 +650,7 @@ pub(crate) fn hash_prefix(path: &Path, len: u64) -> Result<Sha256, LogError> {
         path: path.to_path_buf(),
         cause: source,
     };
-    let mut file = BufReader::new(File::open(path).map_err(io)?).take(len);
+    let mut file = BufReader::new(open_regular(path).map_err(io)?).take(len);
     let mut hasher = Sha256::new();
     let copied = io::copy(&mut file, &mut HashWriter(&mut hasher)).map_err(io)?;
     if copied < len {
@@ -655,7 +691,7 @@ pub fn file_sha256(path: &Path) -> Result<String, LogError> {
         path: path.to_path_buf(),
         cause: source,
     };
-    let mut file = BufReader::new(File::open(path).map_err(io)?);
+    let mut file = BufReader::new(open_regular(path).map_err(io)?);
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
@@ -767,6 +803,28 @@ mod tests {
         let (frames2, err) = LogReader::open(&path).unwrap().read_all::<Frame>();
         assert_eq!(frames2.len(), 2);
         assert!(matches!(err, Some(LogError::Checksum { offset, .. }) if offset == frames[2].0));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_or_a_device_is_refused_not_read_forever() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("run.log");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        // Without the check, opening a FIFO with no writer blocks this thread forever.
+        let err = LogReader::open(&fifo).err().unwrap().to_string();
+        assert!(err.contains("FIFO"), "{err}");
+        let err = file_sha256(&fifo).unwrap_err().to_string();
+        assert!(err.contains("not a regular file"), "{err}");
+        let err = LogReader::open(Path::new("/dev/zero"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("a device"), "{err}");
     }
 
     #[test]

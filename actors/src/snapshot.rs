@@ -105,10 +105,15 @@ pub fn write_snapshot<T: Serialize>(
 
 /// Reads a snapshot written by [`write_snapshot`], checking its magic, version and checksum.
 pub fn read_snapshot<T: DeserializeOwned>(path: &Path) -> Result<T, SnapshotError> {
-    let bytes = std::fs::read(path).map_err(|source| SnapshotError::Io {
-        path: path.to_path_buf(),
-        cause: source,
-    })?;
+    let bytes = crate::log::open_regular(path)
+        .and_then(|mut f| {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut f, &mut bytes).map(|_| bytes)
+        })
+        .map_err(|source| SnapshotError::Io {
+            path: path.to_path_buf(),
+            cause: source,
+        })?;
     let p = || path.to_path_buf();
     if bytes.len() < 8 || bytes[..8] != SNAPSHOT_MAGIC {
         return Err(SnapshotError::NotASnapshot { path: p() });

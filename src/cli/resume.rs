@@ -30,11 +30,25 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
         Some(step) => format!("restored from the snapshot at step {step}"),
         None => "re-executed from step 0".to_string(),
     };
+    let cut = match &r.corruption {
+        None => format!("{} bytes of an unfinished step cut", r.bytes_cut),
+        Some((damage, beyond)) => {
+            eprintln!(
+                "warning: found corruption in {}: {damage}",
+                run_dir.join(simulacra::runlog::LOG_FILE).display()
+            );
+            format!(
+                "the log was corrupt at byte {}: {} bytes cut from there, which held at least {} \
+                 more whole steps and {} recorded LLM answers, recomputed now",
+                damage.offset, r.bytes_cut, beyond.steps, beyond.llm_answers
+            )
+        }
+    };
     println!(
-        "resumed {}: {} whole steps were kept ({} bytes of an unfinished step cut), {from}; now {} steps, log sha256 {}",
+        "resumed {}: {} whole steps were kept ({cut}), {from}; {} steps executed; now {} steps, log sha256 {}",
         run_dir.display(),
         r.steps_kept,
-        r.bytes_cut,
+        r.steps_executed,
         r.summary.steps_run,
         r.summary.log_sha256
     );

@@ -177,7 +177,19 @@ impl Economy {
     /// Puts the run back in the state `snapshot` kept, ready to play `snapshot.next_step`.
     /// Called on a freshly started economy of the same run (same scenario, and for a fork,
     /// the same swap).
-    pub async fn restore(&mut self, snapshot: RunSnapshot) -> Result<(), GameError> {
+    /// `records` are the outcomes of the steps before the snapshot, read from its log.
+    pub async fn restore(
+        &mut self,
+        snapshot: RunSnapshot,
+        records: Vec<StepOutcome>,
+    ) -> Result<(), GameError> {
+        if records.len() as u64 != snapshot.next_step {
+            return Err(GameError::Restore(format!(
+                "its log holds {} whole steps before it, not {}",
+                records.len(),
+                snapshot.next_step
+            )));
+        }
         let m = snapshot.economy;
         let n = self.population.len();
         if m.feedback.len() != n || snapshot.workers.len() != n {
@@ -213,7 +225,7 @@ impl Economy {
         self.last_rebate = m.last_rebate;
         self.last_welfare = m.last_welfare;
         self.year_welfare = m.year_welfare;
-        self.records = m.records;
+        self.records = records;
         self.last = m.last_hours.map(|(version, hours)| {
             let s = self.settle_under_schedule(&hours);
             (version, hours, s)
@@ -244,7 +256,6 @@ impl Economy {
             last_welfare: self.last_welfare,
             year_welfare: self.year_welfare,
             last_hours: self.last.as_ref().map(|(v, h, _)| (*v, h.clone())),
-            records: self.records.clone(),
             governance: self.governance.as_ref().map(|g| (g.leader, g.held.clone())),
         }
     }
@@ -535,6 +546,7 @@ impl Game for Economy {
             log,
             header_sha256: plan.header_sha256.clone(),
             every_years: plan.every_years,
+            keep: plan.keep,
             economy: self.memory(),
             planner,
             workers,

@@ -70,6 +70,8 @@ pub(super) fn warn_skipped(skipped: &[String]) {
 pub struct RunStart {
     header_sha256: String,
     snapshot: Option<(crate::snapshot::RunSnapshot, PathBuf)>,
+    /// The outcomes of the steps before the snapshot, from the log it continues.
+    records: Vec<crate::frames::StepOutcome>,
 }
 
 impl RunStart {
@@ -77,12 +79,15 @@ impl RunStart {
         header: &LogHeader,
         snapshot: Option<crate::snapshot::RunSnapshot>,
         from_dir: &Path,
+        mut outcomes: Vec<crate::frames::StepOutcome>,
     ) -> anyhow::Result<RunStart> {
         let mut payload = Vec::new();
         simulacra_actors::log::encode_payload(header, &mut payload)?;
+        outcomes.truncate(snapshot.as_ref().map_or(0, |s| s.next_step) as usize);
         Ok(RunStart {
             header_sha256: crate::snapshot::header_sha256(&payload),
             snapshot: snapshot.map(|s| (s, from_dir.to_path_buf())),
+            records: outcomes,
         })
     }
 }
@@ -217,11 +222,13 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
         tax_year_length: scenario.simulation.tax_year_length,
         header_sha256: start.header_sha256,
         sync: scenario.log.fsync == FsyncPolicy::Step,
+        keep: scenario.log.snapshots_keep,
     };
     let (snapshot, snapshots_of) = match start.snapshot {
         Some((s, dir)) => (Some(s), dir),
         None => (None, out_dir.to_path_buf()),
     };
+    let records = start.records;
     let summary = System::new().block_on(async move {
         let scenario = &scenario_owned;
         let population = Arc::new(Population::generate(scenario));
@@ -235,7 +242,7 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
         economy.snapshot_into(plan);
         let first = snapshot.as_ref().map_or(0, |s| s.next_step);
         if let Some(snapshot) = snapshot
-            && let Err(e) = economy.restore(snapshot).await
+            && let Err(e) = economy.restore(snapshot, records).await
         {
             economy.stop();
             bail!(
@@ -254,7 +261,8 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
             economy.schedule(),
             &economy.records,
         );
-        write_steps_csv(&out_dir.join("steps.csv"), &economy.records)?;
+        let fsync = super::header::fsync_outputs(scenario);
+        write_steps_csv(&out_dir.join("steps.csv"), &economy.records, fsync)?;
         let governance = governance_summary(scenario, economy.elections(), &economy.records);
         if !economy.elections().is_empty() {
             write_elections_csv(
@@ -262,6 +270,7 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
                 economy.elections(),
                 &economy.records,
                 &population,
+                fsync,
             )?;
         }
         let deciles = decile_welfare(&population, economy.last_utilities());
@@ -333,7 +342,10 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
         })
     })?;
     let json = serde_json::to_string_pretty(&summary)?;
-    std::fs::write(out_dir.join("summary.json"), json + "\n")
-        .with_context(|| format!("cannot write {}", out_dir.join("summary.json").display()))?;
+    crate::outfile::write_bytes(
+        &out_dir.join("summary.json"),
+        super::header::fsync_outputs(scenario),
+        (json + "\n").as_bytes(),
+    )?;
     Ok(summary)
 }

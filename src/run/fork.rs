@@ -154,7 +154,7 @@ pub fn fork_run(
         None,
         sink,
         answers,
-        RunStart::new(&h, start, run_dir)?,
+        RunStart::new(&h, start, run_dir, whole.outcomes)?,
     )?;
     Ok(Forked {
         summary,

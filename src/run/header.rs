@@ -22,6 +22,11 @@ pub fn header(scenario: &Scenario) -> LogHeader {
     }
 }
 
+/// Whether the files written beside the log are fsynced (the same `log.fsync` policy).
+pub fn fsync_outputs(scenario: &Scenario) -> bool {
+    scenario.log.fsync == FsyncPolicy::Step
+}
+
 /// The log writer's fsync setting for `scenario`.
 pub fn fsync_of(scenario: &Scenario) -> Fsync {
     match scenario.log.fsync {

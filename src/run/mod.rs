@@ -70,6 +70,6 @@ pub fn run_scenario(
         progress,
         sink,
         Answers::Live,
-        RunStart::new(&h, None, out_dir)?,
+        RunStart::new(&h, None, out_dir, Vec::new())?,
     )
 }

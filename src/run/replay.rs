@@ -12,7 +12,7 @@ use crate::config::LlmEndpoint;
 use crate::frames::Frame;
 use crate::llm::{Answers, LlmRuntime, Recording};
 use crate::population::Population;
-use crate::runlog::RunLog;
+use crate::runlog::{BeyondDamage, Damage, RunLog, beyond_damage};
 
 use super::assemble::{RunStart, run_into, start_economy, warn_skipped};
 use super::header::fsync_of;
@@ -26,6 +26,11 @@ pub(super) struct WholeSteps {
     pub(super) header_sha256: String,
     /// The LLM exchanges found on the way, the unfinished step's too.
     pub(super) exchanges: Vec<crate::frames::LlmExchange>,
+    /// Where the log stopped being readable, if it did.
+    pub(super) damage: Option<Damage>,
+    /// The whole steps' outcomes, in step order (a run restored from a snapshot takes those
+    /// before it from here: snapshots do not hold them).
+    pub(super) outcomes: Vec<crate::frames::StepOutcome>,
 }
 
 /// Reads `log` up to its last whole step (the last `Outcome` frame before the end or the first
@@ -37,15 +42,18 @@ pub(super) fn whole_steps(log: RunLog) -> anyhow::Result<WholeSteps> {
         bytes: log.header_end(),
         header_sha256: log.header_sha256(),
         exchanges: Vec::new(),
+        damage: None,
+        outcomes: Vec::new(),
     };
     let mut frames = 0u64;
-    log.frames(|frame, end| {
+    w.damage = log.frames(|frame, end| {
         frames += 1;
         match frame {
             Frame::Outcome(o) => {
                 w.frames = frames;
                 w.bytes = end;
                 w.steps = o.step + 1;
+                w.outcomes.push(o);
             }
             Frame::Llm(e) => w.exchanges.push(e),
             _ => {}
@@ -62,6 +70,11 @@ pub struct Resumed {
     pub steps_kept: u64,
     /// Bytes of a torn or incomplete step cut from the end of the log.
     pub bytes_cut: u64,
+    /// A corrupt or out-of-place frame the log was cut at (rather than a torn end), with what
+    /// could still be read after it: steps and recorded LLM answers that are recomputed.
+    pub corruption: Option<(Damage, BeyondDamage)>,
+    /// Steps this resume executed (re-executed and checked against the kept log, then new).
+    pub steps_executed: u64,
     /// The step the run was restored to from a snapshot (none: re-executed from step 0).
     pub from_snapshot: Option<u64>,
 }
@@ -94,6 +107,18 @@ fn resume(run_dir: &Path, endpoint: Option<LlmEndpoint>) -> anyhow::Result<Resum
         scenario.llm.set_endpoint(e);
     }
     let whole = whole_steps(opened)?;
+    let corruption = match &whole.damage {
+        Some(d) if !d.torn => Some((d.clone(), beyond_damage(&log, d)?)),
+        _ => None,
+    };
+    if let Some((d, beyond)) = &corruption {
+        tracing::warn!(
+            offset = d.offset,
+            steps_lost = beyond.steps,
+            llm_answers_lost = beyond.llm_answers,
+            "resume cuts a corrupt log: {d}"
+        );
+    }
     let len = std::fs::metadata(&log)?.len();
     if len > whole.bytes {
         let file = std::fs::OpenOptions::new().write(true).open(&log)?;
@@ -134,6 +159,7 @@ fn resume(run_dir: &Path, endpoint: Option<LlmEndpoint>) -> anyhow::Result<Resum
     // The cadence is not in the log's header; a run restored from a snapshot keeps its own.
     if let Some(s) = &start {
         scenario.log.snapshot_every_years = s.every_years;
+        scenario.log.snapshots_keep = s.keep;
     }
     let summary = run_into(
         &scenario,
@@ -142,12 +168,14 @@ fn resume(run_dir: &Path, endpoint: Option<LlmEndpoint>) -> anyhow::Result<Resum
         None,
         sink,
         Answers::Resume(Recording::new(whole.exchanges)),
-        RunStart::new(&run_header, start, run_dir)?,
+        RunStart::new(&run_header, start, run_dir, whole.outcomes)?,
     )?;
     Ok(Resumed {
+        steps_executed: summary.steps_run.saturating_sub(from_snapshot.unwrap_or(0)),
         summary,
         steps_kept: whole.steps,
         bytes_cut: len - whole.bytes,
+        corruption,
         from_snapshot,
     })
 }

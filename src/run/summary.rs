@@ -4,7 +4,6 @@
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Scenario, WorkerPolicyName};
@@ -203,6 +202,7 @@ pub fn write_elections_csv(
     rows: &[crate::memory::ElectionRow],
     records: &[StepOutcome],
     population: &Population,
+    fsync: bool,
 ) -> anyhow::Result<()> {
     // The winner's income decile (1 = poorest) by census income.
     let n = population.len();
@@ -216,9 +216,8 @@ pub fn write_elections_csv(
     for (r, &i) in order.iter().enumerate() {
         rank[i] = r;
     }
-    let mut out = std::io::BufWriter::new(
-        std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?,
-    );
+    let file = crate::outfile::OutFile::create(path, fsync)?;
+    let mut out = std::io::BufWriter::new(file.file());
     writeln!(
         out,
         "tax_year,step,rule,winner,winner_income_decile,margin,turnout,candidates,ballots,exhausted,tie_broken,welfare"
@@ -247,7 +246,8 @@ pub fn write_elections_csv(
         )?;
     }
     out.flush()?;
-    Ok(())
+    drop(out);
+    file.commit()
 }
 
 /// What archetype mode saved.
@@ -320,11 +320,10 @@ pub(super) fn archetype_summary(rep: Option<&[u32]>, steps_run: u64) -> Option<A
 }
 
 /// `steps.csv`: one row per timestep.
-pub fn write_steps_csv(path: &Path, records: &[StepOutcome]) -> anyhow::Result<()> {
+pub fn write_steps_csv(path: &Path, records: &[StepOutcome], fsync: bool) -> anyhow::Result<()> {
     let k = records.iter().map(|r| r.rates.len()).max().unwrap_or(0);
-    let mut out = std::io::BufWriter::new(
-        std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?,
-    );
+    let file = crate::outfile::OutFile::create(path, fsync)?;
+    let mut out = std::io::BufWriter::new(file.file());
     let rate_cols: Vec<String> = (0..k).map(|j| format!("rate_{j}")).collect();
     writeln!(
         out,
@@ -351,5 +350,6 @@ pub fn write_steps_csv(path: &Path, records: &[StepOutcome]) -> anyhow::Result<(
         )?;
     }
     out.flush()?;
-    Ok(())
+    drop(out);
+    file.commit()
 }
