@@ -25,7 +25,7 @@ pub(super) struct GovernanceState {
     coordinator: Addr<VotingCoordinator>,
     rule_needs_ballots: bool,
     pub(super) leader: Option<u64>,
-    max_delta: i32,
+    pub(super) max_delta: i32,
     /// Elections held.
     pub(super) held: Vec<ElectionRow>,
 }

@@ -91,11 +91,20 @@ pub struct Economy {
 }
 
 /// A fork's change of leadership at a given step (see `run::fork_run`).
+///
+/// A fork keeps every actor's memory unless the thing that owns it changed: the workers
+/// always keep theirs (a fork cannot change the people); the planner keeps its learning
+/// unless `[planner]` changed; elected governance keeps its leader, its term and its voting
+/// coordinator unless `[governance]` changed (the elections held are listed either way).
 pub struct ForkSwap {
     pub at_step: u64,
     /// The child scenario: its planner, governance and length take over at `at_step`.
     pub child: Scenario,
-    pub planner: Box<dyn PlannerPolicy>,
+    /// The child's new planner (fresh, with no memory), or none when `[planner]` is
+    /// unchanged and the parent's planner goes on with what it has learnt.
+    pub planner: Option<Box<dyn PlannerPolicy>>,
+    /// Whether `[governance]` changed: a new rule starts with no leader.
+    pub new_governance: bool,
 }
 
 impl Economy {
@@ -249,15 +258,22 @@ impl Economy {
         }
     }
 
-    /// A fork changes hands: the child's planner (fresh, with no memory) and governance take
-    /// over, and the child's length sets the planner's horizon.
+    /// A fork changes hands: what changed (a new planner, new governance) takes over fresh,
+    /// what did not keeps its memory, and the child's length sets the planner's horizon.
     fn apply_swap(&mut self) {
         let Some(swap) = self.swap.take() else { return };
-        self.planner = PlannerActor::new(swap.planner).start();
-        let held = self.governance.take().map(|g| g.held).unwrap_or_default();
-        self.governance = GovernanceState::start(&swap.child);
-        if let Some(g) = self.governance.as_mut() {
-            g.held = held;
+        if let Some(planner) = swap.planner {
+            self.planner = PlannerActor::new(planner).start();
+        }
+        if swap.new_governance {
+            let held = self.governance.take().map(|g| g.held).unwrap_or_default();
+            self.governance = GovernanceState::start(&swap.child);
+            if let Some(g) = self.governance.as_mut() {
+                g.held = held;
+            }
+        } else if let Some(g) = self.governance.as_mut() {
+            // Same rule, same leader: only the leader's per-year limit is the child's.
+            g.max_delta = swap.child.planner.max_delta_points;
         }
         self.years_total = swap
             .child
@@ -272,7 +288,7 @@ impl Economy {
     }
 
     /// Makes this run a fork: until `swap.at_step` it is the parent run; from then on the
-    /// child's planner (fresh, with no memory) and governance decide.
+    /// child's planner and governance decide (see [`ForkSwap`] for whose memory is kept).
     pub fn fork_at(&mut self, swap: ForkSwap) {
         self.swap = Some(swap);
     }

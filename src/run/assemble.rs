@@ -51,10 +51,12 @@ pub(super) async fn start_economy(
         .context("the fork's parent scenario in the log header is invalid")?;
     let parent_planner = planner_policy(parent.planner.policy, &parent, &population, llm.as_ref())?;
     let mut economy = Economy::start(&parent, population, parent_planner, llm).await;
+    // Whatever did not change keeps its memory: an unchanged fork is its parent.
     economy.fork_at(crate::game::ForkSwap {
         at_step: origin.at_step,
         child: scenario.clone(),
-        planner: child_planner,
+        planner: (parent.planner != scenario.planner).then_some(child_planner),
+        new_governance: parent.governance != scenario.governance,
     });
     Ok((economy, setter))
 }
