@@ -526,12 +526,41 @@ impl LlmConfig {
 pub struct Baselines {
     /// Also run the US-federal and Saez baselines on the same population and seed.
     pub enabled: bool,
+    /// Who works under the baselines' schedules. Unset: the run's own workers, except that
+    /// LLM workers become rational ones (so baselines cost no LLM calls). Left out of the
+    /// log header when unset, so runs that do not set it keep their bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workers: Option<BaselineWorkers>,
 }
 
 impl Default for Baselines {
     fn default() -> Self {
-        Baselines { enabled: true }
+        Baselines {
+            enabled: true,
+            workers: None,
+        }
     }
+}
+
+impl Baselines {
+    /// Who works under the baselines when the run's workers follow `policy`.
+    pub fn workers_for(&self, policy: WorkerPolicyName) -> BaselineWorkers {
+        self.workers.unwrap_or(if policy == WorkerPolicyName::Llm {
+            BaselineWorkers::Rational
+        } else {
+            BaselineWorkers::Same
+        })
+    }
+}
+
+/// Who works under the baselines' schedules (`baselines.workers`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BaselineWorkers {
+    /// The run's own workers (LLM workers too, asked live: each baseline costs a run's calls).
+    Same,
+    /// Rational workers (exact best responses), whatever the run's workers are.
+    Rational,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

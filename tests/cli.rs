@@ -419,3 +419,43 @@ fn econ_population_compares_conditional_medians_with_the_published_figures() {
     let p: Value = serde_json::from_str(&stdout(&paper)).unwrap();
     assert_eq!(p["income_model"], "independent");
 }
+
+#[test]
+fn baselines_played_by_other_workers_are_labelled_in_the_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |name: &str, extra: &[&str]| {
+        let dir = tmp.path().join(name);
+        let mut args = vec!["run", "--set", "workers.policy=bounded"];
+        args.extend_from_slice(extra);
+        args.extend(SMALL);
+        let d = dir.to_str().unwrap().to_string();
+        let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        args.push(d);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = simulacra(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        (stdout(&o), summary(&dir))
+    };
+    // Unset: bounded workers play the baselines too; nothing to say.
+    let (out, s) = run("same", &[]);
+    assert!(!out.contains("note:"), "{out}");
+    assert_eq!(s["baselines"]["saez"]["worker_policy"], "bounded");
+    // Asked for rational workers: the table says so, and so does the verdict.
+    let (out, s) = run("rational", &["--set", "baselines.workers=rational"]);
+    assert!(
+        out.contains(
+            "note: the baselines are played by rational workers, not the run's bounded workers"
+        ),
+        "{out}"
+    );
+    assert!(
+        s["comparison"]["verdict"]
+            .as_str()
+            .unwrap()
+            .ends_with("(the baselines with rational workers)")
+    );
+    assert_eq!(s["baselines"]["saez"]["worker_policy"], "rational");
+    // A value it does not know is refused.
+    let o = simulacra(&["run", "--set", "baselines.workers=mine", "--quiet"]);
+    assert!(!o.status.success());
+}

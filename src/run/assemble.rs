@@ -9,7 +9,9 @@ use actix::System;
 use anyhow::{Context, bail};
 use simulacra_actors::{FrameSink, HashSink, Progress, run_game};
 
-use crate::config::{FsyncPolicy, PlannerPolicyName, Scenario, WelfareName, WorkerPolicyName};
+use crate::config::{
+    BaselineWorkers, FsyncPolicy, PlannerPolicyName, Scenario, WelfareName, WorkerPolicyName,
+};
 use crate::econ::{TaxSchedule, saez_rates, us_federal_2024};
 use crate::frames::{ForkOrigin, LogHeader};
 use crate::game::Economy;
@@ -175,13 +177,14 @@ async fn play<S: FrameSink<crate::frames::Frame> + Send + 'static>(
     }
 }
 
-/// The scenario the baselines are played with: the run's, except that LLM workers become
-/// rational ones (exact best responses) so baselines cost no LLM calls.
+/// The scenario the baselines are played with: the run's, with the workers
+/// `baselines.workers` asks for (unset: LLM workers become rational ones, exact best
+/// responses, so baselines cost no LLM calls; other workers stay).
 pub fn baseline_scenario(scenario: &Scenario) -> Scenario {
     let mut base = scenario.clone();
     // Baselines are fixed schedules: no elections.
     base.governance.mode = crate::config::GovernanceMode::Planner;
-    if base.workers.policy == WorkerPolicyName::Llm {
+    if scenario.baselines.workers_for(scenario.workers.policy) == BaselineWorkers::Rational {
         base.workers.policy = WorkerPolicyName::Rational;
         base.workers.altruistic_share = 0.0;
         base.workers.adversarial_share = 0.0;
@@ -286,16 +289,28 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
 
         let mut baselines = BaselineSummaries::default();
         if scenario.baselines.enabled {
-            // Baselines never pay for LLM calls: LLM workers are replaced by exact best
-            // responses (labelled so in the summary).
+            // Unless `baselines.workers = "same"` asks for the run's own LLM workers, LLM
+            // workers are replaced by exact best responses (labelled so wherever a baseline
+            // is shown). The run's own LLM workers are asked live through a gateway of their
+            // own: their answers are not the run's, so they are neither logged nor taken from
+            // the log.
             let base = baseline_scenario(scenario);
+            let base_llm = if base.workers.policy == WorkerPolicyName::Llm {
+                Some(LlmRuntime::new(&base, Answers::Live)?)
+            } else {
+                None
+            };
             for kind in [PlannerPolicyName::UsFederal, PlannerPolicyName::Saez] {
                 let policy = planner_policy(kind, &base, &population, None)?;
                 let name = policy.name();
                 let sink = HashSink::new(&header(&base))?;
-                let economy = Economy::start(&base, Arc::clone(&population), policy, None).await;
+                let economy =
+                    Economy::start(&base, Arc::clone(&population), policy, base_llm.clone()).await;
                 let (economy, _, _, _) =
                     play(economy, sink, 0..base.simulation.timesteps, None).await?;
+                if let Some(reason) = &economy.halted {
+                    eprintln!("warning: the {name} baseline stopped early: {reason}");
+                }
                 let s = summarize(name, &base, economy.schedule(), &economy.records);
                 economy.stop();
                 match kind {
@@ -303,6 +318,7 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
                     _ => baselines.saez = Some(s),
                 }
             }
+            baselines.llm = base_llm.map(|rt| rt.gateway.stats());
         }
         let form = scenario.utility_form();
         anyhow::Ok(Summary {
