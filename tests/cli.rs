@@ -459,3 +459,26 @@ fn baselines_played_by_other_workers_are_labelled_in_the_table() {
     let o = simulacra(&["run", "--set", "baselines.workers=mine", "--quiet"]);
     assert!(!o.status.success());
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_command_quietly() {
+    use std::io::Read;
+    // `simulacra econ population --json | head -c 100`: far more than a pipe holds.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_simulacra"))
+        .args(["econ", "population", "--n", "20000", "--json"])
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = [0u8; 100];
+    child.stdout.take().unwrap().read_exact(&mut head).unwrap();
+    // The read end is dropped here: the next write fails with EPIPE.
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(stderr(&o), "", "no panic, no message");
+    assert_eq!(
+        o.status.code(),
+        Some(141),
+        "128 + SIGPIPE, as a shell reports it"
+    );
+}
