@@ -324,12 +324,17 @@ pub fn render_round(d: &RoundDetail) -> String {
     }
     if !d.workers.is_empty() {
         s += &format!(
-            "{:>7} {:>10} {:>7} {:>12} {:>11} {:>12}\n",
-            "worker", "skill $/h", "hours", "income", "tax", "utility"
+            "{:>7} {:>21} {:>7} {:>12} {:>11} {:>12}\n",
+            "worker",
+            format!("skill {}", crate::econ::SKILL_UNIT),
+            "hours",
+            "income",
+            "tax",
+            "utility"
         );
         for w in &d.workers {
             s += &format!(
-                "{:>7} {:>10.2} {:>7.2} {:>12.2} {:>11.2} {:>12.2}\n",
+                "{:>7} {:>21.2} {:>7.2} {:>12.2} {:>11.2} {:>12.2}\n",
                 w.id, w.skill, w.hours, w.income, w.tax, w.utility
             );
         }

@@ -482,3 +482,24 @@ fn a_reader_that_goes_away_ends_the_command_quietly() {
         "128 + SIGPIPE, as a shell reports it"
     );
 }
+
+#[test]
+fn skill_is_labelled_in_dollars_per_year_per_weekly_hour() {
+    let help = stdout(&simulacra(&["econ", "best-response", "--help"]));
+    assert!(help.contains("dollars per year per weekly hour"), "{help}");
+    let table = stdout(&simulacra(&["econ", "population", "--n", "3"]));
+    assert!(
+        table.contains("$/yr per h/wk") && !table.contains("/h "),
+        "{table}"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    small_run(tmp.path());
+    let d = tmp.path().to_str().unwrap();
+    let round = stdout(&simulacra(&["inspect", d, "--round", "1"]));
+    assert!(round.contains("skill $/yr per h/wk"), "{round}");
+    let agent = stdout(&simulacra(&["inspect", d, "--agent", "3"]));
+    assert!(
+        agent.contains("$/yr per h/wk") && !agent.contains("$/h"),
+        "{agent}"
+    );
+}

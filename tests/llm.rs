@@ -776,6 +776,21 @@ fn inspect_prompts_shows_each_rounds_prompts_and_raw_answers() {
     }
     let text = simulacra::inspect_agent::render_exchanges(&ex);
     assert!(text.contains("LABOR") && text.contains("DELTA"), "{text}");
+    // In JSON the planner has no worker id: null, as in events.jsonl, not the log's sentinel.
+    let json = serde_json::to_value(simulacra::inspect_agent::RoundWithPrompts {
+        detail,
+        exchanges: ex,
+    })
+    .unwrap();
+    let planner: Vec<&Value> = json["exchanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["role"] == "planner")
+        .collect();
+    assert_eq!(planner.len(), 1);
+    assert_eq!(planner[0]["agent"], Value::Null);
+    assert!(!json.to_string().contains(&u64::MAX.to_string()));
 }
 
 #[test]

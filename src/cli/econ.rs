@@ -46,7 +46,8 @@ pub enum Econ {
     },
     /// A rational worker's exact optimal hours.
     BestResponse {
-        /// Dollars per hour.
+        /// Skill: income per hour of work, in dollars per year per weekly hour (income =
+        /// skill x weekly hours; the default scenario's median is about 950).
         #[arg(long)]
         skill: f64,
         #[arg(long)]
@@ -211,7 +212,7 @@ pub fn execute(econ: Econ) -> anyhow::Result<ExitCode> {
             };
             form.validate()?;
             if !(skill.is_finite() && skill >= 0.0) {
-                bail!("--skill must be a finite number >= 0 (dollars per hour)");
+                bail!("--skill must be a finite number >= 0 (dollars per year per weekly hour)");
             }
             let schedule =
                 TaxSchedule::new(parse_brackets(&brackets)?, parse_list("--rates", &rates)?)?;
@@ -314,10 +315,11 @@ pub fn execute(econ: Econ) -> anyhow::Result<ExitCode> {
             } else {
                 for a in &agents {
                     println!(
-                        "{:>5} {:>12.2} {:>9.2}/h  {:>5.1}%  {}",
+                        "{:>5} {:>12.2} {:>9.2} {}  {:>5.1}%  {}",
                         a.id,
                         a.income,
                         a.skill,
+                        simulacra::econ::SKILL_UNIT,
                         us.marginal_rate(a.income) * 100.0,
                         a.persona
                     );
