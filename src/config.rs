@@ -618,6 +618,32 @@ fn set_to_toml(set: &str) -> Result<String, ConfigError> {
     }
 }
 
+/// A merged configuration that does not deserialize, in words: the config crate names the
+/// key, but of a misspelt enum value it says only "does not have variant constructor"; serde's
+/// own message, from the same values through `toml`, lists the valid ones.
+fn explain_parse_error(merged: &config::Config, e: &config::ConfigError) -> String {
+    let text = e.to_string();
+    if !text.contains("does not have variant constructor") {
+        return format!("scenario: {text}");
+    }
+    let key = text
+        .split_once("for key `")
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(key, _)| key.to_string());
+    let valid = merged
+        .clone()
+        .try_deserialize::<toml::Value>()
+        .ok()
+        .and_then(|v| v.try_into::<Scenario>().err())
+        .map(|e| e.message().trim().to_string())
+        .filter(|m| m.contains("expected"));
+    match (key, valid) {
+        (Some(key), Some(valid)) => format!("scenario: {key}: {valid}"),
+        (None, Some(valid)) => format!("scenario: {valid}"),
+        _ => format!("scenario: {text}"),
+    }
+}
+
 impl Scenario {
     /// Resolves a scenario: `path` (or the embedded default), then the environment, then
     /// `sets`; then validates.
@@ -662,9 +688,10 @@ impl Scenario {
         let merged = builder
             .build()
             .map_err(|e| ConfigError::Parse(format!("scenario: {e}")))?;
-        let scenario: Scenario = merged
-            .try_deserialize()
-            .map_err(|e| ConfigError::Parse(format!("scenario: {e}")))?;
+        let scenario: Scenario = match merged.clone().try_deserialize() {
+            Ok(s) => s,
+            Err(e) => return Err(ConfigError::Parse(explain_parse_error(&merged, &e))),
+        };
         scenario.validate()?;
         Ok(scenario)
     }
@@ -1094,6 +1121,22 @@ mod tests {
                     .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             }
         }
+    }
+
+    #[test]
+    fn a_misspelt_enum_value_names_the_key_and_the_valid_values() {
+        let err = Scenario::resolve(DEFAULT_SCENARIO, &[], &["planner.policy=hillclimb".into()])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "scenario: planner.policy: unknown variant `hillclimb`, expected one of \
+             `hill-climb`, `us-federal`, `saez`, `fixed`, `llm`"
+        );
+        let err = Scenario::resolve(DEFAULT_SCENARIO, &[], &["baselines.workers=mine".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("expected `same` or `rational`"), "{err}");
     }
 
     #[test]
