@@ -127,6 +127,10 @@ fn replay_and_inspect_read_the_log() {
     let o = simulacra(&["replay", d, "--verify"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).starts_with("identical"));
+    // Comparing is replay's only mode: the flag may be left out.
+    let o = simulacra(&["replay", d]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("identical"));
 
     let o = simulacra(&["inspect", d, "--round", "2", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -501,5 +505,60 @@ fn skill_is_labelled_in_dollars_per_year_per_weekly_hour() {
     assert!(
         agent.contains("$/yr per h/wk") && !agent.contains("$/h"),
         "{agent}"
+    );
+}
+
+#[test]
+fn every_argument_of_every_command_says_what_it_is() {
+    let commands: [&[&str]; 15] = [
+        &["run"],
+        &["resume"],
+        &["fork"],
+        &["replay"],
+        &["inspect"],
+        &["report"],
+        &["export"],
+        &["bench"],
+        &["econ", "saez"],
+        &["econ", "best-response"],
+        &["econ", "empirical-saez"],
+        &["econ", "optimum"],
+        &["econ", "population"],
+        &["governance", "compare"],
+        &["sweep"],
+    ];
+    let mut bare = Vec::new();
+    for cmd in commands {
+        let mut args = cmd.to_vec();
+        args.push("--help");
+        let help = stdout(&simulacra(&args));
+        // An argument line is "  <NAME>", "  -x, --name <V>" or "      --name" (indented by
+        // two or six); its
+        // description follows two or more spaces, or (clap's long layout) on the next, deeper
+        // indented line. Defaults alone ("[default: 0]") are no description.
+        let lines: Vec<&str> = help.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let t = line.trim_start();
+            let indent = line.len() - t.len();
+            let is_arg = (indent == 2 || indent == 6)
+                && (t.starts_with('-') || t.starts_with('<') || t.starts_with('['));
+            if !is_arg {
+                continue;
+            }
+            let is_text = |d: &str| !d.is_empty() && !d.starts_with("[default");
+            let inline = t.trim().split_once("  ").map(|(_, d)| d.trim());
+            let below = lines
+                .get(i + 1)
+                .filter(|l| l.len() - l.trim_start().len() > 6)
+                .map(|l| l.trim());
+            if !(inline.is_some_and(is_text) || below.is_some_and(is_text)) {
+                bare.push(format!("{}: {}", cmd.join(" "), t.trim()));
+            }
+        }
+    }
+    assert!(
+        bare.is_empty(),
+        "arguments without a description:\n{}",
+        bare.join("\n")
     );
 }

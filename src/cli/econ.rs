@@ -23,6 +23,7 @@ use super::parse_list;
 pub enum SaezWeights {
     /// 1/income of the listed incomes.
     InverseIncome,
+    /// Every income weighs the same.
     Utilitarian,
 }
 
@@ -39,8 +40,10 @@ pub enum Econ {
         /// One elasticity, or one per bracket, comma-separated.
         #[arg(long)]
         elasticity: String,
+        /// Welfare weights of the incomes.
         #[arg(long, value_enum, default_value = "inverse-income")]
         weights: SaezWeights,
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -50,6 +53,7 @@ pub enum Econ {
         /// skill x weekly hours; the default scenario's median is about 950).
         #[arg(long)]
         skill: f64,
+        /// A preset (three, us-federal-2024, ...) or comma-separated lower cut-offs.
         #[arg(long)]
         brackets: String,
         /// Rates as fractions, comma-separated (one per bracket).
@@ -58,11 +62,13 @@ pub enum Econ {
         /// Labor-cost scale (default: the default scenario's calibrated value).
         #[arg(long)]
         c: Option<f64>,
+        /// Labor exponent, above 1 (default: the default scenario's).
         #[arg(long)]
         delta: Option<f64>,
         /// Lump-sum rebate taken as given.
         #[arg(long, default_value_t = 0.0)]
         rebate: f64,
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -81,8 +87,10 @@ pub enum Econ {
         /// scenario's cut-offs).
         #[arg(long)]
         baseline_rates: Option<String>,
+        /// Override a scenario key, as for `run`.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -94,16 +102,20 @@ pub enum Econ {
         /// Grid spacing of the rates (fractions).
         #[arg(long, default_value_t = 0.1)]
         grid_step: f64,
+        /// Override a scenario key, as for `run`.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Sample a population: incomes, skills, census personas, and its conditional medians by
     /// occupation, age band and sex next to the published statistics they were calibrated to.
     Population {
+        /// Agents to sample.
         #[arg(long, default_value_t = 10)]
         n: usize,
+        /// The seed of the sample (as simulation.seed).
         #[arg(long, default_value_t = 42)]
         seed: u64,
         /// Scenario overrides, e.g. --set population.persona_weight=0.5.
@@ -113,6 +125,7 @@ pub enum Econ {
         /// comparison always uses all n).
         #[arg(long)]
         show: Option<usize>,
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },

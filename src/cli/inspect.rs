@@ -11,6 +11,7 @@ use super::print_json;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// A run folder (as written by `run --out`: run.log, summary.json, ...).
     run_dir: PathBuf,
     /// The round (tax year) to show in full.
     #[arg(long, conflicts_with = "agent")]
@@ -21,6 +22,7 @@ pub struct Args {
     /// One worker's trajectory: hours, income, tax, utility at every step.
     #[arg(long)]
     agent: Option<usize>,
+    /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
 }

@@ -7,6 +7,7 @@ use simulacra::run::resume_run;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// A run folder (as written by `run --out`: run.log, summary.json, ...).
     run_dir: PathBuf,
 }
 

@@ -30,6 +30,7 @@ pub struct Args {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Print the aggregate as JSON instead of a table.
     #[arg(long)]
     json: bool,
 }
