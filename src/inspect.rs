@@ -223,8 +223,9 @@ fn pct(rates: &[f64]) -> String {
         .join("/")
 }
 
-/// Plain-text rendering of the game table.
-pub fn render_table(rows: &[RoundSummary], damaged: Option<&str>) -> String {
+/// Plain-text rendering of the game table (a damaged log's warning is the caller's to print,
+/// on stderr, so the table stays a table).
+pub fn render_table(rows: &[RoundSummary]) -> String {
     let mut s = format!(
         "{:>4} {:>6} {:>22} {:>18} {:>12} {:>12} {:>8} {:>6}\n",
         "year", "step", "rates %", "move (points)", "welfare", "revenue", "hours", "gini"
@@ -255,9 +256,6 @@ pub fn render_table(rows: &[RoundSummary], damaged: Option<&str>) -> String {
             r.mean_hours,
             r.mean_gini
         );
-    }
-    if let Some(d) = damaged {
-        s += &format!("warning: the log ends badly after the rows above: {d}\n");
     }
     s
 }

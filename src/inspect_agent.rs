@@ -117,9 +117,6 @@ pub fn render_trajectory(t: &AgentTrajectory) -> String {
             r.marginal_rate * 100.0
         );
     }
-    if let Some(d) = &t.damaged {
-        s += &format!("warning: the log ends badly after the rows above: {d}\n");
-    }
     s
 }
 

@@ -27,6 +27,14 @@ pub struct Args {
     json: bool,
 }
 
+/// A log that ends badly: said on stderr, after the rows it cut short, so that stdout holds
+/// only the table (and a pipe into another program gets no stray line).
+fn warn_damaged(damaged: Option<&str>) {
+    if let Some(d) = damaged {
+        eprintln!("warning: the log ends badly after the rows above: {d}");
+    }
+}
+
 pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     let Args {
         run_dir,
@@ -42,6 +50,7 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
                 print_json(&t)?;
             } else {
                 print!("{}", inspect_agent::render_trajectory(&t));
+                warn_damaged(t.damaged.as_deref());
             }
         }
         (None, None) => {
@@ -49,7 +58,8 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
             if json {
                 print_json(&json!({"rounds": rows, "damaged": damaged}))?;
             } else {
-                print!("{}", inspect::render_table(&rows, damaged.as_deref()));
+                print!("{}", inspect::render_table(&rows));
+                warn_damaged(damaged.as_deref());
             }
         }
         (Some(k), _) if prompts => {
