@@ -567,3 +567,59 @@ fn every_argument_of_every_command_says_what_it_is() {
         bare.join("\n")
     );
 }
+
+#[test]
+fn rust_log_info_traces_the_run_its_years_and_elections_on_stderr() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("r");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_simulacra"))
+        .args([
+            "run",
+            "--set",
+            "simulation.num_agents=10",
+            "--set",
+            "simulation.timesteps=30",
+            "--set",
+            "simulation.tax_year_length=10",
+            "--set",
+            "governance.mode=election",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let log = stderr(&o);
+    for want in [
+        "run{scenario=default seed=42 agents=10 steps=30}",
+        "run started",
+        "election{tax_year=1}",
+        "election held",
+        "run finished",
+        "baseline{schedule=\"saez\"}",
+    ] {
+        assert!(log.contains(want), "{want:?} missing from:\n{log}");
+    }
+    assert!(
+        !log.contains('\u{1b}'),
+        "no colour codes when stderr is not a terminal"
+    );
+    assert!(
+        !stdout(&o).contains("run started"),
+        "tracing never goes to stdout"
+    );
+    // Steps are traced at debug level only.
+    assert!(!log.contains("step{"), "{log}");
+    // Off by default (the tests' helper clears RUST_LOG).
+    let quiet = simulacra(&[
+        "run",
+        "--set",
+        "simulation.timesteps=10",
+        "--quiet",
+        "--out",
+        tmp.path().join("q").to_str().unwrap(),
+    ]);
+    assert_eq!(stderr(&quiet), "");
+}

@@ -202,6 +202,15 @@ impl Economy {
                     exhausted: count.exhausted,
                     tie_broken: count.tie_broken,
                 };
+                tracing::info!(
+                    tax_year,
+                    rule = %row.rule,
+                    winner = row.winner,
+                    margin = row.margin,
+                    turnout = row.turnout,
+                    candidates = row.candidates,
+                    "election held"
+                );
                 frames.push(Frame::Election(ElectionRecord {
                     step,
                     tax_year,

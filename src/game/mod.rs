@@ -22,6 +22,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 use simulacra_actors::cohort::CohortOptions;
 use simulacra_actors::{Flow, Game, LogDigest, LogError, RuntimeError, StepFrames, StreamKey};
+use tracing::Instrument;
 
 use crate::agents::planner::{RestorePlanner, SavePlanner};
 use crate::agents::{PlannerActor, ProposeSchedule, Worker, WorkerCall};
@@ -88,6 +89,9 @@ pub struct Economy {
     /// Snapshots written, and snapshots that could not be written (the run goes on).
     pub snapshots_written: u64,
     pub snapshots_failed: u64,
+    /// The tracing span steps run in: the run's (current when the economy starts), or a
+    /// baseline's. The scheduler polls steps on its own, so the span travels with the game.
+    span: tracing::Span,
 }
 
 /// A fork's change of leadership at a given step (see `run::fork_run`).
@@ -175,7 +179,13 @@ impl Economy {
             llm,
             records: Vec::new(),
             halted: None,
+            span: tracing::Span::current(),
         }
+    }
+
+    /// Traces this game's steps inside `span` (a baseline's, say) instead of the current one.
+    pub fn trace_in(&mut self, span: tracing::Span) {
+        self.span = span;
     }
 
     /// Writes a snapshot after every `plan.every_years` tax years.
@@ -373,6 +383,14 @@ impl Economy {
         } else {
             Vec::new()
         };
+        tracing::info!(
+            tax_year,
+            step,
+            policy = proposal.policy,
+            observed_welfare,
+            rates = ?self.schedule.rates(),
+            "schedule set"
+        );
         frames.push(Frame::PlannerMove(PlannerMove {
             step,
             tax_year,
@@ -430,11 +448,13 @@ impl Economy {
     }
 }
 
-impl Game for Economy {
-    type Frame = Frame;
-    type Error = GameError;
-
-    async fn step(&mut self, step: u64, frames: &mut StepFrames<Frame>) -> Result<Flow, GameError> {
+impl Economy {
+    /// The timestep itself (see the module's diagram).
+    async fn play_step(
+        &mut self,
+        step: u64,
+        frames: &mut StepFrames<Frame>,
+    ) -> Result<Flow, GameError> {
         let tax_year = step / self.tax_year_length;
         let step_in_year = step % self.tax_year_length;
         if self.swap.as_ref().is_some_and(|s| s.at_step == step) {
@@ -443,7 +463,10 @@ impl Game for Economy {
         frames.push(Frame::StepBegin { step, tax_year });
         if step_in_year == 0 {
             if self.governance.is_some() {
-                self.election_turn(step, tax_year, frames).await?;
+                let span = tracing::info_span!("election", tax_year);
+                self.election_turn(step, tax_year, frames)
+                    .instrument(span)
+                    .await?;
             } else {
                 self.planner_turn(step, tax_year, frames).await?;
             }
@@ -528,6 +551,22 @@ impl Game for Economy {
             return Ok(Flow::Halt);
         }
         Ok(Flow::Continue)
+    }
+}
+
+impl Game for Economy {
+    type Frame = Frame;
+    type Error = GameError;
+
+    /// One timestep, inside a `step` span (debug level: a run has thousands of steps).
+    async fn step(&mut self, step: u64, frames: &mut StepFrames<Frame>) -> Result<Flow, GameError> {
+        let span = tracing::debug_span!(parent: &self.span, "step", step);
+        let span = if span.is_disabled() {
+            self.span.clone()
+        } else {
+            span
+        };
+        self.play_step(step, frames).instrument(span).await
     }
 
     fn checkpoint_due(&self, step: u64) -> bool {

@@ -227,6 +227,16 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
         Some((s, dir)) => (Some(s), dir),
         None => (None, out_dir.to_path_buf()),
     };
+    // The run's span: info level, one per run; steps, elections and LLM requests nest in it
+    // where they run on this thread.
+    let span = tracing::info_span!(
+        "run",
+        scenario = %scenario.name,
+        seed = scenario.simulation.seed,
+        agents = scenario.simulation.num_agents,
+        steps = scenario.simulation.timesteps
+    );
+    let _entered = span.enter();
     let summary = System::new().block_on(async move {
         let scenario = &scenario_owned;
         let population = Arc::new(Population::generate(scenario));
@@ -252,7 +262,9 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
             );
         }
         let steps = first..scenario.simulation.timesteps;
+        tracing::info!(from_step = first, "run started");
         let (economy, _sink, digest, steps_run) = play(economy, sink, steps, progress).await?;
+        tracing::info!(steps_run, frames = digest.frames, "run finished");
         let main = summarize(
             &planner_name,
             scenario,
@@ -304,8 +316,9 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
                 let policy = planner_policy(kind, &base, &population, None)?;
                 let name = policy.name();
                 let sink = HashSink::new(&header(&base))?;
-                let economy =
+                let mut economy =
                     Economy::start(&base, Arc::clone(&population), policy, base_llm.clone()).await;
+                economy.trace_in(tracing::info_span!("baseline", schedule = name));
                 let (economy, _, _, _) =
                     play(economy, sink, 0..base.simulation.timesteps, None).await?;
                 if let Some(reason) = &economy.halted {
