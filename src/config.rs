@@ -584,12 +584,41 @@ impl LlmConfig {
 pub struct Baselines {
     /// Also run the US-federal and Saez baselines on the same population and seed.
     pub enabled: bool,
+    /// Who works under the baselines' schedules. Unset: the run's own workers, except that
+    /// LLM workers become rational ones (so baselines cost no LLM calls). Left out of the
+    /// log header when unset, so runs that do not set it keep their bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workers: Option<BaselineWorkers>,
 }
 
 impl Default for Baselines {
     fn default() -> Self {
-        Baselines { enabled: true }
+        Baselines {
+            enabled: true,
+            workers: None,
+        }
     }
+}
+
+impl Baselines {
+    /// Who works under the baselines when the run's workers follow `policy`.
+    pub fn workers_for(&self, policy: WorkerPolicyName) -> BaselineWorkers {
+        self.workers.unwrap_or(if policy == WorkerPolicyName::Llm {
+            BaselineWorkers::Rational
+        } else {
+            BaselineWorkers::Same
+        })
+    }
+}
+
+/// Who works under the baselines' schedules (`baselines.workers`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BaselineWorkers {
+    /// The run's own workers (LLM workers too, asked live: each baseline costs a run's calls).
+    Same,
+    /// Rational workers (exact best responses), whatever the run's workers are.
+    Rational,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -647,6 +676,32 @@ fn set_to_toml(set: &str) -> Result<String, ConfigError> {
     }
 }
 
+/// A merged configuration that does not deserialize, in words: the config crate names the
+/// key, but of a misspelt enum value it says only "does not have variant constructor"; serde's
+/// own message, from the same values through `toml`, lists the valid ones.
+fn explain_parse_error(merged: &config::Config, e: &config::ConfigError) -> String {
+    let text = e.to_string();
+    if !text.contains("does not have variant constructor") {
+        return format!("scenario: {text}");
+    }
+    let key = text
+        .split_once("for key `")
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(key, _)| key.to_string());
+    let valid = merged
+        .clone()
+        .try_deserialize::<toml::Value>()
+        .ok()
+        .and_then(|v| v.try_into::<Scenario>().err())
+        .map(|e| e.message().trim().to_string())
+        .filter(|m| m.contains("expected"));
+    match (key, valid) {
+        (Some(key), Some(valid)) => format!("scenario: {key}: {valid}"),
+        (None, Some(valid)) => format!("scenario: {valid}"),
+        _ => format!("scenario: {text}"),
+    }
+}
+
 impl Scenario {
     /// Resolves a scenario: `path` (or the embedded default), then the environment, then
     /// `sets`; then validates.
@@ -691,9 +746,10 @@ impl Scenario {
         let merged = builder
             .build()
             .map_err(|e| ConfigError::Parse(format!("scenario: {e}")))?;
-        let scenario: Scenario = merged
-            .try_deserialize()
-            .map_err(|e| ConfigError::Parse(format!("scenario: {e}")))?;
+        let scenario: Scenario = match merged.clone().try_deserialize() {
+            Ok(s) => s,
+            Err(e) => return Err(ConfigError::Parse(explain_parse_error(&merged, &e))),
+        };
         scenario.validate()?;
         Ok(scenario)
     }
@@ -1190,6 +1246,22 @@ mod tests {
                     .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             }
         }
+    }
+
+    #[test]
+    fn a_misspelt_enum_value_names_the_key_and_the_valid_values() {
+        let err = Scenario::resolve(DEFAULT_SCENARIO, &[], &["planner.policy=hillclimb".into()])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "scenario: planner.policy: unknown variant `hillclimb`, expected one of \
+             `hill-climb`, `us-federal`, `saez`, `fixed`, `llm`"
+        );
+        let err = Scenario::resolve(DEFAULT_SCENARIO, &[], &["baselines.workers=mine".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("expected `same` or `rational`"), "{err}");
     }
 
     #[test]

@@ -223,11 +223,7 @@ pub fn export_events(run_dir: &Path, path: &Path) -> anyhow::Result<u64> {
             out.push(event("outcome", serde_json::to_value(o)?));
         }
         for e in &s.exchanges {
-            let mut v = serde_json::to_value(e)?;
-            if e.agent == crate::frames::PLANNER_AGENT {
-                v["agent"] = Value::Null;
-            }
-            out.push(event("llm", v));
+            out.push(event("llm", e.to_user_json()?));
         }
         for v in out {
             serde_json::to_writer(&mut w, &v)?;

@@ -115,8 +115,20 @@ pub enum ExchangeOutcome {
     Failed { kind: String, message: String },
 }
 
-/// The agent id the planner's exchanges carry.
+/// The agent id the planner's exchanges carry in the log.
 pub const PLANNER_AGENT: u64 = u64::MAX;
+
+impl LlmExchange {
+    /// The exchange as the JSON a user reads (`inspect --prompts --json`, `events.jsonl`):
+    /// the planner is no worker, so its `agent` is null rather than the log's sentinel.
+    pub fn to_user_json(&self) -> serde_json::Result<serde_json::Value> {
+        let mut v = serde_json::to_value(self)?;
+        if self.agent == PLANNER_AGENT {
+            v["agent"] = serde_json::Value::Null;
+        }
+        Ok(v)
+    }
+}
 
 /// The planner's move at the start of a tax year, with what it saw.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -225,8 +225,9 @@ fn pct(rates: &[f64]) -> String {
         .join("/")
 }
 
-/// Plain-text rendering of the game table.
-pub fn render_table(rows: &[RoundSummary], damaged: Option<&str>) -> String {
+/// Plain-text rendering of the game table (a damaged log's warning is the caller's to print,
+/// on stderr, so the table stays a table).
+pub fn render_table(rows: &[RoundSummary]) -> String {
     let mut s = format!(
         "{:>4} {:>6} {:>22} {:>18} {:>12} {:>12} {:>8} {:>6}\n",
         "year", "step", "rates %", "move (points)", "welfare", "revenue", "hours", "gini"
@@ -257,9 +258,6 @@ pub fn render_table(rows: &[RoundSummary], damaged: Option<&str>) -> String {
             r.mean_hours,
             r.mean_gini
         );
-    }
-    if let Some(d) = damaged {
-        s += &format!("warning: the log ends badly after the rows above: {d}\n");
     }
     s
 }
@@ -326,12 +324,17 @@ pub fn render_round(d: &RoundDetail) -> String {
     }
     if !d.workers.is_empty() {
         s += &format!(
-            "{:>7} {:>10} {:>7} {:>12} {:>11} {:>12}\n",
-            "worker", "skill $/h", "hours", "income", "tax", "utility"
+            "{:>7} {:>21} {:>7} {:>12} {:>11} {:>12}\n",
+            "worker",
+            format!("skill {}", crate::econ::SKILL_UNIT),
+            "hours",
+            "income",
+            "tax",
+            "utility"
         );
         for w in &d.workers {
             s += &format!(
-                "{:>7} {:>10.2} {:>7.2} {:>12.2} {:>11.2} {:>12.2}\n",
+                "{:>7} {:>21.2} {:>7.2} {:>12.2} {:>11.2} {:>12.2}\n",
                 w.id, w.skill, w.hours, w.income, w.tax, w.utility
             );
         }

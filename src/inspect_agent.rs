@@ -90,9 +90,10 @@ pub fn agent_trajectory(run_dir: &Path, agent: usize) -> anyhow::Result<AgentTra
 /// Plain-text rendering of a trajectory.
 pub fn render_trajectory(t: &AgentTrajectory) -> String {
     let mut s = format!(
-        "worker {}: skill {:.2} $/h, census income {:.0} $/year\n{:>6} {:>4} {:>7} {:>12} {:>11} {:>10} {:>12} {:>8}\n",
+        "worker {}: skill {:.2} {}, census income {:.0} $/year\n{:>6} {:>4} {:>7} {:>12} {:>11} {:>10} {:>12} {:>8}\n",
         t.agent,
         t.skill,
+        crate::econ::SKILL_UNIT,
         t.census_income,
         "step",
         "year",
@@ -116,9 +117,6 @@ pub fn render_trajectory(t: &AgentTrajectory) -> String {
             r.marginal_rate * 100.0
         );
     }
-    if let Some(d) = &t.damaged {
-        s += &format!("warning: the log ends badly after the rows above: {d}\n");
-    }
     s
 }
 
@@ -127,8 +125,22 @@ pub fn render_trajectory(t: &AgentTrajectory) -> String {
 pub struct RoundWithPrompts {
     #[serde(flatten)]
     pub detail: RoundDetail,
-    /// Every attempt of every LLM request in the round's steps, in log order.
+    /// Every attempt of every LLM request in the round's steps, in log order (the planner's
+    /// with a null `agent`, as in `events.jsonl`).
+    #[serde(serialize_with = "user_exchanges")]
     pub exchanges: Vec<LlmExchange>,
+}
+
+fn user_exchanges<S: serde::Serializer>(
+    exchanges: &[LlmExchange],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::{Error, SerializeSeq};
+    let mut seq = serializer.serialize_seq(Some(exchanges.len()))?;
+    for e in exchanges {
+        seq.serialize_element(&e.to_user_json().map_err(S::Error::custom)?)?;
+    }
+    seq.end()
 }
 
 /// The LLM exchanges of round `detail` (empty for offline runs).

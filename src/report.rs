@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::run::summary::{GameSummary, Summary};
+use crate::run::summary::{GameSummary, Summary, policy_word};
 use anyhow::Context;
 
 use crate::logview::{RunView, refuse_corrupt, scan};
@@ -22,7 +22,7 @@ pub const PLOTS: [(&str, &str); 6] = [
     (
         "welfare",
         "Social welfare at every step, against the welfare of the 2024 US schedule and of Saez's \
-         schedule (each: mean over their last tax year, same population and workers).",
+         schedule (each: mean over their last tax year, on the same population).",
     ),
     (
         "schedule",
@@ -375,17 +375,28 @@ fn summary_table(summary: Option<&Summary>) -> String {
         );
     };
     add(&format!("planner: {}", s.planner.planner), &s.planner);
+    // A baseline played by other workers than the run's says so in its own row.
+    let by = |g: &GameSummary| {
+        if g.worker_policy == s.planner.worker_policy {
+            String::new()
+        } else {
+            format!(" ({} workers)", policy_word(g.worker_policy))
+        }
+    };
     if let Some(g) = &s.baselines.us_federal {
-        add("2024 US schedule", g);
+        add(&format!("2024 US schedule{}", by(g)), g);
     }
     if let Some(g) = &s.baselines.saez {
-        add("Saez", g);
+        add(&format!("Saez{}", by(g)), g);
     }
-    let verdict = s
+    let mut verdict = s
         .comparison
         .as_ref()
         .map(|c| format!("<p><b>{}</b></p>", html_escape(&c.verdict)))
         .unwrap_or_default();
+    if let Some(note) = s.baselines.workers_note(&s.planner) {
+        verdict += &format!("<p>Note: {}.</p>", html_escape(&note));
+    }
     format!(
         "<p>{} workers, {} steps (tax year {} steps), seed {}; welfare, hours, Gini and revenue \
          are means over the last tax year.</p>\n<table>\n<tr><th>schedule</th><th>welfare</th>\
@@ -393,6 +404,19 @@ fn summary_table(summary: Option<&Summary>) -> String {
          </table>\n{verdict}",
         s.num_agents, s.steps_run, s.tax_year_length, s.seed
     )
+}
+
+/// Who played the baselines, for the welfare plot's caption: the run's own workers, or the
+/// others that `baselines.workers` chose (nothing without baselines).
+fn baseline_workers_sentence(summary: Option<&Summary>) -> String {
+    let Some(s) = summary else {
+        return String::new();
+    };
+    match s.baselines.workers_note(&s.planner) {
+        Some(note) => format!(" Note: {note}."),
+        None if s.baselines.saez.is_some() => " The baselines' workers are the run's own.".into(),
+        None => String::new(),
+    }
 }
 
 /// Writes the report into `RUN_DIR/report/` and returns that folder.
@@ -409,13 +433,17 @@ pub fn write_report(run_dir: &Path) -> anyhow::Result<PathBuf> {
             Some(i) => &svg[i..],
             None => &svg,
         };
-        let caption = PLOTS
+        let mut caption = PLOTS
             .iter()
             .find(|(s, _)| *s == stem)
-            .map_or("", |(_, c)| *c);
+            .map_or("", |(_, c)| *c)
+            .to_string();
+        if stem == "welfare" {
+            caption += &baseline_workers_sentence(summary.as_ref());
+        }
         figures += &format!(
             "<figure id=\"{stem}\">{svg}<figcaption>{}</figcaption></figure>\n",
-            html_escape(caption)
+            html_escape(&caption)
         );
     }
     let name = summary

@@ -127,6 +127,10 @@ fn replay_and_inspect_read_the_log() {
     let o = simulacra(&["replay", d, "--verify"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).starts_with("identical"));
+    // Comparing is replay's only mode: the flag may be left out.
+    let o = simulacra(&["replay", d]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("identical"));
 
     let o = simulacra(&["inspect", d, "--round", "2", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -172,7 +176,12 @@ fn damaged_logs_are_reported_with_their_offset() {
     std::fs::write(&log, &full[..full.len() - 100]).unwrap();
     let o = simulacra(&["inspect", d]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("truncated at byte"), "{}", stdout(&o));
+    // The warning goes to stderr; stdout holds only the table.
+    assert!(stderr(&o).contains("truncated at byte"), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("warning"), "{}", stdout(&o));
+    let o = simulacra(&["inspect", d, "--agent", "2"]);
+    assert!(stderr(&o).contains("truncated at byte"), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("warning"), "{}", stdout(&o));
     let o = simulacra(&["replay", d, "--verify"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stdout(&o).contains("damaged"), "{}", stdout(&o));
@@ -418,4 +427,199 @@ fn econ_population_compares_conditional_medians_with_the_published_figures() {
     ]);
     let p: Value = serde_json::from_str(&stdout(&paper)).unwrap();
     assert_eq!(p["income_model"], "independent");
+}
+
+#[test]
+fn baselines_played_by_other_workers_are_labelled_in_the_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |name: &str, extra: &[&str]| {
+        let dir = tmp.path().join(name);
+        let mut args = vec!["run", "--set", "workers.policy=bounded"];
+        args.extend_from_slice(extra);
+        args.extend(SMALL);
+        let d = dir.to_str().unwrap().to_string();
+        let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        args.push(d);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = simulacra(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        (stdout(&o), summary(&dir))
+    };
+    // Unset: bounded workers play the baselines too; nothing to say.
+    let (out, s) = run("same", &[]);
+    assert!(!out.contains("note:"), "{out}");
+    assert_eq!(s["baselines"]["saez"]["worker_policy"], "bounded");
+    // Asked for rational workers: the table says so, and so does the verdict.
+    let (out, s) = run("rational", &["--set", "baselines.workers=rational"]);
+    assert!(
+        out.contains(
+            "note: the baselines are played by rational workers, not the run's bounded workers"
+        ),
+        "{out}"
+    );
+    assert!(
+        s["comparison"]["verdict"]
+            .as_str()
+            .unwrap()
+            .ends_with("(the baselines with rational workers)")
+    );
+    assert_eq!(s["baselines"]["saez"]["worker_policy"], "rational");
+    // A value it does not know is refused.
+    let o = simulacra(&["run", "--set", "baselines.workers=mine", "--quiet"]);
+    assert!(!o.status.success());
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_the_command_quietly() {
+    use std::io::Read;
+    // `simulacra econ population --json | head -c 100`: far more than a pipe holds.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_simulacra"))
+        .args(["econ", "population", "--n", "20000", "--json"])
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = [0u8; 100];
+    child.stdout.take().unwrap().read_exact(&mut head).unwrap();
+    // The read end is dropped here: the next write fails with EPIPE.
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(stderr(&o), "", "no panic, no message");
+    assert_eq!(
+        o.status.code(),
+        Some(141),
+        "128 + SIGPIPE, as a shell reports it"
+    );
+}
+
+#[test]
+fn skill_is_labelled_in_dollars_per_year_per_weekly_hour() {
+    let help = stdout(&simulacra(&["econ", "best-response", "--help"]));
+    assert!(help.contains("dollars per year per weekly hour"), "{help}");
+    let table = stdout(&simulacra(&["econ", "population", "--n", "3"]));
+    assert!(
+        table.contains("$/yr per h/wk") && !table.contains("/h "),
+        "{table}"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    small_run(tmp.path());
+    let d = tmp.path().to_str().unwrap();
+    let round = stdout(&simulacra(&["inspect", d, "--round", "1"]));
+    assert!(round.contains("skill $/yr per h/wk"), "{round}");
+    let agent = stdout(&simulacra(&["inspect", d, "--agent", "3"]));
+    assert!(
+        agent.contains("$/yr per h/wk") && !agent.contains("$/h"),
+        "{agent}"
+    );
+}
+
+#[test]
+fn every_argument_of_every_command_says_what_it_is() {
+    let commands: [&[&str]; 15] = [
+        &["run"],
+        &["resume"],
+        &["fork"],
+        &["replay"],
+        &["inspect"],
+        &["report"],
+        &["export"],
+        &["bench"],
+        &["econ", "saez"],
+        &["econ", "best-response"],
+        &["econ", "empirical-saez"],
+        &["econ", "optimum"],
+        &["econ", "population"],
+        &["governance", "compare"],
+        &["sweep"],
+    ];
+    let mut bare = Vec::new();
+    for cmd in commands {
+        let mut args = cmd.to_vec();
+        args.push("--help");
+        let help = stdout(&simulacra(&args));
+        // An argument line is "  <NAME>", "  -x, --name <V>" or "      --name" (indented by
+        // two or six); its
+        // description follows two or more spaces, or (clap's long layout) on the next, deeper
+        // indented line. Defaults alone ("[default: 0]") are no description.
+        let lines: Vec<&str> = help.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let t = line.trim_start();
+            let indent = line.len() - t.len();
+            let is_arg = (indent == 2 || indent == 6)
+                && (t.starts_with('-') || t.starts_with('<') || t.starts_with('['));
+            if !is_arg {
+                continue;
+            }
+            let is_text = |d: &str| !d.is_empty() && !d.starts_with("[default");
+            let inline = t.trim().split_once("  ").map(|(_, d)| d.trim());
+            let below = lines
+                .get(i + 1)
+                .filter(|l| l.len() - l.trim_start().len() > 6)
+                .map(|l| l.trim());
+            if !(inline.is_some_and(is_text) || below.is_some_and(is_text)) {
+                bare.push(format!("{}: {}", cmd.join(" "), t.trim()));
+            }
+        }
+    }
+    assert!(
+        bare.is_empty(),
+        "arguments without a description:\n{}",
+        bare.join("\n")
+    );
+}
+
+#[test]
+fn rust_log_info_traces_the_run_its_years_and_elections_on_stderr() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("r");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_simulacra"))
+        .args([
+            "run",
+            "--set",
+            "simulation.num_agents=10",
+            "--set",
+            "simulation.timesteps=30",
+            "--set",
+            "simulation.tax_year_length=10",
+            "--set",
+            "governance.mode=election",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let log = stderr(&o);
+    for want in [
+        "run{scenario=default seed=42 agents=10 steps=30}",
+        "run started",
+        "election{tax_year=1}",
+        "election held",
+        "run finished",
+        "baseline{schedule=\"saez\"}",
+    ] {
+        assert!(log.contains(want), "{want:?} missing from:\n{log}");
+    }
+    assert!(
+        !log.contains('\u{1b}'),
+        "no colour codes when stderr is not a terminal"
+    );
+    assert!(
+        !stdout(&o).contains("run started"),
+        "tracing never goes to stdout"
+    );
+    // Steps are traced at debug level only.
+    assert!(!log.contains("step{"), "{log}");
+    // Off by default (the tests' helper clears RUST_LOG).
+    let quiet = simulacra(&[
+        "run",
+        "--set",
+        "simulation.timesteps=10",
+        "--quiet",
+        "--out",
+        tmp.path().join("q").to_str().unwrap(),
+    ]);
+    assert_eq!(stderr(&quiet), "");
 }

@@ -795,6 +795,21 @@ fn inspect_prompts_shows_each_rounds_prompts_and_raw_answers() {
     }
     let text = simulacra::inspect_agent::render_exchanges(&ex);
     assert!(text.contains("LABOR") && text.contains("DELTA"), "{text}");
+    // In JSON the planner has no worker id: null, as in events.jsonl, not the log's sentinel.
+    let json = serde_json::to_value(simulacra::inspect_agent::RoundWithPrompts {
+        detail,
+        exchanges: ex,
+    })
+    .unwrap();
+    let planner: Vec<&Value> = json["exchanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["role"] == "planner")
+        .collect();
+    assert_eq!(planner.len(), 1);
+    assert_eq!(planner[0]["agent"], Value::Null);
+    assert!(!json.to_string().contains(&u64::MAX.to_string()));
 }
 
 #[test]
@@ -932,4 +947,40 @@ fn a_sweep_resumes_a_stopped_run_against_the_server_it_is_given_now() {
     assert!(second.requests() > 0, "the second server was never asked");
     assert_eq!(std::fs::read(run_dir.join("run.log")).unwrap(), bytes);
     assert_eq!(done.result.unwrap().rows.len(), 2);
+}
+
+#[test]
+fn baselines_say_who_played_them_and_can_be_played_by_the_runs_own_llm_workers() {
+    let mock = Mock::start(|_, p| Behave::Answer(good_answer(p)));
+    // Unset: rational workers play the baselines, and every place that shows them says so.
+    let (tmp, summary) = run(&llm_scenario(&mock, &[]));
+    assert_eq!(mock.requests(), 31, "the baselines cost no calls");
+    let note = summary.baselines.workers_note(&summary.planner).unwrap();
+    assert!(
+        note.contains("rational workers, not the run's llm workers"),
+        "{note}"
+    );
+    let verdict = &summary.comparison.as_ref().unwrap().verdict;
+    assert!(
+        verdict.ends_with("(the baselines with rational workers)"),
+        "{verdict}"
+    );
+    simulacra::report::write_report(tmp.path()).unwrap();
+    let html = std::fs::read_to_string(tmp.path().join("report/report.html")).unwrap();
+    assert!(!html.contains("same population and workers"));
+    assert!(html.contains("Saez (rational workers)"), "the table row");
+    assert!(html.contains("Note: the baselines are played by rational workers"));
+
+    // "same": the run's own LLM workers play both baselines, asked live (2 games x 5 workers
+    // x 6 steps), counted apart from the run's calls; nothing needs saying.
+    let (_dir, same) = run(&llm_scenario(&mock, &["baselines.workers=same"]));
+    let saez = same.baselines.saez.as_ref().unwrap();
+    assert_eq!(saez.worker_policy, simulacra::config::WorkerPolicyName::Llm);
+    assert!(same.baselines.workers_note(&same.planner).is_none());
+    assert_eq!(same.baselines.llm.as_ref().unwrap().totals.requests, 60);
+    assert_eq!(same.llm.as_ref().unwrap().totals.requests, 31);
+    assert_eq!(mock.requests(), 31 + 31 + 60);
+    // Worker i answers 10*i hours whatever the schedule: 20 hours on average.
+    assert_eq!(saez.mean_hours, 20.0);
+    assert!(!same.comparison.unwrap().verdict.contains("baselines with"));
 }

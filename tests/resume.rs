@@ -185,3 +185,88 @@ fn a_fork_shares_the_prefix_byte_for_byte_then_diverges_and_replays() {
     .expect("a changed economy is refused");
     assert!(err.to_string().contains("labor_exponent"), "{err}");
 }
+
+/// The rows of a run's `steps.csv`.
+fn steps_rows(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("steps.csv"))
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Asserts two lists of rows are equal, naming the first row that differs.
+fn assert_same_rows(a: &[String], b: &[String], what: &str) {
+    if let Some((x, y)) = a.iter().zip(b).find(|(x, y)| x != y) {
+        panic!("{what}: first differing row\n  {x}\n  {y}");
+    }
+    assert_eq!(a.len(), b.len(), "{what}: row counts");
+}
+
+#[test]
+fn a_fork_with_nothing_changed_is_its_parent_and_an_extended_one_continues() {
+    // Hill-climbing planner (it learns), a snapshot every 2 years and none: both ways a
+    // fork can build its prefix. Forks at a year's start and inside a year.
+    for (snapshots, at) in [("2", 30), ("0", 35), ("2", 45)] {
+        let s = common::scenario(&[
+            "simulation.num_agents=20",
+            "simulation.timesteps=120",
+            "simulation.tax_year_length=5",
+            "workers.policy=bounded",
+            "baselines.enabled=false",
+            &format!("log.snapshot_every_years={snapshots}"),
+        ]);
+        let parent = tempfile::tempdir().unwrap();
+        run_scenario(&s, parent.path(), None).unwrap();
+        let same = tempfile::tempdir().unwrap();
+        simulacra::run::fork_run(parent.path(), at, &[], same.path()).unwrap();
+        assert_same_rows(
+            &steps_rows(same.path()),
+            &steps_rows(parent.path()),
+            &format!("an unchanged fork at {at} (snapshots every {snapshots} years)"),
+        );
+
+        // Extended: the planner's horizon moves, so only its endgame may differ. The
+        // hill-climb heads for its best schedule at most 100/20 + 1 years before the end.
+        let longer = tempfile::tempdir().unwrap();
+        let sets = ["simulation.timesteps=200".to_string()];
+        let forked = simulacra::run::fork_run(parent.path(), at, &sets, longer.path()).unwrap();
+        assert_eq!(forked.summary.steps_run, 200);
+        let shared_years = 120 / 5 - 6;
+        let (p, l) = (steps_rows(parent.path()), steps_rows(longer.path()));
+        let rows = 1 + shared_years * 5; // the header and the years before the endgame
+        assert_same_rows(
+            &l[..rows],
+            &p[..rows],
+            &format!("an extended fork at {at} continues the parent"),
+        );
+    }
+}
+
+#[test]
+fn an_unchanged_fork_of_an_elected_run_keeps_its_leader() {
+    let s = common::scenario(&[
+        "simulation.num_agents=30",
+        "simulation.timesteps=80",
+        "simulation.tax_year_length=10",
+        "governance.mode=election",
+        "governance.rule=plurality",
+        "governance.term_years=3",
+        "baselines.enabled=false",
+        "log.snapshot_every_years=0",
+    ]);
+    let parent = tempfile::tempdir().unwrap();
+    run_scenario(&s, parent.path(), None).unwrap();
+    let same = tempfile::tempdir().unwrap();
+    // Year 4 is inside the second term: a fork that forgot the leader would elect anew.
+    simulacra::run::fork_run(parent.path(), 40, &[], same.path()).unwrap();
+    assert_same_rows(
+        &steps_rows(same.path()),
+        &steps_rows(parent.path()),
+        "an unchanged elected fork",
+    );
+    assert_eq!(
+        std::fs::read_to_string(same.path().join("elections.csv")).unwrap(),
+        std::fs::read_to_string(parent.path().join("elections.csv")).unwrap()
+    );
+}

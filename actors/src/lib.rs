@@ -11,6 +11,7 @@
 //! It knows nothing about taxes: the economy lives in the `simulacra` crate.
 
 pub mod cohort;
+mod decode_error;
 pub mod log;
 pub mod replay;
 pub mod rng;

@@ -153,7 +153,7 @@ pub fn decode_bounded<T: DeserializeOwned, const LIMIT: usize>(
     let (value, used) =
         bincode::serde::decode_from_slice(bytes, config).map_err(|e| LogError::Decode {
             offset,
-            message: e.to_string(),
+            message: crate::decode_error::describe(&e),
         })?;
     if used != bytes.len() {
         return Err(LogError::Decode {

@@ -11,8 +11,10 @@ use super::print_json;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// Workers in the economy (rational workers, hill-climb planner, no baselines).
     #[arg(long, default_value_t = 1_000_000)]
     agents: usize,
+    /// Timesteps to play.
     #[arg(long, default_value_t = 100)]
     steps: u64,
     /// Worker shards (0 = one per core).
@@ -27,6 +29,7 @@ pub struct Args {
     /// More overrides, as for `run`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
+    /// Print the measurements as JSON instead of a table.
     #[arg(long)]
     json: bool,
 }

@@ -23,6 +23,7 @@ use super::parse_list;
 pub enum SaezWeights {
     /// 1/income of the listed incomes.
     InverseIncome,
+    /// Every income weighs the same.
     Utilitarian,
 }
 
@@ -39,16 +40,20 @@ pub enum Econ {
         /// One elasticity, or one per bracket, comma-separated.
         #[arg(long)]
         elasticity: String,
+        /// Welfare weights of the incomes.
         #[arg(long, value_enum, default_value = "inverse-income")]
         weights: SaezWeights,
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// A rational worker's exact optimal hours.
     BestResponse {
-        /// Dollars per hour.
+        /// Skill: income per hour of work, in dollars per year per weekly hour (income =
+        /// skill x weekly hours; the default scenario's median is about 950).
         #[arg(long)]
         skill: f64,
+        /// A preset (three, us-federal-2024, ...) or comma-separated lower cut-offs.
         #[arg(long)]
         brackets: String,
         /// Rates as fractions, comma-separated (one per bracket).
@@ -57,11 +62,13 @@ pub enum Econ {
         /// Labor-cost scale (default: the default scenario's calibrated value).
         #[arg(long)]
         c: Option<f64>,
+        /// Labor exponent, above 1 (default: the default scenario's).
         #[arg(long)]
         delta: Option<f64>,
         /// Lump-sum rebate taken as given.
         #[arg(long, default_value_t = 0.0)]
         rebate: f64,
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -80,8 +87,10 @@ pub enum Econ {
         /// scenario's cut-offs).
         #[arg(long)]
         baseline_rates: Option<String>,
+        /// Override a scenario key, as for `run`.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -93,16 +102,20 @@ pub enum Econ {
         /// Grid spacing of the rates (fractions).
         #[arg(long, default_value_t = 0.1)]
         grid_step: f64,
+        /// Override a scenario key, as for `run`.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Sample a population: incomes, skills, census personas, and its conditional medians by
     /// occupation, age band and sex next to the published statistics they were calibrated to.
     Population {
+        /// Agents to sample.
         #[arg(long, default_value_t = 10)]
         n: usize,
+        /// The seed of the sample (as simulation.seed).
         #[arg(long, default_value_t = 42)]
         seed: u64,
         /// Scenario overrides, e.g. --set population.persona_weight=0.5.
@@ -112,6 +125,7 @@ pub enum Econ {
         /// comparison always uses all n).
         #[arg(long)]
         show: Option<usize>,
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -211,7 +225,7 @@ pub fn execute(econ: Econ) -> anyhow::Result<ExitCode> {
             };
             form.validate()?;
             if !(skill.is_finite() && skill >= 0.0) {
-                bail!("--skill must be a finite number >= 0 (dollars per hour)");
+                bail!("--skill must be a finite number >= 0 (dollars per year per weekly hour)");
             }
             let schedule =
                 TaxSchedule::new(parse_brackets(&brackets)?, parse_list("--rates", &rates)?)?;
@@ -314,10 +328,11 @@ pub fn execute(econ: Econ) -> anyhow::Result<ExitCode> {
             } else {
                 for a in &agents {
                     println!(
-                        "{:>5} {:>12.2} {:>9.2}/h  {:>5.1}%  {}",
+                        "{:>5} {:>12.2} {:>9.2} {}  {:>5.1}%  {}",
                         a.id,
                         a.income,
                         a.skill,
+                        simulacra::econ::SKILL_UNIT,
                         us.marginal_rate(a.income) * 100.0,
                         a.persona
                     );

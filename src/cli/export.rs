@@ -9,6 +9,7 @@ use simulacra::export;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// A run folder (as written by `run --out`: run.log, summary.json, ...).
     run_dir: PathBuf,
     /// Per-agent-per-step rows, to RUN_DIR/agents.csv or RUN_DIR/agents.parquet.
     #[arg(long, value_enum)]

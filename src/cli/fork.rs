@@ -7,6 +7,7 @@ use simulacra::run::fork_run;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// A run folder (as written by `run --out`: run.log, summary.json, ...).
     run_dir: PathBuf,
     /// The first step that differs.
     #[arg(long)]
@@ -14,6 +15,7 @@ pub struct Args {
     /// What changes ([planner], [governance], [baselines], simulation.timesteps).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
+    /// The new run's folder (another than the parent's).
     #[arg(long)]
     out: PathBuf,
 }

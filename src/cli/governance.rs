@@ -19,11 +19,13 @@ pub enum GovernanceCmd {
         /// Comma-separated rules (default: all of them).
         #[arg(long)]
         rules: Option<String>,
+        /// Override a scenario key, as for `run`.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
         /// Where each rule's run folder goes (default: a new folder under runs/).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },

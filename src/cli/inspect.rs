@@ -11,6 +11,7 @@ use super::print_json;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// A run folder (as written by `run --out`: run.log, summary.json, ...).
     run_dir: PathBuf,
     /// The round (tax year) to show in full.
     #[arg(long, conflicts_with = "agent")]
@@ -21,8 +22,17 @@ pub struct Args {
     /// One worker's trajectory: hours, income, tax, utility at every step.
     #[arg(long)]
     agent: Option<usize>,
+    /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+}
+
+/// A log that ends badly: said on stderr, after the rows it cut short, so that stdout holds
+/// only the table (and a pipe into another program gets no stray line).
+fn warn_damaged(damaged: Option<&str>) {
+    if let Some(d) = damaged {
+        eprintln!("warning: the log ends badly after the rows above: {d}");
+    }
 }
 
 pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
@@ -40,6 +50,7 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
                 print_json(&t)?;
             } else {
                 print!("{}", inspect_agent::render_trajectory(&t));
+                warn_damaged(t.damaged.as_deref());
             }
         }
         (None, None) => {
@@ -47,7 +58,8 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
             if json {
                 print_json(&json!({"rounds": rows, "damaged": damaged}))?;
             } else {
-                print!("{}", inspect::render_table(&rows, damaged.as_deref()));
+                print!("{}", inspect::render_table(&rows));
+                warn_damaged(damaged.as_deref());
             }
         }
         (Some(k), _) if prompts => {

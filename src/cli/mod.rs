@@ -40,7 +40,7 @@ enum Command {
     Resume(resume::Args),
     /// A counterfactual: the run until --at, then another planner or governance.
     Fork(fork::Args),
-    /// Re-execute a run from its log and compare every frame.
+    /// Re-execute a run from its log and compare every frame (exit 1 when one differs).
     Replay(replay::Args),
     /// Show a run's game from its log: every tax year, or one round in full.
     Inspect(inspect::Args),

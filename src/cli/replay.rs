@@ -1,25 +1,23 @@
-//! `simulacra replay --verify`: re-execute a run and compare every frame (exit 1 on a
-//! difference).
+//! `simulacra replay [--verify]`: re-execute a run and compare every frame (exit 1 on a
+//! difference). Comparing is the only mode, so `--verify` may be left out.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::bail;
 use simulacra::run::{ReplayVerdict, verify_replay};
 use simulacra::runlog::LOG_FILE;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// A run folder (as written by `run --out`: run.log, summary.json, ...).
     run_dir: PathBuf,
-    /// Compare with the recorded log (the only mode so far).
+    /// Compare with the recorded log: the only mode, and what `replay` does without it too
+    /// (kept so scripts that pass it go on working).
     #[arg(long)]
     verify: bool,
 }
 
 pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
-    if !args.verify {
-        bail!("replay needs --verify (re-execute and compare with the recorded log)");
-    }
     match verify_replay(&args.run_dir)? {
         ReplayVerdict::Identical { frames } => {
             println!(

@@ -7,6 +7,7 @@ use simulacra::report::{PLOTS, write_report};
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// A run folder (as written by `run --out`: run.log, summary.json, ...).
     run_dir: PathBuf,
 }
 

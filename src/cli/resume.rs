@@ -9,6 +9,7 @@ use simulacra::runlog::RunLog;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// A run folder (as written by `run --out`: run.log, summary.json, ...).
     run_dir: PathBuf,
     /// Where the LLM requests go now: --set llm.base_url=http://node7:8000/v1. Only the keys
     /// that cannot change the results are taken (llm.base_url, llm.weights, llm.api_key_env,

@@ -68,6 +68,9 @@ pub fn print_summary(s: &Summary, out: &Path) {
             g.gini
         );
     }
+    if let Some(note) = s.baselines.workers_note(&s.planner) {
+        println!("note: {note}");
+    }
     if let Some(c) = &s.comparison {
         println!("{}", c.verdict);
     }

@@ -372,7 +372,7 @@ mod tests {
             MAX_HOURS,
         );
         assert!((l - 40.0).abs() < 1e-9, "l = {l}");
-        // skill_for_income inverts it: the median income maps back to 952.55 $/h.
+        // skill_for_income inverts it: the median income maps back to 952.55 $/yr per h/wk.
         let v = skill_for_income(&calibrated(), 38_102.0, &us_federal_2024(), MAX_HOURS);
         assert!((v - 952.55).abs() < 1e-9, "v = {v}");
     }

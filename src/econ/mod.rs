@@ -23,6 +23,10 @@ pub mod welfare;
 pub mod world;
 
 pub use best_response::{MAX_HOURS, best_response, skill_for_income};
+
+/// The unit of a skill, short, for table headers: income is annual dollars and hours are
+/// weekly, so a skill (income per hour of work) is dollars per year per weekly hour.
+pub const SKILL_UNIT: &str = "$/yr per h/wk";
 pub use census::{Person, Persona, Sex, occupations, persona_text, sample_persona};
 pub use gb2::{ACS_2023, Gb2};
 pub use saez::{SaezBracket, SaezResult, saez_rates};

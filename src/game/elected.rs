@@ -25,7 +25,7 @@ pub(super) struct GovernanceState {
     coordinator: Addr<VotingCoordinator>,
     rule_needs_ballots: bool,
     pub(super) leader: Option<u64>,
-    max_delta: i32,
+    pub(super) max_delta: i32,
     /// Elections held.
     pub(super) held: Vec<ElectionRow>,
 }
@@ -202,6 +202,15 @@ impl Economy {
                     exhausted: count.exhausted,
                     tie_broken: count.tie_broken,
                 };
+                tracing::info!(
+                    tax_year,
+                    rule = %row.rule,
+                    winner = row.winner,
+                    margin = row.margin,
+                    turnout = row.turnout,
+                    candidates = row.candidates,
+                    "election held"
+                );
                 frames.push(Frame::Election(ElectionRecord {
                     step,
                     tax_year,

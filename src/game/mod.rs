@@ -22,6 +22,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 use simulacra_actors::cohort::CohortOptions;
 use simulacra_actors::{Flow, Game, LogDigest, LogError, RuntimeError, StepFrames, StreamKey};
+use tracing::Instrument;
 
 use crate::agents::planner::{RestorePlanner, SavePlanner};
 use crate::agents::{PlannerActor, ProposeSchedule, Worker, WorkerCall};
@@ -88,14 +89,26 @@ pub struct Economy {
     /// Snapshots written, and snapshots that could not be written (the run goes on).
     pub snapshots_written: u64,
     pub snapshots_failed: u64,
+    /// The tracing span steps run in: the run's (current when the economy starts), or a
+    /// baseline's. The scheduler polls steps on its own, so the span travels with the game.
+    span: tracing::Span,
 }
 
 /// A fork's change of leadership at a given step (see `run::fork_run`).
+///
+/// A fork keeps every actor's memory unless the thing that owns it changed: the workers
+/// always keep theirs (a fork cannot change the people); the planner keeps its learning
+/// unless `[planner]` changed; elected governance keeps its leader, its term and its voting
+/// coordinator unless `[governance]` changed (the elections held are listed either way).
 pub struct ForkSwap {
     pub at_step: u64,
     /// The child scenario: its planner, governance and length take over at `at_step`.
     pub child: Scenario,
-    pub planner: Box<dyn PlannerPolicy>,
+    /// The child's new planner (fresh, with no memory), or none when `[planner]` is
+    /// unchanged and the parent's planner goes on with what it has learnt.
+    pub planner: Option<Box<dyn PlannerPolicy>>,
+    /// Whether `[governance]` changed: a new rule starts with no leader.
+    pub new_governance: bool,
 }
 
 impl Economy {
@@ -166,7 +179,13 @@ impl Economy {
             llm,
             records: Vec::new(),
             halted: None,
+            span: tracing::Span::current(),
         }
+    }
+
+    /// Traces this game's steps inside `span` (a baseline's, say) instead of the current one.
+    pub fn trace_in(&mut self, span: tracing::Span) {
+        self.span = span;
     }
 
     /// Writes a snapshot after every `plan.every_years` tax years.
@@ -260,15 +279,22 @@ impl Economy {
         }
     }
 
-    /// A fork changes hands: the child's planner (fresh, with no memory) and governance take
-    /// over, and the child's length sets the planner's horizon.
+    /// A fork changes hands: what changed (a new planner, new governance) takes over fresh,
+    /// what did not keeps its memory, and the child's length sets the planner's horizon.
     fn apply_swap(&mut self) {
         let Some(swap) = self.swap.take() else { return };
-        self.planner = PlannerActor::new(swap.planner).start();
-        let held = self.governance.take().map(|g| g.held).unwrap_or_default();
-        self.governance = GovernanceState::start(&swap.child);
-        if let Some(g) = self.governance.as_mut() {
-            g.held = held;
+        if let Some(planner) = swap.planner {
+            self.planner = PlannerActor::new(planner).start();
+        }
+        if swap.new_governance {
+            let held = self.governance.take().map(|g| g.held).unwrap_or_default();
+            self.governance = GovernanceState::start(&swap.child);
+            if let Some(g) = self.governance.as_mut() {
+                g.held = held;
+            }
+        } else if let Some(g) = self.governance.as_mut() {
+            // Same rule, same leader: only the leader's per-year limit is the child's.
+            g.max_delta = swap.child.planner.max_delta_points;
         }
         self.years_total = swap
             .child
@@ -283,7 +309,7 @@ impl Economy {
     }
 
     /// Makes this run a fork: until `swap.at_step` it is the parent run; from then on the
-    /// child's planner (fresh, with no memory) and governance decide.
+    /// child's planner and governance decide (see [`ForkSwap`] for whose memory is kept).
     pub fn fork_at(&mut self, swap: ForkSwap) {
         self.swap = Some(swap);
     }
@@ -368,6 +394,14 @@ impl Economy {
         } else {
             Vec::new()
         };
+        tracing::info!(
+            tax_year,
+            step,
+            policy = proposal.policy,
+            observed_welfare,
+            rates = ?self.schedule.rates(),
+            "schedule set"
+        );
         frames.push(Frame::PlannerMove(PlannerMove {
             step,
             tax_year,
@@ -425,11 +459,13 @@ impl Economy {
     }
 }
 
-impl Game for Economy {
-    type Frame = Frame;
-    type Error = GameError;
-
-    async fn step(&mut self, step: u64, frames: &mut StepFrames<Frame>) -> Result<Flow, GameError> {
+impl Economy {
+    /// The timestep itself (see the module's diagram).
+    async fn play_step(
+        &mut self,
+        step: u64,
+        frames: &mut StepFrames<Frame>,
+    ) -> Result<Flow, GameError> {
         let tax_year = step / self.tax_year_length;
         let step_in_year = step % self.tax_year_length;
         if self.swap.as_ref().is_some_and(|s| s.at_step == step) {
@@ -438,7 +474,10 @@ impl Game for Economy {
         frames.push(Frame::StepBegin { step, tax_year });
         if step_in_year == 0 {
             if self.governance.is_some() {
-                self.election_turn(step, tax_year, frames).await?;
+                let span = tracing::info_span!("election", tax_year);
+                self.election_turn(step, tax_year, frames)
+                    .instrument(span)
+                    .await?;
             } else {
                 self.planner_turn(step, tax_year, frames).await?;
             }
@@ -523,6 +562,22 @@ impl Game for Economy {
             return Ok(Flow::Halt);
         }
         Ok(Flow::Continue)
+    }
+}
+
+impl Game for Economy {
+    type Frame = Frame;
+    type Error = GameError;
+
+    /// One timestep, inside a `step` span (debug level: a run has thousands of steps).
+    async fn step(&mut self, step: u64, frames: &mut StepFrames<Frame>) -> Result<Flow, GameError> {
+        let span = tracing::debug_span!(parent: &self.span, "step", step);
+        let span = if span.is_disabled() {
+            self.span.clone()
+        } else {
+            span
+        };
+        self.play_step(step, frames).instrument(span).await
     }
 
     fn checkpoint_due(&self, step: u64) -> bool {

@@ -450,7 +450,22 @@ impl LlmGateway {
                 }
             }
         };
-        let attempts = shared.await;
+        let span = tracing::debug_span!(
+            "llm_request",
+            role = ask.role,
+            agent = ask.agent,
+            step = ask.step,
+            attempt = ask.attempt
+        );
+        let attempts = tracing::Instrument::instrument(shared, span.clone()).await;
+        span.in_scope(|| {
+            tracing::debug!(
+                attempts = attempts.outcomes.len(),
+                failed = attempts.outcomes.iter().filter(|o| o.is_err()).count(),
+                shared = !first,
+                "answered"
+            );
+        });
 
         let mut role_stats = RoleStats::default();
         if first {

@@ -9,7 +9,9 @@ use actix::System;
 use anyhow::{Context, bail};
 use simulacra_actors::{FrameSink, HashSink, Progress, run_game};
 
-use crate::config::{FsyncPolicy, PlannerPolicyName, Scenario, WelfareName, WorkerPolicyName};
+use crate::config::{
+    BaselineWorkers, FsyncPolicy, PlannerPolicyName, Scenario, WelfareName, WorkerPolicyName,
+};
 use crate::econ::{TaxSchedule, saez_rates, us_federal_2024};
 use crate::frames::{ForkOrigin, LogHeader};
 use crate::game::Economy;
@@ -51,10 +53,12 @@ pub(super) async fn start_economy(
         .context("the fork's parent scenario in the log header is invalid")?;
     let parent_planner = planner_policy(parent.planner.policy, &parent, &population, llm.as_ref())?;
     let mut economy = Economy::start(&parent, population, parent_planner, llm).await;
+    // Whatever did not change keeps its memory: an unchanged fork is its parent.
     economy.fork_at(crate::game::ForkSwap {
         at_step: origin.at_step,
         child: scenario.clone(),
-        planner: child_planner,
+        planner: (parent.planner != scenario.planner).then_some(child_planner),
+        new_governance: parent.governance != scenario.governance,
     });
     Ok((economy, setter))
 }
@@ -178,13 +182,14 @@ async fn play<S: FrameSink<crate::frames::Frame> + Send + 'static>(
     }
 }
 
-/// The scenario the baselines are played with: the run's, except that LLM workers become
-/// rational ones (exact best responses) so baselines cost no LLM calls.
+/// The scenario the baselines are played with: the run's, with the workers
+/// `baselines.workers` asks for (unset: LLM workers become rational ones, exact best
+/// responses, so baselines cost no LLM calls; other workers stay).
 pub fn baseline_scenario(scenario: &Scenario) -> Scenario {
     let mut base = scenario.clone();
     // Baselines are fixed schedules: no elections.
     base.governance.mode = crate::config::GovernanceMode::Planner;
-    if base.workers.policy == WorkerPolicyName::Llm {
+    if scenario.baselines.workers_for(scenario.workers.policy) == BaselineWorkers::Rational {
         base.workers.policy = WorkerPolicyName::Rational;
         base.workers.altruistic_share = 0.0;
         base.workers.adversarial_share = 0.0;
@@ -229,6 +234,16 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
         None => (None, out_dir.to_path_buf()),
     };
     let records = start.records;
+    // The run's span: info level, one per run; steps, elections and LLM requests nest in it
+    // where they run on this thread.
+    let span = tracing::info_span!(
+        "run",
+        scenario = %scenario.name,
+        seed = scenario.simulation.seed,
+        agents = scenario.simulation.num_agents,
+        steps = scenario.simulation.timesteps
+    );
+    let _entered = span.enter();
     let summary = System::new().block_on(async move {
         let scenario = &scenario_owned;
         let population = Arc::new(Population::generate(scenario));
@@ -254,7 +269,9 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
             );
         }
         let steps = first..scenario.simulation.timesteps;
+        tracing::info!(from_step = first, "run started");
         let (economy, _sink, digest, steps_run) = play(economy, sink, steps, progress).await?;
+        tracing::info!(steps_run, frames = digest.frames, "run finished");
         let main = summarize(
             &planner_name,
             scenario,
@@ -293,16 +310,29 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
 
         let mut baselines = BaselineSummaries::default();
         if scenario.baselines.enabled {
-            // Baselines never pay for LLM calls: LLM workers are replaced by exact best
-            // responses (labelled so in the summary).
+            // Unless `baselines.workers = "same"` asks for the run's own LLM workers, LLM
+            // workers are replaced by exact best responses (labelled so wherever a baseline
+            // is shown). The run's own LLM workers are asked live through a gateway of their
+            // own: their answers are not the run's, so they are neither logged nor taken from
+            // the log.
             let base = baseline_scenario(scenario);
+            let base_llm = if base.workers.policy == WorkerPolicyName::Llm {
+                Some(LlmRuntime::new(&base, Answers::Live)?)
+            } else {
+                None
+            };
             for kind in [PlannerPolicyName::UsFederal, PlannerPolicyName::Saez] {
                 let policy = planner_policy(kind, &base, &population, None)?;
                 let name = policy.name();
                 let sink = HashSink::new(&header(&base))?;
-                let economy = Economy::start(&base, Arc::clone(&population), policy, None).await;
+                let mut economy =
+                    Economy::start(&base, Arc::clone(&population), policy, base_llm.clone()).await;
+                economy.trace_in(tracing::info_span!("baseline", schedule = name));
                 let (economy, _, _, _) =
                     play(economy, sink, 0..base.simulation.timesteps, None).await?;
+                if let Some(reason) = &economy.halted {
+                    eprintln!("warning: the {name} baseline stopped early: {reason}");
+                }
                 let s = summarize(name, &base, economy.schedule(), &economy.records);
                 economy.stop();
                 match kind {
@@ -310,6 +340,7 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
                     _ => baselines.saez = Some(s),
                 }
             }
+            baselines.llm = base_llm.map(|rt| rt.gateway.stats());
         }
         let form = scenario.utility_form();
         anyhow::Ok(Summary {

@@ -65,6 +65,14 @@ pub(super) fn summarize(
     }
 }
 
+/// A worker policy as the scenario spells it (`llm`, `rational`, ...).
+pub fn policy_word(policy: WorkerPolicyName) -> String {
+    serde_json::to_value(policy)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("{policy:?}").to_lowercase())
+}
+
 /// `summary.json`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Summary {
@@ -264,6 +272,26 @@ pub struct ArchetypeSummary {
 pub struct BaselineSummaries {
     pub us_federal: Option<GameSummary>,
     pub saez: Option<GameSummary>,
+    /// The baselines' own LLM calls, when their workers are the run's LLM workers
+    /// (`baselines.workers = "same"`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llm: Option<LlmStats>,
+}
+
+impl BaselineSummaries {
+    /// How the baselines' workers differ from the run's (`planner`'s), in words for a note
+    /// beside the baselines; none when they are the same.
+    pub fn workers_note(&self, planner: &GameSummary) -> Option<String> {
+        let base = self.us_federal.as_ref().or(self.saez.as_ref())?;
+        (base.worker_policy != planner.worker_policy).then(|| {
+            format!(
+                "the baselines are played by {} workers, not the run's {} workers \
+                 (baselines.workers = \"same\" plays them with the run's own)",
+                policy_word(base.worker_policy),
+                policy_word(planner.worker_policy)
+            )
+        })
+    }
 }
 
 /// How the planner did against the baselines, as measured (positive = planner higher).
@@ -297,10 +325,18 @@ pub(super) fn compare(planner: &GameSummary, b: &BaselineSummaries) -> Option<Ba
         planner_vs_saez_percent: pct(planner.swf, saez.swf),
         planner_vs_us_federal_percent: pct(planner.swf, us.swf),
         verdict: format!(
-            "the {} planner {} and {} on welfare",
+            "the {} planner {} and {} on welfare{}",
             planner.planner,
             against("Saez", saez.swf),
-            against("the 2024 US schedule", us.swf)
+            against("the 2024 US schedule", us.swf),
+            if saez.worker_policy == planner.worker_policy {
+                String::new()
+            } else {
+                format!(
+                    " (the baselines with {} workers)",
+                    policy_word(saez.worker_policy)
+                )
+            }
         ),
     })
 }
