@@ -33,3 +33,4 @@ pub mod report;
 pub mod run;
 pub mod snapshot;
 pub mod sweep;
+pub mod view;

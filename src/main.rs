@@ -153,6 +153,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A run in the browser, round by round: RUN_DIR/view/index.html, or --serve on 127.0.0.1.
+    View(simulacra::view::ViewArgs),
 }
 
 #[derive(Subcommand)]
@@ -466,6 +468,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::View(args) => simulacra::view::execute(args)?,
         Command::Inspect {
             run_dir,
             round,
