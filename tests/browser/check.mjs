@@ -60,8 +60,7 @@ try {
       await page.goto(`${c.url}#round=${k}`);
       // A hash-only change does not reload the page: reload so the URL alone opens round k.
       await page.reload();
-      await page.waitForFunction((k) => document.getElementById("round-k").textContent === String(k)
-        && document.getElementById("round-rates").textContent !== "", k, { timeout: 60000 });
+      await page.waitForFunction((k) => document.body.dataset.ready === String(k), k, { timeout: 60000 });
       const rates = await page.textContent("#round-rates");
       const welfare = await page.textContent("#round-welfare");
       check(rates === want.rates, `round ${k}: round-rates ${rates} = inspect's ${want.rates}`);
@@ -83,19 +82,20 @@ try {
     if (n > 1) {
       // Keyboard: Left from the last round opens the one before it and updates the URL.
       await page.keyboard.press("ArrowLeft");
-      await page.waitForFunction((k) => document.getElementById("round-k").textContent === String(k), last - 1);
+      await page.waitForFunction((k) => document.body.dataset.ready === String(k), last - 1);
       check(page.url().endsWith(`#round=${last - 1}`), `ArrowLeft opens round ${last - 1} (${page.url().split("#")[1]})`);
     }
-    const row = await page.$("#worker-table tbody tr[data-id]");
-    if (row) {
+    const rows = await page.$$("#worker-table tbody tr[data-id]");
+    if (rows.length) {
+      // The first row is selected when a round opens: select another one.
+      const row = rows[Math.min(1, rows.length - 1)];
       const id = await row.getAttribute("data-id");
       await row.click();
-      await page.waitForFunction((id) => document.getElementById("worker-id").textContent === id, id);
-      await page.waitForSelector("#traj-hours path, #worker-body p", { timeout: 30000 });
-      check(true, `worker ${id} selected`);
+      await page.waitForFunction((id) => document.body.dataset.worker === id, id, { timeout: 60000 });
+      check(await page.textContent("#worker-id") === id, `worker ${id} selected`);
       // Sorting by income, descending, puts the richest first.
       await page.click('#worker-table th[data-key="income"]');
-      await page.waitForFunction(() => document.querySelector('#worker-table th[aria-sort]')?.dataset.key === "income");
+      await page.waitForFunction(() => document.body.dataset.table?.endsWith(":income:true:0"));
       const incomes = await page.$$eval("#worker-table tbody tr", (rs) => rs.map((r) => Number(r.cells[3].textContent)));
       check(incomes.every((v, i) => i === 0 || incomes[i - 1] >= v), "sorted by income, descending");
       await page.evaluate(() => window.scrollTo(0, 0));
@@ -124,8 +124,7 @@ if (config.firefox) {
         page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
         page.on("pageerror", (e) => errors.push(String(e)));
         await page.goto(`${c.url}#round=${k}`);
-        await page.waitForFunction((k) => document.getElementById("round-k").textContent === String(k)
-          && document.getElementById("round-rates").textContent !== "", { timeout: 60000 }, k);
+        await page.waitForFunction((k) => document.body.dataset.ready === String(k), { timeout: 60000 }, k);
         const [rates, welfare] = await page.evaluate(() =>
           ["round-rates", "round-welfare"].map((id) => document.getElementById(id).textContent));
         check(rates === want.rates && welfare === want.welfare,

@@ -220,6 +220,7 @@
     drawElection(r);
     drawHist($("hist-hours"), r.hours_hist, (v) => v.toFixed(0) + " h", rdB && rdB.round.hours_hist);
     drawHist($("hist-income"), r.income_hist, (v) => money(Math.pow(10, v)), rdB && rdB.round.income_hist);
+    legend($("legend-hist"), rdB ? [{ name: "this run", color: COLORS[0] }, { name: "compared run", color: "#c0392b" }] : []);
     drawCompare(rd, rdB);
   }
 
@@ -302,7 +303,7 @@
     const ymax = Math.max(1, ...all.map((b) => b[2]));
     const bars = bins.map(([x0, x1, y]) => ({ x0, x1, y, color: COLORS[0] }));
     if (binsB) for (const [x0, x1, y] of binsB) bars.push({ x0, x1, y, color: "#c0392b", opacity: 0.35 });
-    chart(svg, { x, y: [0, ymax * 1.05], bars, xfmt, yfmt: (v) => v >= 1e3 ? (v / 1e3).toFixed(0) + "k" : String(+v.toFixed(1)), h: 170 });
+    chart(svg, { x, y: [0, ymax * 1.05], bars, xfmt, yfmt: (v) => v >= 1e3 ? (v / 1e3).toFixed(0) + "k" : String(+v.toFixed(1)), h: 150 });
   }
 
   function drawCompare(rd, rdB) {
@@ -371,6 +372,7 @@
       state.worker = page.rows[0].id;
       tbody.rows[0].classList.add("selected");
     }
+    document.body.dataset.table = `${state.k}:${state.sort}:${state.desc}:${page.offset}`;
     const to = Math.min(page.total, page.offset + page.rows.length);
     $("page-info").textContent = page.total ? `workers ${page.offset + 1}-${to} of ${page.total}` : "";
     $("page-prev").disabled = state.offset <= 0;
@@ -387,6 +389,7 @@
       : (state.ov[0].llm_workers ? `<p class="muted">No exchanges of hers in round ${state.k}.</p>` : "");
     if (!RUNS[0].trajectories) {
       body.innerHTML = `<p class="muted">Trajectories of a run this large are in the served viewer (<code>--serve</code>).</p>` + ex;
+      document.body.dataset.worker = String(id);
       return;
     }
     const t = await get(`a/worker/${id}`);
@@ -401,14 +404,19 @@
     const pts = (col) => t.step.map((s, i) => [s, col[i]]);
     chart($("traj-hours"), { x: [0, last], y: span(t.hours), series: [{ pts: pts(t.hours), color: COLORS[0] }], band, h: 150, xint: true,
                              yfmt: (v) => v.toFixed(0) });
+    document.body.dataset.worker = String(id);
     chart($("traj-utility"), { x: [0, last], y: span(t.utility), series: [{ pts: pts(t.utility), color: COLORS[2] }], band, h: 150, xint: true,
                                yfmt: (v) => Math.abs(v) >= 1e4 ? (v / 1e3).toFixed(0) + "k" : v.toFixed(0) });
   }
 
   // ---- navigation ----------------------------------------------------------------------------------
   let drawing = 0;
+  // body[data-ready] = the round fully drawn, body[data-table] = the table's round, sort and
+  // offset once its rows are in, body[data-worker] = the worker panel's worker once drawn:
+  // what a test (or a user script) waits for.
   async function show() {
     const token = ++drawing;
+    delete document.body.dataset.ready;
     const k = state.k;
     $("round-input").value = k;
     $("round-count").textContent = `of 0-${nRounds() - 1}`;
@@ -427,6 +435,7 @@
     drawRound(rd, rdB);
     await drawWorkers(rd);
     await drawWorker(rd);
+    if (token === drawing) document.body.dataset.ready = String(k);
   }
   function go(k) {
     k = Math.max(0, Math.min(nRounds() - 1, k | 0));
@@ -492,6 +501,7 @@
     const a = state.ov[0];
     document.title = `simulacra view: ${a.name}`;
     $("run-title").textContent = `${a.name}`;
+    $("run-meta").title = a.dir;
     $("run-meta").textContent = `${a.num_workers.toLocaleString("en-US")} workers, ${a.steps.step.length} steps, ` +
       `tax year ${a.tax_year_length} steps, seed ${a.seed}, schedule set by ${a.setter} - ${a.dir}`;
     if (a.damaged) showError("the log ends badly after the rounds shown: " + a.damaged);
