@@ -310,15 +310,11 @@ pub fn election_view(e: &crate::frames::ElectionRecord) -> ElectionView {
     }
 }
 
-/// One worker at the round's last step, with her persona.
+/// One worker at the round's last step (inspect's row), with her persona.
 #[derive(Clone, Debug, Serialize)]
 pub struct WorkerRow {
-    pub id: usize,
-    pub skill: f64,
-    pub hours: f64,
-    pub income: f64,
-    pub tax: f64,
-    pub utility: f64,
+    #[serde(flatten)]
+    pub row: crate::inspect::WorkerRow,
     pub occupation: String,
     pub sex: String,
     pub age: u8,
@@ -509,12 +505,14 @@ pub fn worker_rows(run: &Run, d: &RoundData, ids: &[usize]) -> Vec<WorkerRow> {
             let card = run.view.population.card(i);
             let [hours, income, tax, utility] = d.values[i];
             WorkerRow {
-                id: i,
-                skill: card.skill,
-                hours,
-                income,
-                tax,
-                utility,
+                row: crate::inspect::WorkerRow {
+                    id: i,
+                    skill: card.skill,
+                    hours,
+                    income,
+                    tax,
+                    utility,
+                },
                 occupation: card.occupation,
                 sex: card.sex,
                 age: card.age,

@@ -68,6 +68,13 @@
     for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) out.push(t);
     return out;
   }
+  // Tick labels with as many digits as the tick spacing needs (30,000 and 30,250 must differ).
+  function autofmt(step) {
+    return (v) => {
+      if (step >= 1000 && Math.abs(v) >= 1e4) return (v / 1e3).toFixed(Number.isInteger(step / 1000) ? 0 : 1) + "k";
+      return v.toFixed(Math.max(0, -Math.floor(Math.log10(step) + 1e-9)));
+    };
+  }
   // opts: {w, h, x: [lo, hi], y: [lo, hi], series: [{pts, color, dash, width}], bars: [{x0, x1, y, color}],
   //        vlines: [{x, cls}], band: [x0, x1], xfmt, yfmt, onclick(x)}
   function chart(svg, opts) {
@@ -79,9 +86,11 @@
     const [x0, x1] = opts.x, [y0, y1] = opts.y;
     const X = (v) => m.l + (v - x0) / ((x1 - x0) || 1) * (w - m.l - m.r);
     const Y = (v) => h - m.b - (v - y0) / ((y1 - y0) || 1) * (h - m.t - m.b);
-    for (const t of ticks(y0, y1, 4)) {
+    const yt = ticks(y0, y1, 4);
+    const yfmt = opts.yfmt || autofmt(yt.length > 1 ? yt[1] - yt[0] : 1);
+    for (const t of yt) {
       el("line", { class: "grid", x1: m.l, x2: w - m.r, y1: Y(t), y2: Y(t) }, svg);
-      el("text", { x: m.l - 4, y: Y(t) + 3, "text-anchor": "end" }, svg).textContent = (opts.yfmt || String)(t);
+      el("text", { x: m.l - 4, y: Y(t) + 3, "text-anchor": "end" }, svg).textContent = yfmt(t);
     }
     for (const t of ticks(x0, x1, 5, opts.xint)) {
       el("text", { x: X(t), y: h - 6, "text-anchor": "middle" }, svg).textContent = (opts.xfmt || String)(t);
@@ -173,8 +182,8 @@
                      dash: "3 3", name: `${base.name} (${base.swf_text})` });
     }
     const ys = [].concat(...wSeries.map((s) => s.pts.map((p) => p[1])));
-    chart($("chart-welfare"), { x: [0, xmax], y: span(ys), series: wSeries, vlines, band, onclick: click, xint: true,
-                                yfmt: (v) => Math.abs(v) >= 1e4 ? (v / 1e3).toFixed(0) + "k" : +v.toFixed(3) });
+    chart($("chart-welfare"), { x: [0, xmax], y: span(ys), series: wSeries, vlines, band, onclick: click,
+                                xint: true });
     legend($("legend-welfare"), wSeries);
 
     // Lower brackets drawn wider and first, so brackets at the same rate all stay visible.
@@ -189,7 +198,7 @@
     const gSeries = [{ pts: zip(a, a.steps.gini), color: COLORS[3], name: "Gini" }];
     if (b) gSeries.push({ pts: zip(b, b.steps.gini), color: "#c0392b", dash: "5 3", name: "compared run" });
     chart($("chart-gini"), { x: [0, xmax], y: span([].concat(...gSeries.map((s) => s.pts.map((p) => p[1])))),
-                             series: gSeries, vlines, band, onclick: click, xint: true, yfmt: (v) => v.toFixed(3) });
+                             series: gSeries, vlines, band, onclick: click, xint: true });
     legend($("legend-gini"), gSeries.concat(b && fork != null ? [{ name: "fork at step " + fork, color: "#8e44ad", dash: true }] : []));
   }
 
@@ -402,11 +411,9 @@
     const last = t.step[t.step.length - 1] || 1;
     const band = r ? [r.first_step, r.first_step + r.steps] : null;
     const pts = (col) => t.step.map((s, i) => [s, col[i]]);
-    chart($("traj-hours"), { x: [0, last], y: span(t.hours), series: [{ pts: pts(t.hours), color: COLORS[0] }], band, h: 150, xint: true,
-                             yfmt: (v) => v.toFixed(0) });
+    chart($("traj-hours"), { x: [0, last], y: span(t.hours), series: [{ pts: pts(t.hours), color: COLORS[0] }], band, h: 150, xint: true });
     document.body.dataset.worker = String(id);
-    chart($("traj-utility"), { x: [0, last], y: span(t.utility), series: [{ pts: pts(t.utility), color: COLORS[2] }], band, h: 150, xint: true,
-                               yfmt: (v) => Math.abs(v) >= 1e4 ? (v / 1e3).toFixed(0) + "k" : v.toFixed(0) });
+    chart($("traj-utility"), { x: [0, last], y: span(t.utility), series: [{ pts: pts(t.utility), color: COLORS[2] }], band, h: 150, xint: true });
   }
 
   // ---- navigation ----------------------------------------------------------------------------------
