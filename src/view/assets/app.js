@@ -76,7 +76,7 @@
     };
   }
   // opts: {w, h, x: [lo, hi], y: [lo, hi], series: [{pts, color, dash, width}], bars: [{x0, x1, y, color}],
-  //        vlines: [{x, cls}], band: [x0, x1], xfmt, yfmt, onclick(x)}
+  //        vlines: [{x, cls}], band: [x0, x1], xfmt, yfmt, xint/yint (whole-number ticks), onclick(x)}
   function chart(svg, opts) {
     // Drawn at the element's own pixel width, so text keeps its size at any window width.
     const w = Math.round(svg.getBoundingClientRect().width) || opts.w || 420, h = opts.h || 190;
@@ -86,7 +86,7 @@
     const [x0, x1] = opts.x, [y0, y1] = opts.y;
     const X = (v) => m.l + (v - x0) / ((x1 - x0) || 1) * (w - m.l - m.r);
     const Y = (v) => h - m.b - (v - y0) / ((y1 - y0) || 1) * (h - m.t - m.b);
-    const yt = ticks(y0, y1, 4);
+    const yt = ticks(y0, y1, 4, opts.yint);
     const yfmt = opts.yfmt || autofmt(yt.length > 1 ? yt[1] - yt[0] : 1);
     for (const t of yt) {
       el("line", { class: "grid", x1: m.l, x2: w - m.r, y1: Y(t), y2: Y(t) }, svg);
@@ -312,7 +312,7 @@
     const ymax = Math.max(1, ...all.map((b) => b[2]));
     const bars = bins.map(([x0, x1, y]) => ({ x0, x1, y, color: COLORS[0] }));
     if (binsB) for (const [x0, x1, y] of binsB) bars.push({ x0, x1, y, color: "#c0392b", opacity: 0.35 });
-    chart(svg, { x, y: [0, ymax * 1.05], bars, xfmt, yfmt: (v) => v >= 1e3 ? (v / 1e3).toFixed(0) + "k" : String(+v.toFixed(1)), h: 150 });
+    chart(svg, { x, y: [0, ymax * 1.05], bars, xfmt, yint: true, h: 150 });
   }
 
   function drawCompare(rd, rdB) {
