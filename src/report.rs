@@ -10,7 +10,9 @@ use crate::run::summary::{GameSummary, Summary};
 use anyhow::Context;
 
 use crate::logview::{RunView, scan};
-use crate::plot::{Chart, PALETTE, Series, Ticks, histogram, render, thousands};
+use crate::plot::{
+    Chart, PALETTE, Series, Ticks, hours_histogram, income_histograms, render, thousands,
+};
 
 /// The plots a report draws, by file stem, with their captions for the HTML page.
 pub const PLOTS: [(&str, &str); 6] = [
@@ -261,48 +263,24 @@ fn charts(d: &RunData, summary: Option<&Summary>) -> Vec<(String, Chart)> {
         "workers",
     );
     if let (Some(first), Some(last)) = (&d.first, &d.last) {
-        let edges: Vec<f64> = (0..=20).map(|i| i as f64 * 5.0).collect();
         c.bars.push((
             format!("step {}", first.0),
             PALETTE[4],
-            histogram(&first.1, &edges),
+            hours_histogram(&first.1),
         ));
         c.bars.push((
             format!("step {}", last.0),
             PALETTE[0],
-            histogram(&last.1, &edges),
+            hours_histogram(&last.1),
         ));
-        // Income bins: 0.25 decades over the data's span (zero incomes into the first bin).
-        let logs = |v: &[f64]| -> Vec<f64> { v.iter().map(|y| y.max(1.0).log10()).collect() };
-        let (lf, ll) = (logs(&first.2), logs(&last.2));
-        let lo = lf
-            .iter()
-            .chain(&ll)
-            .copied()
-            .fold(f64::INFINITY, f64::min)
-            .floor()
-            .max(0.0);
-        let hi = lf
-            .iter()
-            .chain(&ll)
-            .copied()
-            .fold(f64::NEG_INFINITY, f64::max)
-            .ceil()
-            .max(lo + 1.0);
-        let n_bins = ((hi - lo) * 4.0).round() as usize;
-        let edges: Vec<f64> = (0..=n_bins).map(|i| lo + i as f64 * 0.25).collect();
-        ci.bars.push((
-            format!("step {}", first.0),
-            PALETTE[4],
-            histogram(&lf, &edges),
-        ));
-        ci.bars.push((
-            format!("step {}", last.0),
-            PALETTE[0],
-            histogram(&ll, &edges),
-        ));
+        let incomes = income_histograms(&[&first.2, &last.2]);
+        let [bins_first, bins_last]: [_; 2] = incomes.bins.try_into().expect("two samples");
+        ci.bars
+            .push((format!("step {}", first.0), PALETTE[4], bins_first));
+        ci.bars
+            .push((format!("step {}", last.0), PALETTE[0], bins_last));
         ci.x_ticks = Ticks::Log10Dollars;
-        ci.x_labels = (hi - lo) as usize + 1;
+        ci.x_labels = (incomes.hi - incomes.lo) as usize + 1;
     } else {
         c.title += " (not available: the run logged digests of the hours)";
         ci.title += " (not available: the run logged digests of the hours)";
@@ -397,9 +375,7 @@ fn summary_table(summary: Option<&Summary>) -> String {
 /// Writes the report into `RUN_DIR/report/` and returns that folder.
 pub fn write_report(run_dir: &Path) -> anyhow::Result<PathBuf> {
     let data = read_run(run_dir)?;
-    let summary: Option<Summary> = std::fs::read_to_string(run_dir.join("summary.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok());
+    let summary = Summary::read(run_dir);
     let out = run_dir.join("report");
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut figures = String::new();

@@ -108,6 +108,15 @@ pub struct Summary {
     pub snapshots: SnapshotCounts,
 }
 
+impl Summary {
+    /// `RUN_DIR/summary.json` when the run wrote one that reads back. A run that stopped before
+    /// its end has none; the report and the viewer then go without the baselines.
+    pub fn read(run_dir: &Path) -> Option<Summary> {
+        let text = std::fs::read_to_string(run_dir.join("summary.json")).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+}
+
 /// Snapshots written and failed by one invocation of run, resume or fork.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SnapshotCounts {

@@ -18,7 +18,7 @@ use crate::governance::condorcet::pairwise;
 use crate::governance::{self, first_choices};
 use crate::inspect::{RoundSummary, game_table, pct};
 use crate::logview::{RunView, scan};
-use crate::plot::histogram;
+use crate::plot::{hours_histogram, income_histograms};
 use crate::run::summary::Summary;
 use crate::runlog::{LOG_FILE, RunLog};
 
@@ -52,9 +52,7 @@ impl Run {
         if rounds.is_empty() {
             bail!("{}: the log holds no complete step", dir.display());
         }
-        let summary = std::fs::read_to_string(dir.join("summary.json"))
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok());
+        let summary = Summary::read(dir);
         Ok(Run {
             dir: dir.to_path_buf(),
             view,
@@ -404,25 +402,8 @@ fn round_at(
     match run.view.settle(s)? {
         Some(settled) => {
             let hours = s.hours.as_ref().expect("settled steps have hours");
-            let edges: Vec<f64> = (0..=20).map(|i| i as f64 * 5.0).collect();
-            hours_hist = histogram(hours, &edges);
-            // Quarter-decade bins over the data's span; zero incomes fall in the first bin.
-            let logs: Vec<f64> = settled.incomes.iter().map(|y| y.max(1.0).log10()).collect();
-            let lo = logs
-                .iter()
-                .copied()
-                .fold(f64::INFINITY, f64::min)
-                .floor()
-                .max(0.0);
-            let hi = logs
-                .iter()
-                .copied()
-                .fold(f64::NEG_INFINITY, f64::max)
-                .ceil()
-                .max(lo + 1.0);
-            let n_bins = ((hi - lo) * 4.0).round() as usize;
-            let edges: Vec<f64> = (0..=n_bins).map(|i| lo + i as f64 * 0.25).collect();
-            income_hist = histogram(&logs, &edges);
+            hours_hist = hours_histogram(hours);
+            income_hist = income_histograms(&[&settled.incomes]).bins.swap_remove(0);
             values = (0..hours.len())
                 .map(|i| {
                     [
