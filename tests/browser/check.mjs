@@ -65,6 +65,9 @@ try {
       const welfare = await page.textContent("#round-welfare");
       check(rates === want.rates, `round ${k}: round-rates ${rates} = inspect's ${want.rates}`);
       check(welfare === want.welfare, `round ${k}: round-welfare ${welfare} = inspect's ${want.welfare}`);
+      const range = await page.textContent("#round-range");
+      const wantRange = `steps ${want.json.first_step}-${want.json.worker_step}`;
+      check(range === wantRange, `round ${k}: ${range} = inspect's ${wantRange}`);
       check(Math.abs(Number(welfare) - want.json.mean_welfare) <= 5e-5 * Math.max(1, Math.abs(want.json.mean_welfare)),
         `round ${k}: welfare within rounding of inspect --json (${want.json.mean_welfare})`);
       const e = want.json.election;

@@ -206,7 +206,7 @@
   function drawRound(rd, rdB) {
     const r = rd.round;
     $("round-k").textContent = r.tax_year;
-    $("round-range").textContent = `steps ${r.first_step}..=${r.worker_step}`;
+    $("round-range").textContent = `steps ${r.first_step}-${r.worker_step}`;
     $("round-rates").textContent = r.rates_text;
     $("round-welfare").textContent = r.welfare_text;
     $("round-revenue").textContent = r.revenue_text;
