@@ -217,7 +217,8 @@ pub fn round_detail(run_dir: &Path, k: u64) -> anyhow::Result<RoundDetail> {
     })
 }
 
-fn pct(rates: &[f64]) -> String {
+/// Rates in percent joined by `/`, as every command prints them (`70/70/50`).
+pub fn pct(rates: &[f64]) -> String {
     rates
         .iter()
         .map(|r| format!("{:.0}", r * 100.0))

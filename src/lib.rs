@@ -11,9 +11,10 @@
 //! - [`frames`] is what the message log holds and [`runlog`] the one reader of it; [`snapshot`]
 //!   keeps a run's state ([`memory`]) every few tax years for `resume` and `fork`.
 //! - [`inspect`] and [`logview`] read a log back for `inspect`, [`inspect_agent`], [`export`]
-//!   and [`report`] (plots via [`plot`]); [`sweep`] runs seed and parameter grids,
-//!   whole or in shards over a cluster; [`run_lock`] keeps a run folder to one writer;
-//!   [`experiments`] holds the empirical-Saez experiment and the Stackelberg optimum search.
+//!   and [`report`] (plots via [`plot`]) and [`view`] (a run in the browser); [`sweep`] runs
+//!   seed and parameter grids, whole or in shards over a cluster; [`run_lock`] keeps a run
+//!   folder to one writer; [`experiments`] holds the empirical-Saez experiment and the
+//!   Stackelberg optimum search.
 
 pub mod agents;
 pub mod bench;
@@ -39,3 +40,4 @@ pub mod run_lock;
 pub mod runlog;
 pub mod snapshot;
 pub mod sweep;
+pub mod view;

@@ -398,9 +398,64 @@ pub fn histogram(values: &[f64], edges: &[f64]) -> Vec<(f64, f64, f64)> {
         .collect()
 }
 
+/// Weekly hours in 5-hour bins over the decision's range, 0 to 100.
+pub fn hours_histogram(hours: &[f64]) -> Vec<(f64, f64, f64)> {
+    let edges: Vec<f64> = (0..=20).map(|i| f64::from(i) * 5.0).collect();
+    histogram(hours, &edges)
+}
+
+/// Histograms of pre-tax incomes on one log10 axis, binned alike so they can be drawn together.
+pub struct IncomeHistograms {
+    /// Each sample's (from, to, workers) bins, in log10 dollars, in the order given.
+    pub bins: Vec<Vec<(f64, f64, f64)>>,
+    /// The span in whole decades (log10 dollars): `lo` to `hi`, at least one decade.
+    pub lo: f64,
+    pub hi: f64,
+}
+
+/// Quarter-decade bins of log10 income over the whole decades that span every sample (zero
+/// incomes fall into the first bin), shared by all samples: the report's first-against-last
+/// chart and the viewer's round chart bin the same way.
+pub fn income_histograms(samples: &[&[f64]]) -> IncomeHistograms {
+    let logs: Vec<Vec<f64>> = samples
+        .iter()
+        .map(|v| v.iter().map(|y| y.max(1.0).log10()).collect())
+        .collect();
+    let all = || logs.iter().flatten().copied();
+    let lo = all().fold(f64::INFINITY, f64::min).floor().max(0.0);
+    let hi = all().fold(f64::NEG_INFINITY, f64::max).ceil().max(lo + 1.0);
+    let n_bins = ((hi - lo) * 4.0).round() as usize;
+    let edges: Vec<f64> = (0..=n_bins).map(|i| lo + i as f64 * 0.25).collect();
+    IncomeHistograms {
+        bins: logs.iter().map(|l| histogram(l, &edges)).collect(),
+        lo,
+        hi,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn income_bins_span_whole_decades_shared_by_all_samples() {
+        // 500 and 2,000 (decades 2-4) and 0 (into the first bin) with 99,000 (4-5): one axis
+        // from 10^0 to 10^5, twenty quarter-decade bins for both.
+        let h = income_histograms(&[&[500.0, 2_000.0], &[0.0, 99_000.0]]);
+        assert_eq!((h.lo, h.hi), (0.0, 5.0));
+        let counts = |i: usize| h.bins[i].iter().map(|b| b.2).collect::<Vec<f64>>();
+        let mut first = vec![0.0; 20];
+        first[10] = 1.0; // log10(500) = 2.70, in [2.5, 2.75)
+        first[13] = 1.0; // log10(2000) = 3.30, in [3.25, 3.5)
+        let mut last = vec![0.0; 20];
+        last[0] = 1.0; // zero income
+        last[19] = 1.0; // log10(99000) = 4.996
+        assert_eq!((counts(0), counts(1)), (first, last));
+        assert_eq!((h.bins[0][10].0, h.bins[1][10].1), (2.5, 2.75));
+        // A single income still gets one decade.
+        let one = income_histograms(&[&[100.0]]);
+        assert_eq!((one.lo, one.hi, one.bins[0].len()), (2.0, 3.0, 4));
+    }
 
     #[test]
     fn tick_formats() {

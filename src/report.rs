@@ -10,7 +10,9 @@ use crate::run::summary::{GameSummary, Summary, policy_word};
 use anyhow::Context;
 
 use crate::logview::{RunView, refuse_corrupt, scan};
-use crate::plot::{Chart, PALETTE, Series, Ticks, histogram, render, thousands};
+use crate::plot::{
+    Chart, PALETTE, Series, Ticks, hours_histogram, income_histograms, render, thousands,
+};
 
 /// The plots a report draws, by file stem, with their captions for the HTML page.
 pub const PLOTS: [(&str, &str); 6] = [
@@ -262,48 +264,24 @@ fn charts(d: &RunData, summary: Option<&Summary>) -> Vec<(String, Chart)> {
         "workers",
     );
     if let (Some(first), Some(last)) = (&d.first, &d.last) {
-        let edges: Vec<f64> = (0..=20).map(|i| i as f64 * 5.0).collect();
         c.bars.push((
             format!("step {}", first.0),
             PALETTE[4],
-            histogram(&first.1, &edges),
+            hours_histogram(&first.1),
         ));
         c.bars.push((
             format!("step {}", last.0),
             PALETTE[0],
-            histogram(&last.1, &edges),
+            hours_histogram(&last.1),
         ));
-        // Income bins: 0.25 decades over the data's span (zero incomes into the first bin).
-        let logs = |v: &[f64]| -> Vec<f64> { v.iter().map(|y| y.max(1.0).log10()).collect() };
-        let (lf, ll) = (logs(&first.2), logs(&last.2));
-        let lo = lf
-            .iter()
-            .chain(&ll)
-            .copied()
-            .fold(f64::INFINITY, f64::min)
-            .floor()
-            .max(0.0);
-        let hi = lf
-            .iter()
-            .chain(&ll)
-            .copied()
-            .fold(f64::NEG_INFINITY, f64::max)
-            .ceil()
-            .max(lo + 1.0);
-        let n_bins = ((hi - lo) * 4.0).round() as usize;
-        let edges: Vec<f64> = (0..=n_bins).map(|i| lo + i as f64 * 0.25).collect();
-        ci.bars.push((
-            format!("step {}", first.0),
-            PALETTE[4],
-            histogram(&lf, &edges),
-        ));
-        ci.bars.push((
-            format!("step {}", last.0),
-            PALETTE[0],
-            histogram(&ll, &edges),
-        ));
+        let incomes = income_histograms(&[&first.2, &last.2]);
+        let [bins_first, bins_last]: [_; 2] = incomes.bins.try_into().expect("two samples");
+        ci.bars
+            .push((format!("step {}", first.0), PALETTE[4], bins_first));
+        ci.bars
+            .push((format!("step {}", last.0), PALETTE[0], bins_last));
         ci.x_ticks = Ticks::Log10Dollars;
-        ci.x_labels = (hi - lo) as usize + 1;
+        ci.x_labels = (incomes.hi - incomes.lo) as usize + 1;
     } else {
         c.title += " (not available: the run logged digests of the hours)";
         ci.title += " (not available: the run logged digests of the hours)";
@@ -422,7 +400,7 @@ fn baseline_workers_sentence(summary: Option<&Summary>) -> String {
 /// Writes the report into `RUN_DIR/report/` and returns that folder.
 pub fn write_report(run_dir: &Path) -> anyhow::Result<PathBuf> {
     let data = read_run(run_dir)?;
-    let summary = read_summary(run_dir)?;
+    let summary = Summary::read(run_dir)?;
     let out = run_dir.join("report");
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut figures = String::new();
@@ -467,31 +445,4 @@ pub fn write_report(run_dir: &Path) -> anyhow::Result<PathBuf> {
     );
     crate::outfile::write_bytes(&out.join("report.html"), false, html.as_bytes())?;
     Ok(out)
-}
-
-/// The run's `summary.json`, when there is one, checked to describe this log: a summary whose
-/// `log_sha256` is not the log's (another run's, copied in, or a run resumed or forked since)
-/// is refused rather than mixed with this log's plots.
-fn read_summary(run_dir: &Path) -> anyhow::Result<Option<Summary>> {
-    let path = run_dir.join("summary.json");
-    let file = match simulacra_actors::log::open_regular(&path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
-    };
-    let summary: Summary = serde_json::from_reader(std::io::BufReader::new(file))
-        .with_context(|| format!("{} is not a simulacra summary", path.display()))?;
-    let log = run_dir.join(crate::runlog::LOG_FILE);
-    let actual = simulacra_actors::log::file_sha256(&log)?;
-    if summary.log_sha256 != actual {
-        anyhow::bail!(
-            "{} describes a log with SHA-256 {}, but {} has SHA-256 {actual}: the summary \
-             belongs to another run (or to this log before it changed), so the report would \
-             mix two runs; move the summary away to report the log alone",
-            path.display(),
-            summary.log_sha256,
-            log.display()
-        );
-    }
-    Ok(Some(summary))
 }

@@ -19,6 +19,7 @@ mod report;
 mod resume;
 mod run;
 mod sweep;
+mod view;
 
 #[derive(Parser)]
 #[command(
@@ -58,6 +59,8 @@ enum Command {
     Governance(governance::GovernanceCmd),
     /// Measure the game at scale: agent-steps/s, bytes per agent, peak RSS.
     Bench(bench::Args),
+    /// A run in the browser, round by round: RUN_DIR/view/index.html, or --serve on 127.0.0.1.
+    View(view::Args),
 }
 
 /// Parses the command line and runs the command; the exit code on success (1 = a replay
@@ -75,6 +78,7 @@ pub fn try_main() -> anyhow::Result<ExitCode> {
         Command::Econ(cmd) => econ::execute(cmd),
         Command::Governance(cmd) => governance::execute(cmd),
         Command::Bench(args) => bench::execute(args),
+        Command::View(args) => view::execute(args),
     }
 }
 

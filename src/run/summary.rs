@@ -115,6 +115,37 @@ pub struct Summary {
     pub snapshots: SnapshotCounts,
 }
 
+impl Summary {
+    /// `RUN_DIR/summary.json` when the run wrote one (a run that stopped before its end has
+    /// none: the report and the viewer then go without the baselines). A summary that does not
+    /// parse, or that describes another log than `RUN_DIR/run.log`, is an error: used beside
+    /// that log it would mix two runs.
+    pub fn read(run_dir: &Path) -> anyhow::Result<Option<Summary>> {
+        use anyhow::Context;
+        let path = run_dir.join("summary.json");
+        let file = match simulacra_actors::log::open_regular(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
+        };
+        let summary: Summary = serde_json::from_reader(std::io::BufReader::new(file))
+            .with_context(|| format!("{} is not a simulacra summary", path.display()))?;
+        let log = run_dir.join(crate::runlog::LOG_FILE);
+        let actual = simulacra_actors::log::file_sha256(&log)?;
+        if summary.log_sha256 != actual {
+            anyhow::bail!(
+                "{} describes a log with SHA-256 {}, but {} has SHA-256 {actual}: the summary \
+                 belongs to another run (or to this log before it changed), so it would mix two \
+                 runs; move the summary away to use the log alone",
+                path.display(),
+                summary.log_sha256,
+                log.display()
+            );
+        }
+        Ok(Some(summary))
+    }
+}
+
 /// Snapshots written and failed by one invocation of run, resume or fork.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SnapshotCounts {

@@ -1,0 +1,42 @@
+//! `simulacra view`: a run in the browser, round by round. `RUN_DIR/view/index.html` (it opens
+//! from `file://`), or `--serve` on 127.0.0.1 for large runs; `--compare RUN_B` shows a second
+//! run (a fork and its parent) beside the first. The page, its data and the server are
+//! `simulacra::view`; see docs/viewer.md.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use simulacra::view::{data, page, serve};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The run folder (the one holding run.log).
+    run_dir: PathBuf,
+    /// Write the page into this folder (default: RUN_DIR/view).
+    #[arg(long, conflicts_with = "serve")]
+    out: Option<PathBuf>,
+    /// Serve the page on 127.0.0.1 and read each round when it is opened (for large runs).
+    #[arg(long)]
+    serve: bool,
+    /// With --serve: the port (0 = any free port).
+    #[arg(long, default_value_t = 8737, requires = "serve")]
+    port: u16,
+    /// Another run shown beside this one on the same rounds (a fork and its parent).
+    #[arg(long, value_name = "RUN_B")]
+    compare: Option<PathBuf>,
+}
+
+pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
+    let mut runs = vec![data::Run::open(&args.run_dir)?];
+    if let Some(b) = &args.compare {
+        runs.push(data::Run::open(b)?);
+    }
+    if args.serve {
+        serve::serve(runs, args.port)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let out = args.out.unwrap_or_else(|| args.run_dir.join("view"));
+    let page = page::write_static(&runs, &out)?;
+    println!("wrote {} (open it in a browser)", page.display());
+    Ok(ExitCode::SUCCESS)
+}
