@@ -107,7 +107,7 @@ async fn phase(
     };
     match run_game(economy, sink, 0..steps, None).await {
         Ok(done) => {
-            let records = done.game.records.clone();
+            let records = done.game.records().to_vec();
             done.game.stop();
             let n = done.sink.steps.max(1) as f64;
             Ok(Phase {

@@ -252,21 +252,21 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
             &planner_name,
             scenario,
             economy.schedule(),
-            &economy.records,
+            economy.records(),
         );
-        write_steps_csv(&out_dir.join("steps.csv"), &economy.records)?;
-        let governance = governance_summary(scenario, economy.elections(), &economy.records);
+        write_steps_csv(&out_dir.join("steps.csv"), economy.records())?;
+        let governance = governance_summary(scenario, economy.elections(), economy.records());
         if !economy.elections().is_empty() {
             write_elections_csv(
                 &out_dir.join("elections.csv"),
                 economy.elections(),
-                &economy.records,
+                economy.records(),
                 &population,
             )?;
         }
         let deciles = decile_welfare(&population, economy.last_utilities());
-        let economy_mean_welfare = economy.records.iter().map(|r| r.welfare).sum::<f64>()
-            / economy.records.len().max(1) as f64;
+        let economy_mean_welfare = economy.records().iter().map(|r| r.welfare).sum::<f64>()
+            / economy.records().len().max(1) as f64;
         let llm_stats = economy.llm().map(|rt| rt.gateway.stats());
         let archetypes = archetype_summary(economy.representatives(), steps_run);
         let halted = economy.halted.clone();
@@ -294,7 +294,7 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
                 let economy = Economy::start(&base, Arc::clone(&population), policy, None).await;
                 let (economy, _, _, _) =
                     play(economy, sink, 0..base.simulation.timesteps, None).await?;
-                let s = summarize(name, &base, economy.schedule(), &economy.records);
+                let s = summarize(name, &base, economy.schedule(), economy.records());
                 economy.stop();
                 match kind {
                     PlannerPolicyName::UsFederal => baselines.us_federal = Some(s),
