@@ -32,6 +32,7 @@ pub mod plot;
 pub mod policy;
 pub mod population;
 pub mod report;
+pub mod resolved;
 pub mod run;
 pub mod runlog;
 pub mod snapshot;

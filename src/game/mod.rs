@@ -14,8 +14,8 @@ mod elected;
 mod workers;
 
 use elected::GovernanceState;
+pub use workers::archetype_representatives;
 use workers::worker_factory;
-pub use workers::{archetype_representatives, world_params};
 
 use std::sync::Arc;
 
@@ -32,6 +32,7 @@ use crate::llm::LlmRuntime;
 use crate::memory::{EconomyState, ElectedState, ElectionRow};
 use crate::policy::{Feedback, PlannerInput, PlannerPolicy, WorkerView, YearObservation};
 use crate::population::Population;
+use crate::resolved::ResolvedScenario;
 use crate::snapshot::{RunSnapshot, SnapshotPlan};
 
 type WorkerPool = simulacra_actors::Cohort<Worker>;
@@ -93,7 +94,7 @@ pub struct ForkSwap {
 impl Economy {
     /// Starts the worker and planner actors for `scenario`. Must run inside an actix System.
     pub async fn start(
-        scenario: &Scenario,
+        scenario: &ResolvedScenario,
         population: Arc<Population>,
         planner: Box<dyn PlannerPolicy>,
         llm: Option<LlmRuntime>,
@@ -126,20 +127,15 @@ impl Economy {
             worker_factory(scenario, &population, llm.as_ref(), representatives.clone()),
         )
         .await;
-        let cutoffs = scenario
-            .cutoffs()
-            .expect("a validated scenario has valid brackets");
-        let schedule = TaxSchedule::uniform(cutoffs, scenario.planner.initial_rate)
-            .expect("a validated scenario has a valid initial rate");
         let l = scenario.simulation.tax_year_length;
         let governance = GovernanceState::start(scenario);
         Economy {
-            params: world_params(scenario),
+            params: scenario.world.clone(),
             population,
             workers,
             planner: PlannerActor::new(planner).start(),
             state: EconomyState {
-                schedule,
+                schedule: scenario.initial_schedule.clone(),
                 schedule_version: 0,
                 years_total: scenario.simulation.timesteps.div_ceil(l),
                 feedback: vec![None; n],

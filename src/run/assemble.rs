@@ -17,6 +17,7 @@ use crate::llm::{Answers, LlmRuntime};
 use crate::policy::llm_planner::LlmPlannerSettings;
 use crate::policy::{FixedSchedule, HillClimb, LlmPlanner, PlannerPolicy};
 use crate::population::Population;
+use crate::resolved::ResolvedScenario;
 
 use super::header::header;
 use super::summary::{
@@ -28,7 +29,7 @@ use super::summary::{
 /// with the child's planner and governance taking over at the fork step.
 /// Also returns the name of who sets the schedule (the planner policy, or "elected (rule)").
 pub(super) async fn start_economy(
-    scenario: &Scenario,
+    scenario: &ResolvedScenario,
     fork: Option<&ForkOrigin>,
     population: Arc<Population>,
     llm: Option<LlmRuntime>,
@@ -48,12 +49,13 @@ pub(super) async fn start_economy(
         ));
     };
     let parent = Scenario::from_toml(&origin.parent_scenario_toml)
+        .and_then(ResolvedScenario::new)
         .context("the fork's parent scenario in the log header is invalid")?;
     let parent_planner = planner_policy(parent.planner.policy, &parent, &population, llm.as_ref())?;
     let mut economy = Economy::start(&parent, population, parent_planner, llm).await;
     economy.fork_at(crate::game::ForkSwap {
         at_step: origin.at_step,
-        child: scenario.clone(),
+        child: scenario.scenario().clone(),
         planner: child_planner,
     });
     Ok((economy, setter))
@@ -93,7 +95,10 @@ impl RunStart {
 /// each worker's equilibrium income under the 2024 US schedule). Weights are the welfare
 /// function's: 1/potential income, 1/max(income, floor), 1 (utilitarian), or all weight on
 /// the lowest income (Rawlsian).
-pub fn saez_schedule(scenario: &Scenario, population: &Population) -> anyhow::Result<TaxSchedule> {
+pub fn saez_schedule(
+    scenario: &ResolvedScenario,
+    population: &Population,
+) -> anyhow::Result<TaxSchedule> {
     let incomes = &population.census_incomes;
     let weights: Vec<f64> = match scenario.economy.welfare {
         WelfareName::InversePotentialIncome => population.weights.clone(),
@@ -113,16 +118,16 @@ pub fn saez_schedule(scenario: &Scenario, population: &Population) -> anyhow::Re
                 .collect()
         }
     };
-    let cutoffs = scenario.cutoffs()?;
-    let result = saez_rates(incomes, &weights, &cutoffs, &scenario.elasticities()?)
+    let cutoffs = &scenario.cutoffs;
+    let result = saez_rates(incomes, &weights, cutoffs, &scenario.elasticities)
         .context("computing the Saez baseline")?;
-    Ok(TaxSchedule::new(cutoffs, result.rates)?)
+    Ok(TaxSchedule::new(cutoffs.clone(), result.rates)?)
 }
 
 /// The planner policy a scenario asks for (or a baseline's).
 pub fn planner_policy(
     kind: PlannerPolicyName,
-    scenario: &Scenario,
+    scenario: &ResolvedScenario,
     population: &Population,
     llm: Option<&LlmRuntime>,
 ) -> anyhow::Result<Box<dyn PlannerPolicy>> {
@@ -138,7 +143,7 @@ pub fn planner_policy(
                 history: scenario.llm.planner_history,
                 best_k: scenario.llm.best_k,
                 max_delta_points: scenario.planner.max_delta_points,
-                welfare: scenario.welfare_kind(),
+                welfare: scenario.world.welfare,
             }))
         }
         PlannerPolicyName::HillClimb => Box::new(HillClimb::new(scenario.planner.max_delta_points)),
@@ -152,7 +157,7 @@ pub fn planner_policy(
         }),
         PlannerPolicyName::Fixed => Box::new(FixedSchedule {
             name: "fixed",
-            schedule: TaxSchedule::new(scenario.cutoffs()?, scenario.planner.rates.clone())?,
+            schedule: TaxSchedule::new(scenario.cutoffs.clone(), scenario.planner.rates.clone())?,
         }),
     })
 }
@@ -175,18 +180,18 @@ async fn play<S: FrameSink<crate::frames::Frame> + Send + 'static>(
 
 /// The scenario the baselines are played with: the run's, except that LLM workers become
 /// rational ones (exact best responses) so baselines cost no LLM calls.
-pub fn baseline_scenario(scenario: &Scenario) -> Scenario {
-    let mut base = scenario.clone();
-    // Baselines are fixed schedules: no elections.
-    base.governance.mode = crate::config::GovernanceMode::Planner;
-    if base.workers.policy == WorkerPolicyName::Llm {
-        base.workers.policy = WorkerPolicyName::Rational;
-        base.workers.altruistic_share = 0.0;
-        base.workers.adversarial_share = 0.0;
-        base.workers.satisfaction = false;
-        base.workers.personas = crate::config::PersonaSource::None;
-    }
-    base
+pub fn baseline_scenario(scenario: &ResolvedScenario) -> anyhow::Result<ResolvedScenario> {
+    Ok(scenario.with_changes(|base| {
+        // Baselines are fixed schedules: no elections.
+        base.governance.mode = crate::config::GovernanceMode::Planner;
+        if base.workers.policy == WorkerPolicyName::Llm {
+            base.workers.policy = WorkerPolicyName::Rational;
+            base.workers.altruistic_share = 0.0;
+            base.workers.adversarial_share = 0.0;
+            base.workers.satisfaction = false;
+            base.workers.personas = crate::config::PersonaSource::None;
+        }
+    })?)
 }
 
 /// fork removes them.
@@ -209,7 +214,8 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
     answers: Answers,
     start: RunStart,
 ) -> anyhow::Result<Summary> {
-    let scenario_owned = scenario.clone();
+    // The run's one resolution of its scenario (after any change a resume made to it).
+    let scenario_owned = ResolvedScenario::new(scenario.clone())?;
     let fork = fork.cloned();
     let plan = crate::snapshot::SnapshotPlan {
         dir: out_dir.join(crate::snapshot::SNAPSHOT_DIR),
@@ -286,7 +292,7 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
         if scenario.baselines.enabled {
             // Baselines never pay for LLM calls: LLM workers are replaced by exact best
             // responses (labelled so in the summary).
-            let base = baseline_scenario(scenario);
+            let base = baseline_scenario(scenario)?;
             for kind in [PlannerPolicyName::UsFederal, PlannerPolicyName::Saez] {
                 let policy = planner_policy(kind, &base, &population, None)?;
                 let name = policy.name();
@@ -302,7 +308,7 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
                 }
             }
         }
-        let form = scenario.utility_form();
+        let form = scenario.form();
         anyhow::Ok(Summary {
             scenario: scenario.name.clone(),
             seed: scenario.simulation.seed,

@@ -11,6 +11,7 @@ use simulacra_actors::{Divergence, VerifySink, run_game};
 use crate::frames::Frame;
 use crate::llm::{Answers, LlmRuntime, Recording};
 use crate::population::Population;
+use crate::resolved::ResolvedScenario;
 use crate::runlog::RunLog;
 
 use super::assemble::{RunStart, run_into, start_economy, warn_skipped};
@@ -151,7 +152,7 @@ pub fn verify_replay(run_dir: &Path) -> anyhow::Result<ReplayVerdict> {
     let opened = RunLog::open(run_dir)?;
     let (header, scenario, log) = (
         opened.header.clone(),
-        opened.scenario.clone(),
+        ResolvedScenario::new(opened.scenario.clone())?,
         opened.path.clone(),
     );
     if header.simulacra_version != env!("CARGO_PKG_VERSION") {
