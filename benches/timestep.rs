@@ -11,19 +11,20 @@ use actix::System;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use simulacra::config::{DEFAULT_SCENARIO, Scenario};
 use simulacra::econ::{TaxSchedule, settle};
-use simulacra::game::{Economy, world_params};
+use simulacra::game::Economy;
 use simulacra::population::Population;
+use simulacra::resolved::ResolvedScenario;
 use simulacra::run::assemble::planner_policy;
 use simulacra_actors::{Game, StepFrames};
 
-fn scenario(n: usize, policy: &str) -> Scenario {
+fn scenario(n: usize, policy: &str) -> ResolvedScenario {
     let sets = vec![
         format!("simulation.num_agents={n}"),
         format!("workers.policy={policy}"),
         "simulation.tax_year_length=1000000".to_string(),
         "baselines.enabled=false".to_string(),
     ];
-    Scenario::resolve(DEFAULT_SCENARIO, &[], &sets).unwrap()
+    ResolvedScenario::new(Scenario::resolve(DEFAULT_SCENARIO, &[], &sets).unwrap()).unwrap()
 }
 
 fn timestep(c: &mut Criterion) {
@@ -55,8 +56,8 @@ fn timestep(c: &mut Criterion) {
 fn settlement(c: &mut Criterion) {
     let s = scenario(100_000, "rational");
     let population = Population::generate(&s);
-    let params = world_params(&s);
-    let schedule = TaxSchedule::uniform(s.cutoffs().unwrap(), 0.3).unwrap();
+    let params = &s.world;
+    let schedule = TaxSchedule::uniform(s.cutoffs.clone(), 0.3).unwrap();
     let hours: Vec<f64> = (0..population.len()).map(|i| (i % 101) as f64).collect();
     let mut group = c.benchmark_group("settle");
     group.throughput(Throughput::Elements(hours.len() as u64));
@@ -64,7 +65,7 @@ fn settlement(c: &mut Criterion) {
         b.iter(|| {
             black_box(
                 settle(
-                    &params,
+                    params,
                     &schedule,
                     &population.skills,
                     &population.weights,

@@ -14,6 +14,7 @@ use simulacra_actors::{Fsync, HashSink, LogWriter, run_game};
 use crate::config::Scenario;
 use crate::game::Economy;
 use crate::population::Population;
+use crate::resolved::ResolvedScenario;
 use crate::run::assemble::planner_policy;
 use crate::run::header::header;
 
@@ -59,7 +60,7 @@ pub fn bench(scenario: &Scenario, log_dir: Option<&Path>) -> anyhow::Result<Benc
     if scenario.uses_llm() {
         bail!("bench measures the offline game; for LLM throughput use scripts/bench_llm.sh");
     }
-    let scenario = scenario.clone();
+    let scenario = ResolvedScenario::new(scenario.clone())?;
     let log_path = log_dir.map(|d| d.join("run.log"));
     System::new().block_on(async move {
         let start = Instant::now();

@@ -24,10 +24,11 @@ use simulacra_actors::{FrameSink, LogDigest, LogError, run_game};
 use crate::config::{PlannerPolicyName, Scenario};
 use crate::econ::{TaxSchedule, equilibrium, us_federal_2024, us_federal_2024_on};
 use crate::frames::{Frame, StepOutcome};
-use crate::game::{Economy, world_params};
+use crate::game::Economy;
 use crate::llm::LlmRuntime;
 use crate::policy::FixedSchedule;
 use crate::population::Population;
+use crate::resolved::ResolvedScenario;
 use crate::run::assemble::saez_schedule;
 
 /// A sink that keeps only the sum of every worker's hours over steps `>= from_step`.
@@ -79,17 +80,18 @@ struct Phase {
 
 /// Plays `steps` steps of `scenario`'s workers under the fixed `schedule`.
 async fn phase(
-    scenario: &Scenario,
+    scenario: &ResolvedScenario,
     population: &Arc<Population>,
     schedule: &TaxSchedule,
     steps: u64,
 ) -> anyhow::Result<Phase> {
-    let mut s = scenario.clone();
-    s.simulation.timesteps = steps;
-    s.simulation.tax_year_length = steps;
-    s.planner.policy = PlannerPolicyName::Fixed;
-    s.planner.rates = schedule.rates().to_vec();
-    s.log.decisions = crate::config::DecisionLog::Full;
+    let s = scenario.with_changes(|s| {
+        s.simulation.timesteps = steps;
+        s.simulation.tax_year_length = steps;
+        s.planner.policy = PlannerPolicyName::Fixed;
+        s.planner.rates = schedule.rates().to_vec();
+        s.log.decisions = crate::config::DecisionLog::Full;
+    })?;
     let llm = if s.uses_llm() {
         Some(LlmRuntime::new(&s, crate::llm::Answers::Live)?)
     } else {
@@ -107,7 +109,7 @@ async fn phase(
     };
     match run_game(economy, sink, 0..steps, None).await {
         Ok(done) => {
-            let records = done.game.records.clone();
+            let records = done.game.records().to_vec();
             done.game.stop();
             let n = done.sink.steps.max(1) as f64;
             Ok(Phase {
@@ -227,15 +229,15 @@ pub fn empirical_saez(
     if !(spec.delta_points > 0.0 && spec.delta_points < 100.0) {
         bail!("--delta-points must be in (0, 100)");
     }
-    let cutoffs = scenario.cutoffs()?;
+    let scenario = ResolvedScenario::new(scenario.clone())?;
+    let cutoffs = scenario.cutoffs.clone();
     let baseline = match &spec.baseline_rates {
         Some(r) => TaxSchedule::new(cutoffs.clone(), r.clone())
             .context("--baseline-rates: one rate (a fraction) per bracket")?,
         None => us_federal_2024_on(&cutoffs)?,
     };
-    let static_e = scenario.elasticities()?;
+    let static_e = scenario.elasticities.clone();
     let d = spec.delta_points / 100.0;
-    let scenario = scenario.clone();
     let spec = spec.clone();
     System::new().block_on(async move {
         let population = Arc::new(Population::generate(&scenario));
@@ -329,8 +331,9 @@ pub fn empirical_saez(
         }
 
         // Saez with the measured elasticities, static Saez, the US schedule.
-        let mut empirical = scenario.clone();
-        empirical.planner.elasticity = brackets.iter().map(|b| b.used).collect();
+        let empirical = scenario.with_changes(|s| {
+            s.planner.elasticity = brackets.iter().map(|b| b.used).collect();
+        })?;
         let candidates = vec![
             (
                 "empirical Saez".to_string(),
@@ -342,7 +345,7 @@ pub fn empirical_saez(
             ),
             ("2024 US".to_string(), us_federal_2024()),
         ];
-        let params = world_params(&scenario);
+        let params = &scenario.world;
         let mut schedules = Vec::new();
         for (name, schedule) in candidates {
             progress(&format!("evaluating {name}"));
@@ -351,7 +354,7 @@ pub fn empirical_saez(
             let tail = &eval.records[eval.records.len() / 2..];
             let avg =
                 |f: fn(&StepOutcome) -> f64| tail.iter().map(f).sum::<f64>() / tail.len() as f64;
-            let eq = equilibrium(&params, &schedule, &population.skills, &population.weights);
+            let eq = equilibrium(params, &schedule, &population.skills, &population.weights);
             schedules.push(Evaluated {
                 name,
                 cutoffs: schedule.cutoffs().to_vec(),
@@ -481,15 +484,16 @@ pub fn optimum(scenario: &Scenario, grid_step: f64) -> anyhow::Result<OptimumRes
     if !(grid_step > 0.0 && grid_step <= 0.5) {
         bail!("--grid-step must be in (0, 0.5], e.g. 0.1");
     }
+    let scenario = &ResolvedScenario::new(scenario.clone())?;
     let population = Population::generate(scenario);
-    let params = world_params(scenario);
-    let cutoffs = scenario.cutoffs()?;
+    let params = &scenario.world;
+    let cutoffs = scenario.cutoffs.clone();
     let k = cutoffs.len();
     let mut evaluations = 0u64;
     let mut welfare = |rates: &[f64]| -> f64 {
         evaluations += 1;
         let s = TaxSchedule::new(cutoffs.clone(), rates.to_vec()).expect("rates in [0, 1]");
-        equilibrium(&params, &s, &population.skills, &population.weights).welfare
+        equilibrium(params, &s, &population.skills, &population.weights).welfare
     };
     let n = (1.0 / grid_step).round() as usize;
     let values: Vec<f64> = (0..=n).map(|i| (i as f64 * grid_step).min(1.0)).collect();
@@ -586,9 +590,9 @@ pub fn optimum(scenario: &Scenario, grid_step: f64) -> anyhow::Result<OptimumRes
             h /= 2.0;
         }
     }
-    let saez_w = equilibrium(&params, &saez, &population.skills, &population.weights).welfare;
+    let saez_w = equilibrium(params, &saez, &population.skills, &population.weights).welfare;
     let us_w = equilibrium(
-        &params,
+        params,
         &us_federal_2024(),
         &population.skills,
         &population.weights,

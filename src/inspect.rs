@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use crate::econ::{TaxSchedule, settle};
 use crate::frames::{Frame, PlannerMove, StepOutcome};
-use crate::game::world_params;
 use crate::population::Population;
+use crate::resolved::ResolvedScenario;
 use crate::runlog::RunLog;
 
 /// One tax year of the game.
@@ -149,7 +149,7 @@ pub fn game_table(run_dir: &Path) -> anyhow::Result<(Vec<RoundSummary>, Option<S
 /// Round (tax year) `k` in full.
 pub fn round_detail(run_dir: &Path, k: u64) -> anyhow::Result<RoundDetail> {
     let all = read(run_dir, None)?;
-    let scenario = all.scenario.clone();
+    let scenario = ResolvedScenario::new(all.scenario.clone())?;
     let summaries = rounds(&all);
     let Some(summary) = summaries.iter().find(|r| r.tax_year == k).cloned() else {
         bail!(
@@ -170,7 +170,7 @@ pub fn round_detail(run_dir: &Path, k: u64) -> anyhow::Result<RoundDetail> {
         .rev()
         .find(|m| m.tax_year <= k)
         .map(|m| m.cutoffs.clone())
-        .unwrap_or(scenario.cutoffs()?);
+        .unwrap_or_else(|| scenario.cutoffs.clone());
     let mut hours: Vec<f64> = Vec::new();
     for (_, first, block) in &rec.decisions {
         if *first as usize != hours.len() {
@@ -184,7 +184,7 @@ pub fn round_detail(run_dir: &Path, k: u64) -> anyhow::Result<RoundDetail> {
         let population = Population::generate(&scenario);
         let schedule = TaxSchedule::new(cutoffs.clone(), outcome.rates.clone())?;
         let s = settle(
-            &world_params(&scenario),
+            &scenario.world,
             &schedule,
             &population.skills,
             &population.weights,

@@ -35,6 +35,7 @@ pub mod plot;
 pub mod policy;
 pub mod population;
 pub mod report;
+pub mod resolved;
 pub mod run;
 pub mod run_lock;
 pub mod runlog;

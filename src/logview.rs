@@ -9,11 +9,10 @@ use std::path::Path;
 
 use anyhow::bail;
 
-use crate::config::Scenario;
-use crate::econ::{Settlement, TaxSchedule, WorldParams, settle};
+use crate::econ::{Settlement, TaxSchedule, settle};
 use crate::frames::{ElectionRecord, Frame, LlmExchange, PlannerMove, StepOutcome};
-use crate::game::world_params;
 use crate::population::Population;
+use crate::resolved::ResolvedScenario;
 use crate::runlog::{Damage, RunLog};
 
 /// One step as the log holds it.
@@ -34,23 +33,20 @@ pub struct StepData {
     pub exchanges: Vec<LlmExchange>,
 }
 
-/// A run opened for reading: its scenario, population and world parameters.
+/// A run opened for reading: its resolved scenario (with the world parameters) and population.
 pub struct RunView {
-    pub scenario: Scenario,
+    pub scenario: ResolvedScenario,
     pub population: Population,
-    pub params: WorldParams,
 }
 
 impl RunView {
     /// Reads the header and rebuilds the population (deterministic from the header's scenario).
     pub fn open(run_dir: &Path) -> anyhow::Result<RunView> {
-        let scenario = RunLog::open(run_dir)?.scenario;
+        let scenario = ResolvedScenario::new(RunLog::open(run_dir)?.scenario)?;
         let population = Population::generate(&scenario);
-        let params = world_params(&scenario);
         Ok(RunView {
             scenario,
             population,
-            params,
         })
     }
 
@@ -69,7 +65,7 @@ impl RunView {
         }
         let schedule = TaxSchedule::new(step.cutoffs.clone(), outcome.rates.clone())?;
         Ok(Some(settle(
-            &self.params,
+            &self.scenario.world,
             &schedule,
             &self.population.skills,
             &self.population.weights,
@@ -87,7 +83,7 @@ pub fn scan(
     mut f: impl FnMut(StepData) -> anyhow::Result<()>,
 ) -> anyhow::Result<Option<Damage>> {
     let log = RunLog::open(run_dir)?;
-    let mut cutoffs = log.scenario.cutoffs()?;
+    let mut cutoffs = ResolvedScenario::new(log.scenario.clone())?.cutoffs;
     let mut current: Option<StepData> = None;
     let damaged = log.frames(|frame, _| {
         match frame {

@@ -16,6 +16,7 @@ use crate::econ::{
     Person, Persona, UtilityType, sample_persona, skill_for_income, us_federal_2024,
     welfare_weights,
 };
+use crate::resolved::ResolvedScenario;
 use rand::RngExt;
 
 /// The population of a run (indexed by worker id).
@@ -112,10 +113,10 @@ pub fn census_incomes(scenario: &Scenario) -> Vec<f64> {
 impl Population {
     /// Builds the population of `scenario` (in parallel; the result does not depend on the
     /// thread count).
-    pub fn generate(scenario: &Scenario) -> Population {
+    pub fn generate(scenario: &ResolvedScenario) -> Population {
         let n = scenario.simulation.num_agents;
         let seed = scenario.simulation.seed;
-        let form = scenario.utility_form();
+        let form = scenario.form();
         let max_hours = scenario.economy.max_hours;
         let mode = scenario.economy.skills;
         let us2024 = us_federal_2024();
@@ -128,7 +129,7 @@ impl Population {
                 SkillMode::IncomeOver40 => income / 40.0,
             }
         });
-        let weights = welfare_weights(scenario.welfare_kind(), &skills);
+        let weights = welfare_weights(scenario.world.welfare, &skills);
         let utility_types = assign_types(
             seed,
             n,
@@ -217,17 +218,17 @@ fn assign_types(seed: u64, n: usize, altruistic: f64, adversarial: f64) -> Vec<U
 mod tests {
     use super::*;
 
-    fn scenario(n: usize, seed: u64) -> Scenario {
+    fn scenario(n: usize, seed: u64) -> ResolvedScenario {
         let mut s = Scenario::default();
         s.simulation.num_agents = n;
         s.simulation.seed = seed;
-        s
+        ResolvedScenario::new(s).unwrap()
     }
 
-    fn independent(n: usize, seed: u64) -> Scenario {
-        let mut s = scenario(n, seed);
-        s.population.income_model = IncomeModel::Independent;
-        s
+    fn independent(n: usize, seed: u64) -> ResolvedScenario {
+        scenario(n, seed)
+            .with_changes(|s| s.population.income_model = IncomeModel::Independent)
+            .unwrap()
     }
 
     fn sorted(mut v: Vec<f64>) -> Vec<f64> {
@@ -260,8 +261,9 @@ mod tests {
 
     #[test]
     fn weight_one_orders_incomes_by_persona_alone() {
-        let mut s = scenario(2000, 4);
-        s.population.persona_weight = 1.0;
+        let s = scenario(2000, 4)
+            .with_changes(|s| s.population.persona_weight = 1.0)
+            .unwrap();
         let pop = Population::generate(&s);
         let index: Vec<f64> = pop
             .personas()
@@ -366,7 +368,7 @@ mod tests {
     fn calibrated_skills_reproduce_census_incomes_under_the_us_schedule() {
         let s = scenario(200, 5);
         let pop = Population::generate(&s);
-        let form = s.utility_form();
+        let form = s.form();
         let us = us_federal_2024();
         for (y, v) in pop.census_incomes.iter().zip(&pop.skills) {
             let z = v * crate::econ::best_response(&form, *v, &us, 0.0, 100.0);

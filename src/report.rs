@@ -64,7 +64,7 @@ fn read_run(run_dir: &Path) -> anyhow::Result<RunData> {
         rates: Vec::new(),
         welfare: Vec::new(),
         gini: Vec::new(),
-        cutoffs: view.scenario.cutoffs()?,
+        cutoffs: view.scenario.cutoffs.clone(),
         first_rates: Vec::new(),
         last_rates: Vec::new(),
         first: None,

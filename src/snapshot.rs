@@ -3,7 +3,7 @@
 //!
 //! A snapshot is taken after the last step of a tax year is logged. It holds everything a
 //! restored run cannot rebuild from the scenario: the economy's state between steps (see
-//! [`crate::memory::EconomyMemory`]), the planner's and every worker's memory, and the LLM
+//! [`crate::memory::EconomyState`]), the planner's and every worker's memory, and the LLM
 //! counts. Randomness needs nothing: every stream is keyed by (seed, actor, step).
 //!
 //! The log stays the source of truth. A snapshot names the log prefix it continues (frames,
@@ -27,7 +27,7 @@ use simulacra_actors::LogDigest;
 use simulacra_actors::snapshot::read_snapshot;
 
 use crate::llm::RoleStats;
-use crate::memory::EconomyMemory;
+use crate::memory::EconomyState;
 
 /// The folder of a run's snapshots.
 pub const SNAPSHOT_DIR: &str = "snapshots";
@@ -45,7 +45,7 @@ pub struct RunSnapshot {
     pub every_years: u64,
     /// The run's `log.snapshots_keep` (not in the log's header either), kept the same way.
     pub keep: u64,
-    pub economy: EconomyMemory,
+    pub economy: EconomyState,
     /// The planner policy's memory (see `PlannerPolicy::save`).
     pub planner: Vec<u8>,
     /// Every worker's memory, in id order (see `WorkerPolicy::save`).

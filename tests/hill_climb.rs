@@ -5,8 +5,8 @@
 mod common;
 
 use simulacra::econ::{TaxSchedule, equilibrium};
-use simulacra::game::world_params;
 use simulacra::population::Population;
+use simulacra::resolved::ResolvedScenario;
 use simulacra::run::run_scenario;
 
 #[test]
@@ -18,9 +18,10 @@ fn hill_climb_ends_within_one_percent_of_the_grid_optimum() {
         "simulation.timesteps=80",
         "baselines.enabled=false",
     ]);
-    let population = Population::generate(&s);
-    let params = world_params(&s);
-    let cutoffs = s.cutoffs().unwrap();
+    let resolved = ResolvedScenario::new(s.clone()).unwrap();
+    let population = Population::generate(&resolved);
+    let params = &resolved.world;
+    let cutoffs = resolved.cutoffs.clone();
 
     // Exhaustive search over 11^3 schedules.
     let mut best = (f64::NEG_INFINITY, vec![]);
@@ -29,8 +30,8 @@ fn hill_climb_ends_within_one_percent_of_the_grid_optimum() {
             for c in 0..=10 {
                 let rates = vec![a as f64 / 10.0, b as f64 / 10.0, c as f64 / 10.0];
                 let schedule = TaxSchedule::new(cutoffs.clone(), rates.clone()).unwrap();
-                let w = equilibrium(&params, &schedule, &population.skills, &population.weights)
-                    .welfare;
+                let w =
+                    equilibrium(params, &schedule, &population.skills, &population.weights).welfare;
                 if w > best.0 {
                     best = (w, rates);
                 }
@@ -52,6 +53,6 @@ fn hill_climb_ends_within_one_percent_of_the_grid_optimum() {
     );
     // And the welfare it reports for its final schedule is the exact equilibrium welfare.
     let last = TaxSchedule::new(cutoffs, summary.tax_rates_final.clone()).unwrap();
-    let exact = equilibrium(&params, &last, &population.skills, &population.weights).welfare;
+    let exact = equilibrium(params, &last, &population.skills, &population.weights).welfare;
     assert!((exact - summary.swf_final).abs() <= 1e-9 * exact.abs());
 }

@@ -16,6 +16,7 @@ use simulacra::econ::{
 };
 use simulacra::experiments;
 use simulacra::population::Population;
+use simulacra::resolved::ResolvedScenario;
 
 use super::parse_list;
 
@@ -218,7 +219,7 @@ pub fn execute(econ: Econ) -> anyhow::Result<ExitCode> {
             rebate,
             json,
         } => {
-            let defaults = Scenario::default().utility_form();
+            let defaults = ResolvedScenario::new(Scenario::default())?.form();
             let form = UtilityForm::QuasiLinear {
                 c: c.unwrap_or(defaults.c()),
                 delta: delta.unwrap_or(defaults.delta()),
@@ -302,7 +303,7 @@ pub fn execute(econ: Econ) -> anyhow::Result<ExitCode> {
                 format!("simulation.seed={seed}"),
             ];
             all.append(&mut sets);
-            let scenario = Scenario::load(None, &all)?;
+            let scenario = ResolvedScenario::new(Scenario::load(None, &all)?)?;
             let pop = Population::generate(&scenario);
             let report = calibration_report(&pop.personas(), &pop.census_incomes);
             // Without --show the JSON lists every agent (a silent cut at the table's default
@@ -320,7 +321,7 @@ pub fn execute(econ: Econ) -> anyhow::Result<ExitCode> {
                         "income_model": scenario.population.income_model,
                         "persona_weight": scenario.population.persona_weight,
                         "income_units": "annual dollars (census draw; equilibrium income under the 2024 US schedule)",
-                        "labor_cost_c": scenario.utility_form().c(),
+                        "labor_cost_c": scenario.form().c(),
                         "agents": agents,
                         "calibration": report,
                     }))?

@@ -19,15 +19,13 @@ use crate::governance::platforms::{favourite, platform_book, welfare_best};
 use super::{Economy, GameError};
 use crate::memory::ElectionRow;
 
-/// The state of elected governance between tax years.
+/// The rules and the vote counter of elected governance (the leader and the elections held
+/// are state the snapshot keeps: [`crate::memory::ElectedState`]).
 pub(super) struct GovernanceState {
     config: Governance,
     coordinator: Addr<VotingCoordinator>,
     rule_needs_ballots: bool,
-    pub(super) leader: Option<u64>,
     pub(super) max_delta: i32,
-    /// Elections held.
-    pub(super) held: Vec<ElectionRow>,
 }
 
 impl GovernanceState {
@@ -40,9 +38,7 @@ impl GovernanceState {
                 rule_needs_ballots: rule.needs_ballots(),
                 coordinator: VotingCoordinator::new(rule, scenario.simulation.seed).start(),
                 config: scenario.governance.clone(),
-                leader: None,
                 max_delta: scenario.planner.max_delta_points,
-                held: Vec::new(),
             }
         })
     }
@@ -64,27 +60,31 @@ impl Economy {
             .as_ref()
             .expect("called under elected governance");
         let cfg = gov.config.clone();
-        let cutoffs = self.schedule.cutoffs().to_vec();
+        let cutoffs = self.state.schedule.cutoffs().to_vec();
         let book = Arc::new(platform_book(
             &self.params,
-            &self.schedule,
+            &self.state.schedule,
             &self.population.skills,
             &self.population.weights,
             gov.max_delta,
         ));
         let referendum = cfg.rule == "referendum";
-        let due = tax_year.is_multiple_of(cfg.term_years) || (gov.leader.is_none() && !referendum);
+        let mut leader = self
+            .state
+            .governance
+            .as_ref()
+            .and_then(|elected| elected.leader);
+        let due = tax_year.is_multiple_of(cfg.term_years) || (leader.is_none() && !referendum);
         let n = self.population.len();
         let mut adopted: Option<usize> = None;
         let mut exchanges = Vec::new();
-        let mut leader = gov.leader;
 
         if due {
             let mut view = ElectionView {
                 tax_year,
                 step,
                 cutoffs: cutoffs.clone(),
-                current_rates: self.schedule.rates().to_vec(),
+                current_rates: self.state.schedule.rates().to_vec(),
                 book: Arc::clone(&book),
                 candidates: Vec::new(),
                 referendum,
@@ -223,8 +223,8 @@ impl Economy {
                     ballots,
                     count,
                 }));
-                if let Some(g) = self.governance.as_mut() {
-                    g.held.push(row);
+                if let Some(elected) = self.state.governance.as_mut() {
+                    elected.held.push(row);
                 }
             }
         }
@@ -246,15 +246,15 @@ impl Economy {
                 }
             });
         }
-        if let Some(g) = self.governance.as_mut() {
-            g.leader = leader;
+        if let Some(elected) = self.state.governance.as_mut() {
+            elected.leader = leader;
         }
         let option = adopted.unwrap_or(0);
-        let previous = self.schedule.clone();
-        self.schedule = TaxSchedule::new(cutoffs, book[option].rates.clone())
+        let previous = self.state.schedule.clone();
+        self.state.schedule = TaxSchedule::new(cutoffs, book[option].rates.clone())
             .expect("book schedules are valid");
-        if previous != self.schedule {
-            self.schedule_version += 1;
+        if previous != self.state.schedule {
+            self.state.schedule_version += 1;
         }
         frames.push(Frame::PlannerMove(PlannerMove {
             step,
@@ -267,8 +267,8 @@ impl Economy {
             observed_welfare,
             previous_rates: previous.rates().to_vec(),
             deltas_points: book[option].deltas.clone(),
-            cutoffs: self.schedule.cutoffs().to_vec(),
-            rates: self.schedule.rates().to_vec(),
+            cutoffs: self.state.schedule.cutoffs().to_vec(),
+            rates: self.state.schedule.rates().to_vec(),
         }));
         for e in exchanges {
             frames.push(Frame::Llm(e));

@@ -14,8 +14,8 @@ mod elected;
 mod workers;
 
 use elected::GovernanceState;
+pub use workers::archetype_representatives;
 use workers::worker_factory;
-pub use workers::{archetype_representatives, world_params};
 
 use std::sync::Arc;
 
@@ -30,9 +30,10 @@ use crate::config::{DecisionLog, Scenario, WorkerPolicyName};
 use crate::econ::{Settlement, TaxSchedule, UtilityType, WorldParams, settle};
 use crate::frames::{DECISION_BLOCK, Frame, PlannerMove, StepOutcome, hours_digest};
 use crate::llm::LlmRuntime;
-use crate::memory::{EconomyMemory, ElectionRow};
+use crate::memory::{EconomyState, ElectedState, ElectionRow};
 use crate::policy::{Feedback, PlannerInput, PlannerPolicy, WorkerView, YearObservation};
 use crate::population::Population;
+use crate::resolved::ResolvedScenario;
 use crate::snapshot::{RunSnapshot, SnapshotPlan};
 
 type WorkerPool = simulacra_actors::Cohort<Worker>;
@@ -58,26 +59,20 @@ pub struct Economy {
     population: Arc<Population>,
     workers: WorkerPool,
     planner: Addr<PlannerActor>,
-    schedule: TaxSchedule,
-    schedule_version: u64,
+    /// The state between steps, as a snapshot stores it.
+    state: EconomyState,
+    /// One record per step played (not in a snapshot: a restored run reads them from the log).
+    records: Vec<StepOutcome>,
+    /// The settlement of `state.last_hours` (present when they are): when no worker changed
+    /// her hours under an unchanged schedule, the outcome is the same.
+    last_settlement: Option<Settlement>,
     tax_year_length: u64,
-    years_total: u64,
     decisions: DecisionLog,
     worker_key: StreamKey,
     worker_key_seed: u64,
-    /// Each worker's outcome of the last step, sent with the next step's message.
-    feedback: Vec<Option<Feedback>>,
-    last_rebate: f64,
-    last_welfare: f64,
-    year_welfare: (f64, u64),
-    /// The last settlement and the hours and schedule version it was computed for: when no
-    /// worker changed her hours under an unchanged schedule, the outcome is the same.
-    last: Option<(u64, Vec<f64>, Settlement)>,
     llm: Option<LlmRuntime>,
     /// Archetype mode: each worker's representative.
     representatives: Option<Arc<Vec<u32>>>,
-    /// One record per step played.
-    pub records: Vec<StepOutcome>,
     /// Why the run stopped early (an LLM budget), if it did.
     pub halted: Option<String>,
     /// Elections, when the population governs.
@@ -114,7 +109,7 @@ pub struct ForkSwap {
 impl Economy {
     /// Starts the worker and planner actors for `scenario`. Must run inside an actix System.
     pub async fn start(
-        scenario: &Scenario,
+        scenario: &ResolvedScenario,
         population: Arc<Population>,
         planner: Box<dyn PlannerPolicy>,
         llm: Option<LlmRuntime>,
@@ -147,38 +142,38 @@ impl Economy {
             worker_factory(scenario, &population, llm.as_ref(), representatives.clone()),
         )
         .await;
-        let cutoffs = scenario
-            .cutoffs()
-            .expect("a validated scenario has valid brackets");
-        let schedule = TaxSchedule::uniform(cutoffs, scenario.planner.initial_rate)
-            .expect("a validated scenario has a valid initial rate");
         let l = scenario.simulation.tax_year_length;
+        let governance = GovernanceState::start(scenario);
         Economy {
-            params: world_params(scenario),
+            params: scenario.world.clone(),
             population,
             workers,
             planner: PlannerActor::new(planner).start(),
-            schedule,
-            schedule_version: 0,
+            state: EconomyState {
+                schedule: scenario.initial_schedule.clone(),
+                schedule_version: 0,
+                years_total: scenario.simulation.timesteps.div_ceil(l),
+                feedback: vec![None; n],
+                last_rebate: 0.0,
+                last_welfare: 0.0,
+                year_welfare: (0.0, 0),
+                last_hours: None,
+                governance: governance.as_ref().map(|_| ElectedState::default()),
+            },
+            last_settlement: None,
             tax_year_length: l,
-            years_total: scenario.simulation.timesteps.div_ceil(l),
             decisions: scenario.log.decisions,
             worker_key: StreamKey::new(scenario.simulation.seed, "worker"),
             worker_key_seed: scenario.simulation.seed,
-            feedback: vec![None; n],
-            last_rebate: 0.0,
-            last_welfare: 0.0,
-            year_welfare: (0.0, 0),
-            last: None,
-            governance: GovernanceState::start(scenario),
+            governance,
             swap: None,
             snapshots: None,
             snapshots_written: 0,
             snapshots_failed: 0,
             representatives,
             llm,
-            records: Vec::new(),
             halted: None,
+            records: Vec::new(),
             span: tracing::Span::current(),
         }
     }
@@ -225,30 +220,17 @@ impl Economy {
         {
             self.apply_swap();
         }
-        match (self.governance.as_mut(), m.governance) {
-            (Some(g), Some((leader, held))) => {
-                g.leader = leader;
-                g.held = held;
-            }
-            (None, None) => {}
-            _ => {
-                return Err(GameError::Restore(
-                    "it was taken under another form of governance".into(),
-                ));
-            }
+        if self.governance.is_some() != m.governance.is_some() {
+            return Err(GameError::Restore(
+                "it was taken under another form of governance".into(),
+            ));
         }
-        self.schedule = m.schedule;
-        self.schedule_version = m.schedule_version;
-        self.years_total = m.years_total;
-        self.feedback = m.feedback;
-        self.last_rebate = m.last_rebate;
-        self.last_welfare = m.last_welfare;
-        self.year_welfare = m.year_welfare;
+        self.last_settlement = m
+            .last_hours
+            .as_ref()
+            .map(|(_, hours)| self.settle_under(&m.schedule, hours));
+        self.state = m;
         self.records = records;
-        self.last = m.last_hours.map(|(version, hours)| {
-            let s = self.settle_under_schedule(&hours);
-            (version, hours, s)
-        });
         self.workers.restore(snapshot.workers).await?;
         self.planner
             .send(RestorePlanner(snapshot.planner))
@@ -264,21 +246,6 @@ impl Economy {
         Ok(())
     }
 
-    /// The economy's own state now (between steps).
-    fn memory(&self) -> EconomyMemory {
-        EconomyMemory {
-            schedule: self.schedule.clone(),
-            schedule_version: self.schedule_version,
-            years_total: self.years_total,
-            feedback: self.feedback.clone(),
-            last_rebate: self.last_rebate,
-            last_welfare: self.last_welfare,
-            year_welfare: self.year_welfare,
-            last_hours: self.last.as_ref().map(|(v, h, _)| (*v, h.clone())),
-            governance: self.governance.as_ref().map(|g| (g.leader, g.held.clone())),
-        }
-    }
-
     /// A fork changes hands: what changed (a new planner, new governance) takes over fresh,
     /// what did not keeps its memory, and the child's length sets the planner's horizon.
     fn apply_swap(&mut self) {
@@ -287,16 +254,23 @@ impl Economy {
             self.planner = PlannerActor::new(planner).start();
         }
         if swap.new_governance {
-            let held = self.governance.take().map(|g| g.held).unwrap_or_default();
+            // The new governance starts with no leader; the elections held stay on the record.
+            let held = self
+                .state
+                .governance
+                .take()
+                .map(|g| g.held)
+                .unwrap_or_default();
             self.governance = GovernanceState::start(&swap.child);
-            if let Some(g) = self.governance.as_mut() {
-                g.held = held;
-            }
+            self.state.governance = self
+                .governance
+                .as_ref()
+                .map(|_| ElectedState { leader: None, held });
         } else if let Some(g) = self.governance.as_mut() {
             // Same rule, same leader: only the leader's per-year limit is the child's.
             g.max_delta = swap.child.planner.max_delta_points;
         }
-        self.years_total = swap
+        self.state.years_total = swap
             .child
             .simulation
             .timesteps
@@ -305,7 +279,12 @@ impl Economy {
 
     /// The schedule in force.
     pub fn schedule(&self) -> &TaxSchedule {
-        &self.schedule
+        &self.state.schedule
+    }
+
+    /// One record per step played.
+    pub fn records(&self) -> &[StepOutcome] {
+        &self.records
     }
 
     /// Makes this run a fork: until `swap.at_step` it is the parent run; from then on the
@@ -321,12 +300,12 @@ impl Economy {
 
     /// The elections held so far (empty under a planner).
     pub fn elections(&self) -> &[ElectionRow] {
-        self.governance.as_ref().map_or(&[], |g| &g.held)
+        self.state.governance.as_ref().map_or(&[], |g| &g.held)
     }
 
     /// Every worker's own utility at the last step played.
     pub fn last_utilities(&self) -> &[f64] {
-        self.last.as_ref().map_or(&[], |(_, _, s)| &s.utilities)
+        self.last_settlement.as_ref().map_or(&[], |s| &s.utilities)
     }
 
     /// The LLM runtime, if agents use one.
@@ -341,7 +320,7 @@ impl Economy {
 
     /// Ends the tax year's welfare tally: its mean welfare (none before the first year).
     fn close_year(&mut self) -> Option<f64> {
-        let (sum, count) = std::mem::take(&mut self.year_welfare);
+        let (sum, count) = std::mem::take(&mut self.state.year_welfare);
         (count > 0).then(|| sum / count as f64)
     }
 
@@ -352,8 +331,8 @@ impl Economy {
         frames: &mut StepFrames<Frame>,
     ) -> Result<(), GameError> {
         let observed_welfare = self.close_year();
-        let last_year = match (&self.last, self.records.last()) {
-            (Some((_, _, s)), Some(r)) if observed_welfare.is_some() => Some(YearObservation {
+        let last_year = match (&self.last_settlement, self.records.last()) {
+            (Some(s), Some(r)) if observed_welfare.is_some() => Some(YearObservation {
                 welfare: observed_welfare.unwrap_or(r.welfare),
                 revenue: r.revenue,
                 mean_hours: r.mean_hours,
@@ -365,9 +344,9 @@ impl Economy {
         };
         let input = PlannerInput {
             tax_year,
-            years_total: self.years_total,
+            years_total: self.state.years_total,
             step,
-            current: self.schedule.clone(),
+            current: self.state.schedule.clone(),
             observed_welfare,
             last_year,
         };
@@ -379,16 +358,16 @@ impl Economy {
         if let Some(message) = proposal.fatal {
             return Err(GameError::Replay { step, message });
         }
-        let previous = std::mem::replace(&mut self.schedule, proposal.schedule);
-        if previous != self.schedule {
-            self.schedule_version += 1;
+        let previous = std::mem::replace(&mut self.state.schedule, proposal.schedule);
+        if previous != self.state.schedule {
+            self.state.schedule_version += 1;
         }
         // A move is expressed in points only when the brackets are the same.
-        let deltas_points = if previous.cutoffs() == self.schedule.cutoffs() {
+        let deltas_points = if previous.cutoffs() == self.state.schedule.cutoffs() {
             previous
                 .rates()
                 .iter()
-                .zip(self.schedule.rates())
+                .zip(self.state.schedule.rates())
                 .map(|(a, b)| ((b - a) * 100.0).round() as i32)
                 .collect()
         } else {
@@ -399,7 +378,7 @@ impl Economy {
             step,
             policy = proposal.policy,
             observed_welfare,
-            rates = ?self.schedule.rates(),
+            rates = ?self.state.schedule.rates(),
             "schedule set"
         );
         frames.push(Frame::PlannerMove(PlannerMove {
@@ -409,8 +388,8 @@ impl Economy {
             observed_welfare,
             previous_rates: previous.rates().to_vec(),
             deltas_points,
-            cutoffs: self.schedule.cutoffs().to_vec(),
-            rates: self.schedule.rates().to_vec(),
+            cutoffs: self.state.schedule.cutoffs().to_vec(),
+            rates: self.state.schedule.rates().to_vec(),
         }));
         for e in proposal.exchanges {
             frames.push(Frame::Llm(e));
@@ -437,24 +416,25 @@ impl Economy {
         }
     }
 
-    /// Settles the step, reusing the last settlement when nothing changed.
-    /// The pure settlement of `hours` under the schedule in force.
-    fn settle_under_schedule(&self, hours: &[f64]) -> Settlement {
+    /// The pure settlement of `hours` under `schedule`.
+    fn settle_under(&self, schedule: &TaxSchedule, hours: &[f64]) -> Settlement {
         settle(
             &self.params,
-            &self.schedule,
+            schedule,
             &self.population.skills,
             &self.population.weights,
             hours,
         )
     }
 
+    /// Settles the step, reusing the last settlement when nothing changed.
     fn settle(&mut self, hours: Vec<f64>) {
-        let reusable =
-            matches!(&self.last, Some((v, h, _)) if *v == self.schedule_version && *h == hours);
+        let version = self.state.schedule_version;
+        let reusable = self.last_settlement.is_some()
+            && matches!(&self.state.last_hours, Some((v, h)) if *v == version && *h == hours);
         if !reusable {
-            let s = self.settle_under_schedule(&hours);
-            self.last = Some((self.schedule_version, hours, s));
+            self.last_settlement = Some(self.settle_under(&self.state.schedule, &hours));
+            self.state.last_hours = Some((version, hours));
         }
     }
 }
@@ -488,12 +468,12 @@ impl Economy {
             tax_year,
             step_in_year,
             last_step_of_year: step_in_year + 1 == self.tax_year_length,
-            schedule: self.schedule.clone(),
-            schedule_version: self.schedule_version,
-            rebate: self.last_rebate,
+            schedule: self.state.schedule.clone(),
+            schedule_version: self.state.schedule_version,
+            rebate: self.state.last_rebate,
             rng_key: self.worker_key,
         };
-        let feedback = std::mem::take(&mut self.feedback);
+        let feedback = std::mem::take(&mut self.state.feedback);
         let replies = self
             .workers
             .step(step, &WorkerCall::Step(view), feedback)
@@ -518,9 +498,11 @@ impl Economy {
             }
         }
 
-        let previous_welfare = self.last_welfare;
+        let previous_welfare = self.state.last_welfare;
         self.settle(hours);
-        let (_, hours, s) = self.last.as_ref().expect("settled just above");
+        let (Some((_, hours)), Some(s)) = (&self.state.last_hours, &self.last_settlement) else {
+            unreachable!("settled just above")
+        };
         let feedback = hours
             .iter()
             .zip(&s.utilities)
@@ -540,7 +522,7 @@ impl Economy {
         let outcome = StepOutcome {
             step,
             tax_year,
-            rates: self.schedule.rates().to_vec(),
+            rates: self.state.schedule.rates().to_vec(),
             revenue: s.revenue,
             rebate: s.rebate,
             welfare: s.welfare,
@@ -549,11 +531,11 @@ impl Economy {
             mean_income: s.mean_income,
             mean_utility: s.mean_utility,
         };
-        self.feedback = feedback;
-        self.last_rebate = outcome.rebate;
-        self.last_welfare = outcome.welfare;
-        self.year_welfare.0 += outcome.welfare;
-        self.year_welfare.1 += 1;
+        self.state.feedback = feedback;
+        self.state.last_rebate = outcome.rebate;
+        self.state.last_welfare = outcome.welfare;
+        self.state.year_welfare.0 += outcome.welfare;
+        self.state.year_welfare.1 += 1;
         frames.push(Frame::Outcome(outcome.clone()));
         self.records.push(outcome);
         // Budgets are checked between steps, so a stopped run's log ends on a whole step.
@@ -602,7 +584,7 @@ impl Game for Economy {
             header_sha256: plan.header_sha256.clone(),
             every_years: plan.every_years,
             keep: plan.keep,
-            economy: self.memory(),
+            economy: self.state.clone(),
             planner,
             workers,
             llm_stats: self.llm.as_ref().map(|rt| rt.gateway.stats().by_role),

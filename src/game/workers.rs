@@ -1,4 +1,4 @@
-//! Building the workers of a scenario: the world parameters, archetype representatives, and
+//! Building the workers of a scenario: archetype representatives, and
 //! the factory that gives each worker actor its policy (called on each shard's thread).
 
 use std::sync::Arc;
@@ -6,22 +6,12 @@ use std::sync::Arc;
 use simulacra_actors::cohort::AgentFactory;
 
 use crate::agents::Worker;
-use crate::config::{PersonaSource, RebateRule, Scenario, WorkerPolicyName};
-use crate::econ::WorldParams;
+use crate::config::{PersonaSource, WorkerPolicyName};
 use crate::llm::LlmRuntime;
 use crate::policy::llm_worker::{LlmWorkerSettings, PersonaPlan};
 use crate::policy::{Bounded, Fixed, LlmWorker, Rational, WorkerPolicy, WorkerProfile};
 use crate::population::Population;
-
-/// The world parameters of a scenario.
-pub fn world_params(scenario: &Scenario) -> WorldParams {
-    WorldParams {
-        form: scenario.utility_form(),
-        welfare: scenario.welfare_kind(),
-        rebate_equal: scenario.economy.rebate == RebateRule::Equal,
-        max_hours: scenario.economy.max_hours,
-    }
-}
+use crate::resolved::ResolvedScenario;
 
 /// Archetype mode: workers sorted by skill are cut into `buckets` groups of (nearly) equal
 /// size, and each group's median-skill member decides for the whole group (one LLM exchange
@@ -50,13 +40,13 @@ pub fn archetype_representatives(skills: &[f64], buckets: usize) -> Vec<u32> {
 
 /// The worker-policy factory of a scenario (called on each shard's thread).
 pub(super) fn worker_factory(
-    scenario: &Scenario,
+    scenario: &ResolvedScenario,
     population: &Arc<Population>,
     llm: Option<&LlmRuntime>,
     representatives: Option<Arc<Vec<u32>>>,
 ) -> AgentFactory<Worker> {
     let population = Arc::clone(population);
-    let form = scenario.utility_form();
+    let form = scenario.form();
     let max_hours = scenario.economy.max_hours;
     let w = scenario.workers.clone();
     let llm_settings = llm.map(|rt| {

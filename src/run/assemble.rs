@@ -19,6 +19,7 @@ use crate::llm::{Answers, LlmRuntime};
 use crate::policy::llm_planner::LlmPlannerSettings;
 use crate::policy::{FixedSchedule, HillClimb, LlmPlanner, PlannerPolicy};
 use crate::population::Population;
+use crate::resolved::ResolvedScenario;
 
 use super::header::header;
 use super::summary::{
@@ -30,7 +31,7 @@ use super::summary::{
 /// with the child's planner and governance taking over at the fork step.
 /// Also returns the name of who sets the schedule (the planner policy, or "elected (rule)").
 pub(super) async fn start_economy(
-    scenario: &Scenario,
+    scenario: &ResolvedScenario,
     fork: Option<&ForkOrigin>,
     population: Arc<Population>,
     llm: Option<LlmRuntime>,
@@ -50,13 +51,14 @@ pub(super) async fn start_economy(
         ));
     };
     let parent = Scenario::from_toml(&origin.parent_scenario_toml)
+        .and_then(ResolvedScenario::new)
         .context("the fork's parent scenario in the log header is invalid")?;
     let parent_planner = planner_policy(parent.planner.policy, &parent, &population, llm.as_ref())?;
     let mut economy = Economy::start(&parent, population, parent_planner, llm).await;
     // Whatever did not change keeps its memory: an unchanged fork is its parent.
     economy.fork_at(crate::game::ForkSwap {
         at_step: origin.at_step,
-        child: scenario.clone(),
+        child: scenario.scenario().clone(),
         planner: (parent.planner != scenario.planner).then_some(child_planner),
         new_governance: parent.governance != scenario.governance,
     });
@@ -102,7 +104,10 @@ impl RunStart {
 /// each worker's equilibrium income under the 2024 US schedule). Weights are the welfare
 /// function's: 1/potential income, 1/max(income, floor), 1 (utilitarian), or all weight on
 /// the lowest income (Rawlsian).
-pub fn saez_schedule(scenario: &Scenario, population: &Population) -> anyhow::Result<TaxSchedule> {
+pub fn saez_schedule(
+    scenario: &ResolvedScenario,
+    population: &Population,
+) -> anyhow::Result<TaxSchedule> {
     let incomes = &population.census_incomes;
     let weights: Vec<f64> = match scenario.economy.welfare {
         WelfareName::InversePotentialIncome => population.weights.clone(),
@@ -122,16 +127,16 @@ pub fn saez_schedule(scenario: &Scenario, population: &Population) -> anyhow::Re
                 .collect()
         }
     };
-    let cutoffs = scenario.cutoffs()?;
-    let result = saez_rates(incomes, &weights, &cutoffs, &scenario.elasticities()?)
+    let cutoffs = &scenario.cutoffs;
+    let result = saez_rates(incomes, &weights, cutoffs, &scenario.elasticities)
         .context("computing the Saez baseline")?;
-    Ok(TaxSchedule::new(cutoffs, result.rates)?)
+    Ok(TaxSchedule::new(cutoffs.clone(), result.rates)?)
 }
 
 /// The planner policy a scenario asks for (or a baseline's).
 pub fn planner_policy(
     kind: PlannerPolicyName,
-    scenario: &Scenario,
+    scenario: &ResolvedScenario,
     population: &Population,
     llm: Option<&LlmRuntime>,
 ) -> anyhow::Result<Box<dyn PlannerPolicy>> {
@@ -147,7 +152,7 @@ pub fn planner_policy(
                 history: scenario.llm.planner_history,
                 best_k: scenario.llm.best_k,
                 max_delta_points: scenario.planner.max_delta_points,
-                welfare: scenario.welfare_kind(),
+                welfare: scenario.world.welfare,
             }))
         }
         PlannerPolicyName::HillClimb => Box::new(HillClimb::new(scenario.planner.max_delta_points)),
@@ -161,7 +166,7 @@ pub fn planner_policy(
         }),
         PlannerPolicyName::Fixed => Box::new(FixedSchedule {
             name: "fixed",
-            schedule: TaxSchedule::new(scenario.cutoffs()?, scenario.planner.rates.clone())?,
+            schedule: TaxSchedule::new(scenario.cutoffs.clone(), scenario.planner.rates.clone())?,
         }),
     })
 }
@@ -185,18 +190,20 @@ async fn play<S: FrameSink<crate::frames::Frame> + Send + 'static>(
 /// The scenario the baselines are played with: the run's, with the workers
 /// `baselines.workers` asks for (unset: LLM workers become rational ones, exact best
 /// responses, so baselines cost no LLM calls; other workers stay).
-pub fn baseline_scenario(scenario: &Scenario) -> Scenario {
-    let mut base = scenario.clone();
-    // Baselines are fixed schedules: no elections.
-    base.governance.mode = crate::config::GovernanceMode::Planner;
-    if scenario.baselines.workers_for(scenario.workers.policy) == BaselineWorkers::Rational {
-        base.workers.policy = WorkerPolicyName::Rational;
-        base.workers.altruistic_share = 0.0;
-        base.workers.adversarial_share = 0.0;
-        base.workers.satisfaction = false;
-        base.workers.personas = crate::config::PersonaSource::None;
-    }
-    base
+pub fn baseline_scenario(scenario: &ResolvedScenario) -> anyhow::Result<ResolvedScenario> {
+    let rational =
+        scenario.baselines.workers_for(scenario.workers.policy) == BaselineWorkers::Rational;
+    Ok(scenario.with_changes(|base| {
+        // Baselines are fixed schedules: no elections.
+        base.governance.mode = crate::config::GovernanceMode::Planner;
+        if rational {
+            base.workers.policy = WorkerPolicyName::Rational;
+            base.workers.altruistic_share = 0.0;
+            base.workers.adversarial_share = 0.0;
+            base.workers.satisfaction = false;
+            base.workers.personas = crate::config::PersonaSource::None;
+        }
+    })?)
 }
 
 /// fork removes them.
@@ -219,7 +226,8 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
     answers: Answers,
     start: RunStart,
 ) -> anyhow::Result<Summary> {
-    let scenario_owned = scenario.clone();
+    // The run's one resolution of its scenario (after any change a resume made to it).
+    let scenario_owned = ResolvedScenario::new(scenario.clone())?;
     let fork = fork.cloned();
     let plan = crate::snapshot::SnapshotPlan {
         dir: out_dir.join(crate::snapshot::SNAPSHOT_DIR),
@@ -276,23 +284,23 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
             &planner_name,
             scenario,
             economy.schedule(),
-            &economy.records,
+            economy.records(),
         );
         let fsync = super::header::fsync_outputs(scenario);
-        write_steps_csv(&out_dir.join("steps.csv"), &economy.records, fsync)?;
-        let governance = governance_summary(scenario, economy.elections(), &economy.records);
+        write_steps_csv(&out_dir.join("steps.csv"), economy.records(), fsync)?;
+        let governance = governance_summary(scenario, economy.elections(), economy.records());
         if !economy.elections().is_empty() {
             write_elections_csv(
                 &out_dir.join("elections.csv"),
                 economy.elections(),
-                &economy.records,
+                economy.records(),
                 &population,
                 fsync,
             )?;
         }
         let deciles = decile_welfare(&population, economy.last_utilities());
-        let economy_mean_welfare = economy.records.iter().map(|r| r.welfare).sum::<f64>()
-            / economy.records.len().max(1) as f64;
+        let economy_mean_welfare = economy.records().iter().map(|r| r.welfare).sum::<f64>()
+            / economy.records().len().max(1) as f64;
         let llm_stats = economy.llm().map(|rt| rt.gateway.stats());
         let archetypes = archetype_summary(economy.representatives(), steps_run);
         let halted = economy.halted.clone();
@@ -315,7 +323,7 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
             // is shown). The run's own LLM workers are asked live through a gateway of their
             // own: their answers are not the run's, so they are neither logged nor taken from
             // the log.
-            let base = baseline_scenario(scenario);
+            let base = baseline_scenario(scenario)?;
             let base_llm = if base.workers.policy == WorkerPolicyName::Llm {
                 Some(LlmRuntime::new(&base, Answers::Live)?)
             } else {
@@ -333,7 +341,7 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
                 if let Some(reason) = &economy.halted {
                     eprintln!("warning: the {name} baseline stopped early: {reason}");
                 }
-                let s = summarize(name, &base, economy.schedule(), &economy.records);
+                let s = summarize(name, &base, economy.schedule(), economy.records());
                 economy.stop();
                 match kind {
                     PlannerPolicyName::UsFederal => baselines.us_federal = Some(s),
@@ -342,7 +350,7 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
             }
             baselines.llm = base_llm.map(|rt| rt.gateway.stats());
         }
-        let form = scenario.utility_form();
+        let form = scenario.form();
         anyhow::Ok(Summary {
             scenario: scenario.name.clone(),
             seed: scenario.simulation.seed,

@@ -12,6 +12,7 @@ use crate::config::LlmEndpoint;
 use crate::frames::Frame;
 use crate::llm::{Answers, LlmRuntime, Recording};
 use crate::population::Population;
+use crate::resolved::ResolvedScenario;
 use crate::runlog::{BeyondDamage, Damage, RunLog, beyond_damage};
 
 use super::assemble::{RunStart, run_into, start_economy, warn_skipped};
@@ -195,7 +196,7 @@ pub fn verify_replay(run_dir: &Path) -> anyhow::Result<ReplayVerdict> {
     let opened = RunLog::open(run_dir)?;
     let (header, scenario, log) = (
         opened.header.clone(),
-        opened.scenario.clone(),
+        ResolvedScenario::new(opened.scenario.clone())?,
         opened.path.clone(),
     );
     if header.simulacra_version != env!("CARGO_PKG_VERSION") {
