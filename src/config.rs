@@ -515,7 +515,10 @@ pub struct LlmConfig {
     pub budget_tokens: u64,
     /// Stop the run cleanly, between steps, once more than this share of the recent decisions
     /// asked of a server fell back to their defaults (1 = never stop). See
-    /// `docs/llm-failures.md` for the window and why 0.2 is the default.
+    /// `docs/llm-failures.md` for the window and why 0.2 is the default. Written into the
+    /// log's header only when set otherwise (a resume keeps it; headers, and so the logs, of
+    /// runs that leave it alone are those of earlier versions).
+    #[serde(skip_serializing_if = "is_default_fallback_share")]
     pub max_fallback_share: f64,
     /// Past steps shown to a worker.
     pub history_window: usize,
@@ -550,7 +553,7 @@ impl Default for LlmConfig {
             max_reasks: 2,
             budget_requests: 0,
             budget_tokens: 0,
-            max_fallback_share: 0.2,
+            max_fallback_share: DEFAULT_MAX_FALLBACK_SHARE,
             history_window: 50,
             best_k: 5,
             planner_history: 20,
@@ -559,6 +562,13 @@ impl Default for LlmConfig {
             archetypes: 0,
         }
     }
+}
+
+/// The default `llm.max_fallback_share`.
+pub const DEFAULT_MAX_FALLBACK_SHARE: f64 = 0.2;
+
+fn is_default_fallback_share(share: &f64) -> bool {
+    *share == DEFAULT_MAX_FALLBACK_SHARE
 }
 
 impl LlmConfig {
