@@ -47,7 +47,9 @@ pub enum GameError {
     Log(#[from] LogError),
     #[error("the planner actor stopped before answering at step {step}: {source}")]
     PlannerGone { step: u64, source: MailboxError },
-    #[error("replay stopped at step {step}: {message}")]
+    /// An LLM exchange that cannot go on: a recording that cannot answer (a replay), or a
+    /// prompt template that does not render. The message names the step or the template.
+    #[error("{message}")]
     Replay { step: u64, message: String },
     #[error("the snapshot cannot be restored: {0}")]
     Restore(String),
@@ -892,8 +894,9 @@ impl Game for Economy {
         self.year_welfare.1 += 1;
         frames.push(Frame::Outcome(outcome.clone()));
         self.records.push(outcome);
-        // Budgets are checked between steps, so a stopped run's log ends on a whole step.
-        if let Some(reason) = self.llm.as_ref().and_then(|l| l.gateway.budget_exhausted()) {
+        // Budgets and the fallback share are checked between steps, so a stopped run's log
+        // ends on a whole step.
+        if let Some(reason) = self.llm.as_ref().and_then(|l| l.gateway.halt_reason()) {
             self.halted = Some(reason);
             return Ok(Flow::Halt);
         }

@@ -263,12 +263,16 @@ impl PlannerPolicy for LlmPlanner {
         let max_delta = s.max_delta_points;
         let step = input.step;
         PlannerAct::Later(Box::pin(async move {
-            let (Ok(system), Ok(user)) = (system, user) else {
-                return Turn {
-                    exchanges: Vec::new(),
-                    fatal: None,
-                    payload: Box::new(None::<Vec<i32>>),
-                };
+            // A template that cannot render stops the run, naming the template.
+            let (system, user) = match (system, user) {
+                (Ok(system), Ok(user)) => (system, user),
+                (Err(e), _) | (_, Err(e)) => {
+                    return Turn {
+                        exchanges: Vec::new(),
+                        fatal: Some(e),
+                        payload: Box::new(None::<Vec<i32>>),
+                    };
+                }
             };
             let got = gw
                 .ask_parsed(

@@ -305,7 +305,12 @@ impl WorkerPolicy for LlmWorker {
                         fatal = fatal.or(got.fatal);
                         got.value.unwrap_or_else(|| fallback.clone())
                     }
-                    Err(_) => fallback.clone(),
+                    // A template that cannot render stops the run (it names the template):
+                    // a silently skipped question would look like an answered one.
+                    Err(e) => {
+                        fatal = fatal.or(Some(e));
+                        fallback.clone()
+                    }
                 };
                 persona = Some(text.clone());
                 new_persona = Some(text);
@@ -347,7 +352,10 @@ impl WorkerPolicy for LlmWorker {
                         fatal = fatal.or(got.fatal);
                         if got.value == Some(false) { 0.5 } else { 1.0 }
                     }
-                    Err(_) => 1.0,
+                    Err(e) => {
+                        fatal = fatal.or(Some(e));
+                        1.0
+                    }
                 };
                 e.satisfaction = Some(r);
                 e.utility_value *= r;
@@ -357,11 +365,13 @@ impl WorkerPolicy for LlmWorker {
                 step: f.step,
                 hours: f.hours_value,
                 utility: f.utility_value,
-                line: settings
-                    .prompts
-                    .render("worker_history_line", &f)
-                    .unwrap_or_else(|e| e)
-                    .into(),
+                line: match settings.prompts.render("worker_history_line", &f) {
+                    Ok(line) => line.into(),
+                    Err(e) => {
+                        fatal = fatal.take().or(Some(e));
+                        Arc::from("")
+                    }
+                },
             });
             if let Some(e) = &entry {
                 history_text.push_str(&e.line);
@@ -387,7 +397,9 @@ impl WorkerPolicy for LlmWorker {
                            "reflection": reflection, "rates": rates, "brackets": brackets,
                            "rebate": rebate, "max_hours": max_hours, "exploit": exploit}),
                 );
-                if let (Ok(system), Ok(user)) = (system, user) {
+                match (system, user) {
+                    (Err(e), _) | (_, Err(e)) => fatal = Some(e),
+                    (Ok(system), Ok(user)) => {
                     let got = gw
                         .ask_parsed(
                             Ask::first(
@@ -407,6 +419,7 @@ impl WorkerPolicy for LlmWorker {
                     exchanges.extend(got.exchanges);
                     fatal = fatal.or(got.fatal);
                     hours = got.value;
+                    }
                 }
             }
             Turn {
@@ -449,12 +462,15 @@ impl WorkerPolicy for LlmWorker {
         let book = Arc::clone(&e.book);
         let everyone = e.everyone_stands;
         Choice::Later(Box::pin(async move {
-            let (Ok(system), Ok(user)) = (system, user) else {
-                return Turn {
-                    exchanges: Vec::new(),
-                    fatal: None,
-                    payload: Box::new(None::<Option<(usize, f64)>>),
-                };
+            let (system, user) = match (system, user) {
+                (Ok(system), Ok(user)) => (system, user),
+                (Err(e), _) | (_, Err(e)) => {
+                    return Turn {
+                        exchanges: Vec::new(),
+                        fatal: Some(e),
+                        payload: Box::new(None::<Option<(usize, f64)>>),
+                    };
+                }
             };
             let got = gw
                 .ask_parsed(
@@ -534,12 +550,15 @@ impl WorkerPolicy for LlmWorker {
             e.step,
         );
         Choice::Later(Box::pin(async move {
-            let (Ok(system), Ok(user)) = (system, user) else {
-                return Turn {
-                    exchanges: Vec::new(),
-                    fatal: None,
-                    payload: Box::new(None::<Ballot>),
-                };
+            let (system, user) = match (system, user) {
+                (Ok(system), Ok(user)) => (system, user),
+                (Err(e), _) | (_, Err(e)) => {
+                    return Turn {
+                        exchanges: Vec::new(),
+                        fatal: Some(e),
+                        payload: Box::new(None::<Ballot>),
+                    };
+                }
             };
             let got = gw
                 .ask_parsed(
