@@ -707,13 +707,18 @@ impl Economy {
         tax_year: u64,
         frames: &mut StepFrames<Frame>,
     ) -> Result<(), GameError> {
+        let steps_in_year = self.year_welfare.1 as usize;
         let observed_welfare = self.close_year();
+        // Every figure of the year is a mean over the same steps as its welfare.
+        let year = &self.records[self.records.len().saturating_sub(steps_in_year)..];
+        let year_mean =
+            |f: fn(&StepOutcome) -> f64| year.iter().map(f).sum::<f64>() / year.len().max(1) as f64;
         let last_year = match (&self.last, self.records.last()) {
             (Some((_, _, s)), Some(r)) if observed_welfare.is_some() => Some(YearObservation {
                 welfare: observed_welfare.unwrap_or(r.welfare),
-                revenue: r.revenue,
-                mean_hours: r.mean_hours,
-                gini: r.gini,
+                revenue: year_mean(|r| r.revenue),
+                mean_hours: year_mean(|r| r.mean_hours),
+                gini: year_mean(|r| r.gini),
                 incomes: Arc::new(s.incomes.clone()),
                 utilities: Arc::new(s.utilities.clone()),
             }),

@@ -302,6 +302,10 @@ fn parse_brackets(text: &str) -> anyhow::Result<Vec<f64>> {
     }
 }
 
+/// The exit status of a run that stopped early (an LLM budget, too many fallbacks): its log
+/// is intact and `simulacra resume` continues it.
+const EXIT_STOPPED_EARLY: u8 = 3;
+
 fn print_summary(s: &Summary, out: &Path) {
     let pct = |r: &[f64]| {
         r.iter()
@@ -336,6 +340,9 @@ fn print_summary(s: &Summary, out: &Path) {
     }
     if let Some(c) = &s.comparison {
         println!("{}", c.verdict);
+    }
+    if let Some(llm) = &s.llm {
+        println!("{}", llm.report_line());
     }
     println!(
         "welfare = mean over the last tax year; outputs in {}",
@@ -408,6 +415,9 @@ fn real_main() -> anyhow::Result<ExitCode> {
             };
             let summary = run_scenario(&scenario, &out, progress)?;
             print_summary(&summary, &out);
+            if summary.halted.is_some() {
+                return Ok(ExitCode::from(EXIT_STOPPED_EARLY));
+            }
         }
         Command::Fork {
             run_dir,
@@ -428,6 +438,9 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 out.display()
             );
             print_summary(&forked.summary, &out);
+            if forked.summary.halted.is_some() {
+                return Ok(ExitCode::from(EXIT_STOPPED_EARLY));
+            }
         }
         Command::Resume { run_dir } => {
             let r = simulacra::run::resume_run(&run_dir)?;
@@ -444,6 +457,9 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 r.summary.log_sha256
             );
             print_summary(&r.summary, &run_dir);
+            if r.summary.halted.is_some() {
+                return Ok(ExitCode::from(EXIT_STOPPED_EARLY));
+            }
         }
         Command::Replay { run_dir, verify } => {
             if !verify {

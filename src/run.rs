@@ -979,8 +979,10 @@ fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
         };
         if let Some(reason) = &halted {
             eprintln!(
-                "stopped early after step {}: {reason}; the log is intact",
-                steps_run.saturating_sub(1)
+                "error: stopped early after step {}: {reason}; the log is intact: once the \
+                 cause is fixed, continue with `simulacra resume {}`",
+                steps_run.saturating_sub(1),
+                out_dir.display()
             );
         }
         economy.stop();
@@ -1120,10 +1122,13 @@ pub fn verify_replay(run_dir: &Path) -> anyhow::Result<ReplayVerdict> {
         );
     }
     let sink = VerifySink::open(&run_dir.join("run.log"))?;
-    let recording = if scenario.uses_llm() {
-        Some(recorded_exchanges(&run_dir.join("run.log"))?)
+    // An LLM run may have stopped early on its servers' failures (llm.max_fallback_share),
+    // which a replay, asking no server, cannot see: it re-executes the steps the log holds.
+    let (recording, steps) = if scenario.uses_llm() {
+        let w = whole_steps(&run_dir.join("run.log"))?;
+        (Some(Recording::new(w.exchanges)), w.steps)
     } else {
-        None
+        (None, scenario.simulation.timesteps)
     };
     System::new().block_on(async move {
         let population = Arc::new(Population::generate(&scenario));
@@ -1132,7 +1137,7 @@ pub fn verify_replay(run_dir: &Path) -> anyhow::Result<ReplayVerdict> {
             None => None,
         };
         let (economy, _) = start_economy(&scenario, header.fork.as_ref(), population, llm).await?;
-        let mut sink = match run_game(economy, sink, 0..scenario.simulation.timesteps, None).await {
+        let mut sink = match run_game(economy, sink, 0..steps, None).await {
             Ok(done) => {
                 done.game.stop();
                 done.sink

@@ -199,7 +199,10 @@ impl ChatBackend for OpenAiBackend {
                 }
                 let bytes = bytes?;
                 let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
-                    CallError::BadResponse(format!("the response is not JSON ({e}): {}", preview(&bytes)))
+                    CallError::BadResponse(format!(
+                        "the response is not JSON ({e}): {}",
+                        preview(&bytes)
+                    ))
                 })?;
                 read_reply(&value)
             };
@@ -248,7 +251,11 @@ fn preview(bytes: &[u8]) -> String {
 fn error_message(bytes: &[u8]) -> String {
     serde_json::from_slice::<Value>(bytes)
         .ok()
-        .and_then(|v| v.pointer("/error/message").and_then(Value::as_str).map(str::to_string))
+        .and_then(|v| {
+            v.pointer("/error/message")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
         .map(|m| preview(m.as_bytes()))
         .unwrap_or_else(|| preview(bytes))
 }
@@ -336,8 +343,10 @@ mod tests {
     #[test]
     fn token_counts_are_validated_and_answers_capped() {
         let with_usage = |usage: Value| {
-            read_reply(&json!({"model": "m-1", "choices": [{"message": {"content": "x"}}],
-                               "usage": usage}))
+            read_reply(
+                &json!({"model": "m-1", "choices": [{"message": {"content": "x"}}],
+                               "usage": usage}),
+            )
         };
         let ok = with_usage(json!({"prompt_tokens": 7, "completion_tokens": 2})).unwrap();
         assert_eq!(ok.model.as_deref(), Some("m-1"));

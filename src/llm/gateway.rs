@@ -550,8 +550,9 @@ impl LlmGateway {
             role_stats.retries = attempts.outcomes.len().saturating_sub(1) as u64;
             for o in attempts.outcomes.iter().flatten() {
                 role_stats.prompt_tokens = role_stats.prompt_tokens.saturating_add(o.prompt_tokens);
-                role_stats.completion_tokens =
-                    role_stats.completion_tokens.saturating_add(o.completion_tokens);
+                role_stats.completion_tokens = role_stats
+                    .completion_tokens
+                    .saturating_add(o.completion_tokens);
                 if let Some(m) = &o.model
                     && !same_model(&self.settings.model, m)
                 {
@@ -783,10 +784,7 @@ impl LlmGateway {
         {
             w.steps.pop_front();
         }
-        let (asked, fell): (u64, u64) = w
-            .steps
-            .iter()
-            .fold((0, 0), |(a, f), s| (a + s.0, f + s.1));
+        let (asked, fell): (u64, u64) = w.steps.iter().fold((0, 0), |(a, f), s| (a + s.0, f + s.1));
         let share = fell as f64 / asked.max(1) as f64;
         if asked < FALLBACK_WINDOW || share <= self.settings.max_fallback_share {
             return None;

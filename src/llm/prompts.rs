@@ -126,14 +126,18 @@ mod tests {
     #[test]
     fn a_template_that_loops_or_fails_at_run_time_is_an_error_naming_it() {
         let dir = tempfile::tempdir().unwrap();
-        let endless = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}";
+        let endless =
+            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}";
         std::fs::write(dir.path().join("vote.j2"), endless).unwrap();
         std::fs::write(dir.path().join("stand.j2"), "{{ \"x\" + 1 }}").unwrap();
         std::fs::write(dir.path().join("persona.j2"), "{{ 1 // 0 }}").unwrap();
         let p = Prompts::load(Some(dir.path())).unwrap();
         for name in ["vote", "stand", "persona"] {
             let err = p.render(name, json!({})).unwrap_err();
-            assert!(err.contains(&format!("{name}.j2 failed to render")), "{err}");
+            assert!(
+                err.contains(&format!("{name}.j2 failed to render")),
+                "{err}"
+            );
         }
     }
 }

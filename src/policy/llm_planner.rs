@@ -3,6 +3,8 @@
 //! produced, its best schedules, last year's income and utility distributions and summary
 //! statistics, and a reflection on its last move; it answers `{"DELTA": [..]}`, one move of
 //! -20..+20 points per bracket. Unusable answers are re-asked; the fallback is no move.
+//! Every figure of a year's history line is a mean over that year's steps (the prompt says
+//! so); the histograms and summary statistics are of the year's last step.
 //!
 //! Its memory is per tax year and never depends on the number of workers (the reference's
 //! window `(H // N) * 20` vanished for N > 20).

@@ -400,7 +400,7 @@ impl WorkerPolicy for LlmWorker {
                 match (system, user) {
                     (Err(e), _) | (_, Err(e)) => fatal = Some(e),
                     (Ok(system), Ok(user)) => {
-                    let got = gw
+                        let got = gw
                         .ask_parsed(
                             Ask::first(
                                 "worker",
@@ -416,9 +416,9 @@ impl WorkerPolicy for LlmWorker {
                             "{\"LABOR\": \"X\"}",
                         )
                         .await;
-                    exchanges.extend(got.exchanges);
-                    fatal = fatal.or(got.fatal);
-                    hours = got.value;
+                        exchanges.extend(got.exchanges);
+                        fatal = fatal.or(got.fatal);
+                        hours = got.value;
                     }
                 }
             }
