@@ -32,6 +32,8 @@ enum Behave {
     Endless,
     /// A 200 response with this whole JSON body.
     Body(Value),
+    /// A 200 response with this body, as it is (not JSON).
+    Raw(String),
     /// Reflect the request's headers back: as the answer (200) or in an error body (other).
     EchoHeaders(u16),
 }
@@ -131,6 +133,11 @@ async fn chat(
                 .unwrap()
         }
         Behave::Body(v) => Json(v).into_response(),
+        Behave::Raw(text) => Response::builder()
+            .status(200)
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(text))
+            .unwrap(),
         Behave::EchoHeaders(code) => {
             let dump: String = headers
                 .iter()
@@ -866,15 +873,8 @@ fn a_failing_server_stops_the_run_naming_the_cause_and_resume_continues_it() {
             Behave::Status(503)
         }
     });
-    // 50 workers: two steps hold the 100 decisions the fallback share is judged on.
-    let s = llm_scenario(
-        &mock,
-        &[
-            "simulation.num_agents=50",
-            "llm.max_retries=1",
-            "baselines.enabled=false",
-        ],
-    );
+    // 5 workers: every decision of the first two steps fell back (10 in a row).
+    let s = llm_scenario(&mock, &["llm.max_retries=1", "baselines.enabled=false"]);
     let (tmp, summary) = run(&s);
     assert_eq!(
         summary.steps_run, 2,
@@ -884,8 +884,8 @@ fn a_failing_server_stops_the_run_naming_the_cause_and_resume_continues_it() {
     assert!(why.contains("llm.max_fallback_share"), "{why}");
     assert!(why.contains("http 503"), "{why}");
     let t = &summary.llm.as_ref().unwrap().totals;
-    assert_eq!((t.decisions, t.fallbacks), (100, 100));
-    assert_eq!(t.fallback_causes.get("http 503"), Some(&100));
+    assert_eq!((t.decisions, t.fallbacks), (10, 10));
+    assert_eq!(t.fallback_causes.get("http 503"), Some(&10));
     // The stopped log replays as it is (a replay asks no server, so it cannot judge one).
     let copy = tempfile::tempdir().unwrap();
     std::fs::copy(tmp.path().join("run.log"), copy.path().join("run.log")).unwrap();
@@ -897,10 +897,10 @@ fn a_failing_server_stops_the_run_naming_the_cause_and_resume_continues_it() {
     assert_eq!(r.summary.halted, None);
     let t = &r.summary.llm.as_ref().unwrap().totals;
     assert_eq!(
-        t.fallbacks, 100,
+        t.fallbacks, 10,
         "the first two steps' fallbacks are still counted"
     );
-    assert_eq!(hours_at(tmp.path(), 5)[7], 70.0);
+    assert_eq!(hours_at(tmp.path(), 5), vec![0.0, 10.0, 20.0, 30.0, 40.0]);
     drop(mock);
     assert_replays(tmp.path());
 }
@@ -1104,4 +1104,45 @@ fn the_planner_history_gives_every_figure_of_a_year_on_one_basis() {
         line.contains(&format!("welfare {:.4}", mean(col("welfare")))),
         "{line}"
     );
+}
+
+#[test]
+fn a_garbled_body_is_never_printed_whole() {
+    // 2 MB that are not JSON, for every request.
+    let mock = Mock::start(|_, _| Behave::Raw("<html>".repeat(350_000)));
+    let out = tempfile::tempdir().unwrap();
+    let url = mock.url();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_simulacra"))
+        .args(["run", "--quiet", "--out"])
+        .arg(out.path().join("r"))
+        .args([
+            "--set",
+            "workers.policy=llm",
+            "--set",
+            &url,
+            "--set",
+            "simulation.num_agents=3",
+            "--set",
+            "simulation.timesteps=2",
+            "--set",
+            "llm.max_retries=1",
+            "--set",
+            "llm.backoff_ms=1",
+            "--set",
+            "baselines.enabled=false",
+        ])
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.len() < 20_000, "{} bytes on stderr", stderr.len());
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("6 fell back"), "{stdout}");
+    assert!(stdout.contains("6 bad response"), "{stdout}");
+    let ex = exchanges(&out.path().join("r"));
+    assert!(ex.iter().all(|e| match &e.outcome {
+        ExchangeOutcome::Failed { message, .. } => message.len() < 1000,
+        _ => false,
+    }));
 }

@@ -195,6 +195,8 @@ struct LiveWindow {
 /// with no server after a step or a few, many enough that a healthy server's rare fallbacks
 /// (about 3% with a third of answers garbled) cannot reach the 20% default by chance.
 pub const FALLBACK_WINDOW: u64 = 100;
+/// Fewer decisions are judged too when every one of them fell back.
+pub const FALLBACK_ALL_FAILED: u64 = 10;
 
 /// One logical request.
 pub struct Ask {
@@ -786,7 +788,11 @@ impl LlmGateway {
         }
         let (asked, fell): (u64, u64) = w.steps.iter().fold((0, 0), |(a, f), s| (a + s.0, f + s.1));
         let share = fell as f64 / asked.max(1) as f64;
-        if asked < FALLBACK_WINDOW || share <= self.settings.max_fallback_share {
+        // A window of nothing but fallbacks is no chance event even when short (ten in a row
+        // at a healthy server's 3% has odds of 1 in 10^15): a dead server stops a small run
+        // after its first steps too.
+        let judged = asked >= FALLBACK_WINDOW || (asked >= FALLBACK_ALL_FAILED && fell == asked);
+        if !judged || share <= self.settings.max_fallback_share {
             return None;
         }
         let last_step: Vec<String> = messages
@@ -829,5 +835,112 @@ fn agent_label(agent: u64) -> String {
         "planner".into()
     } else {
         agent.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gateway(max_fallback_share: f64) -> Arc<LlmGateway> {
+        LlmGateway::new(
+            Settings {
+                model: "m".into(),
+                temperature: 0.0,
+                response_format: ResponseFormat::Text,
+                seed: 0,
+                max_retries: 0,
+                backoff_ms: 0,
+                max_reasks: 0,
+                log_prompts: false,
+                budget_requests: 0,
+                budget_tokens: 0,
+                max_fallback_share,
+                concurrency: 1,
+                weights: Vec::new(),
+            },
+            Source::Replay(Recording::default()),
+        )
+    }
+
+    /// Plays `steps` steps of `per_step` live decisions; decision `i` (counted over the whole
+    /// run) falls back when `fails(i)`. Returns the step after which the run stopped.
+    fn stop_step(
+        g: &LlmGateway,
+        steps: u64,
+        per_step: u64,
+        fails: impl Fn(u64) -> bool,
+    ) -> Option<u64> {
+        for step in 0..steps {
+            for k in 0..per_step {
+                let failed = fails(step * per_step + k);
+                g.decided(
+                    "worker",
+                    true,
+                    failed.then(|| ("connection".to_string(), "refused".to_string())),
+                );
+            }
+            if g.halt_reason().is_some() {
+                return Some(step);
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn the_fallback_share_stops_a_dead_server_early_and_spares_a_flaky_one() {
+        // No server: 100 workers stop after the first step, 5 workers after the second.
+        assert_eq!(stop_step(&gateway(0.2), 50, 100, |_| true), Some(0));
+        assert_eq!(stop_step(&gateway(0.2), 50, 5, |_| true), Some(1));
+        // One decision in 30 falls back (a third of answers garbled, two re-asks): never.
+        assert_eq!(stop_step(&gateway(0.2), 1000, 5, |i| i % 30 == 0), None);
+        // A server that dies at step 500 of a 5-worker run stops it within 20 steps: the
+        // share is of the last 100 decisions, not of the whole run.
+        let died = stop_step(&gateway(0.2), 1000, 5, |i| i >= 2500).unwrap();
+        assert!((500..520).contains(&died), "{died}");
+        // 1 = never stop; the reason names the cause and its message.
+        assert_eq!(stop_step(&gateway(1.0), 50, 100, |_| true), None);
+        let g = gateway(0.2);
+        stop_step(&g, 1, 100, |_| true);
+        let t = g.stats().totals;
+        assert_eq!((t.decisions, t.fallbacks), (100, 100));
+        assert_eq!(t.fallback_causes["connection"], 100);
+    }
+
+    #[test]
+    fn decisions_from_a_recording_are_counted_but_not_judged() {
+        let g = gateway(0.2);
+        for _ in 0..200 {
+            g.decided("worker", false, Some(("timeout".into(), String::new())));
+        }
+        assert_eq!(g.halt_reason(), None);
+        assert_eq!(g.stats().totals.fallbacks, 200);
+        let line = g.stats().report_line();
+        assert!(
+            line.contains("200 fell back") && line.contains("200 timeout"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn answering_models_match_with_a_version_suffix_only() {
+        assert!(same_model("gpt-4o", "gpt-4o"));
+        assert!(same_model("gpt-4o", "gpt-4o-2024-08-06"));
+        assert!(same_model("llama3", "llama3:latest"));
+        assert!(!same_model("gpt-4o", "gpt-4o2"));
+        assert!(!same_model("gpt-4o", "llama3"));
+    }
+
+    #[test]
+    fn counts_saturate_instead_of_wrapping() {
+        let mut a = RoleStats {
+            prompt_tokens: u64::MAX - 1,
+            ..RoleStats::default()
+        };
+        a.add(&RoleStats {
+            prompt_tokens: 5,
+            ..RoleStats::default()
+        });
+        assert_eq!(a.prompt_tokens, u64::MAX);
     }
 }
