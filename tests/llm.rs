@@ -861,6 +861,19 @@ fn all_files(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
     out
 }
 
+/// `simulacra run --quiet --out OUT --set ...` (with `RUST_LOG=info` when `verbose`).
+fn cli_run(out: &std::path::Path, sets: &[&str], verbose: bool) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_simulacra"));
+    cmd.args(["run", "--quiet", "--out"]).arg(out);
+    for set in sets {
+        cmd.args(["--set", set]);
+    }
+    if verbose {
+        cmd.env("RUST_LOG", "info");
+    }
+    cmd.output().unwrap()
+}
+
 #[test]
 fn a_failing_server_stops_the_run_naming_the_cause_and_resume_continues_it() {
     use std::sync::atomic::AtomicBool;
@@ -908,25 +921,18 @@ fn a_failing_server_stops_the_run_naming_the_cause_and_resume_continues_it() {
 #[test]
 fn the_cli_says_how_many_decisions_fell_back_and_exits_non_zero_without_a_server() {
     let out = tempfile::tempdir().unwrap();
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_simulacra"))
-        .args(["run", "--quiet", "--out"])
-        .arg(out.path().join("r"))
-        .args([
-            "--set",
+    let o = cli_run(
+        &out.path().join("r"),
+        &[
             "workers.policy=llm",
-            "--set",
             "llm.base_url=\"http://127.0.0.1:1/v1\"",
-            "--set",
             "simulation.num_agents=100",
-            "--set",
             "simulation.timesteps=4",
-            "--set",
             "llm.max_retries=0",
-            "--set",
             "baselines.enabled=false",
-        ])
-        .output()
-        .unwrap();
+        ],
+        false,
+    );
     let (stdout, stderr) = (
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr),
@@ -1112,28 +1118,19 @@ fn a_garbled_body_is_never_printed_whole() {
     let mock = Mock::start(|_, _| Behave::Raw("<html>".repeat(350_000)));
     let out = tempfile::tempdir().unwrap();
     let url = mock.url();
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_simulacra"))
-        .args(["run", "--quiet", "--out"])
-        .arg(out.path().join("r"))
-        .args([
-            "--set",
+    let o = cli_run(
+        &out.path().join("r"),
+        &[
             "workers.policy=llm",
-            "--set",
             &url,
-            "--set",
             "simulation.num_agents=3",
-            "--set",
             "simulation.timesteps=2",
-            "--set",
             "llm.max_retries=1",
-            "--set",
             "llm.backoff_ms=1",
-            "--set",
             "baselines.enabled=false",
-        ])
-        .env("RUST_LOG", "info")
-        .output()
-        .unwrap();
+        ],
+        true,
+    );
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{stderr}");
     assert!(stderr.len() < 20_000, "{} bytes on stderr", stderr.len());

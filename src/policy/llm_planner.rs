@@ -266,15 +266,9 @@ impl PlannerPolicy for LlmPlanner {
         let step = input.step;
         PlannerAct::Later(Box::pin(async move {
             // A template that cannot render stops the run, naming the template.
-            let (system, user) = match (system, user) {
-                (Ok(system), Ok(user)) => (system, user),
-                (Err(e), _) | (_, Err(e)) => {
-                    return Turn {
-                        exchanges: Vec::new(),
-                        fatal: Some(e),
-                        payload: Box::new(None::<Vec<i32>>),
-                    };
-                }
+            let (system, user) = match system.and_then(|s| user.map(|u| (s, u))) {
+                Ok(prompts) => prompts,
+                Err(e) => return super::llm_worker::template_failed(e, None::<Vec<i32>>),
             };
             let got = gw
                 .ask_parsed(

@@ -169,6 +169,16 @@ impl LlmWorker {
     }
 }
 
+/// The turn of an agent whose prompt template failed to render: nothing was asked, and the
+/// run stops with the template's error (a silently skipped question would look answered).
+pub(crate) fn template_failed<P: Any>(error: String, nothing: P) -> Turn {
+    Turn {
+        exchanges: Vec::new(),
+        fatal: Some(error),
+        payload: Box::new(nothing),
+    }
+}
+
 /// A platform answer: `[]` = not running; else a move that must be one of the book's.
 fn parse_platform(
     text: &str,
@@ -462,15 +472,9 @@ impl WorkerPolicy for LlmWorker {
         let book = Arc::clone(&e.book);
         let everyone = e.everyone_stands;
         Choice::Later(Box::pin(async move {
-            let (system, user) = match (system, user) {
-                (Ok(system), Ok(user)) => (system, user),
-                (Err(e), _) | (_, Err(e)) => {
-                    return Turn {
-                        exchanges: Vec::new(),
-                        fatal: Some(e),
-                        payload: Box::new(None::<Option<(usize, f64)>>),
-                    };
-                }
+            let (system, user) = match system.and_then(|s| user.map(|u| (s, u))) {
+                Ok(prompts) => prompts,
+                Err(e) => return template_failed(e, None::<Option<(usize, f64)>>),
             };
             let got = gw
                 .ask_parsed(
@@ -550,15 +554,9 @@ impl WorkerPolicy for LlmWorker {
             e.step,
         );
         Choice::Later(Box::pin(async move {
-            let (system, user) = match (system, user) {
-                (Ok(system), Ok(user)) => (system, user),
-                (Err(e), _) | (_, Err(e)) => {
-                    return Turn {
-                        exchanges: Vec::new(),
-                        fatal: Some(e),
-                        payload: Box::new(None::<Ballot>),
-                    };
-                }
+            let (system, user) = match system.and_then(|s| user.map(|u| (s, u))) {
+                Ok(prompts) => prompts,
+                Err(e) => return template_failed(e, None::<Ballot>),
             };
             let got = gw
                 .ask_parsed(
