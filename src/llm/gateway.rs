@@ -932,6 +932,48 @@ mod tests {
     }
 
     #[test]
+    fn counts_of_an_earlier_snapshot_do_not_decode_as_todays() {
+        // The counts as snapshots held them before decisions, causes and mismatches were
+        // counted: such a snapshot must be refused (and the log used), never misread.
+        #[derive(Serialize)]
+        struct Earlier {
+            requests: u64,
+            cache_hits: u64,
+            retries: u64,
+            fallbacks: u64,
+            prompt_tokens: u64,
+            completion_tokens: u64,
+        }
+        for roles in [
+            vec!["worker"],
+            vec!["planner", "worker"],
+            vec!["persona", "planner", "satisfaction", "worker"],
+            vec!["platform", "vote", "worker"],
+        ] {
+            let earlier: BTreeMap<String, Earlier> = roles
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let n = 1000 * (i as u64 + 1);
+                    let counts = Earlier {
+                        requests: n,
+                        cache_hits: 3,
+                        retries: 40,
+                        fallbacks: 5,
+                        prompt_tokens: 90 * n,
+                        completion_tokens: 5 * n,
+                    };
+                    (r.to_string(), counts)
+                })
+                .collect();
+            let bytes = crate::snapshot::to_bytes(&Some(earlier));
+            let read: Result<Option<BTreeMap<String, RoleStats>>, String> =
+                crate::snapshot::from_bytes(&bytes);
+            assert!(read.is_err(), "{roles:?}: {read:?}");
+        }
+    }
+
+    #[test]
     fn counts_saturate_instead_of_wrapping() {
         let mut a = RoleStats {
             prompt_tokens: u64::MAX - 1,
