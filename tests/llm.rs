@@ -982,7 +982,8 @@ fn hostile_responses_are_bounded_validated_and_recorded() {
                 "mock-llm",
                 "{\"LABOR\": 10}",
             )),
-            Some(2) => Behave::Answer("y".repeat(1 << 20)),
+            // Under the body cap, over what is kept of an answer.
+            Some(2) => Behave::Answer("y".repeat(512 << 10)),
             Some(3) => Behave::Body(chat(json!({}), "other-model", "{\"LABOR\": 30}")),
             // A dated version of the requested model is the same model.
             _ => Behave::Body(chat(json!({}), "mock-llm-2026-01", "{\"LABOR\": 40}")),

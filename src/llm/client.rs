@@ -16,9 +16,10 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 
 /// Most bytes of a response body read before the call is abandoned as a bad response. A
-/// chat completion of `llm.max_tokens` tokens is a few kilobytes; 4 MiB leaves room for any
-/// legitimate answer and bounds what a hostile or broken server can make the run hold.
-pub const MAX_BODY_BYTES: usize = 4 << 20;
+/// chat completion of `llm.max_tokens` tokens is a few kilobytes; 1 MiB holds an answer of
+/// tens of thousands of tokens, and with `llm.concurrency` requests in flight (256 by
+/// default) bounds what a hostile or broken server can make the run hold to 256 MiB.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
 /// Most bytes of one answer's text that are kept (used, stored in the log, and re-sent in a
 /// re-ask); the rest is cut at a character boundary.
 pub const MAX_ANSWER_BYTES: usize = 64 << 10;
