@@ -988,7 +988,9 @@ fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
         economy.stop();
 
         let mut baselines = Baselines::default();
-        if scenario.baselines.enabled {
+        // A run that stopped early is not compared (a verdict on a few steps would mislead);
+        // its resume plays the baselines once it completes.
+        if scenario.baselines.enabled && halted.is_none() {
             // Baselines never pay for LLM calls: LLM workers are replaced by exact best
             // responses (labelled so in the summary).
             let base = baseline_scenario(scenario);

@@ -887,8 +887,12 @@ fn a_failing_server_stops_the_run_naming_the_cause_and_resume_continues_it() {
         }
     });
     // 5 workers: every decision of the first two steps fell back (10 in a row).
-    let s = llm_scenario(&mock, &["llm.max_retries=1", "baselines.enabled=false"]);
+    let s = llm_scenario(&mock, &["llm.max_retries=1"]);
     let (tmp, summary) = run(&s);
+    assert!(
+        summary.comparison.is_none(),
+        "a stopped run is not compared"
+    );
     assert_eq!(
         summary.steps_run, 2,
         "stopped between steps, at the first judgement"
@@ -908,6 +912,7 @@ fn a_failing_server_stops_the_run_naming_the_cause_and_resume_continues_it() {
     let r = simulacra::run::resume_run(tmp.path()).unwrap();
     assert_eq!(r.summary.steps_run, 6);
     assert_eq!(r.summary.halted, None);
+    assert!(r.summary.comparison.is_some());
     let t = &r.summary.llm.as_ref().unwrap().totals;
     assert_eq!(
         t.fallbacks, 10,
