@@ -34,6 +34,8 @@ enum Behave {
     Body(Value),
     /// A 200 response with this body, as it is (not JSON).
     Raw(String),
+    /// A response of this status with this body, as it is.
+    RawStatus(u16, String),
     /// Reflect the request's headers back: as the answer (200) or in an error body (other).
     EchoHeaders(u16),
 }
@@ -153,6 +155,7 @@ async fn chat(
                     .into_response()
             }
         }
+        Behave::RawStatus(code, text) => (StatusCode::from_u16(code).unwrap(), text).into_response(),
         Behave::Status(code) => (
             StatusCode::from_u16(code).unwrap(),
             Json(json!({"error": {"message": "injected", "type": "server_error", "param": null, "code": null}})),
@@ -1148,4 +1151,44 @@ fn a_garbled_body_is_never_printed_whole() {
         ExchangeOutcome::Failed { message, .. } => message.len() < 1000,
         _ => false,
     }));
+}
+
+#[test]
+fn a_garbled_body_under_the_cap_is_never_printed_whole() {
+    // 300 kB that are not JSON (the body is read whole, under the 1 MiB cap), and a server
+    // error with a body as large: the paths on which an OpenAI client library would log it.
+    let mock = Mock::start(|n, _| {
+        if n % 2 == 0 {
+            Behave::Raw("<html>".repeat(50_000))
+        } else {
+            Behave::RawStatus(500, "<html>".repeat(50_000))
+        }
+    });
+    let out = tempfile::tempdir().unwrap();
+    let url = mock.url();
+    let o = cli_run(
+        &out.path().join("r"),
+        &[
+            "workers.policy=llm",
+            &url,
+            "simulation.num_agents=3",
+            "simulation.timesteps=2",
+            "llm.max_retries=1",
+            "llm.backoff_ms=1",
+            "baselines.enabled=false",
+        ],
+        true,
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.len() < 20_000, "{} bytes on stderr", stderr.len());
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("6 fell back"), "{stdout}");
+    let ex = exchanges(&out.path().join("r"));
+    assert!(ex.iter().all(|e| match &e.outcome {
+        ExchangeOutcome::Failed { message, .. } => message.len() < 1000,
+        _ => false,
+    }));
+    assert!(ex.iter().any(|e| matches!(&e.outcome,
+        ExchangeOutcome::Failed { message, .. } if message.contains("not JSON"))));
 }

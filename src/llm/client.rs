@@ -1,19 +1,28 @@
-//! The transport: one OpenAI-compatible chat-completions client per endpoint of the pool, and
-//! the classification of what can go wrong.
+//! The transport: one OpenAI-compatible chat-completions client per endpoint of the pool
+//! (async-openai with a configurable base URL), the tower service every request goes through,
+//! and the classification of what can go wrong.
 //!
-//! A plain reqwest POST rather than an OpenAI client library: the request body is built (and
-//! hashed) by the gateway, and what matters here is what a library does not offer: reading the
-//! response under a size cap (an endless chunked body must not grow memory), never printing a
-//! body (async-openai logs whole bodies it cannot parse), and scrubbing the API key from
-//! everything a server sends back. Responses are read tolerantly, because compatible servers
-//! differ in small ways (`finish_reason: null`, missing `usage`), but the numbers that feed the
-//! accounting are validated.
+//! Requests go through async-openai's "bring your own types" path as the JSON text the gateway
+//! built (and hashed). async-openai reads whole bodies and logs the ones it cannot parse, so
+//! the HTTP exchange itself is done by [`CappedService`], installed with
+//! `Client::with_http_service`: it reads the response under a size cap (an endless chunked
+//! body must not grow memory), scrubs the API key from it, answers error statuses and bodies
+//! that are not JSON itself (with a short preview, never the whole body), and hands
+//! async-openai only a JSON body rebuilt from the capped bytes. Responses are read tolerantly,
+//! because compatible servers differ in small ways (`finish_reason: null`, missing `usage`),
+//! but the numbers that feed the accounting are validated.
 
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use async_openai::Client;
+use async_openai::config::OpenAIConfig;
+use async_openai::error::OpenAIError;
+use async_openai::middleware::HttpRequestFactory;
 use futures::future::BoxFuture;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// Most bytes of a response body read before the call is abandoned as a bad response. A
 /// chat completion of `llm.max_tokens` tokens is a few kilobytes; 1 MiB holds an answer of
@@ -124,34 +133,68 @@ impl Redactor {
             _ => text,
         }
     }
+
+    /// [`Redactor::scrub`] on raw bytes, for a body before anything parses it (a body need
+    /// not be UTF-8).
+    pub fn scrub_bytes(&self, bytes: Vec<u8>) -> Vec<u8> {
+        let Some(k) = &self.key else { return bytes };
+        let finder = memchr::memmem::Finder::new(k.as_bytes());
+        let mut hits = finder.find_iter(&bytes).peekable();
+        if hits.peek().is_none() {
+            return bytes;
+        }
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut from = 0;
+        for at in hits {
+            out.extend_from_slice(&bytes[from..at]);
+            out.extend_from_slice(Self::MARK.as_bytes());
+            from = at + k.len();
+        }
+        out.extend_from_slice(&bytes[from..]);
+        out
+    }
 }
 
 /// The real HTTP backend.
 pub struct OpenAiBackend {
-    http: reqwest::Client,
-    urls: Vec<Arc<str>>,
-    /// Read at run time, sent as a bearer token; never logged, never written.
-    key: Option<Arc<str>>,
+    clients: Vec<Client<OpenAIConfig>>,
     redactor: Redactor,
     timeout: Duration,
 }
 
 impl OpenAiBackend {
-    /// One endpoint per base URL. `api_key` is sent as a bearer token when given.
+    /// One client per base URL. `api_key` is sent as a bearer token when given.
     pub fn new(base_urls: &[String], api_key: Option<String>, timeout: Duration) -> Self {
+        // reqwest's rustls is built without a crypto provider of its own (its default,
+        // aws-lc-rs, needs cmake to build); ring builds with a C compiler alone. Installing it
+        // fails harmlessly when a provider is already installed.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let redactor = Redactor::new(api_key.as_deref());
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .pool_max_idle_per_host(1024)
             .build()
             .unwrap_or_default();
-        OpenAiBackend {
+        // One service (and so one connection pool) for every endpoint.
+        let service = CappedService {
             http,
-            urls: base_urls
-                .iter()
-                .map(|u| format!("{}/chat/completions", u.trim_end_matches('/')).into())
-                .collect(),
-            redactor: Redactor::new(api_key.as_deref()),
-            key: api_key.map(Arc::from),
+            redactor: redactor.clone(),
+        };
+        let clients = base_urls
+            .iter()
+            .map(|url| {
+                let config = OpenAIConfig::new()
+                    .with_api_base(url.trim_end_matches('/'))
+                    .with_api_key(api_key.clone().unwrap_or_default());
+                // A service of our own also replaces async-openai's default executor, which
+                // retries 429/5xx by itself, unseen: every attempt stays visible to the
+                // gateway, which logs and counts it.
+                Client::with_config(config).with_http_service(service.clone())
+            })
+            .collect();
+        OpenAiBackend {
+            clients,
+            redactor,
             timeout,
         }
     }
@@ -159,7 +202,7 @@ impl OpenAiBackend {
 
 impl ChatBackend for OpenAiBackend {
     fn endpoints(&self) -> usize {
-        self.urls.len()
+        self.clients.len()
     }
 
     fn send(
@@ -167,50 +210,21 @@ impl ChatBackend for OpenAiBackend {
         endpoint: usize,
         body: Arc<str>,
     ) -> BoxFuture<'static, Result<ChatReply, CallError>> {
-        let url = Arc::clone(&self.urls[endpoint % self.urls.len()]);
-        let (http, key, redactor, timeout) = (
-            self.http.clone(),
-            self.key.clone(),
-            self.redactor.clone(),
-            self.timeout,
-        );
+        let client = self.clients[endpoint % self.clients.len()].clone();
+        let (redactor, timeout) = (self.redactor.clone(), self.timeout);
         Box::pin(async move {
             // The body goes out as the exact bytes that were hashed: no second serialization.
-            let mut request = http
-                .post(&*url)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.to_string());
-            if let Some(k) = key {
-                // Marked sensitive by reqwest: never shown in a Debug print.
-                request = request.bearer_auth(&*k);
-            }
-            let call = async move {
-                let mut response = request.send().await.map_err(classify)?;
-                let status = response.status();
-                let bytes = read_capped(&mut response, MAX_BODY_BYTES).await;
-                if !status.is_success() {
-                    let message = match bytes {
-                        Ok(b) => error_message(&b),
-                        Err(e) => e.message(),
-                    };
-                    return Err(CallError::Http {
-                        status: status.as_u16(),
-                        message,
-                    });
-                }
-                let bytes = bytes?;
-                let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
-                    CallError::BadResponse(format!(
-                        "the response is not JSON ({e}): {}",
-                        preview(&bytes)
-                    ))
-                })?;
-                read_reply(&value)
-            };
+            let raw = RawValue::from_string(body.to_string())
+                .map_err(|e| CallError::BadResponse(format!("request body is not JSON: {e}")))?;
+            let chat = client.chat();
+            let call = chat.create_byot::<Box<RawValue>, Value>(raw);
             let result = match tokio::time::timeout(timeout, call).await {
                 Err(_) => Err(CallError::Timeout),
-                Ok(r) => r,
+                Ok(Err(e)) => Err(classify_openai(e)),
+                Ok(Ok(response)) => read_reply(&response),
             };
+            // The body was scrubbed as bytes; a key written with JSON escapes only shows once
+            // decoded, so what is kept is scrubbed again.
             match result {
                 Ok(r) => Ok(ChatReply {
                     text: redactor.scrub(r.text),
@@ -222,6 +236,103 @@ impl ChatBackend for OpenAiBackend {
         })
     }
 }
+
+/// The tower service async-openai sends every request through: executes it with reqwest,
+/// reads the body under [`MAX_BODY_BYTES`], scrubs the API key from it, and hands back a
+/// response rebuilt from those bytes (status and headers kept). Error statuses and bodies
+/// that are not JSON become a [`CallError`] here, so async-openai never sees a body it would
+/// log whole (it logs unparsable bodies and server-error bodies) or classify without its
+/// status (a non-JSON 4xx body).
+#[derive(Clone)]
+struct CappedService {
+    http: reqwest::Client,
+    redactor: Redactor,
+}
+
+impl tower_service::Service<HttpRequestFactory> for CappedService {
+    type Response = reqwest::Response;
+    type Error = OpenAIError;
+    type Future = BoxFuture<'static, Result<reqwest::Response, OpenAIError>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), OpenAIError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, factory: HttpRequestFactory) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move {
+            let mut request = factory.build().await?;
+            // async-openai always sends a bearer header; with no key it is empty, and none is
+            // sent (as the documentation promises, right for local servers).
+            let headers = request.headers_mut();
+            if headers
+                .get(reqwest::header::AUTHORIZATION)
+                .is_some_and(|v| v.as_bytes().trim_ascii_end() == b"Bearer")
+            {
+                headers.remove(reqwest::header::AUTHORIZATION);
+            }
+            this.exchange(request).await.map_err(Refused::into_openai)
+        })
+    }
+}
+
+impl CappedService {
+    async fn exchange(&self, request: reqwest::Request) -> Result<reqwest::Response, CallError> {
+        let mut response = self.http.execute(request).await.map_err(classify)?;
+        let status = response.status();
+        let body = read_capped(&mut response, MAX_BODY_BYTES)
+            .await
+            .map(|b| self.redactor.scrub_bytes(b));
+        if !status.is_success() {
+            let message = match body {
+                Ok(b) => error_message(&b),
+                Err(e) => e.message(),
+            };
+            return Err(CallError::Http {
+                status: status.as_u16(),
+                message,
+            });
+        }
+        let body = body?;
+        // Checked here, not left to async-openai's parse, because that one logs the whole body
+        // when it fails. Skimming a few kilobytes costs microseconds against a network call.
+        if let Err(e) = std::str::from_utf8(&body)
+            .map_err(|e| e.to_string())
+            .and_then(|text| {
+                serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|e| e.to_string())
+            })
+        {
+            return Err(CallError::BadResponse(format!(
+                "the response is not JSON ({e}): {}",
+                preview(&body)
+            )));
+        }
+        let mut rebuilt = http::Response::new(body);
+        *rebuilt.status_mut() = status;
+        *rebuilt.version_mut() = response.version();
+        *rebuilt.headers_mut() = std::mem::take(response.headers_mut());
+        Ok(reqwest::Response::from(rebuilt))
+    }
+}
+
+/// A [`CallError`] decided by [`CappedService`], carried through async-openai as its boxed
+/// error and taken out again by [`classify_openai`].
+#[derive(Debug)]
+struct Refused(CallError);
+
+impl Refused {
+    fn into_openai(e: CallError) -> OpenAIError {
+        OpenAIError::Boxed(Box::new(Refused(e)))
+    }
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.0.kind(), self.0.message())
+    }
+}
+
+impl std::error::Error for Refused {}
 
 /// Reads a body chunk by chunk, giving up past `cap` bytes (memory stays bounded whatever
 /// the server sends).
@@ -261,8 +372,41 @@ fn error_message(bytes: &[u8]) -> String {
         .unwrap_or_else(|| preview(bytes))
 }
 
+/// What async-openai returned, as a [`CallError`]. Only a JSON body of a success status
+/// reaches it, so its own failures are rare (a body [`CappedService`]'s skim accepted that
+/// still does not decode); their messages are cut to a preview too.
+fn classify_openai(e: OpenAIError) -> CallError {
+    match e {
+        OpenAIError::Boxed(b) => match b.downcast::<Refused>() {
+            Ok(refused) => refused.0,
+            Err(other) => CallError::Connection(preview(other.to_string().as_bytes())),
+        },
+        OpenAIError::Reqwest(e) => classify(e),
+        OpenAIError::ApiError(api) => CallError::Http {
+            status: api.status_code.as_u16(),
+            message: preview(api.api_error.message.as_bytes()),
+        },
+        OpenAIError::JSONDeserialize(err, content) => CallError::BadResponse(format!(
+            "the response is not JSON ({err}): {}",
+            preview(content.as_bytes())
+        )),
+        other => CallError::BadResponse(preview(other.to_string().as_bytes())),
+    }
+}
+
 fn classify(e: reqwest::Error) -> CallError {
-    let message = preview(e.to_string().as_bytes());
+    // reqwest's own text is only "error sending request for url (...)"; the cause (refused,
+    // reset, a TLS failure) is in its sources, and is what a user can act on.
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text = format!("{text}: {part}");
+        }
+        source = s.source();
+    }
+    let message = preview(text.as_bytes());
     if e.is_timeout() {
         CallError::Timeout
     } else if let Some(status) = e.status() {
@@ -375,6 +519,40 @@ mod tests {
         );
         assert_eq!(Redactor::new(Some("x")).scrub("xx".into()), "xx");
         assert_eq!(Redactor::new(None).scrub("a".into()), "a");
+    }
+
+    #[test]
+    fn the_key_is_scrubbed_from_bytes_that_are_not_text() {
+        let r = Redactor::new(Some("sk-secret-123"));
+        assert_eq!(
+            r.scrub_bytes(b"\xff sk-secret-123 and sk-secret-123\xfe".to_vec()),
+            b"\xff [redacted] and [redacted]\xfe".to_vec()
+        );
+        assert_eq!(r.scrub_bytes(b"sk-secret-12".to_vec()), b"sk-secret-12");
+        assert_eq!(Redactor::new(None).scrub_bytes(b"ab".to_vec()), b"ab");
+    }
+
+    #[tokio::test]
+    async fn an_https_base_url_is_accepted_and_fails_as_a_connection_error() {
+        // A port that was just free: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let backend = OpenAiBackend::new(
+            &[format!("https://127.0.0.1:{port}/v1")],
+            Some("sk-secret-123".into()),
+            Duration::from_secs(5),
+        );
+        let err = backend
+            .send(0, Arc::from(r#"{"model":"m","messages":[]}"#))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), "connection", "{err:?}");
+        // Without TLS the connector refuses the scheme ("invalid URL, scheme is not http").
+        assert!(!err.message().contains("scheme"), "{err:?}");
+        assert!(err.message().contains("refused"), "{err:?}");
     }
 
     #[test]
