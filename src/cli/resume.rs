@@ -26,5 +26,5 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
         r.summary.log_sha256
     );
     super::run::print_summary(&r.summary, &run_dir);
-    Ok(ExitCode::SUCCESS)
+    Ok(super::run::exit_code(&r.summary))
 }
