@@ -681,13 +681,17 @@ fn fault_injection(workers: usize, steps: u64) {
         })
         .collect();
     let count = |k: &str| failed.iter().filter(|f| f.as_str() == k).count() as u64;
-    // 5% and 2% of all requests (retries included, so at least of the decisions).
+    // 5% and 2% of all requests (retries included, so at least of the decisions). On a loaded
+    // machine an immediate 500 can still reach the client after the 50 ms timeout and count as
+    // a timeout (about half of them did at a load average of 13 on 2 cores): each kind is
+    // counted, and together they are their 7% however the load splits them.
+    let (errors, timeouts) = (count("http 500"), count("timeout"));
+    assert!(errors > decisions / 100, "http 500: {errors}");
+    assert!(timeouts > decisions / 100, "timeouts: {timeouts}");
     assert!(
-        count("http 500") > decisions * 3 / 100,
-        "{}",
-        count("http 500")
+        errors + timeouts > decisions * 5 / 100,
+        "http 500 {errors} + timeouts {timeouts}"
     );
-    assert!(count("timeout") > decisions / 100, "{}", count("timeout"));
     let dropped = failed
         .iter()
         .filter(|f| *f == "bad response" || *f == "connection")
