@@ -53,6 +53,54 @@ fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
     }
 }
 
+/// Most workers a run may have: memory, not time, binds first.
+pub const MAX_AGENTS: usize = 20_000_000;
+/// Most steps a run (and a tax year) may have.
+pub const MAX_STEPS: u64 = 10_000_000;
+/// Largest `llm.max_tokens` (and `llm.planner_max_tokens`).
+pub const MAX_TOKENS: u32 = 131_072;
+/// The labor exponent's range: nearer to 1 the elasticity 1/(delta-1) explodes and best
+/// responses overflow to infinity (NaN welfare); above 10 labor hardly responds to taxes.
+pub const MIN_LABOR_EXPONENT: f64 = 1.1;
+pub const MAX_LABOR_EXPONENT: f64 = 10.0;
+
+/// `value` within `lo..=hi`, or an error naming `key`, the range and the value. A NaN is
+/// outside every range.
+fn in_range<T: PartialOrd + std::fmt::Display>(
+    key: &'static str,
+    value: T,
+    lo: T,
+    hi: T,
+    why: &str,
+) -> Result<(), ConfigError> {
+    if lo <= value && value <= hi {
+        Ok(())
+    } else {
+        Err(invalid(
+            key,
+            format!("must be within [{lo}, {hi}]{why}, got {value}"),
+        ))
+    }
+}
+
+/// A scenario's name becomes a folder under `runs/`: plain characters only, so it can
+/// never point elsewhere (`../x`, `/tmp/x`) or hide (`.x`).
+fn check_name(name: &str) -> Result<(), ConfigError> {
+    let plain = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if name.is_empty() || name.len() > 100 || !plain || name.starts_with('.') {
+        return Err(invalid(
+            "name",
+            format!(
+                "{name:?} is not a plain name: use 1 to 100 letters, digits, '-', '_' or '.', \
+                 not starting with '.' (it names the run's folder under runs/)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// A whole scenario.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -489,6 +537,13 @@ pub struct LlmConfig {
     pub budget_requests: u64,
     /// Stop the run cleanly once this many tokens were used (0 = no limit).
     pub budget_tokens: u64,
+    /// Stop the run cleanly, between steps, once more than this share of the recent decisions
+    /// asked of a server fell back to their defaults (1 = never stop). See
+    /// `docs/llm-failures.md` for the window and why 0.2 is the default. Written into the
+    /// log's header only when set otherwise (a resume keeps it; headers, and so the logs, of
+    /// runs that leave it alone are those of earlier versions).
+    #[serde(skip_serializing_if = "is_default_fallback_share")]
+    pub max_fallback_share: f64,
     /// Past steps shown to a worker.
     pub history_window: usize,
     /// Best past steps (by perceived utility / welfare) shown as memory.
@@ -522,6 +577,7 @@ impl Default for LlmConfig {
             max_reasks: 2,
             budget_requests: 0,
             budget_tokens: 0,
+            max_fallback_share: DEFAULT_MAX_FALLBACK_SHARE,
             history_window: 50,
             best_k: 5,
             planner_history: 20,
@@ -553,6 +609,13 @@ pub struct LlmEndpoint {
     pub api_key_env: String,
     pub timeout_seconds: f64,
     pub concurrency: usize,
+}
+
+/// The default `llm.max_fallback_share`.
+pub const DEFAULT_MAX_FALLBACK_SHARE: f64 = 0.2;
+
+fn is_default_fallback_share(share: &f64) -> bool {
+    *share == DEFAULT_MAX_FALLBACK_SHARE
 }
 
 impl LlmConfig {
@@ -788,19 +851,36 @@ impl Scenario {
 
     /// Checks ranges and cross-key consistency.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        check_name(&self.name)?;
         let s = &self.simulation;
-        if s.num_agents == 0 {
-            return Err(invalid("simulation.num_agents", "must be at least 1"));
-        }
-        if s.num_agents > u32::MAX as usize {
-            return Err(invalid("simulation.num_agents", "must be below 2^32"));
-        }
-        if s.timesteps == 0 {
-            return Err(invalid("simulation.timesteps", "must be at least 1"));
-        }
-        if s.tax_year_length == 0 {
-            return Err(invalid("simulation.tax_year_length", "must be at least 1"));
-        }
+        in_range(
+            "simulation.num_agents",
+            s.num_agents,
+            1,
+            MAX_AGENTS,
+            " (a worker takes about 1.5 KB of memory: 10 million need about 14 GiB)",
+        )?;
+        in_range(
+            "simulation.timesteps",
+            s.timesteps,
+            1,
+            MAX_STEPS,
+            " (a run keeps a record of about 100 bytes per step)",
+        )?;
+        in_range(
+            "simulation.tax_year_length",
+            s.tax_year_length,
+            1,
+            MAX_STEPS,
+            "",
+        )?;
+        in_range(
+            "simulation.shards",
+            s.shards,
+            0,
+            1024,
+            " (0 = one per core)",
+        )?;
         if self.log.snapshots_keep == 0 {
             return Err(invalid(
                 "log.snapshots_keep",
@@ -809,26 +889,40 @@ impl Scenario {
         }
         let e = &self.economy;
         let cutoffs = self.cutoffs()?;
-        if !(e.max_hours.is_finite() && e.max_hours > 0.0) {
+        if !(e.max_hours > 0.0 && e.max_hours <= 168.0) {
             return Err(invalid(
                 "economy.max_hours",
-                "must be a positive number of hours",
+                format!(
+                    "must be a positive number of weekly hours, at most 168 (got {})",
+                    e.max_hours
+                ),
             ));
         }
-        if !(e.labor_exponent.is_finite() && e.labor_exponent > 1.0) {
-            return Err(invalid(
-                "economy.labor_exponent",
-                format!("must be > 1 (got {})", e.labor_exponent),
-            ));
-        }
+        in_range(
+            "economy.labor_exponent",
+            e.labor_exponent,
+            MIN_LABOR_EXPONENT,
+            MAX_LABOR_EXPONENT,
+            " (the labor elasticity 1/(delta-1) is then between 0.11 and 10; near 1 the best \
+             responses overflow: 1.0000001 gives NaN welfare)",
+        )?;
         e.labor_cost.check("economy.labor_cost")?;
         e.crra_reference_consumption
             .check("economy.crra_reference_consumption")?;
-        if !(e.crra_eta.is_finite() && e.crra_eta > 0.0) {
-            return Err(invalid("economy.crra_eta", "must be positive"));
+        if !(e.crra_eta > 0.0 && e.crra_eta <= 20.0) {
+            return Err(invalid(
+                "economy.crra_eta",
+                format!("must be positive, at most 20 (got {})", e.crra_eta),
+            ));
         }
-        if !(e.welfare_income_floor.is_finite() && e.welfare_income_floor > 0.0) {
-            return Err(invalid("economy.welfare_income_floor", "must be positive"));
+        if !(e.welfare_income_floor > 0.0 && e.welfare_income_floor <= 1e6) {
+            return Err(invalid(
+                "economy.welfare_income_floor",
+                format!(
+                    "must be a positive number of dollars, at most 1e6 (got {})",
+                    e.welfare_income_floor
+                ),
+            ));
         }
         e.income
             .validate()
@@ -863,6 +957,7 @@ impl Scenario {
                  workers learn from welfare feedback: use workers.policy = \"bounded\"",
             ));
         }
+        in_range("workers.explore_steps", w.explore_steps, 0, 100_000, "")?;
         if !(0.0..=1.0).contains(&w.exploration_rate) {
             return Err(invalid(
                 "workers.exploration_rate",
@@ -888,18 +983,28 @@ impl Scenario {
                 ),
             ));
         }
-        if g.term_years == 0 {
-            return Err(invalid("governance.term_years", "must be at least 1"));
-        }
-        if g.max_candidates == 0 {
-            return Err(invalid("governance.max_candidates", "must be at least 1"));
-        }
-        if !(g.ballot_noise.is_finite() && g.ballot_noise >= 0.0) {
-            return Err(invalid("governance.ballot_noise", "must be >= 0"));
-        }
-        if !g.declare_gain.is_finite() {
-            return Err(invalid("governance.declare_gain", "must be a number"));
-        }
+        in_range("governance.term_years", g.term_years, 1, MAX_STEPS, "")?;
+        in_range(
+            "governance.max_candidates",
+            g.max_candidates,
+            1,
+            MAX_AGENTS,
+            "",
+        )?;
+        in_range(
+            "governance.ballot_noise",
+            g.ballot_noise,
+            0.0,
+            10.0,
+            " (relative noise on compared utilities)",
+        )?;
+        in_range(
+            "governance.declare_gain",
+            g.declare_gain,
+            -1.0,
+            1e6,
+            " (a relative utility gain)",
+        )?;
         let pw = self.population.persona_weight;
         if !(pw.is_finite() && (0.0..=1.0).contains(&pw)) {
             return Err(invalid(
@@ -918,10 +1023,10 @@ impl Scenario {
                 "must be a fraction in [0, 1]",
             ));
         }
-        if p.max_delta_points < 10 || p.max_delta_points % 10 != 0 {
+        if !(10..=100).contains(&p.max_delta_points) || p.max_delta_points % 10 != 0 {
             return Err(invalid(
                 "planner.max_delta_points",
-                "must be a positive multiple of 10 (the paper uses 20)",
+                "must be a positive multiple of 10, at most 100 (the paper uses 20)",
             ));
         }
         if p.policy == PlannerPolicyName::Fixed && p.rates.len() != cutoffs.len() {
@@ -947,10 +1052,10 @@ impl Scenario {
                     format!("give one value or {} (one per bracket)", cutoffs.len()),
                 ));
             }
-            if p.elasticity.iter().any(|e| !(e.is_finite() && *e > 0.0)) {
+            if p.elasticity.iter().any(|e| !(*e > 0.0 && *e <= 100.0)) {
                 return Err(invalid(
                     "planner.elasticity",
-                    "elasticities must be positive",
+                    "elasticities must be positive, at most 100",
                 ));
             }
         }
@@ -995,18 +1100,53 @@ impl Scenario {
         if !(l.temperature.is_finite() && (0.0..=2.0).contains(&l.temperature)) {
             return Err(invalid("llm.temperature", "must be within [0, 2]"));
         }
-        if l.max_tokens == 0 || l.planner_max_tokens == 0 {
-            return Err(invalid("llm.max_tokens", "must be at least 1"));
+        in_range("llm.max_tokens", l.max_tokens, 1, MAX_TOKENS, "")?;
+        in_range(
+            "llm.planner_max_tokens",
+            l.planner_max_tokens,
+            1,
+            MAX_TOKENS,
+            "",
+        )?;
+        in_range(
+            "llm.concurrency",
+            l.concurrency,
+            1,
+            4096,
+            " (requests in flight at once)",
+        )?;
+        if !(l.timeout_seconds > 0.0 && l.timeout_seconds <= 3600.0) {
+            return Err(invalid(
+                "llm.timeout_seconds",
+                format!("must be positive, at most 3600 (got {})", l.timeout_seconds),
+            ));
         }
-        if l.concurrency == 0 {
-            return Err(invalid("llm.concurrency", "must be at least 1"));
-        }
-        if !(l.timeout_seconds.is_finite() && l.timeout_seconds > 0.0) {
-            return Err(invalid("llm.timeout_seconds", "must be positive"));
-        }
-        if l.history_window == 0 {
-            return Err(invalid("llm.history_window", "must be at least 1"));
-        }
+        in_range(
+            "llm.max_retries",
+            l.max_retries,
+            0,
+            20,
+            " (each retry waits twice as long as the one before, up to 30 s)",
+        )?;
+        in_range(
+            "llm.backoff_ms",
+            l.backoff_ms,
+            0,
+            60_000,
+            " (the first retry's delay, in milliseconds)",
+        )?;
+        in_range("llm.max_reasks", l.max_reasks, 0, 10, "")?;
+        in_range(
+            "llm.max_fallback_share",
+            l.max_fallback_share,
+            0.0,
+            1.0,
+            " (a share of decisions; 1 = never stop)",
+        )?;
+        in_range("llm.history_window", l.history_window, 1, 10_000, "")?;
+        in_range("llm.best_k", l.best_k, 0, 1000, "")?;
+        in_range("llm.planner_history", l.planner_history, 0, 10_000, "")?;
+        in_range("llm.archetypes", l.archetypes, 0, MAX_AGENTS, " (0 = off)")?;
         if !l.api_key_env.is_empty()
             && !l
                 .api_key_env
@@ -1172,6 +1312,55 @@ mod tests {
         assert!(err_of(&["population.persona_weight=-0.1"]).contains("population.persona_weight"));
         assert!(err_of(&["population.income_model=magic"]).contains("magic"));
         assert!(err_of(&["population.weight=0.3"]).contains("weight"));
+    }
+
+    #[test]
+    fn every_number_has_a_range_and_the_name_stays_under_runs() {
+        // Each of these panicked, hung or aborted before it was refused.
+        for (set, key) in [
+            ("llm.timeout_seconds=1e20", "llm.timeout_seconds"),
+            ("llm.timeout_seconds=nan", "llm.timeout_seconds"),
+            ("llm.concurrency=2305843009213693952", "llm.concurrency"),
+            ("llm.backoff_ms=18446744073709551615", "llm.backoff_ms"),
+            ("llm.max_retries=4294967295", "llm.max_retries"),
+            ("llm.max_reasks=1000", "llm.max_reasks"),
+            ("llm.max_tokens=4294967295", "llm.max_tokens"),
+            ("llm.max_fallback_share=1.5", "llm.max_fallback_share"),
+            ("llm.max_fallback_share=-0.1", "llm.max_fallback_share"),
+            ("simulation.num_agents=4000000000", "simulation.num_agents"),
+            ("simulation.timesteps=1000000000000", "simulation.timesteps"),
+            ("economy.labor_exponent=1.0000001", "economy.labor_exponent"),
+            ("economy.labor_exponent=1e300", "economy.labor_exponent"),
+            ("economy.max_hours=1e300", "economy.max_hours"),
+            ("governance.ballot_noise=inf", "governance.ballot_noise"),
+            (
+                "planner.max_delta_points=2147483640",
+                "planner.max_delta_points",
+            ),
+        ] {
+            let err = err_of(&[set]);
+            assert!(err.starts_with(key), "{set}: {err}");
+        }
+        let err = err_of(&["llm.concurrency=2305843009213693952"]);
+        assert!(
+            err.contains("[1, 4096]") && err.contains("2305843009213693952"),
+            "{err}"
+        );
+        for name in ["../../x", "/tmp/x", ".hidden", "", "a b", "runs\\x"] {
+            let err = err_of(&[&format!("name={name:?}")]);
+            assert!(err.starts_with("name:"), "{name:?}: {err}");
+        }
+        // The range ends themselves are accepted.
+        for set in [
+            "economy.labor_exponent=1.1",
+            "economy.labor_exponent=10",
+            "llm.max_fallback_share=1",
+            "llm.timeout_seconds=3600",
+            "name=my-run_2.b",
+        ] {
+            Scenario::resolve(DEFAULT_SCENARIO, &[], &[set.to_string()])
+                .unwrap_or_else(|e| panic!("{set}: {e}"));
+        }
     }
 
     #[test]

@@ -46,10 +46,17 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 fn main() -> ExitCode {
     quiet_on_broken_pipe();
+    // async-openai logs whole response bodies it cannot parse; what a server sends never
+    // reaches the terminal whole, whatever RUST_LOG asks (the LLM client answers those bodies
+    // itself; this holds if one ever slips through).
+    let quiet_client = "async_openai=off"
+        .parse()
+        .expect("a constant log directive parses");
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"))
+                .add_directive(quiet_client),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

@@ -28,6 +28,16 @@ enum Behave {
     Slow(Duration, String),
     /// Start a 200 response, then drop the connection mid-body.
     Drop,
+    /// A 200 response whose chunked body never ends.
+    Endless,
+    /// A 200 response with this whole JSON body.
+    Body(Value),
+    /// A 200 response with this body, as it is (not JSON).
+    Raw(String),
+    /// A response of this status with this body, as it is.
+    RawStatus(u16, String),
+    /// Reflect the request's headers back: as the answer (200) or in an error body (other).
+    EchoHeaders(u16),
 }
 
 type Script = dyn Fn(usize, &str) -> Behave + Send + Sync;
@@ -115,6 +125,37 @@ async fn chat(
                 .body(axum::body::Body::from_stream(futures::stream::iter(chunks)))
                 .unwrap()
         }
+        Behave::Endless => {
+            let chunk = axum::body::Bytes::from(vec![b' '; 64 * 1024]);
+            let body = futures::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone()));
+            Response::builder()
+                .status(200)
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from_stream(body))
+                .unwrap()
+        }
+        Behave::Body(v) => Json(v).into_response(),
+        Behave::Raw(text) => Response::builder()
+            .status(200)
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(text))
+            .unwrap(),
+        Behave::EchoHeaders(code) => {
+            let dump: String = headers
+                .iter()
+                .map(|(k, v)| format!("{k}: {}\n", v.to_str().unwrap_or("?")))
+                .collect();
+            if code == 200 {
+                reply(dump)
+            } else {
+                (
+                    StatusCode::from_u16(code).unwrap(),
+                    Json(json!({"error": {"message": dump}})),
+                )
+                    .into_response()
+            }
+        }
+        Behave::RawStatus(code, text) => (StatusCode::from_u16(code).unwrap(), text).into_response(),
         Behave::Status(code) => (
             StatusCode::from_u16(code).unwrap(),
             Json(json!({"error": {"message": "injected", "type": "server_error", "param": null, "code": null}})),
@@ -635,11 +676,14 @@ fn fault_injection(workers: usize, steps: u64) {
         "llm.backoff_ms=1",
         "llm.max_retries=3",
         "llm.max_reasks=2",
+        // The 50 ms timeout makes how many decisions time out depend on the machine's load;
+        // this test counts faults, so it must not stop on their share.
+        "llm.max_fallback_share=1",
         "baselines.enabled=false",
         url.as_str(),
     ]);
     let (tmp, summary) = run(&s);
-    assert_eq!(summary.steps_run, steps);
+    assert_eq!(summary.steps_run, steps, "{:?}", summary.halted);
     let t = &summary.llm.as_ref().unwrap().totals;
     let decisions = workers as u64 * steps;
     // About 20% garbage, 5% errors and 2% stalls cost a retry each, at least.
@@ -656,13 +700,17 @@ fn fault_injection(workers: usize, steps: u64) {
         })
         .collect();
     let count = |k: &str| failed.iter().filter(|f| f.as_str() == k).count() as u64;
-    // 5% and 2% of all requests (retries included, so at least of the decisions).
+    // 5% and 2% of all requests (retries included, so at least of the decisions). On a loaded
+    // machine an immediate 500 can still reach the client after the 50 ms timeout and count as
+    // a timeout (about half of them did at a load average of 13 on 2 cores): each kind is
+    // counted, and together they are their 7% however the load splits them.
+    let (errors, timeouts) = (count("http 500"), count("timeout"));
+    assert!(errors > decisions / 100, "http 500: {errors}");
+    assert!(timeouts > decisions / 100, "timeouts: {timeouts}");
     assert!(
-        count("http 500") > decisions * 3 / 100,
-        "{}",
-        count("http 500")
+        errors + timeouts > decisions * 5 / 100,
+        "http 500 {errors} + timeouts {timeouts}"
     );
-    assert!(count("timeout") > decisions / 100, "{}", count("timeout"));
     let dropped = failed
         .iter()
         .filter(|f| *f == "bad response" || *f == "connection")
@@ -836,6 +884,336 @@ fn empirical_saez_runs_with_llm_workers() {
         }
     }
     assert_eq!(r.schedules.len(), 3);
+}
+
+// ---- Trust at the edges: fallbacks, hostile responses, the key, templates, the planner ----
+
+/// Everything a run folder holds, as bytes (to look for a secret).
+fn all_files(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(all_files(&path));
+        } else {
+            out.push((path.clone(), std::fs::read(&path).unwrap()));
+        }
+    }
+    out
+}
+
+/// `simulacra run --quiet --out OUT --set ...` (with `RUST_LOG=info` when `verbose`).
+fn cli_run(out: &std::path::Path, sets: &[&str], verbose: bool) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_simulacra"));
+    cmd.args(["run", "--quiet", "--out"]).arg(out);
+    for set in sets {
+        cmd.args(["--set", set]);
+    }
+    if verbose {
+        cmd.env("RUST_LOG", "info");
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn a_failing_server_stops_the_run_naming_the_cause_and_resume_continues_it() {
+    use std::sync::atomic::AtomicBool;
+    let healthy = Arc::new(AtomicBool::new(false));
+    let h = Arc::clone(&healthy);
+    let mock = Mock::start(move |_, p| {
+        if h.load(Ordering::SeqCst) {
+            Behave::Answer(good_answer(p))
+        } else {
+            Behave::Status(503)
+        }
+    });
+    // 5 workers: every decision of the first two steps fell back (10 in a row).
+    let s = llm_scenario(&mock, &["llm.max_retries=1"]);
+    let (tmp, summary) = run(&s);
+    assert!(
+        summary.comparison.is_none(),
+        "a stopped run is not compared"
+    );
+    assert_eq!(
+        summary.steps_run, 2,
+        "stopped between steps, at the first judgement"
+    );
+    let why = summary.halted.clone().unwrap();
+    assert!(why.contains("llm.max_fallback_share"), "{why}");
+    assert!(why.contains("http 503"), "{why}");
+    let t = &summary.llm.as_ref().unwrap().totals;
+    assert_eq!((t.decisions, t.fallbacks), (10, 10));
+    assert_eq!(t.fallback_causes.get("http 503"), Some(&10));
+    // The stopped log replays as it is (a replay asks no server, so it cannot judge one).
+    let copy = tempfile::tempdir().unwrap();
+    std::fs::copy(tmp.path().join("run.log"), copy.path().join("run.log")).unwrap();
+    assert_replays(copy.path());
+    // The server is back: resume takes the recorded failures as they were and goes on.
+    healthy.store(true, Ordering::SeqCst);
+    let r = simulacra::run::resume_run(tmp.path()).unwrap();
+    assert_eq!(r.summary.steps_run, 6);
+    assert_eq!(r.summary.halted, None);
+    assert!(r.summary.comparison.is_some());
+    let t = &r.summary.llm.as_ref().unwrap().totals;
+    assert_eq!(
+        t.fallbacks, 10,
+        "the first two steps' fallbacks are still counted"
+    );
+    assert_eq!(hours_at(tmp.path(), 5), vec![0.0, 10.0, 20.0, 30.0, 40.0]);
+    drop(mock);
+    assert_replays(tmp.path());
+}
+
+#[test]
+fn the_cli_says_how_many_decisions_fell_back_and_exits_non_zero_without_a_server() {
+    let out = tempfile::tempdir().unwrap();
+    let o = cli_run(
+        &out.path().join("r"),
+        &[
+            "workers.policy=llm",
+            "llm.base_url=\"http://127.0.0.1:1/v1\"",
+            "simulation.num_agents=100",
+            "simulation.timesteps=4",
+            "llm.max_retries=0",
+            "baselines.enabled=false",
+        ],
+        false,
+    );
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(stdout.contains("100 fell back"), "{stdout}");
+    assert!(stdout.contains("100 connection"), "{stdout}");
+    assert!(stderr.contains("fell back"), "{stderr}");
+    assert!(stderr.contains("connection"), "{stderr}");
+    assert!(stderr.contains("simulacra resume"), "{stderr}");
+}
+
+#[test]
+fn a_prompt_template_that_fails_to_render_stops_the_run_naming_it() {
+    let mock = Mock::start(|_, p| Behave::Answer(good_answer(p)));
+    for (name, step) in [
+        ("worker_user", 0),
+        ("planner_user", 3),
+        ("worker_history_line", 1),
+    ] {
+        let prompts = tempfile::tempdir().unwrap();
+        std::fs::write(prompts.path().join(format!("{name}.j2")), "{{ 1 // 0 }}").unwrap();
+        let dir_set = format!("llm.prompts_dir=\"{}\"", prompts.path().display());
+        let s = llm_scenario(&mock, &[dir_set.as_str()]);
+        let err = run_scenario(&s, tempfile::tempdir().unwrap().path(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("{name}.j2 failed to render")),
+            "{err}"
+        );
+        assert!(err.contains(&format!("step {step}")), "{err}");
+    }
+}
+
+#[test]
+fn hostile_responses_are_bounded_validated_and_recorded() {
+    let mock = Mock::start(|_, p| {
+        let chat = |usage: Value, model: &str, text: &str| {
+            json!({"model": model, "usage": usage,
+                   "choices": [{"message": {"role": "assistant", "content": text}}]})
+        };
+        match worker_of(p) {
+            Some(0) => Behave::Endless,
+            Some(1) => Behave::Body(chat(
+                json!({"prompt_tokens": u64::MAX, "completion_tokens": 1}),
+                "mock-llm",
+                "{\"LABOR\": 10}",
+            )),
+            // Under the body cap, over what is kept of an answer.
+            Some(2) => Behave::Answer("y".repeat(512 << 10)),
+            Some(3) => Behave::Body(chat(json!({}), "other-model", "{\"LABOR\": 30}")),
+            // A dated version of the requested model is the same model.
+            _ => Behave::Body(chat(json!({}), "mock-llm-2026-01", "{\"LABOR\": 40}")),
+        }
+    });
+    let s = llm_scenario(
+        &mock,
+        &[
+            "simulation.timesteps=2",
+            "llm.max_retries=0",
+            "llm.max_reasks=0",
+            "llm.max_fallback_share=1",
+            "baselines.enabled=false",
+        ],
+    );
+    let (tmp, summary) = run(&s);
+    let t = &summary.llm.as_ref().unwrap().totals;
+    assert_eq!(t.fallback_causes.get("bad response"), Some(&4));
+    assert_eq!(t.fallback_causes.get("unusable answer"), Some(&2));
+    assert_eq!(t.model_mismatches, 2);
+    assert!(t.prompt_tokens < 1 << 32, "{}", t.prompt_tokens);
+    let ex = exchanges(tmp.path());
+    let of = |agent: u64| ex.iter().find(|e| e.agent == agent && e.step == 1).unwrap();
+    match &of(0).outcome {
+        ExchangeOutcome::Failed { message, .. } => {
+            assert!(message.contains("exceeds"), "{message}")
+        }
+        o => panic!("{o:?}"),
+    }
+    match &of(1).outcome {
+        ExchangeOutcome::Failed { message, .. } => {
+            assert!(message.contains("not a token count"), "{message}")
+        }
+        o => panic!("{o:?}"),
+    }
+    match &of(2).outcome {
+        ExchangeOutcome::Response { text, .. } => assert_eq!(text.len(), 64 << 10),
+        o => panic!("{o:?}"),
+    }
+    assert_eq!(of(3).model, "other-model");
+    assert_eq!(of(4).model, "mock-llm-2026-01");
+    assert_eq!(hours_at(tmp.path(), 1), vec![40.0, 40.0, 40.0, 30.0, 40.0]);
+    let log = std::fs::metadata(tmp.path().join("run.log")).unwrap().len();
+    assert!(log < 1 << 20, "the log holds {log} bytes");
+    drop(mock);
+    assert_replays(tmp.path());
+}
+
+#[test]
+fn the_api_key_is_redacted_even_when_the_server_reflects_it() {
+    let secret = "sk-echo-7d2e4b-never-store";
+    // SAFETY: this test is the only reader of this variable, which no other test sets.
+    unsafe { std::env::set_var("SIMULACRA_TEST_ECHO_KEY", secret) };
+    // First attempts get the headers back in an error, retries as the answer.
+    let mock = Mock::start(|n, _| Behave::EchoHeaders(if n % 2 == 0 { 500 } else { 200 }));
+    let s = llm_scenario(
+        &mock,
+        &[
+            "llm.api_key_env=SIMULACRA_TEST_ECHO_KEY",
+            "llm.max_retries=1",
+            "llm.max_reasks=0",
+            "llm.max_fallback_share=1",
+            "simulation.timesteps=1",
+        ],
+    );
+    let (tmp, _) = run(&s);
+    for (path, bytes) in all_files(tmp.path()) {
+        let found = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
+        assert!(!found, "the API key was written to {}", path.display());
+    }
+    let ex = exchanges(tmp.path());
+    let redacted = |s: &str| s.contains("Bearer [redacted]");
+    assert!(ex.iter().any(|e| matches!(&e.outcome,
+        ExchangeOutcome::Failed { message, .. } if redacted(message))));
+    assert!(ex.iter().any(|e| matches!(&e.outcome,
+        ExchangeOutcome::Response { text, .. } if redacted(text))));
+}
+
+#[test]
+fn the_planner_history_gives_every_figure_of_a_year_on_one_basis() {
+    // Every worker works 20, 30 and 40 hours at steps 0, 1 and 2 (five requests a step).
+    let mock = Mock::start(|n, p| {
+        if p.rfind("\"DELTA\"") > p.rfind("\"LABOR\"") {
+            Behave::Answer(good_answer(p))
+        } else {
+            Behave::Answer(json!({"LABOR": 10 * ((n / 5) % 3 + 2)}).to_string())
+        }
+    });
+    let s = llm_scenario(
+        &mock,
+        &["simulation.timesteps=4", "baselines.enabled=false"],
+    );
+    let (tmp, _) = run(&s);
+    let csv = std::fs::read_to_string(tmp.path().join("steps.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let year0: Vec<Vec<f64>> = csv
+        .lines()
+        .skip(1)
+        .take(3)
+        .map(|l| l.split(',').map(|x| x.parse().unwrap()).collect())
+        .collect();
+    let mean = |c: usize| year0.iter().map(|r| r[c]).sum::<f64>() / 3.0;
+    let planner = exchanges(tmp.path())
+        .into_iter()
+        .find(|e| e.role == "planner")
+        .unwrap();
+    let prompt = &planner.messages.unwrap()[1].1;
+    let line = prompt.lines().find(|l| l.starts_with("year 0:")).unwrap();
+    assert!(
+        prompt.contains("each figure is the year's mean over its steps"),
+        "{prompt}"
+    );
+    assert!(line.contains("mean hours 30.00"), "{line}");
+    assert!(
+        line.contains(&format!("revenue {:.0};", mean(col("revenue")))),
+        "{line} vs {}",
+        mean(col("revenue"))
+    );
+    assert!(
+        line.contains(&format!("Gini {:.3}", mean(col("gini")))),
+        "{line}"
+    );
+    assert!(
+        line.contains(&format!("welfare {:.4}", mean(col("welfare")))),
+        "{line}"
+    );
+}
+
+/// Runs 3 LLM workers for 2 steps (one retry) against `script`, every answer of which is
+/// garbled, and checks that nothing the server sent reached stderr or the log whole. Returns
+/// stdout and the recorded exchanges.
+fn garbled_run(
+    script: impl Fn(usize, &str) -> Behave + Send + Sync + 'static,
+) -> (String, Vec<LlmExchange>) {
+    let mock = Mock::start(script);
+    let out = tempfile::tempdir().unwrap();
+    let url = mock.url();
+    let o = cli_run(
+        &out.path().join("r"),
+        &[
+            "workers.policy=llm",
+            &url,
+            "simulation.num_agents=3",
+            "simulation.timesteps=2",
+            "llm.max_retries=1",
+            "llm.backoff_ms=1",
+            "baselines.enabled=false",
+        ],
+        true,
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.len() < 20_000, "{} bytes on stderr", stderr.len());
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(stdout.contains("6 fell back"), "{stdout}");
+    let ex = exchanges(&out.path().join("r"));
+    assert!(ex.iter().all(|e| match &e.outcome {
+        ExchangeOutcome::Failed { message, .. } => message.len() < 1000,
+        _ => false,
+    }));
+    (stdout, ex)
+}
+
+#[test]
+fn a_garbled_body_is_never_printed_whole() {
+    // 2 MB that are not JSON, for every request.
+    let (stdout, _) = garbled_run(|_, _| Behave::Raw("<html>".repeat(350_000)));
+    assert!(stdout.contains("6 bad response"), "{stdout}");
+}
+
+#[test]
+fn a_garbled_body_under_the_cap_is_never_printed_whole() {
+    // 300 kB that are not JSON (the body is read whole, under the 1 MiB cap), and a server
+    // error with a body as large: the paths on which an OpenAI client library would log it.
+    let (_, ex) = garbled_run(|n, _| {
+        if n % 2 == 0 {
+            Behave::Raw("<html>".repeat(50_000))
+        } else {
+            Behave::RawStatus(500, "<html>".repeat(50_000))
+        }
+    });
+    assert!(ex.iter().any(|e| matches!(&e.outcome,
+        ExchangeOutcome::Failed { message, .. } if message.contains("not JSON"))));
 }
 
 #[test]

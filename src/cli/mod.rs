@@ -64,7 +64,7 @@ enum Command {
 }
 
 /// Parses the command line and runs the command; the exit code on success (1 = a replay
-/// differs), an error otherwise.
+/// differs, 3 = a run stopped early), an error otherwise.
 pub fn try_main() -> anyhow::Result<ExitCode> {
     match Cli::parse().command {
         Command::Run(args) => run::execute(args),

@@ -54,7 +54,7 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
         r.summary.log_sha256
     );
     super::run::print_summary(&r.summary, &run_dir);
-    Ok(ExitCode::SUCCESS)
+    Ok(super::run::exit_code(&r.summary))
 }
 
 // The help text lists the keys by hand (clap needs a literal); this keeps it honest.

@@ -32,10 +32,24 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     };
     let summary = run_scenario(&scenario, &out, progress)?;
     print_summary(&summary, &out);
-    Ok(ExitCode::SUCCESS)
+    Ok(exit_code(&summary))
 }
 
-/// The summary table: the planner's game and the baselines, the verdict, the snapshots.
+/// The exit status of a run that stopped early (an LLM budget, too many fallbacks): its log
+/// is intact and `simulacra resume` continues it.
+pub const EXIT_STOPPED_EARLY: u8 = 3;
+
+/// Success, or [`EXIT_STOPPED_EARLY`] when the run (or its fork, or its resume) stopped early.
+pub fn exit_code(s: &Summary) -> ExitCode {
+    if s.halted.is_some() {
+        ExitCode::from(EXIT_STOPPED_EARLY)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// The summary table: the planner's game and the baselines, the verdict, the LLM's line, the
+/// snapshots.
 pub fn print_summary(s: &Summary, out: &Path) {
     let pct = |r: &[f64]| {
         r.iter()
@@ -73,6 +87,9 @@ pub fn print_summary(s: &Summary, out: &Path) {
     }
     if let Some(c) = &s.comparison {
         println!("{}", c.verdict);
+    }
+    if let Some(llm) = &s.llm {
+        println!("{}", llm.report_line());
     }
     println!(
         "welfare = mean over the last tax year; outputs in {}",

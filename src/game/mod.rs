@@ -47,7 +47,9 @@ pub enum GameError {
     Log(#[from] LogError),
     #[error("the planner actor stopped before answering at step {step}: {source}")]
     PlannerGone { step: u64, source: MailboxError },
-    #[error("replay stopped at step {step}: {message}")]
+    /// An LLM exchange that cannot go on: a recording that cannot answer (a replay), or a
+    /// prompt template that does not render. The message names the step or the template.
+    #[error("{message}")]
     Replay { step: u64, message: String },
     #[error("the snapshot cannot be restored: {0}")]
     Restore(String),
@@ -330,13 +332,18 @@ impl Economy {
         tax_year: u64,
         frames: &mut StepFrames<Frame>,
     ) -> Result<(), GameError> {
+        let steps_in_year = self.state.year_welfare.1 as usize;
         let observed_welfare = self.close_year();
+        // Every figure of the year is a mean over the same steps as its welfare.
+        let year = &self.records[self.records.len().saturating_sub(steps_in_year)..];
+        let year_mean =
+            |f: fn(&StepOutcome) -> f64| year.iter().map(f).sum::<f64>() / year.len().max(1) as f64;
         let last_year = match (&self.last_settlement, self.records.last()) {
             (Some(s), Some(r)) if observed_welfare.is_some() => Some(YearObservation {
                 welfare: observed_welfare.unwrap_or(r.welfare),
-                revenue: r.revenue,
-                mean_hours: r.mean_hours,
-                gini: r.gini,
+                revenue: year_mean(|r| r.revenue),
+                mean_hours: year_mean(|r| r.mean_hours),
+                gini: year_mean(|r| r.gini),
                 incomes: Arc::new(s.incomes.clone()),
                 utilities: Arc::new(s.utilities.clone()),
             }),
@@ -538,8 +545,9 @@ impl Economy {
         self.state.year_welfare.1 += 1;
         frames.push(Frame::Outcome(outcome.clone()));
         self.records.push(outcome);
-        // Budgets are checked between steps, so a stopped run's log ends on a whole step.
-        if let Some(reason) = self.llm.as_ref().and_then(|l| l.gateway.budget_exhausted()) {
+        // Budgets and the fallback share are checked between steps, so a stopped run's log
+        // ends on a whole step.
+        if let Some(reason) = self.llm.as_ref().and_then(|l| l.gateway.halt_reason()) {
             self.halted = Some(reason);
             return Ok(Flow::Halt);
         }

@@ -90,6 +90,7 @@ impl LlmRuntime {
                 log_prompts: l.log_prompts,
                 budget_requests: l.budget_requests,
                 budget_tokens: l.budget_tokens,
+                max_fallback_share: l.max_fallback_share,
                 concurrency: l.concurrency,
                 weights: l.weights.clone(),
             },

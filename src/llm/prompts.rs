@@ -41,6 +41,10 @@ pub const TEMPLATES: [(&str, &str); 9] = [
     ),
 ];
 
+/// Template instructions one render may execute. The built-in templates use a few thousand;
+/// a custom template stuck in a loop ends with an error naming it instead of hanging the run.
+pub const RENDER_FUEL: u64 = 1_000_000;
+
 /// A loaded template set.
 pub struct Prompts {
     env: Environment<'static>,
@@ -52,6 +56,7 @@ impl Prompts {
         let mut env = Environment::new();
         env.set_trim_blocks(false);
         env.set_keep_trailing_newline(false);
+        env.set_fuel(Some(RENDER_FUEL));
         for (name, builtin) in TEMPLATES {
             let source = match dir.map(|d| d.join(format!("{name}.j2"))) {
                 Some(path) if path.exists() => std::fs::read_to_string(&path)
@@ -116,5 +121,23 @@ mod tests {
         std::fs::write(dir.path().join("persona.j2"), "{% if %}").unwrap();
         let err = Prompts::load(Some(dir.path())).err().unwrap();
         assert!(err.contains("persona.j2"), "{err}");
+    }
+
+    #[test]
+    fn a_template_that_loops_or_fails_at_run_time_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let endless =
+            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}";
+        std::fs::write(dir.path().join("vote.j2"), endless).unwrap();
+        std::fs::write(dir.path().join("stand.j2"), "{{ \"x\" + 1 }}").unwrap();
+        std::fs::write(dir.path().join("persona.j2"), "{{ 1 // 0 }}").unwrap();
+        let p = Prompts::load(Some(dir.path())).unwrap();
+        for name in ["vote", "stand", "persona"] {
+            let err = p.render(name, json!({})).unwrap_err();
+            assert!(
+                err.contains(&format!("{name}.j2 failed to render")),
+                "{err}"
+            );
+        }
     }
 }

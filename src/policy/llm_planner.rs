@@ -3,6 +3,8 @@
 //! produced, its best schedules, last year's income and utility distributions and summary
 //! statistics, and a reflection on its last move; it answers `{"DELTA": [..]}`, one move of
 //! -20..+20 points per bracket. Unusable answers are re-asked; the fallback is no move.
+//! Every figure of a year's history line is a mean over that year's steps (the prompt says
+//! so); the histograms and summary statistics are of the year's last step.
 //!
 //! Its memory is per tax year and never depends on the number of workers (the reference's
 //! window `(H // N) * 20` vanished for N > 20).
@@ -263,12 +265,10 @@ impl PlannerPolicy for LlmPlanner {
         let max_delta = s.max_delta_points;
         let step = input.step;
         PlannerAct::Later(Box::pin(async move {
-            let (Ok(system), Ok(user)) = (system, user) else {
-                return Turn {
-                    exchanges: Vec::new(),
-                    fatal: None,
-                    payload: Box::new(None::<Vec<i32>>),
-                };
+            // A template that cannot render stops the run, naming the template.
+            let (system, user) = match system.and_then(|s| user.map(|u| (s, u))) {
+                Ok(prompts) => prompts,
+                Err(e) => return super::llm_worker::template_failed(e, None::<Vec<i32>>),
             };
             let got = gw
                 .ask_parsed(

@@ -169,6 +169,16 @@ impl LlmWorker {
     }
 }
 
+/// The turn of an agent whose prompt template failed to render: nothing was asked, and the
+/// run stops with the template's error (a silently skipped question would look answered).
+pub(crate) fn template_failed<P: Any>(error: String, nothing: P) -> Turn {
+    Turn {
+        exchanges: Vec::new(),
+        fatal: Some(error),
+        payload: Box::new(nothing),
+    }
+}
+
 /// A platform answer: `[]` = not running; else a move that must be one of the book's.
 fn parse_platform(
     text: &str,
@@ -305,7 +315,12 @@ impl WorkerPolicy for LlmWorker {
                         fatal = fatal.or(got.fatal);
                         got.value.unwrap_or_else(|| fallback.clone())
                     }
-                    Err(_) => fallback.clone(),
+                    // A template that cannot render stops the run (it names the template):
+                    // a silently skipped question would look like an answered one.
+                    Err(e) => {
+                        fatal = fatal.or(Some(e));
+                        fallback.clone()
+                    }
                 };
                 persona = Some(text.clone());
                 new_persona = Some(text);
@@ -347,7 +362,10 @@ impl WorkerPolicy for LlmWorker {
                         fatal = fatal.or(got.fatal);
                         if got.value == Some(false) { 0.5 } else { 1.0 }
                     }
-                    Err(_) => 1.0,
+                    Err(e) => {
+                        fatal = fatal.or(Some(e));
+                        1.0
+                    }
                 };
                 e.satisfaction = Some(r);
                 e.utility_value *= r;
@@ -357,11 +375,13 @@ impl WorkerPolicy for LlmWorker {
                 step: f.step,
                 hours: f.hours_value,
                 utility: f.utility_value,
-                line: settings
-                    .prompts
-                    .render("worker_history_line", &f)
-                    .unwrap_or_else(|e| e)
-                    .into(),
+                line: match settings.prompts.render("worker_history_line", &f) {
+                    Ok(line) => line.into(),
+                    Err(e) => {
+                        fatal = fatal.take().or(Some(e));
+                        Arc::from("")
+                    }
+                },
             });
             if let Some(e) = &entry {
                 history_text.push_str(&e.line);
@@ -387,8 +407,10 @@ impl WorkerPolicy for LlmWorker {
                            "reflection": reflection, "rates": rates, "brackets": brackets,
                            "rebate": rebate, "max_hours": max_hours, "exploit": exploit}),
                 );
-                if let (Ok(system), Ok(user)) = (system, user) {
-                    let got = gw
+                match (system, user) {
+                    (Err(e), _) | (_, Err(e)) => fatal = Some(e),
+                    (Ok(system), Ok(user)) => {
+                        let got = gw
                         .ask_parsed(
                             Ask::first(
                                 "worker",
@@ -404,9 +426,10 @@ impl WorkerPolicy for LlmWorker {
                             "{\"LABOR\": \"X\"}",
                         )
                         .await;
-                    exchanges.extend(got.exchanges);
-                    fatal = fatal.or(got.fatal);
-                    hours = got.value;
+                        exchanges.extend(got.exchanges);
+                        fatal = fatal.or(got.fatal);
+                        hours = got.value;
+                    }
                 }
             }
             Turn {
@@ -449,12 +472,9 @@ impl WorkerPolicy for LlmWorker {
         let book = Arc::clone(&e.book);
         let everyone = e.everyone_stands;
         Choice::Later(Box::pin(async move {
-            let (Ok(system), Ok(user)) = (system, user) else {
-                return Turn {
-                    exchanges: Vec::new(),
-                    fatal: None,
-                    payload: Box::new(None::<Option<(usize, f64)>>),
-                };
+            let (system, user) = match system.and_then(|s| user.map(|u| (s, u))) {
+                Ok(prompts) => prompts,
+                Err(e) => return template_failed(e, None::<Option<(usize, f64)>>),
             };
             let got = gw
                 .ask_parsed(
@@ -534,12 +554,9 @@ impl WorkerPolicy for LlmWorker {
             e.step,
         );
         Choice::Later(Box::pin(async move {
-            let (Ok(system), Ok(user)) = (system, user) else {
-                return Turn {
-                    exchanges: Vec::new(),
-                    fatal: None,
-                    payload: Box::new(None::<Ballot>),
-                };
+            let (system, user) = match system.and_then(|s| user.map(|u| (s, u))) {
+                Ok(prompts) => prompts,
+                Err(e) => return template_failed(e, None::<Ballot>),
             };
             let got = gw
                 .ask_parsed(

@@ -33,6 +33,7 @@ pub struct PlannerInput {
 /// The previous tax year as the planner sees it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct YearObservation {
+    /// Welfare, revenue, mean hours and Gini: each the mean over the year's steps.
     pub welfare: f64,
     pub revenue: f64,
     pub mean_hours: f64,

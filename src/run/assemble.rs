@@ -310,14 +310,18 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
         };
         if let Some(reason) = &halted {
             eprintln!(
-                "stopped early after step {}: {reason}; the log is intact",
-                steps_run.saturating_sub(1)
+                "error: stopped early after step {}: {reason}; the log is intact: once the \
+                 cause is fixed, continue with `simulacra resume {}`",
+                steps_run.saturating_sub(1),
+                out_dir.display()
             );
         }
         economy.stop();
 
         let mut baselines = BaselineSummaries::default();
-        if scenario.baselines.enabled {
+        // A run that stopped early is not compared (a verdict on a few steps would mislead);
+        // its resume plays the baselines once it completes.
+        if scenario.baselines.enabled && halted.is_none() {
             // Unless `baselines.workers = "same"` asks for the run's own LLM workers, LLM
             // workers are replaced by exact best responses (labelled so wherever a baseline
             // is shown). The run's own LLM workers are asked live through a gateway of their

@@ -206,12 +206,15 @@ pub fn verify_replay(run_dir: &Path) -> anyhow::Result<ReplayVerdict> {
         );
     }
     let sink = VerifySink::open(&log)?;
-    let recording = if scenario.uses_llm() {
-        // Every LLM exchange recorded in the log is what the replay answers from; a damaged
-        // tail is reported by the frame comparison, so answer from the intact prefix.
-        Some(Recording::new(whole_steps(opened)?.exchanges))
+    // Every LLM exchange recorded in the log is what the replay answers from; a damaged tail is
+    // reported by the frame comparison, so answer from the intact prefix. An LLM run may have
+    // stopped early on its servers' failures (llm.max_fallback_share), which a replay, asking
+    // no server, cannot see: it re-executes the steps the log holds.
+    let (recording, steps) = if scenario.uses_llm() {
+        let whole = whole_steps(opened)?;
+        (Some(Recording::new(whole.exchanges)), whole.steps)
     } else {
-        None
+        (None, scenario.simulation.timesteps)
     };
     System::new().block_on(async move {
         let population = Arc::new(Population::generate(&scenario));
@@ -220,7 +223,7 @@ pub fn verify_replay(run_dir: &Path) -> anyhow::Result<ReplayVerdict> {
             None => None,
         };
         let (economy, _) = start_economy(&scenario, header.fork.as_ref(), population, llm).await?;
-        let mut sink = match run_game(economy, sink, 0..scenario.simulation.timesteps, None).await {
+        let mut sink = match run_game(economy, sink, 0..steps, None).await {
             Ok(done) => {
                 done.game.stop();
                 done.sink
