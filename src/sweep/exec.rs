@@ -90,8 +90,11 @@ fn run_one(scenario: &Scenario, dir: &Path, identity: &str) -> anyhow::Result<Ou
         how: how.into(),
     };
     let path = dir.join(TIMING_FILE);
-    std::fs::write(&path, serde_json::to_string(&timing)? + "\n")
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    crate::outfile::write_bytes(
+        &path,
+        false,
+        (serde_json::to_string(&timing)? + "\n").as_bytes(),
+    )?;
     drop(lock);
     Ok(outcome)
 }

@@ -21,72 +21,77 @@ fn opt(v: Option<f64>) -> String {
 
 pub(super) fn write_outputs(out: &Path, r: &SweepResult) -> anyhow::Result<()> {
     let k = r.rows.iter().map(|x| x.rates.len()).max().unwrap_or(0);
-    let mut f = std::io::BufWriter::new(std::fs::File::create(out.join("runs.csv"))?);
-    let rate_cols: Vec<String> = (0..k).map(|j| format!("rate_{j}")).collect();
-    writeln!(
-        f,
-        "configuration,seed,swf,gini,mean_hours,{},us_federal_swf,saez_swf,seconds,dir",
-        rate_cols.join(",")
-    )?;
-    for x in &r.rows {
-        let rates: Vec<String> = (0..k)
-            .map(|j| x.rates.get(j).map_or(String::new(), |v| v.to_string()))
-            .collect();
+    // Both tables go through the atomic writer, as a run's outputs do: a merge killed on a
+    // shared disk leaves the previous table or none, never a truncated one.
+    crate::outfile::write_with(&out.join("runs.csv"), false, |f| {
+        let rate_cols: Vec<String> = (0..k).map(|j| format!("rate_{j}")).collect();
         writeln!(
             f,
-            "{},{},{},{},{},{},{},{},{},{}",
-            csv_field(&x.configuration),
-            x.seed,
-            x.swf,
-            x.gini,
-            x.mean_hours,
-            rates.join(","),
-            opt(x.us_federal_swf),
-            opt(x.saez_swf),
-            x.seconds.map_or(String::new(), |t| format!("{t:.3}")),
-            csv_field(&x.dir)
+            "configuration,seed,swf,gini,mean_hours,{},us_federal_swf,saez_swf,seconds,dir",
+            rate_cols.join(",")
         )?;
-    }
-    f.flush()?;
+        for x in &r.rows {
+            let rates: Vec<String> = (0..k)
+                .map(|j| x.rates.get(j).map_or(String::new(), |v| v.to_string()))
+                .collect();
+            writeln!(
+                f,
+                "{},{},{},{},{},{},{},{},{},{}",
+                csv_field(&x.configuration),
+                x.seed,
+                x.swf,
+                x.gini,
+                x.mean_hours,
+                rates.join(","),
+                opt(x.us_federal_swf),
+                opt(x.saez_swf),
+                x.seconds.map_or(String::new(), |t| format!("{t:.3}")),
+                csv_field(&x.dir)
+            )?;
+        }
+        Ok(())
+    })?;
 
-    let mut f = std::io::BufWriter::new(std::fs::File::create(out.join("aggregate.csv"))?);
-    let rate_cols: Vec<String> = (0..k)
-        .map(|j| format!("rate_{j}_mean,rate_{j}_std"))
-        .collect();
-    writeln!(
-        f,
-        "configuration,runs,swf_mean,swf_std,gini_mean,gini_std,mean_hours_mean,mean_hours_std,{},us_federal_swf_mean,us_federal_swf_std,saez_swf_mean,saez_swf_std,vs_saez_percent_mean,vs_saez_percent_std,wins_vs_saez,vs_us_federal_percent_mean,vs_us_federal_percent_std",
-        rate_cols.join(",")
-    )?;
-    for a in &r.aggregates {
-        let rates: Vec<String> = (0..k)
-            .map(|j| {
-                a.rates
-                    .get(j)
-                    .map_or(",".to_string(), |(m, s)| format!("{m},{s}"))
-            })
+    crate::outfile::write_with(&out.join("aggregate.csv"), false, |f| {
+        let rate_cols: Vec<String> = (0..k)
+            .map(|j| format!("rate_{j}_mean,rate_{j}_std"))
             .collect();
-        let pair = |p: Option<(f64, f64)>| p.map_or(",".to_string(), |(m, s)| format!("{m},{s}"));
         writeln!(
             f,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            csv_field(&a.configuration),
-            a.runs,
-            a.swf.0,
-            a.swf.1,
-            a.gini.0,
-            a.gini.1,
-            a.mean_hours.0,
-            a.mean_hours.1,
-            rates.join(","),
-            pair(a.us_federal_swf),
-            pair(a.saez_swf),
-            pair(a.vs_saez_percent),
-            a.wins_vs_saez.map_or(String::new(), |w| w.to_string()),
-            pair(a.vs_us_federal_percent)
+            "configuration,runs,swf_mean,swf_std,gini_mean,gini_std,mean_hours_mean,mean_hours_std,{},us_federal_swf_mean,us_federal_swf_std,saez_swf_mean,saez_swf_std,vs_saez_percent_mean,vs_saez_percent_std,wins_vs_saez,vs_us_federal_percent_mean,vs_us_federal_percent_std",
+            rate_cols.join(",")
         )?;
-    }
-    f.flush()?;
+        for a in &r.aggregates {
+            let rates: Vec<String> = (0..k)
+                .map(|j| {
+                    a.rates
+                        .get(j)
+                        .map_or(",".to_string(), |(m, s)| format!("{m},{s}"))
+                })
+                .collect();
+            let pair =
+                |p: Option<(f64, f64)>| p.map_or(",".to_string(), |(m, s)| format!("{m},{s}"));
+            writeln!(
+                f,
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                csv_field(&a.configuration),
+                a.runs,
+                a.swf.0,
+                a.swf.1,
+                a.gini.0,
+                a.gini.1,
+                a.mean_hours.0,
+                a.mean_hours.1,
+                rates.join(","),
+                pair(a.us_federal_swf),
+                pair(a.saez_swf),
+                pair(a.vs_saez_percent),
+                a.wins_vs_saez.map_or(String::new(), |w| w.to_string()),
+                pair(a.vs_us_federal_percent)
+            )?;
+        }
+        Ok(())
+    })?;
     plots(out, r)
 }
 
