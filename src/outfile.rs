@@ -37,9 +37,17 @@ impl OutFile {
             Some(ext) => format!(".tmp.{}", ext.to_string_lossy()),
             None => ".tmp".to_string(),
         };
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{}.", name.to_string_lossy()))
-            .suffix(&suffix)
+        let prefix = format!(".{}.", name.to_string_lossy());
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(&suffix);
+        // A temporary file is private (0600) by default; an output is an ordinary file, so it
+        // is created with the mode `File::create` uses (0666, less the umask) like the log.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let tmp = builder
             .tempfile_in(dir)
             .with_context(|| format!("cannot write {}", path.display()))?;
         Ok(OutFile {
@@ -153,5 +161,18 @@ mod tests {
         drop(out);
         assert!(!path.exists());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_output_gets_the_mode_of_an_ordinary_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("run.log");
+        std::fs::File::create(&plain).unwrap();
+        let out = dir.path().join("summary.json");
+        write_bytes(&out, false, b"{}\n").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&out), mode(&plain));
     }
 }
