@@ -47,7 +47,7 @@ struct YearRecord {
 }
 
 #[derive(Serialize)]
-struct Bin {
+pub(super) struct Bin {
     label: String,
     bar: String,
     count: usize,
@@ -108,7 +108,7 @@ impl LlmPlanner {
         }
     }
 
-    fn income_histogram(cutoffs: &[f64], incomes: &[f64]) -> Vec<Bin> {
+    pub(super) fn income_histogram(cutoffs: &[f64], incomes: &[f64]) -> Vec<Bin> {
         let schedule = TaxSchedule::uniform(cutoffs.to_vec(), 0.0).expect("valid cut-offs");
         let mut counts = vec![0usize; cutoffs.len()];
         for &z in incomes {
@@ -129,7 +129,7 @@ impl LlmPlanner {
             .collect()
     }
 
-    fn utility_histogram(values: &[f64]) -> Vec<Bin> {
+    pub(super) fn utility_histogram(values: &[f64]) -> Vec<Bin> {
         let (lo, hi) = values
             .iter()
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
@@ -157,7 +157,7 @@ impl LlmPlanner {
             .collect()
     }
 
-    fn describe(values: &[f64]) -> (String, String, String) {
+    pub(super) fn describe(values: &[f64]) -> (String, String, String) {
         let m = stats::mean(values);
         let mut sorted = values.to_vec();
         sorted.sort_by(f64::total_cmp);
