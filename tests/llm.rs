@@ -1362,3 +1362,127 @@ fn baselines_say_who_played_them_and_can_be_played_by_the_runs_own_llm_workers()
     assert_eq!(saez.mean_hours, 20.0);
     assert!(!same.comparison.unwrap().verdict.contains("baselines with"));
 }
+
+fn planner_moves(dir: &std::path::Path) -> Vec<simulacra::frames::PlannerMove> {
+    let mut r = LogReader::open(&dir.join("run.log")).unwrap();
+    r.read_all::<Frame>()
+        .0
+        .into_iter()
+        .filter_map(|(_, f)| match f {
+            Frame::PlannerMove(m) => Some(m),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_elected_llm_leader_is_asked_for_her_move_between_elections_and_replays() {
+    // One election (year 0, term 3); in years 1 and 2 the leader is asked. Her first answer is
+    // the mock's [+10, 0, -10, ...]; her second is unusable twice, so she keeps the schedule.
+    let mock = Mock::start(|_, p| {
+        if p.contains("You were elected leader") && p.contains("Your own years as leader") {
+            if p.contains("year 1: TAX") {
+                return Behave::Answer("I would rather not say".into());
+            }
+        }
+        Behave::Answer(good_answer(p))
+    });
+    let s = llm_scenario(
+        &mock,
+        &[
+            "simulation.timesteps=9",
+            "governance.mode=election",
+            "governance.rule=plurality",
+            "governance.term_years=3",
+            "llm.max_reasks=1",
+        ],
+    );
+    let (tmp, summary) = run(&s);
+    let by = &summary.llm.as_ref().unwrap().by_role;
+    assert_eq!(by["leader"].decisions, 2, "{by:?}");
+    assert_eq!(by["leader"].fallbacks, 1);
+    let leader_asks: Vec<LlmExchange> = exchanges(tmp.path())
+        .into_iter()
+        .filter(|e| e.role == "leader")
+        .collect();
+    assert_eq!(leader_asks.len(), 1 + 2);
+    let moves = planner_moves(tmp.path());
+    assert_eq!(moves.len(), 3);
+    let leader: u64 = moves[0]
+        .policy
+        .trim_start_matches("elected worker ")
+        .parse()
+        .unwrap();
+    assert!(leader_asks.iter().all(|e| e.agent == leader));
+    assert_eq!(moves[1].policy, format!("elected worker {leader}"));
+    // Year 1: her DELTA applied (the mock moves +10, 0, -10, ... points, clamped to 0..100).
+    let want: Vec<i32> = moves[1]
+        .previous_rates
+        .iter()
+        .enumerate()
+        .map(|(j, r)| {
+            let p = (r * 100.0).round() as i32;
+            (p + [10, 0, -10][j % 3]).clamp(0, 100) - p
+        })
+        .collect();
+    assert_eq!(moves[1].deltas_points, want);
+    assert!(want.iter().any(|d| *d != 0));
+    // Year 2: the fallback keeps the schedule.
+    assert!(moves[2].deltas_points.iter().all(|d| *d == 0));
+    assert_eq!(moves[2].rates, moves[1].rates);
+    drop(mock);
+    assert_replays(tmp.path());
+}
+
+#[test]
+fn llm_voters_delegate_in_a_liquid_election_and_the_count_follows_the_chains() {
+    // Workers 0 and 1 vote for worker 1; 2 delegates to 0; 3 delegates to 4, who gives no
+    // usable answer (an abstention), so 3's vote is lost.
+    let mock = Mock::start(|_, p| {
+        if p.contains("\"DELEGATE\"") {
+            let answer = match worker_of(p) {
+                Some(0 | 1) => json!({"LEADER": "1"}),
+                Some(2) => json!({"DELEGATE": "0"}),
+                Some(3) => json!({"DELEGATE": "4"}),
+                _ => json!({"DELEGATE": "4"}), // herself: not among those offered
+            };
+            return Behave::Answer(answer.to_string());
+        }
+        Behave::Answer(good_answer(p))
+    });
+    let s = llm_scenario(
+        &mock,
+        &[
+            "governance.mode=election",
+            "governance.rule=liquid",
+            "llm.max_reasks=1",
+        ],
+    );
+    let (tmp, summary) = run(&s);
+    let g = summary.governance.as_ref().unwrap();
+    assert_eq!(g.elections, 2);
+    for e in &g.liquid {
+        assert_eq!(
+            (
+                e.measures.largest_weight,
+                e.measures.delegated,
+                e.measures.lost
+            ),
+            (2, 2, 1),
+            "{e:?}"
+        );
+        // Weights [2, 1]: Gini 1/6.
+        assert!((e.measures.weight_gini - 1.0 / 6.0).abs() < 1e-12);
+    }
+    let by = &summary.llm.as_ref().unwrap().by_role;
+    assert_eq!(by["vote"].fallbacks, 2, "worker 4, once per election");
+    let csv = std::fs::read_to_string(tmp.path().join("elections.csv")).unwrap();
+    assert!(
+        csv.lines()
+            .skip(1)
+            .all(|l| l.split(',').nth(3) == Some("1")),
+        "{csv}"
+    );
+    drop(mock);
+    assert_replays(tmp.path());
+}
