@@ -456,7 +456,7 @@ pub enum LeaderObjective {
 pub struct Governance {
     pub mode: GovernanceMode,
     /// One of plurality, approval, borda, instant-runoff, condorcet, random-ballot, sortition,
-    /// referendum.
+    /// referendum, liquid.
     pub rule: String,
     /// Elections every this many tax years; the leader moves every year of her term.
     pub term_years: u64,

@@ -46,7 +46,12 @@ pub(super) struct GovernanceState {
 
 impl GovernanceState {
     /// The elected governance of `scenario`, if it asks for one.
-    pub(super) fn start(scenario: &Scenario, llm: Option<&LlmRuntime>) -> Option<GovernanceState> {
+    /// `welfare` is the run's welfare measure (the leader is asked as the LLM planner is).
+    pub(super) fn start(
+        scenario: &Scenario,
+        welfare: crate::econ::WelfareKind,
+        llm: Option<&LlmRuntime>,
+    ) -> Option<GovernanceState> {
         (scenario.governance.mode == GovernanceMode::Election).then(|| {
             let g = &scenario.governance;
             let rule: Box<dyn VotingRule> = if g.rule == "liquid" {
@@ -60,14 +65,7 @@ impl GovernanceState {
             let llm_voters = scenario.workers.policy == WorkerPolicyName::Llm && llm.is_some();
             let leader_llm = llm
                 .filter(|_| llm_voters && g.leader_objective == LeaderObjective::OwnUtility)
-                .map(|rt| LeaderSettings {
-                    gateway: Arc::clone(&rt.gateway),
-                    prompts: Arc::clone(&rt.prompts),
-                    max_tokens: scenario.llm.planner_max_tokens,
-                    history: scenario.llm.planner_history,
-                    best_k: scenario.llm.best_k,
-                    max_delta_points: scenario.planner.max_delta_points,
-                });
+                .map(|rt| LeaderSettings::of(scenario, welfare, rt));
             GovernanceState {
                 rule_needs_ballots: rule.needs_ballots(),
                 coordinator: VotingCoordinator::new(rule, scenario.simulation.seed).start(),

@@ -145,7 +145,7 @@ impl Economy {
         )
         .await;
         let l = scenario.simulation.tax_year_length;
-        let governance = GovernanceState::start(scenario, llm.as_ref());
+        let governance = GovernanceState::start(scenario, scenario.world.welfare, llm.as_ref());
         Economy {
             params: scenario.world.clone(),
             population,
@@ -263,7 +263,8 @@ impl Economy {
                 .take()
                 .map(|g| g.held)
                 .unwrap_or_default();
-            self.governance = GovernanceState::start(&swap.child, self.llm.as_ref());
+            self.governance =
+                GovernanceState::start(&swap.child, self.params.welfare, self.llm.as_ref());
             self.state.governance = self.governance.as_ref().map(|_| ElectedState {
                 leader: None,
                 held,

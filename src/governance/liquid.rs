@@ -184,15 +184,10 @@ pub fn weighted_ballots(votes: &[(u64, LiquidVote)], resolution: &Resolution) ->
     out
 }
 
-/// The rules a liquid election may count its weighted ballots with (`governance.liquid_count`).
-pub const UNDERLYING: [&str; 6] = [
-    "plurality",
-    "approval",
-    "borda",
-    "instant-runoff",
-    "condorcet",
-    "random-ballot",
-];
+/// The rules a liquid election may count its weighted ballots with (`governance.liquid_count`):
+/// those of [`super::RULES`] that count ballots over candidates (before sortition, which
+/// needs none, and the referendum, whose candidates are options).
+pub const UNDERLYING: &[&str] = super::RULES.split_at(6).0;
 
 /// The ninth rule: counts ballots already weighted by [`weighted_ballots`] with an underlying
 /// rule (the game resolves the delegations before the count).

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::llm_planner::LlmPlanner;
+use super::llm_planner::{LlmPlanner, YearRecord, delta_ask, delta_hint};
 use super::llm_worker::{LlmWorkerSettings, brackets_text, template_failed};
 use super::worker::{Choice, Turn, WorkerProfile};
 use crate::econ::TaxSchedule;
@@ -27,18 +27,11 @@ use crate::governance::Ballot;
 use crate::governance::election::ElectionView;
 use crate::governance::liquid::LiquidVote;
 use crate::llm::gateway::Parsed;
-use crate::llm::{Ask, LlmGateway, Prompts, parse};
+use crate::llm::{Ask, parse};
 
-/// What the LLM leader is asked with (the LLM planner's settings).
-pub struct LeaderSettings {
-    pub gateway: Arc<LlmGateway>,
-    pub prompts: Arc<Prompts>,
-    pub max_tokens: u32,
-    /// Tax years of history shown.
-    pub history: usize,
-    pub best_k: usize,
-    pub max_delta_points: i32,
-}
+/// What the LLM leader is asked with: the LLM planner's settings (tokens, history, best
+/// years, the largest move).
+pub type LeaderSettings = super::llm_planner::LlmPlannerSettings;
 
 /// One tax year under a leader, as her own history keeps it (snapshots keep these).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -54,19 +47,6 @@ pub struct LeaderYear {
     pub own_utility: f64,
 }
 
-/// One past year as the planner's history shows it (means over its steps).
-#[derive(Clone, Debug, Serialize)]
-struct YearLine {
-    year: u64,
-    rates: String,
-    welfare: String,
-    #[serde(skip)]
-    welfare_value: f64,
-    revenue: String,
-    mean_hours: String,
-    gini: String,
-}
-
 fn points_text(rates: &[f64]) -> String {
     let p: Vec<String> = rates
         .iter()
@@ -75,16 +55,22 @@ fn points_text(rates: &[f64]) -> String {
     format!("[{}]", p.join(", "))
 }
 
-/// The years of `records` (step outcomes, in order), each as the means of its steps.
-fn year_lines(records: &[StepOutcome]) -> Vec<YearLine> {
-    let mut out: Vec<YearLine> = Vec::new();
+/// The years of `records` (step outcomes, in order), each as the means of its steps, as the
+/// planner's history shows them.
+fn year_lines(records: &[StepOutcome]) -> Vec<YearRecord> {
+    let mut out: Vec<YearRecord> = Vec::new();
     for year in records.chunk_by(|a, b| a.tax_year == b.tax_year) {
         let mean =
             |f: fn(&StepOutcome) -> f64| year.iter().map(f).sum::<f64>() / year.len().max(1) as f64;
         let welfare = mean(|r| r.welfare);
-        out.push(YearLine {
+        out.push(YearRecord {
             year: year[0].tax_year,
             rates: points_text(&year[0].rates),
+            points: year[0]
+                .rates
+                .iter()
+                .map(|r| (r * 100.0).round() as i32)
+                .collect(),
             welfare: format!("{welfare:.4}"),
             welfare_value: welfare,
             revenue: format!("{:.0}", mean(|r| r.revenue)),
@@ -119,7 +105,7 @@ pub fn leader_prompts(s: &LeaderSettings, input: &LeaderInput) -> Result<(String
     let n = input.current.num_brackets();
     let lines = year_lines(input.records);
     let start = lines.len().saturating_sub(s.history);
-    let mut best: Vec<&YearLine> = lines.iter().collect();
+    let mut best: Vec<&YearRecord> = lines.iter().collect();
     best.sort_by(|a, b| {
         b.welfare_value
             .total_cmp(&a.welfare_value)
@@ -161,24 +147,14 @@ pub async fn ask_leader(
     leader: u64,
     step: u64,
     brackets: usize,
-    (system, user): (String, String),
+    prompts: (String, String),
 ) -> Parsed<Vec<i32>> {
     let max_delta = s.max_delta_points;
     s.gateway
         .ask_parsed(
-            Ask::first(
-                "leader",
-                leader,
-                step,
-                vec![("system".into(), system), ("user".into(), user)],
-                s.max_tokens,
-                json!({"type": "object", "properties": {"DELTA": {
-                    "type": "array",
-                    "items": {"type": "integer", "enum": [-20, -10, 0, 10, 20]},
-                    "minItems": brackets, "maxItems": brackets}}, "required": ["DELTA"]}),
-            ),
+            delta_ask("leader", leader, step, prompts, s.max_tokens, brackets),
             |t| parse::deltas(t, brackets, max_delta),
-            &format!("{{\"DELTA\": [{}]}}", vec!["X"; brackets].join(", ")),
+            &delta_hint(brackets),
         )
         .await
 }
