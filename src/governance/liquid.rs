@@ -472,6 +472,38 @@ mod tests {
         assert!(Liquid::new("liquid").is_none());
     }
 
+    proptest::proptest! {
+        /// Whatever the delegation graph (chains, cycles, strangers, abstainers), every vote
+        /// is carried by exactly one direct voter or lost, and nobody carries less than her
+        /// own vote.
+        #[test]
+        fn every_vote_is_carried_once_or_lost(
+            acts in proptest::collection::vec((0u8..3, 0u64..25), 1..25)
+        ) {
+            let votes: Vec<(u64, LiquidVote)> = acts
+                .iter()
+                .enumerate()
+                .map(|(v, &(kind, to))| match kind {
+                    0 => direct(v as u64, 1),
+                    1 => (v as u64, LiquidVote::Delegate(to)),
+                    _ => (v as u64, LiquidVote::Abstain),
+                })
+                .collect();
+            let r = resolve(&votes);
+            let direct_voters = acts.iter().filter(|a| a.0 == 0).count();
+            let delegators = acts.iter().filter(|a| a.0 == 1).count();
+            let carried: u64 = r.weights.iter().map(|w| w.1).sum();
+            proptest::prop_assert_eq!(r.weights.len(), direct_voters);
+            proptest::prop_assert_eq!(r.delegated, delegators);
+            proptest::prop_assert_eq!(
+                carried as usize + r.lost_in_cycles + r.lost_to_abstainers,
+                direct_voters + delegators
+            );
+            proptest::prop_assert!(r.weights.iter().all(|w| w.1 >= 1));
+            proptest::prop_assert_eq!(weighted_ballots(&votes, &r).len() as u64, carried);
+        }
+    }
+
     fn traits(id: u64, income: f64, occupation: &str) -> VoterTraits {
         VoterTraits {
             id,
