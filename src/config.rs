@@ -456,7 +456,7 @@ pub enum LeaderObjective {
 pub struct Governance {
     pub mode: GovernanceMode,
     /// One of plurality, approval, borda, instant-runoff, condorcet, random-ballot, sortition,
-    /// referendum.
+    /// referendum, liquid.
     pub rule: String,
     /// Elections every this many tax years; the leader moves every year of her term.
     pub term_years: u64,
@@ -470,6 +470,34 @@ pub struct Governance {
     pub ballot_noise: f64,
     /// LLM workers: ask each one for a platform (otherwise they vote by candidate id only).
     pub platforms: bool,
+    /// Liquid democracy, offline voters: the share who delegate (each by a draw from her own
+    /// stream) to the most similar direct voter. Not written when default, so scenarios that
+    /// do not use it keep their header.
+    #[serde(skip_serializing_if = "is_default_delegation_share")]
+    pub delegation_share: f64,
+    /// Liquid democracy: the rule that counts the weighted ballots (plurality of weights by
+    /// default).
+    #[serde(skip_serializing_if = "is_default_liquid_count")]
+    pub liquid_count: String,
+    /// Liquid democracy, LLM voters: how many of the most similar fellow voters each is offered
+    /// as delegates (besides the candidates).
+    #[serde(skip_serializing_if = "is_default_delegate_peers")]
+    pub delegate_peers: usize,
+}
+
+pub const DEFAULT_DELEGATION_SHARE: f64 = 0.5;
+pub const DEFAULT_DELEGATE_PEERS: usize = 5;
+
+fn is_default_delegation_share(share: &f64) -> bool {
+    *share == DEFAULT_DELEGATION_SHARE
+}
+
+fn is_default_liquid_count(rule: &str) -> bool {
+    rule == "plurality"
+}
+
+fn is_default_delegate_peers(k: &usize) -> bool {
+    *k == DEFAULT_DELEGATE_PEERS
 }
 
 impl Default for Governance {
@@ -484,6 +512,9 @@ impl Default for Governance {
             leader_objective: LeaderObjective::OwnUtility,
             ballot_noise: 0.0,
             platforms: true,
+            delegation_share: DEFAULT_DELEGATION_SHARE,
+            liquid_count: "plurality".into(),
+            delegate_peers: DEFAULT_DELEGATE_PEERS,
         }
     }
 }
@@ -1005,6 +1036,31 @@ impl Scenario {
             1e6,
             " (a relative utility gain)",
         )?;
+        in_range(
+            "governance.delegation_share",
+            g.delegation_share,
+            0.0,
+            1.0,
+            " (the share of offline voters who delegate in a liquid election)",
+        )?;
+        if !crate::governance::liquid::UNDERLYING.contains(&g.liquid_count.as_str()) {
+            return Err(invalid(
+                "governance.liquid_count",
+                format!(
+                    "unknown rule {:?} to count a liquid election's weighted ballots: use one \
+                     of {}",
+                    g.liquid_count,
+                    crate::governance::liquid::UNDERLYING.join(", ")
+                ),
+            ));
+        }
+        in_range(
+            "governance.delegate_peers",
+            g.delegate_peers,
+            1,
+            50,
+            " (fellow voters an LLM voter may delegate to)",
+        )?;
         let pw = self.population.persona_weight;
         if !(pw.is_finite() && (0.0..=1.0).contains(&pw)) {
             return Err(invalid(
@@ -1312,6 +1368,34 @@ mod tests {
         assert!(err_of(&["population.persona_weight=-0.1"]).contains("population.persona_weight"));
         assert!(err_of(&["population.income_model=magic"]).contains("magic"));
         assert!(err_of(&["population.weight=0.3"]).contains("weight"));
+    }
+
+    #[test]
+    fn liquid_democracy_keys_are_ranged_and_stay_out_of_headers_by_default() {
+        for (set, key) in [
+            (
+                "governance.delegation_share=1.5",
+                "governance.delegation_share",
+            ),
+            (
+                "governance.delegation_share=nan",
+                "governance.delegation_share",
+            ),
+            (
+                "governance.liquid_count=sortition",
+                "governance.liquid_count",
+            ),
+            ("governance.liquid_count=liquid", "governance.liquid_count"),
+            ("governance.delegate_peers=0", "governance.delegate_peers"),
+            ("governance.delegate_peers=51", "governance.delegate_peers"),
+        ] {
+            assert!(err_of(&[set]).contains(key), "{set}");
+        }
+        let plain = Scenario::default().to_toml();
+        assert!(
+            !plain.contains("delegat") && !plain.contains("liquid"),
+            "{plain}"
+        );
     }
 
     #[test]

@@ -42,6 +42,8 @@ pub struct ElectedState {
     pub(crate) leader: Option<u64>,
     /// Elections held.
     pub(crate) held: Vec<ElectionRow>,
+    /// LLM leaders' years in office, each leader's own history (empty with offline workers).
+    pub(crate) leader_years: Vec<crate::policy::llm_leader::LeaderYear>,
 }
 
 /// One election, as `elections.csv` lists it.
@@ -57,4 +59,6 @@ pub struct ElectionRow {
     pub ballots: usize,
     pub exhausted: usize,
     pub tie_broken: bool,
+    /// A liquid election's concentration of weights (none under the other rules).
+    pub liquid: Option<crate::governance::liquid::LiquidMeasures>,
 }

@@ -103,3 +103,75 @@ fn comparison_table_covers_the_planner_and_each_rule() {
     assert!(tmp.path().join("plurality").join("elections.csv").exists());
     assert!(compare_rules(&s, &["dictatorship".to_string()], tmp.path()).is_err());
 }
+
+fn verify(dir: &std::path::Path) {
+    match verify_replay(dir).unwrap() {
+        ReplayVerdict::Identical { .. } => {}
+        ReplayVerdict::Differs(d) => panic!("{d}"),
+        ReplayVerdict::Failed(f) => panic!("{f}"),
+    }
+}
+
+#[test]
+fn liquid_elections_concentrate_weight_report_it_and_replay() {
+    let s = with(&["governance.rule=liquid", "governance.delegation_share=0.6"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = run_scenario(&s, tmp.path(), None).unwrap();
+    let g = summary.governance.as_ref().unwrap();
+    assert_eq!(g.elections, 6);
+    assert_eq!(g.liquid.len(), 6, "one weights entry per election");
+    for e in &g.liquid {
+        // Offline voters delegate only to direct voters: no chains, nothing lost, and every
+        // vote is counted.
+        assert_eq!(e.measures.lost, 0);
+        assert!(
+            e.measures.delegated > 5 && e.measures.delegated < 30,
+            "{e:?}"
+        );
+        assert!(e.measures.largest_weight > 1, "{e:?}");
+        assert!(
+            e.measures.weight_gini > 0.0 && e.measures.weight_gini < 1.0,
+            "{e:?}"
+        );
+    }
+    assert_eq!(g.mean_turnout, 1.0);
+    let csv = std::fs::read_to_string(tmp.path().join("elections.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(
+        header.ends_with(",welfare,largest_weight,weight_gini,delegated,lost"),
+        "{header}"
+    );
+    let first: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(first.len(), 16);
+    assert_eq!(first[12], g.liquid[0].measures.largest_weight.to_string());
+    // The round view names the weights.
+    let round = simulacra::inspect::round_detail(tmp.path(), 1).unwrap();
+    let text = simulacra::inspect::render_round(&round);
+    assert!(
+        text.contains("liquid: ") && text.contains("weight Gini"),
+        "{text}"
+    );
+    let e = round.summary.election.unwrap();
+    // The log keeps the direct ballots; the delegated votes are in their weights.
+    assert_eq!(e.ballots.len() + g.liquid[1].measures.delegated, 30);
+    verify(tmp.path());
+}
+
+#[test]
+fn liquid_without_delegation_is_plurality_and_other_rules_keep_their_tables() {
+    let liquid = with(&["governance.rule=liquid", "governance.delegation_share=0"]);
+    let plurality = with(&["governance.rule=plurality"]);
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let sa = run_scenario(&liquid, a.path(), None).unwrap();
+    let sb = run_scenario(&plurality, b.path(), None).unwrap();
+    let steps = |d: &std::path::Path| std::fs::read_to_string(d.join("steps.csv")).unwrap();
+    assert_eq!(steps(a.path()), steps(b.path()));
+    assert_eq!(sa.swf_final, sb.swf_final);
+    let m = &sa.governance.as_ref().unwrap().liquid[0].measures;
+    assert_eq!((m.largest_weight, m.weight_gini, m.delegated), (1, 0.0, 0));
+    // A plurality run's outputs carry no liquid columns or block.
+    let csv = std::fs::read_to_string(b.path().join("elections.csv")).unwrap();
+    assert!(csv.lines().next().unwrap().ends_with(",tie_broken,welfare"));
+    let json = std::fs::read_to_string(b.path().join("summary.json")).unwrap();
+    assert!(!json.contains("largest_weight"));
+}

@@ -539,15 +539,20 @@ fn llm_elections_count_bad_ballots_and_replay() {
     let g = summary.governance.as_ref().unwrap();
     assert_eq!(g.elections, 2);
     assert!((g.mean_turnout - 0.8).abs() < 1e-12);
-    let csv = std::fs::read_to_string(tmp.path().join("elections.csv")).unwrap();
+    every_winner_is(tmp.path(), "1");
+    drop(mock);
+    assert_replays(tmp.path());
+}
+
+/// Every election of the run in `dir` was won by `winner`.
+fn every_winner_is(dir: &std::path::Path, winner: &str) {
+    let csv = std::fs::read_to_string(dir.join("elections.csv")).unwrap();
     assert!(
         csv.lines()
             .skip(1)
-            .all(|l| l.split(',').nth(3) == Some("1")),
+            .all(|l| l.split(',').nth(3) == Some(winner)),
         "{csv}"
     );
-    drop(mock);
-    assert_replays(tmp.path());
 }
 
 #[test]
@@ -574,6 +579,30 @@ fn a_resumed_llm_run_reuses_recorded_answers_and_matches_the_uninterrupted_log()
     assert!(asked_again < asked_by_full_run);
 }
 
+/// Into `dir`: the run in `full` as if it crashed a few bytes after step `step`'s outcome,
+/// with the snapshots of `snapshots` (steps) kept.
+fn crash_after(full: &std::path::Path, step: u64, snapshots: &[u64], dir: &std::path::Path) {
+    let bytes = std::fs::read(full.join("run.log")).unwrap();
+    let cut = {
+        let mut r = LogReader::open(&full.join("run.log")).unwrap();
+        let mut end = 0;
+        while let Some(Ok(raw)) = r.next_raw() {
+            if let Ok(Frame::Outcome(o)) = raw.decode::<Frame>()
+                && o.step == step
+            {
+                end = raw.offset as usize + 8 + raw.payload.len();
+            }
+        }
+        end + 5
+    };
+    std::fs::write(dir.join("run.log"), &bytes[..cut]).unwrap();
+    std::fs::create_dir(dir.join("snapshots")).unwrap();
+    for s in snapshots {
+        let name = format!("snapshots/step-{s:08}.snap");
+        std::fs::copy(full.join(&name), dir.join(&name)).unwrap();
+    }
+}
+
 #[test]
 fn an_llm_run_resumes_from_its_snapshot_with_memories_and_counts_restored() {
     let mock = Mock::start(|_, p| Behave::Answer(good_answer(p)));
@@ -593,24 +622,7 @@ fn an_llm_run_resumes_from_its_snapshot_with_memories_and_counts_restored() {
     let asked_by_full_run = mock.requests();
     // A crash after step 7 of 9: the snapshot of step 6 is the start.
     let dir = tempfile::tempdir().unwrap();
-    let cut = {
-        let mut r = LogReader::open(&full_dir.path().join("run.log")).unwrap();
-        let mut end = 0;
-        while let Some(Ok(raw)) = r.next_raw() {
-            if let Ok(Frame::Outcome(o)) = raw.decode::<Frame>()
-                && o.step == 7
-            {
-                end = raw.offset as usize + 8 + raw.payload.len();
-            }
-        }
-        end + 5
-    };
-    std::fs::write(dir.path().join("run.log"), &bytes[..cut]).unwrap();
-    std::fs::create_dir(dir.path().join("snapshots")).unwrap();
-    for step in [3, 6] {
-        let name = format!("snapshots/step-{step:08}.snap");
-        std::fs::copy(full_dir.path().join(&name), dir.path().join(&name)).unwrap();
-    }
+    crash_after(full_dir.path(), 7, &[3, 6], dir.path());
     let r = simulacra::run::resume_run(dir.path()).unwrap();
     assert_eq!((r.steps_kept, r.from_snapshot), (8, Some(6)));
     assert!(std::fs::read(dir.path().join("run.log")).unwrap() == bytes);
@@ -1361,4 +1373,158 @@ fn baselines_say_who_played_them_and_can_be_played_by_the_runs_own_llm_workers()
     // Worker i answers 10*i hours whatever the schedule: 20 hours on average.
     assert_eq!(saez.mean_hours, 20.0);
     assert!(!same.comparison.unwrap().verdict.contains("baselines with"));
+}
+
+fn planner_moves(dir: &std::path::Path) -> Vec<simulacra::frames::PlannerMove> {
+    let mut r = LogReader::open(&dir.join("run.log")).unwrap();
+    r.read_all::<Frame>()
+        .0
+        .into_iter()
+        .filter_map(|(_, f)| match f {
+            Frame::PlannerMove(m) => Some(m),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_elected_llm_leader_is_asked_for_her_move_between_elections_and_replays() {
+    // One election (year 0, term 3); in years 1 and 2 the leader is asked. Her first answer is
+    // the mock's [+10, 0, -10, ...]; her second is unusable twice, so she keeps the schedule.
+    let mock = Mock::start(|_, p| {
+        if p.contains("You were elected leader")
+            && p.contains("Your own years as leader")
+            && p.contains("year 1: TAX")
+        {
+            return Behave::Answer("I would rather not say".into());
+        }
+        Behave::Answer(good_answer(p))
+    });
+    let s = llm_scenario(
+        &mock,
+        &[
+            "simulation.timesteps=9",
+            "governance.mode=election",
+            "governance.rule=plurality",
+            "governance.term_years=3",
+            "llm.max_reasks=1",
+        ],
+    );
+    let (tmp, summary) = run(&s);
+    let by = &summary.llm.as_ref().unwrap().by_role;
+    assert_eq!(by["leader"].decisions, 2, "{by:?}");
+    assert_eq!(by["leader"].fallbacks, 1);
+    let leader_asks: Vec<LlmExchange> = exchanges(tmp.path())
+        .into_iter()
+        .filter(|e| e.role == "leader")
+        .collect();
+    assert_eq!(leader_asks.len(), 1 + 2);
+    let moves = planner_moves(tmp.path());
+    assert_eq!(moves.len(), 3);
+    let leader: u64 = moves[0]
+        .policy
+        .trim_start_matches("elected worker ")
+        .parse()
+        .unwrap();
+    assert!(leader_asks.iter().all(|e| e.agent == leader));
+    assert_eq!(moves[1].policy, format!("elected worker {leader}"));
+    // Year 1: her DELTA applied (the mock moves +10, 0, -10, ... points, clamped to 0..100).
+    let want: Vec<i32> = moves[1]
+        .previous_rates
+        .iter()
+        .enumerate()
+        .map(|(j, r)| {
+            let p = (r * 100.0).round() as i32;
+            (p + [10, 0, -10][j % 3]).clamp(0, 100) - p
+        })
+        .collect();
+    assert_eq!(moves[1].deltas_points, want);
+    assert!(want.iter().any(|d| *d != 0));
+    // Year 2: the fallback keeps the schedule.
+    assert!(moves[2].deltas_points.iter().all(|d| *d == 0));
+    assert_eq!(moves[2].rates, moves[1].rates);
+    drop(mock);
+    assert_replays(tmp.path());
+}
+
+#[test]
+fn llm_voters_delegate_in_a_liquid_election_and_the_count_follows_the_chains() {
+    // Workers 0 and 1 vote for worker 1; 2 delegates to 0; 3 delegates to 4, who gives no
+    // usable answer (an abstention), so 3's vote is lost.
+    let mock = Mock::start(|_, p| {
+        if p.contains("\"DELEGATE\"") {
+            let answer = match worker_of(p) {
+                Some(0 | 1) => json!({"LEADER": "1"}),
+                Some(2) => json!({"DELEGATE": "0"}),
+                Some(3) => json!({"DELEGATE": "4"}),
+                _ => json!({"DELEGATE": "4"}), // herself: not among those offered
+            };
+            return Behave::Answer(answer.to_string());
+        }
+        Behave::Answer(good_answer(p))
+    });
+    let s = llm_scenario(
+        &mock,
+        &[
+            "governance.mode=election",
+            "governance.rule=liquid",
+            "llm.max_reasks=1",
+        ],
+    );
+    let (tmp, summary) = run(&s);
+    let g = summary.governance.as_ref().unwrap();
+    assert_eq!(g.elections, 2);
+    for e in &g.liquid {
+        assert_eq!(
+            (
+                e.measures.largest_weight,
+                e.measures.delegated,
+                e.measures.lost
+            ),
+            (2, 2, 1),
+            "{e:?}"
+        );
+        // Weights [2, 1]: Gini 1/6.
+        assert!((e.measures.weight_gini - 1.0 / 6.0).abs() < 1e-12);
+    }
+    let by = &summary.llm.as_ref().unwrap().by_role;
+    assert_eq!(by["vote"].fallbacks, 2, "worker 4, once per election");
+    every_winner_is(tmp.path(), "1");
+    drop(mock);
+    assert_replays(tmp.path());
+}
+
+#[test]
+fn an_llm_leaders_own_history_survives_a_resume_from_a_snapshot() {
+    // One election (year 0, term 4), the leader asked in years 1..3; her year-3 prompt lists
+    // her years 0..2, two of which only the snapshot of step 9 remembers. Had they been lost,
+    // the re-asked request would differ from the recorded one and so would the log.
+    let mock = Mock::start(|_, p| Behave::Answer(good_answer(p)));
+    let s = llm_scenario(
+        &mock,
+        &[
+            "simulation.timesteps=12",
+            "governance.mode=election",
+            "governance.term_years=4",
+            "log.snapshot_every_years=1",
+            "llm.log_prompts=true",
+        ],
+    );
+    let (full_dir, full) = run(&s);
+    assert_eq!(full.llm.as_ref().unwrap().by_role["leader"].decisions, 3);
+    let dir = tempfile::tempdir().unwrap();
+    crash_after(full_dir.path(), 10, &[6, 9], dir.path());
+    let r = simulacra::run::resume_run(dir.path()).unwrap();
+    assert_eq!(r.from_snapshot, Some(9));
+    assert_eq!(r.summary.log_sha256, full.log_sha256);
+    let leader_prompts: Vec<String> = exchanges(dir.path())
+        .into_iter()
+        .filter(|e| e.role == "leader")
+        .filter_map(|e| e.messages.map(|m| m[1].1.clone()))
+        .collect();
+    let last = leader_prompts
+        .last()
+        .expect("the leader's prompts are logged");
+    assert!(last.contains("Your own years as leader"), "{last}");
+    assert!(last.matches("your utility").count() == 3, "{last}");
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::frames::LlmExchange;
 use crate::governance::Ballot;
 use crate::governance::election::ElectionView;
+use crate::governance::liquid::LiquidVote;
 use crate::policy::{Choice, Feedback, Turn, WorkerPolicy, WorkerProfile, WorkerView};
 
 /// What the game asks every worker.
@@ -19,6 +20,8 @@ pub enum WorkerCall {
     Stand(Arc<ElectionView>),
     /// An election: cast a ballot over the candidates.
     Vote(Arc<ElectionView>),
+    /// A liquid election: cast a ballot, or delegate the vote to another voter.
+    LiquidVote(Arc<ElectionView>),
 }
 
 /// Which question a pending exchange answers.
@@ -27,6 +30,7 @@ pub enum CallKind {
     Step,
     Stand,
     Vote,
+    LiquidVote,
 }
 
 /// One worker.
@@ -50,6 +54,8 @@ pub struct ReplyExtra {
     pub platform: Option<(usize, f64)>,
     /// Her ballot, when asked to vote (none: she abstained or her answer was unusable).
     pub ballot: Option<Ballot>,
+    /// The voter she delegated to, in a liquid election.
+    pub delegate: Option<u64>,
     /// The LLM exchanges behind the answer (empty for offline policies).
     pub exchanges: Vec<LlmExchange>,
     /// A replay that cannot go on.
@@ -72,6 +78,20 @@ impl WorkerReply {
     /// The rare parts, taken out (empty if none).
     pub fn into_extra(self) -> ReplyExtra {
         self.extra.map(|b| *b).unwrap_or_default()
+    }
+}
+
+/// A liquid vote as the reply's fields: a ballot, a delegate, or neither (an abstention).
+fn liquid_extra(vote: LiquidVote) -> ReplyExtra {
+    let (ballot, delegate) = match vote {
+        LiquidVote::Direct(b) => (Some(b), None),
+        LiquidVote::Delegate(to) => (None, Some(to)),
+        LiquidVote::Abstain => (None, None),
+    };
+    ReplyExtra {
+        ballot,
+        delegate,
+        ..ReplyExtra::default()
     }
 }
 
@@ -119,6 +139,10 @@ impl Agent for Worker {
                 })),
                 Choice::Later(fut) => later(CallKind::Vote, fut),
             },
+            WorkerCall::LiquidVote(e) => match self.policy.liquid_vote(&self.profile, e) {
+                Choice::Now(vote) => Act::Ready(WorkerReply::with(liquid_extra(vote))),
+                Choice::Later(fut) => later(CallKind::LiquidVote, fut),
+            },
         }
     }
 
@@ -138,6 +162,13 @@ impl Agent for Worker {
                 extra.platform = self.policy.complete_stand(&self.profile, turn.payload)
             }
             CallKind::Vote => extra.ballot = self.policy.complete_vote(&self.profile, turn.payload),
+            CallKind::LiquidVote => {
+                let vote = self
+                    .policy
+                    .complete_liquid_vote(&self.profile, turn.payload);
+                let answer = liquid_extra(vote);
+                (extra.ballot, extra.delegate) = (answer.ballot, answer.delegate);
+            }
         }
         WorkerReply {
             hours,

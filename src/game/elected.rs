@@ -1,6 +1,10 @@
 //! Elected governance inside the game: the state between tax years (the leader, the elections
 //! held, the voting coordinator) and a tax year's election turn (candidacies, ballots from every
-//! worker, the count, then the leader's move or the adopted schedule).
+//! worker, the count, then the leader's move or the adopted schedule). A liquid election
+//! resolves delegations before the count (offline voters are delegated for by the seeded
+//! model of `governance::liquid`; LLM voters choose). With LLM workers the leader's move
+//! between elections is asked of her through the model (`policy::llm_leader`); offline
+//! leaders keep the exact best response.
 
 use std::sync::Arc;
 
@@ -9,12 +13,20 @@ use simulacra_actors::{StepFrames, StreamKey};
 
 use crate::agents::{CountBallots, VotingCoordinator, WorkerCall};
 use crate::config::Scenario;
-use crate::config::{Eligibility, Governance, GovernanceMode, LeaderObjective};
+use crate::config::{Eligibility, Governance, GovernanceMode, LeaderObjective, WorkerPolicyName};
 use crate::econ::TaxSchedule;
 use crate::frames::ElectionRecord;
 use crate::frames::{Frame, PlannerMove};
+use crate::governance::VotingRule;
+use crate::governance::election::Peer;
 use crate::governance::election::{Candidate, ElectionView};
+use crate::governance::liquid::{self, Liquid, LiquidVote, VoterTraits};
 use crate::governance::platforms::{favourite, platform_book, welfare_best};
+use crate::llm::LlmRuntime;
+use crate::policy::WorkerProfile;
+use crate::policy::llm_leader::{
+    LeaderInput, LeaderSettings, LeaderYear, ask_leader, leader_prompts,
+};
 
 use super::{Economy, GameError};
 use crate::memory::ElectionRow;
@@ -26,19 +38,41 @@ pub(super) struct GovernanceState {
     coordinator: Addr<VotingCoordinator>,
     rule_needs_ballots: bool,
     pub(super) max_delta: i32,
+    /// The workers are LLM agents (they choose their own delegates in a liquid election).
+    llm_voters: bool,
+    /// With LLM workers and the own-utility objective: the leader is asked for her move.
+    leader_llm: Option<LeaderSettings>,
 }
 
 impl GovernanceState {
     /// The elected governance of `scenario`, if it asks for one.
-    pub(super) fn start(scenario: &Scenario) -> Option<GovernanceState> {
+    /// `welfare` is the run's welfare measure (the leader is asked as the LLM planner is).
+    pub(super) fn start(
+        scenario: &Scenario,
+        welfare: crate::econ::WelfareKind,
+        llm: Option<&LlmRuntime>,
+    ) -> Option<GovernanceState> {
         (scenario.governance.mode == GovernanceMode::Election).then(|| {
-            let rule = crate::governance::rule(&scenario.governance.rule)
-                .expect("a validated scenario names a known rule");
+            let g = &scenario.governance;
+            let rule: Box<dyn VotingRule> = if g.rule == "liquid" {
+                Box::new(
+                    Liquid::new(&g.liquid_count)
+                        .expect("a validated scenario names a known liquid_count"),
+                )
+            } else {
+                crate::governance::rule(&g.rule).expect("a validated scenario names a known rule")
+            };
+            let llm_voters = scenario.workers.policy == WorkerPolicyName::Llm && llm.is_some();
+            let leader_llm = llm
+                .filter(|_| llm_voters && g.leader_objective == LeaderObjective::OwnUtility)
+                .map(|rt| LeaderSettings::of(scenario, welfare, rt));
             GovernanceState {
                 rule_needs_ballots: rule.needs_ballots(),
                 coordinator: VotingCoordinator::new(rule, scenario.simulation.seed).start(),
-                config: scenario.governance.clone(),
+                config: g.clone(),
                 max_delta: scenario.planner.max_delta_points,
+                llm_voters,
+                leader_llm,
             }
         })
     }
@@ -55,6 +89,7 @@ impl Economy {
         frames: &mut StepFrames<Frame>,
     ) -> Result<(), GameError> {
         let observed_welfare = self.close_year();
+        self.remember_leader_year(tax_year, observed_welfare);
         let gov = self
             .governance
             .as_ref()
@@ -69,6 +104,8 @@ impl Economy {
             gov.max_delta,
         ));
         let referendum = cfg.rule == "referendum";
+        let liquid = cfg.rule == "liquid";
+        let llm_voters = gov.llm_voters;
         let mut leader = self
             .state
             .governance
@@ -78,6 +115,8 @@ impl Economy {
         let n = self.population.len();
         let mut adopted: Option<usize> = None;
         let mut exchanges = Vec::new();
+        // A liquid election's acts, voter by voter.
+        let mut liquid_votes: Vec<(u64, LiquidVote)> = Vec::new();
 
         if due {
             let mut view = ElectionView {
@@ -93,6 +132,7 @@ impl Economy {
                 noise: cfg.ballot_noise,
                 llm_platforms: cfg.platforms,
                 rng_key: StreamKey::new(self.worker_key_seed, "ballot"),
+                liquid_peers: None,
             };
             let (candidates, ballots) = if gov.rule_needs_ballots {
                 let stands = self
@@ -140,21 +180,39 @@ impl Economy {
                         .collect()
                 };
                 view.candidates = candidates.clone();
+                let call = if liquid && llm_voters {
+                    view.liquid_peers = Some(Arc::new(self.liquid_peers(cfg.delegate_peers)));
+                    WorkerCall::LiquidVote(Arc::new(view))
+                } else {
+                    WorkerCall::Vote(Arc::new(view))
+                };
                 let votes = if candidates.is_empty() {
                     Vec::new()
                 } else {
-                    self.workers
-                        .step(step, &WorkerCall::Vote(Arc::new(view)), vec![None; n])
-                        .await?
+                    self.workers.step(step, &call, vec![None; n]).await?
                 };
                 if let Some(message) = votes.iter().find_map(|r| r.fatal().cloned()) {
                     return Err(GameError::Replay { step, message });
                 }
                 let mut ballots = Vec::new();
-                for r in votes {
+                for (id, r) in votes.into_iter().enumerate() {
                     let r = r.into_extra();
                     exchanges.extend(r.exchanges);
-                    ballots.extend(r.ballot);
+                    if liquid {
+                        liquid_votes.push((
+                            id as u64,
+                            match (r.ballot, r.delegate) {
+                                (Some(b), _) => LiquidVote::Direct(b),
+                                (None, Some(to)) => LiquidVote::Delegate(to),
+                                (None, None) => LiquidVote::Abstain,
+                            },
+                        ));
+                    } else {
+                        ballots.extend(r.ballot);
+                    }
+                }
+                if liquid && !llm_voters {
+                    self.delegate_offline(&mut liquid_votes, tax_year, cfg.delegation_share);
                 }
                 (candidates, ballots)
             } else {
@@ -163,6 +221,21 @@ impl Economy {
                     .map(|id| Candidate { id, option: 0 })
                     .collect();
                 (all, Vec::new())
+            };
+            let (ballots, counted, resolution) = if liquid {
+                let resolution = liquid::resolve(&liquid_votes);
+                let counted = liquid::weighted_ballots(&liquid_votes, &resolution);
+                let direct = liquid_votes
+                    .into_iter()
+                    .filter_map(|(_, v)| match v {
+                        LiquidVote::Direct(b) => Some(b),
+                        _ => None,
+                    })
+                    .collect();
+                (direct, counted, Some(resolution))
+            } else {
+                let counted = ballots.clone();
+                (ballots, counted, None)
             };
             if !candidates.is_empty() {
                 let ids: Vec<u64> = candidates.iter().map(|c| c.id).collect();
@@ -174,10 +247,16 @@ impl Economy {
                     .send(CountBallots {
                         tax_year,
                         candidates: ids,
-                        ballots: ballots.clone(),
+                        ballots: counted.clone(),
                     })
                     .await
                     .map_err(|source| GameError::PlannerGone { step, source })?;
+                let mut count = count;
+                if let Some(r) = &resolution {
+                    count.notes.extend(r.notes());
+                }
+                // Votes counted (a liquid election's carried votes included) over voters.
+                let turnout = counted.len() as f64 / n.max(1) as f64;
                 let winner = count.winner;
                 if referendum {
                     adopted = Some(winner as usize);
@@ -196,11 +275,12 @@ impl Economy {
                     rule: cfg.rule.clone(),
                     winner,
                     margin: count.margin,
-                    turnout: ballots.len() as f64 / n.max(1) as f64,
+                    turnout,
                     candidates: candidates.len(),
                     ballots: ballots.len(),
                     exhausted: count.exhausted,
                     tie_broken: count.tie_broken,
+                    liquid: resolution.as_ref().map(liquid::Resolution::measures),
                 };
                 tracing::info!(
                     tax_year,
@@ -219,7 +299,7 @@ impl Economy {
                         .iter()
                         .map(|c| (c.id, book[c.option].deltas.clone()))
                         .collect(),
-                    turnout: ballots.len() as f64 / n.max(1) as f64,
+                    turnout,
                     ballots,
                     count,
                 }));
@@ -228,9 +308,29 @@ impl Economy {
                 }
             }
         }
-        // The leader's move: her platform in an election year, else her favourite (or, with
-        // the welfare objective, the welfare-maximizing) schedule among the reachable ones.
-        if !referendum && let Some(l) = leader {
+        // An LLM leader is asked for her move whenever the election did not hand her a platform
+        // she wrote (between elections, or every year when candidates run without platforms).
+        let mut asked: Option<Vec<i32>> = None;
+        if !referendum
+            && let Some(l) = leader
+            && (adopted.is_none() || !cfg.platforms)
+            && self
+                .governance
+                .as_ref()
+                .is_some_and(|g| g.leader_llm.is_some())
+        {
+            let (deltas, leader_exchanges) = self.ask_leader_move(l, step, tax_year).await?;
+            exchanges.extend(leader_exchanges);
+            // The documented fallback: keep the schedule.
+            asked = Some(deltas.unwrap_or_else(|| vec![0; cutoffs.len()]));
+        }
+        // Otherwise the leader's move: her platform in an election year, else her favourite
+        // (or, with the welfare objective, the welfare-maximizing) schedule among the
+        // reachable ones.
+        if !referendum
+            && asked.is_none()
+            && let Some(l) = leader
+        {
             let welfare_variant = cfg.leader_objective == LeaderObjective::Welfare;
             adopted = Some(match (welfare_variant, adopted) {
                 (true, _) => welfare_best(&book),
@@ -251,8 +351,23 @@ impl Economy {
         }
         let option = adopted.unwrap_or(0);
         let previous = self.state.schedule.clone();
-        self.state.schedule = TaxSchedule::new(cutoffs, book[option].rates.clone())
-            .expect("book schedules are valid");
+        self.state.schedule = match &asked {
+            Some(d) => previous
+                .apply_deltas(d)
+                .unwrap_or_else(|_| previous.clone()),
+            None => TaxSchedule::new(cutoffs, book[option].rates.clone())
+                .expect("book schedules are valid"),
+        };
+        let deltas_points = match asked {
+            // The move applied (clamped at 0 and 100), in points.
+            Some(_) => previous
+                .rates()
+                .iter()
+                .zip(self.state.schedule.rates())
+                .map(|(a, b)| ((b - a) * 100.0).round() as i32)
+                .collect(),
+            None => book[option].deltas.clone(),
+        };
         if previous != self.state.schedule {
             self.state.schedule_version += 1;
         }
@@ -266,7 +381,7 @@ impl Economy {
             },
             observed_welfare,
             previous_rates: previous.rates().to_vec(),
-            deltas_points: book[option].deltas.clone(),
+            deltas_points,
             cutoffs: self.state.schedule.cutoffs().to_vec(),
             rates: self.state.schedule.rates().to_vec(),
         }));
@@ -274,5 +389,157 @@ impl Economy {
             frames.push(Frame::Llm(e));
         }
         Ok(())
+    }
+}
+
+impl Economy {
+    /// Keeps last year in the outgoing LLM leader's own history: the rates she set, the
+    /// year's welfare, and her own income and utility at its last step.
+    fn remember_leader_year(&mut self, tax_year: u64, observed_welfare: Option<f64>) {
+        if self
+            .governance
+            .as_ref()
+            .is_none_or(|g| g.leader_llm.is_none())
+        {
+            return;
+        }
+        let (Some(welfare), Some(s)) = (observed_welfare, self.last_settlement.as_ref()) else {
+            return;
+        };
+        let rates = self
+            .state
+            .schedule
+            .rates()
+            .iter()
+            .map(|r| (r * 100.0).round() as i32)
+            .collect();
+        if let Some(elected) = self.state.governance.as_mut()
+            && let Some(l) = elected.leader
+            && let (Some(&own_income), Some(&own_utility)) =
+                (s.incomes.get(l as usize), s.utilities.get(l as usize))
+        {
+            elected.leader_years.push(LeaderYear {
+                tax_year: tax_year.saturating_sub(1),
+                leader: l,
+                rates,
+                welfare,
+                own_income,
+                own_utility,
+            });
+        }
+    }
+
+    /// Asks LLM leader `l` for this year's move: the DELTA (none after the fallback) and the
+    /// exchanges to log.
+    async fn ask_leader_move(
+        &self,
+        l: u64,
+        step: u64,
+        tax_year: u64,
+    ) -> Result<(Option<Vec<i32>>, Vec<crate::frames::LlmExchange>), GameError> {
+        let settings = self
+            .governance
+            .as_ref()
+            .and_then(|g| g.leader_llm.as_ref())
+            .expect("called with an LLM leader");
+        let id = l as usize;
+        let (incomes, utilities) = self
+            .last_settlement
+            .as_ref()
+            .map_or((&[][..], &[][..]), |s| (&s.incomes[..], &s.utilities[..]));
+        let own = self
+            .state
+            .governance
+            .as_ref()
+            .map(|g| g.leader_years.iter().filter(|y| y.leader == l).collect())
+            .unwrap_or_default();
+        let input = LeaderInput {
+            me: WorkerProfile {
+                id: id as u32,
+                skill: self.population.skills[id],
+                utility_type: self.population.utility_types[id],
+                form: self.params.form,
+                max_hours: self.params.max_hours,
+            },
+            tax_year,
+            years_total: self.state.years_total,
+            current: &self.state.schedule,
+            records: &self.records,
+            incomes,
+            utilities,
+            own,
+        };
+        // A template that cannot render stops the run, naming the template.
+        let prompts = leader_prompts(settings, &input)
+            .map_err(|message| GameError::Replay { step, message })?;
+        let brackets = self.state.schedule.num_brackets();
+        let got = ask_leader(settings, l, step, brackets, prompts).await;
+        if let Some(message) = got.fatal {
+            return Err(GameError::Replay { step, message });
+        }
+        Ok((got.value, got.exchanges))
+    }
+
+    /// For each voter, the fellow voters most like her (offered to LLM voters as delegates).
+    fn liquid_peers(&self, k: usize) -> Vec<Vec<Peer>> {
+        let traits = self.voter_traits();
+        let mut sorted = traits.clone();
+        sorted.sort_by(|a, b| a.log_income.total_cmp(&b.log_income).then(a.id.cmp(&b.id)));
+        liquid::nearest(&traits, &sorted, k)
+            .into_iter()
+            .map(|ids| {
+                ids.into_iter()
+                    .map(|id| Peer {
+                        id,
+                        text: format!(
+                            "earns ${:.0} a year; works in {}",
+                            self.population.census_incomes[id as usize],
+                            traits[id as usize].occupation
+                        ),
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Every voter's income and occupation, by id (what the delegation model compares).
+    fn voter_traits(&self) -> Vec<VoterTraits> {
+        self.population
+            .personas()
+            .into_iter()
+            .enumerate()
+            .map(|(id, p)| VoterTraits {
+                id: id as u64,
+                log_income: self.population.census_incomes[id].max(1.0).ln(),
+                occupation: p.occupation,
+            })
+            .collect()
+    }
+
+    /// The offline delegation model: a voter delegates when her draw (her own stream, keyed
+    /// by the tax year) is below `share`, to the most similar direct voter.
+    fn delegate_offline(&self, votes: &mut [(u64, LiquidVote)], tax_year: u64, share: f64) {
+        use rand::RngExt;
+        let key = StreamKey::new(self.worker_key_seed, "delegate");
+        let all = self.voter_traits();
+        // Only voters who cast a ballot may delegate or be delegated to.
+        let voters: Vec<VoterTraits> = votes
+            .iter()
+            .filter(|(_, v)| matches!(v, LiquidVote::Direct(_)))
+            .filter_map(|(id, _)| all.get(*id as usize).cloned())
+            .collect();
+        let draws: Vec<f64> = voters
+            .iter()
+            .map(|t| key.rng(t.id, tax_year).random::<f64>())
+            .collect();
+        let to = liquid::offline_delegations(&voters, &draws, share);
+        for (t, to) in voters.iter().zip(to) {
+            // `votes` are in voter order.
+            if let Some(to) = to
+                && let Ok(i) = votes.binary_search_by_key(&t.id, |v| v.0)
+            {
+                votes[i].1 = LiquidVote::Delegate(to);
+            }
+        }
     }
 }

@@ -145,7 +145,7 @@ impl Economy {
         )
         .await;
         let l = scenario.simulation.tax_year_length;
-        let governance = GovernanceState::start(scenario);
+        let governance = GovernanceState::start(scenario, scenario.world.welfare, llm.as_ref());
         Economy {
             params: scenario.world.clone(),
             population,
@@ -263,11 +263,13 @@ impl Economy {
                 .take()
                 .map(|g| g.held)
                 .unwrap_or_default();
-            self.governance = GovernanceState::start(&swap.child);
-            self.state.governance = self
-                .governance
-                .as_ref()
-                .map(|_| ElectedState { leader: None, held });
+            self.governance =
+                GovernanceState::start(&swap.child, self.params.welfare, self.llm.as_ref());
+            self.state.governance = self.governance.as_ref().map(|_| ElectedState {
+                leader: None,
+                held,
+                leader_years: Vec::new(),
+            });
         } else if let Some(g) = self.governance.as_mut() {
             // Same rule, same leader: only the leader's per-year limit is the child's.
             g.max_delta = swap.child.planner.max_delta_points;

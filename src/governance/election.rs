@@ -42,6 +42,16 @@ pub struct ElectionView {
     /// LLM workers write their own platforms (otherwise they stand on their exact favourite).
     pub llm_platforms: bool,
     pub rng_key: StreamKey,
+    /// A liquid election asked of LLM voters: for each voter (by id), the fellow voters she
+    /// may delegate to, most similar first (the candidates are offered besides).
+    pub liquid_peers: Option<Arc<Vec<Vec<Peer>>>>,
+}
+
+/// A fellow voter one may delegate to, as a prompt describes her.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Peer {
+    pub id: u64,
+    pub text: String,
 }
 
 fn world(form: UtilityForm, max_hours: f64) -> WorldParams {

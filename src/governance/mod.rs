@@ -1,13 +1,15 @@
 //! Governance: who sets the schedule. A voting rule is one small type behind [`VotingRule`]
 //! (one file each); [`rule`] names them. The election itself (candidacies, platforms, ballots,
 //! the count, the winner's move) is run by the game with the voting-coordinator actor; the
-//! evaluation of platforms ([`platforms`]) is pure economics.
+//! evaluation of platforms ([`platforms`]) is pure economics. Liquid democracy ([`liquid`])
+//! resolves delegations into weighted ballots before an underlying rule counts them.
 
 pub mod approval;
 pub mod borda;
 pub mod condorcet;
 pub mod election;
 pub mod instant_runoff;
+pub mod liquid;
 pub mod platforms;
 pub mod plurality;
 pub mod random_ballot;
@@ -59,7 +61,7 @@ pub trait VotingRule: Send {
 }
 
 /// The names of every rule, as `governance.rule` takes them.
-pub const RULES: [&str; 8] = [
+pub const RULES: [&str; 9] = [
     "plurality",
     "approval",
     "borda",
@@ -68,6 +70,7 @@ pub const RULES: [&str; 8] = [
     "random-ballot",
     "sortition",
     "referendum",
+    "liquid",
 ];
 
 /// The rule called `name`.
@@ -81,6 +84,8 @@ pub fn rule(name: &str) -> Option<Box<dyn VotingRule>> {
         "random-ballot" => Box::new(random_ballot::RandomBallot),
         "sortition" => Box::new(sortition::Sortition),
         "referendum" => Box::new(referendum::Referendum),
+        // Counted by plurality of weights unless `governance.liquid_count` names another rule.
+        "liquid" => Box::new(liquid::Liquid::new("plurality")?),
         _ => return None,
     })
 }

@@ -8,7 +8,7 @@ use minijinja::Environment;
 use serde::Serialize;
 
 /// The templates, by name.
-pub const TEMPLATES: [(&str, &str); 9] = [
+pub const TEMPLATES: [(&str, &str); 11] = [
     ("stand", include_str!("../../scenarios/prompts/stand.j2")),
     ("vote", include_str!("../../scenarios/prompts/vote.j2")),
     (
@@ -38,6 +38,11 @@ pub const TEMPLATES: [(&str, &str); 9] = [
     (
         "satisfaction",
         include_str!("../../scenarios/prompts/satisfaction.j2"),
+    ),
+    ("leader", include_str!("../../scenarios/prompts/leader.j2")),
+    (
+        "delegate",
+        include_str!("../../scenarios/prompts/delegate.j2"),
     ),
 ];
 

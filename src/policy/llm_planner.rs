@@ -32,22 +32,41 @@ pub struct LlmPlannerSettings {
     pub welfare: WelfareKind,
 }
 
+impl LlmPlannerSettings {
+    /// The settings `scenario` gives the LLM planner (and the LLM leader, who is asked as one).
+    pub fn of(
+        scenario: &crate::config::Scenario,
+        welfare: WelfareKind,
+        rt: &crate::llm::LlmRuntime,
+    ) -> Self {
+        LlmPlannerSettings {
+            gateway: Arc::clone(&rt.gateway),
+            prompts: Arc::clone(&rt.prompts),
+            max_tokens: scenario.llm.planner_max_tokens,
+            history: scenario.llm.planner_history,
+            best_k: scenario.llm.best_k,
+            max_delta_points: scenario.planner.max_delta_points,
+            welfare,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
-struct YearRecord {
-    year: u64,
-    rates: String,
+pub(super) struct YearRecord {
+    pub(super) year: u64,
+    pub(super) rates: String,
     #[serde(skip)]
-    points: Vec<i32>,
-    welfare: String,
+    pub(super) points: Vec<i32>,
+    pub(super) welfare: String,
     #[serde(skip)]
-    welfare_value: f64,
-    revenue: String,
-    mean_hours: String,
-    gini: String,
+    pub(super) welfare_value: f64,
+    pub(super) revenue: String,
+    pub(super) mean_hours: String,
+    pub(super) gini: String,
 }
 
 #[derive(Serialize)]
-struct Bin {
+pub(super) struct Bin {
     label: String,
     bar: String,
     count: usize,
@@ -108,7 +127,7 @@ impl LlmPlanner {
         }
     }
 
-    fn income_histogram(cutoffs: &[f64], incomes: &[f64]) -> Vec<Bin> {
+    pub(super) fn income_histogram(cutoffs: &[f64], incomes: &[f64]) -> Vec<Bin> {
         let schedule = TaxSchedule::uniform(cutoffs.to_vec(), 0.0).expect("valid cut-offs");
         let mut counts = vec![0usize; cutoffs.len()];
         for &z in incomes {
@@ -129,7 +148,7 @@ impl LlmPlanner {
             .collect()
     }
 
-    fn utility_histogram(values: &[f64]) -> Vec<Bin> {
+    pub(super) fn utility_histogram(values: &[f64]) -> Vec<Bin> {
         let (lo, hi) = values
             .iter()
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
@@ -157,7 +176,7 @@ impl LlmPlanner {
             .collect()
     }
 
-    fn describe(values: &[f64]) -> (String, String, String) {
+    pub(super) fn describe(values: &[f64]) -> (String, String, String) {
         let m = stats::mean(values);
         let mut sorted = values.to_vec();
         sorted.sort_by(f64::total_cmp);
@@ -206,6 +225,34 @@ impl LlmPlanner {
             moves.join("; ")
         ))
     }
+}
+
+/// A request for a `{"DELTA": [..]}` move over `n` brackets (from the planner, or from an
+/// LLM leader, who is asked as one).
+pub(super) fn delta_ask(
+    role: &'static str,
+    agent: u64,
+    step: u64,
+    (system, user): (String, String),
+    max_tokens: u32,
+    n: usize,
+) -> Ask {
+    Ask::first(
+        role,
+        agent,
+        step,
+        vec![("system".into(), system), ("user".into(), user)],
+        max_tokens,
+        json!({"type": "object", "properties": {"DELTA": {
+            "type": "array",
+            "items": {"type": "integer", "enum": [-20, -10, 0, 10, 20]},
+            "minItems": n, "maxItems": n}}, "required": ["DELTA"]}),
+    )
+}
+
+/// The answer's form, for a re-ask.
+pub(super) fn delta_hint(n: usize) -> String {
+    format!("{{\"DELTA\": [{}]}}", vec!["X"; n].join(", "))
 }
 
 impl PlannerPolicy for LlmPlanner {
@@ -272,19 +319,16 @@ impl PlannerPolicy for LlmPlanner {
             };
             let got = gw
                 .ask_parsed(
-                    Ask::first(
+                    delta_ask(
                         "planner",
                         PLANNER_AGENT,
                         step,
-                        vec![("system".into(), system), ("user".into(), user)],
+                        (system, user),
                         max_tokens,
-                        json!({"type": "object", "properties": {"DELTA": {
-                            "type": "array",
-                            "items": {"type": "integer", "enum": [-20, -10, 0, 10, 20]},
-                            "minItems": n, "maxItems": n}}, "required": ["DELTA"]}),
+                        n,
                     ),
                     |t| parse::deltas(t, n, max_delta),
-                    &format!("{{\"DELTA\": [{}]}}", vec!["X"; n].join(", ")),
+                    &delta_hint(n),
                 )
                 .await;
             Turn {

@@ -19,6 +19,7 @@ use super::worker::{Choice, Feedback, Turn, WorkerPolicy, WorkerProfile, WorkerV
 use crate::econ::{TaxSchedule, UtilityType};
 use crate::governance::Ballot;
 use crate::governance::election::{ElectionView, offline_stand};
+use crate::governance::liquid::LiquidVote;
 use crate::governance::platforms::{PlatformOption, option_of};
 use crate::llm::{Ask, LlmGateway, Prompts, parse};
 
@@ -209,7 +210,7 @@ impl LlmWorker {
 
 /// What the `worker_system` template sees: the worker's identity, skill and objective, and her
 /// persona when known.
-fn system_context(me: &WorkerProfile, persona: Option<String>) -> serde_json::Value {
+pub(super) fn system_context(me: &WorkerProfile, persona: Option<String>) -> serde_json::Value {
     json!({
         "id": me.id,
         "skill": money(me.skill),
@@ -596,6 +597,14 @@ impl WorkerPolicy for LlmWorker {
 
     fn complete_vote(&mut self, _me: &WorkerProfile, payload: Box<dyn Any>) -> Option<Ballot> {
         payload.downcast::<Option<Ballot>>().ok().and_then(|b| *b)
+    }
+
+    fn liquid_vote(&mut self, me: &WorkerProfile, e: &ElectionView) -> Choice<LiquidVote> {
+        super::llm_leader::liquid_vote(&self.settings, self.system_prompt(me), me, e)
+    }
+
+    fn complete_liquid_vote(&mut self, _me: &WorkerProfile, payload: Box<dyn Any>) -> LiquidVote {
+        super::llm_leader::complete_liquid_vote(payload)
     }
 
     fn complete(&mut self, _me: &WorkerProfile, payload: Box<dyn Any>) -> f64 {

@@ -2,6 +2,7 @@
 //! policy and exchange messages; the policy decides. New kinds of agents (LLM workers and
 //! planners) implement these traits.
 
+pub mod llm_leader;
 pub mod llm_planner;
 pub mod llm_worker;
 pub mod planner;

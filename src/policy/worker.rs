@@ -16,6 +16,7 @@ use crate::econ::{TaxSchedule, UtilityForm, UtilityType, best_response};
 use crate::frames::LlmExchange;
 use crate::governance::Ballot;
 use crate::governance::election::{ElectionView, offline_ballot, offline_stand};
+use crate::governance::liquid::LiquidVote;
 use rand::RngExt;
 
 /// What does not change about a worker.
@@ -95,6 +96,20 @@ pub trait WorkerPolicy {
             me.skill,
             e,
         )))
+    }
+
+    /// Liquid democracy: a ballot, or her vote handed to another voter. By default her ordinary
+    /// ballot: offline voters' delegations are drawn by the game (`governance::liquid`).
+    fn liquid_vote(&mut self, me: &WorkerProfile, e: &ElectionView) -> Choice<LiquidVote> {
+        match self.vote(me, e) {
+            Choice::Now(ballot) => Choice::Now(ballot.into()),
+            Choice::Later(fut) => Choice::Later(fut),
+        }
+    }
+
+    /// The liquid vote from a finished exchange (by default, the ballot's).
+    fn complete_liquid_vote(&mut self, me: &WorkerProfile, payload: Box<dyn Any>) -> LiquidVote {
+        self.complete_vote(me, payload).into()
     }
 
     /// The candidacy from a finished exchange.

@@ -145,15 +145,11 @@ pub fn planner_policy(
             let rt = llm.ok_or_else(|| {
                 anyhow::anyhow!("planner.policy = \"llm\" needs the [llm] backend")
             })?;
-            Box::new(LlmPlanner::new(LlmPlannerSettings {
-                gateway: Arc::clone(&rt.gateway),
-                prompts: Arc::clone(&rt.prompts),
-                max_tokens: scenario.llm.planner_max_tokens,
-                history: scenario.llm.planner_history,
-                best_k: scenario.llm.best_k,
-                max_delta_points: scenario.planner.max_delta_points,
-                welfare: scenario.world.welfare,
-            }))
+            Box::new(LlmPlanner::new(LlmPlannerSettings::of(
+                scenario,
+                scenario.world.welfare,
+                rt,
+            )))
         }
         PlannerPolicyName::HillClimb => Box::new(HillClimb::new(scenario.planner.max_delta_points)),
         PlannerPolicyName::UsFederal => Box::new(FixedSchedule {

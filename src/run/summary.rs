@@ -165,6 +165,17 @@ pub struct GovernanceSummary {
     pub ties_broken: usize,
     /// Mean welfare over the tax years that followed an election.
     pub mean_welfare_after_election: f64,
+    /// Liquid democracy only: each election's concentration of delegated weight.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub liquid: Vec<LiquidElection>,
+}
+
+/// One liquid election's weights, as `summary.json` lists them.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LiquidElection {
+    pub tax_year: u64,
+    #[serde(flatten)]
+    pub measures: crate::governance::liquid::LiquidMeasures,
 }
 
 pub(super) fn governance_summary(
@@ -192,6 +203,15 @@ pub(super) fn governance_summary(
         mean_margin: rows.iter().map(|r| r.margin).sum::<f64>() / k,
         ties_broken: rows.iter().filter(|r| r.tie_broken).count(),
         mean_welfare_after_election: years.iter().sum::<f64>() / years.len().max(1) as f64,
+        liquid: rows
+            .iter()
+            .filter_map(|r| {
+                r.liquid.clone().map(|measures| LiquidElection {
+                    tax_year: r.tax_year,
+                    measures,
+                })
+            })
+            .collect(),
     })
 }
 
@@ -257,9 +277,16 @@ pub fn write_elections_csv(
     }
     let file = crate::outfile::OutFile::create(path, fsync)?;
     let mut out = std::io::BufWriter::new(file.file());
+    // Liquid elections add their weights' columns (only then, so other tables keep theirs).
+    let liquid = rows.iter().any(|r| r.liquid.is_some());
     writeln!(
         out,
-        "tax_year,step,rule,winner,winner_income_decile,margin,turnout,candidates,ballots,exhausted,tie_broken,welfare"
+        "tax_year,step,rule,winner,winner_income_decile,margin,turnout,candidates,ballots,exhausted,tie_broken,welfare{}",
+        if liquid {
+            ",largest_weight,weight_gini,delegated,lost"
+        } else {
+            ""
+        }
     )?;
     for r in rows {
         let decile = if r.rule == "referendum" || (r.winner as usize) >= n {
@@ -267,7 +294,7 @@ pub fn write_elections_csv(
         } else {
             (rank[r.winner as usize] * 10 / n + 1).to_string()
         };
-        writeln!(
+        write!(
             out,
             "{},{},{},{},{},{},{},{},{},{},{},{}",
             r.tax_year,
@@ -283,6 +310,15 @@ pub fn write_elections_csv(
             r.tie_broken,
             year_welfare(records, r.tax_year)
         )?;
+        match (&r.liquid, liquid) {
+            (Some(m), _) => writeln!(
+                out,
+                ",{},{},{},{}",
+                m.largest_weight, m.weight_gini, m.delegated, m.lost
+            )?,
+            (None, true) => writeln!(out, ",,,,")?,
+            (None, false) => writeln!(out)?,
+        }
     }
     out.flush()?;
     drop(out);
