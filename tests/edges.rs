@@ -115,6 +115,10 @@ fn a_second_writer_is_refused_naming_the_holder_and_ctrl_c_stops_the_run_resumab
         e.contains(&format!("continue with `simulacra resume {d}`")),
         "{e}"
     );
+    assert!(
+        !dir.join("summary.json").exists() && !dir.join("steps.csv").exists(),
+        "an interrupted run is no result"
+    );
     // The log holds exactly the whole steps it says; the lock went with the process.
     let o = simulacra(&["resume", d]);
     assert!(o.status.success(), "{}", stderr(&o));

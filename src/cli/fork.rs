@@ -56,5 +56,5 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
         out.display()
     );
     super::run::print_summary(&forked.summary, &out);
-    Ok(super::run::exit_code(&forked.summary, &out))
+    Ok(super::run::exit_code(&forked.summary))
 }

@@ -93,7 +93,7 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
         r.summary.log_sha256
     );
     super::run::print_summary(&r.summary, &run_dir);
-    Ok(super::run::exit_code(&r.summary, &run_dir))
+    Ok(super::run::exit_code(&r.summary))
 }
 
 #[cfg(test)]

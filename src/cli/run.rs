@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use simulacra::config::Scenario;
 use simulacra::run::folder::prepare_out_dir;
-use simulacra::run::interrupt::{self, EXIT_INTERRUPTED, Interrupted};
+use simulacra::run::interrupt;
 use simulacra::run::{Summary, default_out_dir, run_scenario};
 use simulacra::run_lock::lock_run_dir;
 
@@ -44,20 +44,17 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     };
     let summary = run_scenario(&scenario, &out, progress)?;
     print_summary(&summary, &out);
-    Ok(exit_code(&summary, &out))
+    Ok(exit_code(&summary))
 }
 
 /// The exit status of a run that stopped early (an LLM budget, too many fallbacks): its log
 /// is intact and `simulacra resume` continues it.
 pub const EXIT_STOPPED_EARLY: u8 = 3;
 
-/// Success, or [`EXIT_STOPPED_EARLY`] when the run (or its fork, or its resume) stopped early,
-/// or [`EXIT_INTERRUPTED`] (saying where, and how to go on) when a signal stopped it.
-pub fn exit_code(s: &Summary, out: &Path) -> ExitCode {
-    if s.halted.as_deref() == Some(interrupt::REASON) {
-        eprintln!("{}", Interrupted::new(s.steps_run, out));
-        ExitCode::from(EXIT_INTERRUPTED)
-    } else if s.halted.is_some() {
+/// Success, or [`EXIT_STOPPED_EARLY`] when the run (or its fork, or its resume) stopped early.
+/// (A run a signal stopped ends in an error instead: see `simulacra::run::interrupt`.)
+pub fn exit_code(s: &Summary) -> ExitCode {
+    if s.halted.is_some() {
         ExitCode::from(EXIT_STOPPED_EARLY)
     } else {
         ExitCode::SUCCESS

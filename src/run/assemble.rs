@@ -286,6 +286,12 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
         let steps = first..scenario.simulation.timesteps;
         tracing::info!(from_step = first, "run started");
         let (economy, _sink, digest, steps_run) = play(economy, sink, steps, progress).await?;
+        if economy.halted.as_deref() == Some(interrupt::REASON) {
+            // No outputs for a run a signal stopped: a summary would make it look finished
+            // (to a sweep, to the Python package); its log is whole and its resume writes them.
+            economy.stop();
+            return Err(interrupt::Interrupted::new(steps_run, out_dir).into());
+        }
         tracing::info!(steps_run, frames = digest.frames, "run finished");
         let main = summarize(
             &planner_name,
@@ -315,7 +321,7 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
             written: economy.snapshots_written,
             failed: economy.snapshots_failed,
         };
-        if let Some(reason) = halted.as_ref().filter(|r| *r != interrupt::REASON) {
+        if let Some(reason) = &halted {
             eprintln!(
                 "error: stopped early after step {}: {reason}; the log is intact: once the \
                  cause is fixed, continue with `simulacra resume {}`",

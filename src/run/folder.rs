@@ -23,9 +23,12 @@ const TOP_FILES: [&str; 8] = [
     crate::sweep::exec::TIMING_FILE,
 ];
 
-/// Whether `dir` holds a run (a log or a summary), which a new run must not replace unasked.
+/// Whether `dir` holds a run (a log or a summary that is a file), which a new run must not
+/// replace unasked. A device or FIFO under the log's name is no run: the log's writer
+/// refuses or reports it itself.
 pub fn holds_run(dir: &Path) -> bool {
-    dir.join(LOG_FILE).exists() || dir.join("summary.json").exists()
+    let is_file = |name: &str| std::fs::metadata(dir.join(name)).is_ok_and(|m| m.is_file());
+    is_file(LOG_FILE) || is_file("summary.json")
 }
 
 /// The refusal of a folder that holds a run, naming it and the way out.
@@ -65,7 +68,10 @@ fn remove_matching(dir: &Path, wanted: impl Fn(&str) -> bool) -> anyhow::Result<
     // Sorted, so what is removed (and reported) does not depend on the directory's order.
     paths.sort();
     for path in paths {
-        let is_file = path.symlink_metadata().is_ok_and(|m| m.is_file());
+        // A link under one of simulacra's names goes too (never what it points to).
+        let is_file = path
+            .symlink_metadata()
+            .is_ok_and(|m| m.is_file() || m.file_type().is_symlink());
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
         if is_file && name.as_deref().is_some_and(&wanted) {
             std::fs::remove_file(&path)

@@ -1,6 +1,7 @@
 //! Ctrl-C (SIGINT) and SIGTERM during a run: the run stops between two steps through the same
 //! path as a run stopped by its LLM budget (the game halts after a whole step is logged, the
-//! log stays resumable), and the command says where it stopped and how to go on.
+//! log stays resumable), writes no outputs (an interrupted run is not a result), and the
+//! command says where it stopped and how to go on ([`Interrupted`], exit status 130).
 //!
 //! Only the command line listens for the signals ([`listen`]); a library caller (a sweep, a
 //! test, the Python package's child process before it listens) is never stopped by a flag it
@@ -15,7 +16,8 @@ use simulacra_actors::{Flow, Game, LogDigest, StepFrames};
 /// Set once a signal arrived.
 static REQUESTED: AtomicBool = AtomicBool::new(false);
 
-/// What a run stopped by a signal records as its reason (`summary.json`'s `halted`).
+/// The halt reason of a game stopped by a signal (never written: the run ends in
+/// [`Interrupted`]).
 pub const REASON: &str = "interrupted (SIGINT or SIGTERM)";
 
 /// The exit status of an interrupted command: 128 + SIGINT, what a shell reports for Ctrl-C.
