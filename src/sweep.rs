@@ -450,7 +450,9 @@ pub struct DryRunRow {
 
 /// The `--dry-run` listing as text.
 pub fn render_dry_run(rows: &[DryRunRow]) -> String {
-    let w = crate::table::width("configuration", rows.iter().map(|r| &r.configuration));
+    // At least the usual 36 columns; a longer label widens the column rather than shifting
+    // the rest of its row.
+    let w = crate::table::width("configuration", rows.iter().map(|r| &r.configuration)).max(36);
     let mut s = format!(
         "{:>5} {:>7} {:<7} {:<w$} {:>6}  dir\n",
         "run", "shard", "state", "configuration", "seed"
@@ -476,7 +478,8 @@ pub fn render_aggregates(r: &SweepResult) -> String {
     let w = crate::table::width(
         "configuration",
         r.aggregates.iter().map(|a| &a.configuration),
-    );
+    )
+    .max(36);
     let mut s = format!(
         "{:>3} {:<w$} {:>4} {:>22} {:>22} {:>22} {:>16} {:>5} {:>16} {:>16} {:>13}  rates % (mean)\n",
         "#",

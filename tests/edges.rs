@@ -301,3 +301,28 @@ fn an_os_error_names_its_path_once() {
         assert_eq!(e.matches("run.log").count(), 1, "{args:?}: {e}");
     }
 }
+
+#[test]
+fn long_labels_keep_the_run_and_inspect_tables_in_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("r");
+    let d = dir.to_str().unwrap();
+    let name = format!("name={}", "n".repeat(60));
+    let o = small_run(&dir, &["--set", &name, "--set", "governance.mode=election"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The summary table: "elected (plurality)" is longer than the usual schedule column.
+    let out = stdout(&o);
+    let table: Vec<usize> = out
+        .lines()
+        .skip(1)
+        .take(4)
+        .map(|l| l.chars().count())
+        .collect();
+    assert!(table.windows(2).all(|w| w[0] == w[1]), "{out}");
+    // The game table: "won K: +10,+0,-10" moves are longer than the usual move column.
+    let o = simulacra(&["inspect", d]);
+    let out = stdout(&o);
+    assert!(out.contains("won "), "{out}");
+    let widths: Vec<usize> = out.lines().map(|l| l.chars().count()).collect();
+    assert!(widths.windows(2).all(|w| w[0] == w[1]), "{out}");
+}
