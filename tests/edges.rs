@@ -326,3 +326,103 @@ fn long_labels_keep_the_run_and_inspect_tables_in_line() {
     let widths: Vec<usize> = out.lines().map(|l| l.chars().count()).collect();
     assert!(widths.windows(2).all(|w| w[0] == w[1]), "{out}");
 }
+
+/// The project's Python mock server (`../shared/bench/mock_llm.py`) on a free port, with
+/// `args`; `None` where it or python3 is not available.
+struct PyMock(std::process::Child, String);
+
+impl PyMock {
+    fn start(dir: &Path, args: &[&str]) -> Option<PyMock> {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/mock_llm.py");
+        if !script.exists() {
+            eprintln!("skipped: {} is not available", script.display());
+            return None;
+        }
+        let port_file = dir.join("port");
+        let child = Command::new("python3")
+            .arg(&script)
+            .args(["--port", "0", "--port-file"])
+            .arg(&port_file)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !std::fs::read_to_string(&port_file).is_ok_and(|p| !p.trim().is_empty()) {
+            assert!(Instant::now() < deadline, "the mock server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let port = std::fs::read_to_string(&port_file).unwrap();
+        Some(PyMock(
+            child,
+            format!("http://127.0.0.1:{}/v1", port.trim()),
+        ))
+    }
+}
+
+impl Drop for PyMock {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_log_cut_inside_a_retried_request_resumes_from_its_snapshot() {
+    use simulacra::frames::{ExchangeOutcome, Frame};
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(mock) = PyMock::start(tmp.path(), &["--http-error-rate", "0.3"]) else {
+        return;
+    };
+    let url = format!("llm.base_url=\"{}\"", mock.1);
+    let s = common::scenario(&[
+        "simulation.num_agents=5",
+        "simulation.timesteps=30",
+        "simulation.tax_year_length=10",
+        "log.snapshot_every_years=1",
+        "workers.policy=llm",
+        "llm.backoff_ms=1",
+        "llm.max_retries=3",
+        "llm.max_fallback_share=1",
+        "baselines.enabled=false",
+        &url,
+    ]);
+    let full = tmp.path().join("full");
+    simulacra::run::run_scenario(&s, &full, None).unwrap();
+    // A kill between two attempts of one request after the first snapshot: the log holds the
+    // failed first attempt, not the retry that followed it.
+    let bytes = std::fs::read(full.join("run.log")).unwrap();
+    let mut reader = simulacra_actors::LogReader::open(&full.join("run.log")).unwrap();
+    let mut frames = Vec::new();
+    while let Some(Ok(raw)) = reader.next_raw() {
+        let end = raw.offset as usize + 8 + raw.payload.len();
+        frames.push((end, raw.decode::<Frame>().unwrap()));
+    }
+    let cut = frames
+        .windows(2)
+        .find_map(|w| match (&w[0].1, &w[1].1) {
+            (Frame::Llm(a), Frame::Llm(b))
+                if a.step > 10
+                    && matches!(a.outcome, ExchangeOutcome::Failed { .. })
+                    && (b.agent, b.step, b.attempt) == (a.agent, a.step, a.attempt + 1) =>
+            {
+                Some(w[0].0)
+            }
+            _ => None,
+        })
+        .expect("a retried request after step 10");
+    let dir = tmp.path().join("cut");
+    std::fs::create_dir_all(dir.join("snapshots")).unwrap();
+    std::fs::write(dir.join("run.log"), &bytes[..cut]).unwrap();
+    for e in std::fs::read_dir(full.join("snapshots")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dir.join("snapshots").join(p.file_name().unwrap())).unwrap();
+    }
+    let r = simulacra::run::resume_run(&dir).unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(r.from_snapshot.is_some());
+    assert_eq!(r.summary.steps_run, 30);
+    let d = dir.to_str().unwrap();
+    let o = simulacra(&["replay", "--verify", d]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+}
