@@ -121,7 +121,9 @@ fn resume(run_dir: &Path, endpoint: Option<LlmEndpoint>) -> anyhow::Result<Resum
             "resume cuts a corrupt log: {d}"
         );
     }
-    let len = std::fs::metadata(&log)?.len();
+    let len = std::fs::metadata(&log)
+        .with_context(|| format!("cannot read {}", log.display()))?
+        .len();
     if len > whole.bytes {
         let file = std::fs::OpenOptions::new().write(true).open(&log)?;
         file.set_len(whole.bytes)
