@@ -229,35 +229,39 @@ pub fn pct(rates: &[f64]) -> String {
 /// Plain-text rendering of the game table (a damaged log's warning is the caller's to print,
 /// on stderr, so the table stays a table).
 pub fn render_table(rows: &[RoundSummary]) -> String {
+    let moves: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            r.planner_move.as_ref().map_or(String::from("-"), |m| {
+                if let Some(e) = &r.election {
+                    let moved: Vec<String> =
+                        m.deltas_points.iter().map(|d| format!("{d:+}")).collect();
+                    format!("won {}: {}", e.count.winner, moved.join(","))
+                } else if m.deltas_points.is_empty() {
+                    "set".into()
+                } else {
+                    m.deltas_points
+                        .iter()
+                        .map(|d| format!("{d:+}"))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                }
+            })
+        })
+        .collect();
+    let rates: Vec<String> = rows.iter().map(|r| pct(&r.rates)).collect();
+    // The rates and move columns widen for many brackets or a long winner label, rather
+    // than pushing the rest of their row out of line.
+    let (rates_h, rates) = crate::table::right_aligned("rates %", &rates, 22);
+    let (move_h, moves) = crate::table::right_aligned("move (points)", &moves, 18);
     let mut s = format!(
-        "{:>4} {:>6} {:>22} {:>18} {:>12} {:>12} {:>8} {:>6}\n",
-        "year", "step", "rates %", "move (points)", "welfare", "revenue", "hours", "gini"
+        "{:>4} {:>6} {rates_h} {move_h} {:>12} {:>12} {:>8} {:>6}\n",
+        "year", "step", "welfare", "revenue", "hours", "gini"
     );
-    for r in rows {
-        let mv = r.planner_move.as_ref().map_or(String::from("-"), |m| {
-            if let Some(e) = &r.election {
-                let moved: Vec<String> = m.deltas_points.iter().map(|d| format!("{d:+}")).collect();
-                format!("won {}: {}", e.count.winner, moved.join(","))
-            } else if m.deltas_points.is_empty() {
-                "set".into()
-            } else {
-                m.deltas_points
-                    .iter()
-                    .map(|d| format!("{d:+}"))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            }
-        });
+    for ((r, rates), mv) in rows.iter().zip(rates).zip(moves) {
         s += &format!(
-            "{:>4} {:>6} {:>22} {:>18} {:>12.4} {:>12.0} {:>8.2} {:>6.3}\n",
-            r.tax_year,
-            r.first_step,
-            pct(&r.rates),
-            mv,
-            r.mean_welfare,
-            r.mean_revenue,
-            r.mean_hours,
-            r.mean_gini
+            "{:>4} {:>6} {rates} {mv} {:>12.4} {:>12.0} {:>8.2} {:>6.3}\n",
+            r.tax_year, r.first_step, r.mean_welfare, r.mean_revenue, r.mean_hours, r.mean_gini
         );
     }
     s

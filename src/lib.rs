@@ -14,7 +14,7 @@
 //!   and [`report`] (plots via [`plot`]) and [`view`] (a run in the browser); [`sweep`] runs
 //!   seed and parameter grids, whole or in shards over a cluster; [`run_lock`] keeps a run
 //!   folder to one writer; [`experiments`] holds the empirical-Saez experiment and the
-//!   Stackelberg optimum search.
+//!   Stackelberg optimum search; [`table`] sizes the label columns of text tables.
 
 pub mod agents;
 pub mod bench;
@@ -41,4 +41,5 @@ pub mod run_lock;
 pub mod runlog;
 pub mod snapshot;
 pub mod sweep;
+pub mod table;
 pub mod view;

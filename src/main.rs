@@ -1,7 +1,10 @@
 //! The `simulacra` command line: set up logging, parse and dispatch (`cli`), map an error to
-//! exit code 2, and end quietly when the reader of stdout has gone (`simulacra ... | head`).
+//! exit code 2 (130 for a run a signal stopped), and end quietly when the reader of stdout has
+//! gone (`simulacra ... | head`).
 
 use std::process::ExitCode;
+
+use simulacra::run::interrupt;
 
 mod cli;
 
@@ -44,6 +47,13 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// A run a signal stopped (see `simulacra::run::interrupt`): not an error to report as one, but
+/// where it stopped and how to go on, with the shell's status for Ctrl-C.
+fn interrupted(e: &anyhow::Error) -> Option<&interrupt::Interrupted> {
+    e.chain()
+        .find_map(|c| c.downcast_ref::<interrupt::Interrupted>())
+}
+
 fn main() -> ExitCode {
     quiet_on_broken_pipe();
     // async-openai logs whole response bodies it cannot parse; what a server sends never
@@ -64,6 +74,10 @@ fn main() -> ExitCode {
     match cli::try_main() {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::from(BROKEN_PIPE_EXIT as u8),
+        Err(e) if interrupted(&e).is_some() => {
+            eprintln!("{}", interrupted(&e).expect("checked"));
+            ExitCode::from(interrupt::EXIT_INTERRUPTED)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)

@@ -300,12 +300,20 @@ fn frame_kind(frame: &Frame) -> &'static str {
     }
 }
 
+/// `cannot read PATH: why`, with the path once: an OS error of a log already names its file
+/// (`LogError::Io`), so it is not wrapped in a second mention of it.
+pub fn cannot_read(path: &Path, e: LogError) -> anyhow::Error {
+    match e {
+        LogError::Io { cause, .. } => anyhow::anyhow!("cannot read {}: {cause}", path.display()),
+        other => anyhow::Error::new(other).context(format!("cannot read {}", path.display())),
+    }
+}
+
 impl RunLog {
     /// Opens `run_dir/run.log` and reads its header and the scenario it holds.
     pub fn open(run_dir: &Path) -> anyhow::Result<RunLog> {
         let path = run_dir.join(LOG_FILE);
-        let reader =
-            LogReader::open(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let reader = LogReader::open(&path).map_err(|e| cannot_read(&path, e))?;
         let header: LogHeader = reader
             .header()
             .with_context(|| format!("{}: the header does not decode", path.display()))?;

@@ -450,13 +450,16 @@ pub struct DryRunRow {
 
 /// The `--dry-run` listing as text.
 pub fn render_dry_run(rows: &[DryRunRow]) -> String {
+    // At least the usual 36 columns; a longer label widens the column rather than shifting
+    // the rest of its row.
+    let w = crate::table::width("configuration", rows.iter().map(|r| &r.configuration)).max(36);
     let mut s = format!(
-        "{:>5} {:>7} {:<7} {:<36} {:>6}  dir\n",
+        "{:>5} {:>7} {:<7} {:<w$} {:>6}  dir\n",
         "run", "shard", "state", "configuration", "seed"
     );
     for r in rows {
         s += &format!(
-            "{:>5} {:>7} {:<7} {:<36} {:>6}  {}{}\n",
+            "{:>5} {:>7} {:<7} {:<w$} {:>6}  {}{}\n",
             r.run,
             format!("{}/{}", r.shard, r.shards),
             r.state,
@@ -472,8 +475,13 @@ pub fn render_dry_run(rows: &[DryRunRow]) -> String {
 /// The aggregate table as text.
 pub fn render_aggregates(r: &SweepResult) -> String {
     let pm = |p: (f64, f64), d: usize| format!("{:.d$} \u{b1} {:.d$}", p.0, p.1);
+    let w = crate::table::width(
+        "configuration",
+        r.aggregates.iter().map(|a| &a.configuration),
+    )
+    .max(36);
     let mut s = format!(
-        "{:>3} {:<36} {:>4} {:>22} {:>22} {:>22} {:>16} {:>5} {:>16} {:>16} {:>13}  rates % (mean)\n",
+        "{:>3} {:<w$} {:>4} {:>22} {:>22} {:>22} {:>16} {:>5} {:>16} {:>16} {:>13}  rates % (mean)\n",
         "#",
         "configuration",
         "runs",
@@ -493,7 +501,7 @@ pub fn render_aggregates(r: &SweepResult) -> String {
             .map(|(m, _)| format!("{:.0}", m * 100.0))
             .collect();
         s += &format!(
-            "{:>3} {:<36} {:>4} {:>22} {:>22} {:>22} {:>16} {:>5} {:>16} {:>16} {:>13}  {}\n",
+            "{:>3} {:<w$} {:>4} {:>22} {:>22} {:>22} {:>16} {:>5} {:>16} {:>16} {:>13}  {}\n",
             i,
             a.configuration,
             a.runs,
@@ -547,6 +555,56 @@ mod tests {
         assert_eq!(c.len(), 4);
         assert_eq!(label(&c[1]), "a=1 b=y");
         assert_eq!(label(&[]), "base");
+    }
+
+    #[test]
+    fn a_long_configuration_label_keeps_the_columns_in_line() {
+        let long = format!("planner.policy=hill-climb {}", "x".repeat(34));
+        assert_eq!(long.len(), 60);
+        let row = |configuration: &str, seed| DryRunRow {
+            run: 0,
+            shard: 0,
+            shards: 1,
+            mine: true,
+            state: "new",
+            configuration: configuration.into(),
+            seed,
+            dir: "d".into(),
+        };
+        let text = render_dry_run(&[row("base", 1), row(&long, 22)]);
+        let at_seed_end: Vec<usize> = text
+            .lines()
+            .map(|l| l.find("  d").unwrap_or_else(|| l.find("  dir").unwrap()))
+            .collect();
+        assert!(text.contains(&long), "{text}");
+        assert!(at_seed_end.windows(2).all(|w| w[0] == w[1]), "{text}");
+
+        let agg = |configuration: &str| Aggregate {
+            configuration: configuration.into(),
+            runs: 2,
+            swf: (1.0, 0.0),
+            gini: (0.5, 0.0),
+            mean_hours: (40.0, 0.0),
+            rates: vec![(0.1, 0.0)],
+            us_federal_swf: None,
+            saez_swf: None,
+            vs_saez_percent: None,
+            wins_vs_saez: None,
+            vs_us_federal_percent: None,
+        };
+        let result = SweepResult {
+            rows: Vec::new(),
+            aggregates: vec![agg("base"), agg(&long)],
+            llm: LlmTotals::default(),
+            seconds: 0.0,
+        };
+        let text = render_aggregates(&result);
+        let header = text.lines().next().unwrap();
+        let runs_end = header.find(" runs").unwrap() + " runs".len();
+        for line in text.lines().skip(1) {
+            assert_eq!(&line[runs_end - 2..runs_end + 1], " 2 ", "{text}");
+        }
+        assert!(text.contains(&long), "{text}");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::ValueEnum;
 use simulacra::export;
+use simulacra::run_lock::lock_existing_run_dir;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -43,8 +44,21 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     if agents.is_none() && events.is_none() {
         bail!("export needs --agents csv|parquet and/or --events jsonl");
     }
-    let dir = out.unwrap_or_else(|| run_dir.clone());
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    // The run folder itself is never created here: a missing one is reported as such.
+    let dir = match out {
+        Some(dir) => {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            dir
+        }
+        None => run_dir.clone(),
+    };
+    // Writing into the run folder is writing the run: held until the files are in place.
+    let _lock = if super::inside(&dir, &run_dir) {
+        lock_existing_run_dir(&run_dir)?
+    } else {
+        None
+    };
     if let Some(format) = agents {
         let (file, format) = match format {
             AgentsFormat::Csv => ("agents.csv", export::AgentFormat::Csv),

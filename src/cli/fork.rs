@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use simulacra::run::fork_run;
+use simulacra::run::folder::prepare_out_dir;
+use simulacra::run::{fork_run, interrupt};
+use simulacra::run_lock::lock_run_dir;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -15,9 +17,14 @@ pub struct Args {
     /// What changes ([planner], [governance], [baselines], simulation.timesteps).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
-    /// The new run's folder (another than the parent's).
+    /// The new run's folder (another than the parent's); one that already holds a run is
+    /// refused unless --force.
     #[arg(long)]
     out: PathBuf,
+    /// Replace the run in --out: removes the files simulacra wrote there and keeps every
+    /// other file.
+    #[arg(long)]
+    force: bool,
 }
 
 pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
@@ -26,7 +33,18 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
         at,
         sets,
         out,
+        force,
     } = args;
+    // The parent's own folder is refused by the fork itself, before anything is removed.
+    let parent = std::fs::canonicalize(&run_dir).ok();
+    let _lock = if out.exists() && std::fs::canonicalize(&out).ok() == parent {
+        None
+    } else {
+        let lock = lock_run_dir(&out)?;
+        prepare_out_dir(&out, force, "--force")?;
+        Some(lock)
+    };
+    interrupt::listen()?;
     let forked = fork_run(&run_dir, at, &sets, &out)?;
     let prefix = match forked.from_snapshot {
         Some(step) => format!("the shared prefix restored from the snapshot at step {step}"),

@@ -66,37 +66,74 @@ pub fn execute(cmd: GovernanceCmd) -> anyhow::Result<ExitCode> {
 }
 
 fn print_table(rows: &[RuleComparison]) {
-    println!(
-        "{:<18} {:>10} {:>10} {:>6} {:>7} {:>10} {:>11} {:>11} {:>8} {:>8}",
+    print!("{}", render_table(rows));
+}
+
+/// The comparison table; the rule and rates columns are as wide as their longest cell.
+fn render_table(rows: &[RuleComparison]) -> String {
+    let w = simulacra::table::width("rule", rows.iter().map(|r| &r.rule));
+    let rates: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            r.tax_rates_final
+                .iter()
+                .map(|x| format!("{:.0}", x * 100.0))
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .collect();
+    let (rates_header, rates) = simulacra::table::right_aligned("rates %", &rates, 10);
+    let mut s = format!(
+        "{:<w$} {:>10} {:>10} {:>6} {:>7} {rates_header} {:>11} {:>11} {:>8} {:>8}\n",
         "rule",
         "welfare",
         "mean",
         "gini",
         "hours",
-        "rates %",
         "bottom 10%",
         "median 10%",
         "winners",
         "turnout"
     );
-    for r in rows {
-        let rates: Vec<String> = r
-            .tax_rates_final
-            .iter()
-            .map(|x| format!("{:.0}", x * 100.0))
-            .collect();
-        println!(
-            "{:<18} {:>10.1} {:>10.1} {:>6.3} {:>7.2} {:>10} {:>11.1} {:>11.1} {:>8} {:>7.0}%",
+    for (r, rates) in rows.iter().zip(rates) {
+        s += &format!(
+            "{:<w$} {:>10.1} {:>10.1} {:>6.3} {:>7.2} {rates} {:>11.1} {:>11.1} {:>8} {:>7.0}%\n",
             r.rule,
             r.swf_final,
             r.swf_mean,
             r.gini_final,
             r.mean_hours_final,
-            rates.join("/"),
             r.bottom_decile_utility,
             r.median_decile_utility,
             r.distinct_winners,
             r.mean_turnout * 100.0
         );
     }
+    s
+}
+
+#[cfg(test)]
+#[test]
+fn a_long_rule_label_keeps_the_columns_in_line() {
+    let row = |rule: &str, rates: Vec<f64>| RuleComparison {
+        rule: rule.into(),
+        swf_final: 1.0,
+        swf_mean: 1.0,
+        gini_final: 0.5,
+        mean_hours_final: 40.0,
+        tax_rates_final: rates,
+        bottom_decile_utility: 1.0,
+        median_decile_utility: 1.0,
+        distinct_winners: 2,
+        mean_turnout: 0.5,
+    };
+    let long = "r".repeat(60);
+    let text = render_table(&[
+        row("planner", vec![0.1, 0.2, 0.3]),
+        row(&long, vec![0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]),
+    ]);
+    assert!(text.contains(&long), "{text}");
+    // Every line ends its turnout column at the same place.
+    let ends: Vec<usize> = text.lines().map(|l| l.chars().count()).collect();
+    assert!(ends.windows(2).all(|w| w[0] == w[1]), "{text}");
 }

@@ -121,6 +121,33 @@ fn parse_list(what: &str, text: &str) -> anyhow::Result<Vec<f64>> {
         .collect()
 }
 
+/// Whether `path` is `dir` or inside it (both resolved, so `./run/../run/view` is too); a path
+/// not there yet is judged by its nearest existing ancestor.
+fn inside(path: &std::path::Path, dir: &std::path::Path) -> bool {
+    let Ok(dir) = std::fs::canonicalize(dir) else {
+        return false;
+    };
+    let mut probe = path.to_path_buf();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(found) = std::fs::canonicalize(&probe) {
+            let full: std::path::PathBuf = rest.iter().rev().fold(found, |p, c| p.join(c));
+            return full.starts_with(&dir);
+        }
+        match (probe.file_name().map(|n| n.to_os_string()), probe.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name);
+                probe = if parent.as_os_str().is_empty() {
+                    std::path::PathBuf::from(".")
+                } else {
+                    parent.to_path_buf()
+                };
+            }
+            _ => return false,
+        }
+    }
+}
+
 /// Prints a value as pretty JSON on stdout.
 fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use simulacra::report::{PLOTS, write_report};
+use simulacra::run_lock::lock_existing_run_dir;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -12,6 +13,8 @@ pub struct Args {
 }
 
 pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
+    // The report is written into the run folder: held until it is.
+    let _lock = lock_existing_run_dir(&args.run_dir)?;
     let dir = write_report(&args.run_dir)?;
     println!(
         "wrote {} plots (SVG and PNG) and {}",

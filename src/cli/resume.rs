@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use simulacra::run::{resume_run, resume_run_at};
+use simulacra::config::{LLM_ENDPOINT_KEYS, Scenario};
+use simulacra::run::{interrupt, resume_run, resume_run_at};
+use simulacra::run_lock::lock_existing_run_dir;
 use simulacra::runlog::RunLog;
 
 #[derive(clap::Args)]
@@ -14,17 +16,54 @@ pub struct Args {
     /// Where the LLM requests go now: --set llm.base_url=http://node7:8000/v1. Only the keys
     /// that cannot change the results are taken (llm.base_url, llm.weights, llm.api_key_env,
     /// llm.timeout_seconds, llm.concurrency); the rest of the scenario comes from the log.
+    /// The same keys are taken from SIMULACRA__LLM__* environment variables, as `run` takes
+    /// them; --set wins over the environment.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
 }
 
+/// The `SIMULACRA__...` variables of `vars` that set an endpoint key (as `run` reads them),
+/// and the names of the others, which a resume leaves alone (its scenario is the log's).
+fn endpoint_env(
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> (Vec<(String, String)>, Vec<String>) {
+    let mut taken = Vec::new();
+    let mut ignored = Vec::new();
+    for (name, value) in vars {
+        let Some(rest) = name.strip_prefix("SIMULACRA__") else {
+            continue;
+        };
+        let key = rest.to_lowercase().replace("__", ".");
+        if LLM_ENDPOINT_KEYS.contains(&key.as_str()) {
+            taken.push((name, value));
+        } else {
+            ignored.push(name);
+        }
+    }
+    taken.sort();
+    ignored.sort();
+    (taken, ignored)
+}
+
 pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     let run_dir = args.run_dir;
-    let r = if args.sets.is_empty() {
+    // Held until the resumed run's outputs are written.
+    let _lock = lock_existing_run_dir(&run_dir)?;
+    let (env, ignored) = endpoint_env(std::env::vars());
+    for name in ignored {
+        eprintln!(
+            "warning: {name} is ignored: a resumed run's scenario is its log's; only {} are \
+             taken from the environment",
+            LLM_ENDPOINT_KEYS.join(", ")
+        );
+    }
+    interrupt::listen()?;
+    let r = if args.sets.is_empty() && env.is_empty() {
         resume_run(&run_dir)?
     } else {
         let logged = RunLog::open(&run_dir)?.scenario;
-        let now = logged.with_endpoint_sets(&args.sets)?;
+        let now =
+            Scenario::resolve(&logged.to_toml(), &env, &[])?.with_endpoint_sets(&args.sets)?;
         resume_run_at(&run_dir, now.llm.endpoint())?
     };
     let from = match r.from_snapshot {
@@ -55,6 +94,29 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     );
     super::run::print_summary(&r.summary, &run_dir);
     Ok(super::run::exit_code(&r.summary))
+}
+
+#[cfg(test)]
+#[test]
+fn only_the_endpoint_keys_are_taken_from_the_environment() {
+    let vars = [
+        ("SIMULACRA__LLM__BASE_URL", "http://node7:8000/v1"),
+        ("SIMULACRA__LLM__CONCURRENCY", "3"),
+        ("SIMULACRA__LLM__MODEL", "another"),
+        ("SIMULACRA__SIMULATION__SEED", "7"),
+        ("HOME", "/root"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()));
+    let (taken, ignored) = endpoint_env(vars);
+    let names: Vec<&str> = taken.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        names,
+        ["SIMULACRA__LLM__BASE_URL", "SIMULACRA__LLM__CONCURRENCY"]
+    );
+    assert_eq!(
+        ignored,
+        ["SIMULACRA__LLM__MODEL", "SIMULACRA__SIMULATION__SEED"]
+    );
 }
 
 // The help text lists the keys by hand (clap needs a literal); this keeps it honest.

@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use simulacra::config::Scenario;
+use simulacra::run::folder::prepare_out_dir;
+use simulacra::run::interrupt;
 use simulacra::run::{Summary, default_out_dir, run_scenario};
+use simulacra::run_lock::lock_run_dir;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -14,9 +17,14 @@ pub struct Args {
     /// Override a key: --set simulation.seed=7 (TOML values; bare words are strings).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
-    /// Output folder (default: a new folder under runs/).
+    /// Output folder (default: a new folder under runs/). A folder that already holds a run
+    /// is refused unless --force.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Replace the run in --out: removes the files simulacra wrote there (log, summary,
+    /// tables, exports, snapshots, report/, view/) and keeps every other file.
+    #[arg(long)]
+    force: bool,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -25,6 +33,10 @@ pub struct Args {
 pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     let scenario = Scenario::load(args.scenario.as_deref(), &args.sets)?;
     let out = args.out.unwrap_or_else(|| default_out_dir(&scenario));
+    // Held until the run's outputs are written: a second writer is refused, naming this one.
+    let _lock = lock_run_dir(&out)?;
+    prepare_out_dir(&out, args.force, "--force")?;
+    interrupt::listen()?;
     let progress = if args.quiet {
         None
     } else {
@@ -40,6 +52,7 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
 pub const EXIT_STOPPED_EARLY: u8 = 3;
 
 /// Success, or [`EXIT_STOPPED_EARLY`] when the run (or its fork, or its resume) stopped early.
+/// (A run a signal stopped ends in an error instead: see `simulacra::run::interrupt`.)
 pub fn exit_code(s: &Summary) -> ExitCode {
     if s.halted.is_some() {
         ExitCode::from(EXIT_STOPPED_EARLY)
@@ -61,10 +74,6 @@ pub fn print_summary(s: &Summary, out: &Path) {
         "{} agents x {} steps (tax year {}), seed {}",
         s.num_agents, s.steps_run, s.tax_year_length, s.seed
     );
-    println!(
-        "{:<12} {:>14} {:>28} {:>10} {:>7}",
-        "schedule", "welfare", "rates %", "hours", "gini"
-    );
     let mut rows = vec![(s.planner.planner.clone(), &s.planner)];
     if let Some(b) = &s.baselines.us_federal {
         rows.push(("us-federal".into(), b));
@@ -72,9 +81,15 @@ pub fn print_summary(s: &Summary, out: &Path) {
     if let Some(b) = &s.baselines.saez {
         rows.push(("saez".into(), b));
     }
+    // The schedule column is as wide as its longest name ("elected (rule)" can be long).
+    let w = simulacra::table::width("schedule", rows.iter().map(|(n, _)| n)).max(12);
+    println!(
+        "{:<w$} {:>14} {:>28} {:>10} {:>7}",
+        "schedule", "welfare", "rates %", "hours", "gini"
+    );
     for (name, g) in rows {
         println!(
-            "{:<12} {:>14.4} {:>28} {:>10.2} {:>7.3}",
+            "{:<w$} {:>14.4} {:>28} {:>10.2} {:>7.3}",
             name,
             g.swf,
             pct(&g.rates),

@@ -43,6 +43,10 @@ pub struct Args {
     /// List every run with its shard and state (new, resume, done) and run nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Replace an earlier sweep of another plan in --out, and runs of another scenario in its
+    /// run folders: removes the files simulacra wrote there and keeps every other file.
+    #[arg(long)]
+    force: bool,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -102,6 +106,16 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
             );
         }
         return Ok(ExitCode::SUCCESS);
+    }
+    if args.force {
+        let (plan, _) = sweep::plan_sweep(&spec)?;
+        let cleared = sweep::plan::clear_for(&spec.out, &plan)?;
+        if cleared > 0 {
+            eprintln!(
+                "--force: removed what simulacra wrote in {cleared} run folders of {}",
+                spec.out.display()
+            );
+        }
     }
     let bar = if args.quiet {
         None

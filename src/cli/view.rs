@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use simulacra::run_lock::lock_existing_run_dir;
 use simulacra::view::{data, page, serve};
 
 #[derive(clap::Args)]
@@ -36,6 +37,12 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let out = args.out.unwrap_or_else(|| args.run_dir.join("view"));
+    // Pages written into the run folder are the run's: held until they are written.
+    let _lock = if super::inside(&out, &args.run_dir) {
+        lock_existing_run_dir(&args.run_dir)?
+    } else {
+        None
+    };
     let page = page::write_static(&runs, &out)?;
     println!("wrote {} (open it in a browser)", page.display());
     Ok(ExitCode::SUCCESS)

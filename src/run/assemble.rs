@@ -22,6 +22,7 @@ use crate::population::Population;
 use crate::resolved::ResolvedScenario;
 
 use super::header::header;
+use super::interrupt::{self, StopOnRequest};
 use super::summary::{
     BaselineSummaries, SnapshotCounts, Summary, archetype_summary, compare, decile_welfare,
     governance_summary, summarize, write_elections_csv, write_steps_csv,
@@ -174,10 +175,18 @@ async fn play<S: FrameSink<crate::frames::Frame> + Send + 'static>(
     steps: std::ops::Range<u64>,
     progress: Option<Progress>,
 ) -> anyhow::Result<(Economy, S, simulacra_actors::LogDigest, u64)> {
-    match run_game(economy, sink, steps, progress).await {
-        Ok(done) => Ok((done.game, done.sink, done.digest, done.steps_run)),
+    // A signal stops the game between steps, as the LLM budget does (see `interrupt`).
+    let end = steps.end;
+    match run_game(StopOnRequest(economy), sink, steps, progress).await {
+        Ok(done) => {
+            let mut economy = done.game.0;
+            if done.steps_run < end && economy.halted.is_none() && interrupt::requested() {
+                economy.halted = Some(interrupt::REASON.to_string());
+            }
+            Ok((economy, done.sink, done.digest, done.steps_run))
+        }
         Err(failed) => {
-            failed.game.stop();
+            failed.game.0.stop();
             bail!("the run stopped at step {}: {}", failed.step, failed.error)
         }
     }
@@ -202,14 +211,12 @@ pub fn baseline_scenario(scenario: &ResolvedScenario) -> anyhow::Result<Resolved
     })?)
 }
 
-/// fork removes them.
+/// Snapshots an earlier run left in the folder belong to another log; a new run or a fork
+/// removes them (only the snapshot files: anything else a user keeps there stays).
 pub(super) fn clear_old_snapshots(out_dir: &Path) -> anyhow::Result<()> {
-    let old = out_dir.join(crate::snapshot::SNAPSHOT_DIR);
-    if old.is_dir() {
-        std::fs::remove_dir_all(&old)
-            .with_context(|| format!("cannot clear the old snapshots in {}", old.display()))?;
-    }
-    Ok(())
+    super::folder::remove_snapshots(out_dir)
+        .map(drop)
+        .context("cannot clear the old snapshots")
 }
 
 /// Plays `scenario` into `sink` and writes the run's outputs into `out_dir`.
@@ -275,6 +282,12 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
         let steps = first..scenario.simulation.timesteps;
         tracing::info!(from_step = first, "run started");
         let (economy, _sink, digest, steps_run) = play(economy, sink, steps, progress).await?;
+        if economy.halted.as_deref() == Some(interrupt::REASON) {
+            // No outputs for a run a signal stopped: a summary would make it look finished
+            // (to a sweep, to the Python package); its log is whole and its resume writes them.
+            economy.stop();
+            return Err(interrupt::Interrupted::new(steps_run, out_dir).into());
+        }
         tracing::info!(steps_run, frames = digest.frames, "run finished");
         let main = summarize(
             &planner_name,
@@ -338,6 +351,11 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
                 economy.trace_in(tracing::info_span!("baseline", schedule = name));
                 let (economy, _, _, _) =
                     play(economy, sink, 0..base.simulation.timesteps, None).await?;
+                if economy.halted.as_deref() == Some(interrupt::REASON) {
+                    // The run's log is whole; its resume plays the baselines.
+                    economy.stop();
+                    return Err(interrupt::Interrupted::new(steps_run, out_dir).into());
+                }
                 if let Some(reason) = &economy.halted {
                     eprintln!("warning: the {name} baseline stopped early: {reason}");
                 }

@@ -52,7 +52,11 @@ pub fn compare_rules(
     }
     for (label, s) in runs {
         let dir = out.join(label.replace([':', ' '], "_"));
+        // One writer per run folder, as for `run` (a second compare into the same --out is
+        // refused, naming this one).
+        let lock = crate::run_lock::lock_run_dir(&dir)?;
         let summary = run_scenario(&s, &dir, None)?;
+        drop(lock);
         let g = summary.governance.as_ref();
         rows.push(RuleComparison {
             rule: label,

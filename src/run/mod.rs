@@ -8,12 +8,16 @@
 //!
 //! [`replay`] continues a run that stopped (`resume`) or re-executes one to compare every frame
 //! (`replay --verify`); [`fork`] starts a counterfactual from a parent's log; [`compare`] runs
-//! one scenario under each voting rule. The entry points are re-exported here.
+//! one scenario under each voting rule; [`folder`] knows which files of a run folder are
+//! simulacra's, and [`interrupt`] stops a run between steps on Ctrl-C or SIGTERM. The entry
+//! points are re-exported here.
 
 pub mod assemble;
 pub mod compare;
+pub mod folder;
 pub mod fork;
 pub mod header;
+pub mod interrupt;
 pub mod replay;
 pub mod summary;
 

@@ -25,7 +25,8 @@ pub(super) struct WholeSteps {
     pub(super) frames: u64,
     pub(super) bytes: u64,
     pub(super) header_sha256: String,
-    /// The LLM exchanges found on the way, the unfinished step's too.
+    /// The LLM exchanges found on the way, the unfinished step's too (a resume reuses only
+    /// the whole steps').
     pub(super) exchanges: Vec<crate::frames::LlmExchange>,
     /// Where the log stopped being readable, if it did.
     pub(super) damage: Option<Damage>,
@@ -120,7 +121,9 @@ fn resume(run_dir: &Path, endpoint: Option<LlmEndpoint>) -> anyhow::Result<Resum
             "resume cuts a corrupt log: {d}"
         );
     }
-    let len = std::fs::metadata(&log)?.len();
+    let len = std::fs::metadata(&log)
+        .with_context(|| format!("cannot read {}", log.display()))?
+        .len();
     if len > whole.bytes {
         let file = std::fs::OpenOptions::new().write(true).open(&log)?;
         file.set_len(whole.bytes)
@@ -162,13 +165,18 @@ fn resume(run_dir: &Path, endpoint: Option<LlmEndpoint>) -> anyhow::Result<Resum
         scenario.log.snapshot_every_years = s.every_years;
         scenario.log.snapshots_keep = s.keep;
     }
+    // Only whole steps' answers are reused. The unfinished step's may end inside a request's
+    // retries (a kill between two attempts, when the writer's buffer filled mid-step): its
+    // first attempt would be served from the log and the retry found missing. That step is
+    // asked again in full.
+    let whole_steps_answers = whole.exchanges.into_iter().filter(|e| e.step < whole.steps);
     let summary = run_into(
         &scenario,
         run_header.fork.as_ref(),
         run_dir,
         None,
         sink,
-        Answers::Resume(Recording::new(whole.exchanges)),
+        Answers::Resume(Recording::new(whole_steps_answers.collect::<Vec<_>>())),
         RunStart::new(&run_header, start, run_dir, whole.outcomes)?,
     )?;
     Ok(Resumed {

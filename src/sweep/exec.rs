@@ -66,7 +66,7 @@ fn run_one(scenario: &Scenario, dir: &Path, identity: &str) -> anyhow::Result<Ou
     let (outcome, how) = match state_of(dir, identity)? {
         RunState::Complete(_) => return Ok(Outcome::Skipped),
         RunState::Foreign(why) => bail!(
-            "{}: {why}; it is left as it is (remove it, or use another --out)",
+            "{}: {why}; it is left as it is (use another --out, or add --force to replace it)",
             dir.display()
         ),
         RunState::Partial(_) => {

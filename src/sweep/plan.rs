@@ -93,7 +93,8 @@ impl Plan {
             if there != *self {
                 bail!(
                     "{} holds another sweep (its scenario, grid or seeds differ); use another \
-                     --out, or remove that folder to start over",
+                     --out, or add --force to replace it (only the files simulacra wrote there \
+                     are removed)",
                     out.display()
                 );
             }
@@ -109,6 +110,62 @@ impl Plan {
             .with_context(|| format!("cannot write {}", tmp.display()))?;
         std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))
     }
+}
+
+/// Files a sweep writes at the top of its folder (see the layout in `sweep`).
+const SWEEP_FILES: [&str; 7] = [
+    PLAN_FILE,
+    "runs.csv",
+    "aggregate.csv",
+    "welfare.svg",
+    "welfare.png",
+    "seeds.svg",
+    "seeds.png",
+];
+
+/// `sweep --force`: makes `out` ready for `plan`. An earlier sweep of another plan there goes
+/// (its tables and each of its run folders), and so does any run of another scenario in one of
+/// this plan's run folders; only the files simulacra wrote are removed, each run folder under
+/// its lock, and every other file stays; a run both plans hold is kept. Returns how many run
+/// folders were cleared.
+pub fn clear_for(out: &Path, plan: &Plan) -> anyhow::Result<usize> {
+    let mut stale: Vec<PathBuf> = Vec::new();
+    if out.join(PLAN_FILE).exists() {
+        // An unreadable plan is stale too: --force replaces it.
+        let old = Plan::read(out).ok();
+        if old.as_ref() != Some(plan) {
+            // A run both plans hold (same folder, same scenario) is kept: it is this plan's.
+            let stays = |r: &PlannedRun| plan.runs.iter().any(|n| n == r);
+            stale.extend(
+                old.iter()
+                    .flat_map(|o| o.runs.iter().filter(|r| !stays(r)).map(|r| run_dir(out, r))),
+            );
+            for name in SWEEP_FILES {
+                let path = out.join(name);
+                if path.exists() {
+                    std::fs::remove_file(&path)
+                        .with_context(|| format!("cannot remove {}", path.display()))?;
+                }
+            }
+        }
+    }
+    for run in &plan.runs {
+        let dir = run_dir(out, run);
+        if matches!(state_of(&dir, &run.identity)?, RunState::Foreign(_)) {
+            stale.push(dir);
+        }
+    }
+    stale.sort();
+    stale.dedup();
+    for dir in &stale {
+        let _lock = crate::run_lock::lock_existing_run_dir(dir)?;
+        crate::run::folder::clear_run_outputs(dir)?;
+        // An emptied configuration folder goes; one with a user's file (or a lock) stays.
+        if let Some(parent) = dir.parent().filter(|p| *p != out) {
+            let _ = std::fs::remove_dir(parent);
+        }
+    }
+    Ok(stale.len())
 }
 
 /// The identity of a run: SHA-256 of its resolved scenario, without what only says how it is
@@ -176,7 +233,7 @@ pub fn state_of(dir: &Path, expected: &str) -> anyhow::Result<RunState> {
         ));
     }
     let sha = simulacra_actors::log::file_sha256(&log)
-        .with_context(|| format!("cannot read {}", log.display()))?;
+        .map_err(|e| crate::runlog::cannot_read(&log, e))?;
     if summary.log_sha256 != sha {
         return Ok(RunState::Partial(
             "summary.json does not match the log's hash".into(),
