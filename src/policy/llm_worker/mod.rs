@@ -12,15 +12,22 @@ use std::any::Any;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use serde::Serialize;
 use serde_json::json;
 
 use super::worker::{Choice, Feedback, Turn, WorkerPolicy, WorkerProfile, WorkerView};
-use crate::econ::{TaxSchedule, UtilityType};
+use crate::econ::TaxSchedule;
 use crate::governance::Ballot;
-use crate::governance::election::{ElectionView, offline_stand};
-use crate::governance::platforms::{PlatformOption, option_of};
+use crate::governance::election::ElectionView;
 use crate::llm::{Ask, LlmGateway, Prompts, parse};
+
+mod elections;
+mod memory;
+mod text;
+
+pub(crate) use elections::template_failed;
+use memory::{Entry, LlmWorkerMemory, best_first};
+pub use text::brackets_text;
+use text::{LineFields, money, rates_text, reflection, system_context};
 
 /// Settings shared by every LLM worker of a run.
 pub struct LlmWorkerSettings {
@@ -31,34 +38,6 @@ pub struct LlmWorkerSettings {
     pub best_k: usize,
     pub satisfaction: bool,
     pub timesteps: u64,
-}
-
-/// What a worker remembers of one step: the numbers it reasons on and the history line it
-/// was shown (rendered once, with the `worker_history_line` template, then reused).
-#[derive(Clone, Debug)]
-struct Entry {
-    step: u64,
-    hours: f64,
-    utility: f64,
-    line: Arc<str>,
-}
-
-/// The fields of one history line, as the template sees them.
-#[derive(Clone, Debug, Serialize)]
-struct LineFields {
-    step: u64,
-    rates: String,
-    hours: String,
-    income: String,
-    tax: String,
-    rebate: String,
-    post_tax: String,
-    utility: String,
-    satisfaction: Option<f64>,
-    #[serde(skip)]
-    hours_value: f64,
-    #[serde(skip)]
-    utility_value: f64,
 }
 
 /// How a persona is obtained.
@@ -95,35 +74,6 @@ struct WorkerTurn {
     hours: Option<f64>,
 }
 
-fn best_first(a: &Entry, b: &Entry) -> std::cmp::Ordering {
-    b.utility.total_cmp(&a.utility).then(a.step.cmp(&b.step))
-}
-
-fn money(x: f64) -> String {
-    format!("{x:.2}")
-}
-
-fn rates_text(s: &TaxSchedule) -> String {
-    let pts: Vec<String> = s
-        .rates()
-        .iter()
-        .map(|r| format!("{:.0}%", r * 100.0))
-        .collect();
-    format!("[{}]", pts.join(", "))
-}
-
-/// Bracket list in words, e.g. "[0, 90000), [90000, 159100), [159100, and up)".
-pub fn brackets_text(s: &TaxSchedule) -> String {
-    let c = s.cutoffs();
-    (0..c.len())
-        .map(|j| match c.get(j + 1) {
-            Some(next) => format!("[{:.0}, {:.0})", c[j], next),
-            None => format!("[{:.0}, and up)", c[j]),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 impl LlmWorker {
     pub fn new(settings: Arc<LlmWorkerSettings>, persona: PersonaPlan) -> Self {
         LlmWorker {
@@ -144,58 +94,6 @@ impl LlmWorker {
             PersonaPlan::Generate { .. } => None,
         }
     }
-
-    /// "Increasing labor from 30 to 40 raised your utility: ..." from the last two entries.
-    fn reflection(a: Option<&Entry>, b: Option<&Entry>) -> Option<String> {
-        let (a, b) = (a?, b?);
-        if a.hours == b.hours {
-            return None;
-        }
-        let up = b.hours > a.hours;
-        let better = b.utility > a.utility;
-        let (verb, change) = (
-            if up { "Increasing" } else { "Decreasing" },
-            if better { "raised" } else { "lowered" },
-        );
-        let advice = if up == better {
-            format!("your labor may be too low: try more than {:.1}", b.hours)
-        } else {
-            format!("your labor may be too high: try less than {:.1}", b.hours)
-        };
-        Some(format!(
-            "{verb} labor from {:.1} to {:.1} {change} your utility, so {advice}.",
-            a.hours, b.hours
-        ))
-    }
-}
-
-/// The turn of an agent whose prompt template failed to render: nothing was asked, and the
-/// run stops with the template's error (a silently skipped question would look answered).
-pub(crate) fn template_failed<P: Any>(error: String, nothing: P) -> Turn {
-    Turn {
-        exchanges: Vec::new(),
-        fatal: Some(error),
-        payload: Box::new(nothing),
-    }
-}
-
-/// A platform answer: `[]` = not running; else a move that must be one of the book's.
-fn parse_platform(
-    text: &str,
-    brackets: usize,
-    book: &[PlatformOption],
-) -> Result<Option<usize>, String> {
-    if let Ok(obj) = parse::extract_object(text)
-        && obj.iter().any(|(k, v)| {
-            k.eq_ignore_ascii_case("DELTA") && v.as_array().is_some_and(|a| a.is_empty())
-        })
-    {
-        return Ok(None);
-    }
-    let deltas = parse::deltas(text, brackets, 20)?;
-    option_of(book, &deltas)
-        .map(Some)
-        .ok_or_else(|| format!("the move {deltas:?} is not among the allowed platforms"))
 }
 
 impl LlmWorker {
@@ -205,23 +103,6 @@ impl LlmWorker {
             .prompts
             .render("worker_system", system_context(me, self.persona_text()))
     }
-}
-
-/// What the `worker_system` template sees: the worker's identity, skill and objective, and her
-/// persona when known.
-fn system_context(me: &WorkerProfile, persona: Option<String>) -> serde_json::Value {
-    json!({
-        "id": me.id,
-        "skill": money(me.skill),
-        "income_at_40": money(me.skill * 40.0),
-        "max_hours": me.max_hours,
-        "utility_type": match me.utility_type {
-            UtilityType::Egotistical => "egotistical",
-            UtilityType::Altruistic => "altruistic",
-            UtilityType::Adversarial => "adversarial",
-        },
-        "persona": persona,
-    })
 }
 
 impl WorkerPolicy for LlmWorker {
@@ -394,7 +275,7 @@ impl WorkerPolicy for LlmWorker {
                 best.truncate(settings.best_k);
             }
             let best_text = best.iter().map(|e| &*e.line).collect::<Vec<_>>().join("\n");
-            let reflection = LlmWorker::reflection(previous.as_ref(), entry.as_ref());
+            let reflection = reflection(previous.as_ref(), entry.as_ref());
 
             let mut hours = None;
             if fatal.is_none() {
@@ -445,66 +326,7 @@ impl WorkerPolicy for LlmWorker {
     }
 
     fn stand(&mut self, me: &WorkerProfile, e: &ElectionView) -> Choice<Option<(usize, f64)>> {
-        let offline = offline_stand(me.form, me.max_hours, me.skill, e);
-        if !e.llm_platforms {
-            // Without LLM platforms a worker stands on her exact favourite (as the paper's
-            // leaders, who propose after winning, would).
-            return Choice::Now(offline);
-        }
-        let n = e.cutoffs.len();
-        let placeholders = vec!["X"; n].join(", ");
-        let schedule = TaxSchedule::new(e.cutoffs.clone(), e.current_rates.clone());
-        let Ok(schedule) = schedule else {
-            return Choice::Now(offline);
-        };
-        let user = self.settings.prompts.render(
-            "stand",
-            json!({"brackets": brackets_text(&schedule), "rates": rates_text(&schedule),
-                   "placeholders": placeholders}),
-        );
-        let system = self.system_prompt(me);
-        let (gw, max_tokens, agent, step) = (
-            Arc::clone(&self.settings.gateway),
-            self.settings.max_tokens,
-            u64::from(me.id),
-            e.step,
-        );
-        let book = Arc::clone(&e.book);
-        let everyone = e.everyone_stands;
-        Choice::Later(Box::pin(async move {
-            let (system, user) = match system.and_then(|s| user.map(|u| (s, u))) {
-                Ok(prompts) => prompts,
-                Err(e) => return template_failed(e, None::<Option<(usize, f64)>>),
-            };
-            let got = gw
-                .ask_parsed(
-                    Ask::first(
-                        "platform",
-                        agent,
-                        step,
-                        vec![("system".into(), system), ("user".into(), user)],
-                        max_tokens,
-                        json!({"type": "object", "properties": {"DELTA": {"type": "array",
-                            "items": {"type": "integer", "enum": [-20, -10, 0, 10, 20]}}},
-                            "required": ["DELTA"]}),
-                    ),
-                    |t| parse_platform(t, n, &book),
-                    "{\"DELTA\": [...]} or {\"DELTA\": []}",
-                )
-                .await;
-            // Fallback: under "everyone" eligibility she stands on the status quo; otherwise
-            // she does not run.
-            let platform = match got.value {
-                Some(choice) => choice.map(|o| (o, 0.0)),
-                None if everyone => Some((0, 0.0)),
-                None => None,
-            };
-            Turn {
-                exchanges: got.exchanges,
-                fatal: got.fatal,
-                payload: Box::new(Some(platform)),
-            }
-        }))
+        self.ask_stand(me, e)
     }
 
     fn complete_stand(
@@ -520,78 +342,7 @@ impl WorkerPolicy for LlmWorker {
     }
 
     fn vote(&mut self, me: &WorkerProfile, e: &ElectionView) -> Choice<Option<Ballot>> {
-        let schedule = TaxSchedule::new(e.cutoffs.clone(), e.current_rates.clone());
-        let Ok(schedule) = schedule else {
-            return Choice::Now(None);
-        };
-        let candidates: Vec<serde_json::Value> = e
-            .candidates
-            .iter()
-            .map(|c| {
-                let rates: Vec<String> =
-                    e.book[c.option].rates.iter().map(|r| format!("{:.0}%", r * 100.0)).collect();
-                json!({
-                    "label": if e.referendum { format!("option {}", c.id) } else { format!("worker_{}", c.id) },
-                    "text": if e.referendum || e.llm_platforms {
-                        format!("rates [{}]", rates.join(", "))
-                    } else {
-                        "no platform".to_string()
-                    },
-                })
-            })
-            .collect();
-        let user = self.settings.prompts.render(
-            "vote",
-            json!({"rates": rates_text(&schedule), "brackets": brackets_text(&schedule),
-                   "candidates": candidates, "referendum": e.referendum}),
-        );
-        let system = self.system_prompt(me);
-        let ids: Vec<u64> = e.candidates.iter().map(|c| c.id).collect();
-        let (gw, max_tokens, agent, step) = (
-            Arc::clone(&self.settings.gateway),
-            self.settings.max_tokens,
-            u64::from(me.id),
-            e.step,
-        );
-        Choice::Later(Box::pin(async move {
-            let (system, user) = match system.and_then(|s| user.map(|u| (s, u))) {
-                Ok(prompts) => prompts,
-                Err(e) => return template_failed(e, None::<Ballot>),
-            };
-            let got = gw
-                .ask_parsed(
-                    Ask::first(
-                        "vote",
-                        agent,
-                        step,
-                        vec![("system".into(), system), ("user".into(), user)],
-                        max_tokens,
-                        json!({"type": "object", "properties": {"LEADER": {"type": "string"}},
-                            "required": ["LEADER"]}),
-                    ),
-                    |t| {
-                        let id = parse::leader(t)?;
-                        if ids.contains(&id) {
-                            Ok(id)
-                        } else {
-                            Err(format!("{id} is not on the ballot"))
-                        }
-                    },
-                    "{\"LEADER\": \"X\"} with X one of the numbers listed",
-                )
-                .await;
-            // An unusable ballot is an abstention (counted in llm.fallbacks), never a crash.
-            let ballot = got.value.map(|id| Ballot {
-                voter: agent,
-                ranking: vec![id],
-                approvals: vec![id],
-            });
-            Turn {
-                exchanges: got.exchanges,
-                fatal: got.fatal,
-                payload: Box::new(ballot),
-            }
-        }))
+        self.ask_vote(me, e)
     }
 
     fn complete_vote(&mut self, _me: &WorkerProfile, payload: Box<dyn Any>) -> Option<Ballot> {
@@ -655,15 +406,4 @@ impl WorkerPolicy for LlmWorker {
         self.last_schedule = m.last_schedule;
         Ok(())
     }
-}
-
-/// What an LLM worker has learned, as a snapshot keeps it: her persona once written, her
-/// history and best steps (step, hours, utility, the line she was shown) and her last choice.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct LlmWorkerMemory {
-    persona: Option<String>,
-    history: Vec<(u64, f64, f64, String)>,
-    best: Vec<(u64, f64, f64, String)>,
-    last_hours: Option<f64>,
-    last_schedule: Option<TaxSchedule>,
 }
