@@ -13,6 +13,7 @@ use crate::econ::TaxSchedule;
 use crate::governance::Ballot;
 use crate::governance::election::{ElectionView, offline_stand};
 use crate::governance::platforms::{PlatformOption, option_of};
+use crate::llm::prompts::percent_list;
 use crate::llm::{Ask, parse};
 use crate::policy::worker::{Choice, Turn, WorkerProfile};
 
@@ -65,10 +66,11 @@ impl LlmWorker {
         };
         let user = self.settings.prompts.render(
             "stand",
-            json!({"brackets": brackets_text(&schedule), "rates": rates_text(&schedule),
+            json!({"history": self.history_text(),
+                   "brackets": brackets_text(&schedule), "rates": rates_text(&schedule),
                    "placeholders": placeholders}),
         );
-        let system = self.system_prompt(me);
+        let system = self.system_prompt(me, &schedule);
         let (gw, max_tokens, agent, step) = (
             Arc::clone(&self.settings.gateway),
             self.settings.max_tokens,
@@ -126,12 +128,10 @@ impl LlmWorker {
             .candidates
             .iter()
             .map(|c| {
-                let rates: Vec<String> =
-                    e.book[c.option].rates.iter().map(|r| format!("{:.0}%", r * 100.0)).collect();
                 json!({
                     "label": if e.referendum { format!("option {}", c.id) } else { format!("worker_{}", c.id) },
                     "text": if e.referendum || e.llm_platforms {
-                        format!("rates [{}]", rates.join(", "))
+                        format!("rates {}", percent_list(&e.book[c.option].rates))
                     } else {
                         "no platform".to_string()
                     },
@@ -140,10 +140,11 @@ impl LlmWorker {
             .collect();
         let user = self.settings.prompts.render(
             "vote",
-            json!({"rates": rates_text(&schedule), "brackets": brackets_text(&schedule),
+            json!({"history": self.history_text(),
+                   "rates": rates_text(&schedule), "brackets": brackets_text(&schedule),
                    "candidates": candidates, "referendum": e.referendum}),
         );
-        let system = self.system_prompt(me);
+        let system = self.system_prompt(me, &schedule);
         let ids: Vec<u64> = e.candidates.iter().map(|c| c.id).collect();
         let (gw, max_tokens, agent, step) = (
             Arc::clone(&self.settings.gateway),

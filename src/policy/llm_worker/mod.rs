@@ -1,12 +1,19 @@
 //! The LLM worker: chooses its hours in context, from its own history, as the paper's workers
-//! do. Each step it may first write its persona (once), answer the satisfaction question about
-//! last step (which scales the utility it perceives), then asks for `{"LABOR": X}`.
+//! do. Each step (a year) it may first write its persona (once), answer the satisfaction
+//! question about last year (a "no" lowers the utility it perceives), then asks for
+//! `{"LABOR": X}`.
 //!
-//! Memory: a window of its last `history_window` steps, its `best_k` steps by perceived
-//! utility, and a reflection line on whether its last change of hours paid. Bad answers are
-//! re-asked with the reason; if none is usable the worker keeps its previous hours (40 at the
-//! first step): the documented fallback, counted in `llm.fallbacks`. Its history is updated
+//! Memory: a window of up to `history_window` years, its `best_k` years by perceived utility,
+//! and on each year's line a reflection on whether its last change of hours paid. Bad answers
+//! are re-asked with the reason; if none is usable the worker keeps its previous hours (40 at
+//! the first step): the documented fallback, counted in `llm.fallbacks`. Its history is updated
 //! with what happened whatever the model said, so a bad answer never desynchronizes it.
+//!
+//! Prompt layout, for prefix caches: the system prompt opens with the rules every worker shares,
+//! then her identity and persona; the user prompt is her history, appended to and, when the
+//! window is full, cut by its oldest half at once (so consecutive prompts share everything up to
+//! the newest line between cuts), then what changes each year. The satisfaction, vote and
+//! stand questions continue the same conversation: system prompt and history, then the question.
 
 use std::any::Any;
 use std::collections::VecDeque;
@@ -15,7 +22,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::worker::{Choice, Feedback, Turn, WorkerPolicy, WorkerProfile, WorkerView};
-use crate::econ::TaxSchedule;
+use crate::econ::{TaxSchedule, WelfareKind, perceived_utility};
 use crate::governance::Ballot;
 use crate::governance::election::ElectionView;
 use crate::llm::{Ask, LlmGateway, Prompts, parse};
@@ -25,9 +32,11 @@ mod memory;
 mod text;
 
 pub(crate) use elections::template_failed;
-use memory::{Entry, LlmWorkerMemory, best_first};
+use memory::{Entry, LlmWorkerMemory, best_first, overflow};
 pub use text::brackets_text;
-use text::{LineFields, money, rates_text, reflection, system_context};
+use text::{
+    LineFields, averages, best_years, hours_text, money, rates_text, reflection, system_context,
+};
 
 /// Settings shared by every LLM worker of a run.
 pub struct LlmWorkerSettings {
@@ -38,6 +47,8 @@ pub struct LlmWorkerSettings {
     pub best_k: usize,
     pub satisfaction: bool,
     pub timesteps: u64,
+    /// What the planner maximizes: what altruists and adversaries are told they care about.
+    pub welfare: WelfareKind,
 }
 
 /// How a persona is obtained.
@@ -46,12 +57,13 @@ pub enum PersonaPlan {
     None,
     /// Ready-made text.
     Text(String),
-    /// Ask the LLM once, from these census facts; the template text is the fallback.
+    /// Ask the LLM once, from these census facts; the template text is the fallback. The
+    /// income it is told is the one her prompts imply (skill x 40 weekly hours), not the
+    /// census draw, so the persona and the numbers tell one story.
     Generate {
         occupation: String,
         sex: String,
         age: u8,
-        income: f64,
         fallback: String,
     },
 }
@@ -97,17 +109,36 @@ impl LlmWorker {
 }
 
 impl LlmWorker {
-    /// The worker's system prompt (identity, skill, objective, persona if known).
-    fn system_prompt(&self, me: &WorkerProfile) -> Result<String, String> {
-        self.settings
-            .prompts
-            .render("worker_system", system_context(me, self.persona_text()))
+    /// The worker's system prompt (shared rules, then identity, skill, objective, persona).
+    fn system_prompt(&self, me: &WorkerProfile, schedule: &TaxSchedule) -> Result<String, String> {
+        let s = &self.settings;
+        self.settings.prompts.render(
+            "worker_system",
+            system_context(me, schedule, s.welfare, s.satisfaction, self.persona_text()),
+        )
     }
+
+    /// The lines of the history window, oldest first, joined as every prompt shows them (so
+    /// the questions that continue the conversation share its text byte for byte).
+    fn history_text(&self) -> String {
+        join_lines(self.history.iter())
+    }
+}
+
+fn join_lines<'a>(entries: impl Iterator<Item = &'a Entry>) -> String {
+    let mut text = String::new();
+    for e in entries {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&e.line);
+    }
+    text
 }
 
 impl WorkerPolicy for LlmWorker {
     fn decide(&mut self, me: &WorkerProfile, view: &WorkerView, last: Option<Feedback>) -> Choice {
-        // What happened last step, in the worker's own terms.
+        // What happened last year, in the worker's own terms.
         let entry = match (last, &self.last_schedule) {
             (Some(fb), Some(schedule)) => {
                 let income = me.skill * fb.hours;
@@ -122,8 +153,10 @@ impl WorkerPolicy for LlmWorker {
                     rebate: money(view.rebate),
                     post_tax: money(income - tax + view.rebate),
                     utility: money(fb.utility),
+                    raw_utility: money(fb.utility),
                     utility_value: fb.utility,
-                    satisfaction: None,
+                    satisfied: None,
+                    reflection: None,
                 })
             }
             _ => None,
@@ -132,29 +165,27 @@ impl WorkerPolicy for LlmWorker {
 
         let settings = Arc::clone(&self.settings);
         let gw = Arc::clone(&settings.gateway);
-        // The window's older lines, joined once; the newest line is added in the exchange, after
-        // the satisfaction answer that may change it.
-        let keep = self
-            .settings
-            .history_window
-            .saturating_sub(usize::from(entry.is_some()));
-        let older: Vec<&Entry> = self.history.iter().rev().take(keep).collect();
-        let mut history_text = String::with_capacity(older.iter().map(|e| e.line.len() + 1).sum());
-        for e in older.iter().rev() {
-            history_text.push_str(&e.line);
-            history_text.push('\n');
-        }
-        let previous = self.history.back().cloned();
+        // The window as it stands (what the satisfaction question continues), and the window
+        // the hours question will show once last year's line is added: the same lines, unless
+        // adding it overflows the window, which then drops its oldest half at once.
+        let history_text = self.history_text();
+        let mut shown: Vec<Entry> = self.history.iter().cloned().collect();
+        let previous = self.history.back().map(|e| (e.hours, e.utility));
         let best = self.best.clone();
         let persona_plan = self.persona.clone();
         let known_persona = self.persona_text();
         let agent = u64::from(me.id);
         let step = view.step;
         // The persona is filled in inside the exchange: it may be written there first.
-        let system_ctx = system_context(me, None);
+        let system_ctx = system_context(
+            me,
+            &view.schedule,
+            settings.welfare,
+            settings.satisfaction,
+            None,
+        );
+        let income_at_40 = money(me.skill * 40.0);
         let rates = rates_text(&view.schedule);
-        let brackets = brackets_text(&view.schedule);
-        let rebate = money(view.rebate);
         let max_hours = me.max_hours;
         let exploit = view.last_step_of_year || view.step * 10 > settings.timesteps * 9;
 
@@ -168,13 +199,12 @@ impl WorkerPolicy for LlmWorker {
                 occupation,
                 sex,
                 age,
-                income,
                 fallback,
             } = &persona_plan
             {
                 let prompt = settings.prompts.render(
                     "persona",
-                    json!({"occupation": occupation, "sex": sex, "age": age, "income": money(*income)}),
+                    json!({"occupation": occupation, "sex": sex, "age": age, "income": income_at_40}),
                 );
                 let text = match prompt {
                     Ok(p) => {
@@ -206,21 +236,32 @@ impl WorkerPolicy for LlmWorker {
                 persona = Some(text.clone());
                 new_persona = Some(text);
             }
+            let mut sys = system_ctx;
+            sys["persona"] = json!(persona);
+            let system = settings.prompts.render("worker_system", sys);
+            let system = match system {
+                Ok(system) => system,
+                Err(e) => {
+                    fatal = fatal.or(Some(e));
+                    String::new()
+                }
+            };
 
             let mut fields = entry;
             if settings.satisfaction
                 && fatal.is_none()
                 && let Some(e) = fields.as_mut()
             {
+                // A continuation of the hours conversation: same system prompt and history,
+                // then last year's summary and the question.
                 let prompt = settings.prompts.render(
                     "satisfaction",
-                    json!({"persona": persona.clone().unwrap_or_default(), "rates": e.rates,
+                    json!({"history": history_text, "step": e.step, "rates": e.rates,
                            "hours": e.hours, "income": e.income, "tax": e.tax,
                            "rebate": e.rebate, "post_tax": e.post_tax}),
                 );
-                // A "no" halves the utility she perceives (the paper's r = 0.5); no usable
-                // answer keeps r = 1.
-                let r = match prompt {
+                // No usable answer counts as satisfied: the utility is left as it was.
+                let satisfied = match prompt {
                     Ok(p) => {
                         let got = gw
                             .ask_parsed(
@@ -228,7 +269,7 @@ impl WorkerPolicy for LlmWorker {
                                     "satisfaction",
                                     agent,
                                     step,
-                                    vec![("user".into(), p)],
+                                    vec![("system".into(), system.clone()), ("user".into(), p)],
                                     settings.max_tokens,
                                     json!({"type": "object", "properties": {
                                         "thought": {"type": "string"},
@@ -241,16 +282,19 @@ impl WorkerPolicy for LlmWorker {
                             .await;
                         exchanges.extend(got.exchanges);
                         fatal = fatal.or(got.fatal);
-                        if got.value == Some(false) { 0.5 } else { 1.0 }
+                        got.value
                     }
                     Err(e) => {
                         fatal = fatal.or(Some(e));
-                        1.0
+                        None
                     }
                 };
-                e.satisfaction = Some(r);
-                e.utility_value *= r;
+                e.satisfied = satisfied;
+                e.utility_value = perceived_utility(e.utility_value, satisfied);
                 e.utility = money(e.utility_value);
+            }
+            if let Some(f) = fields.as_mut() {
+                f.reflection = reflection(previous, (f.hours_value, f.utility_value));
             }
             let entry = fields.map(|f| Entry {
                 step: f.step,
@@ -264,33 +308,27 @@ impl WorkerPolicy for LlmWorker {
                     }
                 },
             });
-            if let Some(e) = &entry {
-                history_text.push_str(&e.line);
-                history_text.push('\n');
-            }
             let mut best = best;
             if let Some(e) = &entry {
+                shown.push(e.clone());
+                shown.drain(..overflow(shown.len(), settings.history_window));
                 best.push(e.clone());
                 best.sort_by(best_first);
                 best.truncate(settings.best_k);
             }
-            let best_text = best.iter().map(|e| &*e.line).collect::<Vec<_>>().join("\n");
-            let reflection = reflection(previous.as_ref(), entry.as_ref());
 
             let mut hours = None;
             if fatal.is_none() {
-                let mut sys = system_ctx;
-                sys["persona"] = json!(persona);
-                let system = settings.prompts.render("worker_system", sys);
                 let user = settings.prompts.render(
                     "worker_user",
-                    json!({"history": history_text.trim_end(), "best": best_text,
-                           "reflection": reflection, "rates": rates, "brackets": brackets,
-                           "rebate": rebate, "max_hours": max_hours, "exploit": exploit}),
+                    json!({"history": join_lines(shown.iter()),
+                           "best": best_years(&best, shown.first().map(|e| e.step)),
+                           "averages": averages(shown.iter()), "rates": rates,
+                           "max_hours": hours_text(max_hours), "exploit": exploit}),
                 );
-                match (system, user) {
-                    (Err(e), _) | (_, Err(e)) => fatal = Some(e),
-                    (Ok(system), Ok(user)) => {
+                match user {
+                    Err(e) => fatal = Some(e),
+                    Ok(user) => {
                         let got = gw
                         .ask_parsed(
                             Ask::first(
@@ -361,9 +399,9 @@ impl WorkerPolicy for LlmWorker {
             self.best.sort_by(best_first);
             self.best.truncate(self.settings.best_k);
             self.history.push_back(e);
-            while self.history.len() > self.settings.history_window {
-                self.history.pop_front();
-            }
+            // As the prompt showed it: a full window loses its oldest half at once.
+            let drop = overflow(self.history.len(), self.settings.history_window);
+            self.history.drain(..drop);
         }
         self.last_schedule = self.pending_schedule.take();
         // The documented fallback: keep the previous hours (40 at the very first step).
