@@ -64,9 +64,10 @@ impl LlmWorker {
         let Ok(schedule) = schedule else {
             return Choice::Now(offline);
         };
+        let (history, earlier_best) = self.history_text();
         let user = self.settings.prompts.render(
             "stand",
-            json!({"history": self.history_text(),
+            json!({"history": history, "earlier_best": earlier_best,
                    "brackets": brackets_text(&schedule), "rates": rates_text(&schedule),
                    "placeholders": placeholders}),
         );
@@ -138,9 +139,10 @@ impl LlmWorker {
                 })
             })
             .collect();
+        let (history, earlier_best) = self.history_text();
         let user = self.settings.prompts.render(
             "vote",
-            json!({"history": self.history_text(),
+            json!({"history": history, "earlier_best": earlier_best,
                    "rates": rates_text(&schedule), "brackets": brackets_text(&schedule),
                    "candidates": candidates, "referendum": e.referendum}),
         );

@@ -35,7 +35,8 @@ pub(crate) use elections::template_failed;
 use memory::{Entry, LlmWorkerMemory, best_first, overflow};
 pub use text::brackets_text;
 use text::{
-    LineFields, averages, best_years, hours_text, money, rates_text, reflection, system_context,
+    LineFields, averages, best_years, earlier_best, hours_text, money, rates_text, reflection,
+    system_context,
 };
 
 /// Settings shared by every LLM worker of a run.
@@ -119,9 +120,13 @@ impl LlmWorker {
     }
 
     /// The lines of the history window, oldest first, joined as every prompt shows them (so
-    /// the questions that continue the conversation share its text byte for byte).
-    fn history_text(&self) -> String {
-        join_lines(self.history.iter())
+    /// the questions that continue the conversation share its text byte for byte), and the
+    /// best years no longer in it.
+    fn history_text(&self) -> (String, String) {
+        (
+            join_lines(self.history.iter()),
+            earlier_best(&self.best, self.history.front().map(|e| e.step)),
+        )
     }
 }
 
@@ -168,7 +173,11 @@ impl WorkerPolicy for LlmWorker {
         // The window as it stands (what the satisfaction question continues), and the window
         // the hours question will show once last year's line is added: the same lines, unless
         // adding it overflows the window, which then drops its oldest half at once.
-        let history_text = self.history_text();
+        let (history_text, earlier) = if settings.satisfaction {
+            self.history_text()
+        } else {
+            Default::default()
+        };
         let mut shown: Vec<Entry> = self.history.iter().cloned().collect();
         let previous = self.history.back().map(|e| (e.hours, e.utility));
         let best = self.best.clone();
@@ -186,6 +195,7 @@ impl WorkerPolicy for LlmWorker {
         );
         let income_at_40 = money(me.skill * 40.0);
         let rates = rates_text(&view.schedule);
+        let leader = view.leader;
         let max_hours = me.max_hours;
         let exploit = view.last_step_of_year || view.step * 10 > settings.timesteps * 9;
 
@@ -256,7 +266,7 @@ impl WorkerPolicy for LlmWorker {
                 // then last year's summary and the question.
                 let prompt = settings.prompts.render(
                     "satisfaction",
-                    json!({"history": history_text, "step": e.step, "rates": e.rates,
+                    json!({"history": history_text, "earlier_best": earlier, "step": e.step, "rates": e.rates,
                            "hours": e.hours, "income": e.income, "tax": e.tax,
                            "rebate": e.rebate, "post_tax": e.post_tax}),
                 );
@@ -322,8 +332,9 @@ impl WorkerPolicy for LlmWorker {
                 let user = settings.prompts.render(
                     "worker_user",
                     json!({"history": join_lines(shown.iter()),
-                           "best": best_years(&best, shown.first().map(|e| e.step)),
-                           "averages": averages(shown.iter()), "rates": rates,
+                           "earlier_best": earlier_best(&best, shown.first().map(|e| e.step)),
+                           "best": best_years(&best),
+                           "averages": averages(shown.iter()), "rates": rates, "leader": leader,
                            "max_hours": hours_text(max_hours), "exploit": exploit}),
                 );
                 match user {

@@ -91,29 +91,37 @@ pub(super) fn system_context(
     })
 }
 
-/// One of the best years, as `worker_user` lists them: its full line only when that line is
-/// no longer in the history shown (a reference to the line above is enough otherwise).
+/// One of the best years, as `worker_user` lists them after the history, best first.
 #[derive(Serialize)]
 pub(super) struct BestYear {
     step: u64,
     hours: String,
     utility: String,
-    line: Option<String>,
 }
 
-/// The best years, best first, in a compact form that refers to the history above.
-pub(super) fn best_years(best: &[Entry], first_shown: Option<u64>) -> Vec<BestYear> {
+/// The best years, best first, in a compact form that refers to the lines shown.
+pub(super) fn best_years(best: &[Entry]) -> Vec<BestYear> {
     best.iter()
         .map(|e| BestYear {
             step: e.step,
             hours: format!("{:.1}", e.hours),
             utility: money(e.utility),
-            line: match first_shown {
-                Some(first) if e.step >= first => None,
-                _ => Some(e.line.to_string()),
-            },
         })
         .collect()
+}
+
+/// The full lines of the best years that are no longer in the history window, oldest first
+/// (the reference shows every best year with its whole block). They go before the history, so
+/// they change the prompt's early text only when that set changes, which is rare once the
+/// worker has settled; listed after it, they would be new text every year.
+pub(super) fn earlier_best(best: &[Entry], first_shown: Option<u64>) -> String {
+    let mut earlier: Vec<&Entry> = best
+        .iter()
+        .filter(|e| first_shown.is_none_or(|first| e.step < first))
+        .collect();
+    earlier.sort_by_key(|e| e.step);
+    let lines: Vec<&str> = earlier.iter().map(|e| &*e.line).collect();
+    lines.join("\n")
 }
 
 /// The running averages of hours and utility over the years shown (the reference's "average
@@ -131,7 +139,8 @@ pub(super) fn averages<'a>(shown: impl Iterator<Item = &'a Entry>) -> Option<ser
     })
 }
 
-/// "Increasing labor from 30 to 40 raised your utility: ..." from the last two years.
+/// "More labor (30.0 -> 40.0) raised u: try more than 40.0." from the last two years: the
+/// reference's directional nudge, short because it is new text on every year's line.
 pub(super) fn reflection(a: Option<(f64, f64)>, b: (f64, f64)) -> Option<String> {
     let ((a_hours, a_utility), (b_hours, b_utility)) = (a?, b);
     if a_hours == b_hours {
@@ -139,17 +148,11 @@ pub(super) fn reflection(a: Option<(f64, f64)>, b: (f64, f64)) -> Option<String>
     }
     let up = b_hours > a_hours;
     let better = b_utility > a_utility;
-    let (verb, change) = (
-        if up { "Increasing" } else { "Decreasing" },
-        if better { "raised" } else { "lowered" },
-    );
-    let advice = if up == better {
-        format!("your labor may be too low: try more than {b_hours:.1}")
-    } else {
-        format!("your labor may be too high: try less than {b_hours:.1}")
-    };
     Some(format!(
-        "{verb} labor from {a_hours:.1} to {b_hours:.1} {change} your utility, so {advice}."
+        "{} labor ({a_hours:.1} -> {b_hours:.1}) {} u: try {} than {b_hours:.1}.",
+        if up { "More" } else { "Less" },
+        if better { "raised" } else { "lowered" },
+        if up == better { "more" } else { "less" },
     ))
 }
 
@@ -216,7 +219,10 @@ mod tests {
         assert!(s.contains("Incomes, taxes, tax brackets and rebates are all per year"));
         assert!(!s.to_lowercase().contains("week:"));
         assert!(s.contains("You are worker_7. You are a nurse."), "{s}");
-        assert!(s.contains("from 0 to 100;"), "{s}");
+        assert!(
+            s.contains("from 0 to 100 (for example 0, 10, 20, ..., 100);"),
+            "{s}"
+        );
     }
 
     #[test]
@@ -259,7 +265,8 @@ mod tests {
             .render(
                 "worker_user",
                 json!({"history": "year 3: ...\nyear 4: ...",
-                       "best": best_years(&best, Some(3)),
+                       "best": best_years(&best),
+                       "earlier_best": earlier_best(&best, Some(3)),
                        "averages": averages(shown.iter()), "rates": "[37.25%]",
                        "max_hours": "100", "exploit": false}),
             )
@@ -268,22 +275,32 @@ mod tests {
             user.contains("Averages over the 2 years above: LABOR = 30.0, u = 20.00."),
             "{user}"
         );
-        // Year 4 is in the history shown: a reference; year 1 is not: its whole line.
+        // Year 4 is in the history shown, year 1 is not: its whole line comes before the
+        // history; the ranking after it is compact.
+        assert!(
+            user.starts_with("Your best earlier years, no longer in the history below:\nyear 1: LABOR = 60\nYour history (most recent last):\nyear 3"),
+            "{user}"
+        );
         assert!(
             user.contains(
-                "Your best years by utility: year 4 (LABOR = 20.0, u = 30.00); year 1: LABOR = 60"
+                "Your best years by utility: year 4 (LABOR = 20.0, u = 30.00); year 1 (LABOR = 60.0, u = 20.00)."
             ),
             "{user}"
         );
         assert!(user.ends_with("{\"LABOR\": \"X\"}."), "{user}");
+        assert!(
+            !user.contains("leader"),
+            "no leader line without elected governance"
+        );
         let first = p
             .render(
                 "worker_user",
                 json!({"history": "", "best": [], "averages": null, "rates": "[50%]",
-                       "max_hours": "100", "exploit": false}),
+                       "max_hours": "100", "exploit": false, "leader": 5}),
             )
             .unwrap();
         assert!(first.starts_with("This is your first year"), "{first}");
+        assert!(first.contains("\nCurrent leader: worker_5.\n"), "{first}");
     }
 
     #[test]
@@ -313,7 +330,10 @@ mod tests {
             line.contains("u before satisfaction = -100.00; satisfied: NO; adjusted u = -150.00"),
             "{line}"
         );
-        assert!(line.ends_with("\nIncreasing labor from 30.0 to 40.0 lowered your utility, so your labor may be too high: try less than 40.0."), "{line}");
+        assert!(
+            line.ends_with("\nMore labor (30.0 -> 40.0) lowered u: try less than 40.0."),
+            "{line}"
+        );
     }
 
     #[test]
