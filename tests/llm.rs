@@ -499,12 +499,28 @@ fn personas_and_satisfaction_are_asked_and_counted() {
         .unwrap();
     let messages = labor.messages.as_ref().unwrap();
     assert!(messages[0].1.contains("steady job"));
-    // ...and the history she sees carries the halved utility.
+    // ...and the history she sees carries the halved utility (the mock's utilities are
+    // positive here, so half its size is half).
     assert!(
-        messages[1].1.contains("(satisfaction 0.5)"),
+        messages[1].1.contains("satisfied: NO; adjusted u = "),
         "{}",
         messages[1].1
     );
+    // The satisfaction question continues the hours conversation: the same system prompt and
+    // history, then the question; consecutive hours prompts share their history.
+    let ask = |role: &str, step: u64| {
+        ex.iter()
+            .find(|e| e.role == role && e.agent == 3 && e.step == step)
+            .unwrap()
+            .messages
+            .clone()
+            .unwrap()
+    };
+    let (sat4, labor3) = (ask("satisfaction", 4), ask("worker", 3));
+    assert_eq!(sat4[0].1, messages[0].1, "one system prompt");
+    let history3 = &labor3[1].1[..labor3[1].1.find("\nYour best years").unwrap()];
+    assert!(sat4[1].1.starts_with(history3), "{}", sat4[1].1);
+    assert!(messages[1].1.starts_with(history3), "{}", messages[1].1);
     drop(mock);
     assert_replays(tmp.path());
 }

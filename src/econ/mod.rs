@@ -34,7 +34,9 @@ pub use schedule::{
     BracketPreset, TaxSchedule, us_federal_2024, us_federal_2024_on, us_federal_2025,
 };
 pub use stats::{gini, gini_sorted, mean};
-pub use utility::{DEFAULT_DELTA, DEFAULT_MEDIAN_INCOME, UtilityForm, calibrate_labor_cost};
+pub use utility::{
+    DEFAULT_DELTA, DEFAULT_MEDIAN_INCOME, UtilityForm, calibrate_labor_cost, perceived_utility,
+};
 pub use welfare::{WelfareKind, potential_income, social_welfare, welfare_weights};
 pub use world::{Settlement, UtilityType, WorldParams, best_response_hours, equilibrium, settle};
 

@@ -145,6 +145,19 @@ pub fn calibrate_labor_cost(
     (1.0 - marginal_rate) * skill / (delta * target_hours.powf(delta - 1.0))
 }
 
+/// The utility a worker perceives after answering the satisfaction question: her utility when
+/// satisfied (or when there was no usable answer), lowered by half its size when not.
+///
+/// The paper multiplies by r = 0.5 on a "no", which *raises* a negative utility (common under
+/// the calibrated labor cost): subtracting half the absolute value lowers it whatever its sign,
+/// and equals the paper's factor for positive utility.
+pub fn perceived_utility(utility: f64, satisfied: Option<bool>) -> f64 {
+    match satisfied {
+        Some(false) => utility - 0.5 * utility.abs(),
+        _ => utility,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,5 +275,17 @@ mod tests {
             delta: DEFAULT_DELTA,
         };
         assert!((u.marginal_labor_cost(40.0) - 0.88 * 952.55).abs() < 1e-9);
+    }
+
+    #[test]
+    fn dissatisfaction_lowers_perceived_utility_whatever_its_sign() {
+        assert_eq!(perceived_utility(100.0, Some(false)), 50.0);
+        assert_eq!(perceived_utility(-100.0, Some(false)), -150.0);
+        assert_eq!(perceived_utility(0.0, Some(false)), 0.0);
+        assert_eq!(perceived_utility(-100.0, Some(true)), -100.0);
+        assert_eq!(perceived_utility(-100.0, None), -100.0);
+        for u in [-1e6, -3.5, 0.25, 7e4] {
+            assert!(perceived_utility(u, Some(false)) < u || u == 0.0);
+        }
     }
 }

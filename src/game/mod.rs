@@ -481,6 +481,7 @@ impl Economy {
             schedule_version: self.state.schedule_version,
             rebate: self.state.last_rebate,
             rng_key: self.worker_key,
+            leader: self.state.governance.as_ref().and_then(|e| e.leader),
         };
         let feedback = std::mem::take(&mut self.state.feedback);
         let replies = self

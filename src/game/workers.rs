@@ -38,6 +38,12 @@ pub fn archetype_representatives(skills: &[f64], buckets: usize) -> Vec<u32> {
     rep
 }
 
+/// Worker `id`'s template persona as an LLM worker reads it: with the yearly income her skill
+/// gives at 40 weekly hours, the figure her system prompt states.
+fn llm_persona(population: &Population, id: usize) -> String {
+    crate::econ::persona_text(&population.person(id).persona, population.skills[id] * 40.0)
+}
+
 /// The worker-policy factory of a scenario (called on each shard's thread).
 pub(super) fn worker_factory(
     scenario: &ResolvedScenario,
@@ -58,6 +64,7 @@ pub(super) fn worker_factory(
             best_k: scenario.llm.best_k,
             satisfaction: w.satisfaction,
             timesteps: scenario.simulation.timesteps,
+            welfare: scenario.world.welfare,
         })
     });
     Arc::new(move |id| {
@@ -75,15 +82,16 @@ pub(super) fn worker_factory(
             (WorkerPolicyName::Llm, Some(settings)) => {
                 let persona = match w.personas {
                     PersonaSource::None => PersonaPlan::None,
-                    PersonaSource::Template => PersonaPlan::Text(population.card(id).persona),
+                    // The persona's income is the one her prompts imply (skill x 40 weekly
+                    // hours), not the census draw the calibrated skill came from.
+                    PersonaSource::Template => PersonaPlan::Text(llm_persona(&population, id)),
                     PersonaSource::Llm => {
                         let card = population.card(id);
                         PersonaPlan::Generate {
                             occupation: card.occupation,
                             sex: card.sex,
                             age: card.age,
-                            income: card.income,
-                            fallback: card.persona,
+                            fallback: llm_persona(&population, id),
                         }
                     }
                 };

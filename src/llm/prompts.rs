@@ -46,6 +46,22 @@ pub const TEMPLATES: [(&str, &str); 11] = [
     ),
 ];
 
+/// Rates as percentages with the precision they have: `[37.25%, 50%, 12.5%]` (at most two
+/// decimals, trailing zeros dropped), so a Saez or fractional rate is not shown rounded.
+pub fn percent_list(rates: &[f64]) -> String {
+    let items: Vec<String> = rates.iter().map(|r| percent(*r)).collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// One rate as a percentage, e.g. 0.3725 -> "37.25%", 0.5 -> "50%".
+pub fn percent(rate: f64) -> String {
+    let text = format!("{:.2}", rate * 100.0);
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    // "-0" for a rate that rounds to zero from below reads as a sign error.
+    let text = if text == "-0" { "0" } else { text };
+    format!("{text}%")
+}
+
 /// Template instructions one render may execute. The built-in templates use a few thousand;
 /// a custom template stuck in a loop ends with an error naming it instead of hanging the run.
 pub const RENDER_FUEL: u64 = 1_000_000;
@@ -108,6 +124,16 @@ mod tests {
             )
             .unwrap();
         assert!(d.ends_with("{\"DELTA\": [X, X, X]}."), "{d}");
+    }
+
+    #[test]
+    fn rates_keep_their_precision() {
+        assert_eq!(
+            percent_list(&[0.3725, 0.5, 0.125, 0.0]),
+            "[37.25%, 50%, 12.5%, 0%]"
+        );
+        assert_eq!(percent(0.10000000000000002), "10%");
+        assert_eq!(percent(-0.000001), "0%");
     }
 
     #[test]

@@ -100,7 +100,7 @@ pub struct LeaderInput<'a> {
 pub fn leader_prompts(s: &LeaderSettings, input: &LeaderInput) -> Result<(String, String), String> {
     let system = s.prompts.render(
         "worker_system",
-        super::llm_worker::system_context(&input.me, None),
+        super::llm_worker::system_context(&input.me, input.current, s.welfare, false, None),
     )?;
     let n = input.current.num_brackets();
     let lines = year_lines(input.records);

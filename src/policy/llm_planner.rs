@@ -4,7 +4,8 @@
 //! statistics, and a reflection on its last move; it answers `{"DELTA": [..]}`, one move of
 //! -20..+20 points per bracket. Unusable answers are re-asked; the fallback is no move.
 //! Every figure of a year's history line is a mean over that year's steps (the prompt says
-//! so); the histograms and summary statistics are of the year's last step.
+//! so); the histograms and summary statistics are of the year's last step (labelled so).
+//! Rates are shown with the precision they have (a Saez rate of 37.25 % is not "37 %").
 //!
 //! Its memory is per tax year and never depends on the number of workers (the reference's
 //! window `(H // N) * 20` vanished for N > 20).
@@ -86,14 +87,8 @@ fn points(s: &TaxSchedule) -> Vec<i32> {
         .collect()
 }
 
-fn rates_text(p: &[i32]) -> String {
-    format!(
-        "[{}]",
-        p.iter()
-            .map(|x| x.to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
+fn rates_text(s: &TaxSchedule) -> String {
+    crate::llm::prompts::percent_list(s.rates())
 }
 
 fn bar(count: usize, max: usize) -> String {
@@ -105,7 +100,8 @@ fn bar(count: usize, max: usize) -> String {
     "#".repeat(width)
 }
 
-fn welfare_text(kind: WelfareKind) -> &'static str {
+/// The welfare function in words (also what altruistic and adversarial workers are told).
+pub(crate) fn welfare_text(kind: WelfareKind) -> &'static str {
     match kind {
         WelfareKind::InversePotentialIncome => {
             "the average of every worker's utility weighted by the inverse of her potential income (what she would earn at 40 hours), so the poor count more"
@@ -116,6 +112,27 @@ fn welfare_text(kind: WelfareKind) -> &'static str {
         WelfareKind::Utilitarian => "the average utility of all workers",
         WelfareKind::Rawlsian => "the utility of the worst-off worker",
     }
+}
+
+/// The median: the middle value, or the mean of the two middle values for an even count (0 for
+/// none).
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    match n {
+        0 => 0.0,
+        _ if n % 2 == 1 => sorted[n / 2],
+        _ => 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]),
+    }
+}
+
+/// Whether this call should exploit the best schedule seen rather than explore: only in the
+/// last tenth of the run (as the reference's "best" cue after 0.9 T) and only once there are at
+/// least two years to choose from. At the shipped T = 50 with 25-step years the one call comes
+/// after a single year, and explores.
+fn exploit(tax_year: u64, years_total: u64, years_seen: usize) -> bool {
+    years_seen >= 2 && tax_year * 10 > years_total * 9
 }
 
 impl LlmPlanner {
@@ -178,13 +195,7 @@ impl LlmPlanner {
 
     pub(super) fn describe(values: &[f64]) -> (String, String, String) {
         let m = stats::mean(values);
-        let mut sorted = values.to_vec();
-        sorted.sort_by(f64::total_cmp);
-        let median = if sorted.is_empty() {
-            0.0
-        } else {
-            sorted[sorted.len() / 2]
-        };
+        let median = median(values);
         let var = values.iter().map(|x| (x - m).powi(2)).sum::<f64>() / values.len().max(1) as f64;
         (
             format!("{m:.2}"),
@@ -268,8 +279,8 @@ impl PlannerPolicy for LlmPlanner {
         let pts = points(&input.current);
         self.years.push(YearRecord {
             year: input.tax_year.saturating_sub(1),
-            rates: rates_text(&pts),
-            points: pts.clone(),
+            rates: rates_text(&input.current),
+            points: pts,
             welfare: format!("{:.4}", obs.welfare),
             welfare_value: obs.welfare,
             revenue: format!("{:.0}", obs.revenue),
@@ -292,14 +303,15 @@ impl PlannerPolicy for LlmPlanner {
         best.truncate(s.best_k);
         let (im, imed, isd) = Self::describe(&obs.incomes);
         let (um, umed, usd) = Self::describe(&obs.utilities);
-        let exploit = input.tax_year + 2 >= input.years_total;
+        let exploit = exploit(input.tax_year, input.years_total, self.years.len());
         let system = s.prompts.render(
             "planner_system",
             json!({"welfare_text": welfare_text(s.welfare), "brackets": brackets, "placeholders": placeholders}),
         );
         let user = s.prompts.render(
             "planner_user",
-            json!({"history": &self.years[start..], "best": best, "rates": rates_text(&pts),
+            json!({"history": &self.years[start..], "best": best, "rates": rates_text(&input.current),
+                   "last_year": input.tax_year.saturating_sub(1),
                    "income_histogram": Self::income_histogram(input.current.cutoffs(), &obs.incomes),
                    "utility_histogram": Self::utility_histogram(&obs.utilities),
                    "income_mean": im, "income_median": imed, "income_std": isd,
@@ -399,4 +411,32 @@ struct YearMemory {
     revenue: String,
     mean_hours: String,
     gini: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert_eq!(median(&[5.0, 1.0, 3.0]), 3.0);
+        assert_eq!(median(&[]), 0.0);
+    }
+
+    #[test]
+    fn the_planner_explores_until_late_and_never_exploits_a_best_of_one() {
+        // The shipped T = 50 with 25-step years: one call, after one year seen.
+        assert!(!exploit(1, 2, 1));
+        // Twenty years: explore early, exploit in the last tenth.
+        assert!(!exploit(10, 20, 10));
+        assert!(exploit(19, 20, 19));
+        assert!(!exploit(19, 20, 1), "nothing to choose among");
+    }
+
+    #[test]
+    fn rates_are_shown_with_their_precision() {
+        let s = TaxSchedule::new(vec![0.0, 90_000.0], vec![0.3725, 0.5]).unwrap();
+        assert_eq!(rates_text(&s), "[37.25%, 50%]");
+    }
 }

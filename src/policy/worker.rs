@@ -44,6 +44,8 @@ pub struct WorkerView {
     pub rebate: f64,
     /// The workers' random-stream key; a worker draws from stream (its id, the step).
     pub rng_key: StreamKey,
+    /// The elected leader in office (worker id) under elected governance; none otherwise.
+    pub leader: Option<u64>,
 }
 
 /// A worker's own outcome of the previous step.
@@ -351,6 +353,7 @@ mod tests {
             schedule_version: version,
             rebate: 0.0,
             rng_key: StreamKey::new(1, "worker"),
+            leader: None,
         }
     }
 
