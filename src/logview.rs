@@ -6,11 +6,15 @@
 //! comes from the log's header).
 
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::bail;
 
+use crate::econ::federation::{assign_regions, settle_regions};
 use crate::econ::{Settlement, TaxSchedule, settle};
-use crate::frames::{ElectionRecord, Frame, LlmExchange, PlannerMove, StepOutcome};
+use crate::frames::{
+    ElectionRecord, Frame, LlmExchange, MoveRecord, PlannerMove, RegionOutcome, StepOutcome,
+};
 use crate::population::Population;
 use crate::resolved::ResolvedScenario;
 use crate::runlog::{Damage, RunLog};
@@ -31,6 +35,13 @@ pub struct StepData {
     pub outcome: Option<StepOutcome>,
     /// The step's LLM exchanges (empty for offline runs).
     pub exchanges: Vec<LlmExchange>,
+    /// A federation: where every worker lives during this step (after the year's moves).
+    pub region_of: Option<Arc<Vec<u32>>>,
+    /// A federation: each region's outcome, and the moves and regional schedule moves of the
+    /// year's first step.
+    pub regions: Vec<RegionOutcome>,
+    pub moves: Option<MoveRecord>,
+    pub region_moves: Vec<(u32, PlannerMove)>,
 }
 
 /// A run opened for reading: its resolved scenario (with the world parameters) and population.
@@ -63,6 +74,24 @@ impl RunView {
         if hours.len() != self.population.len() {
             return Ok(None);
         }
+        if let Some(region_of) = &step.region_of {
+            let schedules = step
+                .regions
+                .iter()
+                .map(|r| TaxSchedule::new(step.cutoffs.clone(), r.rates.clone()))
+                .collect::<Result<Vec<_>, _>>()?;
+            return Ok(Some(
+                settle_regions(
+                    &self.scenario.world,
+                    &schedules,
+                    region_of,
+                    &self.population.skills,
+                    &self.population.weights,
+                    hours,
+                )
+                .national,
+            ));
+        }
         let schedule = TaxSchedule::new(step.cutoffs.clone(), outcome.rates.clone())?;
         Ok(Some(settle(
             &self.scenario.world,
@@ -85,6 +114,13 @@ pub fn scan(
     let log = RunLog::open(run_dir)?;
     let mut cutoffs = ResolvedScenario::new(log.scenario.clone())?.cutoffs;
     let mut current: Option<StepData> = None;
+    // A federation's residences, from the starting blocks and every logged move.
+    let mut region_of: Option<Arc<Vec<u32>>> = log.scenario.regions().map(|f| {
+        Arc::new(assign_regions(
+            &f.shares(),
+            log.scenario.simulation.num_agents,
+        ))
+    });
     let damaged = log.frames(|frame, _| {
         match frame {
             Frame::StepBegin { step, tax_year } => {
@@ -95,6 +131,7 @@ pub fn scan(
                     step,
                     tax_year,
                     cutoffs: cutoffs.clone(),
+                    region_of: region_of.clone(),
                     ..StepData::default()
                 });
             }
@@ -133,6 +170,30 @@ pub fn scan(
             Frame::Llm(e) => {
                 if let Some(c) = current.as_mut() {
                     c.exchanges.push(e);
+                }
+            }
+            Frame::Moves(m) => {
+                if let Some(map) = region_of.as_mut() {
+                    let map = Arc::make_mut(map);
+                    for &(id, _, to) in &m.moves {
+                        if let Some(r) = map.get_mut(id as usize) {
+                            *r = to;
+                        }
+                    }
+                }
+                if let Some(c) = current.as_mut() {
+                    c.region_of = region_of.clone();
+                    c.moves = Some(m);
+                }
+            }
+            Frame::InRegion { region, frame } => {
+                if let (Frame::PlannerMove(m), Some(c)) = (*frame, current.as_mut()) {
+                    c.region_moves.push((region, m));
+                }
+            }
+            Frame::RegionOutcome(o) => {
+                if let Some(c) = current.as_mut() {
+                    c.regions.push(o);
                 }
             }
         }

@@ -19,6 +19,21 @@ pub enum WorkerCall {
     Stand(Arc<ElectionView>),
     /// An election: cast a ballot over the candidates.
     Vote(Arc<ElectionView>),
+    /// A federation's step: each worker decides under her own region's view.
+    StepIn(Arc<RegionalViews>),
+    /// A question for one region's residents only: the others answer nothing.
+    Residents {
+        region: u32,
+        region_of: Arc<Vec<u32>>,
+        call: Box<WorkerCall>,
+    },
+}
+
+/// A federation's step: one view per region, and where each worker lives (by id).
+#[derive(Clone, Debug)]
+pub struct RegionalViews {
+    pub views: Vec<WorkerView>,
+    pub region_of: Vec<u32>,
 }
 
 /// Which question a pending exchange answers.
@@ -86,6 +101,19 @@ impl Worker {
     }
 }
 
+impl Worker {
+    /// This step's hours under `view`.
+    fn decide(&mut self, view: &WorkerView, last: Option<Feedback>) -> Act<Self> {
+        match self.policy.decide(&self.profile, view, last) {
+            Choice::Now(h) => Act::Ready(WorkerReply {
+                hours: self.sane(h),
+                ..WorkerReply::default()
+            }),
+            Choice::Later(fut) => Act::Later(Box::pin(async move { (CallKind::Step, fut.await) })),
+        }
+    }
+}
+
 impl Agent for Worker {
     type Shared = WorkerCall;
     type Private = Option<Feedback>;
@@ -98,13 +126,22 @@ impl Agent for Worker {
                 Act::Later(Box::pin(async move { (kind, fut.await) }))
             };
         match call {
-            WorkerCall::Step(view) => match self.policy.decide(&self.profile, view, last) {
-                Choice::Now(h) => Act::Ready(WorkerReply {
-                    hours: self.sane(h),
-                    ..WorkerReply::default()
-                }),
-                Choice::Later(fut) => later(CallKind::Step, fut),
-            },
+            WorkerCall::StepIn(r) => {
+                let view = &r.views[r.region_of[self.profile.id as usize] as usize];
+                self.decide(view, last)
+            }
+            WorkerCall::Residents {
+                region,
+                region_of,
+                call,
+            } => {
+                if region_of[self.profile.id as usize] == *region {
+                    self.act(_step, call, last)
+                } else {
+                    Act::Ready(WorkerReply::with(ReplyExtra::default()))
+                }
+            }
+            WorkerCall::Step(view) => self.decide(view, last),
             WorkerCall::Stand(e) => match self.policy.stand(&self.profile, e) {
                 Choice::Now(platform) => Act::Ready(WorkerReply::with(ReplyExtra {
                     platform,

@@ -11,6 +11,7 @@
 //! the economics are the pure functions of [`crate::econ`]; the actors only decide.
 
 mod elected;
+mod regions;
 mod workers;
 
 use elected::GovernanceState;
@@ -79,6 +80,8 @@ pub struct Economy {
     pub halted: Option<String>,
     /// Elections, when the population governs.
     governance: Option<GovernanceState>,
+    /// A federation's region actors (none for one nation).
+    regions: Option<regions::RegionActors>,
     /// A fork's pending change of planner and governance.
     swap: Option<ForkSwap>,
     /// Where to write snapshots, if anywhere.
@@ -161,6 +164,7 @@ impl Economy {
                 year_welfare: (0.0, 0),
                 last_hours: None,
                 governance: governance.as_ref().map(|_| ElectedState::default()),
+                federation: None,
             },
             last_settlement: None,
             tax_year_length: l,
@@ -168,6 +172,7 @@ impl Economy {
             worker_key: StreamKey::new(scenario.simulation.seed, "worker"),
             worker_key_seed: scenario.simulation.seed,
             governance,
+            regions: None,
             swap: None,
             snapshots: None,
             snapshots_written: 0,
@@ -231,7 +236,17 @@ impl Economy {
             .last_hours
             .as_ref()
             .map(|(_, hours)| self.settle_under(&m.schedule, hours));
+        let federal = self.state.federation.is_some();
+        if federal != m.federation.is_some() {
+            return Err(GameError::Restore(
+                "it was taken with another number of regions".into(),
+            ));
+        }
         self.state = m;
+        if federal {
+            self.resettle_federation();
+            self.restore_region_planners(snapshot.next_step).await?;
+        }
         self.records = records;
         self.workers.restore(snapshot.workers).await?;
         self.planner
@@ -453,6 +468,9 @@ impl Economy {
         step: u64,
         frames: &mut StepFrames<Frame>,
     ) -> Result<Flow, GameError> {
+        if self.regions.is_some() {
+            return self.play_federal_step(step, frames).await;
+        }
         let tax_year = step / self.tax_year_length;
         let step_in_year = step % self.tax_year_length;
         if self.swap.as_ref().is_some_and(|s| s.at_step == step) {
@@ -462,7 +480,7 @@ impl Economy {
         if step_in_year == 0 {
             if self.governance.is_some() {
                 let span = tracing::info_span!("election", tax_year);
-                self.election_turn(step, tax_year, frames)
+                self.election_turn(step, tax_year, frames, None)
                     .instrument(span)
                     .await?;
             } else {
@@ -581,6 +599,7 @@ impl Game for Economy {
             return Ok(());
         };
         let workers = self.workers.save().await?;
+        self.save_region_planners(step).await?;
         let planner = self
             .planner
             .send(SavePlanner)

@@ -45,16 +45,19 @@ pub(super) async fn start_economy(
         crate::config::GovernanceMode::Planner => child_planner.name().to_string(),
     };
     let Some(origin) = fork else {
-        return Ok((
-            Economy::start(scenario, population, child_planner, llm).await,
-            setter,
-        ));
+        let planners = region_planners(scenario, &population, llm.as_ref())?;
+        let mut economy =
+            Economy::start(scenario, Arc::clone(&population), child_planner, llm).await;
+        economy.federate(scenario, planners);
+        return Ok((economy, federal_setter(scenario).unwrap_or(setter)));
     };
     let parent = Scenario::from_toml(&origin.parent_scenario_toml)
         .and_then(ResolvedScenario::new)
         .context("the fork's parent scenario in the log header is invalid")?;
     let parent_planner = planner_policy(parent.planner.policy, &parent, &population, llm.as_ref())?;
-    let mut economy = Economy::start(&parent, population, parent_planner, llm).await;
+    let planners = region_planners(&parent, &population, llm.as_ref())?;
+    let mut economy = Economy::start(&parent, Arc::clone(&population), parent_planner, llm).await;
+    economy.federate(&parent, planners);
     // Whatever did not change keeps its memory: an unchanged fork is its parent.
     economy.fork_at(crate::game::ForkSwap {
         at_step: origin.at_step,
@@ -62,7 +65,29 @@ pub(super) async fn start_economy(
         planner: (parent.planner != scenario.planner).then_some(child_planner),
         new_governance: parent.governance != scenario.governance,
     });
-    Ok((economy, setter))
+    Ok((economy, federal_setter(scenario).unwrap_or(setter)))
+}
+
+/// Who sets the schedules of a federation, in words.
+fn federal_setter(scenario: &ResolvedScenario) -> Option<String> {
+    scenario.regions().map(|f| format!("{} regions", f.regions))
+}
+
+/// Each region's planner policy (none for one nation).
+fn region_planners(
+    scenario: &ResolvedScenario,
+    population: &Population,
+    llm: Option<&LlmRuntime>,
+) -> anyhow::Result<Vec<Box<dyn PlannerPolicy>>> {
+    let Some(f) = scenario.regions() else {
+        return Ok(Vec::new());
+    };
+    (0..f.regions)
+        .map(|r| {
+            let kind = f.region(r).planner.unwrap_or(scenario.planner.policy);
+            planner_policy(kind, scenario, population, llm)
+        })
+        .collect()
 }
 
 pub(super) fn warn_skipped(skipped: &[String]) {
@@ -194,8 +219,9 @@ pub fn baseline_scenario(scenario: &ResolvedScenario) -> anyhow::Result<Resolved
     let rational =
         scenario.baselines.workers_for(scenario.workers.policy) == BaselineWorkers::Rational;
     Ok(scenario.with_changes(|base| {
-        // Baselines are fixed schedules: no elections.
+        // Baselines are fixed schedules: no elections, and one nation.
         base.governance.mode = crate::config::GovernanceMode::Planner;
+        base.federation = None;
         if rational {
             base.workers.policy = WorkerPolicyName::Rational;
             base.workers.altruistic_share = 0.0;
@@ -304,6 +330,7 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
         let llm_stats = economy.llm().map(|rt| rt.gateway.stats());
         let archetypes = archetype_summary(economy.representatives(), steps_run);
         let halted = economy.halted.clone();
+        let (regions, federation) = super::summary::federation_summary(economy.federation());
         let snapshots = SnapshotCounts {
             written: economy.snapshots_written,
             failed: economy.snapshots_failed,
@@ -381,6 +408,8 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
             governance,
             deciles,
             halted,
+            regions,
+            federation,
             snapshots,
         })
     })?;

@@ -1,0 +1,557 @@
+//! A federation inside the game: regions that tax and govern themselves, and the workers who
+//! move between them.
+//!
+//! ```text
+//! step k ─┬─ k starts a tax year? ─┬─ moves (every move_every_years): logit choice ──▶ Moves
+//!         │                        ├─ each region: its planner actor, or an election among
+//!         │                        │  its residents ──▶ InRegion { PlannerMove / Election }
+//!         │                        └─ the nation's PlannerMove (population-weighted rates)
+//!         ├─ StepIn(views per region) ──▶ worker actors ──▶ hours, in id order
+//!         └─ econ::federation::settle_regions ──▶ RegionOutcome per region, Outcome
+//! ```
+//!
+//! The regions' state lives in [`FederationState`] (a snapshot keeps it); the actors (one
+//! planner per region, or one voting coordinator per region) live here. The economics are the
+//! pure functions of [`crate::econ::federation`].
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+use simulacra_actors::{Flow, StepFrames, stream};
+
+use crate::agents::planner::{RestorePlanner, SavePlanner};
+use crate::agents::{PlannerActor, ProposeSchedule, RegionalViews, WorkerCall};
+use crate::config::{Federation, GovernanceMode, Scenario};
+use crate::econ::federation::{
+    assign_regions, choose_region, mean_rates, region_utility, residents, segregation_index,
+    settle_regions, tastes,
+};
+use crate::econ::{TaxSchedule, UtilityType};
+use crate::frames::{Frame, MoveRecord, PlannerMove, RegionOutcome, StepOutcome};
+use crate::memory::{ElectedState, FederationState, RegionState};
+use crate::policy::{Feedback, PlannerInput, PlannerPolicy, WorkerView, YearObservation};
+use crate::resolved::ResolvedScenario;
+
+use super::elected::GovernanceState;
+use super::{Economy, GameError};
+
+/// The regions' actors: each region's planner (under planner governance) or its elected
+/// governance and voting coordinator.
+pub(super) struct RegionActors {
+    config: Federation,
+    planners: Vec<Option<Addr<PlannerActor>>>,
+    governance: Vec<Option<GovernanceState>>,
+}
+
+/// Which region an election turn runs in, and among whom.
+pub(super) struct RegionScope {
+    pub(super) region: u32,
+    /// Its residents' ids, in order.
+    pub(super) residents: Vec<u32>,
+    pub(super) region_of: Arc<Vec<u32>>,
+}
+
+/// Region `r`'s own scenario: the national one with its governance keys, and a voting
+/// coordinator seed of its own (so regions do not break ties alike).
+pub(super) fn region_scenario(scenario: &Scenario, f: &Federation, r: usize) -> Scenario {
+    let c = f.region(r);
+    let mut s = scenario.clone();
+    if let Some(mode) = c.governance {
+        s.governance.mode = mode;
+    }
+    if let Some(rule) = c.rule {
+        s.governance.rule = rule;
+    }
+    if let Some(term) = c.term_years {
+        s.governance.term_years = term;
+    }
+    if let Some(policy) = c.planner {
+        s.planner.policy = policy;
+    }
+    s.simulation.seed = scenario
+        .simulation
+        .seed
+        .wrapping_add((r as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    s
+}
+
+impl Economy {
+    /// Makes this economy a federation: `planners` are the regions' planner policies, one per
+    /// region (used by the regions governed by a planner).
+    pub fn federate(&mut self, scenario: &ResolvedScenario, planners: Vec<Box<dyn PlannerPolicy>>) {
+        let Some(f) = scenario.regions() else { return };
+        let k = f.regions;
+        let region_of = assign_regions(&f.shares(), self.population.len());
+        let mut regions = Vec::with_capacity(k);
+        let mut governance = Vec::with_capacity(k);
+        let mut actors = Vec::with_capacity(k);
+        for (r, planner) in planners.into_iter().enumerate().take(k) {
+            let rs = region_scenario(scenario, f, r);
+            let rate = f
+                .region(r)
+                .initial_rate
+                .unwrap_or(scenario.planner.initial_rate);
+            let schedule = TaxSchedule::uniform(scenario.cutoffs.clone(), rate)
+                .expect("a validated rate makes a schedule");
+            let gov = GovernanceState::start(&rs);
+            regions.push(RegionState {
+                schedule,
+                schedule_version: 0,
+                last_rebate: 0.0,
+                year: ([0.0; 5], 0),
+                last_year: None,
+                incomes: Vec::new(),
+                utilities: Vec::new(),
+                governance: gov.as_ref().map(|_| ElectedState::default()),
+                moves_in: 0,
+                moves_out: 0,
+            });
+            actors.push(
+                (rs.governance.mode == GovernanceMode::Planner)
+                    .then(|| PlannerActor::new(planner).start()),
+            );
+            governance.push(gov);
+        }
+        self.regions = Some(RegionActors {
+            config: f.clone(),
+            planners: actors,
+            governance,
+        });
+        let schedules: Vec<TaxSchedule> = regions.iter().map(|r| r.schedule.clone()).collect();
+        let populations = populations(&region_of, k);
+        self.state.schedule = TaxSchedule::new(
+            scenario.cutoffs.clone(),
+            mean_rates(&schedules, &populations),
+        )
+        .expect("mean rates are rates");
+        self.state.federation = Some(FederationState {
+            region_of,
+            regions,
+            moves: Vec::new(),
+            segregation: 0.0,
+            planners: Vec::new(),
+        });
+    }
+
+    /// The federation's state, when the economy is one.
+    pub fn federation(&self) -> Option<&FederationState> {
+        self.state.federation.as_ref()
+    }
+
+    /// The regions' planner memories, for a snapshot.
+    pub(super) async fn save_region_planners(&mut self, step: u64) -> Result<(), GameError> {
+        let Some(actors) = &self.regions else {
+            return Ok(());
+        };
+        let mut saved = Vec::new();
+        for p in &actors.planners {
+            saved.push(match p {
+                Some(p) => p
+                    .send(SavePlanner)
+                    .await
+                    .map_err(|source| GameError::PlannerGone { step, source })?,
+                None => Vec::new(),
+            });
+        }
+        if let Some(f) = self.state.federation.as_mut() {
+            f.planners = saved;
+        }
+        Ok(())
+    }
+
+    /// Gives the regions' planners back the memories a snapshot kept.
+    pub(super) async fn restore_region_planners(&mut self, step: u64) -> Result<(), GameError> {
+        let (Some(actors), Some(f)) = (&self.regions, &self.state.federation) else {
+            return Ok(());
+        };
+        for (p, memory) in actors.planners.iter().zip(&f.planners) {
+            if let Some(p) = p {
+                p.send(RestorePlanner(memory.clone()))
+                    .await
+                    .map_err(|source| GameError::PlannerGone { step, source })?
+                    .map_err(|e| GameError::Restore(format!("a region's planner memory: {e}")))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The national settlement of the last step of a federation (recomputed on restore).
+    pub(super) fn resettle_federation(&mut self) {
+        let (Some(f), Some((_, hours))) = (&self.state.federation, &self.state.last_hours) else {
+            return;
+        };
+        let schedules: Vec<TaxSchedule> = f.regions.iter().map(|r| r.schedule.clone()).collect();
+        let s = settle_regions(
+            &self.params,
+            &schedules,
+            &f.region_of,
+            &self.population.skills,
+            &self.population.weights,
+            hours,
+        );
+        self.last_settlement = Some(s.national);
+    }
+
+    /// One step of a federation (see the module's diagram).
+    pub(super) async fn play_federal_step(
+        &mut self,
+        step: u64,
+        frames: &mut StepFrames<Frame>,
+    ) -> Result<Flow, GameError> {
+        let tax_year = step / self.tax_year_length;
+        let step_in_year = step % self.tax_year_length;
+        if self.swap.as_ref().is_some_and(|s| s.at_step == step) {
+            self.apply_swap();
+        }
+        frames.push(Frame::StepBegin { step, tax_year });
+        if step_in_year == 0 {
+            self.federal_year_turn(step, tax_year, frames).await?;
+        }
+        let f = self.state.federation.as_ref().expect("a federation");
+        let k = f.regions.len() as u64;
+        let views = f
+            .regions
+            .iter()
+            .enumerate()
+            .map(|(r, region)| WorkerView {
+                step,
+                tax_year,
+                step_in_year,
+                last_step_of_year: step_in_year + 1 == self.tax_year_length,
+                schedule: region.schedule.clone(),
+                // Unique across regions: a worker who moved sees a new version.
+                schedule_version: self.state.schedule_version * k + r as u64,
+                rebate: region.last_rebate,
+                rng_key: self.worker_key,
+            })
+            .collect();
+        let call = WorkerCall::StepIn(Arc::new(RegionalViews {
+            views,
+            region_of: f.region_of.clone(),
+        }));
+        let feedback = std::mem::take(&mut self.state.feedback);
+        let replies = self.workers.step(step, &call, feedback).await?;
+        if let Some(message) = replies.iter().find_map(|r| r.fatal().cloned()) {
+            return Err(GameError::Replay { step, message });
+        }
+        let hours: Vec<f64> = replies.iter().map(|r| r.hours).collect();
+        self.log_decisions(step, &hours, frames);
+        for reply in replies {
+            let Some(extra) = reply.extra else { continue };
+            for e in extra.exchanges {
+                frames.push(Frame::Llm(e));
+            }
+        }
+
+        let f = self.state.federation.as_mut().expect("a federation");
+        let schedules: Vec<TaxSchedule> = f.regions.iter().map(|r| r.schedule.clone()).collect();
+        let settled = settle_regions(
+            &self.params,
+            &schedules,
+            &f.region_of,
+            &self.population.skills,
+            &self.population.weights,
+            &hours,
+        );
+        let groups = residents(&f.region_of, f.regions.len());
+        for (r, ((region, s), ids)) in f
+            .regions
+            .iter_mut()
+            .zip(&settled.regions)
+            .zip(&groups)
+            .enumerate()
+        {
+            let figures = [s.welfare, s.revenue, s.mean_hours, s.gini, s.mean_income];
+            for (sum, x) in region.year.0.iter_mut().zip(figures) {
+                *sum += x;
+            }
+            region.year.1 += 1;
+            region.last_rebate = s.rebate;
+            region.incomes = s.incomes.clone();
+            region.utilities = s.utilities.clone();
+            frames.push(Frame::RegionOutcome(RegionOutcome {
+                step,
+                tax_year,
+                region: r as u32,
+                population: ids.len() as u64,
+                rates: region.schedule.rates().to_vec(),
+                revenue: s.revenue,
+                rebate: s.rebate,
+                welfare: s.welfare,
+                gini: s.gini,
+                mean_hours: s.mean_hours,
+                mean_income: s.mean_income,
+            }));
+        }
+        f.segregation = segregation_index(&settled.national.incomes, &f.region_of, f.regions.len());
+        let populations: Vec<usize> = groups.iter().map(Vec::len).collect();
+        let previous_welfare = self.state.last_welfare;
+        let n = &settled.national;
+        self.state.feedback = hours
+            .iter()
+            .zip(&n.utilities)
+            .zip(&self.population.utility_types)
+            .map(|((&h, &u), t)| {
+                Some(Feedback {
+                    hours: h,
+                    utility: match t {
+                        UtilityType::Egotistical => u,
+                        UtilityType::Altruistic => previous_welfare,
+                        UtilityType::Adversarial => -previous_welfare,
+                    },
+                })
+            })
+            .collect();
+        let outcome = StepOutcome {
+            step,
+            tax_year,
+            rates: mean_rates(&schedules, &populations),
+            revenue: n.revenue,
+            rebate: n.rebate,
+            welfare: n.welfare,
+            gini: n.gini,
+            mean_hours: n.mean_hours,
+            mean_income: n.mean_income,
+            mean_utility: n.mean_utility,
+        };
+        self.state.last_rebate = outcome.rebate;
+        self.state.last_welfare = outcome.welfare;
+        self.state.year_welfare.0 += outcome.welfare;
+        self.state.year_welfare.1 += 1;
+        self.state.last_hours = Some((self.state.schedule_version, hours));
+        self.last_settlement = Some(settled.national);
+        frames.push(Frame::Outcome(outcome.clone()));
+        self.records.push(outcome);
+        if let Some(reason) = self.llm.as_ref().and_then(|l| l.gateway.halt_reason()) {
+            self.halted = Some(reason);
+            return Ok(Flow::Halt);
+        }
+        Ok(Flow::Continue)
+    }
+
+    /// The first step of a tax year: moves (when due), then each region governs, then the
+    /// nation's summary move.
+    async fn federal_year_turn(
+        &mut self,
+        step: u64,
+        tax_year: u64,
+        frames: &mut StepFrames<Frame>,
+    ) -> Result<(), GameError> {
+        let observed_welfare = self.close_year();
+        let config = self.regions.as_ref().expect("a federation").config.clone();
+        let k = config.regions;
+        let mut changed = false;
+        if tax_year > 0
+            && config.move_every_years > 0
+            && tax_year.is_multiple_of(config.move_every_years)
+        {
+            let record = self.moves(step, tax_year, &config);
+            changed |= !record.moves.is_empty();
+            frames.push(Frame::Moves(record));
+        }
+        let mut deferred = Vec::new();
+        for r in 0..k {
+            let mut own = StepFrames::new();
+            changed |= self.region_turn(r, step, tax_year, &mut own).await?;
+            for frame in own.frames() {
+                match frame {
+                    Frame::Llm(_) => deferred.push(frame.clone()),
+                    other => frames.push(Frame::InRegion {
+                        region: r as u32,
+                        frame: Box::new(other.clone()),
+                    }),
+                }
+            }
+        }
+        if changed {
+            self.state.schedule_version += 1;
+        }
+        let f = self.state.federation.as_ref().expect("a federation");
+        let schedules: Vec<TaxSchedule> = f.regions.iter().map(|r| r.schedule.clone()).collect();
+        let rates = mean_rates(&schedules, &populations(&f.region_of, k));
+        let national = TaxSchedule::new(self.state.schedule.cutoffs().to_vec(), rates)
+            .expect("mean rates are rates");
+        let previous = std::mem::replace(&mut self.state.schedule, national);
+        frames.push(Frame::PlannerMove(PlannerMove {
+            step,
+            tax_year,
+            policy: format!("{k} regions"),
+            observed_welfare,
+            previous_rates: previous.rates().to_vec(),
+            deltas_points: Vec::new(),
+            cutoffs: self.state.schedule.cutoffs().to_vec(),
+            rates: self.state.schedule.rates().to_vec(),
+        }));
+        for frame in deferred {
+            frames.push(frame);
+        }
+        Ok(())
+    }
+
+    /// Every worker's choice of region under the current schedules and last rebates.
+    fn moves(&mut self, step: u64, tax_year: u64, config: &Federation) -> MoveRecord {
+        let f = self.state.federation.as_mut().expect("a federation");
+        let k = f.regions.len();
+        let seed = self.worker_key_seed;
+        let before = segregation_from(&self.last_settlement, &f.region_of, k);
+        let amenities: Vec<f64> = (0..k).map(|r| config.region(r).amenity).collect();
+        let mut moves = Vec::new();
+        for (id, home) in f.region_of.iter_mut().enumerate() {
+            let skill = self.population.skills[id];
+            let values: Vec<f64> = f
+                .regions
+                .iter()
+                .zip(&amenities)
+                .map(|(region, a)| {
+                    region_utility(&self.params, skill, &region.schedule, region.last_rebate) + a
+                })
+                .collect();
+            // Her tastes are the same every year: drawn from her own stream, at step 0.
+            let eps = tastes(&mut stream(seed, "taste", id as u64, 0), k);
+            let to = choose_region(
+                *home as usize,
+                &values,
+                &eps,
+                config.taste_scale,
+                config.moving_cost,
+            );
+            if to != *home as usize {
+                moves.push((id as u64, *home, to as u32));
+                f.regions[*home as usize].moves_out += 1;
+                f.regions[to].moves_in += 1;
+                *home = to as u32;
+            }
+        }
+        f.moves.push((tax_year, moves.len() as u64));
+        let after = segregation_from(&self.last_settlement, &f.region_of, k);
+        tracing::info!(tax_year, moves = moves.len(), "workers moved");
+        MoveRecord {
+            step,
+            tax_year,
+            moves,
+            segregation_before: before,
+            segregation_after: after,
+        }
+    }
+
+    /// Region `r` governs for the coming tax year; true when its schedule changed.
+    async fn region_turn(
+        &mut self,
+        r: usize,
+        step: u64,
+        tax_year: u64,
+        frames: &mut StepFrames<Frame>,
+    ) -> Result<bool, GameError> {
+        let f = self.state.federation.as_mut().expect("a federation");
+        let region = &mut f.regions[r];
+        let (sums, count) = std::mem::take(&mut region.year);
+        let means = (count > 0).then(|| sums.map(|x| x / count as f64));
+        if means.is_some() {
+            region.last_year = means;
+        }
+        let version = region.schedule_version;
+        let actors = self.regions.as_mut().expect("a federation");
+        if let Some(planner) = actors.planners[r].clone() {
+            let region = &f.regions[r];
+            let input = PlannerInput {
+                tax_year,
+                years_total: self.state.years_total,
+                step,
+                current: region.schedule.clone(),
+                observed_welfare: means.map(|m| m[0]),
+                last_year: means.map(|m| YearObservation {
+                    welfare: m[0],
+                    revenue: m[1],
+                    mean_hours: m[2],
+                    gini: m[3],
+                    incomes: Arc::new(region.incomes.clone()),
+                    utilities: Arc::new(region.utilities.clone()),
+                }),
+            };
+            let proposal = planner
+                .send(ProposeSchedule(input))
+                .await
+                .map_err(|source| GameError::PlannerGone { step, source })?;
+            if let Some(message) = proposal.fatal {
+                return Err(GameError::Replay { step, message });
+            }
+            let region = &mut f.regions[r];
+            let previous = std::mem::replace(&mut region.schedule, proposal.schedule);
+            let deltas_points = if previous.cutoffs() == region.schedule.cutoffs() {
+                previous
+                    .rates()
+                    .iter()
+                    .zip(region.schedule.rates())
+                    .map(|(a, b)| ((b - a) * 100.0).round() as i32)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let changed = previous != region.schedule;
+            if changed {
+                region.schedule_version += 1;
+            }
+            frames.push(Frame::PlannerMove(PlannerMove {
+                step,
+                tax_year,
+                policy: proposal.policy.to_string(),
+                observed_welfare: means.map(|m| m[0]),
+                previous_rates: previous.rates().to_vec(),
+                deltas_points,
+                cutoffs: region.schedule.cutoffs().to_vec(),
+                rates: region.schedule.rates().to_vec(),
+            }));
+            for e in proposal.exchanges {
+                frames.push(Frame::Llm(e));
+            }
+            return Ok(changed);
+        }
+        // An election among the residents: the election turn runs on the region's state,
+        // swapped into the economy's for the turn.
+        let scope = RegionScope {
+            region: r as u32,
+            residents: residents(&f.region_of, f.regions.len()).swap_remove(r),
+            region_of: Arc::new(f.region_of.clone()),
+        };
+        let year_welfare = (sums[0], count);
+        self.swap_region(r);
+        self.state.year_welfare = year_welfare;
+        let result = self
+            .election_turn(step, tax_year, frames, Some(&scope))
+            .await;
+        self.state.year_welfare = (0.0, 0);
+        self.swap_region(r);
+        result?;
+        let f = self.state.federation.as_ref().expect("a federation");
+        Ok(f.regions[r].schedule_version != version)
+    }
+
+    /// Exchanges region `r`'s schedule and elected governance with the economy's own.
+    fn swap_region(&mut self, r: usize) {
+        let f = self.state.federation.as_mut().expect("a federation");
+        let region = &mut f.regions[r];
+        std::mem::swap(&mut self.state.schedule, &mut region.schedule);
+        std::mem::swap(
+            &mut self.state.schedule_version,
+            &mut region.schedule_version,
+        );
+        std::mem::swap(&mut self.state.governance, &mut region.governance);
+        let actors = self.regions.as_mut().expect("a federation");
+        std::mem::swap(&mut self.governance, &mut actors.governance[r]);
+    }
+}
+
+/// Each region's population.
+fn populations(region_of: &[u32], k: usize) -> Vec<usize> {
+    let mut out = vec![0; k];
+    for &r in region_of {
+        out[r as usize] += 1;
+    }
+    out
+}
+
+/// The segregation index of the last step's incomes under `region_of` (0 before any step).
+fn segregation_from(last: &Option<crate::econ::Settlement>, region_of: &[u32], k: usize) -> f64 {
+    last.as_ref()
+        .map_or(0.0, |s| segregation_index(&s.incomes, region_of, k))
+}
