@@ -91,6 +91,8 @@ pub struct RegionOutcome {
     pub tax_year: u64,
     pub region: u32,
     pub population: u64,
+    /// Its schedule in force: its brackets (annual dollars) and rates.
+    pub cutoffs: Vec<f64>,
     pub rates: Vec<f64>,
     pub revenue: f64,
     /// Its revenue over its residents (under the equal-rebate rule).

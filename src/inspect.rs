@@ -248,7 +248,7 @@ pub fn round_detail(run_dir: &Path, k: u64) -> anyhow::Result<RoundDetail> {
             Some(map) => {
                 let schedules = outcomes
                     .iter()
-                    .map(|o| TaxSchedule::new(cutoffs.clone(), o.rates.clone()))
+                    .map(|o| TaxSchedule::new(o.cutoffs.clone(), o.rates.clone()))
                     .collect::<Result<Vec<_>, _>>()?;
                 settle_regions(
                     &scenario.world,

@@ -78,7 +78,7 @@ impl RunView {
             let schedules = step
                 .regions
                 .iter()
-                .map(|r| TaxSchedule::new(step.cutoffs.clone(), r.rates.clone()))
+                .map(|r| TaxSchedule::new(r.cutoffs.clone(), r.rates.clone()))
                 .collect::<Result<Vec<_>, _>>()?;
             return Ok(Some(
                 settle_regions(

@@ -118,17 +118,18 @@ pub fn settle_regions(
     FederalSettlement { regions, national }
 }
 
-/// Each bracket's rate averaged over the regions, weighted by their populations: the
-/// nation's figure in `steps.csv` (empty when no region has residents).
-pub fn mean_rates(schedules: &[TaxSchedule], populations: &[usize]) -> Vec<f64> {
+/// The marginal rate at each of `cutoffs` averaged over the regions, weighted by their
+/// populations: the nation's figure in `steps.csv` (regions may use other brackets, so each is
+/// read at the nation's bracket starts).
+pub fn mean_rates(cutoffs: &[f64], schedules: &[TaxSchedule], populations: &[usize]) -> Vec<f64> {
     let total: usize = populations.iter().sum();
-    let k = schedules.first().map_or(0, |s| s.num_brackets());
-    (0..k)
-        .map(|j| {
+    cutoffs
+        .iter()
+        .map(|&z| {
             schedules
                 .iter()
                 .zip(populations)
-                .map(|(s, &p)| s.rates()[j] * p as f64)
+                .map(|(s, &p)| s.marginal_rate(z) * p as f64)
                 .sum::<f64>()
                 / total.max(1) as f64
         })
@@ -276,6 +277,7 @@ mod tests {
         assert_eq!(f.national.welfare, 150.0);
         assert_eq!(
             mean_rates(
+                &[0.0],
                 &[
                     TaxSchedule::new(vec![0.0], vec![0.2]).unwrap(),
                     TaxSchedule::new(vec![0.0], vec![0.5]).unwrap()

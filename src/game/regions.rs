@@ -121,7 +121,7 @@ impl Economy {
         let populations = populations(&region_of, k);
         self.state.schedule = TaxSchedule::new(
             scenario.cutoffs.clone(),
-            mean_rates(&schedules, &populations),
+            mean_rates(&scenario.cutoffs, &schedules, &populations),
         )
         .expect("mean rates are rates");
         self.state.federation = Some(FederationState {
@@ -274,6 +274,7 @@ impl Economy {
                 tax_year,
                 region: r as u32,
                 population: ids.len() as u64,
+                cutoffs: region.schedule.cutoffs().to_vec(),
                 rates: region.schedule.rates().to_vec(),
                 revenue: s.revenue,
                 rebate: s.rebate,
@@ -305,7 +306,7 @@ impl Economy {
         let outcome = StepOutcome {
             step,
             tax_year,
-            rates: mean_rates(&schedules, &populations),
+            rates: mean_rates(self.state.schedule.cutoffs(), &schedules, &populations),
             revenue: n.revenue,
             rebate: n.rebate,
             welfare: n.welfare,
@@ -368,7 +369,11 @@ impl Economy {
         }
         let f = self.state.federation.as_ref().expect("a federation");
         let schedules: Vec<TaxSchedule> = f.regions.iter().map(|r| r.schedule.clone()).collect();
-        let rates = mean_rates(&schedules, &populations(&f.region_of, k));
+        let rates = mean_rates(
+            self.state.schedule.cutoffs(),
+            &schedules,
+            &populations(&f.region_of, k),
+        );
         let national = TaxSchedule::new(self.state.schedule.cutoffs().to_vec(), rates)
             .expect("mean rates are rates");
         let previous = std::mem::replace(&mut self.state.schedule, national);
@@ -505,6 +510,14 @@ impl Economy {
                 frames.push(Frame::Llm(e));
             }
             return Ok(changed);
+        }
+        // A leader who moved away leaves office: the region elects anew among its residents.
+        if let Some(elected) = f.regions[r].governance.as_mut()
+            && elected
+                .leader
+                .is_some_and(|l| f.region_of.get(l as usize) != Some(&(r as u32)))
+        {
+            elected.leader = None;
         }
         // An election among the residents: the election turn runs on the region's state,
         // swapped into the economy's for the turn.
