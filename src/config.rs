@@ -510,6 +510,14 @@ pub struct Federation {
     pub taste_scale: f64,
     /// Utility a move costs, paid in the comparison (not in consumption).
     pub moving_cost: f64,
+    /// The federal layer's planner (unset: no federal layer). Its schedule sits on top of the
+    /// regions' (marginal rates add, capped at 100 %).
+    pub federal_planner: Option<PlannerPolicyName>,
+    /// The federal schedule's starting rate in every bracket.
+    pub federal_initial_rate: f64,
+    /// Where federal revenue goes: "none" (rebated to every worker), "per-capita" or
+    /// "revenue-sharing" (paid to the regions).
+    pub equalization: crate::econ::federation::Equalization,
     /// One table per region (none: K equal regions under `[planner]` and `[governance]`).
     pub region: Vec<RegionConfig>,
 }
@@ -521,6 +529,9 @@ impl Default for Federation {
             move_every_years: 1,
             taste_scale: 0.0,
             moving_cost: 0.0,
+            federal_planner: None,
+            federal_initial_rate: 0.0,
+            equalization: crate::econ::federation::Equalization::None,
             region: Vec::new(),
         }
     }
@@ -610,6 +621,31 @@ impl Federation {
             1e12,
             " (utility units)",
         )?;
+        in_range(
+            "federation.federal_initial_rate",
+            self.federal_initial_rate,
+            0.0,
+            1.0,
+            " (a fraction: write 0.1 for 10 %)",
+        )?;
+        match self.federal_planner {
+            Some(PlannerPolicyName::Fixed | PlannerPolicyName::Llm) => {
+                return Err(invalid(
+                    "federation.federal_planner",
+                    "the federal layer's planner must be \"hill-climb\", \"saez\" or \
+                     \"us-federal\" (a fixed federal schedule: hill-climb from \
+                     federal_initial_rate is the offline planner)",
+                ));
+            }
+            None if self.equalization != crate::econ::federation::Equalization::None => {
+                return Err(invalid(
+                    "federation.equalization",
+                    "equalization shares federal revenue: set federation.federal_planner \
+                     (for example \"hill-climb\") to add a federal layer",
+                ));
+            }
+            _ => {}
+        }
         for r in &self.region {
             if let Some(share) = r.share
                 && !(share.is_finite() && share > 0.0 && share <= 1e6)

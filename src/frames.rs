@@ -82,6 +82,9 @@ pub enum Frame {
     RegionOutcome(RegionOutcome),
     /// A federation: the moves of a tax year, at its first step, before any region governs.
     Moves(MoveRecord),
+    /// A federation with a federal layer: its planner's move, after the moves and before the
+    /// regions govern.
+    FederalMove(PlannerMove),
 }
 
 /// One region's settlement of one step.
@@ -95,8 +98,10 @@ pub struct RegionOutcome {
     pub cutoffs: Vec<f64>,
     pub rates: Vec<f64>,
     pub revenue: f64,
-    /// Its revenue over its residents (under the equal-rebate rule).
+    /// Its revenue and federal transfer over its residents (under the equal-rebate rule).
     pub rebate: f64,
+    /// The federal transfer it received (0 without a federal layer or equalization).
+    pub transfer: f64,
     /// The welfare function over its residents.
     pub welfare: f64,
     pub gini: f64,

@@ -87,6 +87,7 @@ struct Recorded {
     region_moves: Vec<(u32, PlannerMove)>,
     regions: Vec<crate::frames::RegionOutcome>,
     year_moves: Vec<crate::frames::MoveRecord>,
+    federal_moves: Vec<PlannerMove>,
     damaged: Option<String>,
 }
 
@@ -102,6 +103,7 @@ fn read(run_dir: &Path, keep_decisions_of: Option<u64>) -> anyhow::Result<Record
         region_moves: Vec::new(),
         regions: Vec::new(),
         year_moves: Vec::new(),
+        federal_moves: Vec::new(),
         damaged: None,
     };
     rec.damaged = log
@@ -128,6 +130,7 @@ fn read(run_dir: &Path, keep_decisions_of: Option<u64>) -> anyhow::Result<Record
                 }
                 Frame::RegionOutcome(o) => rec.regions.push(o),
                 Frame::Moves(m) => rec.year_moves.push(m),
+                Frame::FederalMove(m) => rec.federal_moves.push(m),
             }
             Ok(())
         })?
@@ -250,9 +253,17 @@ pub fn round_detail(run_dir: &Path, k: u64) -> anyhow::Result<RoundDetail> {
                     .iter()
                     .map(|o| TaxSchedule::new(o.cutoffs.clone(), o.rates.clone()))
                     .collect::<Result<Vec<_>, _>>()?;
+                let federal = rec
+                    .federal_moves
+                    .iter()
+                    .rev()
+                    .find(|m| m.tax_year <= k)
+                    .map(|m| TaxSchedule::new(m.cutoffs.clone(), m.rates.clone()))
+                    .transpose()?;
                 settle_regions(
                     &scenario.world,
                     &schedules,
+                    crate::logview::federal_layer(&scenario, federal.as_ref()),
                     map,
                     &population.skills,
                     &population.weights,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use anyhow::bail;
 
-use crate::econ::federation::{assign_regions, settle_regions};
+use crate::econ::federation::{FederalLayer, assign_regions, settle_regions};
 use crate::econ::{Settlement, TaxSchedule, settle};
 use crate::frames::{
     ElectionRecord, Frame, LlmExchange, MoveRecord, PlannerMove, RegionOutcome, StepOutcome,
@@ -42,6 +42,8 @@ pub struct StepData {
     pub regions: Vec<RegionOutcome>,
     pub moves: Option<MoveRecord>,
     pub region_moves: Vec<(u32, PlannerMove)>,
+    /// A federation with a federal layer: the federal schedule in force.
+    pub federal: Option<TaxSchedule>,
 }
 
 /// A run opened for reading: its resolved scenario (with the world parameters) and population.
@@ -84,6 +86,7 @@ impl RunView {
                 settle_regions(
                     &self.scenario.world,
                     &schedules,
+                    federal_layer(&self.scenario, step.federal.as_ref()),
                     region_of,
                     &self.population.skills,
                     &self.population.weights,
@@ -103,6 +106,18 @@ impl RunView {
     }
 }
 
+/// The federal layer of a federation's step, from the scenario and the schedule in force.
+pub fn federal_layer<'a>(
+    scenario: &crate::config::Scenario,
+    schedule: Option<&'a TaxSchedule>,
+) -> Option<FederalLayer<'a>> {
+    let f = scenario.regions()?;
+    schedule.map(|schedule| FederalLayer {
+        schedule,
+        equalization: f.equalization,
+    })
+}
+
 /// Calls `f` for every complete step of the log, in order; `with_hours` = false skips decoding
 /// the per-worker hours (faster for aggregate views). Returns where and why the log ended
 /// badly, if it did (every whole step before is delivered).
@@ -114,6 +129,7 @@ pub fn scan(
     let log = RunLog::open(run_dir)?;
     let mut cutoffs = ResolvedScenario::new(log.scenario.clone())?.cutoffs;
     let mut current: Option<StepData> = None;
+    let mut federal: Option<TaxSchedule> = None;
     // A federation's residences, from the starting blocks and every logged move.
     let mut region_of: Option<Arc<Vec<u32>>> = log.scenario.regions().map(|f| {
         Arc::new(assign_regions(
@@ -132,6 +148,7 @@ pub fn scan(
                     tax_year,
                     cutoffs: cutoffs.clone(),
                     region_of: region_of.clone(),
+                    federal: federal.clone(),
                     ..StepData::default()
                 });
             }
@@ -194,6 +211,12 @@ pub fn scan(
             Frame::RegionOutcome(o) => {
                 if let Some(c) = current.as_mut() {
                     c.regions.push(o);
+                }
+            }
+            Frame::FederalMove(m) => {
+                federal = Some(TaxSchedule::new(m.cutoffs, m.rates)?);
+                if let Some(c) = current.as_mut() {
+                    c.federal = federal.clone();
                 }
             }
         }

@@ -18,7 +18,7 @@ use simulacra_actors::LogReader;
 use simulacra_actors::log::LogError;
 
 use crate::config::Scenario;
-use crate::frames::{ElectionRecord, Frame, LogHeader, PlannerMove};
+use crate::frames::{ElectionRecord, Frame, LogHeader, MoveRecord, PlannerMove};
 
 /// The log file inside a run folder.
 pub const LOG_FILE: &str = "run.log";
@@ -200,9 +200,10 @@ impl Grammar {
                 };
                 Ok(())
             }
-            (Phase::AwaitMove { .. }, Frame::Moves(m)) => {
-                if m.step != step {
-                    return wrong_step(m.step);
+            (Phase::AwaitMove { .. }, Frame::Moves(MoveRecord { step: s, .. }))
+            | (Phase::AwaitMove { .. }, Frame::FederalMove(PlannerMove { step: s, .. })) => {
+                if *s != step {
+                    return wrong_step(*s);
                 }
                 Ok(())
             }
@@ -325,6 +326,7 @@ fn frame_kind(frame: &Frame) -> &'static str {
         Frame::InRegion { .. } => "region",
         Frame::RegionOutcome(_) => "region-outcome",
         Frame::Moves(_) => "moves",
+        Frame::FederalMove(_) => "federal-move",
     }
 }
 

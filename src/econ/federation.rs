@@ -10,6 +10,7 @@
 
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 
 use super::{Settlement, TaxSchedule, WorldParams, best_response, settle, social_welfare, stats};
 
@@ -51,21 +52,112 @@ pub fn residents(region_of: &[u32], k: usize) -> Vec<Vec<u32>> {
     out
 }
 
+/// Where the federal layer's revenue goes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Equalization {
+    /// Rebated equally to every worker in the nation.
+    #[default]
+    None,
+    /// Paid to the regions in proportion to their populations (into their budgets).
+    PerCapita,
+    /// Paid to the regions in proportion to their fiscal gaps: residents times the shortfall
+    /// of the region's own revenue per resident below the national mean (per capita when no
+    /// region falls short).
+    RevenueSharing,
+}
+
+/// The federal layer of a step: its schedule (on top of the regions': marginal rates add)
+/// and where its revenue goes.
+#[derive(Clone, Copy, Debug)]
+pub struct FederalLayer<'a> {
+    pub schedule: &'a TaxSchedule,
+    pub equalization: Equalization,
+}
+
+/// The schedule a worker faces in a region under a federal layer: the union of both
+/// schedules' brackets, marginal rates added and capped at 100 %.
+pub fn combine(regional: &TaxSchedule, federal: &TaxSchedule) -> TaxSchedule {
+    let mut cutoffs: Vec<f64> = regional
+        .cutoffs()
+        .iter()
+        .chain(federal.cutoffs())
+        .copied()
+        .collect();
+    cutoffs.sort_by(f64::total_cmp);
+    cutoffs.dedup();
+    let rates = cutoffs
+        .iter()
+        .map(|&z| (regional.marginal_rate(z) + federal.marginal_rate(z)).min(1.0))
+        .collect();
+    TaxSchedule::new(cutoffs, rates).expect("the union of valid brackets is valid")
+}
+
+/// The federal transfers to each region: `federal_revenue` shared by `equalization`
+/// (nothing under `None`, whose revenue is rebated to people directly).
+pub fn transfers(
+    equalization: Equalization,
+    federal_revenue: f64,
+    own_revenue: &[f64],
+    populations: &[usize],
+) -> Vec<f64> {
+    let n: usize = populations.iter().sum();
+    let per_capita = || -> Vec<f64> {
+        populations
+            .iter()
+            .map(|&p| federal_revenue * p as f64 / n.max(1) as f64)
+            .collect()
+    };
+    match equalization {
+        Equalization::None => vec![0.0; populations.len()],
+        Equalization::PerCapita => per_capita(),
+        Equalization::RevenueSharing => {
+            let mean = own_revenue.iter().sum::<f64>() / n.max(1) as f64;
+            let gaps: Vec<f64> = own_revenue
+                .iter()
+                .zip(populations)
+                .map(|(&r, &p)| {
+                    if p == 0 {
+                        0.0
+                    } else {
+                        p as f64 * (mean - r / p as f64).max(0.0)
+                    }
+                })
+                .collect();
+            let total: f64 = gaps.iter().sum();
+            if total > 0.0 {
+                gaps.iter().map(|g| federal_revenue * g / total).collect()
+            } else {
+                per_capita()
+            }
+        }
+    }
+}
+
 /// One step of a federation: each region's settlement over its residents (in id order), and
 /// the nation's, in worker-id order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FederalSettlement {
     pub regions: Vec<Settlement>,
     /// The nation: every worker's income, tax and utility by id; revenue is the regions'
-    /// total, rebate the mean rebate per worker, welfare the welfare function over everyone.
+    /// total (and the federal layer's), rebate the mean rebate per worker, welfare the welfare
+    /// function over everyone.
     pub national: Settlement,
+    /// The federal layer's revenue, its transfers to each region, and its rebate to every
+    /// worker (all 0 without a federal layer).
+    pub federal_revenue: f64,
+    pub transfers: Vec<f64>,
+    pub federal_rebate: f64,
 }
 
 /// Settles a step region by region: region r taxes its residents under `schedules[r]` and
-/// rebates its revenue equally to them (under the equal-rebate rule). Slices are by worker id.
+/// rebates its revenue (and any federal transfer) equally to them (under the equal-rebate
+/// rule). Under a federal layer each worker also pays the federal schedule on top (marginal
+/// rates add, capped at 100 %: the region's tax comes first). Slices are by worker id.
 pub fn settle_regions(
     params: &WorldParams,
     schedules: &[TaxSchedule],
+    federal: Option<FederalLayer>,
     region_of: &[u32],
     skills: &[f64],
     weights: &[f64],
@@ -74,19 +166,29 @@ pub fn settle_regions(
     let groups = residents(region_of, schedules.len());
     let pick =
         |ids: &[u32], v: &[f64]| -> Vec<f64> { ids.iter().map(|&i| v[i as usize]).collect() };
-    let regions: Vec<Settlement> = groups
-        .iter()
-        .zip(schedules)
-        .map(|(ids, schedule)| {
-            settle(
-                params,
-                schedule,
-                &pick(ids, skills),
-                &pick(ids, weights),
-                &pick(ids, hours),
-            )
-        })
-        .collect();
+    let (regions, federal_revenue, transfers, federal_rebate) = match federal {
+        // Without a federal layer each region is exactly the one-nation settlement of its
+        // residents.
+        None => {
+            let regions: Vec<Settlement> = groups
+                .iter()
+                .zip(schedules)
+                .map(|(ids, schedule)| {
+                    settle(
+                        params,
+                        schedule,
+                        &pick(ids, skills),
+                        &pick(ids, weights),
+                        &pick(ids, hours),
+                    )
+                })
+                .collect();
+            (regions, 0.0, vec![0.0; schedules.len()], 0.0)
+        }
+        Some(layer) => {
+            settle_with_federal(params, schedules, layer, &groups, skills, weights, hours)
+        }
+    };
     let n = region_of.len();
     let (mut incomes, mut taxes, mut utilities) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
     for (ids, s) in groups.iter().zip(&regions) {
@@ -96,7 +198,7 @@ pub fn settle_regions(
             utilities[i as usize] = s.utilities[j];
         }
     }
-    let revenue: f64 = regions.iter().map(|s| s.revenue).sum();
+    let revenue: f64 = regions.iter().map(|s| s.revenue).sum::<f64>() + federal_revenue;
     let rebated: f64 = regions
         .iter()
         .zip(&groups)
@@ -108,14 +210,99 @@ pub fn settle_regions(
         mean_hours: stats::mean(hours),
         mean_income: stats::mean(&incomes),
         mean_utility: stats::mean(&utilities),
-        rebate: if n > 0 { rebated / n as f64 } else { 0.0 },
+        rebate: if n > 0 {
+            rebated / n as f64 + federal_rebate
+        } else {
+            0.0
+        },
         incomes,
         taxes,
         utilities,
         revenue,
         welfare,
     };
-    FederalSettlement { regions, national }
+    FederalSettlement {
+        regions,
+        national,
+        federal_revenue,
+        transfers,
+        federal_rebate,
+    }
+}
+
+/// The regions' settlements under a federal layer, its revenue, transfers and rebate.
+fn settle_with_federal(
+    params: &WorldParams,
+    schedules: &[TaxSchedule],
+    layer: FederalLayer,
+    groups: &[Vec<u32>],
+    skills: &[f64],
+    weights: &[f64],
+    hours: &[f64],
+) -> (Vec<Settlement>, f64, Vec<f64>, f64) {
+    let n: usize = groups.iter().map(Vec::len).sum();
+    // Incomes, total taxes and the regions' own shares, region by region in id order.
+    let mut own = Vec::with_capacity(groups.len());
+    let mut federal_revenue = 0.0;
+    for (ids, schedule) in groups.iter().zip(schedules) {
+        let combined = combine(schedule, layer.schedule);
+        let incomes: Vec<f64> = ids
+            .iter()
+            .map(|&i| skills[i as usize] * hours[i as usize])
+            .collect();
+        let taxes: Vec<f64> = incomes.iter().map(|&z| combined.tax(z)).collect();
+        let regional: Vec<f64> = incomes
+            .iter()
+            .zip(&taxes)
+            .map(|(&z, &t)| schedule.tax(z).min(t))
+            .collect();
+        let revenue: f64 = regional.iter().sum();
+        federal_revenue += taxes.iter().sum::<f64>() - revenue;
+        own.push((incomes, taxes, revenue));
+    }
+    let populations: Vec<usize> = groups.iter().map(Vec::len).collect();
+    let revenues: Vec<f64> = own.iter().map(|o| o.2).collect();
+    let transfers = transfers(layer.equalization, federal_revenue, &revenues, &populations);
+    let federal_rebate = if params.rebate_equal && layer.equalization == Equalization::None && n > 0
+    {
+        federal_revenue / n as f64
+    } else {
+        0.0
+    };
+    let regions = groups
+        .iter()
+        .zip(own)
+        .zip(&transfers)
+        .map(|((ids, (incomes, taxes, revenue)), transfer)| {
+            let m = ids.len();
+            let rebate = if params.rebate_equal && m > 0 {
+                (revenue + transfer) / m as f64
+            } else {
+                0.0
+            };
+            let h: Vec<f64> = ids.iter().map(|&i| hours[i as usize]).collect();
+            let w: Vec<f64> = ids.iter().map(|&i| weights[i as usize]).collect();
+            let utilities: Vec<f64> = incomes
+                .iter()
+                .zip(&taxes)
+                .zip(&h)
+                .map(|((z, t), l)| params.form.utility(z - t + rebate + federal_rebate, *l))
+                .collect();
+            Settlement {
+                gini: stats::gini(&incomes),
+                mean_hours: stats::mean(&h),
+                mean_income: stats::mean(&incomes),
+                mean_utility: stats::mean(&utilities),
+                welfare: social_welfare(params.welfare, &utilities, &w, &incomes),
+                incomes,
+                taxes,
+                utilities,
+                revenue,
+                rebate,
+            }
+        })
+        .collect();
+    (regions, federal_revenue, transfers, federal_rebate)
 }
 
 /// The marginal rate at each of `cutoffs` averaged over the regions, weighted by their
@@ -263,6 +450,7 @@ mod tests {
         let f = settle_regions(
             &params(),
             &[a, b],
+            None,
             &[0, 1, 1],
             &[10.0, 20.0, 20.0],
             &[1.0; 3],
@@ -304,6 +492,66 @@ mod tests {
         );
         let alone = settle(&params(), &s, &[5.0, 30.0], &[1.0; 2], &[10.0, 15.0]);
         assert_eq!(f.regions[0], alone);
+    }
+
+    #[test]
+    fn federal_rates_add_to_the_regions() {
+        // Region: 10 % to 100, 30 % above. Federal: 5 % to 50, 80 % above.
+        let r = TaxSchedule::new(vec![0.0, 100.0], vec![0.1, 0.3]).unwrap();
+        let f = TaxSchedule::new(vec![0.0, 50.0], vec![0.05, 0.8]).unwrap();
+        let c = combine(&r, &f);
+        assert_eq!(c.cutoffs(), &[0.0, 50.0, 100.0]);
+        // 0.15, 0.1 + 0.8 = 0.9, 0.3 + 0.8 = 1.1 capped at 1.
+        assert_eq!(c.rates(), &[0.15, 0.9, 1.0]);
+    }
+
+    #[test]
+    fn federal_revenue_goes_where_equalization_sends_it() {
+        // Flat region rates 10 % (worker 0, skill 10, 10 h: z 100) and 30 % (worker 1,
+        // skill 20, 10 h: z 200); a flat federal 10 %.
+        // Own revenue: 10 and 60; federal revenue 10 + 20 = 30.
+        let a = TaxSchedule::new(vec![0.0], vec![0.1]).unwrap();
+        let b = TaxSchedule::new(vec![0.0], vec![0.3]).unwrap();
+        let fed = TaxSchedule::new(vec![0.0], vec![0.1]).unwrap();
+        let run = |equalization| {
+            settle_regions(
+                &params(),
+                &[a.clone(), b.clone()],
+                Some(FederalLayer {
+                    schedule: &fed,
+                    equalization,
+                }),
+                &[0, 1],
+                &[10.0, 20.0],
+                &[1.0, 1.0],
+                &[10.0, 10.0],
+            )
+        };
+        let none = run(Equalization::None);
+        assert!((none.federal_revenue - 30.0).abs() < 1e-12);
+        assert_eq!(none.transfers, vec![0.0, 0.0]);
+        assert!((none.federal_rebate - 15.0).abs() < 1e-12);
+        // Worker 0: 100 - 20 + 10 + 15 - 0.5 * 100 = 55.
+        assert!((none.national.utilities[0] - 55.0).abs() < 1e-9);
+        let per_capita = run(Equalization::PerCapita);
+        assert_eq!(per_capita.transfers, vec![15.0, 15.0]);
+        assert!((per_capita.regions[0].rebate - 25.0).abs() < 1e-12);
+        // Revenue sharing: mean own revenue per head 35; region 0 falls 25 short, region 1
+        // not at all: everything goes to region 0.
+        let sharing = run(Equalization::RevenueSharing);
+        assert_eq!(sharing.transfers, vec![30.0, 0.0]);
+        assert!((sharing.regions[0].rebate - 40.0).abs() < 1e-12);
+        assert!((sharing.regions[1].rebate - 60.0).abs() < 1e-12);
+        // Mean own revenue per head 10 / 4 = 2.5: region 1 (5 / 3 per head) is the one short.
+        assert_eq!(
+            transfers(Equalization::RevenueSharing, 8.0, &[5.0, 5.0], &[1, 3]),
+            vec![0.0, 8.0]
+        );
+        // Nobody short: per capita.
+        assert_eq!(
+            transfers(Equalization::RevenueSharing, 8.0, &[5.0, 15.0], &[1, 3]),
+            vec![2.0, 6.0]
+        );
     }
 
     #[test]

@@ -23,12 +23,12 @@ use crate::agents::planner::{RestorePlanner, SavePlanner};
 use crate::agents::{PlannerActor, ProposeSchedule, RegionalViews, WorkerCall};
 use crate::config::{Federation, GovernanceMode, Scenario};
 use crate::econ::federation::{
-    assign_regions, choose_region, mean_rates, region_utility, residents, segregation_index,
-    settle_regions, tastes,
+    FederalLayer, assign_regions, choose_region, combine, mean_rates, region_utility, residents,
+    segregation_index, settle_regions, tastes,
 };
 use crate::econ::{TaxSchedule, UtilityType};
 use crate::frames::{Frame, MoveRecord, PlannerMove, RegionOutcome, StepOutcome};
-use crate::memory::{ElectedState, FederationState, RegionState};
+use crate::memory::{ElectedState, FederalState, FederationState, RegionState};
 use crate::policy::{Feedback, PlannerInput, PlannerPolicy, WorkerView, YearObservation};
 use crate::resolved::ResolvedScenario;
 
@@ -41,6 +41,8 @@ pub(super) struct RegionActors {
     config: Federation,
     planners: Vec<Option<Addr<PlannerActor>>>,
     governance: Vec<Option<GovernanceState>>,
+    /// The federal layer's planner, if there is one.
+    federal: Option<Addr<PlannerActor>>,
 }
 
 /// Which region an election turn runs in, and among whom.
@@ -77,8 +79,13 @@ pub(super) fn region_scenario(scenario: &Scenario, f: &Federation, r: usize) -> 
 
 impl Economy {
     /// Makes this economy a federation: `planners` are the regions' planner policies, one per
-    /// region (used by the regions governed by a planner).
-    pub fn federate(&mut self, scenario: &ResolvedScenario, planners: Vec<Box<dyn PlannerPolicy>>) {
+    /// region (used by the regions governed by a planner), and `federal` the federal layer's.
+    pub fn federate(
+        &mut self,
+        scenario: &ResolvedScenario,
+        planners: Vec<Box<dyn PlannerPolicy>>,
+        federal: Option<Box<dyn PlannerPolicy>>,
+    ) {
         let Some(f) = scenario.regions() else { return };
         let k = f.regions;
         let region_of = assign_regions(&f.shares(), self.population.len());
@@ -98,7 +105,7 @@ impl Economy {
                 schedule,
                 schedule_version: 0,
                 last_rebate: 0.0,
-                year: ([0.0; 5], 0),
+                year: ([0.0; 6], 0),
                 last_year: None,
                 incomes: Vec::new(),
                 utilities: Vec::new(),
@@ -116,7 +123,19 @@ impl Economy {
             config: f.clone(),
             planners: actors,
             governance,
+            federal: federal.map(|p| PlannerActor::new(p).start()),
         });
+        let federal_state = self
+            .regions
+            .as_ref()
+            .and_then(|a| a.federal.as_ref())
+            .map(|_| FederalState {
+                schedule: TaxSchedule::uniform(scenario.cutoffs.clone(), f.federal_initial_rate)
+                    .expect("a validated rate makes a schedule"),
+                last_rebate: 0.0,
+                year: (0.0, 0),
+                last_year: None,
+            });
         let schedules: Vec<TaxSchedule> = regions.iter().map(|r| r.schedule.clone()).collect();
         let populations = populations(&region_of, k);
         self.state.schedule = TaxSchedule::new(
@@ -130,6 +149,7 @@ impl Economy {
             moves: Vec::new(),
             segregation: 0.0,
             planners: Vec::new(),
+            federal: federal_state,
         });
     }
 
@@ -144,7 +164,11 @@ impl Economy {
             return Ok(());
         };
         let mut saved = Vec::new();
-        for p in &actors.planners {
+        for p in actors
+            .planners
+            .iter()
+            .chain(std::iter::once(&actors.federal))
+        {
             saved.push(match p {
                 Some(p) => p
                     .send(SavePlanner)
@@ -164,7 +188,11 @@ impl Economy {
         let (Some(actors), Some(f)) = (&self.regions, &self.state.federation) else {
             return Ok(());
         };
-        for (p, memory) in actors.planners.iter().zip(&f.planners) {
+        let all = actors
+            .planners
+            .iter()
+            .chain(std::iter::once(&actors.federal));
+        for (p, memory) in all.zip(&f.planners) {
             if let Some(p) = p {
                 p.send(RestorePlanner(memory.clone()))
                     .await
@@ -181,9 +209,17 @@ impl Economy {
             return;
         };
         let schedules: Vec<TaxSchedule> = f.regions.iter().map(|r| r.schedule.clone()).collect();
+        let layer = f.federal.as_ref().map(|fed| FederalLayer {
+            schedule: &fed.schedule,
+            equalization: self
+                .regions
+                .as_ref()
+                .map_or_else(Default::default, |a| a.config.equalization),
+        });
         let s = settle_regions(
             &self.params,
             &schedules,
+            layer,
             &f.region_of,
             &self.population.skills,
             &self.population.weights,
@@ -209,6 +245,7 @@ impl Economy {
         }
         let f = self.state.federation.as_ref().expect("a federation");
         let k = f.regions.len() as u64;
+        let federal = f.federal.as_ref();
         let views = f
             .regions
             .iter()
@@ -218,10 +255,10 @@ impl Economy {
                 tax_year,
                 step_in_year,
                 last_step_of_year: step_in_year + 1 == self.tax_year_length,
-                schedule: region.schedule.clone(),
+                schedule: faced(&region.schedule, federal),
                 // Unique across regions: a worker who moved sees a new version.
                 schedule_version: self.state.schedule_version * k + r as u64,
-                rebate: region.last_rebate,
+                rebate: region.last_rebate + federal.map_or(0.0, |fed| fed.last_rebate),
                 rng_key: self.worker_key,
             })
             .collect();
@@ -243,17 +280,30 @@ impl Economy {
             }
         }
 
+        let equalization = self
+            .regions
+            .as_ref()
+            .map_or_else(Default::default, |a| a.config.equalization);
         let f = self.state.federation.as_mut().expect("a federation");
         let schedules: Vec<TaxSchedule> = f.regions.iter().map(|r| r.schedule.clone()).collect();
         let settled = settle_regions(
             &self.params,
             &schedules,
+            f.federal.as_ref().map(|fed| FederalLayer {
+                schedule: &fed.schedule,
+                equalization,
+            }),
             &f.region_of,
             &self.population.skills,
             &self.population.weights,
             &hours,
         );
         let groups = residents(&f.region_of, f.regions.len());
+        if let Some(fed) = f.federal.as_mut() {
+            fed.last_rebate = settled.federal_rebate;
+            fed.year.0 += settled.federal_revenue;
+            fed.year.1 += 1;
+        }
         for (r, ((region, s), ids)) in f
             .regions
             .iter_mut()
@@ -261,7 +311,15 @@ impl Economy {
             .zip(&groups)
             .enumerate()
         {
-            let figures = [s.welfare, s.revenue, s.mean_hours, s.gini, s.mean_income];
+            let transfer = settled.transfers[r];
+            let figures = [
+                s.welfare,
+                s.revenue,
+                s.mean_hours,
+                s.gini,
+                s.mean_income,
+                transfer,
+            ];
             for (sum, x) in region.year.0.iter_mut().zip(figures) {
                 *sum += x;
             }
@@ -278,6 +336,7 @@ impl Economy {
                 rates: region.schedule.rates().to_vec(),
                 revenue: s.revenue,
                 rebate: s.rebate,
+                transfer,
                 welfare: s.welfare,
                 gini: s.gini,
                 mean_hours: s.mean_hours,
@@ -351,6 +410,9 @@ impl Economy {
             frames.push(Frame::Moves(record));
         }
         let mut deferred = Vec::new();
+        changed |= self
+            .federal_turn(step, tax_year, observed_welfare, frames, &mut deferred)
+            .await?;
         for r in 0..k {
             let mut own = StepFrames::new();
             changed |= self.region_turn(r, step, tax_year, &mut own).await?;
@@ -400,15 +462,25 @@ impl Economy {
         let seed = self.worker_key_seed;
         let before = segregation_from(&self.last_settlement, &f.region_of, k);
         let amenities: Vec<f64> = (0..k).map(|r| config.region(r).amenity).collect();
+        let federal = f.federal.as_ref();
+        let faced: Vec<(TaxSchedule, f64)> = f
+            .regions
+            .iter()
+            .map(|region| {
+                (
+                    faced(&region.schedule, federal),
+                    region.last_rebate + federal.map_or(0.0, |fed| fed.last_rebate),
+                )
+            })
+            .collect();
         let mut moves = Vec::new();
         for (id, home) in f.region_of.iter_mut().enumerate() {
             let skill = self.population.skills[id];
-            let values: Vec<f64> = f
-                .regions
+            let values: Vec<f64> = faced
                 .iter()
                 .zip(&amenities)
-                .map(|(region, a)| {
-                    region_utility(&self.params, skill, &region.schedule, region.last_rebate) + a
+                .map(|((schedule, rebate), a)| {
+                    region_utility(&self.params, skill, schedule, *rebate) + a
                 })
                 .collect();
             // Her tastes are the same every year: drawn from her own stream, at step 0.
@@ -482,16 +554,7 @@ impl Economy {
             }
             let region = &mut f.regions[r];
             let previous = std::mem::replace(&mut region.schedule, proposal.schedule);
-            let deltas_points = if previous.cutoffs() == region.schedule.cutoffs() {
-                previous
-                    .rates()
-                    .iter()
-                    .zip(region.schedule.rates())
-                    .map(|(a, b)| ((b - a) * 100.0).round() as i32)
-                    .collect()
-            } else {
-                Vec::new()
-            };
+            let deltas_points = points(&previous, &region.schedule);
             let changed = previous != region.schedule;
             if changed {
                 region.schedule_version += 1;
@@ -539,6 +602,79 @@ impl Economy {
         Ok(f.regions[r].schedule_version != version)
     }
 
+    /// The federal layer's planner sets the federal schedule for the coming tax year, seeing
+    /// the nation's last year and the federal revenue; true when the schedule changed. Its
+    /// LLM exchanges, if any, go to `deferred` (logged after the nation's move).
+    async fn federal_turn(
+        &mut self,
+        step: u64,
+        tax_year: u64,
+        observed_welfare: Option<f64>,
+        frames: &mut StepFrames<Frame>,
+        deferred: &mut Vec<Frame>,
+    ) -> Result<bool, GameError> {
+        let Some(planner) = self.regions.as_ref().and_then(|a| a.federal.clone()) else {
+            return Ok(false);
+        };
+        let f = self.state.federation.as_mut().expect("a federation");
+        let fed = f
+            .federal
+            .as_mut()
+            .expect("a federal planner has a federal layer");
+        let (sum, count) = std::mem::take(&mut fed.year);
+        if count > 0 {
+            fed.last_year = Some(sum / count as f64);
+        }
+        let year: Vec<&StepOutcome> = self
+            .records
+            .iter()
+            .filter(|r| tax_year > 0 && r.tax_year == tax_year - 1)
+            .collect();
+        let mean = |g: fn(&StepOutcome) -> f64| {
+            year.iter().map(|r| g(r)).sum::<f64>() / year.len().max(1) as f64
+        };
+        let last_year = match (&self.last_settlement, observed_welfare) {
+            (Some(s), Some(welfare)) if count > 0 => Some(YearObservation {
+                welfare,
+                revenue: sum / count as f64,
+                mean_hours: mean(|r| r.mean_hours),
+                gini: mean(|r| r.gini),
+                incomes: Arc::new(s.incomes.clone()),
+                utilities: Arc::new(s.utilities.clone()),
+            }),
+            _ => None,
+        };
+        let input = PlannerInput {
+            tax_year,
+            years_total: self.state.years_total,
+            step,
+            current: fed.schedule.clone(),
+            observed_welfare,
+            last_year,
+        };
+        let proposal = planner
+            .send(ProposeSchedule(input))
+            .await
+            .map_err(|source| GameError::PlannerGone { step, source })?;
+        if let Some(message) = proposal.fatal {
+            return Err(GameError::Replay { step, message });
+        }
+        let previous = std::mem::replace(&mut fed.schedule, proposal.schedule);
+        let changed = previous != fed.schedule;
+        frames.push(Frame::FederalMove(PlannerMove {
+            step,
+            tax_year,
+            policy: proposal.policy.to_string(),
+            observed_welfare,
+            deltas_points: points(&previous, &fed.schedule),
+            previous_rates: previous.rates().to_vec(),
+            cutoffs: fed.schedule.cutoffs().to_vec(),
+            rates: fed.schedule.rates().to_vec(),
+        }));
+        deferred.extend(proposal.exchanges.into_iter().map(Frame::Llm));
+        Ok(changed)
+    }
+
     /// Exchanges region `r`'s schedule and elected governance with the economy's own.
     fn swap_region(&mut self, r: usize) {
         let f = self.state.federation.as_mut().expect("a federation");
@@ -551,6 +687,27 @@ impl Economy {
         std::mem::swap(&mut self.state.governance, &mut region.governance);
         let actors = self.regions.as_mut().expect("a federation");
         std::mem::swap(&mut self.governance, &mut actors.governance[r]);
+    }
+}
+
+/// A move in points per bracket (empty when the brackets changed).
+fn points(previous: &TaxSchedule, next: &TaxSchedule) -> Vec<i32> {
+    if previous.cutoffs() != next.cutoffs() {
+        return Vec::new();
+    }
+    previous
+        .rates()
+        .iter()
+        .zip(next.rates())
+        .map(|(a, b)| ((b - a) * 100.0).round() as i32)
+        .collect()
+}
+
+/// The schedule a region's residents face: its own, with the federal one on top.
+fn faced(regional: &TaxSchedule, federal: Option<&FederalState>) -> TaxSchedule {
+    match federal {
+        Some(fed) => combine(regional, &fed.schedule),
+        None => regional.clone(),
     }
 }
 

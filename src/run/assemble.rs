@@ -45,19 +45,19 @@ pub(super) async fn start_economy(
         crate::config::GovernanceMode::Planner => child_planner.name().to_string(),
     };
     let Some(origin) = fork else {
-        let planners = region_planners(scenario, &population, llm.as_ref())?;
+        let (planners, federal) = region_planners(scenario, &population, llm.as_ref())?;
         let mut economy =
             Economy::start(scenario, Arc::clone(&population), child_planner, llm).await;
-        economy.federate(scenario, planners);
+        economy.federate(scenario, planners, federal);
         return Ok((economy, federal_setter(scenario).unwrap_or(setter)));
     };
     let parent = Scenario::from_toml(&origin.parent_scenario_toml)
         .and_then(ResolvedScenario::new)
         .context("the fork's parent scenario in the log header is invalid")?;
     let parent_planner = planner_policy(parent.planner.policy, &parent, &population, llm.as_ref())?;
-    let planners = region_planners(&parent, &population, llm.as_ref())?;
+    let (planners, federal) = region_planners(&parent, &population, llm.as_ref())?;
     let mut economy = Economy::start(&parent, Arc::clone(&population), parent_planner, llm).await;
-    economy.federate(&parent, planners);
+    economy.federate(&parent, planners, federal);
     // Whatever did not change keeps its memory: an unchanged fork is its parent.
     economy.fork_at(crate::game::ForkSwap {
         at_step: origin.at_step,
@@ -73,21 +73,28 @@ fn federal_setter(scenario: &ResolvedScenario) -> Option<String> {
     scenario.regions().map(|f| format!("{} regions", f.regions))
 }
 
-/// Each region's planner policy (none for one nation).
+/// Each region's planner policy and the federal layer's (none for one nation).
+type RegionPlanners = (Vec<Box<dyn PlannerPolicy>>, Option<Box<dyn PlannerPolicy>>);
+
 fn region_planners(
     scenario: &ResolvedScenario,
     population: &Population,
     llm: Option<&LlmRuntime>,
-) -> anyhow::Result<Vec<Box<dyn PlannerPolicy>>> {
+) -> anyhow::Result<RegionPlanners> {
     let Some(f) = scenario.regions() else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     };
-    (0..f.regions)
+    let regions = (0..f.regions)
         .map(|r| {
             let kind = f.region(r).planner.unwrap_or(scenario.planner.policy);
             planner_policy(kind, scenario, population, llm)
         })
-        .collect()
+        .collect::<anyhow::Result<_>>()?;
+    let federal = f
+        .federal_planner
+        .map(|kind| planner_policy(kind, scenario, population, llm))
+        .transpose()?;
+    Ok((regions, federal))
 }
 
 pub(super) fn warn_skipped(skipped: &[String]) {

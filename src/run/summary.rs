@@ -172,6 +172,8 @@ pub struct RegionSummary {
     pub mean_hours: f64,
     pub gini: f64,
     pub productivity: f64,
+    /// The federal transfer it received per step (0 without equalization).
+    pub transfer: f64,
     pub moves_in: u64,
     pub moves_out: u64,
 }
@@ -185,6 +187,14 @@ pub struct FederationSummary {
     pub moves_total: u64,
     /// The share of the variance of incomes between regions, at the last step.
     pub income_segregation: f64,
+    /// The federal layer: its rates at the end and its revenue per step over the last tax
+    /// year (absent without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub federal_rates: Option<Vec<f64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub federal_revenue: Option<f64>,
+    /// Federal transfers to the regions per step over the last tax year, summed.
+    pub transfers: f64,
 }
 
 /// The `regions` list and `federation` block of a federation's summary.
@@ -198,7 +208,7 @@ pub fn federation_summary(
     for &r in &f.region_of {
         populations[r as usize] += 1;
     }
-    let regions = f
+    let regions: Vec<RegionSummary> = f
         .regions
         .iter()
         .enumerate()
@@ -220,12 +230,24 @@ pub fn federation_summary(
                 mean_hours: m[2],
                 gini: m[3],
                 productivity: m[4],
+                transfer: m[5],
                 moves_in: region.moves_in,
                 moves_out: region.moves_out,
             }
         })
         .collect();
+    let federal_revenue = f.federal.as_ref().map(|fed| {
+        if fed.year.1 > 0 {
+            fed.year.0 / fed.year.1 as f64
+        } else {
+            fed.last_year.unwrap_or(0.0)
+        }
+    });
+    let transfers = regions.iter().map(|r: &RegionSummary| r.transfer).sum();
     let federation = FederationSummary {
+        federal_rates: f.federal.as_ref().map(|fed| fed.schedule.rates().to_vec()),
+        federal_revenue,
+        transfers,
         regions: f.regions.len(),
         moves_total: f.moves.iter().map(|m| m.1).sum(),
         moves_per_year: f.moves.clone(),
