@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use simulacra::report::{PLOTS, write_report};
+use simulacra::report::{PLOTS, REGION_PLOTS, write_report};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -13,9 +13,14 @@ pub struct Args {
 
 pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     let dir = write_report(&args.run_dir)?;
+    // A federation's run adds its region plots.
+    let regions = REGION_PLOTS
+        .iter()
+        .filter(|(stem, _)| dir.join(format!("{stem}.svg")).exists())
+        .count();
     println!(
         "wrote {} plots (SVG and PNG) and {}",
-        PLOTS.len(),
+        PLOTS.len() + regions,
         dir.join("report.html").display()
     );
     Ok(ExitCode::SUCCESS)
