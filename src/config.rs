@@ -716,27 +716,15 @@ impl Federation {
                  planner (hill-climb, saez, us-federal)",
             ));
         }
-        if self.regions > 1 && scenario.workers.policy == WorkerPolicyName::Llm {
-            if scenario.llm.archetypes > 0 {
-                return Err(invalid(
-                    "federation.regions",
-                    "archetype mode (llm.archetypes > 0) shares one decision across regions; \
-                     set llm.archetypes = 0 in a federation",
-                ));
-            }
-            let elects = (0..self.regions).any(|r| {
-                self.region(r)
-                    .governance
-                    .unwrap_or(scenario.governance.mode)
-                    == GovernanceMode::Election
-            });
-            if elects {
-                return Err(invalid(
-                    "federation.region.governance",
-                    "regional elections among LLM workers are not supported yet: give the \
-                     regions planners (governance = \"planner\"), or use offline workers",
-                ));
-            }
+        if self.regions > 1
+            && scenario.workers.policy == WorkerPolicyName::Llm
+            && scenario.llm.archetypes > 0
+        {
+            return Err(invalid(
+                "federation.regions",
+                "archetype mode (llm.archetypes > 0) shares one decision across regions; \
+                 set llm.archetypes = 0 in a federation",
+            ));
         }
         Ok(())
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::frames::LlmExchange;
 use crate::governance::Ballot;
 use crate::governance::election::ElectionView;
-use crate::policy::{Choice, Feedback, Turn, WorkerPolicy, WorkerProfile, WorkerView};
+use crate::policy::{Choice, Feedback, MoveView, Turn, WorkerPolicy, WorkerProfile, WorkerView};
 
 /// What the game asks every worker.
 #[derive(Clone, Debug)]
@@ -21,6 +21,8 @@ pub enum WorkerCall {
     Vote(Arc<ElectionView>),
     /// A federation's step: each worker decides under her own region's view.
     StepIn(Arc<RegionalViews>),
+    /// A federation's tax year: where to live.
+    Move(Arc<MoveView>),
     /// A question for one region's residents only: the others answer nothing.
     Residents {
         region: u32,
@@ -42,6 +44,7 @@ pub enum CallKind {
     Step,
     Stand,
     Vote,
+    Move,
 }
 
 /// One worker.
@@ -65,6 +68,8 @@ pub struct ReplyExtra {
     pub platform: Option<(usize, f64)>,
     /// Her ballot, when asked to vote (none: she abstained or her answer was unusable).
     pub ballot: Option<Ballot>,
+    /// Her region, when asked where to live (none: the offline rule decides).
+    pub region: Option<u32>,
     /// The LLM exchanges behind the answer (empty for offline policies).
     pub exchanges: Vec<LlmExchange>,
     /// A replay that cannot go on.
@@ -149,6 +154,13 @@ impl Agent for Worker {
                 })),
                 Choice::Later(fut) => later(CallKind::Stand, fut),
             },
+            WorkerCall::Move(v) => match self.policy.choose_region(&self.profile, v) {
+                Choice::Now(region) => Act::Ready(WorkerReply::with(ReplyExtra {
+                    region,
+                    ..ReplyExtra::default()
+                })),
+                Choice::Later(fut) => later(CallKind::Move, fut),
+            },
             WorkerCall::Vote(e) => match self.policy.vote(&self.profile, e) {
                 Choice::Now(ballot) => Act::Ready(WorkerReply::with(ReplyExtra {
                     ballot,
@@ -175,6 +187,7 @@ impl Agent for Worker {
                 extra.platform = self.policy.complete_stand(&self.profile, turn.payload)
             }
             CallKind::Vote => extra.ballot = self.policy.complete_vote(&self.profile, turn.payload),
+            CallKind::Move => extra.region = self.policy.complete_move(&self.profile, turn.payload),
         }
         WorkerReply {
             hours,

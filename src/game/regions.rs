@@ -29,7 +29,9 @@ use crate::econ::federation::{
 use crate::econ::{TaxSchedule, UtilityType};
 use crate::frames::{Frame, MoveRecord, PlannerMove, RegionOutcome, StepOutcome};
 use crate::memory::{ElectedState, FederalState, FederationState, RegionState};
-use crate::policy::{Feedback, PlannerInput, PlannerPolicy, WorkerView, YearObservation};
+use crate::policy::{
+    Feedback, MoveView, PlannerInput, PlannerPolicy, RegionOffer, WorkerView, YearObservation,
+};
 use crate::resolved::ResolvedScenario;
 
 use super::elected::GovernanceState;
@@ -43,6 +45,8 @@ pub(super) struct RegionActors {
     governance: Vec<Option<GovernanceState>>,
     /// The federal layer's planner, if there is one.
     federal: Option<Addr<PlannerActor>>,
+    /// LLM workers are asked where to live; offline workers follow the logit rule.
+    ask_workers: bool,
 }
 
 /// Which region an election turn runs in, and among whom.
@@ -124,6 +128,7 @@ impl Economy {
             planners: actors,
             governance,
             federal: federal.map(|p| PlannerActor::new(p).start()),
+            ask_workers: scenario.workers.policy == crate::config::WorkerPolicyName::Llm,
         });
         let federal_state = self
             .regions
@@ -401,15 +406,18 @@ impl Economy {
         let config = self.regions.as_ref().expect("a federation").config.clone();
         let k = config.regions;
         let mut changed = false;
+        let mut deferred = Vec::new();
         if tax_year > 0
             && config.move_every_years > 0
             && tax_year.is_multiple_of(config.move_every_years)
         {
-            let record = self.moves(step, tax_year, &config);
+            let asked = self
+                .ask_where(step, tax_year, &config, &mut deferred)
+                .await?;
+            let record = self.moves(step, tax_year, &config, asked);
             changed |= !record.moves.is_empty();
             frames.push(Frame::Moves(record));
         }
-        let mut deferred = Vec::new();
         changed |= self
             .federal_turn(step, tax_year, observed_welfare, frames, &mut deferred)
             .await?;
@@ -455,8 +463,65 @@ impl Economy {
         Ok(())
     }
 
-    /// Every worker's choice of region under the current schedules and last rebates.
-    fn moves(&mut self, step: u64, tax_year: u64, config: &Federation) -> MoveRecord {
+    /// LLM workers' answers to the move question (none for offline workers, who follow the
+    /// logit rule); their exchanges go to `deferred`.
+    async fn ask_where(
+        &mut self,
+        step: u64,
+        tax_year: u64,
+        config: &Federation,
+        deferred: &mut Vec<Frame>,
+    ) -> Result<Vec<Option<u32>>, GameError> {
+        let n = self.population.len();
+        if !self.regions.as_ref().is_some_and(|a| a.ask_workers) {
+            return Ok(vec![None; n]);
+        }
+        let f = self.state.federation.as_ref().expect("a federation");
+        let federal = f.federal.as_ref();
+        let residents = populations(&f.region_of, f.regions.len());
+        let view = MoveView {
+            step,
+            tax_year,
+            regions: f
+                .regions
+                .iter()
+                .enumerate()
+                .map(|(r, region)| RegionOffer {
+                    schedule: faced(&region.schedule, federal),
+                    rebate: region.last_rebate + federal.map_or(0.0, |fed| fed.last_rebate),
+                    amenity: config.region(r).amenity,
+                    residents: residents[r],
+                })
+                .collect(),
+            region_of: f.region_of.clone(),
+            moving_cost: config.moving_cost,
+        };
+        let replies = self
+            .workers
+            .step(step, &WorkerCall::Move(Arc::new(view)), vec![None; n])
+            .await?;
+        if let Some(message) = replies.iter().find_map(|r| r.fatal().cloned()) {
+            return Err(GameError::Replay { step, message });
+        }
+        let k = config.regions as u32;
+        let mut out = Vec::with_capacity(n);
+        for reply in replies {
+            let extra = reply.into_extra();
+            deferred.extend(extra.exchanges.into_iter().map(Frame::Llm));
+            out.push(extra.region.filter(|&r| r < k));
+        }
+        Ok(out)
+    }
+
+    /// Every worker's choice of region under the current schedules and last rebates: her
+    /// own answer when she was asked (`asked`), else the logit rule.
+    fn moves(
+        &mut self,
+        step: u64,
+        tax_year: u64,
+        config: &Federation,
+        asked: Vec<Option<u32>>,
+    ) -> MoveRecord {
         let f = self.state.federation.as_mut().expect("a federation");
         let k = f.regions.len();
         let seed = self.worker_key_seed;
@@ -474,24 +539,29 @@ impl Economy {
             })
             .collect();
         let mut moves = Vec::new();
-        for (id, home) in f.region_of.iter_mut().enumerate() {
-            let skill = self.population.skills[id];
-            let values: Vec<f64> = faced
-                .iter()
-                .zip(&amenities)
-                .map(|((schedule, rebate), a)| {
-                    region_utility(&self.params, skill, schedule, *rebate) + a
-                })
-                .collect();
-            // Her tastes are the same every year: drawn from her own stream, at step 0.
-            let eps = tastes(&mut stream(seed, "taste", id as u64, 0), k);
-            let to = choose_region(
-                *home as usize,
-                &values,
-                &eps,
-                config.taste_scale,
-                config.moving_cost,
-            );
+        for ((id, home), answer) in f.region_of.iter_mut().enumerate().zip(asked) {
+            let to = match answer {
+                Some(to) => to as usize,
+                None => {
+                    let skill = self.population.skills[id];
+                    let values: Vec<f64> = faced
+                        .iter()
+                        .zip(&amenities)
+                        .map(|((schedule, rebate), a)| {
+                            region_utility(&self.params, skill, schedule, *rebate) + a
+                        })
+                        .collect();
+                    // Her tastes are the same every year: drawn from her own stream, at step 0.
+                    let eps = tastes(&mut stream(seed, "taste", id as u64, 0), k);
+                    choose_region(
+                        *home as usize,
+                        &values,
+                        &eps,
+                        config.taste_scale,
+                        config.moving_cost,
+                    )
+                }
+            };
             if to != *home as usize {
                 moves.push((id as u64, *home, to as u32));
                 f.regions[*home as usize].moves_out += 1;

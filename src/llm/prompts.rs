@@ -8,7 +8,7 @@ use minijinja::Environment;
 use serde::Serialize;
 
 /// The templates, by name.
-pub const TEMPLATES: [(&str, &str); 9] = [
+pub const TEMPLATES: [(&str, &str); 10] = [
     ("stand", include_str!("../../scenarios/prompts/stand.j2")),
     ("vote", include_str!("../../scenarios/prompts/vote.j2")),
     (
@@ -39,6 +39,7 @@ pub const TEMPLATES: [(&str, &str); 9] = [
         "satisfaction",
         include_str!("../../scenarios/prompts/satisfaction.j2"),
     ),
+    ("move", include_str!("../../scenarios/prompts/move.j2")),
 ];
 
 /// Template instructions one render may execute. The built-in templates use a few thousand;

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::json;
 
-use super::worker::{Choice, Feedback, Turn, WorkerPolicy, WorkerProfile, WorkerView};
+use super::worker::{Choice, Feedback, MoveView, Turn, WorkerPolicy, WorkerProfile, WorkerView};
 use crate::econ::{TaxSchedule, UtilityType};
 use crate::governance::Ballot;
 use crate::governance::election::{ElectionView, offline_stand};
@@ -592,6 +592,66 @@ impl WorkerPolicy for LlmWorker {
                 payload: Box::new(ballot),
             }
         }))
+    }
+
+    /// A federation's move: she is shown every region (its schedule, last rebate, amenity and
+    /// residents) and answers `{"REGION": "X"}`; an unusable answer keeps her where she is
+    /// (counted in `llm.fallbacks`).
+    fn choose_region(&mut self, me: &WorkerProfile, v: &MoveView) -> Choice<Option<u32>> {
+        let home = v.region_of[me.id as usize];
+        let regions: Vec<serde_json::Value> = v
+            .regions
+            .iter()
+            .enumerate()
+            .map(|(r, o)| {
+                json!({"label": format!("region {r}"), "home": r as u32 == home,
+                       "rates": rates_text(&o.schedule), "brackets": brackets_text(&o.schedule),
+                       "rebate": format!("{:.0}", o.rebate), "amenity": format!("{:.0}", o.amenity),
+                       "residents": o.residents})
+            })
+            .collect();
+        let user = self.settings.prompts.render(
+            "move",
+            json!({"regions": regions, "moving_cost": format!("{:.0}", v.moving_cost)}),
+        );
+        let system = self.system_prompt(me);
+        let (gw, max_tokens, agent, step, k) = (
+            Arc::clone(&self.settings.gateway),
+            self.settings.max_tokens,
+            u64::from(me.id),
+            v.step,
+            v.regions.len(),
+        );
+        Choice::Later(Box::pin(async move {
+            let (system, user) = match system.and_then(|s| user.map(|u| (s, u))) {
+                Ok(prompts) => prompts,
+                Err(e) => return template_failed(e, Some(home)),
+            };
+            let got = gw
+                .ask_parsed(
+                    Ask::first(
+                        "move",
+                        agent,
+                        step,
+                        vec![("system".into(), system), ("user".into(), user)],
+                        max_tokens,
+                        json!({"type": "object", "properties": {"REGION": {"type": "string"}},
+                            "required": ["REGION"]}),
+                    ),
+                    |t| parse::region(t, k),
+                    "{\"REGION\": \"X\"} with X one of the region numbers listed",
+                )
+                .await;
+            Turn {
+                exchanges: got.exchanges,
+                fatal: got.fatal,
+                payload: Box::new(Some(got.value.unwrap_or(home))),
+            }
+        }))
+    }
+
+    fn complete_move(&mut self, _me: &WorkerProfile, payload: Box<dyn Any>) -> Option<u32> {
+        payload.downcast::<Option<u32>>().ok().and_then(|r| *r)
     }
 
     fn complete_vote(&mut self, _me: &WorkerProfile, payload: Box<dyn Any>) -> Option<Ballot> {
