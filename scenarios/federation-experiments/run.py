@@ -55,7 +55,7 @@ def run(name, sets, seed):
 def ms(xs, fmt="{:.0f}"):
     if len(xs) < 2:
         return fmt.format(xs[0]) if xs else "-"
-    return f"{fmt.format(statistics.mean(xs))} ± {fmt.format(statistics.stdev(xs))}"
+    return f"{fmt.format(statistics.mean(xs))} ± {fmt.replace('+', '').format(statistics.stdev(xs))}"
 
 
 results = {name: [run(name, sets, s) for s in SEEDS] for name, sets in CONFIGS.items()}
