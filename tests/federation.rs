@@ -53,22 +53,27 @@ fn one_region_with_region_tables_is_an_error_naming_the_key() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("federation.region"), "{err}");
-    let err = common::scenario(&[]);
-    let bad = Scenario::resolve(
-        DEFAULT_SCENARIO,
-        &[],
-        &[
-            "federation.regions=2".into(),
-            "federation.taste_scale=-1".into(),
-        ],
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(
-        bad.contains("federation.taste_scale"),
-        "{bad} ({})",
-        err.name
-    );
+    for (set, key) in [
+        ("federation.taste_scale=-1", "federation.taste_scale"),
+        ("federation.regions=65", "federation.regions"),
+        (
+            "federation.equalization=\"per-capita\"",
+            "federation.equalization",
+        ),
+        (
+            "federation.federal_planner=\"fixed\"",
+            "federation.federal_planner",
+        ),
+    ] {
+        let bad = Scenario::resolve(
+            DEFAULT_SCENARIO,
+            &[],
+            &["federation.regions=2".into(), set.into()],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(bad.contains(key), "{set}: {bad}");
+    }
 }
 
 #[test]
@@ -221,4 +226,64 @@ fn a_federation_replays_resumes_and_forks() {
         f.summary.federation.unwrap().moves_per_year,
         done.federation.unwrap().moves_per_year
     );
+}
+
+#[test]
+fn inspect_and_export_recompute_every_worker_in_her_region() {
+    // A federal layer with revenue sharing and moves: the per-worker rows the readers
+    // recompute from the log must settle to the game's own outcome at every step.
+    let mut sets = SMALL.to_vec();
+    sets.extend([
+        "federation.regions=2",
+        "federation.taste_scale=5000",
+        "federation.moving_cost=1000",
+        "federation.federal_planner=hill-climb",
+        "federation.equalization=revenue-sharing",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let sum = run_scenario(&common::scenario(&sets), dir.path(), None).unwrap();
+    let d = simulacra::inspect::round_detail(dir.path(), 5).unwrap();
+    assert_eq!(d.regions.len(), 2);
+    let mut counts = [0u64; 2];
+    for w in &d.workers {
+        counts[w.region.unwrap() as usize] += 1;
+    }
+    let populations: Vec<u64> = d
+        .regions
+        .iter()
+        .map(|r| r.outcome.as_ref().unwrap().population)
+        .collect();
+    assert_eq!(counts.to_vec(), populations);
+    assert!(simulacra::inspect::render_round(&d).contains("region 1:"));
+
+    let csv = dir.path().join("agents.csv");
+    simulacra::export::export_agents(dir.path(), &csv, simulacra::export::AgentFormat::Csv)
+        .unwrap();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.lines().next().unwrap().ends_with(",utility,region"));
+    let steps = std::fs::read_to_string(dir.path().join("steps.csv")).unwrap();
+    let header: Vec<&str> = steps.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|h| *h == "mean_utility").unwrap();
+    let mut sums = vec![0.0; 60];
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        sums[f[0].parse::<usize>().unwrap()] += f[7].parse::<f64>().unwrap() / 40.0;
+    }
+    for (line, sum) in steps.lines().skip(1).zip(&sums) {
+        let want: f64 = line.split(',').nth(col).unwrap().parse().unwrap();
+        assert!(
+            (sum - want).abs() <= 1e-9 * want.abs().max(1.0),
+            "{sum} vs {want}"
+        );
+    }
+    assert!(sum.federation.unwrap().federal_rates.is_some());
+
+    // One nation: no region column.
+    let plain = tempfile::tempdir().unwrap();
+    run_scenario(&common::scenario(&SMALL), plain.path(), None).unwrap();
+    let csv = plain.path().join("agents.csv");
+    simulacra::export::export_agents(plain.path(), &csv, simulacra::export::AgentFormat::Csv)
+        .unwrap();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.lines().next().unwrap().ends_with(",utility"));
 }

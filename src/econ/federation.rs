@@ -485,6 +485,7 @@ mod tests {
         let f = settle_regions(
             &params(),
             &[s.clone(), t],
+            None,
             &[0, 1, 0, 1],
             &skills,
             &[1.0; 4],
@@ -502,7 +503,12 @@ mod tests {
         let c = combine(&r, &f);
         assert_eq!(c.cutoffs(), &[0.0, 50.0, 100.0]);
         // 0.15, 0.1 + 0.8 = 0.9, 0.3 + 0.8 = 1.1 capped at 1.
-        assert_eq!(c.rates(), &[0.15, 0.9, 1.0]);
+        for (got, want) in c.rates().iter().zip([0.15, 0.9, 1.0]) {
+            assert!((got - want).abs() < 1e-12, "{:?}", c.rates());
+        }
+        // Taxes add below the cap: at 80, 0.1 * 80 + (0.05 * 50 + 0.8 * 30) = 8 + 26.5.
+        assert!((c.tax(80.0) - (r.tax(80.0) + f.tax(80.0))).abs() < 1e-9);
+        assert!((c.tax(80.0) - 34.5).abs() < 1e-9);
     }
 
     #[test]
