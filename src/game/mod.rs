@@ -372,14 +372,7 @@ impl Economy {
             observed_welfare,
             last_year,
         };
-        let proposal = self
-            .planner
-            .send(ProposeSchedule(input))
-            .await
-            .map_err(|source| GameError::PlannerGone { step, source })?;
-        if let Some(message) = proposal.fatal {
-            return Err(GameError::Replay { step, message });
-        }
+        let proposal = ask_planner(&self.planner, input, step).await?;
         let previous = std::mem::replace(&mut self.state.schedule, proposal.schedule);
         if previous != self.state.schedule {
             self.state.schedule_version += 1;
@@ -458,6 +451,23 @@ impl Economy {
             self.last_settlement = Some(self.settle_under(&self.state.schedule, &hours));
             self.state.last_hours = Some((version, hours));
         }
+    }
+}
+
+/// Asks a planner actor for the coming tax year's schedule; a replay that cannot answer stops
+/// the step.
+async fn ask_planner(
+    planner: &Addr<PlannerActor>,
+    input: PlannerInput,
+    step: u64,
+) -> Result<crate::agents::planner::ScheduleProposal, GameError> {
+    let proposal = planner
+        .send(ProposeSchedule(input))
+        .await
+        .map_err(|source| GameError::PlannerGone { step, source })?;
+    match proposal.fatal {
+        Some(message) => Err(GameError::Replay { step, message }),
+        None => Ok(proposal),
     }
 }
 

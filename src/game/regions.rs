@@ -20,7 +20,7 @@ use actix::prelude::*;
 use simulacra_actors::{Flow, StepFrames, stream};
 
 use crate::agents::planner::{RestorePlanner, SavePlanner};
-use crate::agents::{PlannerActor, ProposeSchedule, RegionalViews, WorkerCall};
+use crate::agents::{PlannerActor, RegionalViews, WorkerCall};
 use crate::config::{Federation, GovernanceMode, Scenario};
 use crate::econ::federation::{
     FederalLayer, assign_regions, choose_region, combine, mean_rates, region_utility, residents,
@@ -35,7 +35,7 @@ use crate::policy::{
 use crate::resolved::ResolvedScenario;
 
 use super::elected::GovernanceState;
-use super::{Economy, GameError};
+use super::{Economy, GameError, ask_planner};
 
 /// The regions' actors: each region's planner (under planner governance) or its elected
 /// governance and voting coordinator.
@@ -615,13 +615,7 @@ impl Economy {
                     utilities: Arc::new(region.utilities.clone()),
                 }),
             };
-            let proposal = planner
-                .send(ProposeSchedule(input))
-                .await
-                .map_err(|source| GameError::PlannerGone { step, source })?;
-            if let Some(message) = proposal.fatal {
-                return Err(GameError::Replay { step, message });
-            }
+            let proposal = ask_planner(&planner, input, step).await?;
             let region = &mut f.regions[r];
             let previous = std::mem::replace(&mut region.schedule, proposal.schedule);
             let deltas_points = points(&previous, &region.schedule);
@@ -722,13 +716,7 @@ impl Economy {
             observed_welfare,
             last_year,
         };
-        let proposal = planner
-            .send(ProposeSchedule(input))
-            .await
-            .map_err(|source| GameError::PlannerGone { step, source })?;
-        if let Some(message) = proposal.fatal {
-            return Err(GameError::Replay { step, message });
-        }
+        let proposal = ask_planner(&planner, input, step).await?;
         let previous = std::mem::replace(&mut fed.schedule, proposal.schedule);
         let changed = previous != fed.schedule;
         frames.push(Frame::FederalMove(PlannerMove {
