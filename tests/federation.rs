@@ -287,3 +287,14 @@ fn inspect_and_export_recompute_every_worker_in_her_region() {
     let text = std::fs::read_to_string(&csv).unwrap();
     assert!(text.lines().next().unwrap().ends_with(",utility"));
 }
+
+#[test]
+fn a_fork_of_a_federation_that_changes_its_planner_is_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    run_scenario(&federation_run(), dir.path(), None).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let err = fork_run(dir.path(), 30, &["planner.policy=saez".into()], out.path())
+        .err()
+        .unwrap();
+    assert!(format!("{err:#}").contains("federation"), "{err:#}");
+}

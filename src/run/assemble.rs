@@ -54,6 +54,15 @@ pub(super) async fn start_economy(
     let parent = Scenario::from_toml(&origin.parent_scenario_toml)
         .and_then(ResolvedScenario::new)
         .context("the fork's parent scenario in the log header is invalid")?;
+    if parent.regions().is_some()
+        && (parent.planner != scenario.planner || parent.governance != scenario.governance)
+    {
+        bail!(
+            "a fork of a federation cannot change [planner] or [governance]: each region keeps \
+             its own planner or election ([[federation.region]]), which a fork may not change; \
+             start a new run with the regions you want"
+        );
+    }
     let parent_planner = planner_policy(parent.planner.policy, &parent, &population, llm.as_ref())?;
     let (planners, federal) = region_planners(&parent, &population, llm.as_ref())?;
     let mut economy = Economy::start(&parent, Arc::clone(&population), parent_planner, llm).await;
