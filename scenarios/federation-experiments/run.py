@@ -30,6 +30,14 @@ CONFIGS = {"central": []}
 for k in (2, 4):
     for level, sets in MOBILITY.items():
         CONFIGS[f"K={k}, mobility {level}"] = [f"federation.regions={k}"] + sets
+# The mobility sweep: K = 2, moving cost 1000, the taste scale falling (mobility rising).
+SWEEP = [40000, 20000, 10000, 5000, 2500]
+for sigma in SWEEP:
+    CONFIGS[f"K=2, sigma {sigma}"] = [
+        "federation.regions=2",
+        f"federation.taste_scale={sigma}",
+        "federation.moving_cost=1000",
+    ]
 for eq in ("none", "per-capita", "revenue-sharing"):
     CONFIGS[f"K=2, mobility high, federal, equalization {eq}"] = (
         ["federation.regions=2"]
@@ -61,9 +69,17 @@ def ms(xs, fmt="{:.0f}"):
 results = {name: [run(name, sets, s) for s in SEEDS] for name, sets in CONFIGS.items()}
 central = {s: r[0] for s, r in zip(SEEDS, results["central"])}
 
+MAIN = [n for n in results if "sigma" not in n]
+SWEPT = ["central"] + [n for n in results if "sigma" in n]
+
+
+def table(names):
+    return {n: results[n] for n in names}
+
+
 print("| setting | welfare, last year | vs central | welfare, whole run | vs central | top rate, end (%) | top rate, mean over run (%) | moves per year | income segregation |")
 print("|---|---|---|---|---|---|---|---|---|")
-for name, rs in results.items():
+for name, rs in table(MAIN).items():
     last = [r[0]["swf_final"] for r in rs]
     whole = [r[0]["swf_mean"] for r in rs]
     d_last = [100 * (r[0]["swf_final"] / central[s]["swf_final"] - 1) for s, r in zip(SEEDS, rs)]
@@ -83,7 +99,7 @@ print()
 years = list(range(0, 40, 5)) + [39]
 print("| setting | " + " | ".join(f"year {y}" for y in years) + " |")
 print("|---|" + "---|" * len(years))
-for name, rs in results.items():
+for name, rs in table(MAIN).items():
     cells = [f"{100 * statistics.mean(r[1][y] for r in rs):.0f}" for y in years]
     print(f"| {name} | " + " | ".join(cells) + " |")
 
@@ -99,3 +115,18 @@ for name, rs in results.items():
     reg = [statistics.mean(100 * g["rates"][-1] for g in r[0]["regions"]) for r in rs]
     share = [max(g["population"] for g in r[0]["regions"]) / 100 for r in rs]
     print(f"| {name} | {ms(fr)} | {ms(rev)} | {ms(tr)} | {ms(reg)} | {ms(share, '{:.2f}')} |")
+
+print()
+print("| K = 2, moving cost 1000 | taste scale | moves per year | welfare vs central, whole run | top rate, mean over run (%) | top rate, end (%) |")
+print("|---|---|---|---|---|---|")
+for name, rs in table(SWEPT).items():
+    sigma = name.split("sigma ")[1] if "sigma" in name else "-"
+    fed = [r[0].get("federation") for r in rs]
+    moves = [f["moves_total"] / max(1, len(f["moves_per_year"])) for f in fed if f]
+    d_whole = [100 * (r[0]["swf_mean"] / central[s]["swf_mean"] - 1) for s, r in zip(SEEDS, rs)]
+    top_mean = [100 * statistics.mean(r[1]) for r in rs]
+    top_end = [100 * r[0]["tax_rates_final"][-1] for r in rs]
+    print(
+        f"| {name} | {sigma} | {ms(moves, '{:.1f}') if moves else '-'} | {ms(d_whole, '{:+.1f}')}% "
+        f"| {ms(top_mean)} | {ms(top_end)} |"
+    )
