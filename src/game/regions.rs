@@ -23,8 +23,8 @@ use crate::agents::planner::{RestorePlanner, SavePlanner};
 use crate::agents::{PlannerActor, RegionalViews, WorkerCall};
 use crate::config::{Federation, GovernanceMode, Scenario};
 use crate::econ::federation::{
-    FederalLayer, assign_regions, choose_region, combine, mean_rates, region_utility, residents,
-    segregation_index, settle_regions, tastes,
+    FederalLayer, FederalSettlement, assign_regions, choose_region, combine, mean_rates,
+    region_utility, residents, segregation_index, settle_regions, tastes,
 };
 use crate::econ::{TaxSchedule, UtilityType};
 use crate::frames::{Frame, MoveRecord, PlannerMove, RegionOutcome, StepOutcome};
@@ -47,6 +47,10 @@ pub(super) struct RegionActors {
     federal: Option<Addr<PlannerActor>>,
     /// LLM workers are asked where to live; offline workers follow the logit rule.
     ask_workers: bool,
+    /// The settlement of the economy's `last_hours` under the same schedules and residences
+    /// (a pure function of them, so it is reused, not recomputed, while nobody changes her
+    /// hours; not in a snapshot).
+    settled: Option<FederalSettlement>,
 }
 
 /// Which region an election turn runs in, and among whom.
@@ -129,6 +133,7 @@ impl Economy {
             governance,
             federal: federal.map(|p| PlannerActor::new(p).start()),
             ask_workers: scenario.workers.policy == crate::config::WorkerPolicyName::Llm,
+            settled: None,
         });
         let federal_state = self
             .regions
@@ -285,24 +290,29 @@ impl Economy {
             }
         }
 
-        let equalization = self
-            .regions
-            .as_ref()
-            .map_or_else(Default::default, |a| a.config.equalization);
+        let actors = self.regions.as_mut().expect("a federation");
+        let equalization = actors.config.equalization;
         let f = self.state.federation.as_mut().expect("a federation");
         let schedules: Vec<TaxSchedule> = f.regions.iter().map(|r| r.schedule.clone()).collect();
-        let settled = settle_regions(
-            &self.params,
-            &schedules,
-            f.federal.as_ref().map(|fed| FederalLayer {
-                schedule: &fed.schedule,
-                equalization,
-            }),
-            &f.region_of,
-            &self.population.skills,
-            &self.population.weights,
-            &hours,
-        );
+        // Every schedule change and every move bumps the version.
+        let version = self.state.schedule_version;
+        let reusable =
+            matches!(&self.state.last_hours, Some((v, h)) if *v == version && *h == hours);
+        let settled = match actors.settled.take() {
+            Some(s) if reusable => s,
+            _ => settle_regions(
+                &self.params,
+                &schedules,
+                f.federal.as_ref().map(|fed| FederalLayer {
+                    schedule: &fed.schedule,
+                    equalization,
+                }),
+                &f.region_of,
+                &self.population.skills,
+                &self.population.weights,
+                &hours,
+            ),
+        };
         let groups = residents(&f.region_of, f.regions.len());
         if let Some(fed) = f.federal.as_mut() {
             fed.last_rebate = settled.federal_rebate;
@@ -384,7 +394,10 @@ impl Economy {
         self.state.year_welfare.0 += outcome.welfare;
         self.state.year_welfare.1 += 1;
         self.state.last_hours = Some((self.state.schedule_version, hours));
-        self.last_settlement = Some(settled.national);
+        self.last_settlement = Some(settled.national.clone());
+        if let Some(actors) = self.regions.as_mut() {
+            actors.settled = Some(settled);
+        }
         frames.push(Frame::Outcome(outcome.clone()));
         self.records.push(outcome);
         if let Some(reason) = self.llm.as_ref().and_then(|l| l.gateway.halt_reason()) {
