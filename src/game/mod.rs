@@ -349,21 +349,8 @@ impl Economy {
     ) -> Result<(), GameError> {
         let steps_in_year = self.state.year_welfare.1 as usize;
         let observed_welfare = self.close_year();
-        // Every figure of the year is a mean over the same steps as its welfare.
-        let year = &self.records[self.records.len().saturating_sub(steps_in_year)..];
-        let year_mean =
-            |f: fn(&StepOutcome) -> f64| year.iter().map(f).sum::<f64>() / year.len().max(1) as f64;
-        let last_year = match (&self.last_settlement, self.records.last()) {
-            (Some(s), Some(r)) if observed_welfare.is_some() => Some(YearObservation {
-                welfare: observed_welfare.unwrap_or(r.welfare),
-                revenue: year_mean(|r| r.revenue),
-                mean_hours: year_mean(|r| r.mean_hours),
-                gini: year_mean(|r| r.gini),
-                incomes: Arc::new(s.incomes.clone()),
-                utilities: Arc::new(s.utilities.clone()),
-            }),
-            _ => None,
-        };
+        let last_year = observed_welfare
+            .and_then(|welfare| self.year_observation(steps_in_year, welfare, None));
         let input = PlannerInput {
             tax_year,
             years_total: self.state.years_total,
@@ -377,17 +364,7 @@ impl Economy {
         if previous != self.state.schedule {
             self.state.schedule_version += 1;
         }
-        // A move is expressed in points only when the brackets are the same.
-        let deltas_points = if previous.cutoffs() == self.state.schedule.cutoffs() {
-            previous
-                .rates()
-                .iter()
-                .zip(self.state.schedule.rates())
-                .map(|(a, b)| ((b - a) * 100.0).round() as i32)
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let deltas_points = regions::points(&previous, &self.state.schedule);
         tracing::info!(
             tax_year,
             step,
@@ -410,6 +387,30 @@ impl Economy {
             frames.push(Frame::Llm(e));
         }
         Ok(())
+    }
+
+    /// The nation's last tax year (its last `steps` steps) as a planner sees it: `welfare`,
+    /// and `revenue` when given (else the nation's), hours and Gini as means over the same
+    /// steps, incomes and utilities at its last step. None before any step.
+    fn year_observation(
+        &self,
+        steps: usize,
+        welfare: f64,
+        revenue: Option<f64>,
+    ) -> Option<YearObservation> {
+        let s = self.last_settlement.as_ref()?;
+        // Every figure of the year is a mean over the same steps as its welfare.
+        let year = &self.records[self.records.len().saturating_sub(steps)..];
+        let mean =
+            |f: fn(&StepOutcome) -> f64| year.iter().map(f).sum::<f64>() / year.len().max(1) as f64;
+        Some(YearObservation {
+            welfare,
+            revenue: revenue.unwrap_or_else(|| mean(|r| r.revenue)),
+            mean_hours: mean(|r| r.mean_hours),
+            gini: mean(|r| r.gini),
+            incomes: Arc::new(s.incomes.clone()),
+            utilities: Arc::new(s.utilities.clone()),
+        })
     }
 
     fn log_decisions(&self, step: u64, hours: &[f64], frames: &mut StepFrames<Frame>) {

@@ -702,34 +702,27 @@ impl Economy {
         if count > 0 {
             fed.last_year = Some(sum / count as f64);
         }
-        let year: Vec<&StepOutcome> = self
-            .records
-            .iter()
-            .filter(|r| tax_year > 0 && r.tax_year == tax_year - 1)
-            .collect();
-        let mean = |g: fn(&StepOutcome) -> f64| {
-            year.iter().map(|r| g(r)).sum::<f64>() / year.len().max(1) as f64
-        };
-        let last_year = match (&self.last_settlement, observed_welfare) {
-            (Some(s), Some(welfare)) if count > 0 => Some(YearObservation {
-                welfare,
-                revenue: sum / count as f64,
-                mean_hours: mean(|r| r.mean_hours),
-                gini: mean(|r| r.gini),
-                incomes: Arc::new(s.incomes.clone()),
-                utilities: Arc::new(s.utilities.clone()),
-            }),
+        let current = fed.schedule.clone();
+        let last_year = match observed_welfare {
+            Some(welfare) if count > 0 => {
+                self.year_observation(count as usize, welfare, Some(sum / count as f64))
+            }
             _ => None,
         };
         let input = PlannerInput {
             tax_year,
             years_total: self.state.years_total,
             step,
-            current: fed.schedule.clone(),
+            current,
             observed_welfare,
             last_year,
         };
         let proposal = ask_planner(&planner, input, step).await?;
+        let f = self.state.federation.as_mut().expect("a federation");
+        let fed = f
+            .federal
+            .as_mut()
+            .expect("a federal planner has a federal layer");
         let previous = std::mem::replace(&mut fed.schedule, proposal.schedule);
         let changed = previous != fed.schedule;
         frames.push(Frame::FederalMove(PlannerMove {
@@ -761,8 +754,9 @@ impl Economy {
     }
 }
 
-/// A move in points per bracket (empty when the brackets changed).
-fn points(previous: &TaxSchedule, next: &TaxSchedule) -> Vec<i32> {
+/// A move in points per bracket (empty when the brackets changed: a move is expressed in
+/// points only when the brackets are the same).
+pub(super) fn points(previous: &TaxSchedule, next: &TaxSchedule) -> Vec<i32> {
     if previous.cutoffs() != next.cutoffs() {
         return Vec::new();
     }
