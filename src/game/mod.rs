@@ -479,15 +479,15 @@ impl Economy {
         step: u64,
         frames: &mut StepFrames<Frame>,
     ) -> Result<Flow, GameError> {
-        if self.regions.is_some() {
-            return self.play_federal_step(step, frames).await;
-        }
         let tax_year = step / self.tax_year_length;
         let step_in_year = step % self.tax_year_length;
         if self.swap.as_ref().is_some_and(|s| s.at_step == step) {
             self.apply_swap();
         }
         frames.push(Frame::StepBegin { step, tax_year });
+        if self.regions.is_some() {
+            return self.play_federal_step(step, frames).await;
+        }
         if step_in_year == 0 {
             if self.governance.is_some() {
                 let span = tracing::info_span!("election", tax_year);

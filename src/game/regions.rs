@@ -238,7 +238,7 @@ impl Economy {
         self.last_settlement = Some(s.national);
     }
 
-    /// One step of a federation (see the module's diagram).
+    /// One step of a federation after its `StepBegin` (see the module's diagram).
     pub(super) async fn play_federal_step(
         &mut self,
         step: u64,
@@ -246,10 +246,6 @@ impl Economy {
     ) -> Result<Flow, GameError> {
         let tax_year = step / self.tax_year_length;
         let step_in_year = step % self.tax_year_length;
-        if self.swap.as_ref().is_some_and(|s| s.at_step == step) {
-            self.apply_swap();
-        }
-        frames.push(Frame::StepBegin { step, tax_year });
         if step_in_year == 0 {
             self.federal_year_turn(step, tax_year, frames).await?;
         }
