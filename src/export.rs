@@ -223,7 +223,8 @@ fn event(kind: &str, body: Value) -> Value {
 /// `mean_income`, `mean_utility`), `election` (governance scenarios: `step`, `tax_year`, `rule`,
 /// `candidates`, `ballots`, `count`, `turnout`, as the log holds them), federation runs' `moves`
 /// (`step`, `tax_year`, `moves` as (worker, from, to), `segregation_before`,
-/// `segregation_after`), `region_move` (a planner move with its `region`) and
+/// `segregation_after`), `region_election` and `region_move` (an election or a planner move
+/// with its `region`) and
 /// `region_outcome` (`region`, `population`, `cutoffs`, `rates`, `revenue`, `rebate`,
 /// `transfer`, `welfare`, `gini`, `mean_hours`, `mean_income`), `llm` (`role`, `agent` (null for the planner), `step`,
 /// `attempt`, `request_sha256`, `model`, `temperature`, `max_tokens`, `messages`, `outcome`).
@@ -245,6 +246,11 @@ pub fn export_events(run_dir: &Path, path: &Path) -> anyhow::Result<u64> {
         }
         if let Some(m) = &s.moves {
             out.push(event("moves", serde_json::to_value(m)?));
+        }
+        for (region, e) in &s.region_elections {
+            let mut v = serde_json::to_value(e)?;
+            v["region"] = json!(region);
+            out.push(event("region_election", v));
         }
         for (region, m) in &s.region_moves {
             let mut v = serde_json::to_value(m)?;

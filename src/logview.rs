@@ -42,6 +42,7 @@ pub struct StepData {
     pub regions: Vec<RegionOutcome>,
     pub moves: Option<MoveRecord>,
     pub region_moves: Vec<(u32, PlannerMove)>,
+    pub region_elections: Vec<(u32, ElectionRecord)>,
     /// A federation with a federal layer: the federal schedule in force.
     pub federal: Option<TaxSchedule>,
 }
@@ -203,11 +204,11 @@ pub fn scan(
                     c.moves = Some(m);
                 }
             }
-            Frame::InRegion { region, frame } => {
-                if let (Frame::PlannerMove(m), Some(c)) = (*frame, current.as_mut()) {
-                    c.region_moves.push((region, m));
-                }
-            }
+            Frame::InRegion { region, frame } => match (*frame, current.as_mut()) {
+                (Frame::PlannerMove(m), Some(c)) => c.region_moves.push((region, m)),
+                (Frame::Election(e), Some(c)) => c.region_elections.push((region, e)),
+                _ => {}
+            },
             Frame::RegionOutcome(o) => {
                 if let Some(c) = current.as_mut() {
                     c.regions.push(o);
