@@ -3,6 +3,7 @@
 //! - per-agent-per-step rows (`agents.csv` or `agents.parquet`): `step, tax_year, agent, skill,
 //!   hours, income, tax, utility` (and `region`, in federation runs only), recomputed from the
 //!   logged hours with the pure settlement;
+//! - `regions.csv` (federation runs): one row per region per step, from its logged outcome;
 //! - `events.jsonl`: one JSON object per line for every step start, planner move, outcome and
 //!   LLM exchange, with an `event` field naming the kind.
 //!
@@ -202,6 +203,65 @@ pub fn export_agents(run_dir: &Path, path: &Path, format: AgentFormat) -> anyhow
              per-agent rows to export; rerun with log.decisions = \"full\""
         );
     }
+    out.commit()?;
+    Ok(rows)
+}
+
+/// Writes a federation's `regions.csv`: one row per region per step (`step, tax_year, region,
+/// population, rate_0.., revenue, rebate, transfer, welfare, gini, mean_hours, mean_income`);
+/// returns the number of rows.
+pub fn export_regions(run_dir: &Path, path: &Path) -> anyhow::Result<u64> {
+    let view = RunView::open(run_dir)?;
+    if view.scenario.regions().is_none() {
+        bail!(
+            "{} is not a federation run (its scenario has no [federation] with regions > 1), \
+             so it has no regions to export",
+            run_dir.display()
+        );
+    }
+    let out = OutFile::create(path, view.fsync())?;
+    let mut w = BufWriter::new(out.handle()?);
+    let brackets = view.scenario.cutoffs.len();
+    let rates: Vec<String> = (0..brackets).map(|j| format!("rate_{j}")).collect();
+    writeln!(
+        w,
+        "step,tax_year,region,population,{},revenue,rebate,transfer,welfare,gini,mean_hours,mean_income",
+        rates.join(",")
+    )?;
+    let mut rows = 0u64;
+    let damaged = scan(run_dir, false, |s| {
+        for r in &s.regions {
+            // A region's own brackets may differ: its rates are read at the nation's.
+            let schedule = crate::econ::TaxSchedule::new(r.cutoffs.clone(), r.rates.clone())?;
+            let rates: Vec<String> = view
+                .scenario
+                .cutoffs
+                .iter()
+                .map(|&z| schedule.marginal_rate(z).to_string())
+                .collect();
+            writeln!(
+                w,
+                "{},{},{},{},{},{},{},{},{},{},{},{}",
+                r.step,
+                r.tax_year,
+                r.region,
+                r.population,
+                rates.join(","),
+                r.revenue,
+                r.rebate,
+                r.transfer,
+                r.welfare,
+                r.gini,
+                r.mean_hours,
+                r.mean_income
+            )?;
+            rows += 1;
+        }
+        Ok(())
+    })?;
+    w.flush()?;
+    drop(w);
+    refuse_corrupt(run_dir, damaged.as_ref(), "the export")?;
     out.commit()?;
     Ok(rows)
 }

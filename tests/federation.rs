@@ -277,6 +277,19 @@ fn inspect_and_export_recompute_every_worker_in_her_region() {
         );
     }
     assert!(sum.federation.unwrap().federal_rates.is_some());
+    let regions = dir.path().join("regions.csv");
+    assert_eq!(
+        simulacra::export::export_regions(dir.path(), &regions).unwrap(),
+        120
+    );
+    let text = std::fs::read_to_string(&regions).unwrap();
+    // Every step's populations add up to the nation.
+    let mut people = vec![0u64; 60];
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        people[f[0].parse::<usize>().unwrap()] += f[3].parse::<u64>().unwrap();
+    }
+    assert!(people.iter().all(|&p| p == 40), "{people:?}");
 
     // One nation: no region column.
     let plain = tempfile::tempdir().unwrap();
@@ -286,6 +299,11 @@ fn inspect_and_export_recompute_every_worker_in_her_region() {
         .unwrap();
     let text = std::fs::read_to_string(&csv).unwrap();
     assert!(text.lines().next().unwrap().ends_with(",utility"));
+    let err = simulacra::export::export_regions(plain.path(), &plain.path().join("regions.csv"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not a federation run"), "{err}");
+    assert!(!plain.path().join("regions.csv").exists());
 }
 
 #[test]
