@@ -449,19 +449,28 @@ pub fn render_round(d: &RoundDetail) -> String {
         s += "\n";
     }
     if !d.workers.is_empty() {
+        // A federation's rows end with the worker's region.
+        let regional = d.workers.iter().any(|w| w.region.is_some());
         s += &format!(
-            "{:>7} {:>21} {:>7} {:>12} {:>11} {:>12}\n",
+            "{:>7} {:>21} {:>7} {:>12} {:>11} {:>12}{}\n",
             "worker",
             format!("skill {}", crate::econ::SKILL_UNIT),
             "hours",
             "income",
             "tax",
-            "utility"
+            "utility",
+            if regional { "  region" } else { "" }
         );
         for w in &d.workers {
             s += &format!(
-                "{:>7} {:>21.2} {:>7.2} {:>12.2} {:>11.2} {:>12.2}\n",
-                w.id, w.skill, w.hours, w.income, w.tax, w.utility
+                "{:>7} {:>21.2} {:>7.2} {:>12.2} {:>11.2} {:>12.2}{}\n",
+                w.id,
+                w.skill,
+                w.hours,
+                w.income,
+                w.tax,
+                w.utility,
+                w.region.map_or(String::new(), |r| format!(" {r:>7}"))
             );
         }
     }
