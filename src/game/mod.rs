@@ -11,6 +11,8 @@
 //! the economics are the pure functions of [`crate::econ`]; the actors only decide.
 
 mod elected;
+mod federal;
+mod moves;
 mod regions;
 mod workers;
 

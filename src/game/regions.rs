@@ -11,27 +11,26 @@
 //! ```
 //!
 //! The regions' state lives in [`FederationState`] (a snapshot keeps it); the actors (one
-//! planner per region, or one voting coordinator per region) live here. The economics are the
-//! pure functions of [`crate::econ::federation`].
+//! planner per region, or one voting coordinator per region) live here; the moves are in
+//! `moves.rs` and the federal layer's turn in `federal.rs`. The economics are the pure
+//! functions of [`crate::econ::federation`].
 
 use std::sync::Arc;
 
 use actix::prelude::*;
-use simulacra_actors::{Flow, StepFrames, stream};
+use simulacra_actors::{Flow, StepFrames};
 
 use crate::agents::planner::{RestorePlanner, SavePlanner};
 use crate::agents::{PlannerActor, RegionalViews, WorkerCall};
 use crate::config::{Federation, GovernanceMode, Scenario};
 use crate::econ::federation::{
-    FederalLayer, FederalSettlement, assign_regions, choose_region, combine, mean_rates,
-    region_utility, residents, segregation_index, settle_regions, tastes,
+    FederalLayer, FederalSettlement, assign_regions, combine, mean_rates, residents,
+    segregation_index, settle_regions,
 };
 use crate::econ::{TaxSchedule, UtilityType};
-use crate::frames::{Frame, MoveRecord, PlannerMove, RegionOutcome, StepOutcome};
+use crate::frames::{Frame, PlannerMove, RegionOutcome, StepOutcome};
 use crate::memory::{ElectedState, FederalState, FederationState, RegionState};
-use crate::policy::{
-    Feedback, MoveView, PlannerInput, PlannerPolicy, RegionOffer, WorkerView, YearObservation,
-};
+use crate::policy::{Feedback, PlannerInput, PlannerPolicy, WorkerView, YearObservation};
 use crate::resolved::ResolvedScenario;
 
 use super::elected::GovernanceState;
@@ -51,6 +50,19 @@ pub(super) struct RegionActors {
     /// (a pure function of them, so it is reused, not recomputed, while nobody changes her
     /// hours; not in a snapshot).
     settled: Option<FederalSettlement>,
+}
+
+impl RegionActors {
+    /// Whether workers are asked where to live (LLM workers) rather than following the
+    /// logit rule.
+    pub(super) fn ask_workers(&self) -> bool {
+        self.ask_workers
+    }
+
+    /// The federal layer's planner, if there is one.
+    pub(super) fn federal_planner(&self) -> Option<Addr<PlannerActor>> {
+        self.federal.clone()
+    }
 }
 
 /// Which region an election turn runs in, and among whom.
@@ -472,124 +484,6 @@ impl Economy {
         Ok(())
     }
 
-    /// LLM workers' answers to the move question (none for offline workers, who follow the
-    /// logit rule); their exchanges go to `deferred`.
-    async fn ask_where(
-        &mut self,
-        step: u64,
-        tax_year: u64,
-        config: &Federation,
-        deferred: &mut Vec<Frame>,
-    ) -> Result<Vec<Option<u32>>, GameError> {
-        let n = self.population.len();
-        if !self.regions.as_ref().is_some_and(|a| a.ask_workers) {
-            return Ok(vec![None; n]);
-        }
-        let f = self.state.federation.as_ref().expect("a federation");
-        let federal = f.federal.as_ref();
-        let residents = populations(&f.region_of, f.regions.len());
-        let view = MoveView {
-            step,
-            tax_year,
-            regions: f
-                .regions
-                .iter()
-                .enumerate()
-                .map(|(r, region)| RegionOffer {
-                    schedule: faced(&region.schedule, federal),
-                    rebate: region.last_rebate + federal.map_or(0.0, |fed| fed.last_rebate),
-                    amenity: config.region(r).amenity,
-                    residents: residents[r],
-                })
-                .collect(),
-            region_of: f.region_of.clone(),
-            moving_cost: config.moving_cost,
-        };
-        let replies = self
-            .workers
-            .step(step, &WorkerCall::Move(Arc::new(view)), vec![None; n])
-            .await?;
-        if let Some(message) = replies.iter().find_map(|r| r.fatal().cloned()) {
-            return Err(GameError::Replay { step, message });
-        }
-        let k = config.regions as u32;
-        let mut out = Vec::with_capacity(n);
-        for reply in replies {
-            let extra = reply.into_extra();
-            deferred.extend(extra.exchanges.into_iter().map(Frame::Llm));
-            out.push(extra.region.filter(|&r| r < k));
-        }
-        Ok(out)
-    }
-
-    /// Every worker's choice of region under the current schedules and last rebates: her
-    /// own answer when she was asked (`asked`), else the logit rule.
-    fn moves(
-        &mut self,
-        step: u64,
-        tax_year: u64,
-        config: &Federation,
-        asked: Vec<Option<u32>>,
-    ) -> MoveRecord {
-        let f = self.state.federation.as_mut().expect("a federation");
-        let k = f.regions.len();
-        let seed = self.worker_key_seed;
-        let before = segregation_from(&self.last_settlement, &f.region_of, k);
-        let amenities: Vec<f64> = (0..k).map(|r| config.region(r).amenity).collect();
-        let federal = f.federal.as_ref();
-        let faced: Vec<(TaxSchedule, f64)> = f
-            .regions
-            .iter()
-            .map(|region| {
-                (
-                    faced(&region.schedule, federal),
-                    region.last_rebate + federal.map_or(0.0, |fed| fed.last_rebate),
-                )
-            })
-            .collect();
-        let mut moves = Vec::new();
-        for ((id, home), answer) in f.region_of.iter_mut().enumerate().zip(asked) {
-            let to = match answer {
-                Some(to) => to as usize,
-                None => {
-                    let skill = self.population.skills[id];
-                    let values: Vec<f64> = faced
-                        .iter()
-                        .zip(&amenities)
-                        .map(|((schedule, rebate), a)| {
-                            region_utility(&self.params, skill, schedule, *rebate) + a
-                        })
-                        .collect();
-                    // Her tastes are the same every year: drawn from her own stream, at step 0.
-                    let eps = tastes(&mut stream(seed, "taste", id as u64, 0), k);
-                    choose_region(
-                        *home as usize,
-                        &values,
-                        &eps,
-                        config.taste_scale,
-                        config.moving_cost,
-                    )
-                }
-            };
-            if to != *home as usize {
-                moves.push((id as u64, *home, to as u32));
-                f.regions[*home as usize].moves_out += 1;
-                f.regions[to].moves_in += 1;
-                *home = to as u32;
-            }
-        }
-        f.moves.push((tax_year, moves.len() as u64));
-        let after = segregation_from(&self.last_settlement, &f.region_of, k);
-        tracing::info!(tax_year, moves = moves.len(), "workers moved");
-        MoveRecord {
-            step,
-            tax_year,
-            moves,
-            segregation_before: before,
-            segregation_after: after,
-        }
-    }
-
     /// Region `r` governs for the coming tax year; true when its schedule changed.
     async fn region_turn(
         &mut self,
@@ -675,66 +569,6 @@ impl Economy {
         Ok(f.regions[r].schedule_version != version)
     }
 
-    /// The federal layer's planner sets the federal schedule for the coming tax year, seeing
-    /// the nation's last year and the federal revenue; true when the schedule changed. Its
-    /// LLM exchanges, if any, go to `deferred` (logged after the nation's move).
-    async fn federal_turn(
-        &mut self,
-        step: u64,
-        tax_year: u64,
-        observed_welfare: Option<f64>,
-        frames: &mut StepFrames<Frame>,
-        deferred: &mut Vec<Frame>,
-    ) -> Result<bool, GameError> {
-        let Some(planner) = self.regions.as_ref().and_then(|a| a.federal.clone()) else {
-            return Ok(false);
-        };
-        let f = self.state.federation.as_mut().expect("a federation");
-        let fed = f
-            .federal
-            .as_mut()
-            .expect("a federal planner has a federal layer");
-        let (sum, count) = std::mem::take(&mut fed.year);
-        if count > 0 {
-            fed.last_year = Some(sum / count as f64);
-        }
-        let current = fed.schedule.clone();
-        let last_year = match observed_welfare {
-            Some(welfare) if count > 0 => {
-                self.year_observation(count as usize, welfare, Some(sum / count as f64))
-            }
-            _ => None,
-        };
-        let input = PlannerInput {
-            tax_year,
-            years_total: self.state.years_total,
-            step,
-            current,
-            observed_welfare,
-            last_year,
-        };
-        let proposal = ask_planner(&planner, input, step).await?;
-        let f = self.state.federation.as_mut().expect("a federation");
-        let fed = f
-            .federal
-            .as_mut()
-            .expect("a federal planner has a federal layer");
-        let previous = std::mem::replace(&mut fed.schedule, proposal.schedule);
-        let changed = previous != fed.schedule;
-        frames.push(Frame::FederalMove(PlannerMove {
-            step,
-            tax_year,
-            policy: proposal.policy.to_string(),
-            observed_welfare,
-            deltas_points: points(&previous, &fed.schedule),
-            previous_rates: previous.rates().to_vec(),
-            cutoffs: fed.schedule.cutoffs().to_vec(),
-            rates: fed.schedule.rates().to_vec(),
-        }));
-        deferred.extend(proposal.exchanges.into_iter().map(Frame::Llm));
-        Ok(changed)
-    }
-
     /// Exchanges region `r`'s schedule and elected governance with the economy's own.
     fn swap_region(&mut self, r: usize) {
         let f = self.state.federation.as_mut().expect("a federation");
@@ -765,7 +599,7 @@ pub(super) fn points(previous: &TaxSchedule, next: &TaxSchedule) -> Vec<i32> {
 }
 
 /// The schedule a region's residents face: its own, with the federal one on top.
-fn faced(regional: &TaxSchedule, federal: Option<&FederalState>) -> TaxSchedule {
+pub(super) fn faced(regional: &TaxSchedule, federal: Option<&FederalState>) -> TaxSchedule {
     match federal {
         Some(fed) => combine(regional, &fed.schedule),
         None => regional.clone(),
@@ -773,16 +607,10 @@ fn faced(regional: &TaxSchedule, federal: Option<&FederalState>) -> TaxSchedule 
 }
 
 /// Each region's population.
-fn populations(region_of: &[u32], k: usize) -> Vec<usize> {
+pub(super) fn populations(region_of: &[u32], k: usize) -> Vec<usize> {
     let mut out = vec![0; k];
     for &r in region_of {
         out[r as usize] += 1;
     }
     out
-}
-
-/// The segregation index of the last step's incomes under `region_of` (0 before any step).
-fn segregation_from(last: &Option<crate::econ::Settlement>, region_of: &[u32], k: usize) -> f64 {
-    last.as_ref()
-        .map_or(0.0, |s| segregation_index(&s.incomes, region_of, k))
 }
