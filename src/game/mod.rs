@@ -570,19 +570,24 @@ impl Economy {
             mean_utility: s.mean_utility,
         };
         self.state.feedback = feedback;
+        Ok(self.finish_step(outcome, frames))
+    }
+
+    /// Ends a step: the nation's outcome into the state, the log and the records. Budgets and
+    /// the fallback share are checked between steps, so a stopped run's log ends on a whole
+    /// step.
+    fn finish_step(&mut self, outcome: StepOutcome, frames: &mut StepFrames<Frame>) -> Flow {
         self.state.last_rebate = outcome.rebate;
         self.state.last_welfare = outcome.welfare;
         self.state.year_welfare.0 += outcome.welfare;
         self.state.year_welfare.1 += 1;
         frames.push(Frame::Outcome(outcome.clone()));
         self.records.push(outcome);
-        // Budgets and the fallback share are checked between steps, so a stopped run's log
-        // ends on a whole step.
         if let Some(reason) = self.llm.as_ref().and_then(|l| l.gateway.halt_reason()) {
             self.halted = Some(reason);
-            return Ok(Flow::Halt);
+            return Flow::Halt;
         }
-        Ok(Flow::Continue)
+        Flow::Continue
     }
 }
 

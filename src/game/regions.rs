@@ -397,22 +397,12 @@ impl Economy {
             mean_income: n.mean_income,
             mean_utility: n.mean_utility,
         };
-        self.state.last_rebate = outcome.rebate;
-        self.state.last_welfare = outcome.welfare;
-        self.state.year_welfare.0 += outcome.welfare;
-        self.state.year_welfare.1 += 1;
         self.state.last_hours = Some((self.state.schedule_version, hours));
         self.last_settlement = Some(settled.national.clone());
         if let Some(actors) = self.regions.as_mut() {
             actors.settled = Some(settled);
         }
-        frames.push(Frame::Outcome(outcome.clone()));
-        self.records.push(outcome);
-        if let Some(reason) = self.llm.as_ref().and_then(|l| l.gateway.halt_reason()) {
-            self.halted = Some(reason);
-            return Ok(Flow::Halt);
-        }
-        Ok(Flow::Continue)
+        Ok(self.finish_step(outcome, frames))
     }
 
     /// The first step of a tax year: moves (when due), then each region governs, then the
