@@ -116,6 +116,10 @@ pub struct Scenario {
     pub llm: LlmConfig,
     pub population: PopulationConfig,
     pub governance: Governance,
+    /// Regions that tax and govern themselves (absent: one nation, today's game). Skipped
+    /// when absent, so scenarios without it keep their log header byte for byte.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub federation: Option<Federation>,
 }
 
 impl Default for Scenario {
@@ -131,6 +135,7 @@ impl Default for Scenario {
             llm: LlmConfig::default(),
             population: PopulationConfig::default(),
             governance: Governance::default(),
+            federation: None,
         }
     }
 }
@@ -519,6 +524,256 @@ impl Default for Governance {
     }
 }
 
+/// Most regions a federation may have.
+pub const MAX_REGIONS: usize = 64;
+
+/// `[federation]`: the economy split into regions, each with its own schedule, governance and
+/// budget, and workers who may move between them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Federation {
+    /// K >= 1; K = 1 is the one-nation game (the section is then dropped when resolving).
+    pub regions: usize,
+    /// Workers may move every this many tax years (0 = nobody moves).
+    pub move_every_years: u64,
+    /// Scale (utility units) of each worker's persistent type-I extreme-value taste for each
+    /// region; 0 = no taste (deterministic choice).
+    pub taste_scale: f64,
+    /// Utility a move costs, paid in the comparison (not in consumption).
+    pub moving_cost: f64,
+    /// The federal layer's planner (unset: no federal layer). Its schedule sits on top of the
+    /// regions' (marginal rates add, capped at 100 %).
+    pub federal_planner: Option<PlannerPolicyName>,
+    /// The federal schedule's starting rate in every bracket.
+    pub federal_initial_rate: f64,
+    /// Where federal revenue goes: "none" (rebated to every worker), "per-capita" or
+    /// "revenue-sharing" (paid to the regions).
+    pub equalization: crate::econ::federation::Equalization,
+    /// One table per region (none: K equal regions under `[planner]` and `[governance]`).
+    pub region: Vec<RegionConfig>,
+}
+
+impl Default for Federation {
+    fn default() -> Self {
+        Federation {
+            regions: 1,
+            move_every_years: 1,
+            taste_scale: 0.0,
+            moving_cost: 0.0,
+            federal_planner: None,
+            federal_initial_rate: 0.0,
+            equalization: crate::econ::federation::Equalization::None,
+            region: Vec::new(),
+        }
+    }
+}
+
+/// `[[federation.region]]`: one region. Unset keys take the national `[planner]` and
+/// `[governance]` values.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegionConfig {
+    /// The region's share of the workers at the start (shares are normalized; unset = equal).
+    pub share: Option<f64>,
+    /// Utility every resident draws from living there.
+    pub amenity: f64,
+    /// Starting rate in every bracket (unset: `planner.initial_rate`).
+    pub initial_rate: Option<f64>,
+    /// The region's planner policy (unset: `planner.policy`).
+    pub planner: Option<PlannerPolicyName>,
+    /// "planner" or "election" (unset: `governance.mode`).
+    pub governance: Option<GovernanceMode>,
+    /// The region's voting rule (unset: `governance.rule`).
+    pub rule: Option<String>,
+    /// The region's term (unset: `governance.term_years`).
+    pub term_years: Option<u64>,
+}
+
+impl Federation {
+    /// Region `r`'s settings (an empty table when the scenario gives none).
+    pub fn region(&self, r: usize) -> RegionConfig {
+        self.region.get(r).cloned().unwrap_or_default()
+    }
+
+    /// Each region's starting share of the workers, normalized to sum to 1.
+    pub fn shares(&self) -> Vec<f64> {
+        let raw: Vec<f64> = (0..self.regions)
+            .map(|r| self.region(r).share.unwrap_or(1.0))
+            .collect();
+        let total: f64 = raw.iter().sum();
+        raw.iter().map(|s| s / total).collect()
+    }
+
+    fn validate(&self, scenario: &Scenario) -> Result<(), ConfigError> {
+        in_range(
+            "federation.regions",
+            self.regions,
+            1,
+            MAX_REGIONS,
+            " (1 = one nation)",
+        )?;
+        if self.regions == 1 && !self.region.is_empty() {
+            return Err(invalid(
+                "federation.region",
+                "with regions = 1 the whole economy is one region, governed by [planner] and \
+                 [governance]: remove the [[federation.region]] tables or raise \
+                 federation.regions",
+            ));
+        }
+        if self.region.len() > self.regions {
+            return Err(invalid(
+                "federation.region",
+                format!(
+                    "{} [[federation.region]] tables for federation.regions = {}: give at most \
+                     one table per region",
+                    self.region.len(),
+                    self.regions
+                ),
+            ));
+        }
+        in_range(
+            "federation.move_every_years",
+            self.move_every_years,
+            0,
+            MAX_STEPS,
+            " (0 = nobody moves)",
+        )?;
+        in_range(
+            "federation.taste_scale",
+            self.taste_scale,
+            0.0,
+            1e9,
+            " (utility units; 0 = no idiosyncratic taste)",
+        )?;
+        in_range(
+            "federation.moving_cost",
+            self.moving_cost,
+            0.0,
+            1e12,
+            " (utility units)",
+        )?;
+        in_range(
+            "federation.federal_initial_rate",
+            self.federal_initial_rate,
+            0.0,
+            1.0,
+            " (a fraction: write 0.1 for 10 %)",
+        )?;
+        match self.federal_planner {
+            Some(PlannerPolicyName::Fixed | PlannerPolicyName::Llm) => {
+                return Err(invalid(
+                    "federation.federal_planner",
+                    "the federal layer's planner must be \"hill-climb\", \"saez\" or \
+                     \"us-federal\" (a fixed federal schedule: hill-climb from \
+                     federal_initial_rate is the offline planner)",
+                ));
+            }
+            None if self.equalization != crate::econ::federation::Equalization::None => {
+                return Err(invalid(
+                    "federation.equalization",
+                    "equalization shares federal revenue: set federation.federal_planner \
+                     (for example \"hill-climb\") to add a federal layer",
+                ));
+            }
+            _ => {}
+        }
+        for r in &self.region {
+            if let Some(share) = r.share
+                && !(share.is_finite() && share > 0.0 && share <= 1e6)
+            {
+                return Err(invalid(
+                    "federation.region.share",
+                    format!("must be positive (shares are normalized), got {share}"),
+                ));
+            }
+            in_range(
+                "federation.region.amenity",
+                r.amenity,
+                -1e12,
+                1e12,
+                " (utility units)",
+            )?;
+            if let Some(rate) = r.initial_rate {
+                in_range(
+                    "federation.region.initial_rate",
+                    rate,
+                    0.0,
+                    1.0,
+                    " (a fraction: write 0.3 for 30 %)",
+                )?;
+            }
+            if r.planner == Some(PlannerPolicyName::Fixed) {
+                return Err(invalid(
+                    "federation.region.planner",
+                    "\"fixed\" is not a regional planner: give the region an initial_rate \
+                     and planner = \"hill-climb\", or a national planner.rates",
+                ));
+            }
+            if let Some(rule) = &r.rule
+                && crate::governance::rule(rule).is_none()
+            {
+                return Err(invalid(
+                    "federation.region.rule",
+                    format!(
+                        "unknown rule {rule:?}: use one of {}",
+                        crate::governance::RULES.join(", ")
+                    ),
+                ));
+            }
+            if let Some(term) = r.term_years {
+                in_range("federation.region.term_years", term, 1, MAX_STEPS, "")?;
+            }
+        }
+        let shares = self.shares();
+        let n = scenario.simulation.num_agents as f64;
+        if self.regions > 1 && shares.iter().any(|s| (s * n).floor() < 1.0) {
+            return Err(invalid(
+                "federation.region.share",
+                format!(
+                    "every region needs at least one worker at the start: with {} workers, \
+                     shares must be at least 1/{}",
+                    scenario.simulation.num_agents, scenario.simulation.num_agents
+                ),
+            ));
+        }
+        if self.regions > 1
+            && (0..self.regions).any(|r| {
+                self.region(r).planner.unwrap_or(scenario.planner.policy) == PlannerPolicyName::Llm
+            })
+        {
+            return Err(invalid(
+                "federation.region.planner",
+                "LLM planners for regions are not supported yet: give each region an offline \
+                 planner (hill-climb, saez, us-federal)",
+            ));
+        }
+        if self.regions > 1
+            && (0..self.regions).any(|r| {
+                let region = self.region(r);
+                region.governance.unwrap_or(scenario.governance.mode) == GovernanceMode::Election
+                    && region.rule.as_deref().unwrap_or(&scenario.governance.rule) == "liquid"
+            })
+        {
+            return Err(invalid(
+                "federation.region.rule",
+                "liquid democracy is not available in regional elections yet (a delegation \
+                 could cross a region's border): give the regions another rule",
+            ));
+        }
+        if self.regions > 1
+            && scenario.workers.policy == WorkerPolicyName::Llm
+            && scenario.llm.archetypes > 0
+        {
+            return Err(invalid(
+                "federation.regions",
+                "archetype mode (llm.archetypes > 0) shares one decision across regions; \
+                 set llm.archetypes = 0 in a federation",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// One or several OpenAI-compatible base URLs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -850,7 +1105,12 @@ impl Scenario {
             Ok(s) => s,
             Err(e) => return Err(ConfigError::Parse(explain_parse_error(&merged, &e))),
         };
+        let mut scenario = scenario;
         scenario.validate()?;
+        // One region is the one-nation game: the section goes, so its log is today's.
+        if scenario.federation.as_ref().is_some_and(|f| f.regions == 1) {
+            scenario.federation = None;
+        }
         Ok(scenario)
     }
 
@@ -1072,6 +1332,9 @@ impl Scenario {
                 ),
             ));
         }
+        if let Some(f) = &self.federation {
+            f.validate(self)?;
+        }
         let p = &self.planner;
         if !(0.0..=1.0).contains(&p.initial_rate) {
             return Err(invalid(
@@ -1116,6 +1379,11 @@ impl Scenario {
             }
         }
         Ok(())
+    }
+
+    /// The federation of more than one region, if the scenario has one.
+    pub fn regions(&self) -> Option<&Federation> {
+        self.federation.as_ref().filter(|f| f.regions > 1)
     }
 
     /// True when any agent talks to a language model.

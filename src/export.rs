@@ -1,7 +1,9 @@
 //! `simulacra export`: a run's log as files pandas, polars or DuckDB read without cleanup.
 //!
 //! - per-agent-per-step rows (`agents.csv` or `agents.parquet`): `step, tax_year, agent, skill,
-//!   hours, income, tax, utility`, recomputed from the logged hours with the pure settlement;
+//!   hours, income, tax, utility` (and `region`, in federation runs only), recomputed from the
+//!   logged hours with the pure settlement;
+//! - `regions.csv` (federation runs): one row per region per step, from its logged outcome;
 //! - `events.jsonl`: one JSON object per line for every step start, planner move, outcome and
 //!   LLM exchange, with an `event` field naming the kind.
 //!
@@ -53,6 +55,8 @@ struct Block {
     income: Vec<f64>,
     tax: Vec<f64>,
     utility: Vec<f64>,
+    /// Federation runs only.
+    region: Vec<i64>,
 }
 
 impl Block {
@@ -64,9 +68,9 @@ impl Block {
     }
 }
 
-fn parquet_writer(out: &OutFile) -> anyhow::Result<SerializedFileWriter<File>> {
-    let schema = parse_message_type(
-        "message agent_steps {
+fn parquet_writer(out: &OutFile, regions: bool) -> anyhow::Result<SerializedFileWriter<File>> {
+    let schema = parse_message_type(&format!(
+        "message agent_steps {{
             REQUIRED INT64 step;
             REQUIRED INT64 tax_year;
             REQUIRED INT64 agent;
@@ -74,9 +78,14 @@ fn parquet_writer(out: &OutFile) -> anyhow::Result<SerializedFileWriter<File>> {
             REQUIRED DOUBLE hours;
             REQUIRED DOUBLE income;
             REQUIRED DOUBLE tax;
-            REQUIRED DOUBLE utility;
-        }",
-    )?;
+            REQUIRED DOUBLE utility;{}
+        }}",
+        if regions {
+            "\n            REQUIRED INT64 region;"
+        } else {
+            ""
+        }
+    ))?;
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_created_by(format!("simulacra {}", env!("CARGO_PKG_VERSION")))
@@ -97,6 +106,9 @@ fn write_row_group(w: &mut SerializedFileWriter<File>, b: &Block) -> anyhow::Res
         if col_index < ints.len() {
             col.typed::<Int64Type>()
                 .write_batch(ints[col_index], None, None)?;
+        } else if col_index == ints.len() + floats.len() {
+            col.typed::<Int64Type>()
+                .write_batch(&b.region, None, None)?;
         } else {
             col.typed::<DoubleType>()
                 .write_batch(floats[col_index - ints.len()], None, None)?;
@@ -112,6 +124,7 @@ fn write_row_group(w: &mut SerializedFileWriter<File>, b: &Block) -> anyhow::Res
 pub fn export_agents(run_dir: &Path, path: &Path, format: AgentFormat) -> anyhow::Result<u64> {
     let view = RunView::open(run_dir)?;
     let n = view.population.len();
+    let regions = view.scenario.regions().is_some();
     let mut rows = 0u64;
     let mut digest_only = false;
     let mut block = Block::default();
@@ -121,10 +134,11 @@ pub fn export_agents(run_dir: &Path, path: &Path, format: AgentFormat) -> anyhow
     match format {
         AgentFormat::Csv => {
             let mut w = BufWriter::new(out.handle()?);
-            writeln!(w, "{}", AGENT_COLUMNS.join(","))?;
+            let region = if regions { ",region" } else { "" };
+            writeln!(w, "{}{region}", AGENT_COLUMNS.join(","))?;
             csv = Some(w);
         }
-        AgentFormat::Parquet => pq = Some(parquet_writer(&out)?),
+        AgentFormat::Parquet => pq = Some(parquet_writer(&out, regions)?),
     }
     let damaged = scan(run_dir, true, |s: StepData| {
         let Some(settlement) = view.settle(&s)? else {
@@ -134,7 +148,7 @@ pub fn export_agents(run_dir: &Path, path: &Path, format: AgentFormat) -> anyhow
         let hours = s.hours.as_ref().expect("settled steps have hours");
         if let Some(w) = csv.as_mut() {
             for (i, h) in hours.iter().enumerate() {
-                writeln!(
+                write!(
                     w,
                     "{},{},{},{},{},{},{},{}",
                     s.step,
@@ -146,6 +160,10 @@ pub fn export_agents(run_dir: &Path, path: &Path, format: AgentFormat) -> anyhow
                     settlement.taxes[i],
                     settlement.utilities[i]
                 )?;
+                match &s.region_of {
+                    Some(map) => writeln!(w, ",{}", map[i])?,
+                    None => writeln!(w)?,
+                }
             }
         } else if let Some(w) = pq.as_mut() {
             block.step.extend(std::iter::repeat_n(s.step as i64, n));
@@ -158,6 +176,9 @@ pub fn export_agents(run_dir: &Path, path: &Path, format: AgentFormat) -> anyhow
             block.income.extend_from_slice(&settlement.incomes);
             block.tax.extend_from_slice(&settlement.taxes);
             block.utility.extend_from_slice(&settlement.utilities);
+            if let Some(map) = &s.region_of {
+                block.region.extend(map.iter().map(|&r| i64::from(r)));
+            }
             if block.len() >= ROW_GROUP_ROWS {
                 write_row_group(w, &block)?;
                 block.clear();
@@ -186,6 +207,65 @@ pub fn export_agents(run_dir: &Path, path: &Path, format: AgentFormat) -> anyhow
     Ok(rows)
 }
 
+/// Writes a federation's `regions.csv`: one row per region per step (`step, tax_year, region,
+/// population, rate_0.., revenue, rebate, transfer, welfare, gini, mean_hours, mean_income`);
+/// returns the number of rows.
+pub fn export_regions(run_dir: &Path, path: &Path) -> anyhow::Result<u64> {
+    let view = RunView::open(run_dir)?;
+    if view.scenario.regions().is_none() {
+        bail!(
+            "{} is not a federation run (its scenario has no [federation] with regions > 1), \
+             so it has no regions to export",
+            run_dir.display()
+        );
+    }
+    let out = OutFile::create(path, view.fsync())?;
+    let mut w = BufWriter::new(out.handle()?);
+    let brackets = view.scenario.cutoffs.len();
+    let rates: Vec<String> = (0..brackets).map(|j| format!("rate_{j}")).collect();
+    writeln!(
+        w,
+        "step,tax_year,region,population,{},revenue,rebate,transfer,welfare,gini,mean_hours,mean_income",
+        rates.join(",")
+    )?;
+    let mut rows = 0u64;
+    let damaged = scan(run_dir, false, |s| {
+        for r in &s.regions {
+            // A region's own brackets may differ: its rates are read at the nation's.
+            let schedule = crate::econ::TaxSchedule::new(r.cutoffs.clone(), r.rates.clone())?;
+            let rates: Vec<String> = view
+                .scenario
+                .cutoffs
+                .iter()
+                .map(|&z| schedule.marginal_rate(z).to_string())
+                .collect();
+            writeln!(
+                w,
+                "{},{},{},{},{},{},{},{},{},{},{},{}",
+                r.step,
+                r.tax_year,
+                r.region,
+                r.population,
+                rates.join(","),
+                r.revenue,
+                r.rebate,
+                r.transfer,
+                r.welfare,
+                r.gini,
+                r.mean_hours,
+                r.mean_income
+            )?;
+            rows += 1;
+        }
+        Ok(())
+    })?;
+    w.flush()?;
+    drop(w);
+    refuse_corrupt(run_dir, damaged.as_ref(), "the export")?;
+    out.commit()?;
+    Ok(rows)
+}
+
 fn event(kind: &str, body: Value) -> Value {
     let mut obj = serde_json::Map::new();
     obj.insert("event".into(), json!(kind));
@@ -201,7 +281,12 @@ fn event(kind: &str, body: Value) -> Value {
 /// `observed_welfare`, `previous_rates`, `deltas_points`, `cutoffs`, `rates`), `outcome`
 /// (`step`, `tax_year`, `rates`, `revenue`, `rebate`, `welfare`, `gini`, `mean_hours`,
 /// `mean_income`, `mean_utility`), `election` (governance scenarios: `step`, `tax_year`, `rule`,
-/// `candidates`, `ballots`, `count`, `turnout`, as the log holds them), `llm` (`role`, `agent` (null for the planner), `step`,
+/// `candidates`, `ballots`, `count`, `turnout`, as the log holds them), federation runs' `moves`
+/// (`step`, `tax_year`, `moves` as (worker, from, to), `segregation_before`,
+/// `segregation_after`), `region_election` and `region_move` (an election or a planner move
+/// with its `region`) and
+/// `region_outcome` (`region`, `population`, `cutoffs`, `rates`, `revenue`, `rebate`,
+/// `transfer`, `welfare`, `gini`, `mean_hours`, `mean_income`), `llm` (`role`, `agent` (null for the planner), `step`,
 /// `attempt`, `request_sha256`, `model`, `temperature`, `max_tokens`, `messages`, `outcome`).
 /// Per-worker hours are not events: export them with `--agents`.
 pub fn export_events(run_dir: &Path, path: &Path) -> anyhow::Result<u64> {
@@ -218,6 +303,22 @@ pub fn export_events(run_dir: &Path, path: &Path) -> anyhow::Result<u64> {
         }
         if let Some(m) = &s.planner_move {
             out.push(event("planner_move", serde_json::to_value(m)?));
+        }
+        if let Some(m) = &s.moves {
+            out.push(event("moves", serde_json::to_value(m)?));
+        }
+        for (region, e) in &s.region_elections {
+            let mut v = serde_json::to_value(e)?;
+            v["region"] = json!(region);
+            out.push(event("region_election", v));
+        }
+        for (region, m) in &s.region_moves {
+            let mut v = serde_json::to_value(m)?;
+            v["region"] = json!(region);
+            out.push(event("region_move", v));
+        }
+        for o in &s.regions {
+            out.push(event("region_outcome", serde_json::to_value(o)?));
         }
         if let Some(o) = &s.outcome {
             out.push(event("outcome", serde_json::to_value(o)?));

@@ -9,6 +9,11 @@
 //! Outcome { revenue, rebate, welfare, gini, .. }
 //! ```
 //!
+//! A federation's step adds, at the first step of a tax year, `Moves` (when workers may move)
+//! and each region's governance frames wrapped in `InRegion`, before a national `PlannerMove`
+//! whose rates are the regions' population-weighted means; and one `RegionOutcome` per region
+//! before the national `Outcome`.
+//!
 //! Everything else a user may want about a step (each worker's income, tax, utility) is a pure
 //! function of these frames and the header's scenario, so `inspect` recomputes it rather than
 //! the log storing it twice.
@@ -67,6 +72,53 @@ pub enum Frame {
     /// One attempt of one LLM exchange (logged after the step's decisions, in agent-id order,
     /// then the planner's), so a replay can answer every request without a server.
     Llm(LlmExchange),
+    /// A federation: one region's governance frame (its `PlannerMove`, its `Election`), at
+    /// the first step of a tax year, before the nation's summary `PlannerMove`.
+    InRegion {
+        region: u32,
+        frame: Box<Frame>,
+    },
+    /// A federation: one region's outcome, after the decisions and before the nation's.
+    RegionOutcome(RegionOutcome),
+    /// A federation: the moves of a tax year, at its first step, before any region governs.
+    Moves(MoveRecord),
+    /// A federation with a federal layer: its planner's move, after the moves and before the
+    /// regions govern.
+    FederalMove(PlannerMove),
+}
+
+/// One region's settlement of one step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RegionOutcome {
+    pub step: u64,
+    pub tax_year: u64,
+    pub region: u32,
+    pub population: u64,
+    /// Its schedule in force: its brackets (annual dollars) and rates.
+    pub cutoffs: Vec<f64>,
+    pub rates: Vec<f64>,
+    pub revenue: f64,
+    /// Its revenue and federal transfer over its residents (under the equal-rebate rule).
+    pub rebate: f64,
+    /// The federal transfer it received (0 without a federal layer or equalization).
+    pub transfer: f64,
+    /// The welfare function over its residents.
+    pub welfare: f64,
+    pub gini: f64,
+    pub mean_hours: f64,
+    pub mean_income: f64,
+}
+
+/// The workers who moved at the start of a tax year: (worker id, from, to), in id order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MoveRecord {
+    pub step: u64,
+    pub tax_year: u64,
+    pub moves: Vec<(u64, u32, u32)>,
+    /// Income segregation across regions at the last step before the moves, and after them
+    /// (the same incomes, the new residences).
+    pub segregation_before: f64,
+    pub segregation_after: f64,
 }
 
 /// An election: candidacies and platforms, every ballot, the count and the winner.

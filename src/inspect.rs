@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::bail;
 use serde::Serialize;
 
+use crate::econ::federation::{assign_regions, settle_regions};
 use crate::econ::{TaxSchedule, settle};
 use crate::frames::{Frame, PlannerMove, StepOutcome};
 use crate::population::Population;
@@ -38,6 +39,19 @@ pub struct WorkerRow {
     pub income: f64,
     pub tax: f64,
     pub utility: f64,
+    /// Where she lives (federation runs only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<u32>,
+}
+
+/// One region in a round of a federation.
+#[derive(Clone, Debug, Serialize)]
+pub struct RegionRound {
+    pub region: u32,
+    /// Its move at the start of the round (none when no move was logged).
+    pub planner_move: Option<PlannerMove>,
+    /// Its outcome at the round's last step.
+    pub outcome: Option<crate::frames::RegionOutcome>,
 }
 
 /// A round in full.
@@ -52,6 +66,11 @@ pub struct RoundDetail {
     /// Empty when the run logged only digests of the hours.
     pub workers: Vec<WorkerRow>,
     pub note: Option<String>,
+    /// A federation: each region, and the moves at the start of the round.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<RegionRound>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moves: Option<crate::frames::MoveRecord>,
 }
 
 /// Everything in a log, grouped by step.
@@ -64,6 +83,11 @@ struct Recorded {
     decisions: Vec<(u64, u64, Vec<f64>)>,
     exchanges: Vec<crate::frames::LlmExchange>,
     elections: Vec<crate::frames::ElectionRecord>,
+    /// A federation: the regions' moves, outcomes and the workers' moves.
+    region_moves: Vec<(u32, PlannerMove)>,
+    regions: Vec<crate::frames::RegionOutcome>,
+    year_moves: Vec<crate::frames::MoveRecord>,
+    federal_moves: Vec<PlannerMove>,
     damaged: Option<String>,
 }
 
@@ -76,6 +100,10 @@ fn read(run_dir: &Path, keep_decisions_of: Option<u64>) -> anyhow::Result<Record
         decisions: Vec::new(),
         exchanges: Vec::new(),
         elections: Vec::new(),
+        region_moves: Vec::new(),
+        regions: Vec::new(),
+        year_moves: Vec::new(),
+        federal_moves: Vec::new(),
         damaged: None,
     };
     rec.damaged = log
@@ -95,6 +123,14 @@ fn read(run_dir: &Path, keep_decisions_of: Option<u64>) -> anyhow::Result<Record
                 Frame::StepBegin { .. } | Frame::DecisionDigest { .. } => {}
                 Frame::Llm(e) => rec.exchanges.push(e),
                 Frame::Election(e) => rec.elections.push(e),
+                Frame::InRegion { region, frame } => {
+                    if let Frame::PlannerMove(m) = *frame {
+                        rec.region_moves.push((region, m));
+                    }
+                }
+                Frame::RegionOutcome(o) => rec.regions.push(o),
+                Frame::Moves(m) => rec.year_moves.push(m),
+                Frame::FederalMove(m) => rec.federal_moves.push(m),
             }
             Ok(())
         })?
@@ -180,16 +216,69 @@ pub fn round_detail(run_dir: &Path, k: u64) -> anyhow::Result<RoundDetail> {
     }
     let mut workers = Vec::new();
     let mut note = None;
+    // A federation: where everyone lived in round k, and each region's schedule.
+    let region_of = scenario.regions().map(|f| {
+        let mut map = assign_regions(&f.shares(), scenario.simulation.num_agents);
+        for m in rec.year_moves.iter().filter(|m| m.tax_year <= k) {
+            for &(id, _, to) in &m.moves {
+                if let Some(r) = map.get_mut(id as usize) {
+                    *r = to;
+                }
+            }
+        }
+        map
+    });
+    let outcomes: Vec<&crate::frames::RegionOutcome> = rec
+        .regions
+        .iter()
+        .filter(|o| o.step == worker_step)
+        .collect();
+    let regions: Vec<RegionRound> = outcomes
+        .iter()
+        .map(|o| RegionRound {
+            region: o.region,
+            planner_move: rec
+                .region_moves
+                .iter()
+                .find(|(r, m)| *r == o.region && m.tax_year == k)
+                .map(|(_, m)| m.clone()),
+            outcome: Some((*o).clone()),
+        })
+        .collect();
     if hours.len() == scenario.simulation.num_agents {
         let population = Population::generate(&scenario);
-        let schedule = TaxSchedule::new(cutoffs.clone(), outcome.rates.clone())?;
-        let s = settle(
-            &scenario.world,
-            &schedule,
-            &population.skills,
-            &population.weights,
-            &hours,
-        );
+        let s = match &region_of {
+            Some(map) => {
+                let schedules = outcomes
+                    .iter()
+                    .map(|o| TaxSchedule::new(o.cutoffs.clone(), o.rates.clone()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let federal = rec
+                    .federal_moves
+                    .iter()
+                    .rev()
+                    .find(|m| m.tax_year <= k)
+                    .map(|m| TaxSchedule::new(m.cutoffs.clone(), m.rates.clone()))
+                    .transpose()?;
+                settle_regions(
+                    &scenario.world,
+                    &schedules,
+                    crate::logview::federal_layer(&scenario, federal.as_ref()),
+                    map,
+                    &population.skills,
+                    &population.weights,
+                    &hours,
+                )
+                .national
+            }
+            None => settle(
+                &scenario.world,
+                &TaxSchedule::new(cutoffs.clone(), outcome.rates.clone())?,
+                &population.skills,
+                &population.weights,
+                &hours,
+            ),
+        };
         workers = (0..hours.len())
             .map(|i| WorkerRow {
                 id: i,
@@ -198,6 +287,7 @@ pub fn round_detail(run_dir: &Path, k: u64) -> anyhow::Result<RoundDetail> {
                 income: s.incomes[i],
                 tax: s.taxes[i],
                 utility: s.utilities[i],
+                region: region_of.as_ref().map(|m| m[i]),
             })
             .collect();
     } else {
@@ -214,6 +304,8 @@ pub fn round_detail(run_dir: &Path, k: u64) -> anyhow::Result<RoundDetail> {
         rebate: outcome.rebate,
         workers,
         note,
+        regions,
+        moves: rec.year_moves.into_iter().find(|m| m.tax_year == k),
     })
 }
 
@@ -323,24 +415,66 @@ pub fn render_round(d: &RoundDetail) -> String {
         "mean welfare {:.4}, revenue {:.0}, mean hours {:.2}, gini {:.3}; rebate at step {}: {:.2}\n",
         r.mean_welfare, r.mean_revenue, r.mean_hours, r.mean_gini, d.worker_step, d.rebate
     );
+    if let Some(m) = &d.moves {
+        s += &format!(
+            "moves at the start of the round: {} workers (income segregation {:.4} -> {:.4})\n",
+            m.moves.len(),
+            m.segregation_before,
+            m.segregation_after
+        );
+        for (id, from, to) in m.moves.iter().take(20) {
+            s += &format!("  worker {id}: region {from} -> {to}\n");
+        }
+        if m.moves.len() > 20 {
+            s += &format!("  ... and {} more\n", m.moves.len() - 20);
+        }
+    }
+    for r in &d.regions {
+        let Some(o) = &r.outcome else { continue };
+        let mv = r
+            .planner_move
+            .as_ref()
+            .map_or(String::from("no move"), |m| {
+                format!("{} moved {:?} points", m.policy, m.deltas_points)
+            });
+        s += &format!(
+            "region {}: {} residents, rates {}% ({mv}), welfare {:.4}, rebate {:.2}, hours {:.2}, gini {:.3}\n",
+            r.region,
+            o.population,
+            pct(&o.rates),
+            o.welfare,
+            o.rebate,
+            o.mean_hours,
+            o.gini
+        );
+    }
     if let Some(note) = &d.note {
         s += note;
         s += "\n";
     }
     if !d.workers.is_empty() {
+        // A federation's rows end with the worker's region.
+        let regional = d.workers.iter().any(|w| w.region.is_some());
         s += &format!(
-            "{:>7} {:>21} {:>7} {:>12} {:>11} {:>12}\n",
+            "{:>7} {:>21} {:>7} {:>12} {:>11} {:>12}{}\n",
             "worker",
             format!("skill {}", crate::econ::SKILL_UNIT),
             "hours",
             "income",
             "tax",
-            "utility"
+            "utility",
+            if regional { "  region" } else { "" }
         );
         for w in &d.workers {
             s += &format!(
-                "{:>7} {:>21.2} {:>7.2} {:>12.2} {:>11.2} {:>12.2}\n",
-                w.id, w.skill, w.hours, w.income, w.tax, w.utility
+                "{:>7} {:>21.2} {:>7.2} {:>12.2} {:>11.2} {:>12.2}{}\n",
+                w.id,
+                w.skill,
+                w.hours,
+                w.income,
+                w.tax,
+                w.utility,
+                w.region.map_or(String::new(), |r| format!(" {r:>7}"))
             );
         }
     }

@@ -6,11 +6,15 @@
 //! comes from the log's header).
 
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::bail;
 
+use crate::econ::federation::{FederalLayer, assign_regions, settle_regions};
 use crate::econ::{Settlement, TaxSchedule, settle};
-use crate::frames::{ElectionRecord, Frame, LlmExchange, PlannerMove, StepOutcome};
+use crate::frames::{
+    ElectionRecord, Frame, LlmExchange, MoveRecord, PlannerMove, RegionOutcome, StepOutcome,
+};
 use crate::population::Population;
 use crate::resolved::ResolvedScenario;
 use crate::runlog::{Damage, RunLog};
@@ -31,6 +35,16 @@ pub struct StepData {
     pub outcome: Option<StepOutcome>,
     /// The step's LLM exchanges (empty for offline runs).
     pub exchanges: Vec<LlmExchange>,
+    /// A federation: where every worker lives during this step (after the year's moves).
+    pub region_of: Option<Arc<Vec<u32>>>,
+    /// A federation: each region's outcome, and the moves and regional schedule moves of the
+    /// year's first step.
+    pub regions: Vec<RegionOutcome>,
+    pub moves: Option<MoveRecord>,
+    pub region_moves: Vec<(u32, PlannerMove)>,
+    pub region_elections: Vec<(u32, ElectionRecord)>,
+    /// A federation with a federal layer: the federal schedule in force.
+    pub federal: Option<TaxSchedule>,
 }
 
 /// A run opened for reading: its resolved scenario (with the world parameters) and population.
@@ -63,6 +77,25 @@ impl RunView {
         if hours.len() != self.population.len() {
             return Ok(None);
         }
+        if let Some(region_of) = &step.region_of {
+            let schedules = step
+                .regions
+                .iter()
+                .map(|r| TaxSchedule::new(r.cutoffs.clone(), r.rates.clone()))
+                .collect::<Result<Vec<_>, _>>()?;
+            return Ok(Some(
+                settle_regions(
+                    &self.scenario.world,
+                    &schedules,
+                    federal_layer(&self.scenario, step.federal.as_ref()),
+                    region_of,
+                    &self.population.skills,
+                    &self.population.weights,
+                    hours,
+                )
+                .national,
+            ));
+        }
         let schedule = TaxSchedule::new(step.cutoffs.clone(), outcome.rates.clone())?;
         Ok(Some(settle(
             &self.scenario.world,
@@ -72,6 +105,18 @@ impl RunView {
             hours,
         )))
     }
+}
+
+/// The federal layer of a federation's step, from the scenario and the schedule in force.
+pub fn federal_layer<'a>(
+    scenario: &crate::config::Scenario,
+    schedule: Option<&'a TaxSchedule>,
+) -> Option<FederalLayer<'a>> {
+    let f = scenario.regions()?;
+    schedule.map(|schedule| FederalLayer {
+        schedule,
+        equalization: f.equalization,
+    })
 }
 
 /// Calls `f` for every complete step of the log, in order; `with_hours` = false skips decoding
@@ -85,6 +130,14 @@ pub fn scan(
     let log = RunLog::open(run_dir)?;
     let mut cutoffs = ResolvedScenario::new(log.scenario.clone())?.cutoffs;
     let mut current: Option<StepData> = None;
+    let mut federal: Option<TaxSchedule> = None;
+    // A federation's residences, from the starting blocks and every logged move.
+    let mut region_of: Option<Arc<Vec<u32>>> = log.scenario.regions().map(|f| {
+        Arc::new(assign_regions(
+            &f.shares(),
+            log.scenario.simulation.num_agents,
+        ))
+    });
     let damaged = log.frames(|frame, _| {
         match frame {
             Frame::StepBegin { step, tax_year } => {
@@ -95,6 +148,8 @@ pub fn scan(
                     step,
                     tax_year,
                     cutoffs: cutoffs.clone(),
+                    region_of: region_of.clone(),
+                    federal: federal.clone(),
                     ..StepData::default()
                 });
             }
@@ -133,6 +188,36 @@ pub fn scan(
             Frame::Llm(e) => {
                 if let Some(c) = current.as_mut() {
                     c.exchanges.push(e);
+                }
+            }
+            Frame::Moves(m) => {
+                if let Some(map) = region_of.as_mut() {
+                    let map = Arc::make_mut(map);
+                    for &(id, _, to) in &m.moves {
+                        if let Some(r) = map.get_mut(id as usize) {
+                            *r = to;
+                        }
+                    }
+                }
+                if let Some(c) = current.as_mut() {
+                    c.region_of = region_of.clone();
+                    c.moves = Some(m);
+                }
+            }
+            Frame::InRegion { region, frame } => match (*frame, current.as_mut()) {
+                (Frame::PlannerMove(m), Some(c)) => c.region_moves.push((region, m)),
+                (Frame::Election(e), Some(c)) => c.region_elections.push((region, e)),
+                _ => {}
+            },
+            Frame::RegionOutcome(o) => {
+                if let Some(c) = current.as_mut() {
+                    c.regions.push(o);
+                }
+            }
+            Frame::FederalMove(m) => {
+                federal = Some(TaxSchedule::new(m.cutoffs, m.rates)?);
+                if let Some(c) = current.as_mut() {
+                    c.federal = federal.clone();
                 }
             }
         }

@@ -34,6 +34,56 @@ pub struct EconomyState {
     pub(crate) last_hours: Option<(u64, Vec<f64>)>,
     /// Elected governance: the leader and the elections held.
     pub(crate) governance: Option<ElectedState>,
+    /// A federation's regions and who lives where (none for one nation).
+    pub(crate) federation: Option<FederationState>,
+}
+
+/// A federation between two steps.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct FederationState {
+    /// Each worker's region, by id.
+    pub(crate) region_of: Vec<u32>,
+    pub(crate) regions: Vec<RegionState>,
+    /// Moves at the start of each tax year that allowed them: (tax year, moves).
+    pub(crate) moves: Vec<(u64, u64)>,
+    /// Income segregation across regions at the last step played.
+    pub(crate) segregation: f64,
+    /// Each region's planner memory, then the federal planner's (filled when a snapshot is
+    /// taken).
+    pub(crate) planners: Vec<Vec<u8>>,
+    /// The federal layer, if there is one.
+    pub(crate) federal: Option<FederalState>,
+}
+
+/// The federal layer between two steps.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct FederalState {
+    pub(crate) schedule: TaxSchedule,
+    /// Last step's federal rebate per worker (under `equalization = "none"`).
+    pub(crate) last_rebate: f64,
+    /// The running tax year's federal revenue sum and step count, and the last whole year's
+    /// mean.
+    pub(crate) year: (f64, u64),
+    pub(crate) last_year: Option<f64>,
+}
+
+/// One region between two steps: the economy's own fields, for its residents.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct RegionState {
+    pub(crate) schedule: TaxSchedule,
+    pub(crate) schedule_version: u64,
+    pub(crate) last_rebate: f64,
+    /// The running tax year's sums of (welfare, revenue, mean hours, Gini, mean income,
+    /// federal transfer received) and its step count.
+    pub(crate) year: ([f64; 6], u64),
+    /// The last whole tax year's means, in the same order (for the summary).
+    pub(crate) last_year: Option<[f64; 6]>,
+    /// The incomes and utilities of its residents at the last step (for its planner).
+    pub(crate) incomes: Vec<f64>,
+    pub(crate) utilities: Vec<f64>,
+    pub(crate) governance: Option<ElectedState>,
+    pub(crate) moves_in: u64,
+    pub(crate) moves_out: u64,
 }
 
 /// Elected governance between two tax years.

@@ -43,6 +43,19 @@ pub const PLOTS: [(&str, &str); 6] = [
     ("gini", "Gini coefficient of pre-tax incomes at every step."),
 ];
 
+/// The plots a federation run adds.
+pub const REGION_PLOTS: [(&str, &str); 2] = [
+    (
+        "region_rates",
+        "Top marginal tax rate of each region at every step (each region's planner or elected \
+         leader moves once per tax year).",
+    ),
+    (
+        "region_population",
+        "Residents of each region at every step (workers move at the start of a tax year).",
+    ),
+];
+
 /// What the report read from the run.
 struct RunData {
     steps: Vec<f64>,
@@ -55,6 +68,8 @@ struct RunData {
     first: Option<(u64, Vec<f64>, Vec<f64>)>,
     last: Option<(u64, Vec<f64>, Vec<f64>)>,
     tax_year_length: u64,
+    /// A federation: each region's (top rate, population) at every step.
+    regions: Vec<Vec<(f64, f64)>>,
 }
 
 fn read_run(run_dir: &Path) -> anyhow::Result<RunData> {
@@ -70,6 +85,7 @@ fn read_run(run_dir: &Path) -> anyhow::Result<RunData> {
         first: None,
         last: None,
         tax_year_length: view.scenario.simulation.tax_year_length,
+        regions: Vec::new(),
     };
     let damaged = scan(run_dir, true, |s| {
         let o = s.outcome.as_ref().expect("scan delivers complete steps");
@@ -77,6 +93,14 @@ fn read_run(run_dir: &Path) -> anyhow::Result<RunData> {
         d.rates.push(o.rates.clone());
         d.welfare.push(o.welfare);
         d.gini.push(o.gini);
+        if !s.regions.is_empty() {
+            d.regions.push(
+                s.regions
+                    .iter()
+                    .map(|r| (r.rates.last().copied().unwrap_or(0.0), r.population as f64))
+                    .collect(),
+            );
+        }
         d.cutoffs = s.cutoffs.clone();
         if d.first_rates.is_empty() {
             d.first_rates = o.rates.clone();
@@ -317,7 +341,52 @@ fn charts(d: &RunData, summary: Option<&Summary>) -> Vec<(String, Chart)> {
     c.x_range = (0.0, x_max_step);
     out.push(("gini".to_string(), c));
     let _ = d.tax_year_length;
+    if d.regions.len() == d.steps.len() {
+        out.extend(region_charts(d, x_max_step));
+    }
     out
+}
+
+/// A federation's charts: each region's top rate and population over time.
+fn region_charts(d: &RunData, x_max_step: f64) -> Vec<(String, Chart)> {
+    let k = d.regions.iter().map(Vec::len).max().unwrap_or(0);
+    let per_region = |pick: fn(&(f64, f64)) -> f64, r: usize| -> Vec<(f64, f64)> {
+        d.steps
+            .iter()
+            .zip(&d.regions)
+            .filter_map(|(s, row)| row.get(r).map(|v| (*s, pick(v))))
+            .collect()
+    };
+    let mut rates = Chart::new(
+        "Top marginal tax rate per region",
+        "timestep",
+        "top marginal rate",
+    );
+    let mut people = Chart::new("Population per region", "timestep", "residents");
+    for r in 0..k {
+        let color = PALETTE[r % PALETTE.len()];
+        rates.series.push(Series::line(
+            format!("region {r}"),
+            per_region(|v| v.0, r),
+            color,
+        ));
+        people.series.push(Series::line(
+            format!("region {r}"),
+            per_region(|v| v.1, r),
+            color,
+        ));
+    }
+    rates.x_range = (0.0, x_max_step);
+    rates.y_range = (0.0, 1.0);
+    rates.legend_room(0.2);
+    rates.y_ticks = Ticks::Percent;
+    people.fit(true);
+    people.x_range = (0.0, x_max_step);
+    people.legend_room(0.2);
+    vec![
+        ("region_rates".to_string(), rates),
+        ("region_population".to_string(), people),
+    ]
 }
 
 fn html_escape(s: &str) -> String {
@@ -413,6 +482,7 @@ pub fn write_report(run_dir: &Path) -> anyhow::Result<PathBuf> {
         };
         let mut caption = PLOTS
             .iter()
+            .chain(&REGION_PLOTS)
             .find(|(s, _)| *s == stem)
             .map_or("", |(_, c)| *c)
             .to_string();

@@ -18,7 +18,7 @@ use simulacra_actors::LogReader;
 use simulacra_actors::log::LogError;
 
 use crate::config::Scenario;
-use crate::frames::{Frame, LogHeader};
+use crate::frames::{ElectionRecord, Frame, LogHeader, MoveRecord, PlannerMove};
 
 /// The log file inside a run folder.
 pub const LOG_FILE: &str = "run.log";
@@ -200,6 +200,26 @@ impl Grammar {
                 };
                 Ok(())
             }
+            (Phase::AwaitMove { .. }, Frame::Moves(MoveRecord { step: s, .. }))
+            | (Phase::AwaitMove { .. }, Frame::FederalMove(PlannerMove { step: s, .. })) => {
+                if *s != step {
+                    return wrong_step(*s);
+                }
+                Ok(())
+            }
+            (Phase::AwaitMove { .. }, Frame::InRegion { frame, .. }) => match frame.as_ref() {
+                Frame::PlannerMove(PlannerMove { step: s, .. })
+                | Frame::Election(ElectionRecord { step: s, .. }) => {
+                    if *s != step {
+                        return wrong_step(*s);
+                    }
+                    Ok(())
+                }
+                other => Err(format!(
+                    "a region's {} frame where step {step} needs the regions' moves",
+                    frame_kind(other)
+                )),
+            },
             (Phase::AwaitMove { .. }, Frame::PlannerMove(m)) => {
                 if m.step != step || m.tax_year != self.tax_year {
                     return wrong_step(m.step);
@@ -272,6 +292,12 @@ impl Grammar {
                 "a {kind} frame where step {step} has decided for {covered} of {} workers",
                 self.agents
             )),
+            (Phase::Decided, Frame::RegionOutcome(o)) => {
+                if o.step != step || o.tax_year != self.tax_year {
+                    return wrong_step(o.step);
+                }
+                Ok(())
+            }
             (Phase::Decided, Frame::Outcome(o)) => {
                 if o.step != step || o.tax_year != self.tax_year {
                     return wrong_step(o.step);
@@ -297,6 +323,10 @@ fn frame_kind(frame: &Frame) -> &'static str {
         Frame::Outcome(_) => "outcome",
         Frame::Election(_) => "election",
         Frame::Llm(_) => "LLM-exchange",
+        Frame::InRegion { .. } => "region",
+        Frame::RegionOutcome(_) => "region-outcome",
+        Frame::Moves(_) => "moves",
+        Frame::FederalMove(_) => "federal-move",
     }
 }
 

@@ -1544,3 +1544,46 @@ fn an_llm_leaders_own_history_survives_a_resume_from_a_snapshot() {
     assert!(last.contains("Your own years as leader"), "{last}");
     assert!(last.matches("your utility").count() == 3, "{last}");
 }
+
+#[test]
+fn llm_workers_choose_their_region_and_elect_among_residents_and_replay() {
+    // Six workers in two regions (ids 0-2 and 3-5). Asked where to live, worker i answers
+    // region i % 2: workers 1 and 4 move. Region 0 elects its leader among its residents
+    // (each votes for herself); region 1 has a hill-climbing planner.
+    let mock = Mock::start(|_, p| {
+        let id = worker_of(p).unwrap_or(0);
+        if p.contains("\"REGION\"") {
+            Behave::Answer(json!({"REGION": (id % 2).to_string()}).to_string())
+        } else if p.contains("\"LEADER\"") {
+            Behave::Answer(json!({"LEADER": id.to_string()}).to_string())
+        } else {
+            Behave::Answer(good_answer(p))
+        }
+    });
+    let s = llm_scenario(
+        &mock,
+        &[
+            "simulation.num_agents=6",
+            "planner.policy=hill-climb",
+            "federation.regions=2",
+            "federation.region=[{governance = \"election\", rule = \"plurality\"}, {}]",
+        ],
+    );
+    let (tmp, summary) = run(&s);
+    let by = &summary.llm.as_ref().unwrap().by_role;
+    assert_eq!(by["move"].requests, 6);
+    assert_eq!(by["move"].fallbacks, 0);
+    // Two elections in region 0, three residents each: three platforms and three ballots.
+    assert_eq!(by["platform"].requests, 6);
+    assert_eq!(by["vote"].requests, 6);
+    let fed = summary.federation.as_ref().unwrap();
+    assert_eq!(fed.moves_total, 2);
+    let pops: Vec<usize> = summary.regions.iter().map(|r| r.population).collect();
+    assert_eq!(pops, vec![3, 3]);
+    assert_eq!(
+        (summary.regions[0].moves_in, summary.regions[0].moves_out),
+        (1, 1)
+    );
+    drop(mock);
+    assert_replays(tmp.path());
+}

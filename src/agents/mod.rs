@@ -7,4 +7,4 @@ pub mod worker;
 
 pub use coordinator::{CountBallots, VotingCoordinator};
 pub use planner::{PlannerActor, ProposeSchedule, ScheduleProposal};
-pub use worker::{CallKind, ReplyExtra, Worker, WorkerCall, WorkerReply};
+pub use worker::{CallKind, RegionalViews, ReplyExtra, Worker, WorkerCall, WorkerReply};

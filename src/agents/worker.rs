@@ -9,7 +9,7 @@ use crate::frames::LlmExchange;
 use crate::governance::Ballot;
 use crate::governance::election::ElectionView;
 use crate::governance::liquid::LiquidVote;
-use crate::policy::{Choice, Feedback, Turn, WorkerPolicy, WorkerProfile, WorkerView};
+use crate::policy::{Choice, Feedback, MoveView, Turn, WorkerPolicy, WorkerProfile, WorkerView};
 
 /// What the game asks every worker.
 #[derive(Clone, Debug)]
@@ -22,6 +22,23 @@ pub enum WorkerCall {
     Vote(Arc<ElectionView>),
     /// A liquid election: cast a ballot, or delegate the vote to another voter.
     LiquidVote(Arc<ElectionView>),
+    /// A federation's step: each worker decides under her own region's view.
+    StepIn(Arc<RegionalViews>),
+    /// A federation's tax year: where to live.
+    Move(Arc<MoveView>),
+    /// A question for one region's residents only: the others answer nothing.
+    Residents {
+        region: u32,
+        region_of: Arc<Vec<u32>>,
+        call: Box<WorkerCall>,
+    },
+}
+
+/// A federation's step: one view per region, and where each worker lives (by id).
+#[derive(Clone, Debug)]
+pub struct RegionalViews {
+    pub views: Vec<WorkerView>,
+    pub region_of: Vec<u32>,
 }
 
 /// Which question a pending exchange answers.
@@ -31,6 +48,7 @@ pub enum CallKind {
     Stand,
     Vote,
     LiquidVote,
+    Move,
 }
 
 /// One worker.
@@ -56,6 +74,8 @@ pub struct ReplyExtra {
     pub ballot: Option<Ballot>,
     /// The voter she delegated to, in a liquid election.
     pub delegate: Option<u64>,
+    /// Her region, when asked where to live (none: the offline rule decides).
+    pub region: Option<u32>,
     /// The LLM exchanges behind the answer (empty for offline policies).
     pub exchanges: Vec<LlmExchange>,
     /// A replay that cannot go on.
@@ -106,6 +126,19 @@ impl Worker {
     }
 }
 
+impl Worker {
+    /// This step's hours under `view`.
+    fn decide(&mut self, view: &WorkerView, last: Option<Feedback>) -> Act<Self> {
+        match self.policy.decide(&self.profile, view, last) {
+            Choice::Now(h) => Act::Ready(WorkerReply {
+                hours: self.sane(h),
+                ..WorkerReply::default()
+            }),
+            Choice::Later(fut) => Act::Later(Box::pin(async move { (CallKind::Step, fut.await) })),
+        }
+    }
+}
+
 impl Agent for Worker {
     type Shared = WorkerCall;
     type Private = Option<Feedback>;
@@ -118,19 +151,35 @@ impl Agent for Worker {
                 Act::Later(Box::pin(async move { (kind, fut.await) }))
             };
         match call {
-            WorkerCall::Step(view) => match self.policy.decide(&self.profile, view, last) {
-                Choice::Now(h) => Act::Ready(WorkerReply {
-                    hours: self.sane(h),
-                    ..WorkerReply::default()
-                }),
-                Choice::Later(fut) => later(CallKind::Step, fut),
-            },
+            WorkerCall::StepIn(r) => {
+                let view = &r.views[r.region_of[self.profile.id as usize] as usize];
+                self.decide(view, last)
+            }
+            WorkerCall::Residents {
+                region,
+                region_of,
+                call,
+            } => {
+                if region_of[self.profile.id as usize] == *region {
+                    self.act(_step, call, last)
+                } else {
+                    Act::Ready(WorkerReply::with(ReplyExtra::default()))
+                }
+            }
+            WorkerCall::Step(view) => self.decide(view, last),
             WorkerCall::Stand(e) => match self.policy.stand(&self.profile, e) {
                 Choice::Now(platform) => Act::Ready(WorkerReply::with(ReplyExtra {
                     platform,
                     ..ReplyExtra::default()
                 })),
                 Choice::Later(fut) => later(CallKind::Stand, fut),
+            },
+            WorkerCall::Move(v) => match self.policy.choose_region(&self.profile, v) {
+                Choice::Now(region) => Act::Ready(WorkerReply::with(ReplyExtra {
+                    region,
+                    ..ReplyExtra::default()
+                })),
+                Choice::Later(fut) => later(CallKind::Move, fut),
             },
             WorkerCall::Vote(e) => match self.policy.vote(&self.profile, e) {
                 Choice::Now(ballot) => Act::Ready(WorkerReply::with(ReplyExtra {
@@ -169,6 +218,7 @@ impl Agent for Worker {
                 let answer = liquid_extra(vote);
                 (extra.ballot, extra.delegate) = (answer.ballot, answer.delegate);
             }
+            CallKind::Move => extra.region = self.policy.complete_move(&self.profile, turn.payload),
         }
         WorkerReply {
             hours,

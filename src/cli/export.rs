@@ -1,4 +1,5 @@
-//! `simulacra export`: per-agent-per-step rows (CSV or Parquet) and JSON Lines of events.
+//! `simulacra export`: per-agent-per-step rows (CSV or Parquet), JSON Lines of events, and a
+//! federation's per-region rows.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,6 +19,9 @@ pub struct Args {
     /// Events as JSON Lines, to RUN_DIR/events.jsonl.
     #[arg(long, value_enum)]
     events: Option<EventsFormat>,
+    /// A federation's per-region-per-step rows, to RUN_DIR/regions.csv.
+    #[arg(long, value_enum)]
+    regions: Option<RegionsFormat>,
     /// Write into this folder instead of RUN_DIR.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -34,15 +38,21 @@ enum EventsFormat {
     Jsonl,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum RegionsFormat {
+    Csv,
+}
+
 pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     let Args {
         run_dir,
         agents,
         events,
+        regions,
         out,
     } = args;
-    if agents.is_none() && events.is_none() {
-        bail!("export needs --agents csv|parquet and/or --events jsonl");
+    if agents.is_none() && events.is_none() && regions.is_none() {
+        bail!("export needs --agents csv|parquet, --events jsonl and/or --regions csv");
     }
     // The run folder itself is never created here: a missing one is reported as such.
     let dir = match out {
@@ -72,6 +82,11 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
         let path = dir.join("events.jsonl");
         let lines = export::export_events(&run_dir, &path)?;
         println!("{lines} events -> {}", path.display());
+    }
+    if let Some(RegionsFormat::Csv) = regions {
+        let path = dir.join("regions.csv");
+        let rows = export::export_regions(&run_dir, &path)?;
+        println!("{rows} rows -> {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use simulacra::report::{PLOTS, write_report};
+use simulacra::report::{PLOTS, REGION_PLOTS, write_report};
 use simulacra::run_lock::lock_existing_run_dir;
 
 #[derive(clap::Args)]
@@ -16,9 +16,14 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     // The report is written into the run folder: held until it is.
     let _lock = lock_existing_run_dir(&args.run_dir)?;
     let dir = write_report(&args.run_dir)?;
+    // A federation's run adds its region plots.
+    let regions = REGION_PLOTS
+        .iter()
+        .filter(|(stem, _)| dir.join(format!("{stem}.svg")).exists())
+        .count();
     println!(
         "wrote {} plots (SVG and PNG) and {}",
-        PLOTS.len(),
+        PLOTS.len() + regions,
         dir.join("report.html").display()
     );
     Ok(ExitCode::SUCCESS)

@@ -14,6 +14,7 @@
 pub mod best_response;
 pub mod census;
 pub mod earnings;
+pub mod federation;
 pub mod gb2;
 pub mod saez;
 pub mod schedule;

@@ -6,6 +6,7 @@
 //! between elections is asked of her through the model (`policy::llm_leader`); offline
 //! leaders keep the exact best response.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use actix::prelude::*;
@@ -28,6 +29,7 @@ use crate::policy::llm_leader::{
     LeaderInput, LeaderSettings, LeaderYear, ask_leader, leader_prompts,
 };
 
+use super::regions::RegionScope;
 use super::{Economy, GameError};
 use crate::memory::ElectionRow;
 
@@ -87,9 +89,37 @@ impl Economy {
         step: u64,
         tax_year: u64,
         frames: &mut StepFrames<Frame>,
+        scope: Option<&RegionScope>,
     ) -> Result<(), GameError> {
         let observed_welfare = self.close_year();
         self.remember_leader_year(tax_year, observed_welfare);
+        // In a region, only its residents stand, vote and count.
+        let population = Arc::clone(&self.population);
+        let (skills, weights): (Cow<[f64]>, Cow<[f64]>) = match scope {
+            Some(s) => (
+                s.residents
+                    .iter()
+                    .map(|&i| population.skills[i as usize])
+                    .collect(),
+                s.residents
+                    .iter()
+                    .map(|&i| population.weights[i as usize])
+                    .collect(),
+            ),
+            None => (
+                Cow::Borrowed(&population.skills),
+                Cow::Borrowed(&population.weights),
+            ),
+        };
+        let ask = |call: WorkerCall| match scope {
+            Some(s) => WorkerCall::Residents {
+                region: s.region,
+                region_of: Arc::clone(&s.region_of),
+                call: Box::new(call),
+            },
+            None => call,
+        };
+        let cohort = self.population.len();
         let gov = self
             .governance
             .as_ref()
@@ -99,8 +129,8 @@ impl Economy {
         let book = Arc::new(platform_book(
             &self.params,
             &self.state.schedule,
-            &self.population.skills,
-            &self.population.weights,
+            &skills,
+            &weights,
             gov.max_delta,
         ));
         let referendum = cfg.rule == "referendum";
@@ -112,7 +142,7 @@ impl Economy {
             .as_ref()
             .and_then(|elected| elected.leader);
         let due = tax_year.is_multiple_of(cfg.term_years) || (leader.is_none() && !referendum);
-        let n = self.population.len();
+        let n = scope.map_or(cohort, |s| s.residents.len());
         let mut adopted: Option<usize> = None;
         let mut exchanges = Vec::new();
         // A liquid election's acts, voter by voter.
@@ -139,8 +169,8 @@ impl Economy {
                     .workers
                     .step(
                         step,
-                        &WorkerCall::Stand(Arc::new(view.clone())),
-                        vec![None; n],
+                        &ask(WorkerCall::Stand(Arc::new(view.clone()))),
+                        vec![None; cohort],
                     )
                     .await?;
                 if let Some(message) = stands.iter().find_map(|r| r.fatal().cloned()) {
@@ -189,7 +219,9 @@ impl Economy {
                 let votes = if candidates.is_empty() {
                     Vec::new()
                 } else {
-                    self.workers.step(step, &call, vec![None; n]).await?
+                    self.workers
+                        .step(step, &ask(call), vec![None; cohort])
+                        .await?
                 };
                 if let Some(message) = votes.iter().find_map(|r| r.fatal().cloned()) {
                     return Err(GameError::Replay { step, message });
@@ -217,9 +249,19 @@ impl Economy {
                 (candidates, ballots)
             } else {
                 // Sortition: every citizen is in the draw; no ballots.
-                let all = (0..n as u64)
-                    .map(|id| Candidate { id, option: 0 })
-                    .collect();
+                let all = match scope {
+                    Some(s) => s
+                        .residents
+                        .iter()
+                        .map(|&id| Candidate {
+                            id: u64::from(id),
+                            option: 0,
+                        })
+                        .collect(),
+                    None => (0..n as u64)
+                        .map(|id| Candidate { id, option: 0 })
+                        .collect(),
+                };
                 (all, Vec::new())
             };
             let (ballots, counted, resolution) = if liquid {

@@ -11,6 +11,9 @@
 //! the economics are the pure functions of [`crate::econ`]; the actors only decide.
 
 mod elected;
+mod federal;
+mod moves;
+mod regions;
 mod workers;
 
 use elected::GovernanceState;
@@ -79,6 +82,8 @@ pub struct Economy {
     pub halted: Option<String>,
     /// Elections, when the population governs.
     governance: Option<GovernanceState>,
+    /// A federation's region actors (none for one nation).
+    regions: Option<regions::RegionActors>,
     /// A fork's pending change of planner and governance.
     swap: Option<ForkSwap>,
     /// Where to write snapshots, if anywhere.
@@ -161,6 +166,7 @@ impl Economy {
                 year_welfare: (0.0, 0),
                 last_hours: None,
                 governance: governance.as_ref().map(|_| ElectedState::default()),
+                federation: None,
             },
             last_settlement: None,
             tax_year_length: l,
@@ -168,6 +174,7 @@ impl Economy {
             worker_key: StreamKey::new(scenario.simulation.seed, "worker"),
             worker_key_seed: scenario.simulation.seed,
             governance,
+            regions: None,
             swap: None,
             snapshots: None,
             snapshots_written: 0,
@@ -231,7 +238,17 @@ impl Economy {
             .last_hours
             .as_ref()
             .map(|(_, hours)| self.settle_under(&m.schedule, hours));
+        let federal = self.state.federation.is_some();
+        if federal != m.federation.is_some() {
+            return Err(GameError::Restore(
+                "it was taken with another number of regions".into(),
+            ));
+        }
         self.state = m;
+        if federal {
+            self.resettle_federation();
+            self.restore_region_planners(snapshot.next_step).await?;
+        }
         self.records = records;
         self.workers.restore(snapshot.workers).await?;
         self.planner
@@ -336,21 +353,8 @@ impl Economy {
     ) -> Result<(), GameError> {
         let steps_in_year = self.state.year_welfare.1 as usize;
         let observed_welfare = self.close_year();
-        // Every figure of the year is a mean over the same steps as its welfare.
-        let year = &self.records[self.records.len().saturating_sub(steps_in_year)..];
-        let year_mean =
-            |f: fn(&StepOutcome) -> f64| year.iter().map(f).sum::<f64>() / year.len().max(1) as f64;
-        let last_year = match (&self.last_settlement, self.records.last()) {
-            (Some(s), Some(r)) if observed_welfare.is_some() => Some(YearObservation {
-                welfare: observed_welfare.unwrap_or(r.welfare),
-                revenue: year_mean(|r| r.revenue),
-                mean_hours: year_mean(|r| r.mean_hours),
-                gini: year_mean(|r| r.gini),
-                incomes: Arc::new(s.incomes.clone()),
-                utilities: Arc::new(s.utilities.clone()),
-            }),
-            _ => None,
-        };
+        let last_year = observed_welfare
+            .and_then(|welfare| self.year_observation(steps_in_year, welfare, None));
         let input = PlannerInput {
             tax_year,
             years_total: self.state.years_total,
@@ -359,29 +363,12 @@ impl Economy {
             observed_welfare,
             last_year,
         };
-        let proposal = self
-            .planner
-            .send(ProposeSchedule(input))
-            .await
-            .map_err(|source| GameError::PlannerGone { step, source })?;
-        if let Some(message) = proposal.fatal {
-            return Err(GameError::Replay { step, message });
-        }
+        let proposal = ask_planner(&self.planner, input, step).await?;
         let previous = std::mem::replace(&mut self.state.schedule, proposal.schedule);
         if previous != self.state.schedule {
             self.state.schedule_version += 1;
         }
-        // A move is expressed in points only when the brackets are the same.
-        let deltas_points = if previous.cutoffs() == self.state.schedule.cutoffs() {
-            previous
-                .rates()
-                .iter()
-                .zip(self.state.schedule.rates())
-                .map(|(a, b)| ((b - a) * 100.0).round() as i32)
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let deltas_points = regions::points(&previous, &self.state.schedule);
         tracing::info!(
             tax_year,
             step,
@@ -404,6 +391,30 @@ impl Economy {
             frames.push(Frame::Llm(e));
         }
         Ok(())
+    }
+
+    /// The nation's last tax year (its last `steps` steps) as a planner sees it: `welfare`,
+    /// and `revenue` when given (else the nation's), hours and Gini as means over the same
+    /// steps, incomes and utilities at its last step. None before any step.
+    fn year_observation(
+        &self,
+        steps: usize,
+        welfare: f64,
+        revenue: Option<f64>,
+    ) -> Option<YearObservation> {
+        let s = self.last_settlement.as_ref()?;
+        // Every figure of the year is a mean over the same steps as its welfare.
+        let year = &self.records[self.records.len().saturating_sub(steps)..];
+        let mean =
+            |f: fn(&StepOutcome) -> f64| year.iter().map(f).sum::<f64>() / year.len().max(1) as f64;
+        Some(YearObservation {
+            welfare,
+            revenue: revenue.unwrap_or_else(|| mean(|r| r.revenue)),
+            mean_hours: mean(|r| r.mean_hours),
+            gini: mean(|r| r.gini),
+            incomes: Arc::new(s.incomes.clone()),
+            utilities: Arc::new(s.utilities.clone()),
+        })
     }
 
     fn log_decisions(&self, step: u64, hours: &[f64], frames: &mut StepFrames<Frame>) {
@@ -448,6 +459,23 @@ impl Economy {
     }
 }
 
+/// Asks a planner actor for the coming tax year's schedule; a replay that cannot answer stops
+/// the step.
+async fn ask_planner(
+    planner: &Addr<PlannerActor>,
+    input: PlannerInput,
+    step: u64,
+) -> Result<crate::agents::planner::ScheduleProposal, GameError> {
+    let proposal = planner
+        .send(ProposeSchedule(input))
+        .await
+        .map_err(|source| GameError::PlannerGone { step, source })?;
+    match proposal.fatal {
+        Some(message) => Err(GameError::Replay { step, message }),
+        None => Ok(proposal),
+    }
+}
+
 impl Economy {
     /// The timestep itself (see the module's diagram).
     async fn play_step(
@@ -461,10 +489,13 @@ impl Economy {
             self.apply_swap();
         }
         frames.push(Frame::StepBegin { step, tax_year });
+        if self.regions.is_some() {
+            return self.play_federal_step(step, frames).await;
+        }
         if step_in_year == 0 {
             if self.governance.is_some() {
                 let span = tracing::info_span!("election", tax_year);
-                self.election_turn(step, tax_year, frames)
+                self.election_turn(step, tax_year, frames, None)
                     .instrument(span)
                     .await?;
             } else {
@@ -542,19 +573,24 @@ impl Economy {
             mean_utility: s.mean_utility,
         };
         self.state.feedback = feedback;
+        Ok(self.finish_step(outcome, frames))
+    }
+
+    /// Ends a step: the nation's outcome into the state, the log and the records. Budgets and
+    /// the fallback share are checked between steps, so a stopped run's log ends on a whole
+    /// step.
+    fn finish_step(&mut self, outcome: StepOutcome, frames: &mut StepFrames<Frame>) -> Flow {
         self.state.last_rebate = outcome.rebate;
         self.state.last_welfare = outcome.welfare;
         self.state.year_welfare.0 += outcome.welfare;
         self.state.year_welfare.1 += 1;
         frames.push(Frame::Outcome(outcome.clone()));
         self.records.push(outcome);
-        // Budgets and the fallback share are checked between steps, so a stopped run's log
-        // ends on a whole step.
         if let Some(reason) = self.llm.as_ref().and_then(|l| l.gateway.halt_reason()) {
             self.halted = Some(reason);
-            return Ok(Flow::Halt);
+            return Flow::Halt;
         }
-        Ok(Flow::Continue)
+        Flow::Continue
     }
 }
 
@@ -584,6 +620,7 @@ impl Game for Economy {
             return Ok(());
         };
         let workers = self.workers.save().await?;
+        self.save_region_planners(step).await?;
         let planner = self
             .planner
             .send(SavePlanner)

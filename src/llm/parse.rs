@@ -123,6 +123,20 @@ pub fn leader(text: &str) -> Result<u64, String> {
     Ok(x as u64)
 }
 
+/// A region number from `{"REGION": "X"}`, below `regions`.
+pub fn region(text: &str, regions: usize) -> Result<u32, String> {
+    let obj = extract_object(text)?;
+    let v = field(&obj, "REGION").ok_or("the object has no \"REGION\" key")?;
+    let x = number(v)?;
+    if x < 0.0 || x.fract() != 0.0 || x >= regions as f64 {
+        return Err(format!(
+            "{x} is not a region (0 to {})",
+            regions.saturating_sub(1)
+        ));
+    }
+    Ok(x as u32)
+}
+
 /// A persona text: any non-empty prose, quotes stripped, at most 1,000 characters kept.
 pub fn persona(text: &str) -> Result<String, String> {
     let t = text.trim().trim_matches('"').trim();
@@ -135,6 +149,15 @@ pub fn persona(text: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_region_is_a_listed_number() {
+        assert_eq!(region("{\"REGION\": \"1\"}", 2), Ok(1));
+        assert_eq!(region("I pick {\"REGION\": 0}.", 2), Ok(0));
+        assert!(region("{\"REGION\": 2}", 2).is_err());
+        assert!(region("{\"REGION\": -1}", 2).is_err());
+        assert!(region("{\"PLACE\": 1}", 2).is_err());
+    }
 
     #[test]
     fn strict_tolerant_and_broken_objects() {

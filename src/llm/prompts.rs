@@ -8,7 +8,7 @@ use minijinja::Environment;
 use serde::Serialize;
 
 /// The templates, by name.
-pub const TEMPLATES: [(&str, &str); 11] = [
+pub const TEMPLATES: [(&str, &str); 12] = [
     ("stand", include_str!("../../scenarios/prompts/stand.j2")),
     ("vote", include_str!("../../scenarios/prompts/vote.j2")),
     (
@@ -44,6 +44,7 @@ pub const TEMPLATES: [(&str, &str); 11] = [
         "delegate",
         include_str!("../../scenarios/prompts/delegate.j2"),
     ),
+    ("move", include_str!("../../scenarios/prompts/move.j2")),
 ];
 
 /// Rates as percentages with the precision they have: `[37.25%, 50%, 12.5%]` (at most two

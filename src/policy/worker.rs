@@ -48,6 +48,27 @@ pub struct WorkerView {
     pub leader: Option<u64>,
 }
 
+/// A federation's move question: every region as a worker sees it.
+#[derive(Clone, Debug)]
+pub struct MoveView {
+    pub step: u64,
+    pub tax_year: u64,
+    /// Each region: the schedule its residents face, its last rebate, amenity and residents.
+    pub regions: Vec<RegionOffer>,
+    /// Where each worker lives, by id.
+    pub region_of: Vec<u32>,
+    pub moving_cost: f64,
+}
+
+/// One region in a [`MoveView`].
+#[derive(Clone, Debug)]
+pub struct RegionOffer {
+    pub schedule: TaxSchedule,
+    pub rebate: f64,
+    pub amenity: f64,
+    pub residents: usize,
+}
+
 /// A worker's own outcome of the previous step.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Feedback {
@@ -121,6 +142,17 @@ pub trait WorkerPolicy {
         _payload: Box<dyn Any>,
     ) -> Option<(usize, f64)> {
         unreachable!("a policy that stands through an exchange must implement complete_stand")
+    }
+
+    /// Where to live next year (none: the game applies the offline logit rule; see
+    /// `econ::federation`). Offline policies leave it to the game.
+    fn choose_region(&mut self, _me: &WorkerProfile, _v: &MoveView) -> Choice<Option<u32>> {
+        Choice::Now(None)
+    }
+
+    /// The region from a finished exchange.
+    fn complete_move(&mut self, _me: &WorkerProfile, _payload: Box<dyn Any>) -> Option<u32> {
+        unreachable!("a policy that moves through an exchange must implement complete_move")
     }
 
     /// The ballot from a finished exchange.

@@ -46,16 +46,28 @@ pub(super) async fn start_economy(
         crate::config::GovernanceMode::Planner => child_planner.name().to_string(),
     };
     let Some(origin) = fork else {
-        return Ok((
-            Economy::start(scenario, population, child_planner, llm).await,
-            setter,
-        ));
+        let (planners, federal) = region_planners(scenario, &population, llm.as_ref())?;
+        let mut economy =
+            Economy::start(scenario, Arc::clone(&population), child_planner, llm).await;
+        economy.federate(scenario, planners, federal);
+        return Ok((economy, federal_setter(scenario).unwrap_or(setter)));
     };
     let parent = Scenario::from_toml(&origin.parent_scenario_toml)
         .and_then(ResolvedScenario::new)
         .context("the fork's parent scenario in the log header is invalid")?;
+    if parent.regions().is_some()
+        && (parent.planner != scenario.planner || parent.governance != scenario.governance)
+    {
+        bail!(
+            "a fork of a federation cannot change [planner] or [governance]: each region keeps \
+             its own planner or election ([[federation.region]]), which a fork may not change; \
+             start a new run with the regions you want"
+        );
+    }
     let parent_planner = planner_policy(parent.planner.policy, &parent, &population, llm.as_ref())?;
-    let mut economy = Economy::start(&parent, population, parent_planner, llm).await;
+    let (planners, federal) = region_planners(&parent, &population, llm.as_ref())?;
+    let mut economy = Economy::start(&parent, Arc::clone(&population), parent_planner, llm).await;
+    economy.federate(&parent, planners, federal);
     // Whatever did not change keeps its memory: an unchanged fork is its parent.
     economy.fork_at(crate::game::ForkSwap {
         at_step: origin.at_step,
@@ -63,7 +75,36 @@ pub(super) async fn start_economy(
         planner: (parent.planner != scenario.planner).then_some(child_planner),
         new_governance: parent.governance != scenario.governance,
     });
-    Ok((economy, setter))
+    Ok((economy, federal_setter(scenario).unwrap_or(setter)))
+}
+
+/// Who sets the schedules of a federation, in words.
+fn federal_setter(scenario: &ResolvedScenario) -> Option<String> {
+    scenario.regions().map(|f| format!("{} regions", f.regions))
+}
+
+/// Each region's planner policy and the federal layer's (none for one nation).
+type RegionPlanners = (Vec<Box<dyn PlannerPolicy>>, Option<Box<dyn PlannerPolicy>>);
+
+fn region_planners(
+    scenario: &ResolvedScenario,
+    population: &Population,
+    llm: Option<&LlmRuntime>,
+) -> anyhow::Result<RegionPlanners> {
+    let Some(f) = scenario.regions() else {
+        return Ok((Vec::new(), None));
+    };
+    let regions = (0..f.regions)
+        .map(|r| {
+            let kind = f.region(r).planner.unwrap_or(scenario.planner.policy);
+            planner_policy(kind, scenario, population, llm)
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let federal = f
+        .federal_planner
+        .map(|kind| planner_policy(kind, scenario, population, llm))
+        .transpose()?;
+    Ok((regions, federal))
 }
 
 pub(super) fn warn_skipped(skipped: &[String]) {
@@ -199,8 +240,9 @@ pub fn baseline_scenario(scenario: &ResolvedScenario) -> anyhow::Result<Resolved
     let rational =
         scenario.baselines.workers_for(scenario.workers.policy) == BaselineWorkers::Rational;
     Ok(scenario.with_changes(|base| {
-        // Baselines are fixed schedules: no elections.
+        // Baselines are fixed schedules: no elections, and one nation.
         base.governance.mode = crate::config::GovernanceMode::Planner;
+        base.federation = None;
         if rational {
             base.workers.policy = WorkerPolicyName::Rational;
             base.workers.altruistic_share = 0.0;
@@ -313,6 +355,7 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
         let llm_stats = economy.llm().map(|rt| rt.gateway.stats());
         let archetypes = archetype_summary(economy.representatives(), steps_run);
         let halted = economy.halted.clone();
+        let (regions, federation) = super::summary::federation_summary(economy.federation());
         let snapshots = SnapshotCounts {
             written: economy.snapshots_written,
             failed: economy.snapshots_failed,
@@ -395,6 +438,8 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
             governance,
             deciles,
             halted,
+            regions,
+            federation,
             snapshots,
         })
     })?;

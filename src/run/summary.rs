@@ -109,6 +109,12 @@ pub struct Summary {
     pub deciles: DecileWelfare,
     /// Why the run stopped before `timesteps`, if it did.
     pub halted: Option<String>,
+    /// A federation: each region (absent for one nation).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<RegionSummary>,
+    /// A federation: moves and sorting (absent for one nation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub federation: Option<FederationSummary>,
     /// Snapshots this invocation wrote, and those it could not write. Not in `summary.json`:
     /// they depend on where a resumed run started, the summary does not.
     #[serde(skip)]
@@ -151,6 +157,103 @@ impl Summary {
 pub struct SnapshotCounts {
     pub written: u64,
     pub failed: u64,
+}
+
+/// One region in `summary.json`: its figures are means over the last tax year, like the
+/// nation's; `rates` and `rebate` are those in force at the end.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RegionSummary {
+    pub region: u32,
+    pub population: usize,
+    pub swf: f64,
+    pub rates: Vec<f64>,
+    pub rebate: f64,
+    pub revenue: f64,
+    pub mean_hours: f64,
+    pub gini: f64,
+    pub productivity: f64,
+    /// The federal transfer it received per step (0 without equalization).
+    pub transfer: f64,
+    pub moves_in: u64,
+    pub moves_out: u64,
+}
+
+/// The `federation` block of `summary.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FederationSummary {
+    pub regions: usize,
+    /// (tax year, workers who moved at its start), for every year that allowed moves.
+    pub moves_per_year: Vec<(u64, u64)>,
+    pub moves_total: u64,
+    /// The share of the variance of incomes between regions, at the last step.
+    pub income_segregation: f64,
+    /// The federal layer: its rates at the end and its revenue per step over the last tax
+    /// year (absent without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub federal_rates: Option<Vec<f64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub federal_revenue: Option<f64>,
+    /// Federal transfers to the regions per step over the last tax year, summed.
+    pub transfers: f64,
+}
+
+/// The `regions` list and `federation` block of a federation's summary.
+pub fn federation_summary(
+    state: Option<&crate::memory::FederationState>,
+) -> (Vec<RegionSummary>, Option<FederationSummary>) {
+    let Some(f) = state else {
+        return (Vec::new(), None);
+    };
+    let mut populations = vec![0usize; f.regions.len()];
+    for &r in &f.region_of {
+        populations[r as usize] += 1;
+    }
+    let regions: Vec<RegionSummary> = f
+        .regions
+        .iter()
+        .enumerate()
+        .map(|(r, region)| {
+            // The running year when it has steps (a run ends inside it), else the last whole one.
+            let (sums, count) = region.year;
+            let m = if count > 0 {
+                sums.map(|x| x / count as f64)
+            } else {
+                region.last_year.unwrap_or_default()
+            };
+            RegionSummary {
+                region: r as u32,
+                population: populations[r],
+                swf: m[0],
+                rates: region.schedule.rates().to_vec(),
+                rebate: region.last_rebate,
+                revenue: m[1],
+                mean_hours: m[2],
+                gini: m[3],
+                productivity: m[4],
+                transfer: m[5],
+                moves_in: region.moves_in,
+                moves_out: region.moves_out,
+            }
+        })
+        .collect();
+    let federal_revenue = f.federal.as_ref().map(|fed| {
+        if fed.year.1 > 0 {
+            fed.year.0 / fed.year.1 as f64
+        } else {
+            fed.last_year.unwrap_or(0.0)
+        }
+    });
+    let transfers = regions.iter().map(|r: &RegionSummary| r.transfer).sum();
+    let federation = FederationSummary {
+        federal_rates: f.federal.as_ref().map(|fed| fed.schedule.rates().to_vec()),
+        federal_revenue,
+        transfers,
+        regions: f.regions.len(),
+        moves_total: f.moves.iter().map(|m| m.1).sum(),
+        moves_per_year: f.moves.clone(),
+        income_segregation: f.segregation,
+    };
+    (regions, Some(federation))
 }
 
 /// The `governance` block of `summary.json`.

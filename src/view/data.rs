@@ -489,6 +489,7 @@ pub fn worker_rows(run: &Run, d: &RoundData, ids: &[usize]) -> Vec<WorkerRow> {
                     income,
                     tax,
                     utility,
+                    region: None,
                 },
                 occupation: card.occupation,
                 sex: card.sex,

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::worker::{Choice, Feedback, Turn, WorkerPolicy, WorkerProfile, WorkerView};
+use super::worker::{Choice, Feedback, MoveView, Turn, WorkerPolicy, WorkerProfile, WorkerView};
 use crate::econ::{TaxSchedule, WelfareKind, perceived_utility};
 use crate::governance::Ballot;
 use crate::governance::election::ElectionView;
@@ -30,6 +30,7 @@ use crate::llm::{Ask, LlmGateway, Prompts, parse};
 
 mod elections;
 mod memory;
+mod moves;
 mod text;
 
 pub(crate) use elections::template_failed;
@@ -397,6 +398,14 @@ impl WorkerPolicy for LlmWorker {
 
     fn complete_vote(&mut self, _me: &WorkerProfile, payload: Box<dyn Any>) -> Option<Ballot> {
         payload.downcast::<Option<Ballot>>().ok().and_then(|b| *b)
+    }
+
+    fn choose_region(&mut self, me: &WorkerProfile, v: &MoveView) -> Choice<Option<u32>> {
+        self.ask_move(me, v)
+    }
+
+    fn complete_move(&mut self, _me: &WorkerProfile, payload: Box<dyn Any>) -> Option<u32> {
+        moves::complete_move(payload)
     }
 
     fn liquid_vote(&mut self, me: &WorkerProfile, e: &ElectionView) -> Choice<LiquidVote> {

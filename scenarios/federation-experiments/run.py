@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""The federation experiments of docs/federation.md: one central hill-climbing planner against
+K = 2 and 4 equal regions with hill-climbing planners, without mobility and at two levels of
+mobility, and a federal layer under each equalization rule; 10 seeds each (as the replication
+table), 100 rational workers, 40 tax years. Prints the Markdown tables the page shows.
+
+    python3 scenarios/federation-experiments/run.py [BIN] [OUT_DIR] [SEEDS]
+    (defaults: target/release/simulacra, runs/federation, 10)
+"""
+import csv
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+BIN = sys.argv[1] if len(sys.argv) > 1 else "target/release/simulacra"
+OUT = Path(sys.argv[2] if len(sys.argv) > 2 else "runs/federation")
+SEEDS = range(1, 1 + int(sys.argv[3] if len(sys.argv) > 3 else 10))
+
+BASE = ["baselines.enabled=false", "simulation.num_agents=100", "simulation.timesteps=1000"]
+# Mobility: the taste scale sigma and the moving cost m, in utility units (dollars of
+# consumption); a worker's utility is of the order of 30,000.
+MOBILITY = {
+    "none": ["federation.move_every_years=0"],
+    "low": ["federation.taste_scale=20000", "federation.moving_cost=5000"],
+    "high": ["federation.taste_scale=5000", "federation.moving_cost=1000"],
+}
+CONFIGS = {"central": []}
+for k in (2, 4):
+    for level, sets in MOBILITY.items():
+        CONFIGS[f"K={k}, mobility {level}"] = [f"federation.regions={k}"] + sets
+# The mobility sweep: K = 2, moving cost 1000, the taste scale falling (mobility rising).
+SWEEP = [40000, 20000, 10000, 5000, 2500]
+for sigma in SWEEP:
+    CONFIGS[f"K=2, sigma {sigma}"] = [
+        "federation.regions=2",
+        f"federation.taste_scale={sigma}",
+        "federation.moving_cost=1000",
+    ]
+for eq in ("none", "per-capita", "revenue-sharing"):
+    CONFIGS[f"K=2, mobility high, federal, equalization {eq}"] = (
+        ["federation.regions=2"]
+        + MOBILITY["high"]
+        + ["federation.federal_planner=hill-climb", f"federation.equalization={eq}"]
+    )
+
+
+def run(name, sets, seed):
+    out = OUT / name.replace(" ", "").replace(",", "_").replace("=", "") / f"seed{seed}"
+    if not (out / "summary.json").exists():
+        args = [BIN, "run", "--quiet", "--out", str(out), "--set", f"simulation.seed={seed}"]
+        for s in BASE + sets:
+            args += ["--set", s]
+        subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+    summary = json.loads((out / "summary.json").read_text())
+    with open(out / "steps.csv") as f:
+        rows = list(csv.DictReader(f))
+    top = [float(r[[k for k in r if k.startswith("rate_")][-1]]) for r in rows[::25]]
+    return summary, top
+
+
+def ms(xs, fmt="{:.0f}"):
+    if len(xs) < 2:
+        return fmt.format(xs[0]) if xs else "-"
+    return f"{fmt.format(statistics.mean(xs))} ± {fmt.replace('+', '').format(statistics.stdev(xs))}"
+
+
+results = {name: [run(name, sets, s) for s in SEEDS] for name, sets in CONFIGS.items()}
+central = {s: r[0] for s, r in zip(SEEDS, results["central"])}
+
+MAIN = [n for n in results if "sigma" not in n]
+SWEPT = ["central"] + [n for n in results if "sigma" in n]
+
+
+def table(names):
+    return {n: results[n] for n in names}
+
+
+print("| setting | welfare, last year | vs central | welfare, whole run | vs central | top rate, end (%) | top rate, mean over run (%) | moves per year | income segregation |")
+print("|---|---|---|---|---|---|---|---|---|")
+for name, rs in table(MAIN).items():
+    last = [r[0]["swf_final"] for r in rs]
+    whole = [r[0]["swf_mean"] for r in rs]
+    d_last = [100 * (r[0]["swf_final"] / central[s]["swf_final"] - 1) for s, r in zip(SEEDS, rs)]
+    d_whole = [100 * (r[0]["swf_mean"] / central[s]["swf_mean"] - 1) for s, r in zip(SEEDS, rs)]
+    top_end = [100 * r[0]["tax_rates_final"][-1] for r in rs]
+    top_mean = [100 * statistics.mean(r[1]) for r in rs]
+    fed = [r[0].get("federation") for r in rs]
+    moves = [f["moves_total"] / max(1, len(f["moves_per_year"])) for f in fed if f]
+    seg = [f["income_segregation"] for f in fed if f]
+    print(
+        f"| {name} | {ms(last)} | {ms(d_last, '{:+.1f}')}% | {ms(whole)} | {ms(d_whole, '{:+.1f}')}% "
+        f"| {ms(top_end)} | {ms(top_mean)} | {ms(moves, '{:.1f}') if moves else '-'} "
+        f"| {ms(seg, '{:.2f}') if seg else '-'} |"
+    )
+
+print()
+years = list(range(0, 40, 5)) + [39]
+print("| setting | " + " | ".join(f"year {y}" for y in years) + " |")
+print("|---|" + "---|" * len(years))
+for name, rs in table(MAIN).items():
+    cells = [f"{100 * statistics.mean(r[1][y] for r in rs):.0f}" for y in years]
+    print(f"| {name} | " + " | ".join(cells) + " |")
+
+print()
+print("| setting | federal top rate, end (%) | federal revenue per step | transfers per step | regions' top rates, end (%) | largest region's share |")
+print("|---|---|---|---|---|---|")
+for name, rs in results.items():
+    if "federal" not in name:
+        continue
+    fr = [100 * r[0]["federation"]["federal_rates"][-1] for r in rs]
+    rev = [r[0]["federation"].get("federal_revenue") or 0.0 for r in rs]
+    tr = [r[0]["federation"]["transfers"] for r in rs]
+    reg = [statistics.mean(100 * g["rates"][-1] for g in r[0]["regions"]) for r in rs]
+    share = [max(g["population"] for g in r[0]["regions"]) / 100 for r in rs]
+    print(f"| {name} | {ms(fr)} | {ms(rev)} | {ms(tr)} | {ms(reg)} | {ms(share, '{:.2f}')} |")
+
+print()
+print("| K = 2, moving cost 1000 | taste scale | moves per year | welfare vs central, whole run | top rate, mean over run (%) | top rate, end (%) |")
+print("|---|---|---|---|---|---|")
+for name, rs in table(SWEPT).items():
+    sigma = name.split("sigma ")[1] if "sigma" in name else "-"
+    fed = [r[0].get("federation") for r in rs]
+    moves = [f["moves_total"] / max(1, len(f["moves_per_year"])) for f in fed if f]
+    d_whole = [100 * (r[0]["swf_mean"] / central[s]["swf_mean"] - 1) for s, r in zip(SEEDS, rs)]
+    top_mean = [100 * statistics.mean(r[1]) for r in rs]
+    top_end = [100 * r[0]["tax_rates_final"][-1] for r in rs]
+    print(
+        f"| {name} | {sigma} | {ms(moves, '{:.1f}') if moves else '-'} | {ms(d_whole, '{:+.1f}')}% "
+        f"| {ms(top_mean)} | {ms(top_end)} |"
+    )

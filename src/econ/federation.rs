@@ -1,0 +1,620 @@
+//! The economics of regions: who lives where at the start, each region's settlement (its own
+//! schedule, its revenue rebated to its own residents), the nation's totals, the logit
+//! mobility choice with persistent type-I extreme-value tastes, and the income segregation
+//! index across regions. Pure functions; the game's region actors only decide.
+//!
+//! A worker i in region r values region s at
+//! `V_is = U_i(schedule_s, rebate_s) + amenity_s + sigma * eps_is - m * [s != r]`
+//! (McFadden's conditional logit: with eps i.i.d. Gumbel, the share of equal workers choosing
+//! s is `exp(W_s / sigma) / sum_k exp(W_k / sigma)`).
+
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::{Settlement, TaxSchedule, WorldParams, best_response, settle, social_welfare, stats};
+
+/// Each worker's starting region: contiguous blocks of ids, sized by `shares` (which sum to
+/// 1) with the largest-remainder rule, so the counts add up to `n` exactly.
+pub fn assign_regions(shares: &[f64], n: usize) -> Vec<u32> {
+    let k = shares.len().max(1);
+    let exact: Vec<f64> = shares.iter().map(|s| s * n as f64).collect();
+    let mut counts: Vec<usize> = exact.iter().map(|e| e.floor() as usize).collect();
+    let mut left = n.saturating_sub(counts.iter().sum());
+    // Largest remainders first; ties to the lower region.
+    let mut order: Vec<usize> = (0..shares.len()).collect();
+    order.sort_by(|&a, &b| {
+        let ra = exact[a] - exact[a].floor();
+        let rb = exact[b] - exact[b].floor();
+        rb.total_cmp(&ra).then(a.cmp(&b))
+    });
+    for &r in order.iter().cycle().take(k * 2) {
+        if left == 0 {
+            break;
+        }
+        counts[r] += 1;
+        left -= 1;
+    }
+    let mut out = Vec::with_capacity(n);
+    for (r, &c) in counts.iter().enumerate() {
+        out.extend(std::iter::repeat_n(r as u32, c));
+    }
+    out.resize(n, (k - 1) as u32);
+    out
+}
+
+/// The residents of each of `k` regions, in id order.
+pub fn residents(region_of: &[u32], k: usize) -> Vec<Vec<u32>> {
+    let mut out = vec![Vec::new(); k];
+    for (id, &r) in region_of.iter().enumerate() {
+        out[r as usize].push(id as u32);
+    }
+    out
+}
+
+/// Where the federal layer's revenue goes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Equalization {
+    /// Rebated equally to every worker in the nation.
+    #[default]
+    None,
+    /// Paid to the regions in proportion to their populations (into their budgets).
+    PerCapita,
+    /// Paid to the regions in proportion to their fiscal gaps: residents times the shortfall
+    /// of the region's own revenue per resident below the national mean (per capita when no
+    /// region falls short).
+    RevenueSharing,
+}
+
+/// The federal layer of a step: its schedule (on top of the regions': marginal rates add)
+/// and where its revenue goes.
+#[derive(Clone, Copy, Debug)]
+pub struct FederalLayer<'a> {
+    pub schedule: &'a TaxSchedule,
+    pub equalization: Equalization,
+}
+
+/// The schedule a worker faces in a region under a federal layer: the union of both
+/// schedules' brackets, marginal rates added and capped at 100 %.
+pub fn combine(regional: &TaxSchedule, federal: &TaxSchedule) -> TaxSchedule {
+    let mut cutoffs: Vec<f64> = regional
+        .cutoffs()
+        .iter()
+        .chain(federal.cutoffs())
+        .copied()
+        .collect();
+    cutoffs.sort_by(f64::total_cmp);
+    cutoffs.dedup();
+    let rates = cutoffs
+        .iter()
+        .map(|&z| (regional.marginal_rate(z) + federal.marginal_rate(z)).min(1.0))
+        .collect();
+    TaxSchedule::new(cutoffs, rates).expect("the union of valid brackets is valid")
+}
+
+/// The federal transfers to each region: `federal_revenue` shared by `equalization`
+/// (nothing under `None`, whose revenue is rebated to people directly).
+pub fn transfers(
+    equalization: Equalization,
+    federal_revenue: f64,
+    own_revenue: &[f64],
+    populations: &[usize],
+) -> Vec<f64> {
+    let n: usize = populations.iter().sum();
+    let per_capita = || -> Vec<f64> {
+        populations
+            .iter()
+            .map(|&p| federal_revenue * p as f64 / n.max(1) as f64)
+            .collect()
+    };
+    match equalization {
+        Equalization::None => vec![0.0; populations.len()],
+        Equalization::PerCapita => per_capita(),
+        Equalization::RevenueSharing => {
+            let mean = own_revenue.iter().sum::<f64>() / n.max(1) as f64;
+            let gaps: Vec<f64> = own_revenue
+                .iter()
+                .zip(populations)
+                .map(|(&r, &p)| {
+                    if p == 0 {
+                        0.0
+                    } else {
+                        p as f64 * (mean - r / p as f64).max(0.0)
+                    }
+                })
+                .collect();
+            let total: f64 = gaps.iter().sum();
+            if total > 0.0 {
+                gaps.iter().map(|g| federal_revenue * g / total).collect()
+            } else {
+                per_capita()
+            }
+        }
+    }
+}
+
+/// One step of a federation: each region's settlement over its residents (in id order), and
+/// the nation's, in worker-id order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FederalSettlement {
+    pub regions: Vec<Settlement>,
+    /// The nation: every worker's income, tax and utility by id; revenue is the regions'
+    /// total (and the federal layer's), rebate the mean rebate per worker, welfare the welfare
+    /// function over everyone.
+    pub national: Settlement,
+    /// The federal layer's revenue, its transfers to each region, and its rebate to every
+    /// worker (all 0 without a federal layer).
+    pub federal_revenue: f64,
+    pub transfers: Vec<f64>,
+    pub federal_rebate: f64,
+}
+
+/// Settles a step region by region: region r taxes its residents under `schedules[r]` and
+/// rebates its revenue (and any federal transfer) equally to them (under the equal-rebate
+/// rule). Under a federal layer each worker also pays the federal schedule on top (marginal
+/// rates add, capped at 100 %: the region's tax comes first). Slices are by worker id.
+pub fn settle_regions(
+    params: &WorldParams,
+    schedules: &[TaxSchedule],
+    federal: Option<FederalLayer>,
+    region_of: &[u32],
+    skills: &[f64],
+    weights: &[f64],
+    hours: &[f64],
+) -> FederalSettlement {
+    let groups = residents(region_of, schedules.len());
+    let pick =
+        |ids: &[u32], v: &[f64]| -> Vec<f64> { ids.iter().map(|&i| v[i as usize]).collect() };
+    let (regions, federal_revenue, transfers, federal_rebate) = match federal {
+        // Without a federal layer each region is exactly the one-nation settlement of its
+        // residents.
+        None => {
+            let regions: Vec<Settlement> = groups
+                .iter()
+                .zip(schedules)
+                .map(|(ids, schedule)| {
+                    settle(
+                        params,
+                        schedule,
+                        &pick(ids, skills),
+                        &pick(ids, weights),
+                        &pick(ids, hours),
+                    )
+                })
+                .collect();
+            (regions, 0.0, vec![0.0; schedules.len()], 0.0)
+        }
+        Some(layer) => {
+            settle_with_federal(params, schedules, layer, &groups, skills, weights, hours)
+        }
+    };
+    let n = region_of.len();
+    let (mut incomes, mut taxes, mut utilities) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+    for (ids, s) in groups.iter().zip(&regions) {
+        for (j, &i) in ids.iter().enumerate() {
+            incomes[i as usize] = s.incomes[j];
+            taxes[i as usize] = s.taxes[j];
+            utilities[i as usize] = s.utilities[j];
+        }
+    }
+    let revenue: f64 = regions.iter().map(|s| s.revenue).sum::<f64>() + federal_revenue;
+    let rebated: f64 = regions
+        .iter()
+        .zip(&groups)
+        .map(|(s, ids)| s.rebate * ids.len() as f64)
+        .sum();
+    let welfare = social_welfare(params.welfare, &utilities, weights, &incomes);
+    let national = Settlement {
+        gini: stats::gini(&incomes),
+        mean_hours: stats::mean(hours),
+        mean_income: stats::mean(&incomes),
+        mean_utility: stats::mean(&utilities),
+        rebate: if n > 0 {
+            rebated / n as f64 + federal_rebate
+        } else {
+            0.0
+        },
+        incomes,
+        taxes,
+        utilities,
+        revenue,
+        welfare,
+    };
+    FederalSettlement {
+        regions,
+        national,
+        federal_revenue,
+        transfers,
+        federal_rebate,
+    }
+}
+
+/// The regions' settlements under a federal layer, its revenue, transfers and rebate.
+fn settle_with_federal(
+    params: &WorldParams,
+    schedules: &[TaxSchedule],
+    layer: FederalLayer,
+    groups: &[Vec<u32>],
+    skills: &[f64],
+    weights: &[f64],
+    hours: &[f64],
+) -> (Vec<Settlement>, f64, Vec<f64>, f64) {
+    let n: usize = groups.iter().map(Vec::len).sum();
+    // Incomes, total taxes and the regions' own shares, region by region in id order.
+    let mut own = Vec::with_capacity(groups.len());
+    let mut federal_revenue = 0.0;
+    for (ids, schedule) in groups.iter().zip(schedules) {
+        let combined = combine(schedule, layer.schedule);
+        let incomes: Vec<f64> = ids
+            .iter()
+            .map(|&i| skills[i as usize] * hours[i as usize])
+            .collect();
+        let taxes: Vec<f64> = incomes.iter().map(|&z| combined.tax(z)).collect();
+        let regional: Vec<f64> = incomes
+            .iter()
+            .zip(&taxes)
+            .map(|(&z, &t)| schedule.tax(z).min(t))
+            .collect();
+        let revenue: f64 = regional.iter().sum();
+        federal_revenue += taxes.iter().sum::<f64>() - revenue;
+        own.push((incomes, taxes, revenue));
+    }
+    let populations: Vec<usize> = groups.iter().map(Vec::len).collect();
+    let revenues: Vec<f64> = own.iter().map(|o| o.2).collect();
+    let transfers = transfers(layer.equalization, federal_revenue, &revenues, &populations);
+    let federal_rebate = if params.rebate_equal && layer.equalization == Equalization::None && n > 0
+    {
+        federal_revenue / n as f64
+    } else {
+        0.0
+    };
+    let regions = groups
+        .iter()
+        .zip(own)
+        .zip(&transfers)
+        .map(|((ids, (incomes, taxes, revenue)), transfer)| {
+            let m = ids.len();
+            let rebate = if params.rebate_equal && m > 0 {
+                (revenue + transfer) / m as f64
+            } else {
+                0.0
+            };
+            let h: Vec<f64> = ids.iter().map(|&i| hours[i as usize]).collect();
+            let w: Vec<f64> = ids.iter().map(|&i| weights[i as usize]).collect();
+            let utilities: Vec<f64> = incomes
+                .iter()
+                .zip(&taxes)
+                .zip(&h)
+                .map(|((z, t), l)| params.form.utility(z - t + rebate + federal_rebate, *l))
+                .collect();
+            Settlement {
+                gini: stats::gini(&incomes),
+                mean_hours: stats::mean(&h),
+                mean_income: stats::mean(&incomes),
+                mean_utility: stats::mean(&utilities),
+                welfare: social_welfare(params.welfare, &utilities, &w, &incomes),
+                incomes,
+                taxes,
+                utilities,
+                revenue,
+                rebate,
+            }
+        })
+        .collect();
+    (regions, federal_revenue, transfers, federal_rebate)
+}
+
+/// The marginal rate at each of `cutoffs` averaged over the regions, weighted by their
+/// populations: the nation's figure in `steps.csv` (regions may use other brackets, so each is
+/// read at the nation's bracket starts).
+pub fn mean_rates(cutoffs: &[f64], schedules: &[TaxSchedule], populations: &[usize]) -> Vec<f64> {
+    let total: usize = populations.iter().sum();
+    cutoffs
+        .iter()
+        .map(|&z| {
+            schedules
+                .iter()
+                .zip(populations)
+                .map(|(s, &p)| s.marginal_rate(z) * p as f64)
+                .sum::<f64>()
+                / total.max(1) as f64
+        })
+        .collect()
+}
+
+/// A worker's own utility in a region: her exact best response to its schedule and rebate.
+pub fn region_utility(
+    params: &WorldParams,
+    skill: f64,
+    schedule: &TaxSchedule,
+    rebate: f64,
+) -> f64 {
+    let l = best_response(&params.form, skill, schedule, rebate, params.max_hours);
+    let z = skill * l;
+    params.form.utility(z - schedule.tax(z) + rebate, l)
+}
+
+/// A standard Gumbel (type-I extreme value) draw from a uniform `u` in (0, 1).
+pub fn gumbel(u: f64) -> f64 {
+    -(-u.ln()).ln()
+}
+
+/// A worker's persistent tastes for `k` regions: standard Gumbel draws from her own stream
+/// (the same every year, so nobody moves for the noise alone).
+pub fn tastes(rng: &mut ChaCha8Rng, k: usize) -> Vec<f64> {
+    (0..k)
+        .map(|_| gumbel(rng.random_range(f64::MIN_POSITIVE..1.0)))
+        .collect()
+}
+
+/// The region a worker living in `current` chooses: the largest
+/// `values[s] + scale * tastes[s] - moving_cost * [s != current]`; ties keep her where she is,
+/// then go to the lower region.
+pub fn choose_region(
+    current: usize,
+    values: &[f64],
+    tastes: &[f64],
+    scale: f64,
+    moving_cost: f64,
+) -> usize {
+    let score = |s: usize| {
+        values[s] + scale * tastes.get(s).copied().unwrap_or(0.0)
+            - if s == current { 0.0 } else { moving_cost }
+    };
+    let mut best = current;
+    let mut best_score = score(current);
+    for s in 0..values.len() {
+        let v = score(s);
+        if v > best_score {
+            best = s;
+            best_score = v;
+        }
+    }
+    best
+}
+
+/// The logit shares `exp(w_s / scale) / sum_k exp(w_k / scale)` (computed stably): the
+/// expected share of equal workers choosing each region, given `w` (values net of moving
+/// costs).
+pub fn logit_shares(w: &[f64], scale: f64) -> Vec<f64> {
+    let top = w.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let e: Vec<f64> = w.iter().map(|x| ((x - top) / scale).exp()).collect();
+    let sum: f64 = e.iter().sum();
+    e.iter().map(|x| x / sum).collect()
+}
+
+/// Income segregation across regions: the share of the variance of incomes that lies between
+/// the regions' means (0: every region has the same mean income; 1: incomes differ only
+/// across regions). 0 when incomes do not vary.
+pub fn segregation_index(incomes: &[f64], region_of: &[u32], k: usize) -> f64 {
+    let n = incomes.len();
+    if n == 0 {
+        return 0.0;
+    }
+    let mean = stats::mean(incomes);
+    let total: f64 = incomes.iter().map(|y| (y - mean).powi(2)).sum();
+    if total <= 0.0 {
+        return 0.0;
+    }
+    let mut sums = vec![0.0; k];
+    let mut counts = vec![0usize; k];
+    for (y, &r) in incomes.iter().zip(region_of) {
+        sums[r as usize] += y;
+        counts[r as usize] += 1;
+    }
+    let between: f64 = sums
+        .iter()
+        .zip(&counts)
+        .filter(|(_, c)| **c > 0)
+        .map(|(s, &c)| c as f64 * (s / c as f64 - mean).powi(2))
+        .sum();
+    between / total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::econ::{UtilityForm, WelfareKind};
+    use rand::SeedableRng;
+
+    fn params() -> WorldParams {
+        WorldParams {
+            form: UtilityForm::QuasiLinear { c: 0.5, delta: 2.0 },
+            welfare: WelfareKind::Utilitarian,
+            rebate_equal: true,
+            max_hours: 100.0,
+        }
+    }
+
+    #[test]
+    fn blocks_follow_the_shares_and_add_up() {
+        assert_eq!(assign_regions(&[0.5, 0.5], 4), vec![0, 0, 1, 1]);
+        // 7 * (0.5, 0.25, 0.25) = 3.5, 1.75, 1.75 -> floors 3, 1, 1; two left go to the
+        // largest remainders (0.75, 0.75: regions 1 and 2).
+        assert_eq!(
+            assign_regions(&[0.5, 0.25, 0.25], 7),
+            vec![0, 0, 0, 1, 1, 2, 2]
+        );
+        assert_eq!(residents(&[1, 0, 1], 2), vec![vec![1], vec![0, 2]]);
+    }
+
+    #[test]
+    fn each_region_rebates_its_own_revenue_to_its_own_residents() {
+        // Region 0 (flat 20 %): worker 0, skill 10, 10 h -> z 100, tax 20, rebate 20.
+        // Region 1 (flat 50 %): workers 1 and 2, skill 20, 20 h each -> z 400, tax 200 each,
+        // revenue 400, rebate 200. u0 = 100 - 20 + 20 - 0.5*100 = 50;
+        // u1 = u2 = 400 - 200 + 200 - 0.5*400 = 200.
+        let a = TaxSchedule::new(vec![0.0], vec![0.2]).unwrap();
+        let b = TaxSchedule::new(vec![0.0], vec![0.5]).unwrap();
+        let f = settle_regions(
+            &params(),
+            &[a, b],
+            None,
+            &[0, 1, 1],
+            &[10.0, 20.0, 20.0],
+            &[1.0; 3],
+            &[10.0, 20.0, 20.0],
+        );
+        assert_eq!(f.regions[0].rebate, 20.0);
+        assert_eq!(f.regions[1].rebate, 200.0);
+        assert_eq!(f.national.utilities, vec![50.0, 200.0, 200.0]);
+        assert_eq!(f.national.revenue, 420.0);
+        // Rebates paid: 20 + 2 * 200 = 420 over 3 workers.
+        assert_eq!(f.national.rebate, 140.0);
+        assert_eq!(f.national.welfare, 150.0);
+        assert_eq!(
+            mean_rates(
+                &[0.0],
+                &[
+                    TaxSchedule::new(vec![0.0], vec![0.2]).unwrap(),
+                    TaxSchedule::new(vec![0.0], vec![0.5]).unwrap()
+                ],
+                &[1, 3]
+            ),
+            vec![(0.2 + 3.0 * 0.5) / 4.0]
+        );
+    }
+
+    #[test]
+    fn a_region_settles_as_its_residents_would_alone() {
+        let s = TaxSchedule::new(vec![0.0, 100.0], vec![0.1, 0.4]).unwrap();
+        let t = TaxSchedule::new(vec![0.0, 100.0], vec![0.3, 0.2]).unwrap();
+        let skills = [5.0, 12.0, 30.0, 8.0];
+        let hours = [10.0, 20.0, 15.0, 30.0];
+        let f = settle_regions(
+            &params(),
+            &[s.clone(), t],
+            None,
+            &[0, 1, 0, 1],
+            &skills,
+            &[1.0; 4],
+            &hours,
+        );
+        let alone = settle(&params(), &s, &[5.0, 30.0], &[1.0; 2], &[10.0, 15.0]);
+        assert_eq!(f.regions[0], alone);
+    }
+
+    #[test]
+    fn federal_rates_add_to_the_regions() {
+        // Region: 10 % to 100, 30 % above. Federal: 5 % to 50, 80 % above.
+        let r = TaxSchedule::new(vec![0.0, 100.0], vec![0.1, 0.3]).unwrap();
+        let f = TaxSchedule::new(vec![0.0, 50.0], vec![0.05, 0.8]).unwrap();
+        let c = combine(&r, &f);
+        assert_eq!(c.cutoffs(), &[0.0, 50.0, 100.0]);
+        // 0.15, 0.1 + 0.8 = 0.9, 0.3 + 0.8 = 1.1 capped at 1.
+        for (got, want) in c.rates().iter().zip([0.15, 0.9, 1.0]) {
+            assert!((got - want).abs() < 1e-12, "{:?}", c.rates());
+        }
+        // Taxes add below the cap: at 80, 0.1 * 80 + (0.05 * 50 + 0.8 * 30) = 8 + 26.5.
+        assert!((c.tax(80.0) - (r.tax(80.0) + f.tax(80.0))).abs() < 1e-9);
+        assert!((c.tax(80.0) - 34.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn federal_revenue_goes_where_equalization_sends_it() {
+        // Flat region rates 10 % (worker 0, skill 10, 10 h: z 100) and 30 % (worker 1,
+        // skill 20, 10 h: z 200); a flat federal 10 %.
+        // Own revenue: 10 and 60; federal revenue 10 + 20 = 30.
+        let a = TaxSchedule::new(vec![0.0], vec![0.1]).unwrap();
+        let b = TaxSchedule::new(vec![0.0], vec![0.3]).unwrap();
+        let fed = TaxSchedule::new(vec![0.0], vec![0.1]).unwrap();
+        let run = |equalization| {
+            settle_regions(
+                &params(),
+                &[a.clone(), b.clone()],
+                Some(FederalLayer {
+                    schedule: &fed,
+                    equalization,
+                }),
+                &[0, 1],
+                &[10.0, 20.0],
+                &[1.0, 1.0],
+                &[10.0, 10.0],
+            )
+        };
+        let none = run(Equalization::None);
+        assert!((none.federal_revenue - 30.0).abs() < 1e-12);
+        assert_eq!(none.transfers, vec![0.0, 0.0]);
+        assert!((none.federal_rebate - 15.0).abs() < 1e-12);
+        // Worker 0: 100 - 20 + 10 + 15 - 0.5 * 100 = 55.
+        assert!((none.national.utilities[0] - 55.0).abs() < 1e-9);
+        let per_capita = run(Equalization::PerCapita);
+        assert_eq!(per_capita.transfers, vec![15.0, 15.0]);
+        assert!((per_capita.regions[0].rebate - 25.0).abs() < 1e-12);
+        // Revenue sharing: mean own revenue per head 35; region 0 falls 25 short, region 1
+        // not at all: everything goes to region 0.
+        let sharing = run(Equalization::RevenueSharing);
+        assert_eq!(sharing.transfers, vec![30.0, 0.0]);
+        assert!((sharing.regions[0].rebate - 40.0).abs() < 1e-12);
+        assert!((sharing.regions[1].rebate - 60.0).abs() < 1e-12);
+        // Mean own revenue per head 10 / 4 = 2.5: region 1 (5 / 3 per head) is the one short.
+        assert_eq!(
+            transfers(Equalization::RevenueSharing, 8.0, &[5.0, 5.0], &[1, 3]),
+            vec![0.0, 8.0]
+        );
+        // Nobody short: per capita.
+        assert_eq!(
+            transfers(Equalization::RevenueSharing, 8.0, &[5.0, 15.0], &[1, 3]),
+            vec![2.0, 6.0]
+        );
+    }
+
+    #[test]
+    fn region_utility_is_the_best_response_utility() {
+        // Flat 20 %, c = 0.5, delta 2: l* = 0.8 * 10 / 1 = 8, z = 80, u = 64 + 5 - 32 = 37.
+        let flat = TaxSchedule::new(vec![0.0], vec![0.2]).unwrap();
+        let u = region_utility(&params(), 10.0, &flat, 5.0);
+        assert!((u - 37.0).abs() < 1e-6, "{u}");
+    }
+
+    #[test]
+    fn choice_pays_the_moving_cost_and_keeps_ties_home() {
+        // Region 1 is better by 3: she moves when the cost is 2, stays when it is 3 (a tie).
+        assert_eq!(choose_region(0, &[0.0, 3.0], &[0.0, 0.0], 1.0, 2.0), 1);
+        assert_eq!(choose_region(0, &[0.0, 3.0], &[0.0, 0.0], 1.0, 3.0), 0);
+        // A taste of 2 at scale 2 for region 0 outweighs region 1's edge of 3.
+        assert_eq!(choose_region(1, &[0.0, 3.0], &[2.0, 0.0], 2.0, 0.0), 0);
+    }
+
+    #[test]
+    fn logit_shares_by_hand() {
+        // w = (0, ln 3) at scale 1: exp = (1, 3) -> (1/4, 3/4).
+        let s = logit_shares(&[0.0, 3f64.ln()], 1.0);
+        assert!((s[0] - 0.25).abs() < 1e-12 && (s[1] - 0.75).abs() < 1e-12);
+        // Stable for large values.
+        let s = logit_shares(&[1e6, 1e6], 1.0);
+        assert_eq!(s, vec![0.5, 0.5]);
+    }
+
+    #[test]
+    fn gumbel_draws_choose_as_the_logit_formula_says() {
+        // 20,000 workers with values (0, 1) at scale 1 and no cost: P(1) = e/(1+e) = 0.7311.
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let n = 20_000;
+        let moved = (0..n)
+            .filter(|_| {
+                let t = tastes(&mut rng, 2);
+                choose_region(0, &[0.0, 1.0], &t, 1.0, 0.0) == 1
+            })
+            .count();
+        let p = logit_shares(&[0.0, 1.0], 1.0)[1];
+        let share = moved as f64 / n as f64;
+        // Four standard errors: sqrt(0.73 * 0.27 / 20000) = 0.0031.
+        assert!((share - p).abs() < 0.0125, "{share} vs {p}");
+    }
+
+    #[test]
+    fn segregation_by_hand() {
+        // Incomes 1, 3 | 5, 7: mean 4, total SS 9+1+1+9 = 20; region means 2 and 6, between
+        // SS 2*4 + 2*4 = 16 -> 0.8.
+        let s = segregation_index(&[1.0, 3.0, 5.0, 7.0], &[0, 0, 1, 1], 2);
+        assert!((s - 0.8).abs() < 1e-12);
+        // Mixed regions with equal means: 0.
+        assert_eq!(
+            segregation_index(&[1.0, 7.0, 3.0, 5.0], &[0, 0, 1, 1], 2),
+            0.0
+        );
+        assert_eq!(segregation_index(&[2.0, 2.0], &[0, 1], 2), 0.0);
+    }
+}

@@ -1,0 +1,612 @@
+//! A federation inside the game: regions that tax and govern themselves, and the workers who
+//! move between them.
+//!
+//! ```text
+//! step k ─┬─ k starts a tax year? ─┬─ moves (every move_every_years): logit choice ──▶ Moves
+//!         │                        ├─ each region: its planner actor, or an election among
+//!         │                        │  its residents ──▶ InRegion { PlannerMove / Election }
+//!         │                        └─ the nation's PlannerMove (population-weighted rates)
+//!         ├─ StepIn(views per region) ──▶ worker actors ──▶ hours, in id order
+//!         └─ econ::federation::settle_regions ──▶ RegionOutcome per region, Outcome
+//! ```
+//!
+//! The regions' state lives in [`FederationState`] (a snapshot keeps it); the actors (one
+//! planner per region, or one voting coordinator per region) live here; the moves are in
+//! `moves.rs` and the federal layer's turn in `federal.rs`. The economics are the pure
+//! functions of [`crate::econ::federation`].
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+use simulacra_actors::{Flow, StepFrames};
+
+use crate::agents::planner::{RestorePlanner, SavePlanner};
+use crate::agents::{PlannerActor, RegionalViews, WorkerCall};
+use crate::config::{Federation, GovernanceMode, Scenario};
+use crate::econ::federation::{
+    FederalLayer, FederalSettlement, assign_regions, combine, mean_rates, residents,
+    segregation_index, settle_regions,
+};
+use crate::econ::{TaxSchedule, UtilityType};
+use crate::frames::{Frame, PlannerMove, RegionOutcome, StepOutcome};
+use crate::memory::{ElectedState, FederalState, FederationState, RegionState};
+use crate::policy::{Feedback, PlannerInput, PlannerPolicy, WorkerView, YearObservation};
+use crate::resolved::ResolvedScenario;
+
+use super::elected::GovernanceState;
+use super::{Economy, GameError, ask_planner};
+
+/// The regions' actors: each region's planner (under planner governance) or its elected
+/// governance and voting coordinator.
+pub(super) struct RegionActors {
+    config: Federation,
+    planners: Vec<Option<Addr<PlannerActor>>>,
+    governance: Vec<Option<GovernanceState>>,
+    /// The federal layer's planner, if there is one.
+    federal: Option<Addr<PlannerActor>>,
+    /// LLM workers are asked where to live; offline workers follow the logit rule.
+    ask_workers: bool,
+    /// The settlement of the economy's `last_hours` under the same schedules and residences
+    /// (a pure function of them, so it is reused, not recomputed, while nobody changes her
+    /// hours; not in a snapshot).
+    settled: Option<FederalSettlement>,
+}
+
+impl RegionActors {
+    /// Whether workers are asked where to live (LLM workers) rather than following the
+    /// logit rule.
+    pub(super) fn ask_workers(&self) -> bool {
+        self.ask_workers
+    }
+
+    /// The federal layer's planner, if there is one.
+    pub(super) fn federal_planner(&self) -> Option<Addr<PlannerActor>> {
+        self.federal.clone()
+    }
+}
+
+/// Which region an election turn runs in, and among whom.
+pub(super) struct RegionScope {
+    pub(super) region: u32,
+    /// Its residents' ids, in order.
+    pub(super) residents: Vec<u32>,
+    pub(super) region_of: Arc<Vec<u32>>,
+}
+
+/// Region `r`'s own scenario: the national one with its governance keys, and a voting
+/// coordinator seed of its own (so regions do not break ties alike).
+pub(super) fn region_scenario(scenario: &Scenario, f: &Federation, r: usize) -> Scenario {
+    let c = f.region(r);
+    let mut s = scenario.clone();
+    if let Some(mode) = c.governance {
+        s.governance.mode = mode;
+    }
+    if let Some(rule) = c.rule {
+        s.governance.rule = rule;
+    }
+    if let Some(term) = c.term_years {
+        s.governance.term_years = term;
+    }
+    if let Some(policy) = c.planner {
+        s.planner.policy = policy;
+    }
+    s.simulation.seed = scenario
+        .simulation
+        .seed
+        .wrapping_add((r as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    s
+}
+
+impl Economy {
+    /// Makes this economy a federation: `planners` are the regions' planner policies, one per
+    /// region (used by the regions governed by a planner), and `federal` the federal layer's.
+    pub fn federate(
+        &mut self,
+        scenario: &ResolvedScenario,
+        planners: Vec<Box<dyn PlannerPolicy>>,
+        federal: Option<Box<dyn PlannerPolicy>>,
+    ) {
+        let Some(f) = scenario.regions() else { return };
+        let k = f.regions;
+        let region_of = assign_regions(&f.shares(), self.population.len());
+        let mut regions = Vec::with_capacity(k);
+        let mut governance = Vec::with_capacity(k);
+        let mut actors = Vec::with_capacity(k);
+        for (r, planner) in planners.into_iter().enumerate().take(k) {
+            let rs = region_scenario(scenario, f, r);
+            let rate = f
+                .region(r)
+                .initial_rate
+                .unwrap_or(scenario.planner.initial_rate);
+            let schedule = TaxSchedule::uniform(scenario.cutoffs.clone(), rate)
+                .expect("a validated rate makes a schedule");
+            // A region's elected leader moves by the exact rule: the LLM leader's prompt is
+            // built from the nation's records, not a region's (not yet per region).
+            let gov = GovernanceState::start(&rs, self.params.welfare, None);
+            regions.push(RegionState {
+                schedule,
+                schedule_version: 0,
+                last_rebate: 0.0,
+                year: ([0.0; 6], 0),
+                last_year: None,
+                incomes: Vec::new(),
+                utilities: Vec::new(),
+                governance: gov.as_ref().map(|_| ElectedState::default()),
+                moves_in: 0,
+                moves_out: 0,
+            });
+            actors.push(
+                (rs.governance.mode == GovernanceMode::Planner)
+                    .then(|| PlannerActor::new(planner).start()),
+            );
+            governance.push(gov);
+        }
+        self.regions = Some(RegionActors {
+            config: f.clone(),
+            planners: actors,
+            governance,
+            federal: federal.map(|p| PlannerActor::new(p).start()),
+            ask_workers: scenario.workers.policy == crate::config::WorkerPolicyName::Llm,
+            settled: None,
+        });
+        let federal_state = self
+            .regions
+            .as_ref()
+            .and_then(|a| a.federal.as_ref())
+            .map(|_| FederalState {
+                schedule: TaxSchedule::uniform(scenario.cutoffs.clone(), f.federal_initial_rate)
+                    .expect("a validated rate makes a schedule"),
+                last_rebate: 0.0,
+                year: (0.0, 0),
+                last_year: None,
+            });
+        let schedules: Vec<TaxSchedule> = regions.iter().map(|r| r.schedule.clone()).collect();
+        let populations = populations(&region_of, k);
+        self.state.schedule = TaxSchedule::new(
+            scenario.cutoffs.clone(),
+            mean_rates(&scenario.cutoffs, &schedules, &populations),
+        )
+        .expect("mean rates are rates");
+        self.state.federation = Some(FederationState {
+            region_of,
+            regions,
+            moves: Vec::new(),
+            segregation: 0.0,
+            planners: Vec::new(),
+            federal: federal_state,
+        });
+    }
+
+    /// The federation's state, when the economy is one.
+    pub fn federation(&self) -> Option<&FederationState> {
+        self.state.federation.as_ref()
+    }
+
+    /// The regions' planner memories, for a snapshot.
+    pub(super) async fn save_region_planners(&mut self, step: u64) -> Result<(), GameError> {
+        let Some(actors) = &self.regions else {
+            return Ok(());
+        };
+        let mut saved = Vec::new();
+        for p in actors
+            .planners
+            .iter()
+            .chain(std::iter::once(&actors.federal))
+        {
+            saved.push(match p {
+                Some(p) => p
+                    .send(SavePlanner)
+                    .await
+                    .map_err(|source| GameError::PlannerGone { step, source })?,
+                None => Vec::new(),
+            });
+        }
+        if let Some(f) = self.state.federation.as_mut() {
+            f.planners = saved;
+        }
+        Ok(())
+    }
+
+    /// Gives the regions' planners back the memories a snapshot kept.
+    pub(super) async fn restore_region_planners(&mut self, step: u64) -> Result<(), GameError> {
+        let (Some(actors), Some(f)) = (&self.regions, &self.state.federation) else {
+            return Ok(());
+        };
+        let all = actors
+            .planners
+            .iter()
+            .chain(std::iter::once(&actors.federal));
+        for (p, memory) in all.zip(&f.planners) {
+            if let Some(p) = p {
+                p.send(RestorePlanner(memory.clone()))
+                    .await
+                    .map_err(|source| GameError::PlannerGone { step, source })?
+                    .map_err(|e| GameError::Restore(format!("a region's planner memory: {e}")))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The national settlement of the last step of a federation (recomputed on restore).
+    pub(super) fn resettle_federation(&mut self) {
+        let (Some(f), Some((_, hours))) = (&self.state.federation, &self.state.last_hours) else {
+            return;
+        };
+        let schedules: Vec<TaxSchedule> = f.regions.iter().map(|r| r.schedule.clone()).collect();
+        let layer = f.federal.as_ref().map(|fed| FederalLayer {
+            schedule: &fed.schedule,
+            equalization: self
+                .regions
+                .as_ref()
+                .map_or_else(Default::default, |a| a.config.equalization),
+        });
+        let s = settle_regions(
+            &self.params,
+            &schedules,
+            layer,
+            &f.region_of,
+            &self.population.skills,
+            &self.population.weights,
+            hours,
+        );
+        self.last_settlement = Some(s.national);
+    }
+
+    /// One step of a federation after its `StepBegin` (see the module's diagram).
+    pub(super) async fn play_federal_step(
+        &mut self,
+        step: u64,
+        frames: &mut StepFrames<Frame>,
+    ) -> Result<Flow, GameError> {
+        let tax_year = step / self.tax_year_length;
+        let step_in_year = step % self.tax_year_length;
+        if step_in_year == 0 {
+            self.federal_year_turn(step, tax_year, frames).await?;
+        }
+        let f = self.state.federation.as_ref().expect("a federation");
+        let k = f.regions.len() as u64;
+        let federal = f.federal.as_ref();
+        let views = f
+            .regions
+            .iter()
+            .enumerate()
+            .map(|(r, region)| WorkerView {
+                step,
+                tax_year,
+                step_in_year,
+                last_step_of_year: step_in_year + 1 == self.tax_year_length,
+                schedule: faced(&region.schedule, federal),
+                // Unique across regions: a worker who moved sees a new version.
+                schedule_version: self.state.schedule_version * k + r as u64,
+                rebate: region.last_rebate + federal.map_or(0.0, |fed| fed.last_rebate),
+                rng_key: self.worker_key,
+                leader: region
+                    .governance
+                    .as_ref()
+                    .and_then(|elected| elected.leader),
+            })
+            .collect();
+        let call = WorkerCall::StepIn(Arc::new(RegionalViews {
+            views,
+            region_of: f.region_of.clone(),
+        }));
+        let feedback = std::mem::take(&mut self.state.feedback);
+        let replies = self.workers.step(step, &call, feedback).await?;
+        if let Some(message) = replies.iter().find_map(|r| r.fatal().cloned()) {
+            return Err(GameError::Replay { step, message });
+        }
+        let hours: Vec<f64> = replies.iter().map(|r| r.hours).collect();
+        self.log_decisions(step, &hours, frames);
+        for reply in replies {
+            let Some(extra) = reply.extra else { continue };
+            for e in extra.exchanges {
+                frames.push(Frame::Llm(e));
+            }
+        }
+
+        let actors = self.regions.as_mut().expect("a federation");
+        let equalization = actors.config.equalization;
+        let f = self.state.federation.as_mut().expect("a federation");
+        let schedules: Vec<TaxSchedule> = f.regions.iter().map(|r| r.schedule.clone()).collect();
+        // Every schedule change and every move bumps the version.
+        let version = self.state.schedule_version;
+        let reusable =
+            matches!(&self.state.last_hours, Some((v, h)) if *v == version && *h == hours);
+        let settled = match actors.settled.take() {
+            Some(s) if reusable => s,
+            _ => settle_regions(
+                &self.params,
+                &schedules,
+                f.federal.as_ref().map(|fed| FederalLayer {
+                    schedule: &fed.schedule,
+                    equalization,
+                }),
+                &f.region_of,
+                &self.population.skills,
+                &self.population.weights,
+                &hours,
+            ),
+        };
+        let groups = residents(&f.region_of, f.regions.len());
+        if let Some(fed) = f.federal.as_mut() {
+            fed.last_rebate = settled.federal_rebate;
+            fed.year.0 += settled.federal_revenue;
+            fed.year.1 += 1;
+        }
+        for (r, ((region, s), ids)) in f
+            .regions
+            .iter_mut()
+            .zip(&settled.regions)
+            .zip(&groups)
+            .enumerate()
+        {
+            let transfer = settled.transfers[r];
+            let figures = [
+                s.welfare,
+                s.revenue,
+                s.mean_hours,
+                s.gini,
+                s.mean_income,
+                transfer,
+            ];
+            for (sum, x) in region.year.0.iter_mut().zip(figures) {
+                *sum += x;
+            }
+            region.year.1 += 1;
+            region.last_rebate = s.rebate;
+            region.incomes = s.incomes.clone();
+            region.utilities = s.utilities.clone();
+            frames.push(Frame::RegionOutcome(RegionOutcome {
+                step,
+                tax_year,
+                region: r as u32,
+                population: ids.len() as u64,
+                cutoffs: region.schedule.cutoffs().to_vec(),
+                rates: region.schedule.rates().to_vec(),
+                revenue: s.revenue,
+                rebate: s.rebate,
+                transfer,
+                welfare: s.welfare,
+                gini: s.gini,
+                mean_hours: s.mean_hours,
+                mean_income: s.mean_income,
+            }));
+        }
+        f.segregation = segregation_index(&settled.national.incomes, &f.region_of, f.regions.len());
+        let populations: Vec<usize> = groups.iter().map(Vec::len).collect();
+        let previous_welfare = self.state.last_welfare;
+        let n = &settled.national;
+        self.state.feedback = hours
+            .iter()
+            .zip(&n.utilities)
+            .zip(&self.population.utility_types)
+            .map(|((&h, &u), t)| {
+                Some(Feedback {
+                    hours: h,
+                    utility: match t {
+                        UtilityType::Egotistical => u,
+                        UtilityType::Altruistic => previous_welfare,
+                        UtilityType::Adversarial => -previous_welfare,
+                    },
+                })
+            })
+            .collect();
+        let outcome = StepOutcome {
+            step,
+            tax_year,
+            rates: mean_rates(self.state.schedule.cutoffs(), &schedules, &populations),
+            revenue: n.revenue,
+            rebate: n.rebate,
+            welfare: n.welfare,
+            gini: n.gini,
+            mean_hours: n.mean_hours,
+            mean_income: n.mean_income,
+            mean_utility: n.mean_utility,
+        };
+        self.state.last_hours = Some((self.state.schedule_version, hours));
+        self.last_settlement = Some(settled.national.clone());
+        if let Some(actors) = self.regions.as_mut() {
+            actors.settled = Some(settled);
+        }
+        Ok(self.finish_step(outcome, frames))
+    }
+
+    /// The first step of a tax year: moves (when due), then each region governs, then the
+    /// nation's summary move.
+    async fn federal_year_turn(
+        &mut self,
+        step: u64,
+        tax_year: u64,
+        frames: &mut StepFrames<Frame>,
+    ) -> Result<(), GameError> {
+        let observed_welfare = self.close_year();
+        let config = self.regions.as_ref().expect("a federation").config.clone();
+        let k = config.regions;
+        let mut changed = false;
+        let mut deferred = Vec::new();
+        if tax_year > 0
+            && config.move_every_years > 0
+            && tax_year.is_multiple_of(config.move_every_years)
+        {
+            let asked = self
+                .ask_where(step, tax_year, &config, &mut deferred)
+                .await?;
+            let record = self.moves(step, tax_year, &config, asked);
+            changed |= !record.moves.is_empty();
+            frames.push(Frame::Moves(record));
+        }
+        changed |= self
+            .federal_turn(step, tax_year, observed_welfare, frames, &mut deferred)
+            .await?;
+        for r in 0..k {
+            let mut own = StepFrames::new();
+            changed |= self.region_turn(r, step, tax_year, &mut own).await?;
+            for frame in own.frames() {
+                match frame {
+                    Frame::Llm(_) => deferred.push(frame.clone()),
+                    other => frames.push(Frame::InRegion {
+                        region: r as u32,
+                        frame: Box::new(other.clone()),
+                    }),
+                }
+            }
+        }
+        if changed {
+            self.state.schedule_version += 1;
+        }
+        let f = self.state.federation.as_ref().expect("a federation");
+        let schedules: Vec<TaxSchedule> = f.regions.iter().map(|r| r.schedule.clone()).collect();
+        let rates = mean_rates(
+            self.state.schedule.cutoffs(),
+            &schedules,
+            &populations(&f.region_of, k),
+        );
+        let national = TaxSchedule::new(self.state.schedule.cutoffs().to_vec(), rates)
+            .expect("mean rates are rates");
+        let previous = std::mem::replace(&mut self.state.schedule, national);
+        frames.push(Frame::PlannerMove(PlannerMove {
+            step,
+            tax_year,
+            policy: format!("{k} regions"),
+            observed_welfare,
+            previous_rates: previous.rates().to_vec(),
+            deltas_points: Vec::new(),
+            cutoffs: self.state.schedule.cutoffs().to_vec(),
+            rates: self.state.schedule.rates().to_vec(),
+        }));
+        for frame in deferred {
+            frames.push(frame);
+        }
+        Ok(())
+    }
+
+    /// Region `r` governs for the coming tax year; true when its schedule changed.
+    async fn region_turn(
+        &mut self,
+        r: usize,
+        step: u64,
+        tax_year: u64,
+        frames: &mut StepFrames<Frame>,
+    ) -> Result<bool, GameError> {
+        let f = self.state.federation.as_mut().expect("a federation");
+        let region = &mut f.regions[r];
+        let (sums, count) = std::mem::take(&mut region.year);
+        let means = (count > 0).then(|| sums.map(|x| x / count as f64));
+        if means.is_some() {
+            region.last_year = means;
+        }
+        let version = region.schedule_version;
+        let actors = self.regions.as_mut().expect("a federation");
+        if let Some(planner) = actors.planners[r].clone() {
+            let region = &f.regions[r];
+            let input = PlannerInput {
+                tax_year,
+                years_total: self.state.years_total,
+                step,
+                current: region.schedule.clone(),
+                observed_welfare: means.map(|m| m[0]),
+                last_year: means.map(|m| YearObservation {
+                    welfare: m[0],
+                    revenue: m[1],
+                    mean_hours: m[2],
+                    gini: m[3],
+                    incomes: Arc::new(region.incomes.clone()),
+                    utilities: Arc::new(region.utilities.clone()),
+                }),
+            };
+            let proposal = ask_planner(&planner, input, step).await?;
+            let region = &mut f.regions[r];
+            let previous = std::mem::replace(&mut region.schedule, proposal.schedule);
+            let deltas_points = points(&previous, &region.schedule);
+            let changed = previous != region.schedule;
+            if changed {
+                region.schedule_version += 1;
+            }
+            frames.push(Frame::PlannerMove(PlannerMove {
+                step,
+                tax_year,
+                policy: proposal.policy.to_string(),
+                observed_welfare: means.map(|m| m[0]),
+                previous_rates: previous.rates().to_vec(),
+                deltas_points,
+                cutoffs: region.schedule.cutoffs().to_vec(),
+                rates: region.schedule.rates().to_vec(),
+            }));
+            for e in proposal.exchanges {
+                frames.push(Frame::Llm(e));
+            }
+            return Ok(changed);
+        }
+        // A leader who moved away leaves office: the region elects anew among its residents.
+        if let Some(elected) = f.regions[r].governance.as_mut()
+            && elected
+                .leader
+                .is_some_and(|l| f.region_of.get(l as usize) != Some(&(r as u32)))
+        {
+            elected.leader = None;
+        }
+        // An election among the residents: the election turn runs on the region's state,
+        // swapped into the economy's for the turn.
+        let scope = RegionScope {
+            region: r as u32,
+            residents: residents(&f.region_of, f.regions.len()).swap_remove(r),
+            region_of: Arc::new(f.region_of.clone()),
+        };
+        let year_welfare = (sums[0], count);
+        self.swap_region(r);
+        self.state.year_welfare = year_welfare;
+        let result = self
+            .election_turn(step, tax_year, frames, Some(&scope))
+            .await;
+        self.state.year_welfare = (0.0, 0);
+        self.swap_region(r);
+        result?;
+        let f = self.state.federation.as_ref().expect("a federation");
+        Ok(f.regions[r].schedule_version != version)
+    }
+
+    /// Exchanges region `r`'s schedule and elected governance with the economy's own.
+    fn swap_region(&mut self, r: usize) {
+        let f = self.state.federation.as_mut().expect("a federation");
+        let region = &mut f.regions[r];
+        std::mem::swap(&mut self.state.schedule, &mut region.schedule);
+        std::mem::swap(
+            &mut self.state.schedule_version,
+            &mut region.schedule_version,
+        );
+        std::mem::swap(&mut self.state.governance, &mut region.governance);
+        let actors = self.regions.as_mut().expect("a federation");
+        std::mem::swap(&mut self.governance, &mut actors.governance[r]);
+    }
+}
+
+/// A move in points per bracket (empty when the brackets changed: a move is expressed in
+/// points only when the brackets are the same).
+pub(super) fn points(previous: &TaxSchedule, next: &TaxSchedule) -> Vec<i32> {
+    if previous.cutoffs() != next.cutoffs() {
+        return Vec::new();
+    }
+    previous
+        .rates()
+        .iter()
+        .zip(next.rates())
+        .map(|(a, b)| ((b - a) * 100.0).round() as i32)
+        .collect()
+}
+
+/// The schedule a region's residents face: its own, with the federal one on top.
+pub(super) fn faced(regional: &TaxSchedule, federal: Option<&FederalState>) -> TaxSchedule {
+    match federal {
+        Some(fed) => combine(regional, &fed.schedule),
+        None => regional.clone(),
+    }
+}
+
+/// Each region's population.
+pub(super) fn populations(region_of: &[u32], k: usize) -> Vec<usize> {
+    let mut out = vec![0; k];
+    for &r in region_of {
+        out[r as usize] += 1;
+    }
+    out
+}
