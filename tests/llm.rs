@@ -1587,3 +1587,23 @@ fn llm_workers_choose_their_region_and_elect_among_residents_and_replay() {
     drop(mock);
     assert_replays(tmp.path());
 }
+
+#[test]
+fn a_sweep_run_stopped_by_its_fallbacks_is_no_result_and_the_next_sweep_resumes_it() {
+    use simulacra::sweep::run_sweep;
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = |mock: &Mock| llm_sweep(mock, tmp.path().join("sweep"), vec![1]);
+    // Every answer is unusable: the run stops early on its fallback share.
+    let broken = Mock::start(|_, _| Behave::Answer("Sorry, I cannot help with that.".into()));
+    let Err(err) = run_sweep(&spec(&broken), None, None) else {
+        panic!("a sweep whose only run stopped early succeeded");
+    };
+    let text = format!("{err:#}");
+    assert!(text.contains("stopped before its end"), "{text}");
+    drop(broken);
+    // Its summary says it stopped: the next sweep resumes it rather than counting it as done.
+    let good = Mock::start(|_, p| Behave::Answer(good_answer(p)));
+    let done = run_sweep(&spec(&good), None, None).unwrap();
+    assert_eq!((done.counts.skipped, done.counts.resumed), (0, 1));
+    assert_eq!(done.result.unwrap().rows.len(), 1);
+}

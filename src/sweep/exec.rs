@@ -73,6 +73,7 @@ fn run_one(scenario: &Scenario, dir: &Path, identity: &str) -> anyhow::Result<Ou
             // The servers this sweep was given now, not those in the run's log: a run
             // requeued on another node resumes against that node's server.
             let r = resume_run_at(dir, scenario.llm.endpoint()).context("resuming it")?;
+            stopped_early(dir, &r.summary)?;
             let o = Outcome::Resumed {
                 steps_kept: r.steps_kept,
                 from_snapshot: r.from_snapshot,
@@ -80,7 +81,8 @@ fn run_one(scenario: &Scenario, dir: &Path, identity: &str) -> anyhow::Result<Ou
             (o, "resumed")
         }
         RunState::NotStarted => {
-            run_scenario(scenario, dir, None)?;
+            let summary = run_scenario(scenario, dir, None)?;
+            stopped_early(dir, &summary)?;
             (Outcome::Ran, "ran")
         }
     };
@@ -97,6 +99,19 @@ fn run_one(scenario: &Scenario, dir: &Path, identity: &str) -> anyhow::Result<Ou
     )?;
     drop(lock);
     Ok(outcome)
+}
+
+/// A run that stopped before its end (too many LLM fallbacks, its budget) is no result for
+/// the sweep's tables: it fails, and the next invocation of the sweep resumes it.
+fn stopped_early(dir: &Path, summary: &crate::run::Summary) -> anyhow::Result<()> {
+    match &summary.halted {
+        Some(reason) => bail!(
+            "{}: the run stopped before its end ({reason}); fix the cause and run the sweep \
+             again to resume it",
+            dir.display()
+        ),
+        None => Ok(()),
+    }
 }
 
 /// Runs the plan's runs that belong to `shard`, `jobs` at a time; returns each run's position

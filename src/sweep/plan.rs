@@ -239,6 +239,11 @@ pub fn state_of(dir: &Path, expected: &str) -> anyhow::Result<RunState> {
             "summary.json does not match the log's hash".into(),
         ));
     }
+    if let Some(reason) = &summary.halted {
+        return Ok(RunState::Partial(format!(
+            "the run stopped before its end ({reason})"
+        )));
+    }
     Ok(RunState::Complete(Box::new(summary)))
 }
 
