@@ -1,5 +1,6 @@
 //! Language-model agents' plumbing: the OpenAI-compatible transport ([`client`]), the gateway
-//! that routes, retries, accounts, caches and replays ([`gateway`]), answer parsing
+//! that routes, retries, accounts, caches and replays ([`gateway`], with [`recording`] and
+//! [`stats`]), answer parsing
 //! ([`parse`]) and prompt templates ([`prompts`]). The decision logic of LLM workers and the
 //! LLM planner lives with the other policies in [`crate::policy`].
 
@@ -7,14 +8,19 @@ pub mod client;
 pub mod gateway;
 pub mod parse;
 pub mod prompts;
+pub mod recording;
+mod routing;
+pub mod stats;
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use client::{CallError, ChatBackend, ChatReply, OpenAiBackend};
-pub use gateway::{Ask, LlmGateway, LlmStats, Recording, RoleStats, Settings, Source};
+pub use gateway::{Ask, LlmGateway, Settings};
 pub use prompts::Prompts;
+pub use recording::{Recording, Source};
+pub use stats::{LlmStats, RoleStats};
 
 use crate::config::Scenario;
 
