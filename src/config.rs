@@ -557,6 +557,26 @@ pub struct LlmConfig {
     /// Archetype mode: 0 = off; k > 0 = workers are grouped into k skill buckets and one LLM
     /// call per bucket decides for all its members.
     pub archetypes: usize,
+    /// At start every endpoint is probed (`GET {base}/models`); a dead one is an error naming
+    /// it, unless this is set: then it is a warning and the run goes on without it. The keys
+    /// below say only how servers are reached, and are written into the log's header only
+    /// when set otherwise than their defaults (headers of runs that leave them alone keep
+    /// their bytes).
+    #[serde(skip_serializing_if = "is_false")]
+    pub skip_dead_endpoints: bool,
+    /// Consecutive transport failures (connection, timeout, 5xx) after which an endpoint is
+    /// ejected from the pool for `eject_seconds`; its agents go to their next endpoint.
+    #[serde(skip_serializing_if = "is_default_eject_after")]
+    pub eject_after: u32,
+    /// An ejected endpoint's cool-down; it returns after a successful probe.
+    #[serde(skip_serializing_if = "is_default_eject_seconds")]
+    pub eject_seconds: f64,
+    /// Most requests in flight at once to one endpoint (0 = only `concurrency` caps them).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub endpoint_concurrency: usize,
+    /// Longest wait a server's `Retry-After` (on 429 and 503) may impose before a retry.
+    #[serde(skip_serializing_if = "is_default_retry_after_cap")]
+    pub retry_after_cap_seconds: f64,
 }
 
 impl Default for LlmConfig {
@@ -584,6 +604,11 @@ impl Default for LlmConfig {
             prompts_dir: String::new(),
             log_prompts: true,
             archetypes: 0,
+            skip_dead_endpoints: false,
+            eject_after: DEFAULT_EJECT_AFTER,
+            eject_seconds: DEFAULT_EJECT_SECONDS,
+            endpoint_concurrency: 0,
+            retry_after_cap_seconds: DEFAULT_RETRY_AFTER_CAP,
         }
     }
 }
@@ -593,12 +618,17 @@ impl Default for LlmConfig {
 /// the requests in flight. They cannot change a run's results (answers are placed by worker
 /// id, never by arrival, and what the model answered is in the log), so a run resumed on
 /// another machine takes them from its command line rather than from its log's header.
-pub const LLM_ENDPOINT_KEYS: [&str; 5] = [
+pub const LLM_ENDPOINT_KEYS: [&str; 10] = [
     "llm.base_url",
     "llm.weights",
     "llm.api_key_env",
     "llm.timeout_seconds",
     "llm.concurrency",
+    "llm.skip_dead_endpoints",
+    "llm.eject_after",
+    "llm.eject_seconds",
+    "llm.endpoint_concurrency",
+    "llm.retry_after_cap_seconds",
 ];
 
 /// The settings of [`LLM_ENDPOINT_KEYS`].
@@ -609,6 +639,11 @@ pub struct LlmEndpoint {
     pub api_key_env: String,
     pub timeout_seconds: f64,
     pub concurrency: usize,
+    pub skip_dead_endpoints: bool,
+    pub eject_after: u32,
+    pub eject_seconds: f64,
+    pub endpoint_concurrency: usize,
+    pub retry_after_cap_seconds: f64,
 }
 
 /// The default `llm.max_fallback_share`.
@@ -616,6 +651,34 @@ pub const DEFAULT_MAX_FALLBACK_SHARE: f64 = 0.2;
 
 fn is_default_fallback_share(share: &f64) -> bool {
     *share == DEFAULT_MAX_FALLBACK_SHARE
+}
+
+/// The default `llm.eject_after`: three failures in a row are no chance event on a healthy
+/// server, and few enough that a dead one costs a handful of retries.
+pub const DEFAULT_EJECT_AFTER: u32 = 3;
+/// The default `llm.eject_seconds`.
+pub const DEFAULT_EJECT_SECONDS: f64 = 30.0;
+/// The default `llm.retry_after_cap_seconds`.
+pub const DEFAULT_RETRY_AFTER_CAP: f64 = 60.0;
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+fn is_default_eject_after(n: &u32) -> bool {
+    *n == DEFAULT_EJECT_AFTER
+}
+
+fn is_default_eject_seconds(s: &f64) -> bool {
+    *s == DEFAULT_EJECT_SECONDS
+}
+
+fn is_default_retry_after_cap(s: &f64) -> bool {
+    *s == DEFAULT_RETRY_AFTER_CAP
 }
 
 impl LlmConfig {
@@ -627,6 +690,11 @@ impl LlmConfig {
             api_key_env: self.api_key_env.clone(),
             timeout_seconds: self.timeout_seconds,
             concurrency: self.concurrency,
+            skip_dead_endpoints: self.skip_dead_endpoints,
+            eject_after: self.eject_after,
+            eject_seconds: self.eject_seconds,
+            endpoint_concurrency: self.endpoint_concurrency,
+            retry_after_cap_seconds: self.retry_after_cap_seconds,
         }
     }
 
@@ -637,6 +705,11 @@ impl LlmConfig {
         self.api_key_env = e.api_key_env;
         self.timeout_seconds = e.timeout_seconds;
         self.concurrency = e.concurrency;
+        self.skip_dead_endpoints = e.skip_dead_endpoints;
+        self.eject_after = e.eject_after;
+        self.eject_seconds = e.eject_seconds;
+        self.endpoint_concurrency = e.endpoint_concurrency;
+        self.retry_after_cap_seconds = e.retry_after_cap_seconds;
     }
 
     /// The pool's base URLs.
@@ -1136,6 +1209,38 @@ impl Scenario {
             " (the first retry's delay, in milliseconds)",
         )?;
         in_range("llm.max_reasks", l.max_reasks, 0, 10, "")?;
+        in_range(
+            "llm.eject_after",
+            l.eject_after,
+            1,
+            1000,
+            " (consecutive failures that eject an endpoint)",
+        )?;
+        if !(l.eject_seconds > 0.0 && l.eject_seconds <= 3600.0) {
+            return Err(invalid(
+                "llm.eject_seconds",
+                format!(
+                    "must be positive, at most 3600 (an ejected endpoint's cool-down; got {})",
+                    l.eject_seconds
+                ),
+            ));
+        }
+        in_range(
+            "llm.endpoint_concurrency",
+            l.endpoint_concurrency,
+            0,
+            4096,
+            " (requests in flight at once to one endpoint; 0 = no cap of its own)",
+        )?;
+        if !(l.retry_after_cap_seconds >= 0.0 && l.retry_after_cap_seconds <= 3600.0) {
+            return Err(invalid(
+                "llm.retry_after_cap_seconds",
+                format!(
+                    "must be within [0, 3600] (the longest Retry-After waited out; got {})",
+                    l.retry_after_cap_seconds
+                ),
+            ));
+        }
         in_range(
             "llm.max_fallback_share",
             l.max_fallback_share,

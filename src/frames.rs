@@ -6,6 +6,7 @@
 //! PlannerMove { .. }                  (first step of a tax year only)
 //! Decisions { first_agent, hours }    (one per block of up to DECISION_BLOCK workers; or a
 //! DecisionDigest                       digest when log.decisions = "digest")
+//! Llm { .. } / Endpoint { .. }        (LLM exchanges, then endpoint ejections and returns)
 //! Outcome { revenue, rebate, welfare, gini, .. }
 //! ```
 //!
@@ -67,6 +68,24 @@ pub enum Frame {
     /// One attempt of one LLM exchange (logged after the step's decisions, in agent-id order,
     /// then the planner's), so a replay can answer every request without a server.
     Llm(LlmExchange),
+    /// An endpoint of the LLM pool left it or came back (logged after the step's exchanges).
+    /// It records how the run reached its servers, never what they answered: a replay
+    /// re-logs it from the recording and does not need it to happen again.
+    Endpoint(EndpointEvent),
+}
+
+/// An endpoint ejected after repeated failures, or back after a successful probe.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EndpointEvent {
+    /// The step during whose play (or just before) the change was seen.
+    pub step: u64,
+    /// Its index in `llm.base_url`.
+    pub endpoint: u64,
+    pub base_url: String,
+    /// "ejected" or "returned".
+    pub change: String,
+    /// Why: the failures that ejected it, or the probe that brought it back.
+    pub reason: String,
 }
 
 /// An election: candidacies and platforms, every ballot, the count and the winner.

@@ -119,7 +119,7 @@ pub fn scan(
                     all.extend_from_slice(&hours);
                 }
             }
-            Frame::DecisionDigest { .. } => {}
+            Frame::DecisionDigest { .. } | Frame::Endpoint(_) => {}
             Frame::Outcome(o) => {
                 if let Some(c) = current.as_mut() {
                     c.outcome = Some(o);

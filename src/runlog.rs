@@ -262,6 +262,15 @@ impl Grammar {
             (Phase::Deciding { covered }, Frame::Llm(_)) if covered > 0 => Err(format!(
                 "an LLM exchange between step {step}'s decision blocks"
             )),
+            (Phase::Deciding { covered }, Frame::Endpoint(_)) if covered > 0 => Err(format!(
+                "an LLM endpoint event between step {step}'s decision blocks"
+            )),
+            (Phase::Deciding { .. } | Phase::Decided, Frame::Endpoint(e)) => {
+                if e.step != step {
+                    return wrong_step(e.step);
+                }
+                Ok(())
+            }
             (Phase::Deciding { .. } | Phase::Decided, Frame::Llm(e)) => {
                 if e.step != step {
                     return wrong_step(e.step);
@@ -297,6 +306,7 @@ fn frame_kind(frame: &Frame) -> &'static str {
         Frame::Outcome(_) => "outcome",
         Frame::Election(_) => "election",
         Frame::Llm(_) => "LLM-exchange",
+        Frame::Endpoint(_) => "LLM-endpoint",
     }
 }
 

@@ -32,3 +32,36 @@ pub fn stderr(o: &Output) -> String {
 pub fn out_dir(tmp: &Path, name: &str) -> PathBuf {
     tmp.join(name)
 }
+
+/// The worker id a prompt belongs to ("You are worker_7"), if any.
+pub fn worker_of(prompt: &str) -> Option<usize> {
+    let at = prompt.find("worker_")? + "worker_".len();
+    prompt[at..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// A well-formed answer to whatever the prompt asks for (the last quoted key wins, as in the
+/// project's Python mock): hours from the worker id, +10/0/-10 moves, YES, a persona.
+pub fn good_answer(prompt: &str) -> String {
+    let last = |k: &str| prompt.rfind(&format!("\"{k}\"")).map_or(-1, |p| p as i64);
+    let (labor, delta, answer) = (last("LABOR"), last("DELTA"), last("ANSWER"));
+    if delta > labor && delta > answer {
+        let n = prompt[delta as usize..]
+            .split_once('[')
+            .and_then(|(_, rest)| rest.split_once(']'))
+            .map_or(1, |(inside, _)| inside.matches('X').count().max(1));
+        let moves: Vec<i32> = (0..n).map(|i| [10, 0, -10][i % 3]).collect();
+        return serde_json::json!({"DELTA": moves}).to_string();
+    }
+    if answer > labor {
+        return serde_json::json!({"thought": "fine", "ANSWER": "YES"}).to_string();
+    }
+    if labor >= 0 {
+        let h = 10 * (worker_of(prompt).unwrap_or(0) % 11);
+        return serde_json::json!({"LABOR": h.to_string()}).to_string();
+    }
+    "You are a worker with a steady job and modest savings, careful with money.".into()
+}

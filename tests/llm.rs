@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::{good_answer, worker_of};
+
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -46,39 +48,6 @@ struct MockState {
     script: Box<Script>,
     count: AtomicUsize,
     auth: Mutex<Vec<String>>,
-}
-
-/// The worker id a prompt belongs to ("You are worker_7"), if any.
-fn worker_of(prompt: &str) -> Option<usize> {
-    let at = prompt.find("worker_")? + "worker_".len();
-    prompt[at..]
-        .split(|c: char| !c.is_ascii_digit())
-        .next()?
-        .parse()
-        .ok()
-}
-
-/// A well-formed answer to whatever the prompt asks for (the last quoted key wins, as in the
-/// project's Python mock): hours from the worker id, +10/0/-10 moves, YES, a persona.
-fn good_answer(prompt: &str) -> String {
-    let last = |k: &str| prompt.rfind(&format!("\"{k}\"")).map_or(-1, |p| p as i64);
-    let (labor, delta, answer) = (last("LABOR"), last("DELTA"), last("ANSWER"));
-    if delta > labor && delta > answer {
-        let n = prompt[delta as usize..]
-            .split_once('[')
-            .and_then(|(_, rest)| rest.split_once(']'))
-            .map_or(1, |(inside, _)| inside.matches('X').count().max(1));
-        let moves: Vec<i32> = (0..n).map(|i| [10, 0, -10][i % 3]).collect();
-        return json!({"DELTA": moves}).to_string();
-    }
-    if answer > labor {
-        return json!({"thought": "fine", "ANSWER": "YES"}).to_string();
-    }
-    if labor >= 0 {
-        let h = 10 * (worker_of(prompt).unwrap_or(0) % 11);
-        return json!({"LABOR": h.to_string()}).to_string();
-    }
-    "You are a worker with a steady job and modest savings, careful with money.".into()
 }
 
 async fn chat(
@@ -976,6 +945,8 @@ fn the_cli_says_how_many_decisions_fell_back_and_exits_non_zero_without_a_server
             "simulation.timesteps=4",
             "llm.max_retries=0",
             "baselines.enabled=false",
+            // Without it the dead server is an error at start (tests/fleet.rs).
+            "llm.skip_dead_endpoints=true",
         ],
         false,
     );

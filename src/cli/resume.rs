@@ -13,7 +13,9 @@ pub struct Args {
     run_dir: PathBuf,
     /// Where the LLM requests go now: --set llm.base_url=http://node7:8000/v1. Only the keys
     /// that cannot change the results are taken (llm.base_url, llm.weights, llm.api_key_env,
-    /// llm.timeout_seconds, llm.concurrency); the rest of the scenario comes from the log.
+    /// llm.timeout_seconds, llm.concurrency, llm.skip_dead_endpoints, llm.eject_after,
+    /// llm.eject_seconds, llm.endpoint_concurrency, llm.retry_after_cap_seconds); the rest of
+    /// the scenario comes from the log.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
 }

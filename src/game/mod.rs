@@ -504,6 +504,12 @@ impl Economy {
                 frames.push(Frame::Llm(e));
             }
         }
+        // Then the endpoints that left the pool or came back (replayed from the recording).
+        if let Some(rt) = &self.llm {
+            for e in rt.gateway.endpoint_events(step) {
+                frames.push(Frame::Endpoint(e));
+            }
+        }
 
         let previous_welfare = self.state.last_welfare;
         self.settle(hours);

@@ -21,10 +21,11 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 use super::client::{CallError, ChatBackend, ChatReply};
+use super::pool::{Pool, PoolSettings};
 use super::recording::Source;
 use super::stats::{LiveWindow, LlmStats, RoleStats, UNUSABLE_ANSWER};
 use crate::config::ResponseFormat;
-use crate::frames::{ExchangeOutcome, LlmExchange};
+use crate::frames::{EndpointEvent, ExchangeOutcome, LlmExchange};
 
 /// Fixed settings of a run's LLM use.
 #[derive(Clone, Debug)]
@@ -43,8 +44,10 @@ pub struct Settings {
     /// Stop once more than this share of the recent live decisions fell back.
     pub max_fallback_share: f64,
     pub concurrency: usize,
-    /// Relative weights of the endpoints (empty = equal).
-    pub weights: Vec<f64>,
+    /// The endpoints, their weights, ejection and per-endpoint caps.
+    pub pool: PoolSettings,
+    /// Longest `Retry-After` waited out before a retry.
+    pub retry_after_cap: Duration,
 }
 
 /// One logical request.
@@ -114,6 +117,8 @@ pub struct LlmGateway {
     settings: Settings,
     source: Source,
     semaphore: Arc<Semaphore>,
+    /// The endpoints' health and counts (none in a replay, which asks no server).
+    pool: Option<Pool>,
     cache: Mutex<(u64, BTreeMap<[u8; 32], SharedCall>)>,
     stats: Mutex<BTreeMap<String, RoleStats>>,
     live: Mutex<LiveWindow>,
@@ -132,6 +137,10 @@ impl LlmGateway {
     pub fn new(settings: Settings, source: Source) -> Arc<Self> {
         Arc::new(LlmGateway {
             semaphore: Arc::new(Semaphore::new(settings.concurrency.max(1))),
+            pool: match &source {
+                Source::Replay(_) => None,
+                Source::Live(_) | Source::Resume(..) => Some(Pool::new(settings.pool.clone())),
+            },
             settings,
             source,
             cache: Mutex::new((u64::MAX, BTreeMap::new())),
@@ -139,6 +148,26 @@ impl LlmGateway {
             live: Mutex::new(LiveWindow::default()),
             warned_models: Mutex::new(std::collections::BTreeSet::new()),
         })
+    }
+
+    /// Takes endpoint `endpoint`, dead at start, out of the pool.
+    pub fn dead_at_start(&self, endpoint: usize, why: String) {
+        if let Some(p) = &self.pool {
+            p.dead_at_start(endpoint, why);
+        }
+    }
+
+    /// The endpoint ejections and returns to log with step `step`: those recorded for it
+    /// when the step is answered from a recording (a replay re-logs them without their
+    /// happening again), else those seen live since the last call.
+    pub fn endpoint_events(&self, step: u64) -> Vec<EndpointEvent> {
+        let recorded = match &self.source {
+            Source::Replay(r) => return r.endpoint_events_at(step),
+            Source::Resume(r, _) if r.covers(step) => Some(r.endpoint_events_at(step)),
+            _ => None,
+        };
+        // Live changes wait for the first step the recording does not hold.
+        recorded.unwrap_or_else(|| self.pool.as_ref().map_or_else(Vec::new, |p| p.drain(step)))
     }
 
     pub fn settings(&self) -> &Settings {
@@ -200,30 +229,58 @@ impl LlmGateway {
     ) -> BoxFuture<'static, Attempts> {
         let gw = Arc::clone(self);
         Box::pin(async move {
-            let endpoint = super::routing::route(&gw.settings.weights, agent, backend.endpoints());
+            let pool = gw.pool.as_ref().expect("a live source has a pool");
             let mut outcomes = Vec::new();
             for retry in 0..=gw.settings.max_retries {
+                // Picked anew for every attempt: a retry after an ejection goes to the agent's
+                // next endpoint.
+                let mut endpoint = None;
+                // An ejected endpoint whose cool-down is over is probed by the attempt that
+                // finds it so (one at a time); only then does this attempt pick its own.
+                for _ in 0..pool.endpoints() {
+                    let (e, probe) = pool.pick(agent);
+                    if !probe {
+                        endpoint = Some(e);
+                        break;
+                    }
+                    let verdict = backend.probe(e).await;
+                    pool.probed(e, &verdict);
+                }
+                let endpoint = endpoint.unwrap_or_else(|| pool.route(agent));
                 let result = {
+                    let _slot = pool.slot(endpoint).await;
                     let _permit = gw
                         .semaphore
                         .acquire()
                         .await
                         .expect("the semaphore is never closed");
-                    backend.send(endpoint, Arc::clone(&body)).await
+                    let started = std::time::Instant::now();
+                    let result = backend.send(endpoint, Arc::clone(&body)).await;
+                    pool.finished(endpoint, &result, started.elapsed());
+                    result
                 };
                 let again =
                     matches!(&result, Err(e) if e.retryable()) && retry < gw.settings.max_retries;
+                // Backoff only delays; it never changes what is logged. A server's
+                // Retry-After (429, 503) is waited out, up to llm.retry_after_cap_seconds.
+                let mut delay = Duration::from_millis(
+                    gw.settings
+                        .backoff_ms
+                        .saturating_mul(1 << retry.min(10))
+                        .min(30_000),
+                );
+                if let Err(CallError::Http {
+                    retry_after: Some(wait),
+                    ..
+                }) = &result
+                {
+                    delay = delay.max((*wait).min(gw.settings.retry_after_cap));
+                }
                 outcomes.push(result);
                 if !again {
                     break;
                 }
-                // Backoff only delays; it never changes what is logged.
-                let delay = gw
-                    .settings
-                    .backoff_ms
-                    .saturating_mul(1 << retry.min(10))
-                    .min(30_000);
-                tokio::time::sleep(Duration::from_millis(delay)).await;
+                tokio::time::sleep(delay).await;
             }
             Attempts {
                 outcomes,
@@ -493,7 +550,11 @@ impl LlmGateway {
         for s in by_role.values() {
             totals.add(s);
         }
-        LlmStats { totals, by_role }
+        LlmStats {
+            totals,
+            by_role,
+            endpoints: self.pool.as_ref().map_or_else(Vec::new, |p| p.stats()),
+        }
     }
 
     /// Why the run must stop, checked between steps (so a stopped run's log ends on a whole
@@ -559,7 +620,14 @@ mod tests {
                 budget_tokens: 0,
                 max_fallback_share,
                 concurrency: 1,
-                weights: Vec::new(),
+                pool: PoolSettings {
+                    base_urls: vec!["http://127.0.0.1:8000/v1".into()],
+                    weights: Vec::new(),
+                    eject_after: 3,
+                    cooldown: Duration::from_secs(30),
+                    endpoint_concurrency: 0,
+                },
+                retry_after_cap: Duration::from_secs(60),
             },
             Source::Replay(Recording::default()),
         )

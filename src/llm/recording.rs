@@ -7,12 +7,16 @@ use std::sync::Arc;
 
 use super::client::{CallError, ChatBackend, ChatReply};
 use super::gateway::{Ask, Attempts};
-use crate::frames::{ExchangeOutcome, LlmExchange};
+use crate::frames::{EndpointEvent, ExchangeOutcome, LlmExchange};
 
 /// The recorded exchanges of a run, by (role, agent, step, attempt).
 #[derive(Default)]
 pub struct Recording {
     exchanges: BTreeMap<(String, u64, u64, u32), LlmExchange>,
+    /// The endpoint ejections and returns logged, by step.
+    endpoint_events: BTreeMap<u64, Vec<EndpointEvent>>,
+    /// Steps `0..covered` are answered from the recording in a resume or a fork's prefix.
+    covered: u64,
 }
 
 impl Recording {
@@ -22,7 +26,31 @@ impl Recording {
                 .into_iter()
                 .map(|e| ((e.role.clone(), e.agent, e.step, e.attempt), e))
                 .collect(),
+            endpoint_events: BTreeMap::new(),
+            covered: 0,
         }
+    }
+
+    /// Adds the endpoint events the log holds for steps `0..covered` (the steps a resume or a
+    /// fork re-executes from the log), to be logged again as they were.
+    pub fn with_endpoint_events(
+        mut self,
+        events: impl IntoIterator<Item = EndpointEvent>,
+        covered: u64,
+    ) -> Self {
+        for e in events.into_iter().filter(|e| e.step < covered) {
+            self.endpoint_events.entry(e.step).or_default().push(e);
+        }
+        self.covered = covered;
+        self
+    }
+
+    pub(super) fn endpoint_events_at(&self, step: u64) -> Vec<EndpointEvent> {
+        self.endpoint_events.get(&step).cloned().unwrap_or_default()
+    }
+
+    pub(super) fn covers(&self, step: u64) -> bool {
+        step < self.covered
     }
 
     pub fn len(&self) -> usize {
@@ -128,6 +156,7 @@ fn failure_from_log(kind: &str, message: &str) -> CallError {
         CallError::Http {
             status,
             message: message.to_string(),
+            retry_after: None,
         }
     } else if kind == "connection" {
         CallError::Connection(message.to_string())

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::pool::EndpointStats;
+
 /// Request and token counts of one role (or of all).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct RoleStats {
@@ -57,6 +59,12 @@ pub struct LlmStats {
     #[serde(flatten)]
     pub totals: RoleStats,
     pub by_role: BTreeMap<String, RoleStats>,
+    /// Per endpoint of the pool, in `llm.base_url` order, as this process saw them (a replay
+    /// asks no server and shows none). Not in `summary.json`, whose bytes a resumed run
+    /// reproduces: which endpoint answered and how fast depend on the servers and the clock,
+    /// so they go to their own file, [`ENDPOINTS_FILE`].
+    #[serde(skip)]
+    pub endpoints: Vec<EndpointStats>,
 }
 
 impl LlmStats {
@@ -85,9 +93,22 @@ impl LlmStats {
                 t.model_mismatches
             ));
         }
+        let ejected: Vec<String> = self
+            .endpoints
+            .iter()
+            .filter(|e| e.ejections > 0)
+            .map(|e| format!("{} {}x", e.base_url, e.ejections))
+            .collect();
+        if !ejected.is_empty() {
+            line.push_str(&format!("; endpoints ejected: {}", ejected.join(", ")));
+        }
         line
     }
 }
+
+/// The run folder's file of per-endpoint counts (`{"endpoints": [...]}`), rewritten by each
+/// invocation that asked a server (a resume counts only what it asked).
+pub const ENDPOINTS_FILE: &str = "llm_endpoints.json";
 
 /// "3 connection, 1 unusable answer", most frequent first.
 fn causes_text(causes: &BTreeMap<String, u64>) -> String {

@@ -390,5 +390,13 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
         super::header::fsync_outputs(scenario),
         (json + "\n").as_bytes(),
     )?;
+    if let Some(l) = summary.llm.as_ref().filter(|l| !l.endpoints.is_empty()) {
+        let json = serde_json::to_string_pretty(&serde_json::json!({"endpoints": l.endpoints}))?;
+        crate::outfile::write_bytes(
+            &out_dir.join(crate::llm::stats::ENDPOINTS_FILE),
+            super::header::fsync_outputs(scenario),
+            (json + "\n").as_bytes(),
+        )?;
+    }
     Ok(summary)
 }

@@ -1,0 +1,368 @@
+//! LLM fleets against local test servers: an endpoint stopped mid-run is ejected and its
+//! agents go to the others with no fallback, and the log still replays; an endpoint dead at
+//! start is an error or, when allowed, left out; a failing endpoint comes back after a probe;
+//! a 429's Retry-After is waited out (and capped).
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use simulacra::frames::{EndpointEvent, ExchangeOutcome, Frame};
+use simulacra::run::{ReplayVerdict, Summary, run_scenario, verify_replay};
+use simulacra_actors::LogReader;
+
+use common::good_answer;
+
+/// What a server does with its n-th chat request (counted from 0), given how many probes
+/// (`GET /v1/models`) it has answered.
+enum Reply {
+    Good,
+    Status(u16, Option<&'static str>),
+}
+
+type Script = dyn Fn(usize, usize) -> Reply + Send + Sync;
+
+struct ServerState {
+    script: Box<Script>,
+    count: AtomicUsize,
+    probes: AtomicUsize,
+    /// Stop serving after this many chat requests (0 = never).
+    stop_after: usize,
+    stop: tokio::sync::Notify,
+}
+
+async fn chat(State(st): State<Arc<ServerState>>, Json(body): Json<Value>) -> Response {
+    let prompt: String = body["messages"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .filter_map(|x| x["content"].as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default();
+    let n = st.count.fetch_add(1, Ordering::SeqCst);
+    if st.stop_after > 0 && n + 1 == st.stop_after {
+        st.stop.notify_one();
+    }
+    match (st.script)(n, st.probes.load(Ordering::SeqCst)) {
+        Reply::Good => Json(json!({
+            "id": format!("c{n}"), "object": "chat.completion", "created": 0,
+            "model": body["model"],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": good_answer(&prompt)}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": prompt.len() / 4, "completion_tokens": 5}
+        }))
+        .into_response(),
+        Reply::Status(code, retry_after) => {
+            let mut r = (
+                axum::http::StatusCode::from_u16(code).unwrap(),
+                Json(json!({"error": {"message": "injected"}})),
+            )
+                .into_response();
+            if let Some(v) = retry_after {
+                r.headers_mut()
+                    .insert("retry-after", axum::http::HeaderValue::from_static(v));
+            }
+            r
+        }
+    }
+}
+
+async fn models(State(st): State<Arc<ServerState>>) -> Json<Value> {
+    st.probes.fetch_add(1, Ordering::SeqCst);
+    Json(json!({"object": "list", "data": [{"id": "mock-llm", "object": "model"}]}))
+}
+
+/// A test server on its own thread; stops when dropped or after `stop_after` chat requests.
+struct Server {
+    addr: SocketAddr,
+    state: Arc<ServerState>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Server {
+    fn start(
+        stop_after: usize,
+        script: impl Fn(usize, usize) -> Reply + Send + Sync + 'static,
+    ) -> Self {
+        let state = Arc::new(ServerState {
+            script: Box::new(script),
+            count: AtomicUsize::new(0),
+            probes: AtomicUsize::new(0),
+            stop_after,
+            stop: tokio::sync::Notify::new(),
+        });
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let st = Arc::clone(&state);
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                addr_tx.send(listener.local_addr().unwrap()).unwrap();
+                let app = axum::Router::new()
+                    .route("/v1/chat/completions", post(chat))
+                    .route("/v1/models", get(models))
+                    .with_state(Arc::clone(&st));
+                let stopped = async move {
+                    tokio::select! {
+                        _ = stop_rx => {}
+                        _ = st.stop.notified() => {}
+                    }
+                };
+                // Not graceful: a stopped server drops its connections, as a crashed one does.
+                tokio::select! {
+                    _ = axum::serve(listener, app) => {}
+                    _ = stopped => {}
+                }
+            });
+        });
+        Server {
+            addr: addr_rx.recv().unwrap(),
+            state,
+            _stop: stop_tx,
+        }
+    }
+
+    fn good() -> Self {
+        Server::start(0, |_, _| Reply::Good)
+    }
+
+    fn base(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    fn requests(&self) -> usize {
+        self.state.count.load(Ordering::SeqCst)
+    }
+}
+
+fn base_urls(servers: &[&str]) -> String {
+    let quoted: Vec<String> = servers.iter().map(|s| format!("{s:?}")).collect();
+    format!("llm.base_url=[{}]", quoted.join(","))
+}
+
+/// The LLM game of these tests: 30 LLM workers and an LLM planner, 6 steps.
+fn scenario(urls: &str, extra: &[&str]) -> simulacra::config::Scenario {
+    let mut sets = vec![
+        "simulation.num_agents=30",
+        "simulation.timesteps=6",
+        "simulation.tax_year_length=3",
+        "workers.policy=llm",
+        "planner.policy=llm",
+        "llm.backoff_ms=1",
+        "llm.timeout_seconds=5",
+        urls,
+    ];
+    sets.extend_from_slice(extra);
+    common::scenario(&sets)
+}
+
+fn run(s: &simulacra::config::Scenario) -> (tempfile::TempDir, Summary) {
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = run_scenario(s, tmp.path(), None).unwrap();
+    (tmp, summary)
+}
+
+fn frames(dir: &std::path::Path) -> Vec<Frame> {
+    let mut r = LogReader::open(&dir.join("run.log")).unwrap();
+    r.read_all::<Frame>()
+        .0
+        .into_iter()
+        .map(|(_, f)| f)
+        .collect()
+}
+
+fn endpoint_events(dir: &std::path::Path) -> Vec<EndpointEvent> {
+    frames(dir)
+        .into_iter()
+        .filter_map(|f| match f {
+            Frame::Endpoint(e) => Some(e),
+            _ => None,
+        })
+        .collect()
+}
+
+fn assert_replays(dir: &std::path::Path) {
+    match verify_replay(dir).unwrap() {
+        ReplayVerdict::Identical { .. } => {}
+        ReplayVerdict::Differs(d) => panic!("replay differs: {d}"),
+        ReplayVerdict::Failed(why) => panic!("replay failed: {why}"),
+    }
+}
+
+#[test]
+fn an_endpoint_stopped_mid_run_is_ejected_with_no_fallback_and_the_log_replays() {
+    let (a, c) = (Server::good(), Server::good());
+    // The middle server dies after its 15th request (in the run's second step).
+    let b = Server::start(15, |_, _| Reply::Good);
+    let urls = base_urls(&[&a.base(), &b.base(), &c.base()]);
+    let (tmp, summary) = run(&scenario(&urls, &[]));
+    assert_eq!(summary.steps_run, 6);
+    let llm = summary.llm.as_ref().unwrap();
+    assert_eq!(
+        (llm.totals.fallbacks, &llm.totals.fallback_causes),
+        (0, &Default::default()),
+        "no decision fell back"
+    );
+    assert_eq!(llm.endpoints.len(), 3);
+    let (ea, eb, ec) = (&llm.endpoints[0], &llm.endpoints[1], &llm.endpoints[2]);
+    assert_eq!(eb.base_url, b.base());
+    assert_eq!((ea.ejections, eb.ejections, ec.ejections), (0, 1, 0));
+    assert!(
+        eb.failures >= 3 && ea.failures == 0 && ec.failures == 0,
+        "{llm:?}"
+    );
+    assert!(b.requests() >= 15);
+    // Every request of the run went somewhere: the others took the dead one's agents.
+    assert_eq!(
+        ea.requests + eb.requests + ec.requests,
+        llm.totals.requests,
+        "{llm:?}"
+    );
+    assert!(eb.latency_p50_us > 0 && eb.latency_p99_us >= eb.latency_p50_us);
+    // The counts are written beside summary.json (which a resume reproduces byte for byte,
+    // so it holds nothing that depends on the servers' timing).
+    let file: Value = serde_json::from_slice(
+        &std::fs::read(tmp.path().join(simulacra::llm::stats::ENDPOINTS_FILE)).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(file["endpoints"][1]["ejections"], 1);
+    assert_eq!(file["endpoints"][1]["base_url"], b.base());
+    let summary_json = std::fs::read_to_string(tmp.path().join("summary.json")).unwrap();
+    assert!(!summary_json.contains("latency"), "{summary_json}");
+    // The ejection is a frame of the log, and `inspect` shows it.
+    let events = endpoint_events(tmp.path());
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(
+        (events[0].endpoint, events[0].change.as_str()),
+        (1, "ejected")
+    );
+    assert!(events[0].reason.contains("connection"), "{events:?}");
+    let (rows, _) = simulacra::inspect::game_table(tmp.path()).unwrap();
+    let table = simulacra::inspect::render_table(&rows);
+    assert!(table.contains(&format!("{} ejected", b.base())), "{table}");
+    assert!(
+        summary
+            .llm
+            .as_ref()
+            .unwrap()
+            .report_line()
+            .contains("ejected")
+    );
+    drop((a, c));
+    // No server at all: the replay answers from the log and re-logs the ejection.
+    assert_replays(tmp.path());
+}
+
+#[test]
+fn a_dead_endpoint_at_start_is_an_error_naming_it_unless_it_may_be_skipped() {
+    let a = Server::good();
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/v1", l.local_addr().unwrap())
+    };
+    let urls = base_urls(&[&a.base(), &dead]);
+    let tmp = tempfile::tempdir().unwrap();
+    let err = run_scenario(&scenario(&urls, &[]), tmp.path(), None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&dead) && err.contains("llm.skip_dead_endpoints"),
+        "{err}"
+    );
+    assert_eq!(a.requests(), 0, "no step was played");
+
+    let (tmp, summary) = run(&scenario(&urls, &["llm.skip_dead_endpoints=true"]));
+    let llm = summary.llm.as_ref().unwrap();
+    assert_eq!(llm.totals.fallbacks, 0);
+    assert_eq!(llm.endpoints[1].ejections, 1);
+    assert_eq!(llm.endpoints[1].requests, 0);
+    let events = endpoint_events(tmp.path());
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].step, 0);
+    assert!(events[0].reason.contains("probe at start"), "{events:?}");
+    assert_replays(tmp.path());
+}
+
+#[test]
+fn a_failing_endpoint_is_ejected_then_returns_after_a_probe() {
+    let a = Server::good();
+    // It fails every request with 503 until it has answered a probe after the one at start.
+    let b = Server::start(0, |_, probes| {
+        if probes < 2 {
+            Reply::Status(503, None)
+        } else {
+            Reply::Good
+        }
+    });
+    let urls = base_urls(&[&a.base(), &b.base()]);
+    let s = scenario(&urls, &["llm.eject_seconds=0.2", "simulation.timesteps=12"]);
+    let (tmp, summary) = run(&s);
+    let llm = summary.llm.as_ref().unwrap();
+    assert_eq!(llm.totals.fallbacks, 0);
+    let changes: Vec<(u64, String)> = endpoint_events(tmp.path())
+        .into_iter()
+        .map(|e| (e.endpoint, e.change))
+        .collect();
+    assert_eq!(
+        changes,
+        vec![(1, "ejected".to_string()), (1, "returned".to_string())]
+    );
+    assert_eq!(b.state.probes.load(Ordering::SeqCst), 2);
+    let served_after = llm.endpoints[1].requests - llm.endpoints[1].failures;
+    assert!(
+        served_after > 0,
+        "it served again after its return: {llm:?}"
+    );
+    assert_eq!(llm.endpoints[1].ejections, 1);
+    drop((a, b));
+    assert_replays(tmp.path());
+}
+
+#[test]
+fn a_429_retry_after_is_waited_out_and_capped() {
+    let timed = |retry_after: &'static str, extra: &[&str]| {
+        let a = Server::start(0, move |n, _| {
+            if n == 0 {
+                Reply::Status(429, Some(retry_after))
+            } else {
+                Reply::Good
+            }
+        });
+        let mut sets = vec!["simulation.num_agents=5"];
+        sets.extend_from_slice(extra);
+        let s = scenario(&base_urls(&[&a.base()]), &sets);
+        let started = Instant::now();
+        let (tmp, summary) = run(&s);
+        (started.elapsed(), tmp, summary)
+    };
+    let (waited, tmp, summary) = timed("2", &[]);
+    assert!(waited >= Duration::from_secs(2), "{waited:?}");
+    let llm = summary.llm.as_ref().unwrap();
+    assert_eq!(llm.totals.fallbacks, 0);
+    assert_eq!(
+        llm.endpoints[0].ejections, 0,
+        "throttling is no failure of health"
+    );
+    let throttled = frames(tmp.path()).into_iter().any(|f| {
+        matches!(f, Frame::Llm(e) if matches!(&e.outcome, ExchangeOutcome::Failed { kind, .. } if kind == "http 429"))
+    });
+    assert!(throttled);
+    assert_replays(tmp.path());
+    // A wait longer than the cap is cut to it (0 here: the usual backoff alone).
+    let (capped, _, summary) = timed("30", &["llm.retry_after_cap_seconds=0"]);
+    assert!(capped < Duration::from_secs(30), "{capped:?}");
+    assert_eq!(summary.llm.unwrap().totals.fallbacks, 0);
+}
