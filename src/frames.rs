@@ -132,6 +132,15 @@ pub enum ExchangeOutcome {
     },
     /// The request failed: "timeout", "http 429", "http 500", "connection", "bad response".
     Failed { kind: String, message: String },
+    /// A response of which the server said it served `cached_tokens` of the prompt tokens
+    /// from its prefix cache (a plain `Response` when it said nothing, or 0, so logs of
+    /// servers that do not say are what they were before this was recorded).
+    CachedResponse {
+        text: String,
+        prompt_tokens: u64,
+        completion_tokens: u64,
+        cached_tokens: u64,
+    },
 }
 
 /// The agent id the planner's exchanges carry in the log.

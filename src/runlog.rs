@@ -95,7 +95,7 @@ pub fn beyond_damage(path: &Path, damage: &Damage) -> anyhow::Result<BeyondDamag
         match raw.decode::<Frame>() {
             Ok(Frame::Outcome(_)) => out.steps += 1,
             Ok(Frame::Llm(e)) => {
-                if matches!(e.outcome, crate::frames::ExchangeOutcome::Response { .. }) {
+                if !matches!(e.outcome, crate::frames::ExchangeOutcome::Failed { .. }) {
                     out.llm_answers += 1;
                 }
             }

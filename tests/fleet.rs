@@ -1,7 +1,7 @@
 //! LLM fleets against local test servers: an endpoint stopped mid-run is ejected and its
 //! agents go to the others with no fallback, and the log still replays; an endpoint dead at
 //! start is an error or, when allowed, left out; a failing endpoint comes back after a probe;
-//! a 429's Retry-After is waited out (and capped).
+//! a 429's Retry-After is waited out (and capped); cached prompt tokens are counted per role.
 
 mod common;
 
@@ -25,6 +25,8 @@ use common::good_answer;
 /// (`GET /v1/models`) it has answered.
 enum Reply {
     Good,
+    /// A good answer whose usage says half the prompt tokens were served from a cache.
+    Cached,
     Status(u16, Option<&'static str>),
 }
 
@@ -53,14 +55,22 @@ async fn chat(State(st): State<Arc<ServerState>>, Json(body): Json<Value>) -> Re
     if st.stop_after > 0 && n + 1 == st.stop_after {
         st.stop.notify_one();
     }
-    match (st.script)(n, st.probes.load(Ordering::SeqCst)) {
-        Reply::Good => Json(json!({
-            "id": format!("c{n}"), "object": "chat.completion", "created": 0,
-            "model": body["model"],
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": good_answer(&prompt)}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": prompt.len() / 4, "completion_tokens": 5}
-        }))
-        .into_response(),
+    let reply = (st.script)(n, st.probes.load(Ordering::SeqCst));
+    match reply {
+        Reply::Good | Reply::Cached => {
+            let tokens = prompt.len() / 4;
+            let mut usage = json!({"prompt_tokens": tokens, "completion_tokens": 5});
+            if matches!(reply, Reply::Cached) {
+                usage["prompt_tokens_details"] = json!({"cached_tokens": tokens / 2});
+            }
+            Json(json!({
+                "id": format!("c{n}"), "object": "chat.completion", "created": 0,
+                "model": body["model"],
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": good_answer(&prompt)}, "finish_reason": "stop"}],
+                "usage": usage
+            }))
+            .into_response()
+        }
         Reply::Status(code, retry_after) => {
             let mut r = (
                 axum::http::StatusCode::from_u16(code).unwrap(),
@@ -365,4 +375,54 @@ fn a_429_retry_after_is_waited_out_and_capped() {
     let (capped, _, summary) = timed("30", &["llm.retry_after_cap_seconds=0"]);
     assert!(capped < Duration::from_secs(30), "{capped:?}");
     assert_eq!(summary.llm.unwrap().totals.fallbacks, 0);
+}
+
+#[test]
+fn cached_prompt_tokens_are_counted_per_role_logged_and_replayed() {
+    let a = Server::start(0, |_, _| Reply::Cached);
+    let s = scenario(&base_urls(&[&a.base()]), &["simulation.num_agents=5"]);
+    let (tmp, summary) = run(&s);
+    let llm = summary.llm.clone().unwrap();
+    let mut logged: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
+    for f in frames(tmp.path()) {
+        if let Frame::Llm(e) = f {
+            let ExchangeOutcome::CachedResponse {
+                prompt_tokens,
+                cached_tokens,
+                ..
+            } = e.outcome
+            else {
+                panic!("every answer said what was cached: {:?}", e.outcome);
+            };
+            let r = logged.entry(e.role).or_default();
+            r.0 += prompt_tokens;
+            r.1 += cached_tokens;
+        }
+    }
+    assert!(logged.len() >= 2, "{logged:?}");
+    for (role, (prompt, cached)) in &logged {
+        let counted = &llm.by_role[role];
+        assert_eq!(
+            (counted.prompt_tokens, counted.cached_tokens),
+            (*prompt, *cached)
+        );
+        assert!(*cached > 0 && *cached <= prompt / 2 + 1, "{role}");
+    }
+    assert_eq!(
+        llm.totals.cached_tokens,
+        logged.values().map(|v| v.1).sum::<u64>()
+    );
+    let line = llm.report_line();
+    assert!(
+        line.contains("prompt tokens cached") && line.contains("worker 50%"),
+        "{line}"
+    );
+    let written: Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("summary.json")).unwrap()).unwrap();
+    assert_eq!(
+        written["llm"]["by_role"]["worker"]["cached_tokens"],
+        llm.by_role["worker"].cached_tokens
+    );
+    drop(a);
+    assert_replays(tmp.path());
 }

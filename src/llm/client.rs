@@ -35,6 +35,10 @@ pub const MAX_ANSWER_BYTES: usize = 64 << 10;
 /// Largest token count a server may report for one request; more is a bad response (a
 /// counter near 2^64 would otherwise wrap the run's totals and defeat `llm.budget_tokens`).
 pub const MAX_TOKEN_COUNT: u64 = u32::MAX as u64;
+/// How long a probe (`GET {base}/models`) waits for an answer. Not `llm.timeout_seconds`,
+/// which bounds a chat completion and may be set far below what a loaded server needs to
+/// list its models; a dead server refuses at once, and only an unreachable host waits this.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Characters of a server's error body or unparsable response kept in a failure message.
 const PREVIEW_CHARS: usize = 200;
 
@@ -44,6 +48,8 @@ pub struct ChatReply {
     pub text: String,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// Prompt tokens served from the server's prefix cache, when it says.
+    pub cached_tokens: u64,
     /// The model the server says answered (`model` of the response), if it said.
     pub model: Option<String>,
 }
@@ -264,9 +270,8 @@ impl ChatBackend for OpenAiBackend {
             self.api_key.clone(),
             self.redactor.clone(),
         );
-        let timeout = self.timeout.min(Duration::from_secs(10));
         Box::pin(async move {
-            probe(&http, &url, key.as_deref(), timeout)
+            probe(&http, &url, key.as_deref(), PROBE_TIMEOUT)
                 .await
                 .map_err(|e| e.map_message(|m| redactor.scrub(m)))
         })
@@ -503,16 +508,12 @@ pub async fn probe(
     Ok(())
 }
 
-/// Probes every base URL at once, on a runtime of its own (the run's may not be running yet),
-/// and returns each one's verdict in order, the key scrubbed from the messages.
-pub fn probe_all(
-    base_urls: &[String],
-    api_key: Option<&str>,
-    timeout: Duration,
-) -> Vec<Result<(), CallError>> {
+/// Probes every base URL at once (each waiting up to [`PROBE_TIMEOUT`]), on a runtime of its
+/// own (the run's may not be running yet), and returns each one's verdict in order, the key
+/// scrubbed from the messages.
+pub fn probe_all(base_urls: &[String], api_key: Option<&str>) -> Vec<Result<(), CallError>> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let redactor = Redactor::new(api_key);
-    let timeout = timeout.min(Duration::from_secs(10));
     std::thread::scope(|s| {
         s.spawn(|| {
             let Ok(rt) = tokio::runtime::Builder::new_current_thread()
@@ -523,7 +524,9 @@ pub fn probe_all(
             };
             let http = reqwest::Client::new();
             rt.block_on(futures::future::join_all(
-                base_urls.iter().map(|u| probe(&http, u, api_key, timeout)),
+                base_urls
+                    .iter()
+                    .map(|u| probe(&http, u, api_key, PROBE_TIMEOUT)),
             ))
             .into_iter()
             .map(|r| r.map_err(|e| e.map_message(|m| redactor.scrub(m))))
@@ -557,7 +560,7 @@ pub fn read_reply(response: &Value) -> Result<ChatReply, CallError> {
         .ok_or_else(|| {
             CallError::BadResponse("the response has no choices[0].message.content".into())
         })?;
-    let tokens = |key: &str| match response.pointer(&format!("/usage/{key}")) {
+    let tokens = |key: &str| match response.pointer(&format!("/usage/{}", key.replace('.', "/"))) {
         None | Some(Value::Null) => Ok(0),
         Some(v) => v.as_u64().filter(|n| *n <= MAX_TOKEN_COUNT).ok_or_else(|| {
             CallError::BadResponse(format!(
@@ -574,6 +577,7 @@ pub fn read_reply(response: &Value) -> Result<ChatReply, CallError> {
         text: cap_text(text.to_string(), MAX_ANSWER_BYTES),
         prompt_tokens: tokens("prompt_tokens")?,
         completion_tokens: tokens("completion_tokens")?,
+        cached_tokens: tokens("prompt_tokens_details.cached_tokens")?,
         model,
     })
 }
@@ -592,6 +596,24 @@ mod tests {
         .unwrap();
         assert_eq!(r.text, "{\"LABOR\": 40}");
         assert_eq!((r.prompt_tokens, r.completion_tokens), (12, 3));
+        assert_eq!(r.cached_tokens, 0);
+        let cached = read_reply(&json!({
+            "choices": [{"message": {"content": "x"}}],
+            "usage": {"prompt_tokens": 12, "completion_tokens": 3,
+                      "prompt_tokens_details": {"cached_tokens": 8}}
+        }))
+        .unwrap();
+        assert_eq!(cached.cached_tokens, 8);
+        let bad = read_reply(&json!({
+            "choices": [{"message": {"content": "x"}}],
+            "usage": {"prompt_tokens_details": {"cached_tokens": -8}}
+        }))
+        .unwrap_err();
+        assert!(
+            bad.message()
+                .contains("usage.prompt_tokens_details.cached_tokens"),
+            "{bad:?}"
+        );
         let no_usage = read_reply(&json!({"choices": [{"message": {"content": "x"}}]})).unwrap();
         assert_eq!(no_usage.prompt_tokens, 0);
         assert_eq!(no_usage.model, None);

@@ -360,6 +360,7 @@ impl LlmGateway {
                 role_stats.completion_tokens = role_stats
                     .completion_tokens
                     .saturating_add(o.completion_tokens);
+                role_stats.cached_tokens = role_stats.cached_tokens.saturating_add(o.cached_tokens);
                 if let Some(m) = &o.model
                     && !same_model(&self.settings.model, m)
                 {
@@ -394,6 +395,12 @@ impl LlmGateway {
                 max_tokens: ask.max_tokens,
                 messages: messages.clone(),
                 outcome: match o {
+                    Ok(r) if r.cached_tokens > 0 => ExchangeOutcome::CachedResponse {
+                        text: r.text.clone(),
+                        prompt_tokens: r.prompt_tokens,
+                        completion_tokens: r.completion_tokens,
+                        cached_tokens: r.cached_tokens,
+                    },
                     Ok(r) => ExchangeOutcome::Response {
                         text: r.text.clone(),
                         prompt_tokens: r.prompt_tokens,

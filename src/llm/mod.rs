@@ -68,7 +68,7 @@ impl LlmRuntime {
                     })?)
                 };
                 let timeout = Duration::from_secs_f64(l.timeout_seconds);
-                dead = probe_endpoints(&l.base_urls(), key.as_deref(), timeout, l)?;
+                dead = probe_endpoints(&l.base_urls(), key.as_deref(), l)?;
                 let backend: Arc<dyn ChatBackend> =
                     Arc::new(OpenAiBackend::new(&l.base_urls(), key, timeout));
                 match recording {
@@ -125,10 +125,9 @@ impl LlmRuntime {
 fn probe_endpoints(
     urls: &[String],
     key: Option<&str>,
-    timeout: Duration,
     l: &crate::config::LlmConfig,
 ) -> anyhow::Result<Vec<(usize, String)>> {
-    let verdicts = client::probe_all(urls, key, timeout);
+    let verdicts = client::probe_all(urls, key);
     let dead: Vec<(usize, String)> = verdicts
         .iter()
         .enumerate()

@@ -124,14 +124,25 @@ impl Recording {
                     text,
                     prompt_tokens,
                     completion_tokens,
-                } => Ok(ChatReply {
-                    text: text.clone(),
-                    prompt_tokens: *prompt_tokens,
-                    completion_tokens: *completion_tokens,
-                    // The exchange records the answering model (the requested one in logs
-                    // written before it was recorded, or when the server named none).
-                    model: Some(rec.model.clone()),
-                }),
+                } => Ok(recorded_reply(
+                    rec,
+                    text,
+                    *prompt_tokens,
+                    *completion_tokens,
+                    0,
+                )),
+                ExchangeOutcome::CachedResponse {
+                    text,
+                    prompt_tokens,
+                    completion_tokens,
+                    cached_tokens,
+                } => Ok(recorded_reply(
+                    rec,
+                    text,
+                    *prompt_tokens,
+                    *completion_tokens,
+                    *cached_tokens,
+                )),
                 ExchangeOutcome::Failed { kind, message } => Err(failure_from_log(kind, message)),
             };
             let again = matches!(&result, Err(e) if e.retryable()) && retry < max_retries;
@@ -145,6 +156,24 @@ impl Recording {
             live: false,
             fatal: None,
         }
+    }
+}
+
+/// A recorded answer as the server gave it. The exchange records the answering model (the
+/// requested one in logs written before it was recorded, or when the server named none).
+fn recorded_reply(
+    rec: &LlmExchange,
+    text: &str,
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    cached_tokens: u64,
+) -> ChatReply {
+    ChatReply {
+        text: text.to_string(),
+        prompt_tokens,
+        completion_tokens,
+        cached_tokens,
+        model: Some(rec.model.clone()),
     }
 }
 

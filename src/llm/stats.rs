@@ -32,6 +32,10 @@ pub struct RoleStats {
     /// Answers whose server named another model than the one requested.
     #[serde(default)]
     pub model_mismatches: u64,
+    /// Prompt tokens the server served from its prefix cache (`usage.prompt_tokens_details.
+    /// cached_tokens`, sent by OpenAI, vLLM and SGLang); 0 when it does not say.
+    #[serde(default)]
+    pub cached_tokens: u64,
 }
 
 impl RoleStats {
@@ -50,6 +54,7 @@ impl RoleStats {
             *c = c.saturating_add(*n);
         }
         self.model_mismatches = self.model_mismatches.saturating_add(o.model_mismatches);
+        self.cached_tokens = self.cached_tokens.saturating_add(o.cached_tokens);
     }
 }
 
@@ -91,6 +96,25 @@ impl LlmStats {
             line.push_str(&format!(
                 "; {} answers came from another model than the one requested",
                 t.model_mismatches
+            ));
+        }
+        if t.cached_tokens > 0 {
+            let roles: Vec<String> = self
+                .by_role
+                .iter()
+                .filter(|(_, s)| s.prompt_tokens > 0)
+                .map(|(role, s)| {
+                    format!(
+                        "{role} {:.0}%",
+                        100.0 * s.cached_tokens as f64 / s.prompt_tokens as f64
+                    )
+                })
+                .collect();
+            line.push_str(&format!(
+                "; {} of {} prompt tokens cached ({})",
+                t.cached_tokens,
+                t.prompt_tokens,
+                roles.join(", ")
             ));
         }
         let ejected: Vec<String> = self
@@ -229,6 +253,51 @@ mod tests {
                         fallbacks: 5,
                         prompt_tokens: 90 * n,
                         completion_tokens: 5 * n,
+                    };
+                    (r.to_string(), counts)
+                })
+                .collect();
+            let bytes = crate::snapshot::to_bytes(&Some(earlier));
+            let read: Result<Option<BTreeMap<String, RoleStats>>, String> =
+                crate::snapshot::from_bytes(&bytes);
+            assert!(read.is_err(), "{roles:?}: {read:?}");
+        }
+    }
+
+    #[test]
+    fn counts_written_before_cached_tokens_do_not_decode_as_todays() {
+        #[derive(Serialize)]
+        struct Earlier {
+            requests: u64,
+            cache_hits: u64,
+            retries: u64,
+            fallbacks: u64,
+            prompt_tokens: u64,
+            completion_tokens: u64,
+            decisions: u64,
+            fallback_causes: BTreeMap<String, u64>,
+            model_mismatches: u64,
+        }
+        for roles in [
+            vec!["worker"],
+            vec!["planner", "worker"],
+            vec!["persona", "planner", "satisfaction", "worker"],
+        ] {
+            let earlier: BTreeMap<String, Earlier> = roles
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let n = 1000 * (i as u64 + 1);
+                    let counts = Earlier {
+                        requests: n,
+                        cache_hits: 3,
+                        retries: 40,
+                        fallbacks: 5,
+                        prompt_tokens: 90 * n,
+                        completion_tokens: 5 * n,
+                        decisions: n,
+                        fallback_causes: [("timeout".to_string(), 5)].into(),
+                        model_mismatches: 0,
                     };
                     (r.to_string(), counts)
                 })
