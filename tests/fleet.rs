@@ -1,7 +1,9 @@
 //! LLM fleets against local test servers: an endpoint stopped mid-run is ejected and its
 //! agents go to the others with no fallback, and the log still replays; an endpoint dead at
 //! start is an error or, when allowed, left out; a failing endpoint comes back after a probe;
-//! a 429's Retry-After is waited out (and capped); cached prompt tokens are counted per role.
+//! a 429's Retry-After is waited out (and capped); cached prompt tokens are counted per role; a
+//! planner on its own model and server and workers mixing two models are routed, logged,
+//! replayed and reported per model.
 
 mod common;
 
@@ -36,6 +38,8 @@ struct ServerState {
     script: Box<Script>,
     count: AtomicUsize,
     probes: AtomicUsize,
+    /// The model each chat request asked for.
+    models: std::sync::Mutex<Vec<String>>,
     /// Stop serving after this many chat requests (0 = never).
     stop_after: usize,
     stop: tokio::sync::Notify,
@@ -52,6 +56,10 @@ async fn chat(State(st): State<Arc<ServerState>>, Json(body): Json<Value>) -> Re
         })
         .unwrap_or_default();
     let n = st.count.fetch_add(1, Ordering::SeqCst);
+    st.models
+        .lock()
+        .unwrap()
+        .push(body["model"].as_str().unwrap_or_default().to_string());
     if st.stop_after > 0 && n + 1 == st.stop_after {
         st.stop.notify_one();
     }
@@ -107,6 +115,7 @@ impl Server {
             script: Box::new(script),
             count: AtomicUsize::new(0),
             probes: AtomicUsize::new(0),
+            models: Default::default(),
             stop_after,
             stop: tokio::sync::Notify::new(),
         });
@@ -425,4 +434,79 @@ fn cached_prompt_tokens_are_counted_per_role_logged_and_replayed() {
     );
     drop(a);
     assert_replays(tmp.path());
+}
+
+#[test]
+fn a_planner_model_and_a_mixed_worker_population_are_routed_logged_and_reported() {
+    let (main, second, planner) = (Server::good(), Server::good(), Server::good());
+    let models = format!(
+        "workers.models=[{{model=\"a\",share=0.5}},{{model=\"b\",share=0.5,base_url=\"{}\"}}]",
+        second.base()
+    );
+    let planner_url = format!("llm.planner.base_url=\"{}\"", planner.base());
+    let s = scenario(
+        &base_urls(&[&main.base()]),
+        &[
+            &models,
+            "llm.planner.model=\"big\"",
+            &planner_url,
+            "llm.planner.temperature=0.1",
+        ],
+    );
+    let (tmp, summary) = run(&s);
+    let assignment = simulacra::llm::models::assign(&[0.5, 0.5], 30, s.simulation.seed);
+    let mut worker_exchanges = 0;
+    for f in frames(tmp.path()) {
+        let Frame::Llm(e) = f else { continue };
+        if e.role == "planner" {
+            assert_eq!((e.model.as_str(), e.temperature), ("big", 0.1));
+        } else {
+            let want = ["a", "b"][usize::from(assignment[e.agent as usize])];
+            assert_eq!(e.model, want, "worker {}", e.agent);
+            worker_exchanges += 1;
+        }
+    }
+    // Each server saw only its own model.
+    let seen = |srv: &Server| -> std::collections::BTreeSet<String> {
+        srv.state.models.lock().unwrap().iter().cloned().collect()
+    };
+    assert_eq!(seen(&main), ["a".to_string()].into());
+    assert_eq!(seen(&second), ["b".to_string()].into());
+    assert_eq!(seen(&planner), ["big".to_string()].into());
+    let llm = summary.llm.as_ref().unwrap();
+    assert_eq!(llm.totals.fallbacks, 0);
+    let (a, b) = (&llm.by_model["a"], &llm.by_model["b"]);
+    assert_eq!(a.decisions + b.decisions, 30 * 6);
+    assert_eq!(a.requests + b.requests, worker_exchanges);
+    assert_eq!(a.requests, main.requests() as u64);
+    assert_eq!(summary.by_model["a"].workers, 15);
+    assert_eq!(summary.by_model["b"].workers, 15);
+    assert!(summary.by_model["b"].mean_hours >= 0.0);
+    // Three endpoints, each counted.
+    assert_eq!(llm.endpoints.len(), 3);
+    drop((main, second, planner));
+    assert_replays(tmp.path());
+}
+
+#[test]
+fn model_shares_that_do_not_sum_to_one_are_refused() {
+    let sets = [
+        "workers.policy=llm".to_string(),
+        "workers.models=[{model=\"a\",share=0.5},{model=\"b\",share=0.4}]".to_string(),
+    ];
+    let err = simulacra::config::Scenario::resolve(simulacra::config::DEFAULT_SCENARIO, &[], &sets)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("workers.models") && err.contains("sum to 1"),
+        "{err}"
+    );
+    let sets = ["llm.planner.temperature=3".to_string()];
+    let err = simulacra::config::Scenario::resolve(simulacra::config::DEFAULT_SCENARIO, &[], &sets)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("llm.planner") && err.contains("temperature"),
+        "{err}"
+    );
 }

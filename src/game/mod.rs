@@ -306,6 +306,11 @@ impl Economy {
     }
 
     /// Every worker's own utility at the last step played.
+    /// Every worker's hours at the last step played (empty before the first).
+    pub fn last_hours(&self) -> &[f64] {
+        self.state.last_hours.as_ref().map_or(&[], |(_, h)| h)
+    }
+
     pub fn last_utilities(&self) -> &[f64] {
         self.last_settlement.as_ref().map_or(&[], |s| &s.utilities)
     }
@@ -601,7 +606,7 @@ impl Game for Economy {
             economy: self.state.clone(),
             planner,
             workers,
-            llm_stats: self.llm.as_ref().map(|rt| rt.gateway.stats().by_role),
+            llm_stats: self.llm.as_ref().map(|rt| rt.gateway.snapshot_counts()),
         };
         // The run wing's plan writes the file; the game only counts.
         if plan.store(&snapshot) {

@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 use super::client::{CallError, ChatBackend, ChatReply};
+use super::models::Routes;
 use super::pool::{Pool, PoolSettings};
 use super::recording::Source;
 use super::stats::{LiveWindow, LlmStats, RoleStats, UNUSABLE_ANSWER};
@@ -44,8 +45,11 @@ pub struct Settings {
     /// Stop once more than this share of the recent live decisions fell back.
     pub max_fallback_share: f64,
     pub concurrency: usize,
-    /// The endpoints, their weights, ejection and per-endpoint caps.
+    /// The endpoints of `llm.base_url`, their weights, ejection and per-endpoint caps (the
+    /// other pools' take the same ejection and caps).
     pub pool: PoolSettings,
+    /// Each request's model and pool (per-role settings, mixed worker models).
+    pub routes: Routes,
     /// Longest `Retry-After` waited out before a retry.
     pub retry_after_cap: Duration,
 }
@@ -89,6 +93,50 @@ impl Ask {
     }
 }
 
+/// The prefix of per-model counts in a snapshot's map of counts.
+pub const MODEL_KEY: &str = "model:";
+
+/// The settings one request is sent with.
+struct Resolved<'a> {
+    model: &'a str,
+    temperature: f64,
+    max_tokens: u32,
+    response_format: ResponseFormat,
+    /// Index into the gateway's pools.
+    pool: usize,
+}
+
+/// The endpoint pools of `settings`: `llm.base_url` and those of roles and worker models.
+fn pools_of(settings: &Settings) -> Vec<Pool> {
+    let all = settings.routes.all_urls();
+    let pools = if settings.routes.pools.is_empty() {
+        vec![settings.pool.base_urls.clone()]
+    } else {
+        settings.routes.pools.clone()
+    };
+    pools
+        .into_iter()
+        .enumerate()
+        .map(|(k, urls)| {
+            let global = urls
+                .iter()
+                .map(|u| all.iter().position(|a| a == u).unwrap_or(0))
+                .collect();
+            Pool::new(PoolSettings {
+                // Weights go with llm.base_url's list only.
+                weights: if k == 0 {
+                    settings.pool.weights.clone()
+                } else {
+                    Vec::new()
+                },
+                base_urls: urls,
+                global,
+                ..settings.pool.clone()
+            })
+        })
+        .collect()
+}
+
 /// The attempts of one call, as they happened (shared by identical requests).
 #[derive(Clone, Debug)]
 pub(super) struct Attempts {
@@ -117,8 +165,11 @@ pub struct LlmGateway {
     settings: Settings,
     source: Source,
     semaphore: Arc<Semaphore>,
-    /// The endpoints' health and counts (none in a replay, which asks no server).
-    pool: Option<Pool>,
+    /// The endpoint pools' health and counts, pool 0 being `llm.base_url` (none in a replay,
+    /// which asks no server).
+    pools: Vec<Pool>,
+    /// Counts per model of a mixed population.
+    by_model: Mutex<BTreeMap<String, RoleStats>>,
     cache: Mutex<(u64, BTreeMap<[u8; 32], SharedCall>)>,
     stats: Mutex<BTreeMap<String, RoleStats>>,
     live: Mutex<LiveWindow>,
@@ -137,10 +188,11 @@ impl LlmGateway {
     pub fn new(settings: Settings, source: Source) -> Arc<Self> {
         Arc::new(LlmGateway {
             semaphore: Arc::new(Semaphore::new(settings.concurrency.max(1))),
-            pool: match &source {
-                Source::Replay(_) => None,
-                Source::Live(_) | Source::Resume(..) => Some(Pool::new(settings.pool.clone())),
+            pools: match &source {
+                Source::Replay(_) => Vec::new(),
+                Source::Live(_) | Source::Resume(..) => pools_of(&settings),
             },
+            by_model: Mutex::new(BTreeMap::new()),
             settings,
             source,
             cache: Mutex::new((u64::MAX, BTreeMap::new())),
@@ -150,10 +202,39 @@ impl LlmGateway {
         })
     }
 
-    /// Takes endpoint `endpoint`, dead at start, out of the pool.
+    /// Takes the run's endpoint `endpoint`, dead at start, out of every pool that has it.
     pub fn dead_at_start(&self, endpoint: usize, why: String) {
-        if let Some(p) = &self.pool {
-            p.dead_at_start(endpoint, why);
+        for p in &self.pools {
+            if let Some(local) = p.local(endpoint) {
+                p.dead_at_start(local, why.clone());
+            }
+        }
+    }
+
+    /// What `ask` is sent with: its role's settings, else its worker's model in a mixed
+    /// population, else the `[llm]` ones.
+    fn resolve(&self, ask: &Ask) -> Resolved<'_> {
+        let s = &self.settings;
+        let role = s.routes.roles.get(ask.role);
+        let worker = if ask.agent == crate::frames::PLANNER_AGENT || ask.role == "planner" {
+            None
+        } else {
+            s.routes.worker_model(ask.agent)
+        };
+        Resolved {
+            model: role
+                .and_then(|r| r.model.as_deref())
+                .or(worker.map(|w| w.0.as_str()))
+                .unwrap_or(&s.model),
+            temperature: role.and_then(|r| r.temperature).unwrap_or(s.temperature),
+            max_tokens: role.and_then(|r| r.max_tokens).unwrap_or(ask.max_tokens),
+            response_format: role
+                .and_then(|r| r.response_format)
+                .unwrap_or(s.response_format),
+            pool: role
+                .and_then(|r| r.pool)
+                .or(worker.and_then(|w| w.1))
+                .unwrap_or(0),
         }
     }
 
@@ -167,7 +248,7 @@ impl LlmGateway {
             _ => None,
         };
         // Live changes wait for the first step the recording does not hold.
-        recorded.unwrap_or_else(|| self.pool.as_ref().map_or_else(Vec::new, |p| p.drain(step)))
+        recorded.unwrap_or_else(|| self.pools.iter().flat_map(|p| p.drain(step)).collect())
     }
 
     pub fn settings(&self) -> &Settings {
@@ -182,7 +263,7 @@ impl LlmGateway {
     /// The request body as JSON text: what is sent and what is hashed. Serialized straight
     /// from borrowed parts (no intermediate JSON tree); field order is fixed, so the text, and
     /// its hash, are canonical.
-    fn body(&self, ask: &Ask) -> String {
+    fn body(&self, ask: &Ask, r: &Resolved) -> String {
         #[derive(Serialize)]
         struct Message<'a> {
             role: &'a str,
@@ -198,7 +279,7 @@ impl LlmGateway {
             #[serde(skip_serializing_if = "Option::is_none")]
             response_format: Option<Value>,
         }
-        let response_format = match self.settings.response_format {
+        let response_format = match r.response_format {
             ResponseFormat::JsonSchema => Some(json!({
                 "type": "json_schema",
                 "json_schema": {"name": ask.role, "schema": ask.schema, "strict": true}
@@ -207,14 +288,14 @@ impl LlmGateway {
             ResponseFormat::Text => None,
         };
         let body = Body {
-            model: &self.settings.model,
+            model: r.model,
             messages: ask
                 .messages
                 .iter()
                 .map(|(role, content)| Message { role, content })
                 .collect(),
-            temperature: self.settings.temperature,
-            max_tokens: ask.max_tokens,
+            temperature: r.temperature,
+            max_tokens: r.max_tokens,
             seed: self.settings.seed,
             response_format,
         };
@@ -225,11 +306,12 @@ impl LlmGateway {
         self: &Arc<Self>,
         backend: Arc<dyn ChatBackend>,
         agent: u64,
+        pool: usize,
         body: Arc<str>,
     ) -> BoxFuture<'static, Attempts> {
         let gw = Arc::clone(self);
         Box::pin(async move {
-            let pool = gw.pool.as_ref().expect("a live source has a pool");
+            let pool = &gw.pools[pool];
             let mut outcomes = Vec::new();
             for retry in 0..=gw.settings.max_retries {
                 // Picked anew for every attempt: a retry after an ejection goes to the agent's
@@ -243,7 +325,7 @@ impl LlmGateway {
                         endpoint = Some(e);
                         break;
                     }
-                    let verdict = backend.probe(e).await;
+                    let verdict = backend.probe(pool.global(e)).await;
                     pool.probed(e, &verdict);
                 }
                 let endpoint = endpoint.unwrap_or_else(|| pool.route(agent));
@@ -255,7 +337,7 @@ impl LlmGateway {
                         .await
                         .expect("the semaphore is never closed");
                     let started = std::time::Instant::now();
-                    let result = backend.send(endpoint, Arc::clone(&body)).await;
+                    let result = backend.send(pool.global(endpoint), Arc::clone(&body)).await;
                     pool.finished(endpoint, &result, started.elapsed());
                     result
                 };
@@ -292,7 +374,8 @@ impl LlmGateway {
 
     /// Sends one request (with transport retries) and returns its outcome and exchange records.
     pub async fn call(self: &Arc<Self>, ask: &Ask) -> Answer {
-        let body: Arc<str> = self.body(ask).into();
+        let resolved = self.resolve(ask);
+        let body: Arc<str> = self.body(ask, &resolved).into();
         let hash = sha256_hex(body.as_bytes());
         let mut key_hasher = Sha256::new();
         key_hasher.update(ask.role.as_bytes());
@@ -311,9 +394,12 @@ impl LlmGateway {
                 Some(s) => (s.clone(), false),
                 None => {
                     let fut: BoxFuture<'static, Attempts> = match &self.source {
-                        Source::Live(backend) => {
-                            self.live_call(Arc::clone(backend), ask.agent, Arc::clone(&body))
-                        }
+                        Source::Live(backend) => self.live_call(
+                            Arc::clone(backend),
+                            ask.agent,
+                            resolved.pool,
+                            Arc::clone(&body),
+                        ),
                         Source::Replay(recording) => {
                             let attempts = recording.replay(ask, &hash, self.settings.max_retries);
                             Box::pin(async move { attempts })
@@ -324,7 +410,12 @@ impl LlmGateway {
                                     recording.replay(ask, &hash, self.settings.max_retries);
                                 Box::pin(async move { attempts })
                             } else {
-                                self.live_call(Arc::clone(backend), ask.agent, Arc::clone(&body))
+                                self.live_call(
+                                    Arc::clone(backend),
+                                    ask.agent,
+                                    resolved.pool,
+                                    Arc::clone(&body),
+                                )
                             }
                         }
                     };
@@ -362,7 +453,7 @@ impl LlmGateway {
                     .saturating_add(o.completion_tokens);
                 role_stats.cached_tokens = role_stats.cached_tokens.saturating_add(o.cached_tokens);
                 if let Some(m) = &o.model
-                    && !same_model(&self.settings.model, m)
+                    && !same_model(resolved.model, m)
                 {
                     role_stats.model_mismatches += 1;
                     if attempts.live {
@@ -373,7 +464,7 @@ impl LlmGateway {
         } else {
             role_stats.cache_hits = 1;
         }
-        self.record(ask.role, &role_stats);
+        self.record(ask.role, ask.agent, &role_stats);
 
         let messages = self.settings.log_prompts.then(|| ask.messages.clone());
         let exchanges: Vec<LlmExchange> = attempts
@@ -389,10 +480,10 @@ impl LlmGateway {
                 // The model that answered, as the server named it (else the requested one).
                 model: match o {
                     Ok(ChatReply { model: Some(m), .. }) => m.clone(),
-                    _ => self.settings.model.clone(),
+                    _ => resolved.model.to_string(),
                 },
-                temperature: self.settings.temperature,
-                max_tokens: ask.max_tokens,
+                temperature: resolved.temperature,
+                max_tokens: resolved.max_tokens,
                 messages: messages.clone(),
                 outcome: match o {
                     Ok(r) if r.cached_tokens > 0 => ExchangeOutcome::CachedResponse {
@@ -454,7 +545,7 @@ impl LlmGateway {
             let problem = match answer.reply {
                 Ok(reply) => match parse(&reply.text) {
                     Ok(v) => {
-                        self.decided(ask.role, live, None);
+                        self.decided(ask.role, ask.agent, live, None);
                         return Parsed {
                             value: Some(v),
                             exchanges,
@@ -477,6 +568,7 @@ impl LlmGateway {
             }
             self.record(
                 ask.role,
+                ask.agent,
                 &RoleStats {
                     retries: 1,
                     ..RoleStats::default()
@@ -491,7 +583,7 @@ impl LlmGateway {
                 ),
             ));
         }
-        self.decided(ask.role, live, Some(failure));
+        self.decided(ask.role, ask.agent, live, Some(failure));
         let next_attempt = exchanges.last().map_or(ask.attempt, |e| e.attempt + 1);
         Parsed {
             value: None,
@@ -502,7 +594,7 @@ impl LlmGateway {
     }
 
     /// Counts one decision of `role`, and its fallback (cause and message) if it fell back.
-    fn decided(&self, role: &str, live: bool, fallback: Option<(String, String)>) {
+    fn decided(&self, role: &str, agent: u64, live: bool, fallback: Option<(String, String)>) {
         let mut s = RoleStats {
             decisions: 1,
             ..RoleStats::default()
@@ -511,7 +603,7 @@ impl LlmGateway {
             s.fallbacks = 1;
             s.fallback_causes.insert(cause.clone(), 1);
         }
-        self.record(role, &s);
+        self.record(role, agent, &s);
         if live {
             self.live
                 .lock()
@@ -535,15 +627,56 @@ impl LlmGateway {
         }
     }
 
-    fn record(&self, role: &str, s: &RoleStats) {
+    fn record(&self, role: &str, agent: u64, s: &RoleStats) {
         let mut stats = self.stats.lock().expect("the stats lock is never poisoned");
         stats.entry(role.to_string()).or_default().add(s);
+        drop(stats);
+        if agent != crate::frames::PLANNER_AGENT
+            && role != "planner"
+            && let Some((model, _)) = self.settings.routes.worker_model(agent)
+        {
+            let mut by_model = self
+                .by_model
+                .lock()
+                .expect("the stats lock is never poisoned");
+            by_model.entry(model.clone()).or_default().add(s);
+        }
     }
 
     /// Puts back the counts a snapshot kept (a resumed run counts on from them, so its totals
-    /// and budget are the uninterrupted run's).
+    /// and budget are the uninterrupted run's). The per-model counts of a mixed population
+    /// ride in the same map under [`MODEL_KEY`]-prefixed keys (see [`Self::snapshot_counts`]).
     pub fn restore_stats(&self, by_role: BTreeMap<String, RoleStats>) {
+        let (by_model, by_role): (BTreeMap<_, _>, BTreeMap<_, _>) = by_role
+            .into_iter()
+            .partition(|(k, _)| k.starts_with(MODEL_KEY));
         *self.stats.lock().expect("the stats lock is never poisoned") = by_role;
+        *self
+            .by_model
+            .lock()
+            .expect("the stats lock is never poisoned") = by_model
+            .into_iter()
+            .map(|(k, v)| (k[MODEL_KEY.len()..].to_string(), v))
+            .collect();
+    }
+
+    /// The counts a snapshot keeps: by role, and by model under [`MODEL_KEY`]-prefixed keys
+    /// (no role name starts so), so snapshots keep their format.
+    pub fn snapshot_counts(&self) -> BTreeMap<String, RoleStats> {
+        let mut all = self
+            .stats
+            .lock()
+            .expect("the stats lock is never poisoned")
+            .clone();
+        for (model, s) in self
+            .by_model
+            .lock()
+            .expect("the stats lock is never poisoned")
+            .iter()
+        {
+            all.insert(format!("{MODEL_KEY}{model}"), s.clone());
+        }
+        all
     }
 
     /// Counts so far.
@@ -560,7 +693,12 @@ impl LlmGateway {
         LlmStats {
             totals,
             by_role,
-            endpoints: self.pool.as_ref().map_or_else(Vec::new, |p| p.stats()),
+            endpoints: self.pools.iter().flat_map(|p| p.stats()).collect(),
+            by_model: self
+                .by_model
+                .lock()
+                .expect("the stats lock is never poisoned")
+                .clone(),
         }
     }
 
@@ -633,7 +771,9 @@ mod tests {
                     eject_after: 3,
                     cooldown: Duration::from_secs(30),
                     endpoint_concurrency: 0,
+                    global: Vec::new(),
                 },
+                routes: Routes::default(),
                 retry_after_cap: Duration::from_secs(60),
             },
             Source::Replay(Recording::default()),
@@ -653,6 +793,7 @@ mod tests {
                 let failed = fails(step * per_step + k);
                 g.decided(
                     "worker",
+                    0,
                     true,
                     failed.then(|| ("connection".to_string(), "refused".to_string())),
                 );
@@ -688,7 +829,7 @@ mod tests {
     fn decisions_from_a_recording_are_counted_but_not_judged() {
         let g = gateway(0.2);
         for _ in 0..200 {
-            g.decided("worker", false, Some(("timeout".into(), String::new())));
+            g.decided("worker", 0, false, Some(("timeout".into(), String::new())));
         }
         assert_eq!(g.halt_reason(), None);
         assert_eq!(g.stats().totals.fallbacks, 200);

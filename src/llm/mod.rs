@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod gateway;
+pub mod models;
 pub mod parse;
 pub mod pool;
 pub mod prompts;
@@ -52,6 +53,7 @@ impl LlmRuntime {
             Answers::Resume(r) => (Some(r), true),
         };
         let mut dead = Vec::new();
+        let routes = models::Routes::of(scenario);
         let source = match (recording, live) {
             (Some(r), false) => Source::Replay(r),
             (recording, _) => {
@@ -68,9 +70,9 @@ impl LlmRuntime {
                     })?)
                 };
                 let timeout = Duration::from_secs_f64(l.timeout_seconds);
-                dead = probe_endpoints(&l.base_urls(), key.as_deref(), l)?;
+                dead = probe_endpoints(&routes.all_urls(), key.as_deref(), l)?;
                 let backend: Arc<dyn ChatBackend> =
-                    Arc::new(OpenAiBackend::new(&l.base_urls(), key, timeout));
+                    Arc::new(OpenAiBackend::new(&routes.all_urls(), key, timeout));
                 match recording {
                     Some(r) => Source::Resume(r, backend),
                     None => Source::Live(backend),
@@ -104,7 +106,9 @@ impl LlmRuntime {
                     eject_after: l.eject_after,
                     cooldown: Duration::from_secs_f64(l.eject_seconds),
                     endpoint_concurrency: l.endpoint_concurrency,
+                    global: Vec::new(),
                 },
+                routes,
                 retry_after_cap: Duration::from_secs_f64(l.retry_after_cap_seconds),
             },
             source,

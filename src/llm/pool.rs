@@ -16,7 +16,7 @@ use super::client::CallError;
 use crate::frames::EndpointEvent;
 
 /// SplitMix64, for hashing an agent onto the endpoints.
-fn mix(mut z: u64) -> u64 {
+pub(super) fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
@@ -132,6 +132,9 @@ pub struct PoolSettings {
     pub cooldown: Duration,
     /// Most requests in flight to one endpoint (0 = no cap of its own).
     pub endpoint_concurrency: usize,
+    /// Each endpoint's index among all the run's endpoints (the backend's, and the log's);
+    /// empty = the same as here.
+    pub global: Vec<usize>,
 }
 
 /// The live pool of a run (shared by every request).
@@ -190,6 +193,16 @@ impl Pool {
 
     fn health(&self) -> std::sync::MutexGuard<'_, Vec<Health>> {
         self.health.lock().expect("the pool lock is never poisoned")
+    }
+
+    /// Endpoint `local`'s index among all the run's endpoints.
+    pub fn global(&self, local: usize) -> usize {
+        self.settings.global.get(local).copied().unwrap_or(local)
+    }
+
+    /// The local index of the run's endpoint `global`, if this pool has it.
+    pub fn local(&self, global: usize) -> Option<usize> {
+        (0..self.endpoints()).find(|&i| self.global(i) == global)
     }
 
     fn event(&self, endpoint: usize, change: &'static str, reason: String) {
@@ -403,6 +416,7 @@ mod tests {
             eject_after,
             cooldown,
             endpoint_concurrency: 0,
+            global: Vec::new(),
         })
     }
 

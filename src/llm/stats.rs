@@ -70,6 +70,10 @@ pub struct LlmStats {
     /// so they go to their own file, [`ENDPOINTS_FILE`].
     #[serde(skip)]
     pub endpoints: Vec<EndpointStats>,
+    /// Per model of a population that mixes them (`workers.models`): every request of the
+    /// workers of each model (absent when one model serves them all).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_model: BTreeMap<String, RoleStats>,
 }
 
 impl LlmStats {
