@@ -1,7 +1,9 @@
 //! `simulacra export`: a run's log as files pandas, polars or DuckDB read without cleanup.
 //!
 //! - per-agent-per-step rows (`agents.csv` or `agents.parquet`): `step, tax_year, agent, skill,
-//!   hours, income, tax, utility`, recomputed from the logged hours with the pure settlement;
+//!   hours, income, tax, utility`, recomputed from the logged hours with the pure settlement,
+//!   and `model` when the workers mix models (`workers.models`; exports of other runs keep
+//!   their bytes);
 //! - `events.jsonl`: one JSON object per line for every step start, planner move, outcome and
 //!   LLM exchange, with an `event` field naming the kind.
 //!
@@ -18,7 +20,7 @@ use std::sync::Arc;
 
 use anyhow::bail;
 use parquet::basic::Compression;
-use parquet::data_type::{DoubleType, Int64Type};
+use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int64Type};
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::parser::parse_message_type;
@@ -53,6 +55,7 @@ struct Block {
     income: Vec<f64>,
     tax: Vec<f64>,
     utility: Vec<f64>,
+    model: Vec<ByteArray>,
 }
 
 impl Block {
@@ -64,9 +67,9 @@ impl Block {
     }
 }
 
-fn parquet_writer(out: &OutFile) -> anyhow::Result<SerializedFileWriter<File>> {
-    let schema = parse_message_type(
-        "message agent_steps {
+fn parquet_writer(out: &OutFile, with_model: bool) -> anyhow::Result<SerializedFileWriter<File>> {
+    let schema = parse_message_type(&format!(
+        "message agent_steps {{
             REQUIRED INT64 step;
             REQUIRED INT64 tax_year;
             REQUIRED INT64 agent;
@@ -74,9 +77,14 @@ fn parquet_writer(out: &OutFile) -> anyhow::Result<SerializedFileWriter<File>> {
             REQUIRED DOUBLE hours;
             REQUIRED DOUBLE income;
             REQUIRED DOUBLE tax;
-            REQUIRED DOUBLE utility;
-        }",
-    )?;
+            REQUIRED DOUBLE utility;{}
+        }}",
+        if with_model {
+            "\n            REQUIRED BYTE_ARRAY model (UTF8);"
+        } else {
+            ""
+        }
+    ))?;
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_created_by(format!("simulacra {}", env!("CARGO_PKG_VERSION")))
@@ -97,6 +105,9 @@ fn write_row_group(w: &mut SerializedFileWriter<File>, b: &Block) -> anyhow::Res
         if col_index < ints.len() {
             col.typed::<Int64Type>()
                 .write_batch(ints[col_index], None, None)?;
+        } else if col_index >= ints.len() + floats.len() {
+            col.typed::<ByteArrayType>()
+                .write_batch(&b.model, None, None)?;
         } else {
             col.typed::<DoubleType>()
                 .write_batch(floats[col_index - ints.len()], None, None)?;
@@ -112,6 +123,19 @@ fn write_row_group(w: &mut SerializedFileWriter<File>, b: &Block) -> anyhow::Res
 pub fn export_agents(run_dir: &Path, path: &Path, format: AgentFormat) -> anyhow::Result<u64> {
     let view = RunView::open(run_dir)?;
     let n = view.population.len();
+    // Each worker's model, when the workers mix them.
+    let models = &view.scenario.workers.models;
+    let model_of: Option<Vec<ByteArray>> = (models.len() > 1).then(|| {
+        let shares: Vec<f64> = models.iter().map(|m| m.share).collect();
+        let names: Vec<ByteArray> = models
+            .iter()
+            .map(|m| ByteArray::from(m.model.as_str()))
+            .collect();
+        crate::llm::models::assign(&shares, n, view.scenario.simulation.seed)
+            .into_iter()
+            .map(|m| names[usize::from(m)].clone())
+            .collect()
+    });
     let mut rows = 0u64;
     let mut digest_only = false;
     let mut block = Block::default();
@@ -121,10 +145,11 @@ pub fn export_agents(run_dir: &Path, path: &Path, format: AgentFormat) -> anyhow
     match format {
         AgentFormat::Csv => {
             let mut w = BufWriter::new(out.handle()?);
-            writeln!(w, "{}", AGENT_COLUMNS.join(","))?;
+            let model_column = if model_of.is_some() { ",model" } else { "" };
+            writeln!(w, "{}{model_column}", AGENT_COLUMNS.join(","))?;
             csv = Some(w);
         }
-        AgentFormat::Parquet => pq = Some(parquet_writer(&out)?),
+        AgentFormat::Parquet => pq = Some(parquet_writer(&out, model_of.is_some())?),
     }
     let damaged = scan(run_dir, true, |s: StepData| {
         let Some(settlement) = view.settle(&s)? else {
@@ -134,7 +159,7 @@ pub fn export_agents(run_dir: &Path, path: &Path, format: AgentFormat) -> anyhow
         let hours = s.hours.as_ref().expect("settled steps have hours");
         if let Some(w) = csv.as_mut() {
             for (i, h) in hours.iter().enumerate() {
-                writeln!(
+                write!(
                     w,
                     "{},{},{},{},{},{},{},{}",
                     s.step,
@@ -146,6 +171,11 @@ pub fn export_agents(run_dir: &Path, path: &Path, format: AgentFormat) -> anyhow
                     settlement.taxes[i],
                     settlement.utilities[i]
                 )?;
+                match &model_of {
+                    // Model names are TOML strings: quoted as CSV wants when they need it.
+                    Some(m) => writeln!(w, ",{}", csv_field(m[i].as_utf8()?))?,
+                    None => writeln!(w)?,
+                }
             }
         } else if let Some(w) = pq.as_mut() {
             block.step.extend(std::iter::repeat_n(s.step as i64, n));
@@ -158,6 +188,9 @@ pub fn export_agents(run_dir: &Path, path: &Path, format: AgentFormat) -> anyhow
             block.income.extend_from_slice(&settlement.incomes);
             block.tax.extend_from_slice(&settlement.taxes);
             block.utility.extend_from_slice(&settlement.utilities);
+            if let Some(m) = &model_of {
+                block.model.extend_from_slice(m);
+            }
             if block.len() >= ROW_GROUP_ROWS {
                 write_row_group(w, &block)?;
                 block.clear();
@@ -184,6 +217,15 @@ pub fn export_agents(run_dir: &Path, path: &Path, format: AgentFormat) -> anyhow
     }
     out.commit()?;
     Ok(rows)
+}
+
+/// `text` as one CSV field: quoted (quotes doubled) when it holds a comma, quote or newline.
+fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\"")).into()
+    } else {
+        text.into()
+    }
 }
 
 fn event(kind: &str, body: Value) -> Value {

@@ -484,6 +484,27 @@ fn a_planner_model_and_a_mixed_worker_population_are_routed_logged_and_reported(
     assert!(summary.by_model["b"].mean_hours >= 0.0);
     // Three endpoints, each counted.
     assert_eq!(llm.endpoints.len(), 3);
+    // The per-agent export names each worker's model (only for a mixed population).
+    let csv = tmp.path().join("agents.csv");
+    simulacra::export::export_agents(tmp.path(), &csv, simulacra::export::AgentFormat::Csv)
+        .unwrap();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    assert!(lines.next().unwrap().ends_with(",utility,model"));
+    for line in lines.take(30) {
+        let cells: Vec<&str> = line.split(',').collect();
+        let agent: usize = cells[2].parse().unwrap();
+        assert_eq!(
+            cells[8],
+            ["a", "b"][usize::from(assignment[agent])],
+            "{line}"
+        );
+    }
+    let pq = tmp.path().join("agents.parquet");
+    let rows =
+        simulacra::export::export_agents(tmp.path(), &pq, simulacra::export::AgentFormat::Parquet)
+            .unwrap();
+    assert_eq!(rows, 30 * 6);
     drop((main, second, planner));
     assert_replays(tmp.path());
 }
