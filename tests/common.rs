@@ -65,3 +65,34 @@ pub fn good_answer(prompt: &str) -> String {
     }
     "You are a worker with a steady job and modest savings, careful with money.".into()
 }
+
+/// Serves `app` on a free port of 127.0.0.1, on a thread of its own, until `stop` resolves:
+/// letting the requests in flight finish (`graceful`), or dropping every connection at once,
+/// as a crashed server does.
+pub fn serve(
+    app: axum::Router,
+    graceful: bool,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::net::SocketAddr {
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            addr_tx.send(listener.local_addr().unwrap()).unwrap();
+            let serving = axum::serve(listener, app);
+            if graceful {
+                serving.with_graceful_shutdown(stop).await.unwrap();
+            } else {
+                tokio::select! {
+                    _ = serving => {}
+                    _ = stop => {}
+                }
+            }
+        });
+    });
+    addr_rx.recv().unwrap()
+}

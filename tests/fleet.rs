@@ -119,36 +119,21 @@ impl Server {
             stop_after,
             stop: tokio::sync::Notify::new(),
         });
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let app = axum::Router::new()
+            .route("/v1/chat/completions", post(chat))
+            .route("/v1/models", get(models))
+            .with_state(Arc::clone(&state));
         let st = Arc::clone(&state);
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                addr_tx.send(listener.local_addr().unwrap()).unwrap();
-                let app = axum::Router::new()
-                    .route("/v1/chat/completions", post(chat))
-                    .route("/v1/models", get(models))
-                    .with_state(Arc::clone(&st));
-                let stopped = async move {
-                    tokio::select! {
-                        _ = stop_rx => {}
-                        _ = st.stop.notified() => {}
-                    }
-                };
-                // Not graceful: a stopped server drops its connections, as a crashed one does.
-                tokio::select! {
-                    _ = axum::serve(listener, app) => {}
-                    _ = stopped => {}
-                }
-            });
+        // Not graceful: a stopped server drops its connections, as a crashed one does.
+        let addr = common::serve(app, false, async move {
+            tokio::select! {
+                _ = stop_rx => {}
+                _ = st.stop.notified() => {}
+            }
         });
         Server {
-            addr: addr_rx.recv().unwrap(),
+            addr,
             state,
             _stop: stop_tx,
         }
@@ -511,23 +496,25 @@ fn a_planner_model_and_a_mixed_worker_population_are_routed_logged_and_reported(
 
 #[test]
 fn model_shares_that_do_not_sum_to_one_are_refused() {
-    let sets = [
-        "workers.policy=llm".to_string(),
-        "workers.models=[{model=\"a\",share=0.5},{model=\"b\",share=0.4}]".to_string(),
-    ];
-    let err = simulacra::config::Scenario::resolve(simulacra::config::DEFAULT_SCENARIO, &[], &sets)
-        .unwrap_err()
-        .to_string();
+    let err_of = |sets: &[&str]| {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        simulacra::config::Scenario::resolve(simulacra::config::DEFAULT_SCENARIO, &[], &sets)
+            .unwrap_err()
+            .to_string()
+    };
+    let err = err_of(&[
+        "workers.policy=llm",
+        "workers.models=[{model=\"a\",share=0.5},{model=\"b\",share=0.4}]",
+    ]);
     assert!(
         err.contains("workers.models") && err.contains("sum to 1"),
         "{err}"
     );
-    let sets = ["llm.planner.temperature=3".to_string()];
-    let err = simulacra::config::Scenario::resolve(simulacra::config::DEFAULT_SCENARIO, &[], &sets)
-        .unwrap_err()
-        .to_string();
+    let err = err_of(&["llm.planner.temperature=3"]);
     assert!(
         err.contains("llm.planner") && err.contains("temperature"),
         "{err}"
     );
+    let err = err_of(&["workers.models=[{model=\"a\",share=1}]"]);
+    assert!(err.contains("workers.policy"), "{err}");
 }

@@ -147,30 +147,15 @@ impl Mock {
             count: AtomicUsize::new(0),
             auth: Mutex::new(Vec::new()),
         });
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let st = Arc::clone(&state);
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                addr_tx.send(listener.local_addr().unwrap()).unwrap();
-                let app = axum::Router::new()
-                    .route("/v1/chat/completions", post(chat))
-                    .with_state(st);
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stop_rx.await;
-                    })
-                    .await
-                    .unwrap();
-            });
+        let app = axum::Router::new()
+            .route("/v1/chat/completions", post(chat))
+            .with_state(Arc::clone(&state));
+        let addr = common::serve(app, true, async {
+            let _ = stop_rx.await;
         });
         Mock {
-            addr: addr_rx.recv().unwrap(),
+            addr,
             state,
             _shutdown: stop_tx,
         }

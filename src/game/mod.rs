@@ -118,10 +118,12 @@ impl Economy {
     ) -> Economy {
         let n = population.len();
         // Offline decisions are instant: small windows keep the in-flight messages in cache.
-        // LLM decisions wait on the network: every worker's request should be in flight at
-        // once, up to the gateway's own concurrency cap, so the window is the whole shard.
+        // LLM decisions wait on the network: enough workers must be asking to keep every slot
+        // of the gateway's concurrency cap busy (four times it, so a slow answer does not
+        // idle the others), but no more: a worker's rendered prompt lives while she waits, and
+        // a window of the whole population would hold every prompt of the step at once.
         let window = if scenario.workers.policy == WorkerPolicyName::Llm {
-            n.max(1)
+            n.clamp(1, scenario.llm.concurrency.saturating_mul(4).max(64))
         } else {
             CohortOptions::default().window
         };

@@ -226,10 +226,31 @@ impl LiveWindow {
 mod tests {
     use super::*;
 
+    /// Counts written as `earlier` wrote them for (role index), in maps of one to four roles,
+    /// must be refused as a snapshot (and the log used), never misread as today's.
+    fn assert_refused<T: Serialize>(earlier: impl Fn(u64) -> T) {
+        for roles in [
+            vec!["worker"],
+            vec!["planner", "worker"],
+            vec!["persona", "planner", "satisfaction", "worker"],
+            vec!["platform", "vote", "worker"],
+        ] {
+            let map: BTreeMap<String, T> = roles
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.to_string(), earlier(1000 * (i as u64 + 1))))
+                .collect();
+            let bytes = crate::snapshot::to_bytes(&Some(map));
+            let read: Result<Option<BTreeMap<String, RoleStats>>, String> =
+                crate::snapshot::from_bytes(&bytes);
+            assert!(read.is_err(), "{roles:?}: {read:?}");
+        }
+    }
+
     #[test]
     fn counts_of_an_earlier_snapshot_do_not_decode_as_todays() {
         // The counts as snapshots held them before decisions, causes and mismatches were
-        // counted: such a snapshot must be refused (and the log used), never misread.
+        // counted.
         #[derive(Serialize)]
         struct Earlier {
             requests: u64,
@@ -239,33 +260,14 @@ mod tests {
             prompt_tokens: u64,
             completion_tokens: u64,
         }
-        for roles in [
-            vec!["worker"],
-            vec!["planner", "worker"],
-            vec!["persona", "planner", "satisfaction", "worker"],
-            vec!["platform", "vote", "worker"],
-        ] {
-            let earlier: BTreeMap<String, Earlier> = roles
-                .iter()
-                .enumerate()
-                .map(|(i, r)| {
-                    let n = 1000 * (i as u64 + 1);
-                    let counts = Earlier {
-                        requests: n,
-                        cache_hits: 3,
-                        retries: 40,
-                        fallbacks: 5,
-                        prompt_tokens: 90 * n,
-                        completion_tokens: 5 * n,
-                    };
-                    (r.to_string(), counts)
-                })
-                .collect();
-            let bytes = crate::snapshot::to_bytes(&Some(earlier));
-            let read: Result<Option<BTreeMap<String, RoleStats>>, String> =
-                crate::snapshot::from_bytes(&bytes);
-            assert!(read.is_err(), "{roles:?}: {read:?}");
-        }
+        assert_refused(|n| Earlier {
+            requests: n,
+            cache_hits: 3,
+            retries: 40,
+            fallbacks: 5,
+            prompt_tokens: 90 * n,
+            completion_tokens: 5 * n,
+        });
     }
 
     #[test]
@@ -282,35 +284,17 @@ mod tests {
             fallback_causes: BTreeMap<String, u64>,
             model_mismatches: u64,
         }
-        for roles in [
-            vec!["worker"],
-            vec!["planner", "worker"],
-            vec!["persona", "planner", "satisfaction", "worker"],
-        ] {
-            let earlier: BTreeMap<String, Earlier> = roles
-                .iter()
-                .enumerate()
-                .map(|(i, r)| {
-                    let n = 1000 * (i as u64 + 1);
-                    let counts = Earlier {
-                        requests: n,
-                        cache_hits: 3,
-                        retries: 40,
-                        fallbacks: 5,
-                        prompt_tokens: 90 * n,
-                        completion_tokens: 5 * n,
-                        decisions: n,
-                        fallback_causes: [("timeout".to_string(), 5)].into(),
-                        model_mismatches: 0,
-                    };
-                    (r.to_string(), counts)
-                })
-                .collect();
-            let bytes = crate::snapshot::to_bytes(&Some(earlier));
-            let read: Result<Option<BTreeMap<String, RoleStats>>, String> =
-                crate::snapshot::from_bytes(&bytes);
-            assert!(read.is_err(), "{roles:?}: {read:?}");
-        }
+        assert_refused(|n| Earlier {
+            requests: n,
+            cache_hits: 3,
+            retries: 40,
+            fallbacks: 5,
+            prompt_tokens: 90 * n,
+            completion_tokens: 5 * n,
+            decisions: n,
+            fallback_causes: [("timeout".to_string(), 5)].into(),
+            model_mismatches: 0,
+        });
     }
 
     #[test]
