@@ -96,3 +96,16 @@ pub fn serve(
     });
     addr_rx.recv().unwrap()
 }
+
+/// A chat request's messages' contents, one per line (what the test servers answer to).
+pub fn prompt_of(body: &serde_json::Value) -> String {
+    body["messages"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .filter_map(|x| x["content"].as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}

@@ -46,15 +46,7 @@ struct ServerState {
 }
 
 async fn chat(State(st): State<Arc<ServerState>>, Json(body): Json<Value>) -> Response {
-    let prompt: String = body["messages"]
-        .as_array()
-        .map(|m| {
-            m.iter()
-                .filter_map(|x| x["content"].as_str())
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .unwrap_or_default();
+    let prompt = common::prompt_of(&body);
     let n = st.count.fetch_add(1, Ordering::SeqCst);
     st.models
         .lock()

@@ -58,15 +58,7 @@ async fn chat(
     if let Some(a) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
         state.auth.lock().unwrap().push(a.to_string());
     }
-    let prompt: String = body["messages"]
-        .as_array()
-        .map(|m| {
-            m.iter()
-                .filter_map(|x| x["content"].as_str())
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .unwrap_or_default();
+    let prompt = common::prompt_of(&body);
     let n = state.count.fetch_add(1, Ordering::SeqCst);
     let reply = |text: String| {
         Json(json!({
