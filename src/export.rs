@@ -244,7 +244,9 @@ fn event(kind: &str, body: Value) -> Value {
 /// (`step`, `tax_year`, `rates`, `revenue`, `rebate`, `welfare`, `gini`, `mean_hours`,
 /// `mean_income`, `mean_utility`), `election` (governance scenarios: `step`, `tax_year`, `rule`,
 /// `candidates`, `ballots`, `count`, `turnout`, as the log holds them), `llm` (`role`, `agent` (null for the planner), `step`,
-/// `attempt`, `request_sha256`, `model`, `temperature`, `max_tokens`, `messages`, `outcome`).
+/// `attempt`, `request_sha256`, `model`, `temperature`, `max_tokens`, `messages`, `outcome`),
+/// `endpoint` (`step`, `endpoint`, `base_url`, `change`, `reason`: an LLM endpoint ejected or
+/// returned).
 /// Per-worker hours are not events: export them with `--agents`.
 pub fn export_events(run_dir: &Path, path: &Path) -> anyhow::Result<u64> {
     let out = OutFile::create(path, RunView::open(run_dir)?.fsync())?;
@@ -266,6 +268,9 @@ pub fn export_events(run_dir: &Path, path: &Path) -> anyhow::Result<u64> {
         }
         for e in &s.exchanges {
             out.push(event("llm", e.to_user_json()?));
+        }
+        for e in &s.endpoint_events {
+            out.push(event("endpoint", serde_json::to_value(e)?));
         }
         for v in out {
             serde_json::to_writer(&mut w, &v)?;

@@ -31,6 +31,8 @@ pub struct StepData {
     pub outcome: Option<StepOutcome>,
     /// The step's LLM exchanges (empty for offline runs).
     pub exchanges: Vec<LlmExchange>,
+    /// LLM endpoints ejected from their pool or back in it during the step.
+    pub endpoint_events: Vec<crate::frames::EndpointEvent>,
 }
 
 /// A run opened for reading: its resolved scenario (with the world parameters) and population.
@@ -119,7 +121,12 @@ pub fn scan(
                     all.extend_from_slice(&hours);
                 }
             }
-            Frame::DecisionDigest { .. } | Frame::Endpoint(_) => {}
+            Frame::DecisionDigest { .. } => {}
+            Frame::Endpoint(e) => {
+                if let Some(c) = current.as_mut() {
+                    c.endpoint_events.push(e);
+                }
+            }
             Frame::Outcome(o) => {
                 if let Some(c) = current.as_mut() {
                     c.outcome = Some(o);

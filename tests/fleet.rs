@@ -257,6 +257,10 @@ fn an_endpoint_stopped_mid_run_is_ejected_with_no_fallback_and_the_log_replays()
             .report_line()
             .contains("ejected")
     );
+    let events = tmp.path().join("events.jsonl");
+    simulacra::export::export_events(tmp.path(), &events).unwrap();
+    let text = std::fs::read_to_string(&events).unwrap();
+    assert_eq!(text.matches(r#""event":"endpoint""#).count(), 1, "{text}");
     drop((a, c));
     // No server at all: the replay answers from the log and re-logs the ejection.
     assert_replays(tmp.path());
