@@ -109,3 +109,13 @@ pub fn prompt_of(body: &serde_json::Value) -> String {
         })
         .unwrap_or_default()
 }
+
+/// `replay --verify` of the run in `dir` finds every frame identical.
+pub fn assert_replays(dir: &Path) {
+    use simulacra::run::{ReplayVerdict, verify_replay};
+    match verify_replay(dir).unwrap() {
+        ReplayVerdict::Identical { .. } => {}
+        ReplayVerdict::Differs(d) => panic!("replay differs: {d}"),
+        ReplayVerdict::Failed(why) => panic!("replay failed: {why}"),
+    }
+}

@@ -18,10 +18,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 use simulacra::frames::{EndpointEvent, ExchangeOutcome, Frame};
-use simulacra::run::{ReplayVerdict, Summary, run_scenario, verify_replay};
+use simulacra::run::{Summary, run_scenario};
 use simulacra_actors::LogReader;
 
-use common::good_answer;
+use common::{assert_replays, good_answer};
 
 /// What a server does with its n-th chat request (counted from 0), given how many probes
 /// (`GET /v1/models`) it has answered.
@@ -188,14 +188,6 @@ fn endpoint_events(dir: &std::path::Path) -> Vec<EndpointEvent> {
             _ => None,
         })
         .collect()
-}
-
-fn assert_replays(dir: &std::path::Path) {
-    match verify_replay(dir).unwrap() {
-        ReplayVerdict::Identical { .. } => {}
-        ReplayVerdict::Differs(d) => panic!("replay differs: {d}"),
-        ReplayVerdict::Failed(why) => panic!("replay failed: {why}"),
-    }
 }
 
 #[test]

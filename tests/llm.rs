@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{good_answer, worker_of};
+use common::{assert_replays, good_answer, worker_of};
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -219,14 +219,6 @@ fn hours_at(dir: &std::path::Path, step: u64) -> Vec<f64> {
             _ => None,
         })
         .unwrap()
-}
-
-fn assert_replays(dir: &std::path::Path) {
-    match verify_replay(dir).unwrap() {
-        ReplayVerdict::Identical { .. } => {}
-        ReplayVerdict::Differs(d) => panic!("replay differs: {d}"),
-        ReplayVerdict::Failed(why) => panic!("replay failed: {why}"),
-    }
 }
 
 fn run(s: &simulacra::config::Scenario) -> (tempfile::TempDir, Summary) {
