@@ -83,6 +83,66 @@ fn in_range<T: PartialOrd + std::fmt::Display>(
     }
 }
 
+/// Every URL of `urls` is an http(s) URL, and there is one at least.
+fn check_base_urls(key: &'static str, urls: &BaseUrls) -> Result<(), ConfigError> {
+    let list = match urls {
+        BaseUrls::One(u) => std::slice::from_ref(u),
+        BaseUrls::Many(v) => v.as_slice(),
+    };
+    if list.is_empty() {
+        return Err(invalid(key, "give at least one base URL"));
+    }
+    for u in list {
+        if !(u.starts_with("http://") || u.starts_with("https://")) {
+            return Err(invalid(
+                key,
+                format!("{u:?} is not an http(s) URL (for example http://127.0.0.1:8000/v1)"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A role's own settings are in the ranges of the `[llm]` ones.
+fn check_role_override(role: &str, o: &RoleOverride) -> Result<(), ConfigError> {
+    // The key names the table; the message says which setting of it.
+    let key = match role {
+        "worker" => "llm.worker",
+        "planner" => "llm.planner",
+        "persona" => "llm.persona",
+        "satisfaction" => "llm.satisfaction",
+        "stand" => "llm.stand",
+        "vote" => "llm.vote",
+        _ => "llm.leader",
+    };
+    if o.model.as_ref().is_some_and(|m| m.is_empty()) {
+        return Err(invalid(
+            key,
+            "model: name the model to request, or leave it out",
+        ));
+    }
+    if let Some(t) = o.temperature
+        && !(t.is_finite() && (0.0..=2.0).contains(&t))
+    {
+        return Err(invalid(
+            key,
+            format!("temperature must be within [0, 2], got {t}"),
+        ));
+    }
+    if let Some(m) = o.max_tokens
+        && !(1..=MAX_TOKENS).contains(&m)
+    {
+        return Err(invalid(
+            key,
+            format!("max_tokens must be within [1, {MAX_TOKENS}], got {m}"),
+        ));
+    }
+    if let Some(u) = &o.base_url {
+        check_base_urls(key, u)?;
+    }
+    Ok(())
+}
+
 /// A scenario's name becomes a folder under `runs/`: plain characters only, so it can
 /// never point elsewhere (`../x`, `/tmp/x`) or hide (`.x`).
 fn check_name(name: &str) -> Result<(), ConfigError> {
@@ -320,6 +380,23 @@ pub struct Workers {
     /// `llm`: ask every worker each step whether she is satisfied with the tax policy; a "no"
     /// halves the utility she perceives (the paper's bounded scenario).
     pub satisfaction: bool,
+    /// `llm`: a population mixing models by share (empty = every worker on `llm.model`).
+    /// Workers are assigned by id, deterministically (see [`crate::llm::models`]). Left out of
+    /// the log header when empty, so headers of runs on one model keep their bytes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<WorkerModel>,
+}
+
+/// One model of a mixed worker population: `{ model = "a", share = 0.5, base_url = "..." }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerModel {
+    pub model: String,
+    /// Its share of the workers; the shares sum to 1.
+    pub share: f64,
+    /// The server (or pool) these workers ask, when not `llm.base_url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<BaseUrls>,
 }
 
 impl Default for Workers {
@@ -333,6 +410,7 @@ impl Default for Workers {
             exploration_rate: 0.05,
             personas: PersonaSource::None,
             satisfaction: false,
+            models: Vec::new(),
         }
     }
 }
@@ -843,6 +921,70 @@ pub struct LlmConfig {
     /// Archetype mode: 0 = off; k > 0 = workers are grouped into k skill buckets and one LLM
     /// call per bucket decides for all its members.
     pub archetypes: usize,
+    /// At start every endpoint is probed (`GET {base}/models`); a dead one is an error naming
+    /// it, unless this is set: then it is a warning and the run goes on without it. The keys
+    /// below say only how servers are reached, and are written into the log's header only
+    /// when set otherwise than their defaults (headers of runs that leave them alone keep
+    /// their bytes).
+    #[serde(skip_serializing_if = "is_false")]
+    pub skip_dead_endpoints: bool,
+    /// Consecutive transport failures (connection, timeout, 5xx) after which an endpoint is
+    /// ejected from the pool for `eject_seconds`; its agents go to their next endpoint.
+    #[serde(skip_serializing_if = "is_default_eject_after")]
+    pub eject_after: u32,
+    /// An ejected endpoint's cool-down; it returns after a successful probe.
+    #[serde(skip_serializing_if = "is_default_eject_seconds")]
+    pub eject_seconds: f64,
+    /// Most requests in flight at once to one endpoint (0 = only `concurrency` caps them).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub endpoint_concurrency: usize,
+    /// Longest wait a server's `Retry-After` (on 429 and 503) may impose before a retry.
+    #[serde(skip_serializing_if = "is_default_retry_after_cap")]
+    pub retry_after_cap_seconds: f64,
+    /// Per-role settings (`[llm.planner] model = "..."`), each left out of the header when
+    /// unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worker: Option<RoleOverride>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub planner: Option<RoleOverride>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub persona: Option<RoleOverride>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub satisfaction: Option<RoleOverride>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stand: Option<RoleOverride>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vote: Option<RoleOverride>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leader: Option<RoleOverride>,
+}
+
+/// The LLM roles that can have settings of their own (`[llm.ROLE]`).
+pub const LLM_ROLES: [&str; 7] = [
+    "worker",
+    "planner",
+    "persona",
+    "satisfaction",
+    "stand",
+    "vote",
+    "leader",
+];
+
+/// What one role's requests use instead of the `[llm]` settings.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoleOverride {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The server (or pool) this role asks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<BaseUrls>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_format: Option<ResponseFormat>,
 }
 
 impl Default for LlmConfig {
@@ -870,6 +1012,18 @@ impl Default for LlmConfig {
             prompts_dir: String::new(),
             log_prompts: true,
             archetypes: 0,
+            skip_dead_endpoints: false,
+            eject_after: DEFAULT_EJECT_AFTER,
+            eject_seconds: DEFAULT_EJECT_SECONDS,
+            endpoint_concurrency: 0,
+            retry_after_cap_seconds: DEFAULT_RETRY_AFTER_CAP,
+            worker: None,
+            planner: None,
+            persona: None,
+            satisfaction: None,
+            stand: None,
+            vote: None,
+            leader: None,
         }
     }
 }
@@ -879,12 +1033,24 @@ impl Default for LlmConfig {
 /// the requests in flight. They cannot change a run's results (answers are placed by worker
 /// id, never by arrival, and what the model answered is in the log), so a run resumed on
 /// another machine takes them from its command line rather than from its log's header.
-pub const LLM_ENDPOINT_KEYS: [&str; 5] = [
+pub const LLM_ENDPOINT_KEYS: [&str; 17] = [
     "llm.base_url",
     "llm.weights",
     "llm.api_key_env",
     "llm.timeout_seconds",
     "llm.concurrency",
+    "llm.skip_dead_endpoints",
+    "llm.eject_after",
+    "llm.eject_seconds",
+    "llm.endpoint_concurrency",
+    "llm.retry_after_cap_seconds",
+    "llm.worker.base_url",
+    "llm.planner.base_url",
+    "llm.persona.base_url",
+    "llm.satisfaction.base_url",
+    "llm.stand.base_url",
+    "llm.vote.base_url",
+    "llm.leader.base_url",
 ];
 
 /// The settings of [`LLM_ENDPOINT_KEYS`].
@@ -895,6 +1061,13 @@ pub struct LlmEndpoint {
     pub api_key_env: String,
     pub timeout_seconds: f64,
     pub concurrency: usize,
+    pub skip_dead_endpoints: bool,
+    pub eject_after: u32,
+    pub eject_seconds: f64,
+    pub endpoint_concurrency: usize,
+    pub retry_after_cap_seconds: f64,
+    /// `llm.ROLE.base_url`, in [`LLM_ROLES`] order.
+    pub role_base_urls: Vec<Option<BaseUrls>>,
 }
 
 /// The default `llm.max_fallback_share`.
@@ -902,6 +1075,34 @@ pub const DEFAULT_MAX_FALLBACK_SHARE: f64 = 0.2;
 
 fn is_default_fallback_share(share: &f64) -> bool {
     *share == DEFAULT_MAX_FALLBACK_SHARE
+}
+
+/// The default `llm.eject_after`: three failures in a row are no chance event on a healthy
+/// server, and few enough that a dead one costs a handful of retries.
+pub const DEFAULT_EJECT_AFTER: u32 = 3;
+/// The default `llm.eject_seconds`.
+pub const DEFAULT_EJECT_SECONDS: f64 = 30.0;
+/// The default `llm.retry_after_cap_seconds`.
+pub const DEFAULT_RETRY_AFTER_CAP: f64 = 60.0;
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+fn is_default_eject_after(n: &u32) -> bool {
+    *n == DEFAULT_EJECT_AFTER
+}
+
+fn is_default_eject_seconds(s: &f64) -> bool {
+    *s == DEFAULT_EJECT_SECONDS
+}
+
+fn is_default_retry_after_cap(s: &f64) -> bool {
+    *s == DEFAULT_RETRY_AFTER_CAP
 }
 
 impl LlmConfig {
@@ -913,6 +1114,15 @@ impl LlmConfig {
             api_key_env: self.api_key_env.clone(),
             timeout_seconds: self.timeout_seconds,
             concurrency: self.concurrency,
+            skip_dead_endpoints: self.skip_dead_endpoints,
+            eject_after: self.eject_after,
+            eject_seconds: self.eject_seconds,
+            endpoint_concurrency: self.endpoint_concurrency,
+            retry_after_cap_seconds: self.retry_after_cap_seconds,
+            role_base_urls: LLM_ROLES
+                .iter()
+                .map(|r| self.role(r).and_then(|o| o.base_url.clone()))
+                .collect(),
         }
     }
 
@@ -923,6 +1133,50 @@ impl LlmConfig {
         self.api_key_env = e.api_key_env;
         self.timeout_seconds = e.timeout_seconds;
         self.concurrency = e.concurrency;
+        self.skip_dead_endpoints = e.skip_dead_endpoints;
+        self.eject_after = e.eject_after;
+        self.eject_seconds = e.eject_seconds;
+        self.endpoint_concurrency = e.endpoint_concurrency;
+        self.retry_after_cap_seconds = e.retry_after_cap_seconds;
+        for (role, url) in LLM_ROLES.iter().zip(e.role_base_urls) {
+            let slot = self.role_mut(role);
+            match (slot.as_mut(), url) {
+                (Some(o), url) => o.base_url = url,
+                (None, Some(url)) => {
+                    *slot = Some(RoleOverride {
+                        base_url: Some(url),
+                        ..RoleOverride::default()
+                    })
+                }
+                (None, None) => {}
+            }
+        }
+    }
+
+    /// The settings of role `role` (one of [`LLM_ROLES`]), if it has its own.
+    pub fn role(&self, role: &str) -> Option<&RoleOverride> {
+        match role {
+            "worker" => self.worker.as_ref(),
+            "planner" => self.planner.as_ref(),
+            "persona" => self.persona.as_ref(),
+            "satisfaction" => self.satisfaction.as_ref(),
+            "stand" => self.stand.as_ref(),
+            "vote" => self.vote.as_ref(),
+            "leader" => self.leader.as_ref(),
+            _ => None,
+        }
+    }
+
+    fn role_mut(&mut self, role: &str) -> &mut Option<RoleOverride> {
+        match role {
+            "worker" => &mut self.worker,
+            "planner" => &mut self.planner,
+            "persona" => &mut self.persona,
+            "satisfaction" => &mut self.satisfaction,
+            "stand" => &mut self.stand,
+            "vote" => &mut self.vote,
+            _ => &mut self.leader,
+        }
     }
 
     /// The pool's base URLs.
@@ -1392,6 +1646,47 @@ impl Scenario {
             || self.planner.policy == PlannerPolicyName::Llm
     }
 
+    fn validate_worker_models(&self) -> Result<(), ConfigError> {
+        let models = &self.workers.models;
+        if models.is_empty() {
+            return Ok(());
+        }
+        if self.workers.policy != WorkerPolicyName::Llm {
+            return Err(invalid(
+                "workers.models",
+                "mixes the models of LLM workers: set workers.policy = \"llm\", or leave it out",
+            ));
+        }
+        for m in models {
+            if m.model.is_empty() {
+                return Err(invalid("workers.models", "every entry names a model"));
+            }
+            if !(m.share.is_finite() && m.share > 0.0 && m.share <= 1.0) {
+                return Err(invalid(
+                    "workers.models",
+                    format!(
+                        "the share of {:?} must be within (0, 1], got {}",
+                        m.model, m.share
+                    ),
+                ));
+            }
+            if let Some(u) = &m.base_url {
+                check_base_urls("workers.models", u)?;
+            }
+        }
+        let sum: f64 = models.iter().map(|m| m.share).sum();
+        if (sum - 1.0).abs() > 1e-9 {
+            return Err(invalid(
+                "workers.models",
+                format!("the shares sum to {sum}; they must sum to 1"),
+            ));
+        }
+        if models.len() > u16::MAX as usize {
+            return Err(invalid("workers.models", "at most 65535 models"));
+        }
+        Ok(())
+    }
+
     fn validate_llm(&self) -> Result<(), ConfigError> {
         let l = &self.llm;
         let urls = l.base_urls();
@@ -1460,6 +1755,44 @@ impl Scenario {
             " (the first retry's delay, in milliseconds)",
         )?;
         in_range("llm.max_reasks", l.max_reasks, 0, 10, "")?;
+        for role in LLM_ROLES {
+            if let Some(o) = l.role(role) {
+                check_role_override(role, o)?;
+            }
+        }
+        self.validate_worker_models()?;
+        in_range(
+            "llm.eject_after",
+            l.eject_after,
+            1,
+            1000,
+            " (consecutive failures that eject an endpoint)",
+        )?;
+        if !(l.eject_seconds > 0.0 && l.eject_seconds <= 3600.0) {
+            return Err(invalid(
+                "llm.eject_seconds",
+                format!(
+                    "must be positive, at most 3600 (an ejected endpoint's cool-down; got {})",
+                    l.eject_seconds
+                ),
+            ));
+        }
+        in_range(
+            "llm.endpoint_concurrency",
+            l.endpoint_concurrency,
+            0,
+            4096,
+            " (requests in flight at once to one endpoint; 0 = no cap of its own)",
+        )?;
+        if !(l.retry_after_cap_seconds >= 0.0 && l.retry_after_cap_seconds <= 3600.0) {
+            return Err(invalid(
+                "llm.retry_after_cap_seconds",
+                format!(
+                    "must be within [0, 3600] (the longest Retry-After waited out; got {})",
+                    l.retry_after_cap_seconds
+                ),
+            ));
+        }
         in_range(
             "llm.max_fallback_share",
             l.max_fallback_share,

@@ -2,7 +2,8 @@
 //!
 //! - per-agent-per-step rows (`agents.csv` or `agents.parquet`): `step, tax_year, agent, skill,
 //!   hours, income, tax, utility` (and `region`, in federation runs only), recomputed from the
-//!   logged hours with the pure settlement;
+//!   logged hours with the pure settlement, and `model` when the workers mix models
+//!   (`workers.models`; exports of other runs keep their bytes);
 //! - `regions.csv` (federation runs): one row per region per step, from its logged outcome;
 //! - `events.jsonl`: one JSON object per line for every step start, planner move, outcome and
 //!   LLM exchange, with an `event` field naming the kind.
@@ -20,7 +21,7 @@ use std::sync::Arc;
 
 use anyhow::bail;
 use parquet::basic::Compression;
-use parquet::data_type::{DoubleType, Int64Type};
+use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int64Type};
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::parser::parse_message_type;
@@ -57,6 +58,8 @@ struct Block {
     utility: Vec<f64>,
     /// Federation runs only.
     region: Vec<i64>,
+    /// Mixed-model runs only.
+    model: Vec<ByteArray>,
 }
 
 impl Block {
@@ -68,7 +71,11 @@ impl Block {
     }
 }
 
-fn parquet_writer(out: &OutFile, regions: bool) -> anyhow::Result<SerializedFileWriter<File>> {
+fn parquet_writer(
+    out: &OutFile,
+    regions: bool,
+    with_model: bool,
+) -> anyhow::Result<SerializedFileWriter<File>> {
     let schema = parse_message_type(&format!(
         "message agent_steps {{
             REQUIRED INT64 step;
@@ -80,10 +87,13 @@ fn parquet_writer(out: &OutFile, regions: bool) -> anyhow::Result<SerializedFile
             REQUIRED DOUBLE tax;
             REQUIRED DOUBLE utility;{}
         }}",
-        if regions {
-            "\n            REQUIRED INT64 region;"
-        } else {
-            ""
+        match (regions, with_model) {
+            (false, false) => "",
+            (true, false) => "\n            REQUIRED INT64 region;",
+            (false, true) => "\n            REQUIRED BYTE_ARRAY model (UTF8);",
+            (true, true) => {
+                "\n            REQUIRED INT64 region;\n            REQUIRED BYTE_ARRAY model (UTF8);"
+            }
         }
     ))?;
     let props = WriterProperties::builder()
@@ -106,9 +116,15 @@ fn write_row_group(w: &mut SerializedFileWriter<File>, b: &Block) -> anyhow::Res
         if col_index < ints.len() {
             col.typed::<Int64Type>()
                 .write_batch(ints[col_index], None, None)?;
-        } else if col_index == ints.len() + floats.len() {
-            col.typed::<Int64Type>()
-                .write_batch(&b.region, None, None)?;
+        } else if col_index >= ints.len() + floats.len() {
+            let extra = col_index - ints.len() - floats.len();
+            if extra == 0 && !b.region.is_empty() {
+                col.typed::<Int64Type>()
+                    .write_batch(&b.region, None, None)?;
+            } else {
+                col.typed::<ByteArrayType>()
+                    .write_batch(&b.model, None, None)?;
+            }
         } else {
             col.typed::<DoubleType>()
                 .write_batch(floats[col_index - ints.len()], None, None)?;
@@ -125,6 +141,19 @@ pub fn export_agents(run_dir: &Path, path: &Path, format: AgentFormat) -> anyhow
     let view = RunView::open(run_dir)?;
     let n = view.population.len();
     let regions = view.scenario.regions().is_some();
+    // Each worker's model, when the workers mix them.
+    let models = &view.scenario.workers.models;
+    let model_of: Option<Vec<ByteArray>> = (models.len() > 1).then(|| {
+        let shares: Vec<f64> = models.iter().map(|m| m.share).collect();
+        let names: Vec<ByteArray> = models
+            .iter()
+            .map(|m| ByteArray::from(m.model.as_str()))
+            .collect();
+        crate::llm::models::assign(&shares, n, view.scenario.simulation.seed)
+            .into_iter()
+            .map(|m| names[usize::from(m)].clone())
+            .collect()
+    });
     let mut rows = 0u64;
     let mut digest_only = false;
     let mut block = Block::default();
@@ -135,10 +164,11 @@ pub fn export_agents(run_dir: &Path, path: &Path, format: AgentFormat) -> anyhow
         AgentFormat::Csv => {
             let mut w = BufWriter::new(out.handle()?);
             let region = if regions { ",region" } else { "" };
-            writeln!(w, "{}{region}", AGENT_COLUMNS.join(","))?;
+            let model_column = if model_of.is_some() { ",model" } else { "" };
+            writeln!(w, "{}{region}{model_column}", AGENT_COLUMNS.join(","))?;
             csv = Some(w);
         }
-        AgentFormat::Parquet => pq = Some(parquet_writer(&out, regions)?),
+        AgentFormat::Parquet => pq = Some(parquet_writer(&out, regions, model_of.is_some())?),
     }
     let damaged = scan(run_dir, true, |s: StepData| {
         let Some(settlement) = view.settle(&s)? else {
@@ -160,8 +190,12 @@ pub fn export_agents(run_dir: &Path, path: &Path, format: AgentFormat) -> anyhow
                     settlement.taxes[i],
                     settlement.utilities[i]
                 )?;
-                match &s.region_of {
-                    Some(map) => writeln!(w, ",{}", map[i])?,
+                if let Some(map) = &s.region_of {
+                    write!(w, ",{}", map[i])?;
+                }
+                match &model_of {
+                    // Model names are TOML strings: quoted as CSV wants when they need it.
+                    Some(m) => writeln!(w, ",{}", csv_field(m[i].as_utf8()?))?,
                     None => writeln!(w)?,
                 }
             }
@@ -178,6 +212,9 @@ pub fn export_agents(run_dir: &Path, path: &Path, format: AgentFormat) -> anyhow
             block.utility.extend_from_slice(&settlement.utilities);
             if let Some(map) = &s.region_of {
                 block.region.extend(map.iter().map(|&r| i64::from(r)));
+            }
+            if let Some(m) = &model_of {
+                block.model.extend_from_slice(m);
             }
             if block.len() >= ROW_GROUP_ROWS {
                 write_row_group(w, &block)?;
@@ -266,6 +303,15 @@ pub fn export_regions(run_dir: &Path, path: &Path) -> anyhow::Result<u64> {
     Ok(rows)
 }
 
+/// `text` as one CSV field: quoted (quotes doubled) when it holds a comma, quote or newline.
+fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\"")).into()
+    } else {
+        text.into()
+    }
+}
+
 fn event(kind: &str, body: Value) -> Value {
     let mut obj = serde_json::Map::new();
     obj.insert("event".into(), json!(kind));
@@ -287,7 +333,9 @@ fn event(kind: &str, body: Value) -> Value {
 /// with its `region`) and
 /// `region_outcome` (`region`, `population`, `cutoffs`, `rates`, `revenue`, `rebate`,
 /// `transfer`, `welfare`, `gini`, `mean_hours`, `mean_income`), `llm` (`role`, `agent` (null for the planner), `step`,
-/// `attempt`, `request_sha256`, `model`, `temperature`, `max_tokens`, `messages`, `outcome`).
+/// `attempt`, `request_sha256`, `model`, `temperature`, `max_tokens`, `messages`, `outcome`),
+/// `endpoint` (`step`, `endpoint`, `base_url`, `change`, `reason`: an LLM endpoint ejected or
+/// returned).
 /// Per-worker hours are not events: export them with `--agents`.
 pub fn export_events(run_dir: &Path, path: &Path) -> anyhow::Result<u64> {
     let out = OutFile::create(path, RunView::open(run_dir)?.fsync())?;
@@ -325,6 +373,9 @@ pub fn export_events(run_dir: &Path, path: &Path) -> anyhow::Result<u64> {
         }
         for e in &s.exchanges {
             out.push(event("llm", e.to_user_json()?));
+        }
+        for e in &s.endpoint_events {
+            out.push(event("endpoint", serde_json::to_value(e)?));
         }
         for v in out {
             serde_json::to_writer(&mut w, &v)?;

@@ -6,6 +6,7 @@
 //! PlannerMove { .. }                  (first step of a tax year only)
 //! Decisions { first_agent, hours }    (one per block of up to DECISION_BLOCK workers; or a
 //! DecisionDigest                       digest when log.decisions = "digest")
+//! Llm { .. } / Endpoint { .. }        (LLM exchanges, then endpoint ejections and returns)
 //! Outcome { revenue, rebate, welfare, gini, .. }
 //! ```
 //!
@@ -85,6 +86,10 @@ pub enum Frame {
     /// A federation with a federal layer: its planner's move, after the moves and before the
     /// regions govern.
     FederalMove(PlannerMove),
+    /// An endpoint of the LLM pool left it or came back (logged after the step's exchanges).
+    /// It records how the run reached its servers, never what they answered: a replay
+    /// re-logs it from the recording and does not need it to happen again.
+    Endpoint(EndpointEvent),
 }
 
 /// One region's settlement of one step.
@@ -119,6 +124,20 @@ pub struct MoveRecord {
     /// (the same incomes, the new residences).
     pub segregation_before: f64,
     pub segregation_after: f64,
+}
+
+/// An endpoint ejected after repeated failures, or back after a successful probe.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EndpointEvent {
+    /// The step during whose play (or just before) the change was seen.
+    pub step: u64,
+    /// Its index in `llm.base_url`.
+    pub endpoint: u64,
+    pub base_url: String,
+    /// "ejected" or "returned".
+    pub change: String,
+    /// Why: the failures that ejected it, or the probe that brought it back.
+    pub reason: String,
 }
 
 /// An election: candidacies and platforms, every ballot, the count and the winner.
@@ -165,6 +184,15 @@ pub enum ExchangeOutcome {
     },
     /// The request failed: "timeout", "http 429", "http 500", "connection", "bad response".
     Failed { kind: String, message: String },
+    /// A response of which the server said it served `cached_tokens` of the prompt tokens
+    /// from its prefix cache (a plain `Response` when it said nothing, or 0, so logs of
+    /// servers that do not say are what they were before this was recorded).
+    CachedResponse {
+        text: String,
+        prompt_tokens: u64,
+        completion_tokens: u64,
+        cached_tokens: u64,
+    },
 }
 
 /// The agent id the planner's exchanges carry in the log.

@@ -28,6 +28,9 @@ pub struct RoundSummary {
     pub mean_revenue: f64,
     pub mean_hours: f64,
     pub mean_gini: f64,
+    /// LLM endpoints ejected from the pool or back in it during this tax year.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub endpoint_events: Vec<crate::frames::EndpointEvent>,
 }
 
 /// One worker at the last step of a round.
@@ -82,6 +85,7 @@ struct Recorded {
     /// (step, first agent, hours) blocks.
     decisions: Vec<(u64, u64, Vec<f64>)>,
     exchanges: Vec<crate::frames::LlmExchange>,
+    endpoint_events: Vec<crate::frames::EndpointEvent>,
     elections: Vec<crate::frames::ElectionRecord>,
     /// A federation: the regions' moves, outcomes and the workers' moves.
     region_moves: Vec<(u32, PlannerMove)>,
@@ -99,6 +103,7 @@ fn read(run_dir: &Path, keep_decisions_of: Option<u64>) -> anyhow::Result<Record
         outcomes: Vec::new(),
         decisions: Vec::new(),
         exchanges: Vec::new(),
+        endpoint_events: Vec::new(),
         elections: Vec::new(),
         region_moves: Vec::new(),
         regions: Vec::new(),
@@ -122,6 +127,7 @@ fn read(run_dir: &Path, keep_decisions_of: Option<u64>) -> anyhow::Result<Record
                 }
                 Frame::StepBegin { .. } | Frame::DecisionDigest { .. } => {}
                 Frame::Llm(e) => rec.exchanges.push(e),
+                Frame::Endpoint(e) => rec.endpoint_events.push(e),
                 Frame::Election(e) => rec.elections.push(e),
                 Frame::InRegion { region, frame } => {
                     if let Frame::PlannerMove(m) = *frame {
@@ -157,6 +163,7 @@ fn rounds(rec: &Recorded) -> Vec<RoundSummary> {
                 mean_revenue: 0.0,
                 mean_hours: 0.0,
                 mean_gini: 0.0,
+                endpoint_events: Vec::new(),
             });
         }
         let r = out.last_mut().expect("pushed above");
@@ -165,6 +172,12 @@ fn rounds(rec: &Recorded) -> Vec<RoundSummary> {
         r.mean_revenue += o.revenue;
         r.mean_hours += o.mean_hours;
         r.mean_gini += o.gini;
+        r.endpoint_events.extend(
+            rec.endpoint_events
+                .iter()
+                .filter(|e| e.step == o.step)
+                .cloned(),
+        );
     }
     for r in &mut out {
         let n = r.steps as f64;
@@ -355,6 +368,17 @@ pub fn render_table(rows: &[RoundSummary]) -> String {
             "{:>4} {:>6} {rates} {mv} {:>12.4} {:>12.0} {:>8.2} {:>6.3}\n",
             r.tax_year, r.first_step, r.mean_welfare, r.mean_revenue, r.mean_hours, r.mean_gini
         );
+    }
+    let events: Vec<&crate::frames::EndpointEvent> =
+        rows.iter().flat_map(|r| &r.endpoint_events).collect();
+    if !events.is_empty() {
+        s += "LLM endpoints:\n";
+        for e in events {
+            s += &format!(
+                "  step {:>5}: {} {} ({})\n",
+                e.step, e.base_url, e.change, e.reason
+            );
+        }
     }
     s
 }

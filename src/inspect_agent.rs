@@ -194,6 +194,17 @@ pub fn render_exchanges(exchanges: &[LlmExchange]) -> String {
             } => {
                 s += &format!("[answer, {prompt_tokens} + {completion_tokens} tokens]\n{text}\n");
             }
+            ExchangeOutcome::CachedResponse {
+                text,
+                prompt_tokens,
+                completion_tokens,
+                cached_tokens,
+            } => {
+                s += &format!(
+                    "[answer, {prompt_tokens} ({cached_tokens} cached) + {completion_tokens} \
+                     tokens]\n{text}\n"
+                );
+            }
             ExchangeOutcome::Failed { kind, message } => {
                 s += &format!("[failed: {kind}] {message}\n");
             }

@@ -45,6 +45,8 @@ pub struct StepData {
     pub region_elections: Vec<(u32, ElectionRecord)>,
     /// A federation with a federal layer: the federal schedule in force.
     pub federal: Option<TaxSchedule>,
+    /// LLM endpoints ejected from their pool or back in it during the step.
+    pub endpoint_events: Vec<crate::frames::EndpointEvent>,
 }
 
 /// A run opened for reading: its resolved scenario (with the world parameters) and population.
@@ -175,6 +177,11 @@ pub fn scan(
                 }
             }
             Frame::DecisionDigest { .. } => {}
+            Frame::Endpoint(e) => {
+                if let Some(c) = current.as_mut() {
+                    c.endpoint_events.push(e);
+                }
+            }
             Frame::Outcome(o) => {
                 if let Some(c) = current.as_mut() {
                     c.outcome = Some(o);

@@ -95,7 +95,7 @@ pub fn beyond_damage(path: &Path, damage: &Damage) -> anyhow::Result<BeyondDamag
         match raw.decode::<Frame>() {
             Ok(Frame::Outcome(_)) => out.steps += 1,
             Ok(Frame::Llm(e)) => {
-                if matches!(e.outcome, crate::frames::ExchangeOutcome::Response { .. }) {
+                if !matches!(e.outcome, crate::frames::ExchangeOutcome::Failed { .. }) {
                     out.llm_answers += 1;
                 }
             }
@@ -282,6 +282,15 @@ impl Grammar {
             (Phase::Deciding { covered }, Frame::Llm(_)) if covered > 0 => Err(format!(
                 "an LLM exchange between step {step}'s decision blocks"
             )),
+            (Phase::Deciding { covered }, Frame::Endpoint(_)) if covered > 0 => Err(format!(
+                "an LLM endpoint event between step {step}'s decision blocks"
+            )),
+            (Phase::Deciding { .. } | Phase::Decided, Frame::Endpoint(e)) => {
+                if e.step != step {
+                    return wrong_step(e.step);
+                }
+                Ok(())
+            }
             (Phase::Deciding { .. } | Phase::Decided, Frame::Llm(e)) => {
                 if e.step != step {
                     return wrong_step(e.step);
@@ -327,6 +336,7 @@ fn frame_kind(frame: &Frame) -> &'static str {
         Frame::RegionOutcome(_) => "region-outcome",
         Frame::Moves(_) => "moves",
         Frame::FederalMove(_) => "federal-move",
+        Frame::Endpoint(_) => "LLM-endpoint",
     }
 }
 

@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::{assert_replays, good_answer, worker_of};
+
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -48,39 +50,6 @@ struct MockState {
     auth: Mutex<Vec<String>>,
 }
 
-/// The worker id a prompt belongs to ("You are worker_7"), if any.
-fn worker_of(prompt: &str) -> Option<usize> {
-    let at = prompt.find("worker_")? + "worker_".len();
-    prompt[at..]
-        .split(|c: char| !c.is_ascii_digit())
-        .next()?
-        .parse()
-        .ok()
-}
-
-/// A well-formed answer to whatever the prompt asks for (the last quoted key wins, as in the
-/// project's Python mock): hours from the worker id, +10/0/-10 moves, YES, a persona.
-fn good_answer(prompt: &str) -> String {
-    let last = |k: &str| prompt.rfind(&format!("\"{k}\"")).map_or(-1, |p| p as i64);
-    let (labor, delta, answer) = (last("LABOR"), last("DELTA"), last("ANSWER"));
-    if delta > labor && delta > answer {
-        let n = prompt[delta as usize..]
-            .split_once('[')
-            .and_then(|(_, rest)| rest.split_once(']'))
-            .map_or(1, |(inside, _)| inside.matches('X').count().max(1));
-        let moves: Vec<i32> = (0..n).map(|i| [10, 0, -10][i % 3]).collect();
-        return json!({"DELTA": moves}).to_string();
-    }
-    if answer > labor {
-        return json!({"thought": "fine", "ANSWER": "YES"}).to_string();
-    }
-    if labor >= 0 {
-        let h = 10 * (worker_of(prompt).unwrap_or(0) % 11);
-        return json!({"LABOR": h.to_string()}).to_string();
-    }
-    "You are a worker with a steady job and modest savings, careful with money.".into()
-}
-
 async fn chat(
     State(state): State<Arc<MockState>>,
     headers: HeaderMap,
@@ -89,15 +58,7 @@ async fn chat(
     if let Some(a) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
         state.auth.lock().unwrap().push(a.to_string());
     }
-    let prompt: String = body["messages"]
-        .as_array()
-        .map(|m| {
-            m.iter()
-                .filter_map(|x| x["content"].as_str())
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .unwrap_or_default();
+    let prompt = common::prompt_of(&body);
     let n = state.count.fetch_add(1, Ordering::SeqCst);
     let reply = |text: String| {
         Json(json!({
@@ -178,30 +139,15 @@ impl Mock {
             count: AtomicUsize::new(0),
             auth: Mutex::new(Vec::new()),
         });
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let st = Arc::clone(&state);
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                addr_tx.send(listener.local_addr().unwrap()).unwrap();
-                let app = axum::Router::new()
-                    .route("/v1/chat/completions", post(chat))
-                    .with_state(st);
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stop_rx.await;
-                    })
-                    .await
-                    .unwrap();
-            });
+        let app = axum::Router::new()
+            .route("/v1/chat/completions", post(chat))
+            .with_state(Arc::clone(&state));
+        let addr = common::serve(app, true, async {
+            let _ = stop_rx.await;
         });
         Mock {
-            addr: addr_rx.recv().unwrap(),
+            addr,
             state,
             _shutdown: stop_tx,
         }
@@ -273,14 +219,6 @@ fn hours_at(dir: &std::path::Path, step: u64) -> Vec<f64> {
             _ => None,
         })
         .unwrap()
-}
-
-fn assert_replays(dir: &std::path::Path) {
-    match verify_replay(dir).unwrap() {
-        ReplayVerdict::Identical { .. } => {}
-        ReplayVerdict::Differs(d) => panic!("replay differs: {d}"),
-        ReplayVerdict::Failed(why) => panic!("replay failed: {why}"),
-    }
 }
 
 fn run(s: &simulacra::config::Scenario) -> (tempfile::TempDir, Summary) {
@@ -1004,6 +942,8 @@ fn the_cli_says_how_many_decisions_fell_back_and_exits_non_zero_without_a_server
             "simulation.timesteps=4",
             "llm.max_retries=0",
             "baselines.enabled=false",
+            // Without it the dead server is an error at start (tests/fleet.rs).
+            "llm.skip_dead_endpoints=true",
         ],
         false,
     );

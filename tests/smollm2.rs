@@ -91,7 +91,8 @@ fn a_tiny_run_against_smollm2_plays_and_replays() {
         .iter()
         .filter(|e| e.role == "worker")
         .filter_map(|e| match &e.outcome {
-            ExchangeOutcome::Response { text, .. } => Some(text.as_str()),
+            ExchangeOutcome::Response { text, .. }
+            | ExchangeOutcome::CachedResponse { text, .. } => Some(text.as_str()),
             ExchangeOutcome::Failed { .. } => None,
         })
         .collect();

@@ -15,7 +15,11 @@ pub struct Args {
     run_dir: PathBuf,
     /// Where the LLM requests go now: --set llm.base_url=http://node7:8000/v1. Only the keys
     /// that cannot change the results are taken (llm.base_url, llm.weights, llm.api_key_env,
-    /// llm.timeout_seconds, llm.concurrency); the rest of the scenario comes from the log.
+    /// llm.timeout_seconds, llm.concurrency, llm.skip_dead_endpoints, llm.eject_after,
+    /// llm.eject_seconds, llm.endpoint_concurrency, llm.retry_after_cap_seconds, and each
+    /// role's llm.worker.base_url, llm.planner.base_url, llm.persona.base_url,
+    /// llm.satisfaction.base_url, llm.stand.base_url, llm.vote.base_url,
+    /// llm.leader.base_url); the rest of the scenario comes from the log.
     /// The same keys are taken from SIMULACRA__LLM__* environment variables, as `run` takes
     /// them; --set wins over the environment.
     #[arg(long = "set", value_name = "KEY=VALUE")]

@@ -123,10 +123,12 @@ impl Economy {
     ) -> Economy {
         let n = population.len();
         // Offline decisions are instant: small windows keep the in-flight messages in cache.
-        // LLM decisions wait on the network: every worker's request should be in flight at
-        // once, up to the gateway's own concurrency cap, so the window is the whole shard.
+        // LLM decisions wait on the network: enough workers must be asking to keep every slot
+        // of the gateway's concurrency cap busy (four times it, so a slow answer does not
+        // idle the others), but no more: a worker's rendered prompt lives while she waits, and
+        // a window of the whole population would hold every prompt of the step at once.
         let window = if scenario.workers.policy == WorkerPolicyName::Llm {
-            n.max(1)
+            n.clamp(1, scenario.llm.concurrency.saturating_mul(4).max(64))
         } else {
             CohortOptions::default().window
         };
@@ -325,6 +327,11 @@ impl Economy {
     }
 
     /// Every worker's own utility at the last step played.
+    /// Every worker's hours at the last step played (empty before the first).
+    pub fn last_hours(&self) -> &[f64] {
+        self.state.last_hours.as_ref().map_or(&[], |(_, h)| h)
+    }
+
     pub fn last_utilities(&self) -> &[f64] {
         self.last_settlement.as_ref().map_or(&[], |s| &s.utilities)
     }
@@ -538,6 +545,12 @@ impl Economy {
                 frames.push(Frame::Llm(e));
             }
         }
+        // Then the endpoints that left the pool or came back (replayed from the recording).
+        if let Some(rt) = &self.llm {
+            for e in rt.gateway.endpoint_events(step) {
+                frames.push(Frame::Endpoint(e));
+            }
+        }
 
         let previous_welfare = self.state.last_welfare;
         self.settle(hours);
@@ -635,7 +648,7 @@ impl Game for Economy {
             economy: self.state.clone(),
             planner,
             workers,
-            llm_stats: self.llm.as_ref().map(|rt| rt.gateway.stats().by_role),
+            llm_stats: self.llm.as_ref().map(|rt| rt.gateway.snapshot_counts()),
         };
         // The run wing's plan writes the file; the game only counts.
         if plan.store(&snapshot) {

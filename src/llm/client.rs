@@ -35,6 +35,10 @@ pub const MAX_ANSWER_BYTES: usize = 64 << 10;
 /// Largest token count a server may report for one request; more is a bad response (a
 /// counter near 2^64 would otherwise wrap the run's totals and defeat `llm.budget_tokens`).
 pub const MAX_TOKEN_COUNT: u64 = u32::MAX as u64;
+/// How long a probe (`GET {base}/models`) waits for an answer. Not `llm.timeout_seconds`,
+/// which bounds a chat completion and may be set far below what a loaded server needs to
+/// list its models; a dead server refuses at once, and only an unreachable host waits this.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Characters of a server's error body or unparsable response kept in a failure message.
 const PREVIEW_CHARS: usize = 200;
 
@@ -44,6 +48,8 @@ pub struct ChatReply {
     pub text: String,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// Prompt tokens served from the server's prefix cache, when it says.
+    pub cached_tokens: u64,
     /// The model the server says answered (`model` of the response), if it said.
     pub model: Option<String>,
 }
@@ -52,7 +58,12 @@ pub struct ChatReply {
 #[derive(Clone, Debug, PartialEq)]
 pub enum CallError {
     Timeout,
-    Http { status: u16, message: String },
+    /// `retry_after`: how long the server asked to wait (its `Retry-After` on 429 and 503).
+    Http {
+        status: u16,
+        message: String,
+        retry_after: Option<Duration>,
+    },
     Connection(String),
     BadResponse(String),
 }
@@ -89,9 +100,14 @@ impl CallError {
     fn map_message(self, f: impl Fn(String) -> String) -> CallError {
         match self {
             CallError::Timeout => CallError::Timeout,
-            CallError::Http { status, message } => CallError::Http {
+            CallError::Http {
+                status,
+                message,
+                retry_after,
+            } => CallError::Http {
                 status,
                 message: f(message),
+                retry_after,
             },
             CallError::Connection(m) => CallError::Connection(f(m)),
             CallError::BadResponse(m) => CallError::BadResponse(f(m)),
@@ -108,6 +124,10 @@ pub trait ChatBackend: Send + Sync {
         endpoint: usize,
         body: Arc<str>,
     ) -> BoxFuture<'static, Result<ChatReply, CallError>>;
+    /// Whether endpoint `endpoint` answers again (an ejected one returns when it does).
+    fn probe(&self, _endpoint: usize) -> BoxFuture<'static, Result<(), CallError>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// Replaces every occurrence of the API key in what a server sent back (a server may reflect
@@ -160,6 +180,10 @@ pub struct OpenAiBackend {
     clients: Vec<Client<OpenAIConfig>>,
     redactor: Redactor,
     timeout: Duration,
+    /// For probes: the base URLs, the shared HTTP client and the key.
+    base_urls: Vec<String>,
+    http: reqwest::Client,
+    api_key: Option<String>,
 }
 
 impl OpenAiBackend {
@@ -177,7 +201,7 @@ impl OpenAiBackend {
             .unwrap_or_default();
         // One service (and so one connection pool) for every endpoint.
         let service = CappedService {
-            http,
+            http: http.clone(),
             redactor: redactor.clone(),
         };
         let clients = base_urls
@@ -196,6 +220,9 @@ impl OpenAiBackend {
             clients,
             redactor,
             timeout,
+            base_urls: base_urls.to_vec(),
+            http,
+            api_key,
         }
     }
 }
@@ -233,6 +260,20 @@ impl ChatBackend for OpenAiBackend {
                 }),
                 Err(e) => Err(e.map_message(|m| redactor.scrub(m))),
             }
+        })
+    }
+
+    fn probe(&self, endpoint: usize) -> BoxFuture<'static, Result<(), CallError>> {
+        let url = self.base_urls[endpoint % self.base_urls.len()].clone();
+        let (http, key, redactor) = (
+            self.http.clone(),
+            self.api_key.clone(),
+            self.redactor.clone(),
+        );
+        Box::pin(async move {
+            probe(&http, &url, key.as_deref(), PROBE_TIMEOUT)
+                .await
+                .map_err(|e| e.map_message(|m| redactor.scrub(m)))
         })
     }
 }
@@ -288,9 +329,15 @@ impl CappedService {
                 Ok(b) => error_message(&b),
                 Err(e) => e.message(),
             };
+            let retry_after = matches!(status.as_u16(), 429 | 503)
+                .then(|| response.headers().get(reqwest::header::RETRY_AFTER))
+                .flatten()
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| retry_after(v, std::time::SystemTime::now()));
             return Err(CallError::Http {
                 status: status.as_u16(),
                 message,
+                retry_after,
             });
         }
         let body = body?;
@@ -385,6 +432,7 @@ fn classify_openai(e: OpenAIError) -> CallError {
         OpenAIError::ApiError(api) => CallError::Http {
             status: api.status_code.as_u16(),
             message: preview(api.api_error.message.as_bytes()),
+            retry_after: None,
         },
         OpenAIError::JSONDeserialize(err, content) => CallError::BadResponse(format!(
             "the response is not JSON ({err}): {}",
@@ -413,12 +461,80 @@ fn classify(e: reqwest::Error) -> CallError {
         CallError::Http {
             status: status.as_u16(),
             message,
+            retry_after: None,
         }
     } else if e.is_decode() || e.is_body() {
         CallError::BadResponse(message)
     } else {
         CallError::Connection(message)
     }
+}
+
+/// A `Retry-After` value: whole (or fractional) seconds, or an HTTP date (as seen at `now`; a
+/// date in the past is no wait). Anything else is ignored, as if the header were absent.
+pub fn retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(1e9)));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// Whether the server at `base_url` answers: `GET {base}/models`. Any answer below 500 counts
+/// (a server without that route answers 404, and is alive); a refused connection, a timeout
+/// or a server error does not.
+pub async fn probe(
+    http: &reqwest::Client,
+    base_url: &str,
+    api_key: Option<&str>,
+    timeout: Duration,
+) -> Result<(), CallError> {
+    let mut request = http
+        .get(format!("{}/models", base_url.trim_end_matches('/')))
+        .timeout(timeout);
+    if let Some(k) = api_key {
+        request = request.bearer_auth(k);
+    }
+    let response = request.send().await.map_err(classify)?;
+    let status = response.status();
+    if status.is_server_error() {
+        return Err(CallError::Http {
+            status: status.as_u16(),
+            message: format!("GET {base_url}/models answered {status}"),
+            retry_after: None,
+        });
+    }
+    Ok(())
+}
+
+/// Probes every base URL at once (each waiting up to [`PROBE_TIMEOUT`]), on a runtime of its
+/// own (the run's may not be running yet), and returns each one's verdict in order, the key
+/// scrubbed from the messages.
+pub fn probe_all(base_urls: &[String], api_key: Option<&str>) -> Vec<Result<(), CallError>> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let redactor = Redactor::new(api_key);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return vec![Ok(()); base_urls.len()];
+            };
+            let http = reqwest::Client::new();
+            rt.block_on(futures::future::join_all(
+                base_urls
+                    .iter()
+                    .map(|u| probe(&http, u, api_key, PROBE_TIMEOUT)),
+            ))
+            .into_iter()
+            .map(|r| r.map_err(|e| e.map_message(|m| redactor.scrub(m))))
+            .collect()
+        })
+        .join()
+        .unwrap_or_else(|_| vec![Ok(()); base_urls.len()])
+    })
 }
 
 /// `text` cut to at most `max` bytes, at a character boundary.
@@ -444,7 +560,7 @@ pub fn read_reply(response: &Value) -> Result<ChatReply, CallError> {
         .ok_or_else(|| {
             CallError::BadResponse("the response has no choices[0].message.content".into())
         })?;
-    let tokens = |key: &str| match response.pointer(&format!("/usage/{key}")) {
+    let tokens = |key: &str| match response.pointer(&format!("/usage/{}", key.replace('.', "/"))) {
         None | Some(Value::Null) => Ok(0),
         Some(v) => v.as_u64().filter(|n| *n <= MAX_TOKEN_COUNT).ok_or_else(|| {
             CallError::BadResponse(format!(
@@ -461,6 +577,7 @@ pub fn read_reply(response: &Value) -> Result<ChatReply, CallError> {
         text: cap_text(text.to_string(), MAX_ANSWER_BYTES),
         prompt_tokens: tokens("prompt_tokens")?,
         completion_tokens: tokens("completion_tokens")?,
+        cached_tokens: tokens("prompt_tokens_details.cached_tokens")?,
         model,
     })
 }
@@ -479,6 +596,24 @@ mod tests {
         .unwrap();
         assert_eq!(r.text, "{\"LABOR\": 40}");
         assert_eq!((r.prompt_tokens, r.completion_tokens), (12, 3));
+        assert_eq!(r.cached_tokens, 0);
+        let cached = read_reply(&json!({
+            "choices": [{"message": {"content": "x"}}],
+            "usage": {"prompt_tokens": 12, "completion_tokens": 3,
+                      "prompt_tokens_details": {"cached_tokens": 8}}
+        }))
+        .unwrap();
+        assert_eq!(cached.cached_tokens, 8);
+        let bad = read_reply(&json!({
+            "choices": [{"message": {"content": "x"}}],
+            "usage": {"prompt_tokens_details": {"cached_tokens": -8}}
+        }))
+        .unwrap_err();
+        assert!(
+            bad.message()
+                .contains("usage.prompt_tokens_details.cached_tokens"),
+            "{bad:?}"
+        );
         let no_usage = read_reply(&json!({"choices": [{"message": {"content": "x"}}]})).unwrap();
         assert_eq!(no_usage.prompt_tokens, 0);
         assert_eq!(no_usage.model, None);
@@ -556,25 +691,46 @@ mod tests {
     }
 
     #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+        assert_eq!(retry_after("7", now), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after(" 1.5 ", now), Some(Duration::from_millis(1500)));
+        // RFC 9110's example date, 30 s after `now`; a past date is no wait.
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after("soon", now), None);
+        assert_eq!(retry_after("-3", now), None);
+    }
+
+    #[test]
     fn retry_classes() {
         assert!(
             CallError::Http {
                 status: 429,
-                message: String::new()
+                message: String::new(),
+                retry_after: None,
             }
             .retryable()
         );
         assert!(
             CallError::Http {
                 status: 503,
-                message: String::new()
+                message: String::new(),
+                retry_after: None,
             }
             .retryable()
         );
         assert!(
             !CallError::Http {
                 status: 401,
-                message: String::new()
+                message: String::new(),
+                retry_after: None,
             }
             .retryable()
         );

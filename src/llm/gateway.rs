@@ -1,13 +1,12 @@
 //! The gateway every LLM agent talks through: it builds and hashes requests, routes them over
 //! the endpoint pool, caps concurrency, retries with backoff, re-asks after unusable answers,
 //! keeps the token and request accounting, and, in replay mode, answers from the recorded log
-//! instead of a server.
+//! instead of a server ([`super::recording`]). The counts live in [`super::stats`], the choice
+//! of endpoint in [`super::routing`].
 //!
 //! Determinism: what an agent receives depends only on its request and the recording, never
-//! on timing. Every attempt becomes an [`LlmExchange`] frame; a replay serves attempt k of
-//! (role, agent, step) from the frame recorded for it, after checking that the request it
-//! would send hashes to the recorded hash, so a replay needs no server and reproduces the log
-//! byte for byte. Identical requests (same role, body and sample index) within a timestep share
+//! on timing. Every attempt becomes an [`LlmExchange`] frame, so a replay needs no server and
+//! reproduces the log byte for byte. Identical requests (same role, body and sample index) within a timestep share
 //! one call (content-addressed); the counters say how many calls that saved.
 
 use std::collections::BTreeMap;
@@ -22,8 +21,12 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 use super::client::{CallError, ChatBackend, ChatReply};
+use super::models::Routes;
+use super::pool::{Pool, PoolSettings};
+use super::recording::Source;
+use super::stats::{LiveWindow, LlmStats, RoleStats, UNUSABLE_ANSWER};
 use crate::config::ResponseFormat;
-use crate::frames::{ExchangeOutcome, LlmExchange};
+use crate::frames::{EndpointEvent, ExchangeOutcome, LlmExchange};
 
 /// Fixed settings of a run's LLM use.
 #[derive(Clone, Debug)]
@@ -42,166 +45,14 @@ pub struct Settings {
     /// Stop once more than this share of the recent live decisions fell back.
     pub max_fallback_share: f64,
     pub concurrency: usize,
-    /// Relative weights of the endpoints (empty = equal).
-    pub weights: Vec<f64>,
+    /// The endpoints of `llm.base_url`, their weights, ejection and per-endpoint caps (the
+    /// other pools' take the same ejection and caps).
+    pub pool: PoolSettings,
+    /// Each request's model and pool (per-role settings, mixed worker models).
+    pub routes: Routes,
+    /// Longest `Retry-After` waited out before a retry.
+    pub retry_after_cap: Duration,
 }
-
-/// The recorded exchanges of a run, by (role, agent, step, attempt).
-#[derive(Default)]
-pub struct Recording {
-    exchanges: BTreeMap<(String, u64, u64, u32), LlmExchange>,
-}
-
-impl Recording {
-    pub fn new(exchanges: impl IntoIterator<Item = LlmExchange>) -> Self {
-        Recording {
-            exchanges: exchanges
-                .into_iter()
-                .map(|e| ((e.role.clone(), e.agent, e.step, e.attempt), e))
-                .collect(),
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.exchanges.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.exchanges.is_empty()
-    }
-}
-
-/// Where answers come from.
-pub enum Source {
-    Live(Arc<dyn ChatBackend>),
-    Replay(Recording),
-    /// A resumed run: recorded answers for what was already asked, the server for the rest
-    /// (no request is paid twice).
-    Resume(Recording, Arc<dyn ChatBackend>),
-}
-
-impl Recording {
-    fn has(&self, role: &str, agent: u64, step: u64, attempt: u32) -> bool {
-        self.exchanges
-            .contains_key(&(role.to_string(), agent, step, attempt))
-    }
-}
-
-/// Request and token counts of one role (or of all).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct RoleStats {
-    /// Attempts sent to a server (retries included; shared answers excluded).
-    pub requests: u64,
-    /// Requests answered by an identical request's call.
-    pub cache_hits: u64,
-    /// Transport retries and re-asks after unusable answers.
-    pub retries: u64,
-    /// Decisions that fell back to the documented default after every attempt failed.
-    pub fallbacks: u64,
-    pub prompt_tokens: u64,
-    pub completion_tokens: u64,
-    /// Decisions asked (each ends in a usable answer or a fallback). This and the counts
-    /// below default to zero when absent, so a summary written before they existed still reads.
-    #[serde(default)]
-    pub decisions: u64,
-    /// Why decisions fell back: the last attempt's failure ("connection", "timeout",
-    /// "http 500", "bad response", ...) or "unusable answer" (every answer failed to parse).
-    #[serde(default)]
-    pub fallback_causes: BTreeMap<String, u64>,
-    /// Answers whose server named another model than the one requested.
-    #[serde(default)]
-    pub model_mismatches: u64,
-}
-
-impl RoleStats {
-    /// Adds `o` to these counts (a run's totals, or a sweep's over its runs); counts saturate
-    /// (a count at u64::MAX still trips a budget, never wraps).
-    pub fn add(&mut self, o: &RoleStats) {
-        self.requests = self.requests.saturating_add(o.requests);
-        self.cache_hits = self.cache_hits.saturating_add(o.cache_hits);
-        self.retries = self.retries.saturating_add(o.retries);
-        self.fallbacks = self.fallbacks.saturating_add(o.fallbacks);
-        self.prompt_tokens = self.prompt_tokens.saturating_add(o.prompt_tokens);
-        self.completion_tokens = self.completion_tokens.saturating_add(o.completion_tokens);
-        self.decisions = self.decisions.saturating_add(o.decisions);
-        for (cause, n) in &o.fallback_causes {
-            let c = self.fallback_causes.entry(cause.clone()).or_default();
-            *c = c.saturating_add(*n);
-        }
-        self.model_mismatches = self.model_mismatches.saturating_add(o.model_mismatches);
-    }
-}
-
-/// The `llm` block of `summary.json`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct LlmStats {
-    #[serde(flatten)]
-    pub totals: RoleStats,
-    pub by_role: BTreeMap<String, RoleStats>,
-}
-
-impl LlmStats {
-    /// The run's LLM use in one line for the terminal: requests, retries, and how many
-    /// decisions fell back and why (a run whose answers were all defaults must not look like
-    /// a normal one).
-    pub fn report_line(&self) -> String {
-        let t = &self.totals;
-        let mut line = format!(
-            "llm: {} requests ({} retries), {} decisions",
-            t.requests, t.retries, t.decisions
-        );
-        if t.fallbacks == 0 {
-            line.push_str(", none fell back");
-        } else {
-            line.push_str(&format!(
-                "; {} fell back to their defaults ({:.1}%): {}",
-                t.fallbacks,
-                100.0 * t.fallbacks as f64 / t.decisions.max(1) as f64,
-                causes_text(&t.fallback_causes)
-            ));
-        }
-        if t.model_mismatches > 0 {
-            line.push_str(&format!(
-                "; {} answers came from another model than the one requested",
-                t.model_mismatches
-            ));
-        }
-        line
-    }
-}
-
-/// "3 connection, 1 unusable answer", most frequent first.
-fn causes_text(causes: &BTreeMap<String, u64>) -> String {
-    let mut list: Vec<(&String, &u64)> = causes.iter().collect();
-    list.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-    list.iter()
-        .map(|(cause, n)| format!("{n} {cause}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The fallback cause of a decision whose every answer was usable text that did not parse.
-pub const UNUSABLE_ANSWER: &str = "unusable answer";
-
-/// Live decisions and fallbacks per played step, for the fallback-share stop. Only decisions
-/// a server was asked in this process count: answers taken from a recording (a resume, a
-/// fork's prefix) were judged when they were first asked, so a resumed run is not stopped
-/// again by the failures that stopped it.
-#[derive(Default)]
-struct LiveWindow {
-    /// The step being played: decisions, fallbacks, and the first message of each cause.
-    current: (u64, u64, BTreeMap<String, String>),
-    /// Finished steps, most recent last, as far back as the window reaches.
-    steps: std::collections::VecDeque<(u64, u64)>,
-}
-
-/// The fallback share is judged over the most recent steps that hold at least this many live
-/// decisions (one step of a 100-worker run, 20 of a 5-worker one): few enough to stop a run
-/// with no server after a step or a few, many enough that a healthy server's rare fallbacks
-/// (about 3% with a third of answers garbled) cannot reach the 20% default by chance.
-pub const FALLBACK_WINDOW: u64 = 100;
-/// Fewer decisions are judged too when every one of them fell back.
-pub const FALLBACK_ALL_FAILED: u64 = 10;
 
 /// One logical request.
 pub struct Ask {
@@ -242,14 +93,58 @@ impl Ask {
     }
 }
 
+/// The prefix of per-model counts in a snapshot's map of counts.
+pub const MODEL_KEY: &str = "model:";
+
+/// The settings one request is sent with.
+struct Resolved<'a> {
+    model: &'a str,
+    temperature: f64,
+    max_tokens: u32,
+    response_format: ResponseFormat,
+    /// Index into the gateway's pools.
+    pool: usize,
+}
+
+/// The endpoint pools of `settings`: `llm.base_url` and those of roles and worker models.
+fn pools_of(settings: &Settings) -> Vec<Pool> {
+    let all = settings.routes.all_urls();
+    let pools = if settings.routes.pools.is_empty() {
+        vec![settings.pool.base_urls.clone()]
+    } else {
+        settings.routes.pools.clone()
+    };
+    pools
+        .into_iter()
+        .enumerate()
+        .map(|(k, urls)| {
+            let global = urls
+                .iter()
+                .map(|u| all.iter().position(|a| a == u).unwrap_or(0))
+                .collect();
+            Pool::new(PoolSettings {
+                // Weights go with llm.base_url's list only.
+                weights: if k == 0 {
+                    settings.pool.weights.clone()
+                } else {
+                    Vec::new()
+                },
+                base_urls: urls,
+                global,
+                ..settings.pool.clone()
+            })
+        })
+        .collect()
+}
+
 /// The attempts of one call, as they happened (shared by identical requests).
 #[derive(Clone, Debug)]
-struct Attempts {
-    outcomes: Vec<Result<ChatReply, CallError>>,
+pub(super) struct Attempts {
+    pub(super) outcomes: Vec<Result<ChatReply, CallError>>,
     /// A server was asked (not a recording).
-    live: bool,
+    pub(super) live: bool,
     /// Set in replay mode when the recording cannot answer: the run must stop.
-    fatal: Option<String>,
+    pub(super) fatal: Option<String>,
 }
 
 type SharedCall = Shared<BoxFuture<'static, Attempts>>;
@@ -270,6 +165,11 @@ pub struct LlmGateway {
     settings: Settings,
     source: Source,
     semaphore: Arc<Semaphore>,
+    /// The endpoint pools' health and counts, pool 0 being `llm.base_url` (none in a replay,
+    /// which asks no server).
+    pools: Vec<Pool>,
+    /// Counts per model of a mixed population.
+    by_model: Mutex<BTreeMap<String, RoleStats>>,
     cache: Mutex<(u64, BTreeMap<[u8; 32], SharedCall>)>,
     stats: Mutex<BTreeMap<String, RoleStats>>,
     live: Mutex<LiveWindow>,
@@ -284,34 +184,15 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// SplitMix64, for routing an agent to an endpoint.
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-/// Rebuilds a failure from its logged kind (replay follows the same retry rule as the run).
-fn failure_from_log(kind: &str, message: &str) -> CallError {
-    if kind == "timeout" {
-        CallError::Timeout
-    } else if let Some(status) = kind.strip_prefix("http ").and_then(|s| s.parse().ok()) {
-        CallError::Http {
-            status,
-            message: message.to_string(),
-        }
-    } else if kind == "connection" {
-        CallError::Connection(message.to_string())
-    } else {
-        CallError::BadResponse(message.to_string())
-    }
-}
-
 impl LlmGateway {
     pub fn new(settings: Settings, source: Source) -> Arc<Self> {
         Arc::new(LlmGateway {
             semaphore: Arc::new(Semaphore::new(settings.concurrency.max(1))),
+            pools: match &source {
+                Source::Replay(_) => Vec::new(),
+                Source::Live(_) | Source::Resume(..) => pools_of(&settings),
+            },
+            by_model: Mutex::new(BTreeMap::new()),
             settings,
             source,
             cache: Mutex::new((u64::MAX, BTreeMap::new())),
@@ -319,6 +200,55 @@ impl LlmGateway {
             live: Mutex::new(LiveWindow::default()),
             warned_models: Mutex::new(std::collections::BTreeSet::new()),
         })
+    }
+
+    /// Takes the run's endpoint `endpoint`, dead at start, out of every pool that has it.
+    pub fn dead_at_start(&self, endpoint: usize, why: String) {
+        for p in &self.pools {
+            if let Some(local) = p.local(endpoint) {
+                p.dead_at_start(local, why.clone());
+            }
+        }
+    }
+
+    /// What `ask` is sent with: its role's settings, else its worker's model in a mixed
+    /// population, else the `[llm]` ones.
+    fn resolve(&self, ask: &Ask) -> Resolved<'_> {
+        let s = &self.settings;
+        let role = s.routes.roles.get(ask.role);
+        let worker = if ask.agent == crate::frames::PLANNER_AGENT || ask.role == "planner" {
+            None
+        } else {
+            s.routes.worker_model(ask.agent)
+        };
+        Resolved {
+            model: role
+                .and_then(|r| r.model.as_deref())
+                .or(worker.map(|w| w.0.as_str()))
+                .unwrap_or(&s.model),
+            temperature: role.and_then(|r| r.temperature).unwrap_or(s.temperature),
+            max_tokens: role.and_then(|r| r.max_tokens).unwrap_or(ask.max_tokens),
+            response_format: role
+                .and_then(|r| r.response_format)
+                .unwrap_or(s.response_format),
+            pool: role
+                .and_then(|r| r.pool)
+                .or(worker.and_then(|w| w.1))
+                .unwrap_or(0),
+        }
+    }
+
+    /// The endpoint ejections and returns to log with step `step`: those recorded for it
+    /// when the step is answered from a recording (a replay re-logs them without their
+    /// happening again), else those seen live since the last call.
+    pub fn endpoint_events(&self, step: u64) -> Vec<EndpointEvent> {
+        let recorded = match &self.source {
+            Source::Replay(r) => return r.endpoint_events_at(step),
+            Source::Resume(r, _) if r.covers(step) => Some(r.endpoint_events_at(step)),
+            _ => None,
+        };
+        // Live changes wait for the first step the recording does not hold.
+        recorded.unwrap_or_else(|| self.pools.iter().flat_map(|p| p.drain(step)).collect())
     }
 
     pub fn settings(&self) -> &Settings {
@@ -333,7 +263,7 @@ impl LlmGateway {
     /// The request body as JSON text: what is sent and what is hashed. Serialized straight
     /// from borrowed parts (no intermediate JSON tree); field order is fixed, so the text, and
     /// its hash, are canonical.
-    fn body(&self, ask: &Ask) -> String {
+    fn body(&self, ask: &Ask, r: &Resolved) -> String {
         #[derive(Serialize)]
         struct Message<'a> {
             role: &'a str,
@@ -349,7 +279,7 @@ impl LlmGateway {
             #[serde(skip_serializing_if = "Option::is_none")]
             response_format: Option<Value>,
         }
-        let response_format = match self.settings.response_format {
+        let response_format = match r.response_format {
             ResponseFormat::JsonSchema => Some(json!({
                 "type": "json_schema",
                 "json_schema": {"name": ask.role, "schema": ask.schema, "strict": true}
@@ -358,75 +288,81 @@ impl LlmGateway {
             ResponseFormat::Text => None,
         };
         let body = Body {
-            model: &self.settings.model,
+            model: r.model,
             messages: ask
                 .messages
                 .iter()
                 .map(|(role, content)| Message { role, content })
                 .collect(),
-            temperature: self.settings.temperature,
-            max_tokens: ask.max_tokens,
+            temperature: r.temperature,
+            max_tokens: r.max_tokens,
             seed: self.settings.seed,
             response_format,
         };
         serde_json::to_string(&body).expect("a request body always serializes")
     }
 
-    /// The endpoint serving `agent`: a deterministic weighted choice, so one agent always
-    /// talks to the same server (its prefix cache stays warm).
-    fn route(&self, agent: u64, endpoints: usize) -> usize {
-        if endpoints <= 1 {
-            return 0;
-        }
-        let weights: Vec<f64> = if self.settings.weights.len() == endpoints {
-            self.settings.weights.clone()
-        } else {
-            vec![1.0; endpoints]
-        };
-        let total: f64 = weights.iter().sum();
-        let u = (mix(agent) >> 11) as f64 / (1u64 << 53) as f64 * total;
-        let mut acc = 0.0;
-        for (i, w) in weights.iter().enumerate() {
-            acc += w;
-            if u < acc {
-                return i;
-            }
-        }
-        endpoints - 1
-    }
-
     fn live_call(
         self: &Arc<Self>,
         backend: Arc<dyn ChatBackend>,
         agent: u64,
+        pool: usize,
         body: Arc<str>,
     ) -> BoxFuture<'static, Attempts> {
         let gw = Arc::clone(self);
         Box::pin(async move {
-            let endpoint = gw.route(agent, backend.endpoints());
+            let pool = &gw.pools[pool];
             let mut outcomes = Vec::new();
             for retry in 0..=gw.settings.max_retries {
+                // Picked anew for every attempt: a retry after an ejection goes to the agent's
+                // next endpoint.
+                let mut endpoint = None;
+                // An ejected endpoint whose cool-down is over is probed by the attempt that
+                // finds it so (one at a time); only then does this attempt pick its own.
+                for _ in 0..pool.endpoints() {
+                    let (e, probe) = pool.pick(agent);
+                    if !probe {
+                        endpoint = Some(e);
+                        break;
+                    }
+                    let verdict = backend.probe(pool.global(e)).await;
+                    pool.probed(e, &verdict);
+                }
+                let endpoint = endpoint.unwrap_or_else(|| pool.route(agent));
                 let result = {
+                    let _slot = pool.slot(endpoint).await;
                     let _permit = gw
                         .semaphore
                         .acquire()
                         .await
                         .expect("the semaphore is never closed");
-                    backend.send(endpoint, Arc::clone(&body)).await
+                    let started = std::time::Instant::now();
+                    let result = backend.send(pool.global(endpoint), Arc::clone(&body)).await;
+                    pool.finished(endpoint, &result, started.elapsed());
+                    result
                 };
                 let again =
                     matches!(&result, Err(e) if e.retryable()) && retry < gw.settings.max_retries;
+                // Backoff only delays; it never changes what is logged. A server's
+                // Retry-After (429, 503) is waited out, up to llm.retry_after_cap_seconds.
+                let mut delay = Duration::from_millis(
+                    gw.settings
+                        .backoff_ms
+                        .saturating_mul(1 << retry.min(10))
+                        .min(30_000),
+                );
+                if let Err(CallError::Http {
+                    retry_after: Some(wait),
+                    ..
+                }) = &result
+                {
+                    delay = delay.max((*wait).min(gw.settings.retry_after_cap));
+                }
                 outcomes.push(result);
                 if !again {
                     break;
                 }
-                // Backoff only delays; it never changes what is logged.
-                let delay = gw
-                    .settings
-                    .backoff_ms
-                    .saturating_mul(1 << retry.min(10))
-                    .min(30_000);
-                tokio::time::sleep(Duration::from_millis(delay)).await;
+                tokio::time::sleep(delay).await;
             }
             Attempts {
                 outcomes,
@@ -436,79 +372,10 @@ impl LlmGateway {
         })
     }
 
-    fn replay_call(&self, ask: &Ask, hash: &str) -> Attempts {
-        let recording = match &self.source {
-            Source::Replay(r) | Source::Resume(r, _) => r,
-            Source::Live(_) => unreachable!("replay_call needs a recording"),
-        };
-        let mut outcomes = Vec::new();
-        for retry in 0..=self.settings.max_retries {
-            let key = (
-                ask.role.to_string(),
-                ask.agent,
-                ask.step,
-                ask.attempt + retry,
-            );
-            let Some(rec) = recording.exchanges.get(&key) else {
-                return Attempts {
-                    outcomes,
-                    live: false,
-                    fatal: Some(format!(
-                        "the recording has no {} exchange for agent {} at step {} (attempt {}): the run diverged from the recording",
-                        ask.role,
-                        agent_label(ask.agent),
-                        ask.step,
-                        ask.attempt + retry
-                    )),
-                };
-            };
-            if rec.request_sha256 != hash {
-                return Attempts {
-                    outcomes,
-                    live: false,
-                    fatal: Some(format!(
-                        "the {} request of agent {} at step {} (attempt {}) differs from the recorded one (sha256 {} vs recorded {})",
-                        ask.role,
-                        agent_label(ask.agent),
-                        ask.step,
-                        ask.attempt + retry,
-                        &hash[..12],
-                        &rec.request_sha256[..rec.request_sha256.len().min(12)]
-                    )),
-                };
-            }
-            let result = match &rec.outcome {
-                ExchangeOutcome::Response {
-                    text,
-                    prompt_tokens,
-                    completion_tokens,
-                } => Ok(ChatReply {
-                    text: text.clone(),
-                    prompt_tokens: *prompt_tokens,
-                    completion_tokens: *completion_tokens,
-                    // The exchange records the answering model (the requested one in logs
-                    // written before it was recorded, or when the server named none).
-                    model: Some(rec.model.clone()),
-                }),
-                ExchangeOutcome::Failed { kind, message } => Err(failure_from_log(kind, message)),
-            };
-            let again =
-                matches!(&result, Err(e) if e.retryable()) && retry < self.settings.max_retries;
-            outcomes.push(result);
-            if !again {
-                break;
-            }
-        }
-        Attempts {
-            outcomes,
-            live: false,
-            fatal: None,
-        }
-    }
-
     /// Sends one request (with transport retries) and returns its outcome and exchange records.
     pub async fn call(self: &Arc<Self>, ask: &Ask) -> Answer {
-        let body: Arc<str> = self.body(ask).into();
+        let resolved = self.resolve(ask);
+        let body: Arc<str> = self.body(ask, &resolved).into();
         let hash = sha256_hex(body.as_bytes());
         let mut key_hasher = Sha256::new();
         key_hasher.update(ask.role.as_bytes());
@@ -527,19 +394,28 @@ impl LlmGateway {
                 Some(s) => (s.clone(), false),
                 None => {
                     let fut: BoxFuture<'static, Attempts> = match &self.source {
-                        Source::Live(backend) => {
-                            self.live_call(Arc::clone(backend), ask.agent, Arc::clone(&body))
-                        }
-                        Source::Replay(_) => {
-                            let attempts = self.replay_call(ask, &hash);
+                        Source::Live(backend) => self.live_call(
+                            Arc::clone(backend),
+                            ask.agent,
+                            resolved.pool,
+                            Arc::clone(&body),
+                        ),
+                        Source::Replay(recording) => {
+                            let attempts = recording.replay(ask, &hash, self.settings.max_retries);
                             Box::pin(async move { attempts })
                         }
                         Source::Resume(recording, backend) => {
                             if recording.has(ask.role, ask.agent, ask.step, ask.attempt) {
-                                let attempts = self.replay_call(ask, &hash);
+                                let attempts =
+                                    recording.replay(ask, &hash, self.settings.max_retries);
                                 Box::pin(async move { attempts })
                             } else {
-                                self.live_call(Arc::clone(backend), ask.agent, Arc::clone(&body))
+                                self.live_call(
+                                    Arc::clone(backend),
+                                    ask.agent,
+                                    resolved.pool,
+                                    Arc::clone(&body),
+                                )
                             }
                         }
                     };
@@ -575,8 +451,9 @@ impl LlmGateway {
                 role_stats.completion_tokens = role_stats
                     .completion_tokens
                     .saturating_add(o.completion_tokens);
+                role_stats.cached_tokens = role_stats.cached_tokens.saturating_add(o.cached_tokens);
                 if let Some(m) = &o.model
-                    && !same_model(&self.settings.model, m)
+                    && !same_model(resolved.model, m)
                 {
                     role_stats.model_mismatches += 1;
                     if attempts.live {
@@ -587,7 +464,7 @@ impl LlmGateway {
         } else {
             role_stats.cache_hits = 1;
         }
-        self.record(ask.role, &role_stats);
+        self.record(ask.role, ask.agent, &role_stats);
 
         let messages = self.settings.log_prompts.then(|| ask.messages.clone());
         let exchanges: Vec<LlmExchange> = attempts
@@ -603,12 +480,18 @@ impl LlmGateway {
                 // The model that answered, as the server named it (else the requested one).
                 model: match o {
                     Ok(ChatReply { model: Some(m), .. }) => m.clone(),
-                    _ => self.settings.model.clone(),
+                    _ => resolved.model.to_string(),
                 },
-                temperature: self.settings.temperature,
-                max_tokens: ask.max_tokens,
+                temperature: resolved.temperature,
+                max_tokens: resolved.max_tokens,
                 messages: messages.clone(),
                 outcome: match o {
+                    Ok(r) if r.cached_tokens > 0 => ExchangeOutcome::CachedResponse {
+                        text: r.text.clone(),
+                        prompt_tokens: r.prompt_tokens,
+                        completion_tokens: r.completion_tokens,
+                        cached_tokens: r.cached_tokens,
+                    },
                     Ok(r) => ExchangeOutcome::Response {
                         text: r.text.clone(),
                         prompt_tokens: r.prompt_tokens,
@@ -662,7 +545,7 @@ impl LlmGateway {
             let problem = match answer.reply {
                 Ok(reply) => match parse(&reply.text) {
                     Ok(v) => {
-                        self.decided(ask.role, live, None);
+                        self.decided(ask.role, ask.agent, live, None);
                         return Parsed {
                             value: Some(v),
                             exchanges,
@@ -685,6 +568,7 @@ impl LlmGateway {
             }
             self.record(
                 ask.role,
+                ask.agent,
                 &RoleStats {
                     retries: 1,
                     ..RoleStats::default()
@@ -699,7 +583,7 @@ impl LlmGateway {
                 ),
             ));
         }
-        self.decided(ask.role, live, Some(failure));
+        self.decided(ask.role, ask.agent, live, Some(failure));
         let next_attempt = exchanges.last().map_or(ask.attempt, |e| e.attempt + 1);
         Parsed {
             value: None,
@@ -710,7 +594,7 @@ impl LlmGateway {
     }
 
     /// Counts one decision of `role`, and its fallback (cause and message) if it fell back.
-    fn decided(&self, role: &str, live: bool, fallback: Option<(String, String)>) {
+    fn decided(&self, role: &str, agent: u64, live: bool, fallback: Option<(String, String)>) {
         let mut s = RoleStats {
             decisions: 1,
             ..RoleStats::default()
@@ -719,14 +603,12 @@ impl LlmGateway {
             s.fallbacks = 1;
             s.fallback_causes.insert(cause.clone(), 1);
         }
-        self.record(role, &s);
+        self.record(role, agent, &s);
         if live {
-            let mut w = self.live.lock().expect("the window lock is never poisoned");
-            w.current.0 += 1;
-            if let Some((cause, message)) = fallback {
-                w.current.1 += 1;
-                w.current.2.entry(cause).or_insert(message);
-            }
+            self.live
+                .lock()
+                .expect("the window lock is never poisoned")
+                .decided(fallback);
         }
     }
 
@@ -745,15 +627,56 @@ impl LlmGateway {
         }
     }
 
-    fn record(&self, role: &str, s: &RoleStats) {
+    fn record(&self, role: &str, agent: u64, s: &RoleStats) {
         let mut stats = self.stats.lock().expect("the stats lock is never poisoned");
         stats.entry(role.to_string()).or_default().add(s);
+        drop(stats);
+        if agent != crate::frames::PLANNER_AGENT
+            && role != "planner"
+            && let Some((model, _)) = self.settings.routes.worker_model(agent)
+        {
+            let mut by_model = self
+                .by_model
+                .lock()
+                .expect("the stats lock is never poisoned");
+            by_model.entry(model.clone()).or_default().add(s);
+        }
     }
 
     /// Puts back the counts a snapshot kept (a resumed run counts on from them, so its totals
-    /// and budget are the uninterrupted run's).
+    /// and budget are the uninterrupted run's). The per-model counts of a mixed population
+    /// ride in the same map under [`MODEL_KEY`]-prefixed keys (see [`Self::snapshot_counts`]).
     pub fn restore_stats(&self, by_role: BTreeMap<String, RoleStats>) {
+        let (by_model, by_role): (BTreeMap<_, _>, BTreeMap<_, _>) = by_role
+            .into_iter()
+            .partition(|(k, _)| k.starts_with(MODEL_KEY));
         *self.stats.lock().expect("the stats lock is never poisoned") = by_role;
+        *self
+            .by_model
+            .lock()
+            .expect("the stats lock is never poisoned") = by_model
+            .into_iter()
+            .map(|(k, v)| (k[MODEL_KEY.len()..].to_string(), v))
+            .collect();
+    }
+
+    /// The counts a snapshot keeps: by role, and by model under [`MODEL_KEY`]-prefixed keys
+    /// (no role name starts so), so snapshots keep their format.
+    pub fn snapshot_counts(&self) -> BTreeMap<String, RoleStats> {
+        let mut all = self
+            .stats
+            .lock()
+            .expect("the stats lock is never poisoned")
+            .clone();
+        for (model, s) in self
+            .by_model
+            .lock()
+            .expect("the stats lock is never poisoned")
+            .iter()
+        {
+            all.insert(format!("{MODEL_KEY}{model}"), s.clone());
+        }
+        all
     }
 
     /// Counts so far.
@@ -767,7 +690,16 @@ impl LlmGateway {
         for s in by_role.values() {
             totals.add(s);
         }
-        LlmStats { totals, by_role }
+        LlmStats {
+            totals,
+            by_role,
+            endpoints: self.pools.iter().flat_map(|p| p.stats()).collect(),
+            by_model: self
+                .by_model
+                .lock()
+                .expect("the stats lock is never poisoned")
+                .clone(),
+        }
     }
 
     /// Why the run must stop, checked between steps (so a stopped run's log ends on a whole
@@ -789,47 +721,10 @@ impl LlmGateway {
                 s.budget_tokens
             ));
         }
-        self.fallback_share_exceeded()
-    }
-
-    /// Closes the step's live tally; names the causes when the recent share of fallbacks is
-    /// above `llm.max_fallback_share`.
-    fn fallback_share_exceeded(&self) -> Option<String> {
-        let mut w = self.live.lock().expect("the window lock is never poisoned");
-        let (decisions, fallbacks, messages) = std::mem::take(&mut w.current);
-        if decisions > 0 {
-            w.steps.push_back((decisions, fallbacks));
-        }
-        // Keep the fewest recent steps that still hold a full window.
-        while w.steps.len() > 1
-            && w.steps.iter().skip(1).map(|s| s.0).sum::<u64>() >= FALLBACK_WINDOW
-        {
-            w.steps.pop_front();
-        }
-        let (asked, fell): (u64, u64) = w.steps.iter().fold((0, 0), |(a, f), s| (a + s.0, f + s.1));
-        let share = fell as f64 / asked.max(1) as f64;
-        // A window of nothing but fallbacks is no chance event even when short (ten in a row
-        // at a healthy server's 3% has odds of 1 in 10^15): a dead server stops a small run
-        // after its first steps too.
-        let judged = asked >= FALLBACK_WINDOW || (asked >= FALLBACK_ALL_FAILED && fell == asked);
-        if !judged || share <= self.settings.max_fallback_share {
-            return None;
-        }
-        let last_step: Vec<String> = messages
-            .iter()
-            .map(|(cause, message)| format!("{cause}: {message}"))
-            .collect();
-        Some(format!(
-            "{fell} of the last {asked} decisions asked of the LLM server fell back to their \
-             defaults ({:.0}%, above llm.max_fallback_share = {}); the last step's causes: {}",
-            100.0 * share,
-            self.settings.max_fallback_share,
-            if last_step.is_empty() {
-                "none (its decisions were answered)".to_string()
-            } else {
-                last_step.join("; ")
-            }
-        ))
+        self.live
+            .lock()
+            .expect("the window lock is never poisoned")
+            .judge(self.settings.max_fallback_share)
     }
 }
 
@@ -850,17 +745,10 @@ pub struct Parsed<T> {
     pub fatal: Option<String>,
 }
 
-fn agent_label(agent: u64) -> String {
-    if agent == crate::frames::PLANNER_AGENT {
-        "planner".into()
-    } else {
-        agent.to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::llm::Recording;
 
     fn gateway(max_fallback_share: f64) -> Arc<LlmGateway> {
         LlmGateway::new(
@@ -877,7 +765,16 @@ mod tests {
                 budget_tokens: 0,
                 max_fallback_share,
                 concurrency: 1,
-                weights: Vec::new(),
+                pool: PoolSettings {
+                    base_urls: vec!["http://127.0.0.1:8000/v1".into()],
+                    weights: Vec::new(),
+                    eject_after: 3,
+                    cooldown: Duration::from_secs(30),
+                    endpoint_concurrency: 0,
+                    global: Vec::new(),
+                },
+                routes: Routes::default(),
+                retry_after_cap: Duration::from_secs(60),
             },
             Source::Replay(Recording::default()),
         )
@@ -896,6 +793,7 @@ mod tests {
                 let failed = fails(step * per_step + k);
                 g.decided(
                     "worker",
+                    0,
                     true,
                     failed.then(|| ("connection".to_string(), "refused".to_string())),
                 );
@@ -931,7 +829,7 @@ mod tests {
     fn decisions_from_a_recording_are_counted_but_not_judged() {
         let g = gateway(0.2);
         for _ in 0..200 {
-            g.decided("worker", false, Some(("timeout".into(), String::new())));
+            g.decided("worker", 0, false, Some(("timeout".into(), String::new())));
         }
         assert_eq!(g.halt_reason(), None);
         assert_eq!(g.stats().totals.fallbacks, 200);
@@ -949,60 +847,5 @@ mod tests {
         assert!(same_model("llama3", "llama3:latest"));
         assert!(!same_model("gpt-4o", "gpt-4o2"));
         assert!(!same_model("gpt-4o", "llama3"));
-    }
-
-    #[test]
-    fn counts_of_an_earlier_snapshot_do_not_decode_as_todays() {
-        // The counts as snapshots held them before decisions, causes and mismatches were
-        // counted: such a snapshot must be refused (and the log used), never misread.
-        #[derive(Serialize)]
-        struct Earlier {
-            requests: u64,
-            cache_hits: u64,
-            retries: u64,
-            fallbacks: u64,
-            prompt_tokens: u64,
-            completion_tokens: u64,
-        }
-        for roles in [
-            vec!["worker"],
-            vec!["planner", "worker"],
-            vec!["persona", "planner", "satisfaction", "worker"],
-            vec!["platform", "vote", "worker"],
-        ] {
-            let earlier: BTreeMap<String, Earlier> = roles
-                .iter()
-                .enumerate()
-                .map(|(i, r)| {
-                    let n = 1000 * (i as u64 + 1);
-                    let counts = Earlier {
-                        requests: n,
-                        cache_hits: 3,
-                        retries: 40,
-                        fallbacks: 5,
-                        prompt_tokens: 90 * n,
-                        completion_tokens: 5 * n,
-                    };
-                    (r.to_string(), counts)
-                })
-                .collect();
-            let bytes = crate::snapshot::to_bytes(&Some(earlier));
-            let read: Result<Option<BTreeMap<String, RoleStats>>, String> =
-                crate::snapshot::from_bytes(&bytes);
-            assert!(read.is_err(), "{roles:?}: {read:?}");
-        }
-    }
-
-    #[test]
-    fn counts_saturate_instead_of_wrapping() {
-        let mut a = RoleStats {
-            prompt_tokens: u64::MAX - 1,
-            ..RoleStats::default()
-        };
-        a.add(&RoleStats {
-            prompt_tokens: 5,
-            ..RoleStats::default()
-        });
-        assert_eq!(a.prompt_tokens, u64::MAX);
     }
 }

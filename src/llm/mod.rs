@@ -1,20 +1,27 @@
 //! Language-model agents' plumbing: the OpenAI-compatible transport ([`client`]), the gateway
-//! that routes, retries, accounts, caches and replays ([`gateway`]), answer parsing
+//! that routes, retries, accounts, caches and replays ([`gateway`], with [`recording`],
+//! [`stats`] and the endpoint pool's health and failover, [`pool`]), answer parsing
 //! ([`parse`]) and prompt templates ([`prompts`]). The decision logic of LLM workers and the
 //! LLM planner lives with the other policies in [`crate::policy`].
 
 pub mod client;
 pub mod gateway;
+pub mod models;
 pub mod parse;
+pub mod pool;
 pub mod prompts;
+pub mod recording;
+pub mod stats;
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use client::{CallError, ChatBackend, ChatReply, OpenAiBackend};
-pub use gateway::{Ask, LlmGateway, LlmStats, Recording, RoleStats, Settings, Source};
+pub use gateway::{Ask, LlmGateway, Settings};
 pub use prompts::Prompts;
+pub use recording::{Recording, Source};
+pub use stats::{LlmStats, RoleStats};
 
 use crate::config::Scenario;
 
@@ -45,6 +52,8 @@ impl LlmRuntime {
             Answers::Replay(r) => (Some(r), false),
             Answers::Resume(r) => (Some(r), true),
         };
+        let mut dead = Vec::new();
+        let routes = models::Routes::of(scenario);
         let source = match (recording, live) {
             (Some(r), false) => Source::Replay(r),
             (recording, _) => {
@@ -60,11 +69,10 @@ impl LlmRuntime {
                         )
                     })?)
                 };
-                let backend: Arc<dyn ChatBackend> = Arc::new(OpenAiBackend::new(
-                    &l.base_urls(),
-                    key,
-                    Duration::from_secs_f64(l.timeout_seconds),
-                ));
+                let timeout = Duration::from_secs_f64(l.timeout_seconds);
+                dead = probe_endpoints(&routes.all_urls(), key.as_deref(), l)?;
+                let backend: Arc<dyn ChatBackend> =
+                    Arc::new(OpenAiBackend::new(&routes.all_urls(), key, timeout));
                 match recording {
                     Some(r) => Source::Resume(r, backend),
                     None => Source::Live(backend),
@@ -92,13 +100,69 @@ impl LlmRuntime {
                 budget_tokens: l.budget_tokens,
                 max_fallback_share: l.max_fallback_share,
                 concurrency: l.concurrency,
-                weights: l.weights.clone(),
+                pool: pool::PoolSettings {
+                    base_urls: l.base_urls(),
+                    weights: l.weights.clone(),
+                    eject_after: l.eject_after,
+                    cooldown: Duration::from_secs_f64(l.eject_seconds),
+                    endpoint_concurrency: l.endpoint_concurrency,
+                    global: Vec::new(),
+                },
+                routes,
+                retry_after_cap: Duration::from_secs_f64(l.retry_after_cap_seconds),
             },
             source,
         );
+        for (endpoint, why) in dead {
+            gateway.dead_at_start(endpoint, why);
+        }
         Ok(LlmRuntime {
             gateway,
             prompts: Arc::new(prompts),
         })
     }
+}
+
+/// Probes every endpoint of the pool (`GET {base}/models`). A dead one is an error naming it,
+/// unless `llm.skip_dead_endpoints` is set: then it is a warning, and the endpoint (index and
+/// why) is returned to be taken out of the pool until it answers a probe.
+fn probe_endpoints(
+    urls: &[String],
+    key: Option<&str>,
+    l: &crate::config::LlmConfig,
+) -> anyhow::Result<Vec<(usize, String)>> {
+    let verdicts = client::probe_all(urls, key);
+    let dead: Vec<(usize, String)> = verdicts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| {
+            v.as_ref()
+                .err()
+                .map(|e| (i, format!("{}: {}", e.kind(), e.message())))
+        })
+        .collect();
+    if dead.is_empty() {
+        return Ok(dead);
+    }
+    let names: Vec<String> = dead
+        .iter()
+        .map(|(i, why)| format!("{} ({why})", urls[*i]))
+        .collect();
+    if !l.skip_dead_endpoints {
+        anyhow::bail!(
+            "the LLM endpoint{} {} did not answer GET /models: start {}, fix llm.base_url, or set \
+             llm.skip_dead_endpoints = true to run on the others",
+            if dead.len() == 1 { "" } else { "s" },
+            names.join(", "),
+            if dead.len() == 1 { "it" } else { "them" },
+        );
+    }
+    tracing::warn!(
+        "the LLM endpoint{} {} did not answer GET /models; the run goes on without {} \
+         (llm.skip_dead_endpoints), probing again after llm.eject_seconds",
+        if dead.len() == 1 { "" } else { "s" },
+        names.join(", "),
+        if dead.len() == 1 { "it" } else { "them" },
+    );
+    Ok(dead)
 }

@@ -350,6 +350,20 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
             )?;
         }
         let deciles = decile_welfare(&population, economy.last_utilities());
+        let by_model = economy
+            .llm()
+            .map(|rt| &rt.gateway.settings().routes)
+            .filter(|r| !r.worker_models.is_empty())
+            .map(|r| {
+                let names: Vec<String> = r.worker_models.iter().map(|m| m.0.clone()).collect();
+                super::summary::by_model(
+                    &names,
+                    &r.assignment,
+                    economy.last_hours(),
+                    economy.last_utilities(),
+                )
+            })
+            .unwrap_or_default();
         let economy_mean_welfare = economy.records().iter().map(|r| r.welfare).sum::<f64>()
             / economy.records().len().max(1) as f64;
         let llm_stats = economy.llm().map(|rt| rt.gateway.stats());
@@ -440,6 +454,7 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
             halted,
             regions,
             federation,
+            by_model,
             snapshots,
         })
     })?;
@@ -449,5 +464,13 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
         super::header::fsync_outputs(scenario),
         (json + "\n").as_bytes(),
     )?;
+    if let Some(l) = summary.llm.as_ref().filter(|l| !l.endpoints.is_empty()) {
+        let json = serde_json::to_string_pretty(&serde_json::json!({"endpoints": l.endpoints}))?;
+        crate::outfile::write_bytes(
+            &out_dir.join(crate::llm::stats::ENDPOINTS_FILE),
+            super::header::fsync_outputs(scenario),
+            (json + "\n").as_bytes(),
+        )?;
+    }
     Ok(summary)
 }

@@ -142,7 +142,10 @@ pub fn fork_run(
     // schedule, so their requests differ from the parent's and are asked anew.
     let answers = if child.uses_llm() {
         let prefix = whole.exchanges.into_iter().filter(|e| e.step < at_step);
-        Answers::Resume(Recording::new(prefix.collect::<Vec<_>>()))
+        Answers::Resume(
+            Recording::new(prefix.collect::<Vec<_>>())
+                .with_endpoint_events(whole.endpoint_events, at_step),
+        )
     } else {
         Answers::Live
     };

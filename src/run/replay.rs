@@ -28,6 +28,8 @@ pub(super) struct WholeSteps {
     /// The LLM exchanges found on the way, the unfinished step's too (a resume reuses only
     /// the whole steps').
     pub(super) exchanges: Vec<crate::frames::LlmExchange>,
+    /// The endpoint ejections and returns found on the way.
+    pub(super) endpoint_events: Vec<crate::frames::EndpointEvent>,
     /// Where the log stopped being readable, if it did.
     pub(super) damage: Option<Damage>,
     /// The whole steps' outcomes, in step order (a run restored from a snapshot takes those
@@ -44,6 +46,7 @@ pub(super) fn whole_steps(log: RunLog) -> anyhow::Result<WholeSteps> {
         bytes: log.header_end(),
         header_sha256: log.header_sha256(),
         exchanges: Vec::new(),
+        endpoint_events: Vec::new(),
         damage: None,
         outcomes: Vec::new(),
     };
@@ -58,6 +61,7 @@ pub(super) fn whole_steps(log: RunLog) -> anyhow::Result<WholeSteps> {
                 w.outcomes.push(o);
             }
             Frame::Llm(e) => w.exchanges.push(e),
+            Frame::Endpoint(e) => w.endpoint_events.push(e),
             _ => {}
         }
         Ok(())
@@ -176,7 +180,10 @@ fn resume(run_dir: &Path, endpoint: Option<LlmEndpoint>) -> anyhow::Result<Resum
         run_dir,
         None,
         sink,
-        Answers::Resume(Recording::new(whole_steps_answers.collect::<Vec<_>>())),
+        Answers::Resume(
+            Recording::new(whole_steps_answers.collect::<Vec<_>>())
+                .with_endpoint_events(whole.endpoint_events, whole.steps),
+        ),
         RunStart::new(&run_header, start, run_dir, whole.outcomes)?,
     )?;
     Ok(Resumed {
@@ -220,7 +227,9 @@ pub fn verify_replay(run_dir: &Path) -> anyhow::Result<ReplayVerdict> {
     // no server, cannot see: it re-executes the steps the log holds.
     let (recording, steps) = if scenario.uses_llm() {
         let whole = whole_steps(opened)?;
-        (Some(Recording::new(whole.exchanges)), whole.steps)
+        let recording = Recording::new(whole.exchanges)
+            .with_endpoint_events(whole.endpoint_events, whole.steps);
+        (Some(recording), whole.steps)
     } else {
         (None, scenario.simulation.timesteps)
     };

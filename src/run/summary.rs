@@ -1,6 +1,7 @@
 //! What a run reports: `summary.json` (the main game, the baselines, the comparison,
 //! governance, deciles, archetypes), and the `steps.csv` and `elections.csv` tables.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -115,6 +116,11 @@ pub struct Summary {
     /// A federation: moves and sorting (absent for one nation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub federation: Option<FederationSummary>,
+    /// A population mixing models (`workers.models`): per model, its workers and their mean
+    /// hours and own utility at the last step (absent when one model serves them all; the LLM
+    /// counts per model are in `llm.by_model`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_model: BTreeMap<String, ModelOutcome>,
     /// Snapshots this invocation wrote, and those it could not write. Not in `summary.json`:
     /// they depend on where a resumed run started, the summary does not.
     #[serde(skip)]
@@ -326,6 +332,46 @@ fn year_welfare(records: &[StepOutcome], year: u64) -> f64 {
         .map(|r| r.welfare)
         .collect();
     w.iter().sum::<f64>() / w.len().max(1) as f64
+}
+
+/// One model's workers at the last step of a mixed population.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelOutcome {
+    pub workers: u64,
+    pub mean_hours: f64,
+    pub mean_utility: f64,
+}
+
+/// Per model of a mixed population (`models[i]` is worker i's model), its workers' mean hours
+/// and utility; empty for one model.
+pub(super) fn by_model(
+    names: &[String],
+    models: &[u16],
+    hours: &[f64],
+    utilities: &[f64],
+) -> BTreeMap<String, ModelOutcome> {
+    let mut sums = vec![(0u64, 0.0, 0.0); names.len()];
+    for ((&m, &h), &u) in models.iter().zip(hours).zip(utilities) {
+        let s = &mut sums[usize::from(m)];
+        s.0 += 1;
+        s.1 += h;
+        s.2 += u;
+    }
+    names
+        .iter()
+        .zip(sums)
+        .map(|(name, (n, h, u))| {
+            let d = n.max(1) as f64;
+            (
+                name.clone(),
+                ModelOutcome {
+                    workers: n,
+                    mean_hours: h / d,
+                    mean_utility: u / d,
+                },
+            )
+        })
+        .collect()
 }
 
 /// Mean utilities of income deciles.

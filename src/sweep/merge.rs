@@ -23,6 +23,9 @@ pub struct LlmTotals {
     pub runs: u64,
     #[serde(flatten)]
     pub totals: RoleStats,
+    /// Per model of runs whose workers mix models (absent when none did).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub by_model: std::collections::BTreeMap<String, RoleStats>,
 }
 
 impl LlmTotals {
@@ -31,6 +34,9 @@ impl LlmTotals {
         if let Some(stats) = llm {
             self.runs += 1;
             self.totals.add(&stats.totals);
+            for (model, s) in &stats.by_model {
+                self.by_model.entry(model.clone()).or_default().add(s);
+            }
         }
     }
 }
@@ -155,5 +161,17 @@ mod tests {
         assert_eq!(t.totals.cache_hits, 2);
         assert_eq!(t.totals.prompt_tokens, 7000);
         assert_eq!(t.totals.completion_tokens, 700);
+        assert!(t.by_model.is_empty());
+        // Runs mixing models add up per model too.
+        let mut mixed = run(10, 0, 100);
+        mixed.by_model = [
+            ("a".to_string(), mixed.totals.clone()),
+            ("b".to_string(), mixed.totals.clone()),
+        ]
+        .into();
+        t.add(Some(&mixed));
+        t.add(Some(&mixed));
+        assert_eq!(t.by_model["a"].requests, 20);
+        assert_eq!(t.by_model["b"].prompt_tokens, 200);
     }
 }
