@@ -1,13 +1,15 @@
 //! The gateway every LLM agent talks through: it builds and hashes requests, routes them over
 //! the endpoint pool, caps concurrency, retries with backoff, re-asks after unusable answers,
 //! keeps the token and request accounting, and, in replay mode, answers from the recorded log
-//! instead of a server ([`super::recording`]). The counts live in [`super::stats`], the choice
-//! of endpoint in [`super::routing`].
+//! instead of a server ([`super::recording`]). The counts live in [`super::stats`], the
+//! endpoints' health and the choice of endpoint in [`super::pool`], each role's and worker's
+//! model in [`super::models`].
 //!
 //! Determinism: what an agent receives depends only on its request and the recording, never
 //! on timing. Every attempt becomes an [`LlmExchange`] frame, so a replay needs no server and
-//! reproduces the log byte for byte. Identical requests (same role, body and sample index) within a timestep share
-//! one call (content-addressed); the counters say how many calls that saved.
+//! reproduces the log byte for byte. Identical requests (same role, body and sample index)
+//! within a timestep share one call (content-addressed); the counters say how many calls that
+//! saved.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
