@@ -9,6 +9,7 @@
 //!                                 timing.json (wall time) and writer.lock (the lock)
 //! OUT/runs.csv                    one row per run
 //! OUT/aggregate.csv               one row per configuration: mean and std over seeds
+//! OUT/runs_by_model.csv           workers mixing models: one row per run and model
 //! OUT/welfare.svg|png             welfare per configuration, mean +- std, with the baselines
 //! OUT/seeds.svg|png               planner welfare minus Saez welfare, per seed
 //! ```
@@ -30,10 +31,12 @@ pub mod plan;
 pub mod shard;
 mod tables;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
+
 use serde::Serialize;
 
 use crate::config::Scenario;
@@ -175,6 +178,23 @@ pub struct RunRow {
     pub saez_swf: Option<f64>,
     /// Wall time of the invocation that finished the run (absent if not recorded).
     pub seconds: Option<f64>,
+    /// Workers mixing models (`workers.models`): per model, its workers' outcome and LLM use
+    /// (empty for one model).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_model: BTreeMap<String, ModelRow>,
+}
+
+/// One model's workers in one run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ModelRow {
+    pub workers: u64,
+    /// Their mean hours and own utility at the last step.
+    pub mean_hours: f64,
+    pub mean_utility: f64,
+    /// Their LLM decisions, requests and fallbacks.
+    pub decisions: u64,
+    pub requests: u64,
+    pub fallbacks: u64,
 }
 
 /// Mean and sample standard deviation (n - 1; 0 for one value).

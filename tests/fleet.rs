@@ -506,3 +506,64 @@ fn model_shares_that_do_not_sum_to_one_are_refused() {
     let err = err_of(&["workers.models=[{model=\"a\",share=1}]"]);
     assert!(err.contains("workers.policy"), "{err}");
 }
+
+#[test]
+fn a_sweep_of_a_mixed_population_tables_each_model_per_run() {
+    let (main, second) = (Server::good(), Server::good());
+    let models = format!(
+        "workers.models=[{{model=\"a\",share=0.4}},{{model=\"b\",share=0.6,base_url=\"{}\"}}]",
+        second.base()
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = simulacra::sweep::SweepSpec {
+        scenario: None,
+        sets: [
+            "simulation.num_agents=30",
+            "simulation.timesteps=6",
+            "simulation.tax_year_length=3",
+            "workers.policy=llm",
+            "llm.backoff_ms=1",
+            "llm.timeout_seconds=5",
+            &base_urls(&[&main.base()]),
+            &models,
+        ]
+        .map(String::from)
+        .to_vec(),
+        grid: Vec::new(),
+        seeds: vec![1, 2],
+        out: tmp.path().join("sweep"),
+        jobs: 1,
+    };
+    let Ok(done) = simulacra::sweep::run_sweep(&spec, None, None) else {
+        panic!("the sweep failed");
+    };
+    let result = done.result.unwrap();
+    assert_eq!(result.rows.len(), 2);
+    let text = std::fs::read_to_string(spec.out.join("runs_by_model.csv")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "configuration,seed,model,workers,mean_hours,mean_utility,decisions,requests,fallbacks,dir"
+    );
+    assert_eq!(lines.len(), 1 + 2 * 2, "{text}");
+    for (row, line) in result.rows.iter().zip(lines[1..].chunks(2)) {
+        let cells: Vec<Vec<&str>> = line.iter().map(|l| l.split(',').collect()).collect();
+        assert_eq!((cells[0][2], cells[1][2]), ("a", "b"));
+        assert_eq!((cells[0][3], cells[1][3]), ("12", "18"));
+        // Every worker decided every step, through her own model.
+        let decisions: u64 = cells.iter().map(|c| c[6].parse::<u64>().unwrap()).sum();
+        assert_eq!(decisions, 30 * 6);
+        assert_eq!(cells[0][1], row.seed.to_string());
+        let hours = row.by_model["b"].mean_hours.to_string();
+        assert_eq!(cells[1][4], hours);
+    }
+    // A sweep of one model writes no such table.
+    let plain = simulacra::sweep::SweepSpec {
+        sets: spec.sets[..7].to_vec(),
+        out: tmp.path().join("plain"),
+        seeds: vec![1],
+        ..spec
+    };
+    assert!(simulacra::sweep::run_sweep(&plain, None, None).is_ok());
+    assert!(!plain.out.join("runs_by_model.csv").exists());
+}

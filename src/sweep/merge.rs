@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::exec::{TIMING_FILE, Timing};
 use super::plan::{Plan, RunState, run_dir, state_of};
 use super::tables::write_outputs;
-use super::{Aggregate, RunRow, SweepResult, aggregate};
+use super::{Aggregate, ModelRow, RunRow, SweepResult, aggregate};
 use crate::llm::{LlmStats, RoleStats};
 use crate::run::Summary;
 
@@ -60,7 +60,28 @@ fn row_of(configuration: &str, dir: &str, s: &Summary, seconds: Option<f64>) -> 
         us_federal_swf: s.baselines.us_federal.as_ref().map(|b| b.swf),
         saez_swf: s.baselines.saez.as_ref().map(|b| b.swf),
         seconds,
+        by_model: models_of(s),
     }
+}
+
+/// Per model of a run whose workers mix models: their outcome (`summary.by_model`) and LLM
+/// use (`summary.llm.by_model`).
+fn models_of(s: &Summary) -> std::collections::BTreeMap<String, ModelRow> {
+    s.by_model
+        .iter()
+        .map(|(model, o)| {
+            let llm = s.llm.as_ref().and_then(|l| l.by_model.get(model));
+            let row = ModelRow {
+                workers: o.workers,
+                mean_hours: o.mean_hours,
+                mean_utility: o.mean_utility,
+                decisions: llm.map_or(0, |l| l.decisions),
+                requests: llm.map_or(0, |l| l.requests),
+                fallbacks: llm.map_or(0, |l| l.fallbacks),
+            };
+            (model.clone(), row)
+        })
+        .collect()
 }
 
 fn seconds_of(dir: &Path) -> Option<f64> {

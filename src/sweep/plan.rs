@@ -113,10 +113,11 @@ impl Plan {
 }
 
 /// Files a sweep writes at the top of its folder (see the layout in `sweep`).
-const SWEEP_FILES: [&str; 7] = [
+const SWEEP_FILES: [&str; 8] = [
     PLAN_FILE,
     "runs.csv",
     "aggregate.csv",
+    super::tables::BY_MODEL_FILE,
     "welfare.svg",
     "welfare.png",
     "seeds.svg",

@@ -1,4 +1,5 @@
-//! The files a sweep's tables go into: `runs.csv`, `aggregate.csv`, and the plots
+//! The files a sweep's tables go into: `runs.csv`, `aggregate.csv`, `runs_by_model.csv` (when
+//! the workers mix models), and the plots
 //! `welfare.svg|png` and `seeds.svg|png`. Only what is in [`SweepResult`] reaches them.
 
 use std::io::Write;
@@ -6,6 +7,9 @@ use std::path::Path;
 
 use super::{Aggregate, SweepResult};
 use crate::plot::{Chart, PALETTE, Series, Style, render};
+
+/// The per-model table of a sweep whose workers mix models.
+pub const BY_MODEL_FILE: &str = "runs_by_model.csv";
 
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
@@ -51,6 +55,36 @@ pub(super) fn write_outputs(out: &Path, r: &SweepResult) -> anyhow::Result<()> {
         }
         Ok(())
     })?;
+
+    // Workers mixing models: each run's figures per model. Written only when some run mixes
+    // models, so other sweeps' folders keep their files.
+    if r.rows.iter().any(|x| !x.by_model.is_empty()) {
+        crate::outfile::write_with(&out.join(BY_MODEL_FILE), false, |f| {
+            writeln!(
+                f,
+                "configuration,seed,model,workers,mean_hours,mean_utility,decisions,requests,fallbacks,dir"
+            )?;
+            for x in &r.rows {
+                for (model, m) in &x.by_model {
+                    writeln!(
+                        f,
+                        "{},{},{},{},{},{},{},{},{},{}",
+                        csv_field(&x.configuration),
+                        x.seed,
+                        csv_field(model),
+                        m.workers,
+                        m.mean_hours,
+                        m.mean_utility,
+                        m.decisions,
+                        m.requests,
+                        m.fallbacks,
+                        csv_field(&x.dir)
+                    )?;
+                }
+            }
+            Ok(())
+        })?;
+    }
 
     crate::outfile::write_with(&out.join("aggregate.csv"), false, |f| {
         let rate_cols: Vec<String> = (0..k)
