@@ -27,6 +27,7 @@ use crate::governance::Ballot;
 use crate::governance::election::ElectionView;
 use crate::governance::liquid::LiquidVote;
 use crate::llm::gateway::Parsed;
+use crate::llm::prompts::percent_list;
 use crate::llm::{Ask, parse};
 
 /// What the LLM leader is asked with: the LLM planner's settings (tokens, history, best
@@ -184,9 +185,12 @@ fn parse_liquid(text: &str, candidates: &[u64], peers: &[u64]) -> Result<LiquidV
 
 /// An LLM voter's liquid vote: for a candidate, or handed to a fellow voter. An unusable
 /// answer is an abstention (counted in `llm.fallbacks`).
+/// `history` is the voter's history text and her best earlier years, as her other questions
+/// show them (so the question continues her conversation).
 pub fn liquid_vote(
     settings: &Arc<LlmWorkerSettings>,
     system: Result<String, String>,
+    history: (String, String),
     me: &WorkerProfile,
     e: &ElectionView,
 ) -> Choice<LiquidVote> {
@@ -205,7 +209,7 @@ pub fn liquid_vote(
         .iter()
         .map(|c| {
             let text = if e.llm_platforms {
-                format!("rates {}", points_text(&e.book[c.option].rates))
+                format!("rates {}", percent_list(&e.book[c.option].rates))
             } else {
                 "no platform".to_string()
             };
@@ -218,7 +222,8 @@ pub fn liquid_vote(
         .collect();
     let user = settings.prompts.render(
         "delegate",
-        json!({"rates": points_text(schedule.rates()), "brackets": brackets_text(&schedule),
+        json!({"history": history.0, "earlier_best": history.1,
+               "rates": percent_list(schedule.rates()), "brackets": brackets_text(&schedule),
                "candidates": candidates, "peers": peer_list}),
     );
     let ids: Vec<u64> = e.candidates.iter().map(|c| c.id).collect();

@@ -412,7 +412,7 @@ impl WorkerPolicy for LlmWorker {
         let system = TaxSchedule::new(e.cutoffs.clone(), e.current_rates.clone())
             .map_err(|err| err.to_string())
             .and_then(|schedule| self.system_prompt(me, &schedule));
-        super::llm_leader::liquid_vote(&self.settings, system, me, e)
+        super::llm_leader::liquid_vote(&self.settings, system, self.history_text(), me, e)
     }
 
     fn complete_liquid_vote(&mut self, _me: &WorkerProfile, payload: Box<dyn Any>) -> LiquidVote {
