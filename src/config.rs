@@ -826,19 +826,6 @@ impl Federation {
             ));
         }
         if self.regions > 1
-            && (0..self.regions).any(|r| {
-                let region = self.region(r);
-                region.governance.unwrap_or(scenario.governance.mode) == GovernanceMode::Election
-                    && region.rule.as_deref().unwrap_or(&scenario.governance.rule) == "liquid"
-            })
-        {
-            return Err(invalid(
-                "federation.region.rule",
-                "liquid democracy is not available in regional elections yet (a delegation \
-                 could cross a region's border): give the regions another rule",
-            ));
-        }
-        if self.regions > 1
             && scenario.workers.policy == WorkerPolicyName::Llm
             && scenario.llm.archetypes > 0
         {

@@ -316,3 +316,56 @@ fn a_fork_of_a_federation_that_changes_its_planner_is_refused_with_the_reason() 
         .unwrap();
     assert!(format!("{err:#}").contains("federation"), "{err:#}");
 }
+
+#[test]
+fn liquid_elections_in_regions_count_only_their_residents_and_replay() {
+    // Two regions of 20 (ids 0..20 and 20..40), nobody moves, both elect under liquid
+    // democracy with half the voters delegating: every ballot and every carried vote of a
+    // region's election is its residents'.
+    let s = with_toml(
+        "[federation]\nregions = 2\nmove_every_years = 0\n\
+         [[federation.region]]\ngovernance = \"election\"\nrule = \"liquid\"\n\
+         [[federation.region]]\ngovernance = \"election\"\nrule = \"liquid\"\n",
+        &[
+            "simulation.num_agents=40",
+            "simulation.timesteps=30",
+            "simulation.tax_year_length=5",
+            "baselines.enabled=false",
+            "governance.delegation_share=0.5",
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    run_scenario(&s, dir.path(), None).unwrap();
+    let mut reader = simulacra_actors::log::LogReader::open(&dir.path().join("run.log")).unwrap();
+    let mut elections = 0;
+    for (_, frame) in reader.read_all::<simulacra::frames::Frame>().0 {
+        let simulacra::frames::Frame::InRegion { region, frame } = frame else {
+            continue;
+        };
+        let simulacra::frames::Frame::Election(e) = *frame else {
+            continue;
+        };
+        elections += 1;
+        let residents = u64::from(region) * 20..u64::from(region) * 20 + 20;
+        assert!(!e.ballots.is_empty(), "year {}: nobody voted", e.tax_year);
+        assert!(e.ballots.len() < 20, "half the voters delegate");
+        for b in &e.ballots {
+            assert!(
+                residents.contains(&b.voter),
+                "voter {} in region {region}",
+                b.voter
+            );
+        }
+        // The plurality count over weighted ballots: no more votes than residents.
+        let carried: f64 = e.count.tallies.iter().map(|t| t.1).sum();
+        assert!(
+            carried > e.ballots.len() as f64 && carried <= 20.0,
+            "{carried}"
+        );
+    }
+    assert_eq!(elections, 2 * 6);
+    assert!(matches!(
+        verify_replay(dir.path()).unwrap(),
+        ReplayVerdict::Identical { .. }
+    ));
+}

@@ -80,6 +80,15 @@ impl GovernanceState {
     }
 }
 
+impl GovernanceState {
+    /// The same governance with its leader moving by the exact rule even under LLM workers
+    /// (a region's leader: the LLM leader's prompt is built from the nation's records).
+    pub(super) fn without_llm_leader(mut self) -> GovernanceState {
+        self.leader_llm = None;
+        self
+    }
+}
+
 impl Economy {
     /// A tax year under elected governance: an election if one is due (candidacies, ballots
     /// from every worker, the coordinator's count), then the leader's move (or, in a
@@ -211,7 +220,8 @@ impl Economy {
                 };
                 view.candidates = candidates.clone();
                 let call = if liquid && llm_voters {
-                    view.liquid_peers = Some(Arc::new(self.liquid_peers(cfg.delegate_peers)));
+                    view.liquid_peers =
+                        Some(Arc::new(self.liquid_peers(cfg.delegate_peers, scope)));
                     WorkerCall::LiquidVote(Arc::new(view))
                 } else {
                     WorkerCall::Vote(Arc::new(view))
@@ -523,9 +533,18 @@ impl Economy {
     }
 
     /// For each voter, the fellow voters most like her (offered to LLM voters as delegates).
-    fn liquid_peers(&self, k: usize) -> Vec<Vec<Peer>> {
+    /// Each voter's `k` most similar fellow voters, to whom she may hand her vote: in a
+    /// region, among its residents only (a vote handed across the border would be lost).
+    fn liquid_peers(&self, k: usize, scope: Option<&RegionScope>) -> Vec<Vec<Peer>> {
         let traits = self.voter_traits();
-        let mut sorted = traits.clone();
+        let mut sorted: Vec<VoterTraits> = match scope {
+            Some(s) => s
+                .residents
+                .iter()
+                .map(|&id| traits[id as usize].clone())
+                .collect(),
+            None => traits.clone(),
+        };
         sorted.sort_by(|a, b| a.log_income.total_cmp(&b.log_income).then(a.id.cmp(&b.id)));
         liquid::nearest(&traits, &sorted, k)
             .into_iter()

@@ -120,9 +120,11 @@ impl Economy {
                 .unwrap_or(scenario.planner.initial_rate);
             let schedule = TaxSchedule::uniform(scenario.cutoffs.clone(), rate)
                 .expect("a validated rate makes a schedule");
-            // A region's elected leader moves by the exact rule: the LLM leader's prompt is
-            // built from the nation's records, not a region's (not yet per region).
-            let gov = GovernanceState::start(&rs, self.params.welfare, None);
+            // LLM residents vote (and delegate) through the model; a region's elected leader
+            // moves by the exact rule: the LLM leader's prompt is built from the nation's
+            // records, not a region's (not yet per region).
+            let gov = GovernanceState::start(&rs, self.params.welfare, self.llm.as_ref())
+                .map(GovernanceState::without_llm_leader);
             regions.push(RegionState {
                 schedule,
                 schedule_version: 0,
