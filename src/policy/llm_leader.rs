@@ -186,18 +186,16 @@ fn parse_liquid(text: &str, candidates: &[u64], peers: &[u64]) -> Result<LiquidV
 /// An LLM voter's liquid vote: for a candidate, or handed to a fellow voter. An unusable
 /// answer is an abstention (counted in `llm.fallbacks`).
 /// `history` is the voter's history text and her best earlier years, as her other questions
-/// show them (so the question continues her conversation).
+/// show them (so the question continues her conversation); `schedule` is the one in force.
 pub fn liquid_vote(
     settings: &Arc<LlmWorkerSettings>,
     system: Result<String, String>,
     history: (String, String),
+    schedule: &TaxSchedule,
     me: &WorkerProfile,
     e: &ElectionView,
 ) -> Choice<LiquidVote> {
     let agent = u64::from(me.id);
-    let Ok(schedule) = TaxSchedule::new(e.cutoffs.clone(), e.current_rates.clone()) else {
-        return Choice::Now(LiquidVote::Abstain);
-    };
     let peers: Vec<(u64, String)> = e
         .liquid_peers
         .as_ref()
@@ -223,7 +221,7 @@ pub fn liquid_vote(
     let user = settings.prompts.render(
         "delegate",
         json!({"history": history.0, "earlier_best": history.1,
-               "rates": percent_list(schedule.rates()), "brackets": brackets_text(&schedule),
+               "rates": percent_list(schedule.rates()), "brackets": brackets_text(schedule),
                "candidates": candidates, "peers": peer_list}),
     );
     let ids: Vec<u64> = e.candidates.iter().map(|c| c.id).collect();

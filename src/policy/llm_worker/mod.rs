@@ -409,10 +409,12 @@ impl WorkerPolicy for LlmWorker {
     }
 
     fn liquid_vote(&mut self, me: &WorkerProfile, e: &ElectionView) -> Choice<LiquidVote> {
-        let system = TaxSchedule::new(e.cutoffs.clone(), e.current_rates.clone())
-            .map_err(|err| err.to_string())
-            .and_then(|schedule| self.system_prompt(me, &schedule));
-        super::llm_leader::liquid_vote(&self.settings, system, self.history_text(), me, e)
+        let Ok(schedule) = TaxSchedule::new(e.cutoffs.clone(), e.current_rates.clone()) else {
+            return Choice::Now(LiquidVote::Abstain);
+        };
+        let system = self.system_prompt(me, &schedule);
+        let history = self.history_text();
+        super::llm_leader::liquid_vote(&self.settings, system, history, &schedule, me, e)
     }
 
     fn complete_liquid_vote(&mut self, _me: &WorkerProfile, payload: Box<dyn Any>) -> LiquidVote {
