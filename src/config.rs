@@ -619,11 +619,21 @@ pub struct Federation {
     pub taste_scale: f64,
     /// Utility a move costs, paid in the comparison (not in consumption).
     pub moving_cost: f64,
-    /// The federal layer's planner (unset: no federal layer). Its schedule sits on top of the
-    /// regions' (marginal rates add, capped at 100 %).
+    /// The federal layer's planner (unset, with no federal election: no federal layer). Its
+    /// schedule sits on top of the regions' (marginal rates add, capped at 100 %).
     pub federal_planner: Option<PlannerPolicyName>,
     /// The federal schedule's starting rate in every bracket.
     pub federal_initial_rate: f64,
+    /// The federal schedule of `federal_planner = "fixed"`, one rate per bracket.
+    pub federal_rates: Vec<f64>,
+    /// "planner" (the federal layer's planner sets the federal schedule) or "election" (a
+    /// leader elected by every worker of the nation sets it). Unset: "planner" when
+    /// `federal_planner` is set.
+    pub federal_governance: Option<GovernanceMode>,
+    /// The federal election's rule (unset: `governance.rule`).
+    pub federal_rule: Option<String>,
+    /// The federal leader's term (unset: `governance.term_years`).
+    pub federal_term_years: Option<u64>,
     /// Where federal revenue goes: "none" (rebated to every worker), "per-capita" or
     /// "revenue-sharing" (paid to the regions).
     pub equalization: crate::econ::federation::Equalization,
@@ -640,6 +650,10 @@ impl Default for Federation {
             moving_cost: 0.0,
             federal_planner: None,
             federal_initial_rate: 0.0,
+            federal_rates: Vec::new(),
+            federal_governance: None,
+            federal_rule: None,
+            federal_term_years: None,
             equalization: crate::econ::federation::Equalization::None,
             region: Vec::new(),
         }
@@ -659,6 +673,9 @@ pub struct RegionConfig {
     pub initial_rate: Option<f64>,
     /// The region's planner policy (unset: `planner.policy`).
     pub planner: Option<PlannerPolicyName>,
+    /// The region's schedule under `planner = "fixed"`, one rate per bracket (empty:
+    /// `planner.rates`).
+    pub rates: Vec<f64>,
     /// "planner" or "election" (unset: `governance.mode`).
     pub governance: Option<GovernanceMode>,
     /// The region's voting rule (unset: `governance.rule`).
@@ -671,6 +688,21 @@ impl Federation {
     /// Region `r`'s settings (an empty table when the scenario gives none).
     pub fn region(&self, r: usize) -> RegionConfig {
         self.region.get(r).cloned().unwrap_or_default()
+    }
+
+    /// How the federal layer is governed, if there is one: by its planner, or by a leader the
+    /// nation elects.
+    pub fn federal_mode(&self) -> Option<GovernanceMode> {
+        self.federal_governance
+            .or(self.federal_planner.map(|_| GovernanceMode::Planner))
+    }
+
+    /// The rates of region `r` under `planner = "fixed"`: its own, else the national ones.
+    pub fn fixed_rates<'a>(&'a self, r: usize, national: &'a [f64]) -> &'a [f64] {
+        match self.region.get(r) {
+            Some(c) if !c.rates.is_empty() => &c.rates,
+            _ => national,
+        }
     }
 
     /// Each region's starting share of the workers, normalized to sum to 1.
@@ -737,23 +769,94 @@ impl Federation {
             1.0,
             " (a fraction: write 0.1 for 10 %)",
         )?;
-        match self.federal_planner {
-            Some(PlannerPolicyName::Fixed | PlannerPolicyName::Llm) => {
+        let brackets = scenario.cutoffs()?.len();
+        let rates_ok = |key: &'static str, rates: &[f64], what: &str| -> Result<(), ConfigError> {
+            if rates.len() != brackets {
+                return Err(invalid(
+                    key,
+                    format!(
+                        "{what} needs {brackets} rates (one per bracket of economy.brackets), \
+                         got {}",
+                        rates.len()
+                    ),
+                ));
+            }
+            if rates.iter().any(|r| !(0.0..=1.0).contains(r)) {
+                return Err(invalid(
+                    key,
+                    "rates are fractions in [0, 1] (write 0.35, not 35)",
+                ));
+            }
+            Ok(())
+        };
+        if self.federal_governance == Some(GovernanceMode::Election) {
+            return Err(invalid(
+                "federation.federal_governance",
+                "an elected federal layer is not available yet: give it a federal_planner",
+            ));
+        }
+        match (self.federal_governance, self.federal_planner) {
+            (Some(GovernanceMode::Election), Some(_)) => {
                 return Err(invalid(
                     "federation.federal_planner",
-                    "the federal layer's planner must be \"hill-climb\", \"saez\" or \
-                     \"us-federal\" (a fixed federal schedule: hill-climb from \
-                     federal_initial_rate is the offline planner)",
+                    "the federal layer is elected (federation.federal_governance = \"election\"): \
+                     remove federation.federal_planner, or set federal_governance = \"planner\"",
                 ));
             }
-            None if self.equalization != crate::econ::federation::Equalization::None => {
+            (Some(GovernanceMode::Planner), None) => {
                 return Err(invalid(
-                    "federation.equalization",
-                    "equalization shares federal revenue: set federation.federal_planner \
-                     (for example \"hill-climb\") to add a federal layer",
+                    "federation.federal_governance",
+                    "a planned federal layer needs federation.federal_planner (for example \
+                     \"hill-climb\")",
                 ));
             }
+            (_, Some(PlannerPolicyName::Fixed)) => rates_ok(
+                "federation.federal_rates",
+                &self.federal_rates,
+                "federation.federal_planner = \"fixed\"",
+            )?,
             _ => {}
+        }
+        if self.federal_mode().is_none()
+            && self.equalization != crate::econ::federation::Equalization::None
+        {
+            return Err(invalid(
+                "federation.equalization",
+                "equalization shares federal revenue: set federation.federal_planner \
+                 (for example \"hill-climb\") or federation.federal_governance = \"election\" \
+                 to add a federal layer",
+            ));
+        }
+        if !self.federal_rates.is_empty() && self.federal_planner != Some(PlannerPolicyName::Fixed)
+        {
+            return Err(invalid(
+                "federation.federal_rates",
+                "only a fixed federal layer has federal_rates: set federation.federal_planner = \
+                 \"fixed\", or remove them",
+            ));
+        }
+        if let Some(rule) = &self.federal_rule
+            && crate::governance::rule(rule).is_none()
+        {
+            return Err(invalid(
+                "federation.federal_rule",
+                format!(
+                    "unknown rule {rule:?}: use one of {}",
+                    crate::governance::RULES.join(", ")
+                ),
+            ));
+        }
+        if let Some(term) = self.federal_term_years {
+            in_range("federation.federal_term_years", term, 1, MAX_STEPS, "")?;
+        }
+        if (self.federal_rule.is_some() || self.federal_term_years.is_some())
+            && self.federal_mode() != Some(GovernanceMode::Election)
+        {
+            return Err(invalid(
+                "federation.federal_rule",
+                "federal_rule and federal_term_years apply to an elected federal layer: set \
+                 federation.federal_governance = \"election\"",
+            ));
         }
         for r in &self.region {
             if let Some(share) = r.share
@@ -780,12 +883,22 @@ impl Federation {
                     " (a fraction: write 0.3 for 30 %)",
                 )?;
             }
-            if r.planner == Some(PlannerPolicyName::Fixed) {
-                return Err(invalid(
-                    "federation.region.planner",
-                    "\"fixed\" is not a regional planner: give the region an initial_rate \
-                     and planner = \"hill-climb\", or a national planner.rates",
-                ));
+            if !r.rates.is_empty() {
+                rates_ok("federation.region.rates", &r.rates, "a region's rates")?;
+                if r.planner.unwrap_or(scenario.planner.policy) != PlannerPolicyName::Fixed {
+                    return Err(invalid(
+                        "federation.region.rates",
+                        "only a fixed region has rates: set planner = \"fixed\" in its \
+                         [[federation.region]] table, or remove them",
+                    ));
+                }
+            }
+            if r.planner == Some(PlannerPolicyName::Fixed) && r.rates.is_empty() {
+                rates_ok(
+                    "federation.region.rates",
+                    &scenario.planner.rates,
+                    "a region with planner = \"fixed\" and no rates of its own uses planner.rates; it",
+                )?;
             }
             if let Some(rule) = &r.rule
                 && crate::governance::rule(rule).is_none()
@@ -812,17 +925,6 @@ impl Federation {
                      shares must be at least 1/{}",
                     scenario.simulation.num_agents, scenario.simulation.num_agents
                 ),
-            ));
-        }
-        if self.regions > 1
-            && (0..self.regions).any(|r| {
-                self.region(r).planner.unwrap_or(scenario.planner.policy) == PlannerPolicyName::Llm
-            })
-        {
-            return Err(invalid(
-                "federation.region.planner",
-                "LLM planners for regions are not supported yet: give each region an offline \
-                 planner (hill-climb, saez, us-federal)",
             ));
         }
         if self.regions > 1
@@ -1627,10 +1729,16 @@ impl Scenario {
         self.federation.as_ref().filter(|f| f.regions > 1)
     }
 
-    /// True when any agent talks to a language model.
+    /// True when any agent talks to a language model (a federation's planners included).
     pub fn uses_llm(&self) -> bool {
         self.workers.policy == WorkerPolicyName::Llm
             || self.planner.policy == PlannerPolicyName::Llm
+            || self.regions().is_some_and(|f| {
+                f.federal_planner == Some(PlannerPolicyName::Llm)
+                    || f.region
+                        .iter()
+                        .any(|r| r.planner == Some(PlannerPolicyName::Llm))
+            })
     }
 
     fn validate_worker_models(&self) -> Result<(), ConfigError> {

@@ -198,13 +198,47 @@ pub enum ExchangeOutcome {
 /// The agent id the planner's exchanges carry in the log.
 pub const PLANNER_AGENT: u64 = u64::MAX;
 
+/// The agent id a federation's federal planner's exchanges carry.
+pub const FEDERAL_PLANNER_AGENT: u64 = u64::MAX - 1;
+
+/// The agent id region `r`'s planner's exchanges carry: below the federal planner's, one per
+/// region (a federation has at most [`crate::config::MAX_REGIONS`]); far above any worker id
+/// (a `u32`).
+pub const fn region_planner_agent(region: u32) -> u64 {
+    u64::MAX - 2 - region as u64
+}
+
+/// Who an exchange's agent id names when it is a planner, in words ("planner", "the federal
+/// planner", "region 2's planner"); none for a worker.
+pub fn planner_label(agent: u64) -> Option<String> {
+    match agent {
+        PLANNER_AGENT => Some("planner".into()),
+        FEDERAL_PLANNER_AGENT => Some("the federal planner".into()),
+        a if a >= region_planner_agent(crate::config::MAX_REGIONS as u32) => {
+            Some(format!("region {}'s planner", u64::MAX - 2 - a))
+        }
+        _ => None,
+    }
+}
+
+/// Whether an exchange's agent id names a planner (the nation's, the federal layer's or a
+/// region's) rather than a worker.
+pub fn is_planner_agent(agent: u64) -> bool {
+    planner_label(agent).is_some()
+}
+
 impl LlmExchange {
     /// The exchange as the JSON a user reads (`inspect --prompts --json`, `events.jsonl`):
     /// the planner is no worker, so its `agent` is null rather than the log's sentinel.
     pub fn to_user_json(&self) -> serde_json::Result<serde_json::Value> {
         let mut v = serde_json::to_value(self)?;
-        if self.agent == PLANNER_AGENT {
+        if is_planner_agent(self.agent) {
             v["agent"] = serde_json::Value::Null;
+            // A federation's planners say whose they are (the nation's keeps its bytes).
+            if self.agent != PLANNER_AGENT {
+                v["planner"] =
+                    serde_json::Value::String(planner_label(self.agent).unwrap_or_default());
+            }
         }
         Ok(v)
     }

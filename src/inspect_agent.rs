@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::bail;
 use serde::Serialize;
 
-use crate::frames::{ExchangeOutcome, LlmExchange, PLANNER_AGENT};
+use crate::frames::{ExchangeOutcome, LlmExchange};
 use crate::inspect::RoundDetail;
 use crate::logview::{RunView, scan};
 
@@ -164,11 +164,8 @@ pub fn render_exchanges(exchanges: &[LlmExchange]) -> String {
     }
     let mut s = String::new();
     for e in exchanges {
-        let who = if e.agent == PLANNER_AGENT {
-            "planner".to_string()
-        } else {
-            format!("agent {}", e.agent)
-        };
+        let who =
+            crate::frames::planner_label(e.agent).unwrap_or_else(|| format!("agent {}", e.agent));
         s += &format!(
             "--- step {} {} {} (attempt {}, model {}, request {})\n",
             e.step,

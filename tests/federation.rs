@@ -62,7 +62,31 @@ fn one_region_with_region_tables_is_an_error_naming_the_key() {
         ),
         (
             "federation.federal_planner=\"fixed\"",
-            "federation.federal_planner",
+            "federation.federal_rates",
+        ),
+        (
+            "federation.federal_rates=[0.1, 0.2, 0.3]",
+            "federation.federal_rates",
+        ),
+        (
+            "federation.region=[{planner = \"hill-climb\", rates = [0.1, 0.2, 0.3]}]",
+            "federation.region.rates",
+        ),
+        (
+            "federation.region=[{planner = \"fixed\", rates = [0.1]}]",
+            "federation.region.rates",
+        ),
+        (
+            "federation.federal_governance=\"planner\"",
+            "federation.federal_governance",
+        ),
+        (
+            "federation.federal_rule=\"borda\"",
+            "federation.federal_rule",
+        ),
+        (
+            "federation.federal_rule=\"nonsense\"",
+            "federation.federal_rule",
         ),
     ] {
         let bad = Scenario::resolve(
@@ -368,4 +392,23 @@ fn liquid_elections_in_regions_count_only_their_residents_and_replay() {
         verify_replay(dir.path()).unwrap(),
         ReplayVerdict::Identical { .. }
     ));
+}
+
+#[test]
+fn fixed_regions_and_a_fixed_federal_layer_keep_their_own_rates() {
+    // Region 0 has rates of its own, region 1 takes planner.rates; the federal layer is fixed.
+    let s = with_toml(
+        "[federation]\nregions = 2\nfederal_planner = \"fixed\"\n\
+         federal_rates = [0.05, 0.1, 0.15]\n\
+         [[federation.region]]\nplanner = \"fixed\"\nrates = [0.1, 0.2, 0.4]\n\
+         [[federation.region]]\nplanner = \"fixed\"\n",
+        &[SMALL.as_slice(), &["planner.rates=[0.3, 0.3, 0.3]"]].concat(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let sum = run_scenario(&s, dir.path(), None).unwrap();
+    assert_eq!(sum.regions[0].rates, vec![0.1, 0.2, 0.4]);
+    assert_eq!(sum.regions[1].rates, vec![0.3, 0.3, 0.3]);
+    let fed = sum.federation.unwrap();
+    assert_eq!(fed.federal_rates.unwrap(), vec![0.05, 0.1, 0.15]);
+    assert!(fed.federal_revenue.unwrap() > 0.0);
 }

@@ -1529,6 +1529,74 @@ fn llm_workers_choose_their_region_and_elect_among_residents_and_replay() {
 }
 
 #[test]
+fn regions_and_the_federal_layer_have_llm_planners_of_their_own_and_replay() {
+    // Two regions under LLM planners and an LLM federal planner: each is asked once (year 1)
+    // under its own agent id, told whose schedule it sets, and its DELTA moves its own
+    // schedule only.
+    let mock = Mock::start(|_, p| Behave::Answer(good_answer(p)));
+    let s = llm_scenario(
+        &mock,
+        &[
+            "simulation.num_agents=6",
+            "federation.regions=2",
+            "federation.move_every_years=0",
+            "federation.federal_planner=\"llm\"",
+            "federation.federal_initial_rate=0.1",
+            "llm.log_prompts=true",
+        ],
+    );
+    let (tmp, summary) = run(&s);
+    let planners: Vec<LlmExchange> = exchanges(tmp.path())
+        .into_iter()
+        .filter(|e| e.role == "planner")
+        .collect();
+    let mut agents: Vec<u64> = planners.iter().map(|e| e.agent).collect();
+    agents.sort_unstable();
+    use simulacra::frames::{FEDERAL_PLANNER_AGENT, planner_label, region_planner_agent};
+    assert_eq!(
+        agents,
+        vec![
+            region_planner_agent(1),
+            region_planner_agent(0),
+            FEDERAL_PLANNER_AGENT
+        ]
+    );
+    for e in &planners {
+        let system = &e.messages.as_ref().unwrap()[0].1;
+        let label = planner_label(e.agent).unwrap();
+        if e.agent == FEDERAL_PLANNER_AGENT {
+            assert!(system.contains("You set the federal schedule"), "{system}");
+            assert_eq!(label, "the federal planner");
+        } else {
+            let r = u64::MAX - 2 - e.agent;
+            assert!(
+                system.contains(&format!("You set the taxes of region {r} of")),
+                "{system}"
+            );
+            assert!(system.contains("A federal schedule adds its rates"));
+            assert!(!system.contains("rebated equally to every worker"));
+            assert_eq!(label, format!("region {r}'s planner"));
+        }
+    }
+    // Every schedule moved +10/0/-10 points from its start (clamped at 0).
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+    let start = s.planner.initial_rate;
+    for r in &summary.regions {
+        assert!(close(r.rates[0], start + 0.1), "{:?}", r.rates);
+        assert!(close(r.rates[1], start), "{:?}", r.rates);
+        assert!(close(r.rates[2], start - 0.1), "{:?}", r.rates);
+    }
+    let fed = summary.federation.as_ref().unwrap();
+    let f = fed.federal_rates.as_ref().unwrap();
+    assert!(
+        close(f[0], 0.2) && close(f[1], 0.1) && close(f[2], 0.0),
+        "{f:?}"
+    );
+    drop(mock);
+    assert_replays(tmp.path());
+}
+
+#[test]
 fn a_sweep_run_stopped_by_its_fallbacks_is_no_result_and_the_next_sweep_resumes_it() {
     use simulacra::sweep::run_sweep;
     let tmp = tempfile::tempdir().unwrap();

@@ -218,7 +218,7 @@ impl LlmGateway {
     fn resolve(&self, ask: &Ask) -> Resolved<'_> {
         let s = &self.settings;
         let role = s.routes.roles.get(ask.role);
-        let worker = if ask.agent == crate::frames::PLANNER_AGENT || ask.role == "planner" {
+        let worker = if crate::frames::is_planner_agent(ask.agent) || ask.role == "planner" {
             None
         } else {
             s.routes.worker_model(ask.agent)
@@ -633,7 +633,7 @@ impl LlmGateway {
         let mut stats = self.stats.lock().expect("the stats lock is never poisoned");
         stats.entry(role.to_string()).or_default().add(s);
         drop(stats);
-        if agent != crate::frames::PLANNER_AGENT
+        if !crate::frames::is_planner_agent(agent)
             && role != "planner"
             && let Some((model, _)) = self.settings.routes.worker_model(agent)
         {

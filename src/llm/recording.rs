@@ -195,9 +195,5 @@ fn failure_from_log(kind: &str, message: &str) -> CallError {
 }
 
 fn agent_label(agent: u64) -> String {
-    if agent == crate::frames::PLANNER_AGENT {
-        "planner".into()
-    } else {
-        agent.to_string()
-    }
+    crate::frames::planner_label(agent).unwrap_or_else(|| agent.to_string())
 }

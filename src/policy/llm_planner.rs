@@ -31,6 +31,12 @@ pub struct LlmPlannerSettings {
     pub best_k: usize,
     pub max_delta_points: i32,
     pub welfare: WelfareKind,
+    /// The agent id its exchanges carry: the nation's planner, or a federation's federal or
+    /// regional one (see [`crate::frames::planner_label`]).
+    pub agent: u64,
+    /// For a federation's planners: whose schedule it sets, in a sentence of the system
+    /// prompt (none for the nation's planner, whose prompt keeps its bytes).
+    pub jurisdiction: Option<String>,
 }
 
 impl LlmPlannerSettings {
@@ -48,7 +54,16 @@ impl LlmPlannerSettings {
             best_k: scenario.llm.best_k,
             max_delta_points: scenario.planner.max_delta_points,
             welfare,
+            agent: PLANNER_AGENT,
+            jurisdiction: None,
         }
+    }
+
+    /// The same settings for a planner of a federation: its own agent id and jurisdiction.
+    pub fn for_jurisdiction(mut self, agent: u64, jurisdiction: String) -> Self {
+        self.agent = agent;
+        self.jurisdiction = Some(jurisdiction);
+        self
     }
 }
 
@@ -306,7 +321,8 @@ impl PlannerPolicy for LlmPlanner {
         let exploit = exploit(input.tax_year, input.years_total, self.years.len());
         let system = s.prompts.render(
             "planner_system",
-            json!({"welfare_text": welfare_text(s.welfare), "brackets": brackets, "placeholders": placeholders}),
+            json!({"welfare_text": welfare_text(s.welfare), "brackets": brackets, "placeholders": placeholders,
+                   "jurisdiction": s.jurisdiction}),
         );
         let user = s.prompts.render(
             "planner_user",
@@ -323,6 +339,7 @@ impl PlannerPolicy for LlmPlanner {
         let max_tokens = s.max_tokens;
         let max_delta = s.max_delta_points;
         let step = input.step;
+        let agent = s.agent;
         PlannerAct::Later(Box::pin(async move {
             // A template that cannot render stops the run, naming the template.
             let (system, user) = match system.and_then(|s| user.map(|u| (s, u))) {
@@ -331,14 +348,7 @@ impl PlannerPolicy for LlmPlanner {
             };
             let got = gw
                 .ask_parsed(
-                    delta_ask(
-                        "planner",
-                        PLANNER_AGENT,
-                        step,
-                        (system, user),
-                        max_tokens,
-                        n,
-                    ),
+                    delta_ask("planner", agent, step, (system, user), max_tokens, n),
                     |t| parse::deltas(t, n, max_delta),
                     &delta_hint(n),
                 )

@@ -97,14 +97,96 @@ fn region_planners(
     let regions = (0..f.regions)
         .map(|r| {
             let kind = f.region(r).planner.unwrap_or(scenario.planner.policy);
-            planner_policy(kind, scenario, population, llm)
+            match kind {
+                PlannerPolicyName::Fixed => Ok(fixed_planner(
+                    scenario,
+                    f.fixed_rates(r, &scenario.planner.rates),
+                )?),
+                PlannerPolicyName::Llm => {
+                    let rt = llm.ok_or_else(|| {
+                        anyhow::anyhow!("region {r}'s planner = \"llm\" needs the [llm] backend")
+                    })?;
+                    let settings = LlmPlannerSettings::of(scenario, scenario.world.welfare, rt)
+                        .for_jurisdiction(
+                            crate::frames::region_planner_agent(r as u32),
+                            region_jurisdiction(f, r),
+                        );
+                    Ok(Box::new(LlmPlanner::new(settings)) as Box<dyn PlannerPolicy>)
+                }
+                _ => planner_policy(kind, scenario, population, llm),
+            }
         })
         .collect::<anyhow::Result<_>>()?;
-    let federal = f
-        .federal_planner
-        .map(|kind| planner_policy(kind, scenario, population, llm))
-        .transpose()?;
+    let federal = match f.federal_planner {
+        None => None,
+        Some(PlannerPolicyName::Fixed) => Some(fixed_planner(scenario, &f.federal_rates)?),
+        Some(PlannerPolicyName::Llm) => {
+            let rt = llm.ok_or_else(|| {
+                anyhow::anyhow!("federation.federal_planner = \"llm\" needs the [llm] backend")
+            })?;
+            let settings = LlmPlannerSettings::of(scenario, scenario.world.welfare, rt)
+                .for_jurisdiction(
+                    crate::frames::FEDERAL_PLANNER_AGENT,
+                    federal_jurisdiction(f),
+                );
+            Some(Box::new(LlmPlanner::new(settings)) as Box<dyn PlannerPolicy>)
+        }
+        Some(kind) => Some(planner_policy(kind, scenario, population, llm)?),
+    };
     Ok((regions, federal))
+}
+
+/// A fixed schedule on the scenario's brackets.
+fn fixed_planner(
+    scenario: &ResolvedScenario,
+    rates: &[f64],
+) -> anyhow::Result<Box<dyn PlannerPolicy>> {
+    Ok(Box::new(FixedSchedule {
+        name: "fixed",
+        schedule: TaxSchedule::new(scenario.cutoffs.clone(), rates.to_vec())?,
+    }))
+}
+
+/// What an LLM planner of region `r` is told about whose schedule it sets.
+fn region_jurisdiction(f: &crate::config::Federation, r: usize) -> String {
+    let mut text = format!(
+        "You set the taxes of region {r} of a federation of {} regions. Social welfare, revenue \
+         and the rebate are those of your region's residents: its tax revenue is rebated \
+         equally to them as a lump sum, so taxes can redistribute.",
+        f.regions
+    );
+    if f.move_every_years > 0 {
+        let every = match f.move_every_years {
+            1 => "every tax year".to_string(),
+            n => format!("every {n} tax years"),
+        };
+        text += &format!(
+            " Workers may move to another region {every}, comparing what they would keep in each."
+        );
+    }
+    if f.federal_mode().is_some() {
+        text += " A federal schedule adds its rates to yours.";
+    }
+    text
+}
+
+/// What an LLM federal planner is told about whose schedule it sets.
+fn federal_jurisdiction(f: &crate::config::Federation) -> String {
+    use crate::econ::federation::Equalization;
+    let revenue = match f.equalization {
+        Equalization::None => "rebated equally to every worker in the nation as a lump sum",
+        Equalization::PerCapita => "paid to the regions in proportion to their populations",
+        Equalization::RevenueSharing => {
+            "paid to the regions whose own revenue per resident falls below the national mean, \
+             in proportion to their shortfall"
+        }
+    };
+    format!(
+        "You set the federal schedule of a federation of {} regions: its rates add to each \
+         region's own, and social welfare is the whole nation's. Federal revenue is {revenue}; \
+         each region rebates its own revenue to its residents.",
+        f.regions
+    )
 }
 
 pub(super) fn warn_skipped(skipped: &[String]) {

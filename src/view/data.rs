@@ -13,7 +13,7 @@ use anyhow::{Context, bail};
 use rand::SeedableRng;
 use serde::Serialize;
 
-use crate::frames::{LlmExchange, PLANNER_AGENT, PlannerMove};
+use crate::frames::{LlmExchange, PlannerMove};
 use crate::governance::condorcet::pairwise;
 use crate::governance::{self, first_choices};
 use crate::inspect::{RoundSummary, game_table, pct};
@@ -379,7 +379,7 @@ pub fn rounds(run: &Run, ks: &[u64]) -> anyhow::Result<Vec<RoundData>> {
             done.with_context(|| format!("round {}: its last step is not in the log", r.tax_year))?;
         if ex.len() > EXCHANGES_MAX {
             let all = ex.len();
-            ex.retain(|e| e.agent == PLANNER_AGENT);
+            ex.retain(|e| crate::frames::is_planner_agent(e.agent));
             d.view.notes.push(format!(
                 "this round has {all} LLM exchanges; only the planner's are shown"
             ));
