@@ -84,6 +84,9 @@ pub struct RegionState {
     pub(crate) governance: Option<ElectedState>,
     pub(crate) moves_in: u64,
     pub(crate) moves_out: u64,
+    /// Every whole tax year of the region as one record of its means (welfare, revenue,
+    /// hours, Gini, mean income) under the rates in force: the history its LLM leader sees.
+    pub(crate) years: Vec<crate::frames::StepOutcome>,
 }
 
 /// Elected governance between two tax years.

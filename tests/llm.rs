@@ -1597,6 +1597,65 @@ fn regions_and_the_federal_layer_have_llm_planners_of_their_own_and_replay() {
 }
 
 #[test]
+fn a_regions_elected_llm_leader_is_asked_with_her_regions_history_and_resumes() {
+    // Region 0 (workers 0-2) elects a leader for four years (term 4); she is asked in years
+    // 1..3, seeing region 0's years and residents. Her year-3 prompt lists two years only the
+    // snapshot of step 9 remembers: the resumed log is the uninterrupted one.
+    let mock = Mock::start(|_, p| {
+        let id = worker_of(p).unwrap_or(0);
+        if p.contains("\"LEADER\"") {
+            Behave::Answer(json!({"LEADER": id.to_string()}).to_string())
+        } else {
+            Behave::Answer(good_answer(p))
+        }
+    });
+    let s = llm_scenario(
+        &mock,
+        &[
+            "simulation.num_agents=6",
+            "simulation.timesteps=12",
+            "planner.policy=hill-climb",
+            "federation.regions=2",
+            "federation.move_every_years=0",
+            "federation.region=[{governance = \"election\", rule = \"plurality\", term_years = 4}, {}]",
+            "log.snapshot_every_years=1",
+            "llm.log_prompts=true",
+        ],
+    );
+    let (full_dir, full) = run(&s);
+    assert_eq!(full.llm.as_ref().unwrap().by_role["leader"].decisions, 3);
+    let asks: Vec<LlmExchange> = exchanges(full_dir.path())
+        .into_iter()
+        .filter(|e| e.role == "leader")
+        .collect();
+    assert!(asks.iter().all(|e| e.agent < 3), "a resident of region 0");
+    let last = &asks.last().unwrap().messages.as_ref().unwrap()[1].1;
+    assert!(
+        last.contains("you lead region 0 of a federation of 2"),
+        "{last}"
+    );
+    // Her history is region 0's: its rates, and three residents in the histograms.
+    let year0 = &full.regions[0];
+    assert!(last.contains("year 0: TAX = ["), "{last}");
+    assert_eq!(last.matches("your utility").count(), 3, "{last}");
+    let counted: usize = last
+        .lines()
+        .skip_while(|l| !l.starts_with("pre-tax incomes"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<usize>().ok())
+        .sum();
+    assert_eq!(counted, year0.population);
+    let dir = tempfile::tempdir().unwrap();
+    crash_after(full_dir.path(), 10, &[6, 9], dir.path());
+    let r = simulacra::run::resume_run(dir.path()).unwrap();
+    assert_eq!(r.from_snapshot, Some(9));
+    assert_eq!(r.summary.log_sha256, full.log_sha256);
+    drop(mock);
+    assert_replays(full_dir.path());
+}
+
+#[test]
 fn a_sweep_run_stopped_by_its_fallbacks_is_no_result_and_the_next_sweep_resumes_it() {
     use simulacra::sweep::run_sweep;
     let tmp = tempfile::tempdir().unwrap();

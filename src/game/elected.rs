@@ -81,10 +81,11 @@ impl GovernanceState {
 }
 
 impl GovernanceState {
-    /// The same governance with its leader moving by the exact rule even under LLM workers
-    /// (a region's leader: the LLM leader's prompt is built from the nation's records).
-    pub(super) fn without_llm_leader(mut self) -> GovernanceState {
-        self.leader_llm = None;
+    /// The same governance for a region: its LLM leader is told of her office (`text`).
+    pub(super) fn in_region(mut self, text: String) -> GovernanceState {
+        if let Some(l) = self.leader_llm.as_mut() {
+            l.jurisdiction = Some(text);
+        }
         self
     }
 }
@@ -371,7 +372,7 @@ impl Economy {
                 .as_ref()
                 .is_some_and(|g| g.leader_llm.is_some())
         {
-            let (deltas, leader_exchanges) = self.ask_leader_move(l, step, tax_year).await?;
+            let (deltas, leader_exchanges) = self.ask_leader_move(l, step, tax_year, scope).await?;
             exchanges.extend(leader_exchanges);
             // The documented fallback: keep the schedule.
             asked = Some(deltas.unwrap_or_else(|| vec![0; cutoffs.len()]));
@@ -488,6 +489,7 @@ impl Economy {
         l: u64,
         step: u64,
         tax_year: u64,
+        scope: Option<&RegionScope>,
     ) -> Result<(Option<Vec<i32>>, Vec<crate::frames::LlmExchange>), GameError> {
         let settings = self
             .governance
@@ -495,10 +497,23 @@ impl Economy {
             .and_then(|g| g.leader_llm.as_ref())
             .expect("called with an LLM leader");
         let id = l as usize;
-        let (incomes, utilities) = self
-            .last_settlement
-            .as_ref()
-            .map_or((&[][..], &[][..]), |s| (&s.incomes[..], &s.utilities[..]));
+        // A region's leader sees its residents and its own years; the nation's, everyone's.
+        let region = scope.and_then(|s| {
+            self.state
+                .federation
+                .as_ref()
+                .map(|f| &f.regions[s.region as usize])
+        });
+        let (incomes, utilities, records) = match region {
+            Some(r) => (&r.incomes[..], &r.utilities[..], &r.years[..]),
+            None => {
+                let (i, u) = self
+                    .last_settlement
+                    .as_ref()
+                    .map_or((&[][..], &[][..]), |s| (&s.incomes[..], &s.utilities[..]));
+                (i, u, &self.records[..])
+            }
+        };
         let own = self
             .state
             .governance
@@ -516,7 +531,7 @@ impl Economy {
             tax_year,
             years_total: self.state.years_total,
             current: &self.state.schedule,
-            records: &self.records,
+            records,
             incomes,
             utilities,
             own,

@@ -120,11 +120,10 @@ impl Economy {
                 .unwrap_or(scenario.planner.initial_rate);
             let schedule = TaxSchedule::uniform(scenario.cutoffs.clone(), rate)
                 .expect("a validated rate makes a schedule");
-            // LLM residents vote (and delegate) through the model; a region's elected leader
-            // moves by the exact rule: the LLM leader's prompt is built from the nation's
-            // records, not a region's (not yet per region).
+            // LLM residents vote (and delegate) through the model; an LLM leader is asked
+            // with the region's own history and residents.
             let gov = GovernanceState::start(&rs, self.params.welfare, self.llm.as_ref())
-                .map(GovernanceState::without_llm_leader);
+                .map(|g| g.in_region(region_leader_text(f, r)));
             regions.push(RegionState {
                 schedule,
                 schedule_version: 0,
@@ -136,6 +135,7 @@ impl Economy {
                 governance: gov.as_ref().map(|_| ElectedState::default()),
                 moves_in: 0,
                 moves_out: 0,
+                years: Vec::new(),
             });
             actors.push(
                 (rs.governance.mode == GovernanceMode::Planner)
@@ -494,8 +494,20 @@ impl Economy {
         let region = &mut f.regions[r];
         let (sums, count) = std::mem::take(&mut region.year);
         let means = (count > 0).then(|| sums.map(|x| x / count as f64));
-        if means.is_some() {
+        if let Some(m) = means {
             region.last_year = means;
+            region.years.push(StepOutcome {
+                step: step.saturating_sub(1),
+                tax_year: tax_year.saturating_sub(1),
+                rates: region.schedule.rates().to_vec(),
+                revenue: m[1],
+                rebate: region.last_rebate,
+                welfare: m[0],
+                gini: m[3],
+                mean_hours: m[2],
+                mean_income: m[4],
+                mean_utility: 0.0,
+            });
         }
         let version = region.schedule_version;
         let actors = self.regions.as_mut().expect("a federation");
@@ -580,6 +592,22 @@ impl Economy {
         let actors = self.regions.as_mut().expect("a federation");
         std::mem::swap(&mut self.governance, &mut actors.governance[r]);
     }
+}
+
+/// What region `r`'s LLM leader is told of her office, in place of the nation's rebate line.
+fn region_leader_text(f: &Federation, r: usize) -> String {
+    let mut text = format!(
+        "you lead region {r} of a federation of {} regions: its tax revenue is shared equally \
+         among its residents as a rebate, and every figure below is theirs.",
+        f.regions
+    );
+    if f.move_every_years > 0 {
+        text += " Workers may move between regions, you among them.";
+    }
+    if f.federal_mode().is_some() {
+        text += " A federal schedule adds its rates to yours.";
+    }
+    text
 }
 
 /// A move in points per bracket (empty when the brackets changed: a move is expressed in

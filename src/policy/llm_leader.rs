@@ -136,7 +136,7 @@ pub fn leader_prompts(s: &LeaderSettings, input: &LeaderInput) -> Result<(String
                "utility_mean": um, "utility_median": umed, "utility_std": usd,
                "last_year": input.tax_year.saturating_sub(1),
                "exploit": input.tax_year + 2 >= input.years_total,
-               "max_delta": s.max_delta_points,
+               "max_delta": s.max_delta_points, "jurisdiction": s.jurisdiction,
                "n": n, "placeholders": placeholders}),
     )?;
     Ok((system, user))
