@@ -789,12 +789,6 @@ impl Federation {
             }
             Ok(())
         };
-        if self.federal_governance == Some(GovernanceMode::Election) {
-            return Err(invalid(
-                "federation.federal_governance",
-                "an elected federal layer is not available yet: give it a federal_planner",
-            ));
-        }
         match (self.federal_governance, self.federal_planner) {
             (Some(GovernanceMode::Election), Some(_)) => {
                 return Err(invalid(

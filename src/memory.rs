@@ -65,6 +65,12 @@ pub struct FederalState {
     /// mean.
     pub(crate) year: (f64, u64),
     pub(crate) last_year: Option<f64>,
+    /// An elected federal layer's leader and elections (none under a federal planner).
+    pub(crate) governance: Option<ElectedState>,
+    /// Every whole tax year under the federal layer as one record: the federal rates in
+    /// force, the federal revenue, and the nation's welfare, hours, Gini and mean income (the
+    /// history an LLM federal leader sees).
+    pub(crate) years: Vec<crate::frames::StepOutcome>,
 }
 
 /// One region between two steps: the economy's own fields, for its residents.

@@ -412,3 +412,73 @@ fn fixed_regions_and_a_fixed_federal_layer_keep_their_own_rates() {
     assert_eq!(fed.federal_rates.unwrap(), vec![0.05, 0.1, 0.15]);
     assert!(fed.federal_revenue.unwrap() > 0.0);
 }
+
+#[test]
+fn the_nation_elects_the_federal_layer_and_the_run_replays_and_resumes() {
+    // Two regions under hill-climbing planners, a federal layer elected by every worker of
+    // the nation (plurality, two-year terms), workers free to move.
+    let s = with_toml(
+        "[federation]\nregions = 2\nmove_every_years = 1\ntaste_scale = 200.0\n\
+         federal_governance = \"election\"\nfederal_rule = \"plurality\"\n\
+         federal_term_years = 2\nfederal_initial_rate = 0.1\n",
+        &[
+            "simulation.num_agents=30",
+            "simulation.timesteps=60",
+            "simulation.tax_year_length=5",
+            "baselines.enabled=false",
+            "log.snapshot_every_years=2",
+        ],
+    );
+    let full = tempfile::tempdir().unwrap();
+    let done = run_scenario(&s, full.path(), None).unwrap();
+    let mut reader = simulacra_actors::log::LogReader::open(&full.path().join("run.log")).unwrap();
+    let (mut elections, mut federal_moves, mut region_moves) = (Vec::new(), Vec::new(), 0);
+    for (_, frame) in reader.read_all::<simulacra::frames::Frame>().0 {
+        match frame {
+            simulacra::frames::Frame::Election(e) => elections.push(e),
+            simulacra::frames::Frame::FederalMove(m) => federal_moves.push(m),
+            simulacra::frames::Frame::InRegion { .. } => region_moves += 1,
+            _ => {}
+        }
+    }
+    // Twelve tax years: an election every second one, the federal leader moving each year.
+    assert_eq!(elections.len(), 6);
+    assert_eq!(federal_moves.len(), 12);
+    assert_eq!(region_moves, 2 * 12);
+    for e in &elections {
+        // Every worker of the nation votes, whichever region she lives in.
+        assert_eq!(e.ballots.len(), 30, "year {}", e.tax_year);
+        assert_eq!(e.rule, "plurality");
+    }
+    let winner = elections[0].count.winner;
+    assert_eq!(federal_moves[0].policy, format!("elected worker {winner}"));
+    assert!(
+        federal_moves
+            .iter()
+            .any(|m| m.deltas_points.iter().any(|d| *d != 0)),
+        "the federal leaders never moved"
+    );
+    let fed = done.federation.as_ref().unwrap();
+    let g = fed.federal_governance.as_ref().unwrap();
+    assert_eq!((g.elections, g.term_years), (6, 2));
+    assert_eq!(
+        fed.federal_rates.as_ref().unwrap(),
+        &federal_moves.last().unwrap().rates
+    );
+    assert!(matches!(
+        verify_replay(full.path()).unwrap(),
+        ReplayVerdict::Identical { .. }
+    ));
+    // Cut the log and resume from the snapshots before the cut.
+    let bytes = std::fs::read(full.path().join("run.log")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("run.log"), &bytes[..bytes.len() * 2 / 3]).unwrap();
+    std::fs::create_dir(dir.path().join("snapshots")).unwrap();
+    for e in std::fs::read_dir(full.path().join("snapshots")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.path().join("snapshots").join(e.file_name())).unwrap();
+    }
+    let r = resume_run(dir.path()).unwrap();
+    assert!(r.from_snapshot.is_some(), "resumed from a snapshot");
+    assert_eq!(r.summary.log_sha256, done.log_sha256);
+}

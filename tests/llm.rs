@@ -1656,6 +1656,67 @@ fn a_regions_elected_llm_leader_is_asked_with_her_regions_history_and_resumes() 
 }
 
 #[test]
+fn llm_voters_elect_a_region_and_the_federal_layer_in_one_step_and_replay() {
+    // Region 0 (workers 0-2) elects every year; the nation elects the federal leader for three
+    // years. Both elections fall on the same steps: the federal one's questions are asked and
+    // recorded under roles of their own, so the replay tells them apart. Between elections the
+    // federal leader is asked for her move with the federal layer's history.
+    let mock = Mock::start(|_, p| {
+        let id = worker_of(p).unwrap_or(0);
+        if p.contains("\"LEADER\"") {
+            Behave::Answer(json!({"LEADER": id.to_string()}).to_string())
+        } else {
+            Behave::Answer(good_answer(p))
+        }
+    });
+    let s = llm_scenario(
+        &mock,
+        &[
+            "simulation.num_agents=6",
+            "simulation.timesteps=9",
+            "planner.policy=hill-climb",
+            "federation.regions=2",
+            "federation.move_every_years=0",
+            "federation.region=[{governance = \"election\", rule = \"plurality\", term_years = 1}, {}]",
+            "federation.federal_governance=\"election\"",
+            "federation.federal_term_years=3",
+            "federation.federal_initial_rate=0.1",
+            "llm.log_prompts=true",
+        ],
+    );
+    let (tmp, summary) = run(&s);
+    let by = &summary.llm.as_ref().unwrap().by_role;
+    assert_eq!(by["federal_platform"].requests, 6, "{by:?}");
+    assert_eq!(by["federal_vote"].requests, 6);
+    assert_eq!(by["platform"].requests, 3 * 3);
+    assert_eq!(by["vote"].requests, 3 * 3);
+    assert_eq!(by["federal_leader"].decisions, 2);
+    let all = exchanges(tmp.path());
+    let federal_vote = all.iter().find(|e| e.role == "federal_vote").unwrap();
+    let text = &federal_vote.messages.as_ref().unwrap()[1].1;
+    assert!(
+        text.contains("the whole nation elects the federal leader"),
+        "{text}"
+    );
+    let leader = all.iter().rfind(|e| e.role == "federal_leader").unwrap();
+    let text = &leader.messages.as_ref().unwrap()[1].1;
+    assert!(text.contains("you lead the federal layer"), "{text}");
+    // Her history is the federal layer's: from 10 % everywhere, year 0's winner moved it by
+    // her platform (the mock's +10, 0, -10).
+    assert!(text.contains("year 0: TAX = [20, 10, 0]"), "{text}");
+    let g = summary
+        .federation
+        .as_ref()
+        .unwrap()
+        .federal_governance
+        .as_ref()
+        .unwrap();
+    assert_eq!(g.elections, 1);
+    drop(mock);
+    assert_replays(tmp.path());
+}
+
+#[test]
 fn a_sweep_run_stopped_by_its_fallbacks_is_no_result_and_the_next_sweep_resumes_it() {
     use simulacra::sweep::run_sweep;
     let tmp = tempfile::tempdir().unwrap();

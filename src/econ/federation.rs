@@ -230,6 +230,64 @@ pub fn settle_regions(
     }
 }
 
+/// The federation's settlement when every worker best-responds exactly to the schedule she
+/// faces (her region's, with the federal one on top) at the rebates that result: what an
+/// offline voter or leader foresees of a federal platform, as [`super::equilibrium`] is for
+/// one nation. Under quasi-linear utility (or no rebate) hours ignore the rebate; otherwise
+/// each worker's rebate (her region's plus the federal one) is iterated to a fixed point.
+pub fn federal_equilibrium(
+    params: &WorldParams,
+    schedules: &[TaxSchedule],
+    federal: Option<FederalLayer>,
+    region_of: &[u32],
+    skills: &[f64],
+    weights: &[f64],
+) -> FederalSettlement {
+    let faced: Vec<TaxSchedule> = schedules
+        .iter()
+        .map(|s| match federal {
+            Some(layer) => combine(s, layer.schedule),
+            None => s.clone(),
+        })
+        .collect();
+    let respond = |rebates: &[f64]| -> Vec<f64> {
+        skills
+            .iter()
+            .zip(region_of)
+            .zip(rebates)
+            .map(|((&v, &r), &b)| {
+                best_response(&params.form, v, &faced[r as usize], b, params.max_hours)
+            })
+            .collect()
+    };
+    let settle_at = |hours: &[f64]| {
+        settle_regions(
+            params, schedules, federal, region_of, skills, weights, hours,
+        )
+    };
+    let mut rebates = vec![0.0; skills.len()];
+    let mut settled = settle_at(&respond(&rebates));
+    if matches!(params.form, super::UtilityForm::QuasiLinear { .. }) || !params.rebate_equal {
+        return settled;
+    }
+    for _ in 0..50 {
+        let next: Vec<f64> = region_of
+            .iter()
+            .map(|&r| settled.regions[r as usize].rebate + settled.federal_rebate)
+            .collect();
+        let converged = next
+            .iter()
+            .zip(&rebates)
+            .all(|(a, b)| (a - b).abs() <= 1e-9 * a.abs().max(1.0));
+        if converged {
+            break;
+        }
+        rebates = next;
+        settled = settle_at(&respond(&rebates));
+    }
+    settled
+}
+
 /// The regions' settlements under a federal layer, its revenue, transfers and rebate.
 fn settle_with_federal(
     params: &WorldParams,
@@ -509,6 +567,74 @@ mod tests {
         // Taxes add below the cap: at 80, 0.1 * 80 + (0.05 * 50 + 0.8 * 30) = 8 + 26.5.
         assert!((c.tax(80.0) - (r.tax(80.0) + f.tax(80.0))).abs() < 1e-9);
         assert!((c.tax(80.0) - 34.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_federal_equilibrium_is_the_best_response_to_both_layers() {
+        // u = c_income - 0.5 l^2 with flat rates: l* = (1 - t_r - t_f) v. Region 0 taxes 20 %,
+        // region 1 40 %, the federal layer 10 %: worker 0 (v 10, region 0) works 7 h, worker 1
+        // (v 20, region 1) 10 h. Taxes 0.3 * 70 = 21 (14 regional, 7 federal) and 0.5 * 200
+        // = 100 (80 and 20); federal revenue 27 rebated 13.5 each; region 0 rebates 14,
+        // region 1 80. u0 = 70 - 21 + 14 + 13.5 - 24.5 = 52; u1 = 200 - 100 + 80 + 13.5 - 50
+        // = 143.5.
+        let r0 = TaxSchedule::new(vec![0.0], vec![0.2]).unwrap();
+        let r1 = TaxSchedule::new(vec![0.0], vec![0.4]).unwrap();
+        let fed = TaxSchedule::new(vec![0.0], vec![0.1]).unwrap();
+        let layer = FederalLayer {
+            schedule: &fed,
+            equalization: Equalization::None,
+        };
+        let e = federal_equilibrium(
+            &params(),
+            &[r0, r1],
+            Some(layer),
+            &[0, 1],
+            &[10.0, 20.0],
+            &[1.0, 1.0],
+        );
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-6;
+        assert!(close(e.national.incomes[0], 70.0) && close(e.national.incomes[1], 200.0));
+        assert!(close(e.federal_revenue, 27.0), "{}", e.federal_revenue);
+        assert!(
+            close(e.national.utilities[0], 52.0),
+            "{:?}",
+            e.national.utilities
+        );
+        assert!(
+            close(e.national.utilities[1], 143.5),
+            "{:?}",
+            e.national.utilities
+        );
+    }
+
+    #[test]
+    fn one_region_without_a_federal_layer_is_the_nations_equilibrium() {
+        // With an income effect (isoelastic consumption), the rebate fixed point is the
+        // one-nation one.
+        let p = WorldParams {
+            form: UtilityForm::Crra {
+                c: 0.05,
+                delta: 2.0,
+                eta: 1.5,
+                x0: 200.0,
+            },
+            ..params()
+        };
+        let s = TaxSchedule::new(vec![0.0, 500.0], vec![0.2, 0.5]).unwrap();
+        let skills = [5.0, 12.0, 30.0];
+        let e = federal_equilibrium(
+            &p,
+            std::slice::from_ref(&s),
+            None,
+            &[0, 0, 0],
+            &skills,
+            &[1.0; 3],
+        );
+        let alone = crate::econ::equilibrium(&p, &s, &skills, &[1.0; 3]);
+        for (a, b) in e.national.utilities.iter().zip(&alone.utilities) {
+            assert!((a - b).abs() < 1e-6 * b.abs().max(1.0), "{a} vs {b}");
+        }
+        assert!((e.national.welfare - alone.welfare).abs() < 1e-6 * alone.welfare.abs());
     }
 
     #[test]

@@ -22,7 +22,10 @@ use crate::governance::VotingRule;
 use crate::governance::election::Peer;
 use crate::governance::election::{Candidate, ElectionView};
 use crate::governance::liquid::{self, Liquid, LiquidVote, VoterTraits};
-use crate::governance::platforms::{favourite, platform_book, welfare_best};
+use crate::governance::platforms::PlatformOption;
+use crate::governance::platforms::{
+    best_of, favourite, federal_platform_book, platform_book, welfare_best,
+};
 use crate::llm::LlmRuntime;
 use crate::policy::WorkerProfile;
 use crate::policy::llm_leader::{
@@ -44,6 +47,9 @@ pub(super) struct GovernanceState {
     llm_voters: bool,
     /// With LLM workers and the own-utility objective: the leader is asked for her move.
     leader_llm: Option<LeaderSettings>,
+    /// A federation's federal election: platforms are federal schedules, valued by each
+    /// worker in her own region.
+    federal: bool,
 }
 
 impl GovernanceState {
@@ -75,12 +81,20 @@ impl GovernanceState {
                 max_delta: scenario.planner.max_delta_points,
                 llm_voters,
                 leader_llm,
+                federal: false,
             }
         })
     }
 }
 
 impl GovernanceState {
+    /// The same governance for a federation's federal layer: its LLM leader is told of her
+    /// office (`text`), and its platforms are federal ones.
+    pub(super) fn federal(mut self, text: String) -> GovernanceState {
+        self.federal = true;
+        self.in_region(text)
+    }
+
     /// The same governance for a region: its LLM leader is told of her office (`text`).
     pub(super) fn in_region(mut self, text: String) -> GovernanceState {
         if let Some(l) = self.leader_llm.as_mut() {
@@ -136,13 +150,20 @@ impl Economy {
             .expect("called under elected governance");
         let cfg = gov.config.clone();
         let cutoffs = self.state.schedule.cutoffs().to_vec();
-        let book = Arc::new(platform_book(
-            &self.params,
-            &self.state.schedule,
-            &skills,
-            &weights,
-            gov.max_delta,
-        ));
+        let federal = gov.federal;
+        let (book, utilities) = if federal {
+            let (book, utilities) = self.federal_book(gov.max_delta);
+            (Arc::new(book), Some(Arc::new(utilities)))
+        } else {
+            let book = platform_book(
+                &self.params,
+                &self.state.schedule,
+                &skills,
+                &weights,
+                gov.max_delta,
+            );
+            (Arc::new(book), None)
+        };
         let referendum = cfg.rule == "referendum";
         let liquid = cfg.rule == "liquid";
         let llm_voters = gov.llm_voters;
@@ -173,6 +194,8 @@ impl Economy {
                 llm_platforms: cfg.platforms,
                 rng_key: StreamKey::new(self.worker_key_seed, "ballot"),
                 liquid_peers: None,
+                federal,
+                utilities: utilities.clone(),
             };
             let (candidates, ballots) = if gov.rule_needs_ballots {
                 let stands = self
@@ -388,15 +411,19 @@ impl Economy {
             adopted = Some(match (welfare_variant, adopted) {
                 (true, _) => welfare_best(&book),
                 (false, Some(platform)) => platform,
-                (false, None) => {
-                    favourite(
-                        &self.params,
-                        &cutoffs,
-                        self.population.skills[l as usize],
-                        &book,
-                    )
-                    .0
-                }
+                (false, None) => match &utilities {
+                    // A federal leader values a federal schedule in her own region.
+                    Some(u) => best_of(&u.iter().map(|o| o[l as usize]).collect::<Vec<_>>()).0,
+                    None => {
+                        favourite(
+                            &self.params,
+                            &cutoffs,
+                            self.population.skills[l as usize],
+                            &book,
+                        )
+                        .0
+                    }
+                },
             });
         }
         if let Some(elected) = self.state.governance.as_mut() {
@@ -446,6 +473,28 @@ impl Economy {
 }
 
 impl Economy {
+    /// The federal election's book: the federal platforms reachable from the federal schedule
+    /// in force (swapped into the economy's for the turn), each valued at the federation's
+    /// equilibrium under every region's own schedule; and each worker's utility under each.
+    fn federal_book(&self, max_delta: i32) -> (Vec<PlatformOption>, Vec<Vec<f64>>) {
+        let f = self.state.federation.as_ref().expect("a federal election");
+        let regional: Vec<TaxSchedule> = f.regions.iter().map(|r| r.schedule.clone()).collect();
+        let equalization = self
+            .regions
+            .as_ref()
+            .map_or_else(Default::default, |a| a.config.equalization);
+        federal_platform_book(
+            &self.params,
+            &self.state.schedule,
+            &regional,
+            equalization,
+            &f.region_of,
+            &self.population.skills,
+            &self.population.weights,
+            max_delta,
+        )
+    }
+
     /// Keeps last year in the outgoing LLM leader's own history: the rates she set, the
     /// year's welfare, and her own income and utility at its last step.
     fn remember_leader_year(&mut self, tax_year: u64, observed_welfare: Option<f64>) {
@@ -504,6 +553,7 @@ impl Economy {
                 .as_ref()
                 .map(|f| &f.regions[s.region as usize])
         });
+        let federal = self.governance.as_ref().is_some_and(|g| g.federal);
         let (incomes, utilities, records) = match region {
             Some(r) => (&r.incomes[..], &r.utilities[..], &r.years[..]),
             None => {
@@ -511,7 +561,16 @@ impl Economy {
                     .last_settlement
                     .as_ref()
                     .map_or((&[][..], &[][..]), |s| (&s.incomes[..], &s.utilities[..]));
-                (i, u, &self.records[..])
+                // A federal leader's years are the federal layer's (its rates, the nation's
+                // figures).
+                let federal_years = self
+                    .state
+                    .federation
+                    .as_ref()
+                    .and_then(|f| f.federal.as_ref())
+                    .filter(|_| federal)
+                    .map(|fed| &fed.years[..]);
+                (i, u, federal_years.unwrap_or(&self.records[..]))
             }
         };
         let own = self
@@ -540,7 +599,8 @@ impl Economy {
         let prompts = leader_prompts(settings, &input)
             .map_err(|message| GameError::Replay { step, message })?;
         let brackets = self.state.schedule.num_brackets();
-        let got = ask_leader(settings, l, step, brackets, prompts).await;
+        let role = if federal { "federal_leader" } else { "leader" };
+        let got = ask_leader(settings, role, l, step, brackets, prompts).await;
         if let Some(message) = got.fatal {
             return Err(GameError::Replay { step, message });
         }

@@ -39,11 +39,13 @@ use super::{Economy, GameError, ask_planner};
 /// The regions' actors: each region's planner (under planner governance) or its elected
 /// governance and voting coordinator.
 pub(super) struct RegionActors {
-    config: Federation,
+    pub(super) config: Federation,
     planners: Vec<Option<Addr<PlannerActor>>>,
     governance: Vec<Option<GovernanceState>>,
     /// The federal layer's planner, if there is one.
     federal: Option<Addr<PlannerActor>>,
+    /// An elected federal layer's governance and voting coordinator, if it is elected.
+    pub(super) federal_governance: Option<GovernanceState>,
     /// LLM workers are asked where to live; offline workers follow the logit rule.
     ask_workers: bool,
     /// The settlement of the economy's `last_hours` under the same schedules and residences
@@ -97,6 +99,34 @@ pub(super) fn region_scenario(scenario: &Scenario, f: &Federation, r: usize) -> 
     s
 }
 
+/// The federal election's own scenario: the national one with the federal rule and term, and
+/// a voting coordinator seed of its own.
+fn federal_scenario(scenario: &Scenario, f: &Federation) -> Scenario {
+    let mut s = scenario.clone();
+    s.governance.mode = GovernanceMode::Election;
+    if let Some(rule) = &f.federal_rule {
+        s.governance.rule = rule.clone();
+    }
+    if let Some(term) = f.federal_term_years {
+        s.governance.term_years = term;
+    }
+    s.simulation.seed = scenario
+        .simulation
+        .seed
+        .wrapping_add((f.regions as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    s
+}
+
+/// What an LLM federal leader is told of her office, in place of the nation's rebate line.
+fn federal_leader_text(f: &Federation) -> String {
+    format!(
+        "you lead the federal layer of a federation of {} regions: your rates add to each \
+         region's own, every figure below is the nation's, and each region rebates its own \
+         revenue to its residents.",
+        f.regions
+    )
+}
+
 impl Economy {
     /// Makes this economy a federation: `planners` are the regions' planner policies, one per
     /// region (used by the regions governed by a planner), and `federal` the federal layer's.
@@ -143,25 +173,28 @@ impl Economy {
             );
             governance.push(gov);
         }
+        let federal_governance = (f.federal_mode() == Some(GovernanceMode::Election))
+            .then(|| federal_scenario(scenario, f))
+            .and_then(|fs| GovernanceState::start(&fs, self.params.welfare, self.llm.as_ref()))
+            .map(|g| g.federal(federal_leader_text(f)));
         self.regions = Some(RegionActors {
             config: f.clone(),
             planners: actors,
             governance,
             federal: federal.map(|p| PlannerActor::new(p).start()),
+            federal_governance,
             ask_workers: scenario.workers.policy == crate::config::WorkerPolicyName::Llm,
             settled: None,
         });
-        let federal_state = self
-            .regions
-            .as_ref()
-            .and_then(|a| a.federal.as_ref())
-            .map(|_| FederalState {
-                schedule: TaxSchedule::uniform(scenario.cutoffs.clone(), f.federal_initial_rate)
-                    .expect("a validated rate makes a schedule"),
-                last_rebate: 0.0,
-                year: (0.0, 0),
-                last_year: None,
-            });
+        let federal_state = f.federal_mode().map(|mode| FederalState {
+            schedule: TaxSchedule::uniform(scenario.cutoffs.clone(), f.federal_initial_rate)
+                .expect("a validated rate makes a schedule"),
+            last_rebate: 0.0,
+            year: (0.0, 0),
+            last_year: None,
+            governance: (mode == GovernanceMode::Election).then(ElectedState::default),
+            years: Vec::new(),
+        });
         let schedules: Vec<TaxSchedule> = regions.iter().map(|r| r.schedule.clone()).collect();
         let populations = populations(&region_of, k);
         self.state.schedule = TaxSchedule::new(
@@ -421,6 +454,7 @@ impl Economy {
         tax_year: u64,
         frames: &mut StepFrames<Frame>,
     ) -> Result<(), GameError> {
+        let year_welfare = self.state.year_welfare;
         let observed_welfare = self.close_year();
         let config = self.regions.as_ref().expect("a federation").config.clone();
         let k = config.regions;
@@ -438,7 +472,7 @@ impl Economy {
             frames.push(Frame::Moves(record));
         }
         changed |= self
-            .federal_turn(step, tax_year, observed_welfare, frames, &mut deferred)
+            .federal_turn(step, tax_year, year_welfare, frames, &mut deferred)
             .await?;
         for r in 0..k {
             let mut own = StepFrames::new();

@@ -9,7 +9,7 @@ use rand::RngExt;
 use serde::Serialize;
 use simulacra_actors::StreamKey;
 
-use super::platforms::{PlatformOption, favourite, own_utility};
+use super::platforms::{PlatformOption, best_of, own_utility};
 use super::{Ballot, CandidateId};
 use crate::econ::{UtilityForm, WelfareKind, WorldParams};
 
@@ -45,6 +45,34 @@ pub struct ElectionView {
     /// A liquid election asked of LLM voters: for each voter (by id), the fellow voters she
     /// may delegate to, most similar first (the candidates are offered besides).
     pub liquid_peers: Option<Arc<Vec<Vec<Peer>>>>,
+    /// A federation's federal election: the book is of federal schedules, which add to each
+    /// region's own (LLM voters are told so, and asked under roles of their own).
+    pub federal: bool,
+    /// Each worker's own utility under each option, by option then worker id, when it is not
+    /// a function of her skill alone (a federal platform is worth what it leaves her in her
+    /// region); none: computed from her skill.
+    pub utilities: Option<Arc<Vec<Vec<f64>>>>,
+}
+
+impl ElectionView {
+    /// The role an LLM question of this election is asked and logged under: `base` ("vote",
+    /// "platform"), or its federal twin, so a worker asked in her region's election and in the
+    /// federal one in the same step keeps two recorded answers apart.
+    pub fn role(&self, base: &'static str) -> &'static str {
+        match (self.federal, base) {
+            (true, "vote") => "federal_vote",
+            (true, "platform") => "federal_platform",
+            _ => base,
+        }
+    }
+
+    /// Worker `voter`'s own utility under option `option` of the book.
+    pub fn utility_of(&self, w: &WorldParams, voter: u64, skill: f64, option: usize) -> f64 {
+        match &self.utilities {
+            Some(u) => u[option][voter as usize],
+            None => own_utility(w, &self.cutoffs, skill, &self.book[option]),
+        }
+    }
 }
 
 /// A fellow voter one may delegate to, as a prompt describes her.
@@ -66,13 +94,18 @@ fn world(form: UtilityForm, max_hours: f64) -> WorldParams {
 /// An offline worker's candidacy: her favourite option and its gain, or `None` if she does not
 /// declare.
 pub fn offline_stand(
+    voter: u64,
     form: UtilityForm,
     max_hours: f64,
     skill: f64,
     e: &ElectionView,
 ) -> Option<(usize, f64)> {
-    let (option, gain) = favourite(&world(form, max_hours), &e.cutoffs, skill, &e.book);
-    let sq = own_utility(&world(form, max_hours), &e.cutoffs, skill, &e.book[0]);
+    let w = world(form, max_hours);
+    let utils: Vec<f64> = (0..e.book.len())
+        .map(|o| e.utility_of(&w, voter, skill, o))
+        .collect();
+    let (option, gain) = best_of(&utils);
+    let sq = utils[0];
     let relative = gain / sq.abs().max(1.0);
     (e.everyone_stands || relative >= e.declare_gain).then_some((option, gain))
 }
@@ -88,13 +121,13 @@ pub fn offline_ballot(
     e: &ElectionView,
 ) -> Ballot {
     let w = world(form, max_hours);
-    let sq = own_utility(&w, &e.cutoffs, skill, &e.book[0]);
+    let sq = e.utility_of(&w, voter, skill, 0);
     let mut rng = e.rng_key.rng(voter, e.tax_year);
     let mut scored: Vec<(f64, CandidateId, f64)> = e
         .candidates
         .iter()
         .map(|c| {
-            let u = own_utility(&w, &e.cutoffs, skill, &e.book[c.option]);
+            let u = e.utility_of(&w, voter, skill, c.option);
             let noisy = if e.noise > 0.0 {
                 u + u.abs().max(1.0) * e.noise * rng.random_range(-1.0..1.0)
             } else {

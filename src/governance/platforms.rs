@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 
+use crate::econ::federation::{Equalization, FederalLayer, federal_equilibrium};
 use crate::econ::{TaxSchedule, WorldParams, best_response, equilibrium};
 
 /// One schedule a leader could set, with what it would produce.
@@ -85,6 +86,68 @@ pub fn platform_book(
     book
 }
 
+/// The federal platforms a federal leader may move to from `current` (the federal schedule),
+/// each with the federation's equilibrium under it (every region's own schedule unchanged):
+/// the book, with national welfare and the mean rebate per worker, and each worker's own
+/// utility under each option, by option then worker id. A federal platform is worth what it
+/// leaves a worker in her own region, so unlike a nation's book her utility is not a function
+/// of her skill alone.
+#[allow(clippy::too_many_arguments)]
+pub fn federal_platform_book(
+    params: &WorldParams,
+    current: &TaxSchedule,
+    regional: &[TaxSchedule],
+    equalization: Equalization,
+    region_of: &[u32],
+    skills: &[f64],
+    weights: &[f64],
+    max_delta: i32,
+) -> (Vec<PlatformOption>, Vec<Vec<f64>>) {
+    let mut book: Vec<PlatformOption> = Vec::new();
+    let mut utilities = Vec::new();
+    for deltas in delta_vectors(current.num_brackets(), max_delta) {
+        let Ok(schedule) = current.apply_deltas(&deltas) else {
+            continue;
+        };
+        if book.iter().any(|o| o.rates == schedule.rates()) {
+            continue;
+        }
+        let layer = FederalLayer {
+            schedule: &schedule,
+            equalization,
+        };
+        let s = federal_equilibrium(params, regional, Some(layer), region_of, skills, weights);
+        book.push(PlatformOption {
+            deltas: schedule
+                .rates()
+                .iter()
+                .zip(current.rates())
+                .map(|(a, b)| ((a - b) * 100.0).round() as i32)
+                .collect(),
+            rates: schedule.rates().to_vec(),
+            rebate: s.national.rebate,
+            welfare: s.national.welfare,
+        });
+        utilities.push(s.national.utilities);
+    }
+    (book, utilities)
+}
+
+/// The option with the highest utility in `utils` (ties: the earlier, so the status quo wins
+/// ties), and its gain over the status quo (option 0).
+pub fn best_of(utils: &[f64]) -> (usize, f64) {
+    let mut best = 0;
+    for (i, u) in utils.iter().enumerate() {
+        if *u > utils[best] {
+            best = i;
+        }
+    }
+    (
+        best,
+        utils.get(best).copied().unwrap_or(0.0) - utils.first().copied().unwrap_or(0.0),
+    )
+}
+
 /// A worker's own utility (consumption minus labor cost at her best response) under an option.
 pub fn own_utility(
     params: &WorldParams,
@@ -120,13 +183,7 @@ pub fn favourite(
         .iter()
         .map(|o| own_utility(params, cutoffs, skill, o))
         .collect();
-    let mut best = 0;
-    for (i, u) in utils.iter().enumerate() {
-        if *u > utils[best] {
-            best = i;
-        }
-    }
-    (best, utils[best] - utils[0])
+    best_of(&utils)
 }
 
 /// The option with the highest equilibrium welfare (ties: the earlier).
@@ -178,6 +235,63 @@ mod tests {
         // From 0%: -20 and -10 clamp to 0 (the status quo); +10 and +20 remain.
         assert_eq!(book.len(), 3);
         assert_eq!(book[0].deltas, vec![0]);
+    }
+
+    #[test]
+    fn a_federal_book_over_one_untaxed_region_is_the_nations_book() {
+        // One region taxing nothing: the federal schedule is the only tax and its revenue the
+        // only rebate, so each federal platform is worth what the same national one is.
+        let p = params();
+        let current = TaxSchedule::new(vec![0.0, 100.0], vec![0.3, 0.5]).unwrap();
+        let untaxed = TaxSchedule::new(vec![0.0, 100.0], vec![0.0, 0.0]).unwrap();
+        let skills = [5.0, 12.0, 30.0];
+        let nation = platform_book(&p, &current, &skills, &[1.0; 3], 20);
+        let (book, utilities) = federal_platform_book(
+            &p,
+            &current,
+            &[untaxed],
+            Equalization::None,
+            &[0, 0, 0],
+            &skills,
+            &[1.0; 3],
+            20,
+        );
+        assert_eq!(book.len(), nation.len());
+        for (o, (f, n)) in book.iter().zip(&nation).enumerate() {
+            assert_eq!(f.rates, n.rates);
+            assert!((f.welfare - n.welfare).abs() < 1e-9 * n.welfare.abs().max(1.0));
+            for (i, &v) in skills.iter().enumerate() {
+                let want = own_utility(&p, &[0.0, 100.0], v, n);
+                assert!((utilities[o][i] - want).abs() < 1e-9 * want.abs().max(1.0));
+            }
+        }
+    }
+
+    #[test]
+    fn a_federal_raise_costs_more_where_it_shrinks_a_regions_own_base() {
+        // Two workers of equal skill, alone in their regions: one untaxed, one taxing 40 %.
+        // A federal raise of 20 points (0.2 -> 0.4) cuts both workers' hours, and so the taxed
+        // region's own revenue and its rebate to her (the vertical fiscal externality): with
+        // c = 0.0237 and delta = 3.5 she works 8.97 -> 6.80 h, and her regional rebate falls
+        // from 179.4 to 136.0. She loses more than her untaxed twin; a nation's book, which
+        // values a platform by skill alone, would give both the same loss.
+        let p = params();
+        let current = TaxSchedule::new(vec![0.0], vec![0.2]).unwrap();
+        let low = TaxSchedule::new(vec![0.0], vec![0.0]).unwrap();
+        let high = TaxSchedule::new(vec![0.0], vec![0.4]).unwrap();
+        let (book, utilities) = federal_platform_book(
+            &p,
+            &current,
+            &[low, high],
+            Equalization::None,
+            &[0, 1],
+            &[50.0, 50.0],
+            &[1.0; 2],
+            20,
+        );
+        let raise = book.iter().position(|o| o.deltas == [20]).unwrap();
+        let loss = |i: usize| utilities[0][i] - utilities[raise][i];
+        assert!(loss(1) > loss(0) + 5.0, "{} vs {}", loss(1), loss(0));
     }
 
     #[test]

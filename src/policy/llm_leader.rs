@@ -145,6 +145,7 @@ pub fn leader_prompts(s: &LeaderSettings, input: &LeaderInput) -> Result<(String
 /// Asks the leader for her move: `DELTA` points per bracket (none after the fallback).
 pub async fn ask_leader(
     s: &LeaderSettings,
+    role: &'static str,
     leader: u64,
     step: u64,
     brackets: usize,
@@ -153,7 +154,7 @@ pub async fn ask_leader(
     let max_delta = s.max_delta_points;
     s.gateway
         .ask_parsed(
-            delta_ask("leader", leader, step, prompts, s.max_tokens, brackets),
+            delta_ask(role, leader, step, prompts, s.max_tokens, brackets),
             |t| parse::deltas(t, brackets, max_delta),
             &delta_hint(brackets),
         )
@@ -222,7 +223,7 @@ pub fn liquid_vote(
         "delegate",
         json!({"history": history.0, "earlier_best": history.1,
                "rates": percent_list(schedule.rates()), "brackets": brackets_text(schedule),
-               "candidates": candidates, "peers": peer_list}),
+               "candidates": candidates, "peers": peer_list, "federal": e.federal}),
     );
     let ids: Vec<u64> = e.candidates.iter().map(|c| c.id).collect();
     // Candidates are voters too: she may delegate to one of them (never to herself).
@@ -233,6 +234,7 @@ pub fn liquid_vote(
         .filter(|&id| id != agent)
         .collect();
     let (gw, max_tokens, step) = (Arc::clone(&settings.gateway), settings.max_tokens, e.step);
+    let role = e.role("vote");
     Choice::Later(Box::pin(async move {
         let (system, user) = match system.and_then(|s| user.map(|u| (s, u))) {
             Ok(prompts) => prompts,
@@ -241,7 +243,7 @@ pub fn liquid_vote(
         let got = gw
             .ask_parsed(
                 Ask::first(
-                    "vote",
+                    role,
                     agent,
                     step,
                     vec![("system".into(), system), ("user".into(), user)],

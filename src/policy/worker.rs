@@ -107,7 +107,13 @@ pub trait WorkerPolicy {
     /// Whether to stand for election, and on which platform (an option of the book) with its
     /// gain. Offline: the utility-maximizing platform (see `governance::election`).
     fn stand(&mut self, me: &WorkerProfile, e: &ElectionView) -> Choice<Option<(usize, f64)>> {
-        Choice::Now(offline_stand(me.form, me.max_hours, me.skill, e))
+        Choice::Now(offline_stand(
+            u64::from(me.id),
+            me.form,
+            me.max_hours,
+            me.skill,
+            e,
+        ))
     }
 
     /// A ballot over `e.candidates`. Offline: ranked by the voter's exact utility.

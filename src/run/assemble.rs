@@ -451,7 +451,8 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
         let llm_stats = economy.llm().map(|rt| rt.gateway.stats());
         let archetypes = archetype_summary(economy.representatives(), steps_run);
         let halted = economy.halted.clone();
-        let (regions, federation) = super::summary::federation_summary(economy.federation());
+        let (regions, federation) =
+            super::summary::federation_summary(scenario, economy.federation(), economy.records());
         let snapshots = SnapshotCounts {
             written: economy.snapshots_written,
             failed: economy.snapshots_failed,

@@ -201,11 +201,17 @@ pub struct FederationSummary {
     pub federal_revenue: Option<f64>,
     /// Federal transfers to the regions per step over the last tax year, summed.
     pub transfers: f64,
+    /// An elected federal layer's elections, as the `governance` block gives a nation's
+    /// (absent under a federal planner).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub federal_governance: Option<GovernanceSummary>,
 }
 
 /// The `regions` list and `federation` block of a federation's summary.
 pub fn federation_summary(
+    scenario: &Scenario,
     state: Option<&crate::memory::FederationState>,
+    records: &[StepOutcome],
 ) -> (Vec<RegionSummary>, Option<FederationSummary>) {
     let Some(f) = state else {
         return (Vec::new(), None);
@@ -250,7 +256,26 @@ pub fn federation_summary(
         }
     });
     let transfers = regions.iter().map(|r: &RegionSummary| r.transfer).sum();
+    let federal_governance = f
+        .federal
+        .as_ref()
+        .and_then(|fed| fed.governance.as_ref())
+        .zip(scenario.federation.as_ref())
+        .map(|(elected, config)| {
+            elections_summary(
+                config
+                    .federal_rule
+                    .clone()
+                    .unwrap_or_else(|| scenario.governance.rule.clone()),
+                config
+                    .federal_term_years
+                    .unwrap_or(scenario.governance.term_years),
+                &elected.held,
+                records,
+            )
+        });
     let federation = FederationSummary {
+        federal_governance,
         federal_rates: f.federal.as_ref().map(|fed| fed.schedule.rates().to_vec()),
         federal_revenue,
         transfers,
@@ -295,6 +320,22 @@ pub(super) fn governance_summary(
     if scenario.governance.mode != crate::config::GovernanceMode::Election {
         return None;
     }
+    Some(elections_summary(
+        scenario.governance.rule.clone(),
+        scenario.governance.term_years,
+        rows,
+        records,
+    ))
+}
+
+/// The elections `rows` held under `rule` and `term_years`, with the nation's welfare in the
+/// years that followed them.
+fn elections_summary(
+    rule: String,
+    term_years: u64,
+    rows: &[crate::memory::ElectionRow],
+    records: &[StepOutcome],
+) -> GovernanceSummary {
     let k = rows.len().max(1) as f64;
     let mut winners: Vec<u64> = rows.iter().map(|r| r.winner).collect();
     winners.sort_unstable();
@@ -303,9 +344,9 @@ pub(super) fn governance_summary(
         .iter()
         .map(|r| year_welfare(records, r.tax_year))
         .collect();
-    Some(GovernanceSummary {
-        rule: scenario.governance.rule.clone(),
-        term_years: scenario.governance.term_years,
+    GovernanceSummary {
+        rule,
+        term_years,
         elections: rows.len(),
         distinct_winners: winners.len(),
         mean_turnout: rows.iter().map(|r| r.turnout).sum::<f64>() / k,
@@ -321,7 +362,7 @@ pub(super) fn governance_summary(
                 })
             })
             .collect(),
-    })
+    }
 }
 
 /// Mean welfare over the steps of tax year `year`.

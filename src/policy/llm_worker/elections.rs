@@ -52,7 +52,7 @@ impl LlmWorker {
         me: &WorkerProfile,
         e: &ElectionView,
     ) -> Choice<Option<(usize, f64)>> {
-        let offline = offline_stand(me.form, me.max_hours, me.skill, e);
+        let offline = offline_stand(u64::from(me.id), me.form, me.max_hours, me.skill, e);
         if !e.llm_platforms {
             // Without LLM platforms a worker stands on her exact favourite (as the paper's
             // leaders, who propose after winning, would).
@@ -69,7 +69,7 @@ impl LlmWorker {
             "stand",
             json!({"history": history, "earlier_best": earlier_best,
                    "brackets": brackets_text(&schedule), "rates": rates_text(&schedule),
-                   "placeholders": placeholders}),
+                   "placeholders": placeholders, "federal": e.federal}),
         );
         let system = self.system_prompt(me, &schedule);
         let (gw, max_tokens, agent, step) = (
@@ -79,6 +79,7 @@ impl LlmWorker {
             e.step,
         );
         let book = Arc::clone(&e.book);
+        let role = e.role("platform");
         let everyone = e.everyone_stands;
         Choice::Later(Box::pin(async move {
             let (system, user) = match system.and_then(|s| user.map(|u| (s, u))) {
@@ -88,7 +89,7 @@ impl LlmWorker {
             let got = gw
                 .ask_parsed(
                     Ask::first(
-                        "platform",
+                        role,
                         agent,
                         step,
                         vec![("system".into(), system), ("user".into(), user)],
@@ -144,10 +145,11 @@ impl LlmWorker {
             "vote",
             json!({"history": history, "earlier_best": earlier_best,
                    "rates": rates_text(&schedule), "brackets": brackets_text(&schedule),
-                   "candidates": candidates, "referendum": e.referendum}),
+                   "candidates": candidates, "referendum": e.referendum, "federal": e.federal}),
         );
         let system = self.system_prompt(me, &schedule);
         let ids: Vec<u64> = e.candidates.iter().map(|c| c.id).collect();
+        let role = e.role("vote");
         let (gw, max_tokens, agent, step) = (
             Arc::clone(&self.settings.gateway),
             self.settings.max_tokens,
@@ -162,7 +164,7 @@ impl LlmWorker {
             let got = gw
                 .ask_parsed(
                     Ask::first(
-                        "vote",
+                        role,
                         agent,
                         step,
                         vec![("system".into(), system), ("user".into(), user)],
