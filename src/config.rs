@@ -113,6 +113,7 @@ fn check_role_override(role: &str, o: &RoleOverride) -> Result<(), ConfigError> 
         "satisfaction" => "llm.satisfaction",
         "stand" => "llm.stand",
         "vote" => "llm.vote",
+        "move" => "llm.move",
         _ => "llm.leader",
     };
     if o.model.as_ref().is_some_and(|m| m.is_empty()) {
@@ -1040,10 +1041,13 @@ pub struct LlmConfig {
     pub vote: Option<RoleOverride>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leader: Option<RoleOverride>,
+    /// A federation's question of where to live.
+    #[serde(rename = "move", skip_serializing_if = "Option::is_none")]
+    pub moving: Option<RoleOverride>,
 }
 
 /// The LLM roles that can have settings of their own (`[llm.ROLE]`).
-pub const LLM_ROLES: [&str; 7] = [
+pub const LLM_ROLES: [&str; 8] = [
     "worker",
     "planner",
     "persona",
@@ -1051,7 +1055,18 @@ pub const LLM_ROLES: [&str; 7] = [
     "stand",
     "vote",
     "leader",
+    "move",
 ];
+
+/// The `[llm.ROLE]` table whose settings a request of `role` (as logged) takes: a stand is
+/// logged as "platform", and a federal election's questions ("federal_platform",
+/// "federal_vote", "federal_leader") take the tables of their national twins.
+pub fn role_table(role: &str) -> &str {
+    match role.strip_prefix("federal_").unwrap_or(role) {
+        "platform" => "stand",
+        other => other,
+    }
+}
 
 /// What one role's requests use instead of the `[llm]` settings.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -1107,6 +1122,7 @@ impl Default for LlmConfig {
             stand: None,
             vote: None,
             leader: None,
+            moving: None,
         }
     }
 }
@@ -1246,6 +1262,7 @@ impl LlmConfig {
             "stand" => self.stand.as_ref(),
             "vote" => self.vote.as_ref(),
             "leader" => self.leader.as_ref(),
+            "move" => self.moving.as_ref(),
             _ => None,
         }
     }
@@ -1258,6 +1275,7 @@ impl LlmConfig {
             "satisfaction" => &mut self.satisfaction,
             "stand" => &mut self.stand,
             "vote" => &mut self.vote,
+            "move" => &mut self.moving,
             _ => &mut self.leader,
         }
     }

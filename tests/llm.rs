@@ -1507,9 +1507,15 @@ fn llm_workers_choose_their_region_and_elect_among_residents_and_replay() {
             "planner.policy=hill-climb",
             "federation.regions=2",
             "federation.region=[{governance = \"election\", rule = \"plurality\"}, {}]",
+            "llm.move.model=\"move-model\"",
         ],
     );
     let (tmp, summary) = run(&s);
+    let moves: Vec<LlmExchange> = exchanges(tmp.path())
+        .into_iter()
+        .filter(|e| e.role == "move")
+        .collect();
+    assert!(moves.iter().all(|e| e.model == "move-model"));
     let by = &summary.llm.as_ref().unwrap().by_role;
     assert_eq!(by["move"].requests, 6);
     assert_eq!(by["move"].fallbacks, 0);
@@ -1682,9 +1688,22 @@ fn llm_voters_elect_a_region_and_the_federal_layer_in_one_step_and_replay() {
             "federation.federal_term_years=3",
             "federation.federal_initial_rate=0.1",
             "llm.log_prompts=true",
+            "llm.stand.model=\"stand-model\"",
+            "llm.vote.model=\"vote-model\"",
+            "llm.leader.model=\"leader-model\"",
         ],
     );
     let (tmp, summary) = run(&s);
+    // A role's table serves its federal twin; a stand (logged "platform") takes [llm.stand].
+    for e in exchanges(tmp.path()) {
+        let want = match e.role.as_str() {
+            "platform" | "federal_platform" => "stand-model",
+            "vote" | "federal_vote" => "vote-model",
+            "federal_leader" => "leader-model",
+            _ => continue,
+        };
+        assert_eq!(e.model, want, "{}", e.role);
+    }
     let by = &summary.llm.as_ref().unwrap().by_role;
     assert_eq!(by["federal_platform"].requests, 6, "{by:?}");
     assert_eq!(by["federal_vote"].requests, 6);

@@ -217,10 +217,7 @@ impl LlmGateway {
     /// population, else the `[llm]` ones.
     fn resolve(&self, ask: &Ask) -> Resolved<'_> {
         let s = &self.settings;
-        // A federal election's questions take their role's table: `[llm.vote]` serves
-        // "federal_vote" too.
-        let table = ask.role.strip_prefix("federal_").unwrap_or(ask.role);
-        let role = s.routes.roles.get(table);
+        let role = s.routes.roles.get(crate::config::role_table(ask.role));
         let worker = if crate::frames::is_planner_agent(ask.agent) || ask.role == "planner" {
             None
         } else {
