@@ -623,3 +623,17 @@ fn rust_log_info_traces_the_run_its_years_and_elections_on_stderr() {
     ]);
     assert_eq!(stderr(&quiet), "");
 }
+
+#[test]
+fn every_shipped_scenario_resolves() {
+    let mut checked = 0;
+    for entry in std::fs::read_dir("scenarios").unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            simulacra::config::Scenario::load(Some(&path), &[])
+                .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "only {checked} scenarios found");
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The federation experiments of docs/federation.md: one central hill-climbing planner against
 K = 2 and 4 equal regions with hill-climbing planners, without mobility and at two levels of
-mobility, and a federal layer under each equalization rule; 10 seeds each (as the replication
+mobility, a federal layer under each equalization rule, and a federal layer set by its
+planner or by a leader the nation elects; 10 seeds each (as the replication
 table), 100 rational workers, 40 tax years. Prints the Markdown tables the page shows.
 
     python3 scenarios/federation-experiments/run.py [BIN] [OUT_DIR] [SEEDS]
@@ -43,6 +44,17 @@ for eq in ("none", "per-capita", "revenue-sharing"):
         ["federation.regions=2"]
         + MOBILITY["high"]
         + ["federation.federal_planner=hill-climb", f"federation.equalization={eq}"]
+    )
+# Who sets the federal schedule: its hill-climbing planner, or a leader the whole nation elects
+# by plurality every tax year (federal rates starting at 0 % in both).
+ELECTED = ["federation.federal_governance=election", "federation.federal_rule=plurality",
+           "federation.federal_term_years=1"]
+for level in ("none", "high"):
+    CONFIGS[f"K=2, mobility {level}, federal planner"] = (
+        ["federation.regions=2"] + MOBILITY[level] + ["federation.federal_planner=hill-climb"]
+    )
+    CONFIGS[f"K=2, mobility {level}, federal elected"] = (
+        ["federation.regions=2"] + MOBILITY[level] + ELECTED
     )
 
 
