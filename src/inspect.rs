@@ -74,6 +74,9 @@ pub struct RoundDetail {
     pub regions: Vec<RegionRound>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub moves: Option<crate::frames::MoveRecord>,
+    /// A federation's federal layer: its move at the start of the round.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub federal_move: Option<PlannerMove>,
 }
 
 /// Everything in a log, grouped by step.
@@ -318,6 +321,7 @@ pub fn round_detail(run_dir: &Path, k: u64) -> anyhow::Result<RoundDetail> {
         workers,
         note,
         regions,
+        federal_move: rec.federal_moves.iter().find(|m| m.tax_year == k).cloned(),
         moves: rec.year_moves.into_iter().find(|m| m.tax_year == k),
     })
 }
@@ -408,8 +412,14 @@ pub fn render_round(d: &RoundDetail) -> String {
         None => s += "planner: no move logged for this round\n",
     }
     if let Some(e) = &r.election {
+        // A federation's only nation-wide election is the federal one.
+        let which = if d.regions.is_empty() {
+            "election"
+        } else {
+            "federal election"
+        };
         s += &format!(
-            "election ({}): {} candidates, {} ballots (turnout {:.0}%), winner {} by a margin of {:.1}%{}\n",
+            "{which} ({}): {} candidates, {} ballots (turnout {:.0}%), winner {} by a margin of {:.1}%{}\n",
             e.rule,
             e.candidates.len(),
             e.ballots.len(),
@@ -470,6 +480,14 @@ pub fn render_round(d: &RoundDetail) -> String {
             o.rebate,
             o.mean_hours,
             o.gini
+        );
+    }
+    if let Some(m) = &d.federal_move {
+        s += &format!(
+            "federal layer: rates {}% ({} moved {:?} points)\n",
+            pct(&m.rates),
+            m.policy,
+            m.deltas_points
         );
     }
     if let Some(note) = &d.note {

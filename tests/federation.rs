@@ -469,6 +469,24 @@ fn the_nation_elects_the_federal_layer_and_the_run_replays_and_resumes() {
         verify_replay(full.path()).unwrap(),
         ReplayVerdict::Identical { .. }
     ));
+    // inspect names the federal election and shows the federal layer's move.
+    let shown = common::stdout(&common::simulacra(&[
+        "inspect",
+        full.path().to_str().unwrap(),
+        "--round",
+        "2",
+    ]));
+    assert!(shown.contains("federal election (plurality): "), "{shown}");
+    let m = &federal_moves[2];
+    assert!(
+        shown.contains(&format!(
+            "federal layer: rates {}% ({} moved {:?} points)",
+            simulacra::inspect::pct(&m.rates),
+            m.policy,
+            m.deltas_points
+        )),
+        "{shown}"
+    );
     // Cut the log and resume from the snapshots before the cut.
     let bytes = std::fs::read(full.path().join("run.log")).unwrap();
     let dir = tempfile::tempdir().unwrap();
