@@ -142,3 +142,22 @@ for name, rs in table(SWEPT).items():
         f"| {name} | {sigma} | {ms(moves, '{:.1f}') if moves else '-'} | {ms(d_whole, '{:+.1f}')}% "
         f"| {ms(top_mean)} | {ms(top_end)} |"
     )
+
+print()
+print("| K = 2 | federal rates by bracket, end (%) | federal revenue per step | welfare vs central, whole run | distinct federal leaders |")
+print("|---|---|---|---|---|")
+for name, rs in results.items():
+    if not name.endswith(("federal planner", "federal elected")):
+        continue
+    rates = [r[0]["federation"]["federal_rates"] for r in rs]
+    by_bracket = " / ".join(
+        f"{statistics.mean(100 * x[j] for x in rates):.0f}" for j in range(len(rates[0]))
+    )
+    rev = [r[0]["federation"].get("federal_revenue") or 0.0 for r in rs]
+    d_whole = [100 * (r[0]["swf_mean"] / central[s]["swf_mean"] - 1) for s, r in zip(SEEDS, rs)]
+    g = [r[0]["federation"].get("federal_governance") for r in rs]
+    leaders = [x["distinct_winners"] for x in g if x]
+    print(
+        f"| {name.removeprefix('K=2, ')} | {by_bracket} | {ms(rev)} | {ms(d_whole, '{:+.1f}')}% "
+        f"| {ms(leaders, '{:.1f}') if leaders else '-'} |"
+    )
