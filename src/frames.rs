@@ -159,7 +159,7 @@ pub struct ElectionRecord {
 pub struct LlmExchange {
     /// "worker", "planner", "persona", "satisfaction" or "vote".
     pub role: String,
-    /// Worker id; the planner uses u64::MAX.
+    /// Worker id; the planners use ids at the top of the range ([`planner_label`]).
     pub agent: u64,
     pub step: u64,
     /// 0 for the first attempt; transport retries and re-asks after a bad answer count up.
@@ -284,4 +284,51 @@ pub fn hours_digest(hours: &[f64]) -> u64 {
         }
     }
     hash
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exchange(agent: u64) -> LlmExchange {
+        LlmExchange {
+            role: "planner".into(),
+            agent,
+            step: 0,
+            attempt: 0,
+            request_sha256: String::new(),
+            model: "m".into(),
+            temperature: 0.0,
+            max_tokens: 1,
+            messages: None,
+            outcome: ExchangeOutcome::Failed {
+                kind: "timeout".into(),
+                message: String::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn planners_are_named_and_workers_keep_their_ids() {
+        assert_eq!(planner_label(PLANNER_AGENT).as_deref(), Some("planner"));
+        assert_eq!(
+            planner_label(FEDERAL_PLANNER_AGENT).as_deref(),
+            Some("the federal planner")
+        );
+        for r in [0, 5, crate::config::MAX_REGIONS as u32 - 1] {
+            assert_eq!(
+                planner_label(region_planner_agent(r)),
+                Some(format!("region {r}'s planner"))
+            );
+        }
+        assert_eq!(planner_label(u64::from(u32::MAX)), None);
+        assert_eq!(planner_label(0), None);
+        // The nation's planner keeps its JSON; a region's says whose it is.
+        let nation = exchange(PLANNER_AGENT).to_user_json().unwrap();
+        assert!(nation["agent"].is_null() && nation.get("planner").is_none());
+        let region = exchange(region_planner_agent(2)).to_user_json().unwrap();
+        assert!(region["agent"].is_null());
+        assert_eq!(region["planner"], "region 2's planner");
+        assert_eq!(exchange(7).to_user_json().unwrap()["agent"], 7);
+    }
 }

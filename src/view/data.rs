@@ -335,6 +335,9 @@ pub struct RoundView {
     pub hours_hist: Vec<(f64, f64, f64)>,
     /// (from, to, workers) bins of log10 pre-tax income.
     pub income_hist: Vec<(f64, f64, f64)>,
+    /// As a user reads them: a planner's `agent` is null, and a federation's planners say
+    /// whose they are (`planner`).
+    #[serde(serialize_with = "user_exchanges")]
     pub exchanges: Vec<LlmExchange>,
     /// Why something is missing (digest logs, exchanges left out).
     pub notes: Vec<String>,
@@ -548,6 +551,16 @@ pub fn trajectories(run: &Run, ids: &[usize]) -> anyhow::Result<Vec<Trajectory>>
         Ok(())
     })?;
     Ok(out)
+}
+
+/// Exchanges as `LlmExchange::to_user_json` gives them.
+fn user_exchanges<S: serde::Serializer>(ex: &[LlmExchange], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::{Error, SerializeSeq};
+    let mut seq = s.serialize_seq(Some(ex.len()))?;
+    for e in ex {
+        seq.serialize_element(&e.to_user_json().map_err(S::Error::custom)?)?;
+    }
+    seq.end()
 }
 
 #[cfg(test)]

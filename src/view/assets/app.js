@@ -234,7 +234,7 @@
   }
 
   function exchangeHtml(e, open) {
-    const who = e.role === "planner" ? "planner" : e.role === "worker" ? "worker " + e.agent : `${e.role}, worker ${e.agent}`;
+    const who = e.role === "planner" ? (e.planner || "planner") : e.role === "worker" ? "worker " + e.agent : `${e.role}, worker ${e.agent}`;
     const msgs = e.messages ? e.messages.map(([role, text]) => `<div class="muted small">[${esc(role)}]</div><pre>${esc(text)}</pre>`).join("")
       : `<p class="muted">prompt not logged (llm.log_prompts = false)</p>`;
     let ans;
