@@ -214,7 +214,7 @@ pub fn planner_label(agent: u64) -> Option<String> {
     match agent {
         PLANNER_AGENT => Some("planner".into()),
         FEDERAL_PLANNER_AGENT => Some("the federal planner".into()),
-        a if a >= region_planner_agent(crate::config::MAX_REGIONS as u32) => {
+        a if a >= region_planner_agent(crate::config::MAX_REGIONS as u32 - 1) => {
             Some(format!("region {}'s planner", u64::MAX - 2 - a))
         }
         _ => None,

@@ -69,7 +69,7 @@ pub struct FederalState {
     pub(crate) governance: Option<ElectedState>,
     /// Every whole tax year under the federal layer as one record: the federal rates in
     /// force, the federal revenue, and the nation's welfare, hours, Gini and mean income (the
-    /// history an LLM federal leader sees).
+    /// history an LLM federal leader sees; kept only when there is one; one record a year).
     pub(crate) years: Vec<crate::frames::StepOutcome>,
 }
 
@@ -91,7 +91,8 @@ pub struct RegionState {
     pub(crate) moves_in: u64,
     pub(crate) moves_out: u64,
     /// Every whole tax year of the region as one record of its means (welfare, revenue,
-    /// hours, Gini, mean income) under the rates in force: the history its LLM leader sees.
+    /// hours, Gini, mean income) under the rates in force: the history its LLM leader sees
+    /// (kept only when it has one; one record a year).
     pub(crate) years: Vec<crate::frames::StepOutcome>,
 }
 

@@ -88,6 +88,12 @@ impl GovernanceState {
 }
 
 impl GovernanceState {
+    /// Whether its leader is asked for her move through the model (who then needs the
+    /// history of her jurisdiction's years).
+    pub(super) fn asks_leader(&self) -> bool {
+        self.leader_llm.is_some()
+    }
+
     /// The same governance for a federation's federal layer: its LLM leader is told of her
     /// office (`text`), and its platforms are federal ones.
     pub(super) fn federal(mut self, text: String) -> GovernanceState {
@@ -192,7 +198,12 @@ impl Economy {
                 declare_gain: cfg.declare_gain,
                 noise: cfg.ballot_noise,
                 llm_platforms: cfg.platforms,
-                rng_key: StreamKey::new(self.worker_key_seed, "ballot"),
+                // A federal election draws its noise from a stream of its own, not the one a
+                // region's election of the same year uses.
+                rng_key: StreamKey::new(
+                    self.worker_key_seed,
+                    if federal { "federal_ballot" } else { "ballot" },
+                ),
                 liquid_peers: None,
                 federal,
                 utilities: utilities.clone(),
@@ -656,7 +667,15 @@ impl Economy {
     /// by the tax year) is below `share`, to the most similar direct voter.
     fn delegate_offline(&self, votes: &mut [(u64, LiquidVote)], tax_year: u64, share: f64) {
         use rand::RngExt;
-        let key = StreamKey::new(self.worker_key_seed, "delegate");
+        let federal = self.governance.as_ref().is_some_and(|g| g.federal);
+        let key = StreamKey::new(
+            self.worker_key_seed,
+            if federal {
+                "federal_delegate"
+            } else {
+                "delegate"
+            },
+        );
         let all = self.voter_traits();
         // Only voters who cast a ballot may delegate or be delegated to.
         let voters: Vec<VoterTraits> = votes

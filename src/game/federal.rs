@@ -87,6 +87,15 @@ impl Economy {
         }
         let revenue = sum / steps as f64;
         fed.last_year = Some(revenue);
+        // Only an LLM federal leader reads the federal layer's years: other runs keep none.
+        let keep_years = self
+            .regions
+            .as_ref()
+            .and_then(|a| a.federal_governance.as_ref())
+            .is_some_and(super::elected::GovernanceState::asks_leader);
+        if !keep_years {
+            return (sum, steps);
+        }
         let rates = fed.schedule.rates().to_vec();
         let year = &self.records[self.records.len().saturating_sub(steps as usize)..];
         let mean =

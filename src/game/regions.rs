@@ -22,7 +22,7 @@ use simulacra_actors::{Flow, StepFrames};
 
 use crate::agents::planner::{RestorePlanner, SavePlanner};
 use crate::agents::{PlannerActor, RegionalViews, WorkerCall};
-use crate::config::{Federation, GovernanceMode, Scenario};
+use crate::config::{Federation, GovernanceMode, PlannerPolicyName, Scenario};
 use crate::econ::federation::{
     FederalLayer, FederalSettlement, assign_regions, combine, mean_rates, residents,
     segregation_index, settle_regions,
@@ -121,8 +121,8 @@ fn federal_scenario(scenario: &Scenario, f: &Federation) -> Scenario {
 fn federal_leader_text(f: &Federation) -> String {
     format!(
         "you lead the federal layer of a federation of {} regions: your rates add to each \
-         region's own, every figure below is the nation's, and each region rebates its own \
-         revenue to its residents.",
+         region's own, and each region rebates its own revenue to its residents. Below, revenue \
+         is the federal layer's; welfare, hours, Gini, incomes and utilities are the nation's.",
         f.regions
     )
 }
@@ -148,8 +148,19 @@ impl Economy {
                 .region(r)
                 .initial_rate
                 .unwrap_or(scenario.planner.initial_rate);
-            let schedule = TaxSchedule::uniform(scenario.cutoffs.clone(), rate)
-                .expect("a validated rate makes a schedule");
+            // A fixed region starts on its rates: the federal layer, which moves first each
+            // year, then sees the schedule the region will keep.
+            let fixed = rs.governance.mode == GovernanceMode::Planner
+                && rs.planner.policy == PlannerPolicyName::Fixed;
+            let schedule = if fixed {
+                TaxSchedule::new(
+                    scenario.cutoffs.clone(),
+                    f.fixed_rates(r, &scenario.planner.rates).to_vec(),
+                )
+            } else {
+                TaxSchedule::uniform(scenario.cutoffs.clone(), rate)
+            }
+            .expect("validated rates make a schedule");
             // LLM residents vote (and delegate) through the model; an LLM leader is asked
             // with the region's own history and residents.
             let gov = GovernanceState::start(&rs, self.params.welfare, self.llm.as_ref())
@@ -187,8 +198,12 @@ impl Economy {
             settled: None,
         });
         let federal_state = f.federal_mode().map(|mode| FederalState {
-            schedule: TaxSchedule::uniform(scenario.cutoffs.clone(), f.federal_initial_rate)
-                .expect("a validated rate makes a schedule"),
+            schedule: if f.federal_planner == Some(PlannerPolicyName::Fixed) {
+                TaxSchedule::new(scenario.cutoffs.clone(), f.federal_rates.clone())
+            } else {
+                TaxSchedule::uniform(scenario.cutoffs.clone(), f.federal_initial_rate)
+            }
+            .expect("validated rates make a schedule"),
             last_rebate: 0.0,
             year: (0.0, 0),
             last_year: None,
@@ -524,12 +539,19 @@ impl Economy {
         tax_year: u64,
         frames: &mut StepFrames<Frame>,
     ) -> Result<bool, GameError> {
+        // Only an LLM leader reads the region's years: other runs keep none (snapshots stay
+        // small).
+        let keep_years = self.regions.as_ref().expect("a federation").governance[r]
+            .as_ref()
+            .is_some_and(GovernanceState::asks_leader);
         let f = self.state.federation.as_mut().expect("a federation");
         let region = &mut f.regions[r];
         let (sums, count) = std::mem::take(&mut region.year);
         let means = (count > 0).then(|| sums.map(|x| x / count as f64));
-        if let Some(m) = means {
+        if means.is_some() {
             region.last_year = means;
+        }
+        if let Some(m) = means.filter(|_| keep_years) {
             region.years.push(StepOutcome {
                 step: step.saturating_sub(1),
                 tax_year: tax_year.saturating_sub(1),

@@ -96,7 +96,16 @@ fn region_planners(
     };
     let regions = (0..f.regions)
         .map(|r| {
-            let kind = f.region(r).planner.unwrap_or(scenario.planner.policy);
+            let config = f.region(r);
+            let kind = config.planner.unwrap_or(scenario.planner.policy);
+            // An elected region's planner is never asked: an offline stand-in keeps the list
+            // one per region without asking for an LLM backend it will not use.
+            if config.governance.unwrap_or(scenario.governance.mode)
+                == crate::config::GovernanceMode::Election
+            {
+                return Ok(Box::new(HillClimb::new(scenario.planner.max_delta_points))
+                    as Box<dyn PlannerPolicy>);
+            }
             match kind {
                 PlannerPolicyName::Fixed => Ok(fixed_planner(
                     scenario,
