@@ -1,0 +1,342 @@
+//! `[federation]`: regions that tax and govern themselves, their `[[federation.region]]`
+//! tables, the federal layer's keys, and their checks.
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    ConfigError, GovernanceMode, MAX_STEPS, PlannerPolicyName, Scenario, WorkerPolicyName,
+    in_range, invalid,
+};
+
+/// Most regions a federation may have.
+pub const MAX_REGIONS: usize = 64;
+
+/// `[federation]`: the economy split into regions, each with its own schedule, governance and
+/// budget, and workers who may move between them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Federation {
+    /// K >= 1; K = 1 is the one-nation game (the section is then dropped when resolving).
+    pub regions: usize,
+    /// Workers may move every this many tax years (0 = nobody moves).
+    pub move_every_years: u64,
+    /// Scale (utility units) of each worker's persistent type-I extreme-value taste for each
+    /// region; 0 = no taste (deterministic choice).
+    pub taste_scale: f64,
+    /// Utility a move costs, paid in the comparison (not in consumption).
+    pub moving_cost: f64,
+    /// The federal layer's planner (unset, with no federal election: no federal layer). Its
+    /// schedule sits on top of the regions' (marginal rates add, capped at 100 %).
+    pub federal_planner: Option<PlannerPolicyName>,
+    /// The federal schedule's starting rate in every bracket.
+    pub federal_initial_rate: f64,
+    /// The federal schedule of `federal_planner = "fixed"`, one rate per bracket.
+    pub federal_rates: Vec<f64>,
+    /// "planner" (the federal layer's planner sets the federal schedule) or "election" (a
+    /// leader elected by every worker of the nation sets it). Unset: "planner" when
+    /// `federal_planner` is set.
+    pub federal_governance: Option<GovernanceMode>,
+    /// The federal election's rule (unset: `governance.rule`).
+    pub federal_rule: Option<String>,
+    /// The federal leader's term (unset: `governance.term_years`).
+    pub federal_term_years: Option<u64>,
+    /// Where federal revenue goes: "none" (rebated to every worker), "per-capita" or
+    /// "revenue-sharing" (paid to the regions).
+    pub equalization: crate::econ::federation::Equalization,
+    /// One table per region (none: K equal regions under `[planner]` and `[governance]`).
+    pub region: Vec<RegionConfig>,
+}
+
+impl Default for Federation {
+    fn default() -> Self {
+        Federation {
+            regions: 1,
+            move_every_years: 1,
+            taste_scale: 0.0,
+            moving_cost: 0.0,
+            federal_planner: None,
+            federal_initial_rate: 0.0,
+            federal_rates: Vec::new(),
+            federal_governance: None,
+            federal_rule: None,
+            federal_term_years: None,
+            equalization: crate::econ::federation::Equalization::None,
+            region: Vec::new(),
+        }
+    }
+}
+
+/// `[[federation.region]]`: one region. Unset keys take the national `[planner]` and
+/// `[governance]` values.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegionConfig {
+    /// The region's share of the workers at the start (shares are normalized; unset = equal).
+    pub share: Option<f64>,
+    /// Utility every resident draws from living there.
+    pub amenity: f64,
+    /// Starting rate in every bracket (unset: `planner.initial_rate`).
+    pub initial_rate: Option<f64>,
+    /// The region's planner policy (unset: `planner.policy`).
+    pub planner: Option<PlannerPolicyName>,
+    /// The region's schedule under `planner = "fixed"`, one rate per bracket (empty:
+    /// `planner.rates`).
+    pub rates: Vec<f64>,
+    /// "planner" or "election" (unset: `governance.mode`).
+    pub governance: Option<GovernanceMode>,
+    /// The region's voting rule (unset: `governance.rule`).
+    pub rule: Option<String>,
+    /// The region's term (unset: `governance.term_years`).
+    pub term_years: Option<u64>,
+}
+
+impl Federation {
+    /// Region `r`'s settings (an empty table when the scenario gives none).
+    pub fn region(&self, r: usize) -> RegionConfig {
+        self.region.get(r).cloned().unwrap_or_default()
+    }
+
+    /// How the federal layer is governed, if there is one: by its planner, or by a leader the
+    /// nation elects.
+    pub fn federal_mode(&self) -> Option<GovernanceMode> {
+        self.federal_governance
+            .or(self.federal_planner.map(|_| GovernanceMode::Planner))
+    }
+
+    /// The rates of region `r` under `planner = "fixed"`: its own, else the national ones.
+    pub fn fixed_rates<'a>(&'a self, r: usize, national: &'a [f64]) -> &'a [f64] {
+        match self.region.get(r) {
+            Some(c) if !c.rates.is_empty() => &c.rates,
+            _ => national,
+        }
+    }
+
+    /// Each region's starting share of the workers, normalized to sum to 1.
+    pub fn shares(&self) -> Vec<f64> {
+        let raw: Vec<f64> = (0..self.regions)
+            .map(|r| self.region(r).share.unwrap_or(1.0))
+            .collect();
+        let total: f64 = raw.iter().sum();
+        raw.iter().map(|s| s / total).collect()
+    }
+
+    pub(super) fn validate(&self, scenario: &Scenario) -> Result<(), ConfigError> {
+        in_range(
+            "federation.regions",
+            self.regions,
+            1,
+            MAX_REGIONS,
+            " (1 = one nation)",
+        )?;
+        if self.regions == 1 && !self.region.is_empty() {
+            return Err(invalid(
+                "federation.region",
+                "with regions = 1 the whole economy is one region, governed by [planner] and \
+                 [governance]: remove the [[federation.region]] tables or raise \
+                 federation.regions",
+            ));
+        }
+        if self.region.len() > self.regions {
+            return Err(invalid(
+                "federation.region",
+                format!(
+                    "{} [[federation.region]] tables for federation.regions = {}: give at most \
+                     one table per region",
+                    self.region.len(),
+                    self.regions
+                ),
+            ));
+        }
+        in_range(
+            "federation.move_every_years",
+            self.move_every_years,
+            0,
+            MAX_STEPS,
+            " (0 = nobody moves)",
+        )?;
+        in_range(
+            "federation.taste_scale",
+            self.taste_scale,
+            0.0,
+            1e9,
+            " (utility units; 0 = no idiosyncratic taste)",
+        )?;
+        in_range(
+            "federation.moving_cost",
+            self.moving_cost,
+            0.0,
+            1e12,
+            " (utility units)",
+        )?;
+        in_range(
+            "federation.federal_initial_rate",
+            self.federal_initial_rate,
+            0.0,
+            1.0,
+            " (a fraction: write 0.1 for 10 %)",
+        )?;
+        let brackets = scenario.cutoffs()?.len();
+        let rates_ok = |key: &'static str, rates: &[f64], what: &str| -> Result<(), ConfigError> {
+            if rates.len() != brackets {
+                return Err(invalid(
+                    key,
+                    format!(
+                        "{what} needs {brackets} rates (one per bracket of economy.brackets), \
+                         got {}",
+                        rates.len()
+                    ),
+                ));
+            }
+            if rates.iter().any(|r| !(0.0..=1.0).contains(r)) {
+                return Err(invalid(
+                    key,
+                    "rates are fractions in [0, 1] (write 0.35, not 35)",
+                ));
+            }
+            Ok(())
+        };
+        match (self.federal_governance, self.federal_planner) {
+            (Some(GovernanceMode::Election), Some(_)) => {
+                return Err(invalid(
+                    "federation.federal_planner",
+                    "the federal layer is elected (federation.federal_governance = \"election\"): \
+                     remove federation.federal_planner, or set federal_governance = \"planner\"",
+                ));
+            }
+            (Some(GovernanceMode::Planner), None) => {
+                return Err(invalid(
+                    "federation.federal_governance",
+                    "a planned federal layer needs federation.federal_planner (for example \
+                     \"hill-climb\")",
+                ));
+            }
+            (_, Some(PlannerPolicyName::Fixed)) => rates_ok(
+                "federation.federal_rates",
+                &self.federal_rates,
+                "federation.federal_planner = \"fixed\"",
+            )?,
+            _ => {}
+        }
+        if self.federal_mode().is_none()
+            && self.equalization != crate::econ::federation::Equalization::None
+        {
+            return Err(invalid(
+                "federation.equalization",
+                "equalization shares federal revenue: set federation.federal_planner \
+                 (for example \"hill-climb\") or federation.federal_governance = \"election\" \
+                 to add a federal layer",
+            ));
+        }
+        if !self.federal_rates.is_empty() && self.federal_planner != Some(PlannerPolicyName::Fixed)
+        {
+            return Err(invalid(
+                "federation.federal_rates",
+                "only a fixed federal layer has federal_rates: set federation.federal_planner = \
+                 \"fixed\", or remove them",
+            ));
+        }
+        if let Some(rule) = &self.federal_rule
+            && crate::governance::rule(rule).is_none()
+        {
+            return Err(invalid(
+                "federation.federal_rule",
+                format!(
+                    "unknown rule {rule:?}: use one of {}",
+                    crate::governance::RULES.join(", ")
+                ),
+            ));
+        }
+        if let Some(term) = self.federal_term_years {
+            in_range("federation.federal_term_years", term, 1, MAX_STEPS, "")?;
+        }
+        if (self.federal_rule.is_some() || self.federal_term_years.is_some())
+            && self.federal_mode() != Some(GovernanceMode::Election)
+        {
+            return Err(invalid(
+                "federation.federal_rule",
+                "federal_rule and federal_term_years apply to an elected federal layer: set \
+                 federation.federal_governance = \"election\"",
+            ));
+        }
+        for r in &self.region {
+            if let Some(share) = r.share
+                && !(share.is_finite() && share > 0.0 && share <= 1e6)
+            {
+                return Err(invalid(
+                    "federation.region.share",
+                    format!("must be positive (shares are normalized), got {share}"),
+                ));
+            }
+            in_range(
+                "federation.region.amenity",
+                r.amenity,
+                -1e12,
+                1e12,
+                " (utility units)",
+            )?;
+            if let Some(rate) = r.initial_rate {
+                in_range(
+                    "federation.region.initial_rate",
+                    rate,
+                    0.0,
+                    1.0,
+                    " (a fraction: write 0.3 for 30 %)",
+                )?;
+            }
+            if !r.rates.is_empty() {
+                rates_ok("federation.region.rates", &r.rates, "a region's rates")?;
+                if r.planner.unwrap_or(scenario.planner.policy) != PlannerPolicyName::Fixed {
+                    return Err(invalid(
+                        "federation.region.rates",
+                        "only a fixed region has rates: set planner = \"fixed\" in its \
+                         [[federation.region]] table, or remove them",
+                    ));
+                }
+            }
+            if r.planner == Some(PlannerPolicyName::Fixed) && r.rates.is_empty() {
+                rates_ok(
+                    "federation.region.rates",
+                    &scenario.planner.rates,
+                    "a region with planner = \"fixed\" and no rates of its own uses planner.rates; it",
+                )?;
+            }
+            if let Some(rule) = &r.rule
+                && crate::governance::rule(rule).is_none()
+            {
+                return Err(invalid(
+                    "federation.region.rule",
+                    format!(
+                        "unknown rule {rule:?}: use one of {}",
+                        crate::governance::RULES.join(", ")
+                    ),
+                ));
+            }
+            if let Some(term) = r.term_years {
+                in_range("federation.region.term_years", term, 1, MAX_STEPS, "")?;
+            }
+        }
+        let shares = self.shares();
+        let n = scenario.simulation.num_agents as f64;
+        if self.regions > 1 && shares.iter().any(|s| (s * n).floor() < 1.0) {
+            return Err(invalid(
+                "federation.region.share",
+                format!(
+                    "every region needs at least one worker at the start: with {} workers, \
+                     shares must be at least 1/{}",
+                    scenario.simulation.num_agents, scenario.simulation.num_agents
+                ),
+            ));
+        }
+        if self.regions > 1
+            && scenario.workers.policy == WorkerPolicyName::Llm
+            && scenario.llm.archetypes > 0
+        {
+            return Err(invalid(
+                "federation.regions",
+                "archetype mode (llm.archetypes > 0) shares one decision across regions; \
+                 set llm.archetypes = 0 in a federation",
+            ));
+        }
+        Ok(())
+    }
+}
