@@ -88,6 +88,10 @@ fn one_region_with_region_tables_is_an_error_naming_the_key() {
             "federation.federal_rule=\"nonsense\"",
             "federation.federal_rule",
         ),
+        (
+            "federation.region=[{governance = \"election\", planner = \"fixed\", rates = [0.1, 0.2, 0.3]}]",
+            "federation.region.rates",
+        ),
     ] {
         let bad = Scenario::resolve(
             DEFAULT_SCENARIO,
@@ -97,6 +101,32 @@ fn one_region_with_region_tables_is_an_error_naming_the_key() {
         .unwrap_err()
         .to_string();
         assert!(bad.contains(key), "{set}: {bad}");
+    }
+    // Keys that would be ignored are refused: a federal layer over one region, and a fixed
+    // federal layer's starting rate.
+    for (sets, key) in [
+        (
+            vec![
+                "federation.regions=1",
+                "federation.federal_planner=\"hill-climb\"",
+            ],
+            "federation.regions",
+        ),
+        (
+            vec![
+                "federation.regions=2",
+                "federation.federal_planner=\"fixed\"",
+                "federation.federal_rates=[0.1, 0.1, 0.1]",
+                "federation.federal_initial_rate=0.2",
+            ],
+            "federation.federal_initial_rate",
+        ),
+    ] {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        let bad = Scenario::resolve(DEFAULT_SCENARIO, &[], &sets)
+            .unwrap_err()
+            .to_string();
+        assert!(bad.contains(key), "{sets:?}: {bad}");
     }
 }
 

@@ -128,6 +128,21 @@ impl Federation {
             MAX_REGIONS,
             " (1 = one nation)",
         )?;
+        let federal_keys = self.federal_planner.is_some()
+            || self.federal_governance.is_some()
+            || self.federal_rule.is_some()
+            || self.federal_term_years.is_some()
+            || !self.federal_rates.is_empty()
+            || self.federal_initial_rate != 0.0
+            || self.equalization != crate::econ::federation::Equalization::None;
+        if self.regions == 1 && federal_keys {
+            return Err(invalid(
+                "federation.regions",
+                "a federal layer sits above two or more regions; with regions = 1 the economy \
+                 is one nation: remove the federal_* and equalization keys or raise \
+                 federation.regions",
+            ));
+        }
         if self.regions == 1 && !self.region.is_empty() {
             return Err(invalid(
                 "federation.region",
@@ -210,11 +225,20 @@ impl Federation {
                      \"hill-climb\")",
                 ));
             }
-            (_, Some(PlannerPolicyName::Fixed)) => rates_ok(
-                "federation.federal_rates",
-                &self.federal_rates,
-                "federation.federal_planner = \"fixed\"",
-            )?,
+            (_, Some(PlannerPolicyName::Fixed)) => {
+                rates_ok(
+                    "federation.federal_rates",
+                    &self.federal_rates,
+                    "federation.federal_planner = \"fixed\"",
+                )?;
+                if self.federal_initial_rate != 0.0 {
+                    return Err(invalid(
+                        "federation.federal_initial_rate",
+                        "a fixed federal layer starts and stays on federation.federal_rates: \
+                         remove federal_initial_rate",
+                    ));
+                }
+            }
             _ => {}
         }
         if self.federal_mode().is_none()
@@ -285,6 +309,13 @@ impl Federation {
             }
             if !r.rates.is_empty() {
                 rates_ok("federation.region.rates", &r.rates, "a region's rates")?;
+                if r.governance.unwrap_or(scenario.governance.mode) == GovernanceMode::Election {
+                    return Err(invalid(
+                        "federation.region.rates",
+                        "an elected region's schedule is its leader's: remove its rates, or set \
+                         governance = \"planner\" and planner = \"fixed\" in its table",
+                    ));
+                }
                 if r.planner.unwrap_or(scenario.planner.policy) != PlannerPolicyName::Fixed {
                     return Err(invalid(
                         "federation.region.rates",

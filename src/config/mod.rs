@@ -707,9 +707,12 @@ impl Scenario {
             || self.planner.policy == PlannerPolicyName::Llm
             || self.regions().is_some_and(|f| {
                 f.federal_planner == Some(PlannerPolicyName::Llm)
-                    || f.region
-                        .iter()
-                        .any(|r| r.planner == Some(PlannerPolicyName::Llm))
+                    || f.region.iter().any(|r| {
+                        // An elected region's planner is never asked.
+                        r.planner == Some(PlannerPolicyName::Llm)
+                            && r.governance.unwrap_or(self.governance.mode)
+                                == GovernanceMode::Planner
+                    })
             })
     }
 
