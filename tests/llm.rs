@@ -1711,6 +1711,15 @@ fn llm_voters_elect_a_region_and_the_federal_layer_in_one_step_and_replay() {
     assert_eq!(by["vote"].requests, 3 * 3);
     assert_eq!(by["federal_leader"].decisions, 2);
     let all = exchanges(tmp.path());
+    // A worker is told where her taxes and rebate come from.
+    let labor = all.iter().find(|e| e.role == "worker").unwrap();
+    let system = &labor.messages.as_ref().unwrap()[0].1;
+    assert!(
+        system.contains("You live in one of 2 regions")
+            && system.contains("your region's plus the federal ones")
+            && !system.contains("shared equally among all citizens as a rebate"),
+        "{system}"
+    );
     let federal_vote = all.iter().find(|e| e.role == "federal_vote").unwrap();
     let text = &federal_vote.messages.as_ref().unwrap()[1].1;
     assert!(

@@ -65,6 +65,7 @@ pub(super) fn worker_factory(
             satisfaction: w.satisfaction,
             timesteps: scenario.simulation.timesteps,
             welfare: scenario.world.welfare,
+            rebate_text: scenario.regions().map(worker_rebate_text),
         })
     });
     Arc::new(move |id| {
@@ -111,4 +112,28 @@ pub(super) fn worker_factory(
             policy,
         }
     })
+}
+
+/// What an LLM worker of a federation is told of her taxes and rebate, in place of the
+/// nation's rebate line.
+fn worker_rebate_text(f: &crate::config::Federation) -> String {
+    use crate::econ::federation::Equalization;
+    let mut text = format!(
+        "You live in one of {} regions, each with its own tax rates; your region's tax revenue \
+         is shared equally among its residents as a rebate.",
+        f.regions
+    );
+    if f.federal_mode().is_some() {
+        text += match f.equalization {
+            Equalization::None => {
+                " The rates you face are your region's plus the federal ones; federal revenue \
+                 is shared equally among all citizens, and your rebate includes your share."
+            }
+            _ => {
+                " The rates you face are your region's plus the federal ones; federal revenue \
+                 is paid to the regions, and your region's rebate includes what it receives."
+            }
+        };
+    }
+    text
 }

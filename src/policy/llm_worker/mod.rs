@@ -52,6 +52,9 @@ pub struct LlmWorkerSettings {
     pub timesteps: u64,
     /// What the planner maximizes: what altruists and adversaries are told they care about.
     pub welfare: WelfareKind,
+    /// In a federation: where her taxes and rebate come from, in place of the nation's rebate
+    /// line of `worker_system` (none for one nation, whose prompt keeps its bytes).
+    pub rebate_text: Option<String>,
 }
 
 /// How a persona is obtained.
@@ -115,10 +118,9 @@ impl LlmWorker {
     /// The worker's system prompt (shared rules, then identity, skill, objective, persona).
     fn system_prompt(&self, me: &WorkerProfile, schedule: &TaxSchedule) -> Result<String, String> {
         let s = &self.settings;
-        self.settings.prompts.render(
-            "worker_system",
-            system_context(me, schedule, s.welfare, s.satisfaction, self.persona_text()),
-        )
+        let mut ctx = system_context(me, schedule, s.welfare, s.satisfaction, self.persona_text());
+        ctx["rebate_text"] = serde_json::json!(s.rebate_text);
+        self.settings.prompts.render("worker_system", ctx)
     }
 
     /// The lines of the history window, oldest first, joined as every prompt shows them (so
@@ -188,13 +190,14 @@ impl WorkerPolicy for LlmWorker {
         let agent = u64::from(me.id);
         let step = view.step;
         // The persona is filled in inside the exchange: it may be written there first.
-        let system_ctx = system_context(
+        let mut system_ctx = system_context(
             me,
             &view.schedule,
             settings.welfare,
             settings.satisfaction,
             None,
         );
+        system_ctx["rebate_text"] = serde_json::json!(settings.rebate_text);
         let income_at_40 = money(me.skill * 40.0);
         let rates = rates_text(&view.schedule);
         let leader = view.leader;
