@@ -530,3 +530,34 @@ fn the_nation_elects_the_federal_layer_and_the_run_replays_and_resumes() {
     assert!(r.from_snapshot.is_some(), "resumed from a snapshot");
     assert_eq!(r.summary.log_sha256, done.log_sha256);
 }
+
+#[test]
+fn elected_regions_under_a_federal_layer_value_platforms_with_it_and_replay() {
+    // Both regions elect; a federal planner taxes on top. Each region's election book values
+    // its platforms at the federation's equilibrium, federal tax and rebate included.
+    let s = with_toml(
+        "[federation]\nregions = 2\nmove_every_years = 0\nfederal_planner = \"hill-climb\"\n\
+         federal_initial_rate = 0.2\n\
+         [[federation.region]]\ngovernance = \"election\"\n\
+         [[federation.region]]\ngovernance = \"election\"\n",
+        &SMALL,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let sum = run_scenario(&s, dir.path(), None).unwrap();
+    let mut reader = simulacra_actors::log::LogReader::open(&dir.path().join("run.log")).unwrap();
+    let mut elections = 0;
+    for (_, frame) in reader.read_all::<simulacra::frames::Frame>().0 {
+        if let simulacra::frames::Frame::InRegion { frame, .. } = frame
+            && let simulacra::frames::Frame::Election(e) = *frame
+        {
+            elections += 1;
+            assert_eq!(e.ballots.len(), 20, "every resident votes");
+        }
+    }
+    assert_eq!(elections, 2 * 12);
+    assert!(sum.federation.unwrap().federal_revenue.unwrap() > 0.0);
+    assert!(matches!(
+        verify_replay(dir.path()).unwrap(),
+        ReplayVerdict::Identical { .. }
+    ));
+}

@@ -16,6 +16,7 @@ use crate::agents::{CountBallots, VotingCoordinator, WorkerCall};
 use crate::config::Scenario;
 use crate::config::{Eligibility, Governance, GovernanceMode, LeaderObjective, WorkerPolicyName};
 use crate::econ::TaxSchedule;
+use crate::econ::federation::FederalLayer;
 use crate::frames::ElectionRecord;
 use crate::frames::{Frame, PlannerMove};
 use crate::governance::VotingRule;
@@ -24,7 +25,7 @@ use crate::governance::election::{Candidate, ElectionView};
 use crate::governance::liquid::{self, Liquid, LiquidVote, VoterTraits};
 use crate::governance::platforms::PlatformOption;
 use crate::governance::platforms::{
-    best_of, favourite, federal_platform_book, platform_book, welfare_best,
+    best_of, favourite, federal_platform_book, platform_book, regional_platform_book, welfare_best,
 };
 use crate::llm::LlmRuntime;
 use crate::policy::WorkerProfile;
@@ -157,8 +158,17 @@ impl Economy {
         let cfg = gov.config.clone();
         let cutoffs = self.state.schedule.cutoffs().to_vec();
         let federal = gov.federal;
+        let under_federal_layer = self
+            .state
+            .federation
+            .as_ref()
+            .is_some_and(|f| f.federal.is_some());
         let (book, utilities) = if federal {
             let (book, utilities) = self.federal_book(gov.max_delta);
+            (Arc::new(book), Some(Arc::new(utilities)))
+        } else if let Some(s) = scope.filter(|_| under_federal_layer) {
+            // A region's platforms under a federal layer are valued with it.
+            let (book, utilities) = self.regional_book(s.region as usize, gov.max_delta);
             (Arc::new(book), Some(Arc::new(utilities)))
         } else {
             let book = platform_book(
@@ -499,6 +509,43 @@ impl Economy {
             &self.state.schedule,
             &regional,
             equalization,
+            &f.region_of,
+            &self.population.skills,
+            &self.population.weights,
+            max_delta,
+        )
+    }
+
+    /// Region `r`'s election book under a federal layer: its platforms (from its schedule,
+    /// swapped into the economy's for the turn), each valued at the federation's equilibrium
+    /// with the other regions and the federal layer as they are; and each worker's utility.
+    fn regional_book(&self, r: usize, max_delta: i32) -> (Vec<PlatformOption>, Vec<Vec<f64>>) {
+        let f = self.state.federation.as_ref().expect("a region's election");
+        let fed = f.federal.as_ref().expect("called under a federal layer");
+        let regional: Vec<TaxSchedule> = f
+            .regions
+            .iter()
+            .enumerate()
+            .map(|(i, region)| {
+                if i == r {
+                    self.state.schedule.clone()
+                } else {
+                    region.schedule.clone()
+                }
+            })
+            .collect();
+        let equalization = self
+            .regions
+            .as_ref()
+            .map_or_else(Default::default, |a| a.config.equalization);
+        regional_platform_book(
+            &self.params,
+            r,
+            &regional,
+            FederalLayer {
+                schedule: &fed.schedule,
+                equalization,
+            },
             &f.region_of,
             &self.population.skills,
             &self.population.weights,

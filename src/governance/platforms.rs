@@ -133,6 +133,61 @@ pub fn federal_platform_book(
     (book, utilities)
 }
 
+/// The platforms region `region`'s leader may move to from its schedule, under a federal
+/// layer: each valued at the federation's equilibrium with every other region's schedule and
+/// the federal one unchanged (the book's rebate and welfare are the region's), and each
+/// worker's own utility under each, by option then worker id. Under a federal layer a
+/// region's platform is worth what it leaves a resident after the federal tax and rebate too,
+/// which a book over the region's schedule alone would miss.
+#[allow(clippy::too_many_arguments)]
+pub fn regional_platform_book(
+    params: &WorldParams,
+    region: usize,
+    regional: &[TaxSchedule],
+    federal: FederalLayer,
+    region_of: &[u32],
+    skills: &[f64],
+    weights: &[f64],
+    max_delta: i32,
+) -> (Vec<PlatformOption>, Vec<Vec<f64>>) {
+    let current = &regional[region];
+    let mut book: Vec<PlatformOption> = Vec::new();
+    let mut utilities = Vec::new();
+    let mut schedules = regional.to_vec();
+    for deltas in delta_vectors(current.num_brackets(), max_delta) {
+        let Ok(schedule) = current.apply_deltas(&deltas) else {
+            continue;
+        };
+        if book.iter().any(|o| o.rates == schedule.rates()) {
+            continue;
+        }
+        let applied = schedule
+            .rates()
+            .iter()
+            .zip(current.rates())
+            .map(|(a, b)| ((a - b) * 100.0).round() as i32)
+            .collect();
+        let rates = schedule.rates().to_vec();
+        schedules[region] = schedule;
+        let s = federal_equilibrium(
+            params,
+            &schedules,
+            Some(federal),
+            region_of,
+            skills,
+            weights,
+        );
+        book.push(PlatformOption {
+            deltas: applied,
+            rates,
+            rebate: s.regions[region].rebate,
+            welfare: s.regions[region].welfare,
+        });
+        utilities.push(s.national.utilities);
+    }
+    (book, utilities)
+}
+
 /// The option with the highest utility in `utils` (ties: the earlier, so the status quo wins
 /// ties), and its gain over the status quo (option 0).
 pub fn best_of(utils: &[f64]) -> (usize, f64) {
@@ -292,6 +347,41 @@ mod tests {
         let raise = book.iter().position(|o| o.deltas == [20]).unwrap();
         let loss = |i: usize| utilities[0][i] - utilities[raise][i];
         assert!(loss(1) > loss(0) + 5.0, "{} vs {}", loss(1), loss(0));
+    }
+
+    #[test]
+    fn a_regional_book_under_an_empty_federal_layer_is_its_residents_book() {
+        // A federal layer taxing nothing: region 1 (workers 1 and 3) is on its own, so its
+        // platforms are worth to its residents what a nation of them would make of them.
+        let p = params();
+        let r0 = TaxSchedule::new(vec![0.0, 100.0], vec![0.2, 0.4]).unwrap();
+        let r1 = TaxSchedule::new(vec![0.0, 100.0], vec![0.3, 0.5]).unwrap();
+        let none = TaxSchedule::new(vec![0.0, 100.0], vec![0.0, 0.0]).unwrap();
+        let skills = [5.0, 12.0, 30.0, 8.0];
+        let layer = FederalLayer {
+            schedule: &none,
+            equalization: Equalization::None,
+        };
+        let (book, utilities) = regional_platform_book(
+            &p,
+            1,
+            &[r0, r1.clone()],
+            layer,
+            &[0, 1, 0, 1],
+            &skills,
+            &[1.0; 4],
+            20,
+        );
+        let alone = platform_book(&p, &r1, &[12.0, 8.0], &[1.0; 2], 20);
+        assert_eq!(book.len(), alone.len());
+        for (o, (b, a)) in book.iter().zip(&alone).enumerate() {
+            assert_eq!(b.rates, a.rates);
+            assert!((b.welfare - a.welfare).abs() < 1e-9 * a.welfare.abs().max(1.0));
+            for (id, v) in [(1, 12.0), (3, 8.0)] {
+                let want = own_utility(&p, &[0.0, 100.0], v, a);
+                assert!((utilities[o][id] - want).abs() < 1e-9 * want.abs().max(1.0));
+            }
+        }
     }
 
     #[test]
