@@ -52,6 +52,29 @@ pub fn delta_vectors(brackets: usize, max_delta: i32) -> Vec<Vec<i32>> {
     out
 }
 
+/// Every distinct schedule reachable from `current` by one move, the status quo first, with
+/// the move as applied (points per bracket, after clamping to [0, 100]). Clamping makes some
+/// moves land on the same schedule: the first is kept.
+fn reachable(current: &TaxSchedule, max_delta: i32) -> Vec<(Vec<i32>, TaxSchedule)> {
+    let mut out: Vec<(Vec<i32>, TaxSchedule)> = Vec::new();
+    for deltas in delta_vectors(current.num_brackets(), max_delta) {
+        let Ok(schedule) = current.apply_deltas(&deltas) else {
+            continue;
+        };
+        if out.iter().any(|(_, s)| s.rates() == schedule.rates()) {
+            continue;
+        }
+        let applied = schedule
+            .rates()
+            .iter()
+            .zip(current.rates())
+            .map(|(a, b)| ((a - b) * 100.0).round() as i32)
+            .collect();
+        out.push((applied, schedule));
+    }
+    out
+}
+
 /// Every distinct schedule reachable from `current`, the status quo first, with its equilibrium.
 pub fn platform_book(
     params: &WorldParams,
@@ -60,30 +83,18 @@ pub fn platform_book(
     weights: &[f64],
     max_delta: i32,
 ) -> Vec<PlatformOption> {
-    let mut book: Vec<PlatformOption> = Vec::new();
-    for deltas in delta_vectors(current.num_brackets(), max_delta) {
-        let Ok(schedule) = current.apply_deltas(&deltas) else {
-            continue;
-        };
-        // Clamping at 0 or 100 makes some moves land on the same schedule: keep the first.
-        if book.iter().any(|o| o.rates == schedule.rates()) {
-            continue;
-        }
-        let s = equilibrium(params, &schedule, skills, weights);
-        let applied: Vec<i32> = schedule
-            .rates()
-            .iter()
-            .zip(current.rates())
-            .map(|(a, b)| ((a - b) * 100.0).round() as i32)
-            .collect();
-        book.push(PlatformOption {
-            deltas: applied,
-            rates: schedule.rates().to_vec(),
-            rebate: s.rebate,
-            welfare: s.welfare,
-        });
-    }
-    book
+    reachable(current, max_delta)
+        .into_iter()
+        .map(|(deltas, schedule)| {
+            let s = equilibrium(params, &schedule, skills, weights);
+            PlatformOption {
+                deltas,
+                rates: schedule.rates().to_vec(),
+                rebate: s.rebate,
+                welfare: s.welfare,
+            }
+        })
+        .collect()
 }
 
 /// The federal platforms a federal leader may move to from `current` (the federal schedule),
@@ -103,27 +114,16 @@ pub fn federal_platform_book(
     weights: &[f64],
     max_delta: i32,
 ) -> (Vec<PlatformOption>, Vec<Vec<f64>>) {
-    let mut book: Vec<PlatformOption> = Vec::new();
+    let mut book = Vec::new();
     let mut utilities = Vec::new();
-    for deltas in delta_vectors(current.num_brackets(), max_delta) {
-        let Ok(schedule) = current.apply_deltas(&deltas) else {
-            continue;
-        };
-        if book.iter().any(|o| o.rates == schedule.rates()) {
-            continue;
-        }
+    for (deltas, schedule) in reachable(current, max_delta) {
         let layer = FederalLayer {
             schedule: &schedule,
             equalization,
         };
         let s = federal_equilibrium(params, regional, Some(layer), region_of, skills, weights);
         book.push(PlatformOption {
-            deltas: schedule
-                .rates()
-                .iter()
-                .zip(current.rates())
-                .map(|(a, b)| ((a - b) * 100.0).round() as i32)
-                .collect(),
+            deltas,
             rates: schedule.rates().to_vec(),
             rebate: s.national.rebate,
             welfare: s.national.welfare,
@@ -150,23 +150,10 @@ pub fn regional_platform_book(
     weights: &[f64],
     max_delta: i32,
 ) -> (Vec<PlatformOption>, Vec<Vec<f64>>) {
-    let current = &regional[region];
-    let mut book: Vec<PlatformOption> = Vec::new();
+    let mut book = Vec::new();
     let mut utilities = Vec::new();
     let mut schedules = regional.to_vec();
-    for deltas in delta_vectors(current.num_brackets(), max_delta) {
-        let Ok(schedule) = current.apply_deltas(&deltas) else {
-            continue;
-        };
-        if book.iter().any(|o| o.rates == schedule.rates()) {
-            continue;
-        }
-        let applied = schedule
-            .rates()
-            .iter()
-            .zip(current.rates())
-            .map(|(a, b)| ((a - b) * 100.0).round() as i32)
-            .collect();
+    for (deltas, schedule) in reachable(&regional[region], max_delta) {
         let rates = schedule.rates().to_vec();
         schedules[region] = schedule;
         let s = federal_equilibrium(
@@ -178,7 +165,7 @@ pub fn regional_platform_book(
             weights,
         );
         book.push(PlatformOption {
-            deltas: applied,
+            deltas,
             rates,
             rebate: s.regions[region].rebate,
             welfare: s.regions[region].welfare,
