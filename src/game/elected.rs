@@ -433,7 +433,8 @@ impl Economy {
                 (true, _) => welfare_best(&book),
                 (false, Some(platform)) => platform,
                 (false, None) => match &utilities {
-                    // A federal leader values a federal schedule in her own region.
+                    // A book valued per worker (a federal one, or a region's under a federal
+                    // layer): the leader's favourite is by her own utilities.
                     Some(u) => best_of(&u.iter().map(|o| o[l as usize]).collect::<Vec<_>>()).0,
                     None => {
                         favourite(
