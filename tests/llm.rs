@@ -1602,19 +1602,24 @@ fn regions_and_the_federal_layer_have_llm_planners_of_their_own_and_replay() {
     assert_replays(tmp.path());
 }
 
-#[test]
-fn a_regions_elected_llm_leader_is_asked_with_her_regions_history_and_resumes() {
-    // Region 0 (workers 0-2) elects a leader for four years (term 4); she is asked in years
-    // 1..3, seeing region 0's years and residents. Her year-3 prompt lists two years only the
-    // snapshot of step 9 remembers: the resumed log is the uninterrupted one.
-    let mock = Mock::start(|_, p| {
+/// A mock whose every voter votes for herself and whose other answers are well-formed.
+fn self_voting_mock() -> Mock {
+    Mock::start(|_, p| {
         let id = worker_of(p).unwrap_or(0);
         if p.contains("\"LEADER\"") {
             Behave::Answer(json!({"LEADER": id.to_string()}).to_string())
         } else {
             Behave::Answer(good_answer(p))
         }
-    });
+    })
+}
+
+#[test]
+fn a_regions_elected_llm_leader_is_asked_with_her_regions_history_and_resumes() {
+    // Region 0 (workers 0-2) elects a leader for four years (term 4); she is asked in years
+    // 1..3, seeing region 0's years and residents. Her year-3 prompt lists two years only the
+    // snapshot of step 9 remembers: the resumed log is the uninterrupted one.
+    let mock = self_voting_mock();
     let s = llm_scenario(
         &mock,
         &[
@@ -1667,14 +1672,7 @@ fn llm_voters_elect_a_region_and_the_federal_layer_in_one_step_and_replay() {
     // years. Both elections fall on the same steps: the federal one's questions are asked and
     // recorded under roles of their own, so the replay tells them apart. Between elections the
     // federal leader is asked for her move with the federal layer's history.
-    let mock = Mock::start(|_, p| {
-        let id = worker_of(p).unwrap_or(0);
-        if p.contains("\"LEADER\"") {
-            Behave::Answer(json!({"LEADER": id.to_string()}).to_string())
-        } else {
-            Behave::Answer(good_answer(p))
-        }
-    });
+    let mock = self_voting_mock();
     let s = llm_scenario(
         &mock,
         &[
