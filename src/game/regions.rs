@@ -92,11 +92,17 @@ pub(super) fn region_scenario(scenario: &Scenario, f: &Federation, r: usize) -> 
     if let Some(policy) = c.planner {
         s.planner.policy = policy;
     }
-    s.simulation.seed = scenario
+    s.simulation.seed = coordinator_seed(scenario, r + 1);
+    s
+}
+
+/// The voting coordinator seed of a federation's `slot` (1..=K: the regions; K + 1: the federal
+/// election), so no two elections break ties alike.
+fn coordinator_seed(scenario: &Scenario, slot: usize) -> u64 {
+    scenario
         .simulation
         .seed
-        .wrapping_add((r as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
-    s
+        .wrapping_add((slot as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
 }
 
 /// The federal election's own scenario: the national one with the federal rule and term, and
@@ -110,10 +116,7 @@ fn federal_scenario(scenario: &Scenario, f: &Federation) -> Scenario {
     if let Some(term) = f.federal_term_years {
         s.governance.term_years = term;
     }
-    s.simulation.seed = scenario
-        .simulation
-        .seed
-        .wrapping_add((f.regions as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    s.simulation.seed = coordinator_seed(scenario, f.regions + 1);
     s
 }
 

@@ -111,17 +111,13 @@ fn region_planners(
                     scenario,
                     f.fixed_rates(r, &scenario.planner.rates),
                 )?),
-                PlannerPolicyName::Llm => {
-                    let rt = llm.ok_or_else(|| {
-                        anyhow::anyhow!("region {r}'s planner = \"llm\" needs the [llm] backend")
-                    })?;
-                    let settings = LlmPlannerSettings::of(scenario, scenario.world.welfare, rt)
-                        .for_jurisdiction(
-                            crate::frames::region_planner_agent(r as u32),
-                            region_jurisdiction(f, r),
-                        );
-                    Ok(Box::new(LlmPlanner::new(settings)) as Box<dyn PlannerPolicy>)
-                }
+                PlannerPolicyName::Llm => jurisdiction_llm_planner(
+                    scenario,
+                    llm,
+                    &format!("region {r}'s planner"),
+                    crate::frames::region_planner_agent(r as u32),
+                    region_jurisdiction(f, r),
+                ),
                 _ => planner_policy(kind, scenario, population, llm),
             }
         })
@@ -129,17 +125,13 @@ fn region_planners(
     let federal = match f.federal_planner {
         None => None,
         Some(PlannerPolicyName::Fixed) => Some(fixed_planner(scenario, &f.federal_rates)?),
-        Some(PlannerPolicyName::Llm) => {
-            let rt = llm.ok_or_else(|| {
-                anyhow::anyhow!("federation.federal_planner = \"llm\" needs the [llm] backend")
-            })?;
-            let settings = LlmPlannerSettings::of(scenario, scenario.world.welfare, rt)
-                .for_jurisdiction(
-                    crate::frames::FEDERAL_PLANNER_AGENT,
-                    federal_jurisdiction(f),
-                );
-            Some(Box::new(LlmPlanner::new(settings)) as Box<dyn PlannerPolicy>)
-        }
+        Some(PlannerPolicyName::Llm) => Some(jurisdiction_llm_planner(
+            scenario,
+            llm,
+            "federation.federal_planner",
+            crate::frames::FEDERAL_PLANNER_AGENT,
+            federal_jurisdiction(f),
+        )?),
         Some(kind) => Some(planner_policy(kind, scenario, population, llm)?),
     };
     Ok((regions, federal))
@@ -154,6 +146,21 @@ fn fixed_planner(
         name: "fixed",
         schedule: TaxSchedule::new(scenario.cutoffs.clone(), rates.to_vec())?,
     }))
+}
+
+/// The LLM planner of a federation's region or federal layer (`who`, for the error without a
+/// backend), asking under `agent` and told `jurisdiction`.
+fn jurisdiction_llm_planner(
+    scenario: &ResolvedScenario,
+    llm: Option<&LlmRuntime>,
+    who: &str,
+    agent: u64,
+    jurisdiction: String,
+) -> anyhow::Result<Box<dyn PlannerPolicy>> {
+    let rt = llm.ok_or_else(|| anyhow::anyhow!("{who} = \"llm\" needs the [llm] backend"))?;
+    let settings = LlmPlannerSettings::of(scenario, scenario.world.welfare, rt)
+        .for_jurisdiction(agent, jurisdiction);
+    Ok(Box::new(LlmPlanner::new(settings)))
 }
 
 /// What an LLM planner of region `r` is told about whose schedule it sets.
@@ -293,10 +300,7 @@ pub fn planner_policy(
             name: "saez",
             schedule: saez_schedule(scenario, population)?,
         }),
-        PlannerPolicyName::Fixed => Box::new(FixedSchedule {
-            name: "fixed",
-            schedule: TaxSchedule::new(scenario.cutoffs.clone(), scenario.planner.rates.clone())?,
-        }),
+        PlannerPolicyName::Fixed => fixed_planner(scenario, &scenario.planner.rates)?,
     })
 }
 
