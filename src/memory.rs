@@ -1,11 +1,13 @@
-//! The game's state between two steps, as a snapshot keeps it, and the elections it has held.
-//! These types sit below both the game (which fills them) and the snapshot files (which store
-//! them), so neither imports the other's internals.
+//! The game's state between two steps, as a snapshot keeps it, and the elections it has held;
+//! the per-worker and per-leader records that state holds (`Feedback`, `LeaderYear`); and the
+//! encoding of a policy's own memory (`to_bytes`, `from_bytes`). These sit below the policies
+//! (which fill them), the game and the snapshot files (which store them), so none of those
+//! imports another's internals.
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::econ::TaxSchedule;
-use crate::policy::Feedback;
 
 /// The economy's own state between two steps: what the scenario and the population cannot
 /// give back. The game holds it and a snapshot stores it as is, so a new field is written
@@ -103,7 +105,7 @@ pub struct ElectedState {
     /// Elections held.
     pub(crate) held: Vec<ElectionRow>,
     /// LLM leaders' years in office, each leader's own history (empty with offline workers).
-    pub(crate) leader_years: Vec<crate::policy::llm_leader::LeaderYear>,
+    pub(crate) leader_years: Vec<LeaderYear>,
 }
 
 /// One election, as `elections.csv` lists it.
@@ -121,4 +123,54 @@ pub struct ElectionRow {
     pub tie_broken: bool,
     /// A liquid election's concentration of weights (none under the other rules).
     pub liquid: Option<crate::governance::liquid::LiquidMeasures>,
+}
+
+/// A worker's own outcome of the previous step.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Feedback {
+    pub hours: f64,
+    /// The utility she perceives (her own, or the welfare for altruists; see `UtilityType`).
+    pub utility: f64,
+}
+
+/// One tax year under a leader, as her own history keeps it (snapshots keep these).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LeaderYear {
+    pub tax_year: u64,
+    pub leader: u64,
+    /// The rates in force that year, in points.
+    pub rates: Vec<i32>,
+    /// The year's mean welfare.
+    pub welfare: f64,
+    /// The leader's own pre-tax income and utility at the year's last step.
+    pub own_income: f64,
+    pub own_utility: f64,
+}
+
+/// The restore of a policy that keeps no memory: only an empty one fits.
+pub fn expect_no_memory(memory: &[u8], who: &str) -> Result<(), String> {
+    if memory.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{who} keeps no memory, but the snapshot holds {} bytes of it",
+            memory.len()
+        ))
+    }
+}
+
+/// Encodes a memory (bincode, as log frames).
+pub fn to_bytes<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut buf = Vec::new();
+    simulacra_actors::log::encode_payload(value, &mut buf)
+        .expect("plain memory structs always encode");
+    buf
+}
+
+/// Decodes a memory; the error says why it does not decode.
+pub fn from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    simulacra_actors::log::decode_payload(bytes, 0).map_err(|e| match e {
+        simulacra_actors::LogError::Decode { message, .. } => message,
+        other => other.to_string(),
+    })
 }

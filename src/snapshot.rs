@@ -20,7 +20,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use simulacra_actors::LogDigest;
@@ -130,33 +129,7 @@ impl SnapshotPlan {
     }
 }
 
-/// The restore of a policy that keeps no memory: only an empty one fits.
-pub fn expect_no_memory(memory: &[u8], who: &str) -> Result<(), String> {
-    if memory.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{who} keeps no memory, but the snapshot holds {} bytes of it",
-            memory.len()
-        ))
-    }
-}
-
-/// Encodes a memory (bincode, as log frames).
-pub fn to_bytes<T: Serialize>(value: &T) -> Vec<u8> {
-    let mut buf = Vec::new();
-    simulacra_actors::log::encode_payload(value, &mut buf)
-        .expect("plain memory structs always encode");
-    buf
-}
-
-/// Decodes a memory; the error says why it does not decode.
-pub fn from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    simulacra_actors::log::decode_payload(bytes, 0).map_err(|e| match e {
-        simulacra_actors::LogError::Decode { message, .. } => message,
-        other => other.to_string(),
-    })
-}
+pub use crate::memory::{expect_no_memory, from_bytes, to_bytes};
 
 /// SHA-256 (hex) of a log header frame's payload.
 pub fn header_sha256(payload: &[u8]) -> String {

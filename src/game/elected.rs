@@ -3,8 +3,9 @@
 //! worker, the count, then the leader's move or the adopted schedule). A liquid election
 //! resolves delegations before the count (offline voters are delegated for by the seeded
 //! model of `governance::liquid`; LLM voters choose). With LLM workers the leader's move
-//! between elections is asked of her through the model (`policy::llm_leader`); offline
-//! leaders keep the exact best response.
+//! between elections is asked of her through the model (`leader.rs`); offline leaders keep
+//! the exact best response. Who votes and what each voter values (the turn's scope, the
+//! federation's platform books, liquid peers) is `electorate.rs`.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -16,41 +17,33 @@ use crate::agents::{CountBallots, VotingCoordinator, WorkerCall};
 use crate::config::Scenario;
 use crate::config::{Eligibility, Governance, GovernanceMode, LeaderObjective, WorkerPolicyName};
 use crate::econ::TaxSchedule;
-use crate::econ::federation::FederalLayer;
 use crate::frames::ElectionRecord;
 use crate::frames::{Frame, PlannerMove};
 use crate::governance::VotingRule;
-use crate::governance::election::Peer;
 use crate::governance::election::{Candidate, ElectionView};
-use crate::governance::liquid::{self, Liquid, LiquidVote, VoterTraits};
-use crate::governance::platforms::PlatformOption;
-use crate::governance::platforms::{
-    best_of, favourite, federal_platform_book, platform_book, regional_platform_book, welfare_best,
-};
+use crate::governance::liquid::{self, Liquid, LiquidVote};
+use crate::governance::platforms::{best_of, favourite, platform_book, welfare_best};
 use crate::llm::LlmRuntime;
-use crate::policy::WorkerProfile;
-use crate::policy::llm_leader::{
-    LeaderInput, LeaderSettings, LeaderYear, ask_leader, leader_prompts,
-};
+use crate::policy::llm_leader::LeaderSettings;
 
-use super::regions::RegionScope;
+use super::electorate::RegionScope;
 use super::{Economy, GameError};
 use crate::memory::ElectionRow;
 
 /// The rules and the vote counter of elected governance (the leader and the elections held
 /// are state the snapshot keeps: [`crate::memory::ElectedState`]).
 pub(super) struct GovernanceState {
-    config: Governance,
-    coordinator: Addr<VotingCoordinator>,
-    rule_needs_ballots: bool,
+    pub(super) config: Governance,
+    pub(super) coordinator: Addr<VotingCoordinator>,
+    pub(super) rule_needs_ballots: bool,
     pub(super) max_delta: i32,
     /// The workers are LLM agents (they choose their own delegates in a liquid election).
-    llm_voters: bool,
+    pub(super) llm_voters: bool,
     /// With LLM workers and the own-utility objective: the leader is asked for her move.
-    leader_llm: Option<LeaderSettings>,
+    pub(super) leader_llm: Option<LeaderSettings>,
     /// A federation's federal election: platforms are federal schedules, valued by each
     /// worker in her own region.
-    federal: bool,
+    pub(super) federal: bool,
 }
 
 impl GovernanceState {
@@ -491,258 +484,5 @@ impl Economy {
             frames.push(Frame::Llm(e));
         }
         Ok(())
-    }
-}
-
-impl Economy {
-    /// The federal election's book: the federal platforms reachable from the federal schedule
-    /// in force (swapped into the economy's for the turn), each valued at the federation's
-    /// equilibrium under every region's own schedule; and each worker's utility under each.
-    fn federal_book(&self, max_delta: i32) -> (Vec<PlatformOption>, Vec<Vec<f64>>) {
-        let f = self.state.federation.as_ref().expect("a federal election");
-        let regional: Vec<TaxSchedule> = f.regions.iter().map(|r| r.schedule.clone()).collect();
-        let equalization = self
-            .regions
-            .as_ref()
-            .map_or_else(Default::default, |a| a.config.equalization);
-        federal_platform_book(
-            &self.params,
-            &self.state.schedule,
-            &regional,
-            equalization,
-            &f.region_of,
-            &self.population.skills,
-            &self.population.weights,
-            max_delta,
-        )
-    }
-
-    /// Region `r`'s election book under a federal layer: its platforms (from its schedule,
-    /// swapped into the economy's for the turn), each valued at the federation's equilibrium
-    /// with the other regions and the federal layer as they are; and each worker's utility.
-    fn regional_book(&self, r: usize, max_delta: i32) -> (Vec<PlatformOption>, Vec<Vec<f64>>) {
-        let f = self.state.federation.as_ref().expect("a region's election");
-        let fed = f.federal.as_ref().expect("called under a federal layer");
-        let regional: Vec<TaxSchedule> = f
-            .regions
-            .iter()
-            .enumerate()
-            .map(|(i, region)| {
-                if i == r {
-                    self.state.schedule.clone()
-                } else {
-                    region.schedule.clone()
-                }
-            })
-            .collect();
-        let equalization = self
-            .regions
-            .as_ref()
-            .map_or_else(Default::default, |a| a.config.equalization);
-        regional_platform_book(
-            &self.params,
-            r,
-            &regional,
-            FederalLayer {
-                schedule: &fed.schedule,
-                equalization,
-            },
-            &f.region_of,
-            &self.population.skills,
-            &self.population.weights,
-            max_delta,
-        )
-    }
-
-    /// Keeps last year in the outgoing LLM leader's own history: the rates she set, the
-    /// year's welfare, and her own income and utility at its last step.
-    fn remember_leader_year(&mut self, tax_year: u64, observed_welfare: Option<f64>) {
-        if self
-            .governance
-            .as_ref()
-            .is_none_or(|g| g.leader_llm.is_none())
-        {
-            return;
-        }
-        let (Some(welfare), Some(s)) = (observed_welfare, self.last_settlement.as_ref()) else {
-            return;
-        };
-        let rates = self
-            .state
-            .schedule
-            .rates()
-            .iter()
-            .map(|r| (r * 100.0).round() as i32)
-            .collect();
-        if let Some(elected) = self.state.governance.as_mut()
-            && let Some(l) = elected.leader
-            && let (Some(&own_income), Some(&own_utility)) =
-                (s.incomes.get(l as usize), s.utilities.get(l as usize))
-        {
-            elected.leader_years.push(LeaderYear {
-                tax_year: tax_year.saturating_sub(1),
-                leader: l,
-                rates,
-                welfare,
-                own_income,
-                own_utility,
-            });
-        }
-    }
-
-    /// Asks LLM leader `l` for this year's move: the DELTA (none after the fallback) and the
-    /// exchanges to log.
-    async fn ask_leader_move(
-        &self,
-        l: u64,
-        step: u64,
-        tax_year: u64,
-        scope: Option<&RegionScope>,
-    ) -> Result<(Option<Vec<i32>>, Vec<crate::frames::LlmExchange>), GameError> {
-        let settings = self
-            .governance
-            .as_ref()
-            .and_then(|g| g.leader_llm.as_ref())
-            .expect("called with an LLM leader");
-        let id = l as usize;
-        // A region's leader sees its residents and its own years; the nation's, everyone's.
-        let region = scope.and_then(|s| {
-            self.state
-                .federation
-                .as_ref()
-                .map(|f| &f.regions[s.region as usize])
-        });
-        let federal = self.governance.as_ref().is_some_and(|g| g.federal);
-        let (incomes, utilities, records) = match region {
-            Some(r) => (&r.incomes[..], &r.utilities[..], &r.years[..]),
-            None => {
-                let (i, u) = self
-                    .last_settlement
-                    .as_ref()
-                    .map_or((&[][..], &[][..]), |s| (&s.incomes[..], &s.utilities[..]));
-                // A federal leader's years are the federal layer's (its rates, the nation's
-                // figures).
-                let federal_years = self
-                    .state
-                    .federation
-                    .as_ref()
-                    .and_then(|f| f.federal.as_ref())
-                    .filter(|_| federal)
-                    .map(|fed| &fed.years[..]);
-                (i, u, federal_years.unwrap_or(&self.records[..]))
-            }
-        };
-        let own = self
-            .state
-            .governance
-            .as_ref()
-            .map(|g| g.leader_years.iter().filter(|y| y.leader == l).collect())
-            .unwrap_or_default();
-        let input = LeaderInput {
-            me: WorkerProfile {
-                id: id as u32,
-                skill: self.population.skills[id],
-                utility_type: self.population.utility_types[id],
-                form: self.params.form,
-                max_hours: self.params.max_hours,
-            },
-            tax_year,
-            years_total: self.state.years_total,
-            current: &self.state.schedule,
-            records,
-            incomes,
-            utilities,
-            own,
-        };
-        // A template that cannot render stops the run, naming the template.
-        let prompts = leader_prompts(settings, &input)
-            .map_err(|message| GameError::Replay { step, message })?;
-        let brackets = self.state.schedule.num_brackets();
-        let role = if federal { "federal_leader" } else { "leader" };
-        let got = ask_leader(settings, role, l, step, brackets, prompts).await;
-        if let Some(message) = got.fatal {
-            return Err(GameError::Replay { step, message });
-        }
-        Ok((got.value, got.exchanges))
-    }
-
-    /// For each voter, the fellow voters most like her (offered to LLM voters as delegates).
-    /// Each voter's `k` most similar fellow voters, to whom she may hand her vote: in a
-    /// region, among its residents only (a vote handed across the border would be lost).
-    fn liquid_peers(&self, k: usize, scope: Option<&RegionScope>) -> Vec<Vec<Peer>> {
-        let traits = self.voter_traits();
-        let mut sorted: Vec<VoterTraits> = match scope {
-            Some(s) => s
-                .residents
-                .iter()
-                .map(|&id| traits[id as usize].clone())
-                .collect(),
-            None => traits.clone(),
-        };
-        sorted.sort_by(|a, b| a.log_income.total_cmp(&b.log_income).then(a.id.cmp(&b.id)));
-        liquid::nearest(&traits, &sorted, k)
-            .into_iter()
-            .map(|ids| {
-                ids.into_iter()
-                    .map(|id| Peer {
-                        id,
-                        text: format!(
-                            "earns ${:.0} a year; works in {}",
-                            self.population.census_incomes[id as usize],
-                            traits[id as usize].occupation
-                        ),
-                    })
-                    .collect()
-            })
-            .collect()
-    }
-
-    /// Every voter's income and occupation, by id (what the delegation model compares).
-    fn voter_traits(&self) -> Vec<VoterTraits> {
-        self.population
-            .personas()
-            .into_iter()
-            .enumerate()
-            .map(|(id, p)| VoterTraits {
-                id: id as u64,
-                log_income: self.population.census_incomes[id].max(1.0).ln(),
-                occupation: p.occupation,
-            })
-            .collect()
-    }
-
-    /// The offline delegation model: a voter delegates when her draw (her own stream, keyed
-    /// by the tax year) is below `share`, to the most similar direct voter.
-    fn delegate_offline(&self, votes: &mut [(u64, LiquidVote)], tax_year: u64, share: f64) {
-        use rand::RngExt;
-        let federal = self.governance.as_ref().is_some_and(|g| g.federal);
-        let key = StreamKey::new(
-            self.worker_key_seed,
-            if federal {
-                "federal_delegate"
-            } else {
-                "delegate"
-            },
-        );
-        let all = self.voter_traits();
-        // Only voters who cast a ballot may delegate or be delegated to.
-        let voters: Vec<VoterTraits> = votes
-            .iter()
-            .filter(|(_, v)| matches!(v, LiquidVote::Direct(_)))
-            .filter_map(|(id, _)| all.get(*id as usize).cloned())
-            .collect();
-        let draws: Vec<f64> = voters
-            .iter()
-            .map(|t| key.rng(t.id, tax_year).random::<f64>())
-            .collect();
-        let to = liquid::offline_delegations(&voters, &draws, share);
-        for (t, to) in voters.iter().zip(to) {
-            // `votes` are in voter order.
-            if let Some(to) = to
-                && let Ok(i) = votes.binary_search_by_key(&t.id, |v| v.0)
-            {
-                votes[i].1 = LiquidVote::Delegate(to);
-            }
-        }
     }
 }

@@ -11,7 +11,9 @@
 //! the economics are the pure functions of [`crate::econ`]; the actors only decide.
 
 mod elected;
+mod electorate;
 mod federal;
+mod leader;
 mod moves;
 mod regions;
 mod workers;

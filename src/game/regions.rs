@@ -34,6 +34,7 @@ use crate::policy::{Feedback, PlannerInput, PlannerPolicy, WorkerView, YearObser
 use crate::resolved::ResolvedScenario;
 
 use super::elected::GovernanceState;
+use super::electorate::RegionScope;
 use super::{Economy, GameError, ask_planner};
 
 /// The regions' actors: each region's planner (under planner governance) or its elected
@@ -65,14 +66,6 @@ impl RegionActors {
     pub(super) fn federal_planner(&self) -> Option<Addr<PlannerActor>> {
         self.federal.clone()
     }
-}
-
-/// Which region an election turn runs in, and among whom.
-pub(super) struct RegionScope {
-    pub(super) region: u32,
-    /// Its residents' ids, in order.
-    pub(super) residents: Vec<u32>,
-    pub(super) region_of: Arc<Vec<u32>>,
 }
 
 /// Region `r`'s own scenario: the national one with its governance keys, and a voting

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::json;
 
+use super::llm_worker::welfare_text;
 use super::planner::{PlannerAct, PlannerInput, PlannerPolicy, YearObservation};
 use super::worker::Turn;
 use crate::econ::{TaxSchedule, WelfareKind, stats};
@@ -113,20 +114,6 @@ fn bar(count: usize, max: usize) -> String {
         (count * 20).div_ceil(max)
     };
     "#".repeat(width)
-}
-
-/// The welfare function in words (also what altruistic and adversarial workers are told).
-pub(crate) fn welfare_text(kind: WelfareKind) -> &'static str {
-    match kind {
-        WelfareKind::InversePotentialIncome => {
-            "the average of every worker's utility weighted by the inverse of her potential income (what she would earn at 40 hours), so the poor count more"
-        }
-        WelfareKind::InverseRealizedIncome { .. } => {
-            "the sum over workers of utility divided by pre-tax income (u_1/z_1 + ... + u_N/z_N)"
-        }
-        WelfareKind::Utilitarian => "the average utility of all workers",
-        WelfareKind::Rawlsian => "the utility of the worst-off worker",
-    }
 }
 
 /// The median: the middle value, or the mean of the two middle values for an even count (0 for
@@ -387,11 +374,11 @@ impl PlannerPolicy for LlmPlanner {
                 gini: y.gini.clone(),
             })
             .collect();
-        crate::snapshot::to_bytes(&years)
+        crate::memory::to_bytes(&years)
     }
 
     fn restore(&mut self, memory: &[u8]) -> Result<(), String> {
-        let years: Vec<YearMemory> = crate::snapshot::from_bytes(memory)?;
+        let years: Vec<YearMemory> = crate::memory::from_bytes(memory)?;
         self.years = years
             .into_iter()
             .map(|y| YearRecord {

@@ -68,7 +68,7 @@ pub trait PlannerPolicy: Send {
 
     /// Takes back what [`PlannerPolicy::save`] encoded, into a freshly built planner.
     fn restore(&mut self, memory: &[u8]) -> Result<(), String> {
-        crate::snapshot::expect_no_memory(memory, &format!("the {} planner", self.name()))
+        crate::memory::expect_no_memory(memory, &format!("the {} planner", self.name()))
     }
 }
 
@@ -237,11 +237,11 @@ impl PlannerPolicy for HillClimb {
     }
 
     fn save(&self) -> Vec<u8> {
-        crate::snapshot::to_bytes(self)
+        crate::memory::to_bytes(self)
     }
 
     fn restore(&mut self, memory: &[u8]) -> Result<(), String> {
-        *self = crate::snapshot::from_bytes(memory)?;
+        *self = crate::memory::from_bytes(memory)?;
         Ok(())
     }
 }

@@ -69,13 +69,7 @@ pub struct RegionOffer {
     pub residents: usize,
 }
 
-/// A worker's own outcome of the previous step.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Feedback {
-    pub hours: f64,
-    /// The utility she perceives (her own, or the welfare for altruists; see `UtilityType`).
-    pub utility: f64,
-}
+pub use crate::memory::Feedback;
 
 /// What an asynchronous decision (an LLM exchange) hands back to its policy.
 pub struct Turn {
@@ -174,7 +168,7 @@ pub trait WorkerPolicy {
 
     /// Takes back what [`WorkerPolicy::save`] encoded, into a freshly built policy.
     fn restore(&mut self, memory: &[u8]) -> Result<(), String> {
-        crate::snapshot::expect_no_memory(memory, "this worker policy")
+        crate::memory::expect_no_memory(memory, "this worker policy")
     }
 }
 
@@ -316,11 +310,11 @@ impl WorkerPolicy for Bounded {
     }
 
     fn save(&self) -> Vec<u8> {
-        crate::snapshot::to_bytes(self)
+        crate::memory::to_bytes(self)
     }
 
     fn restore(&mut self, memory: &[u8]) -> Result<(), String> {
-        *self = crate::snapshot::from_bytes(memory)?;
+        *self = crate::memory::from_bytes(memory)?;
         Ok(())
     }
 }

@@ -10,6 +10,10 @@ use anyhow::Context;
 use crate::runlog::LOG_FILE;
 use crate::snapshot::SNAPSHOT_DIR;
 
+/// A run's wall time, written beside its summary by a sweep (kept out of `summary.json`,
+/// which is deterministic).
+pub const TIMING_FILE: &str = "timing.json";
+
 /// Files a run, its exports and a sweep write at the top of a run folder. The lock file
 /// (`writer.lock`) is not among them: it is never removed (see `run_lock`).
 const TOP_FILES: [&str; 8] = [
@@ -20,7 +24,7 @@ const TOP_FILES: [&str; 8] = [
     "agents.csv",
     "agents.parquet",
     "events.jsonl",
-    crate::sweep::exec::TIMING_FILE,
+    TIMING_FILE,
 ];
 
 /// Whether `dir` holds a run (a log or a summary that is a file), which a new run must not

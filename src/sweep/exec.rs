@@ -16,9 +16,8 @@ use crate::config::Scenario;
 use crate::run::{resume_run_at, run_scenario};
 use crate::run_lock::{Busy, RunLock};
 
-/// A run's wall time, written beside its summary (kept out of `summary.json`, which is
-/// deterministic).
-pub const TIMING_FILE: &str = "timing.json";
+/// The run folder's name for a run's wall time (the run wing owns a run folder's file names).
+pub use crate::run::folder::TIMING_FILE;
 
 /// What happened to one run.
 #[derive(Debug)]

@@ -29,6 +29,7 @@ use crate::governance::liquid::LiquidVote;
 use crate::llm::{Ask, LlmGateway, Prompts, parse};
 
 mod elections;
+mod liquid;
 mod memory;
 mod moves;
 mod text;
@@ -37,6 +38,7 @@ pub(crate) use elections::template_failed;
 use memory::{Entry, LlmWorkerMemory, best_first, overflow};
 pub use text::brackets_text;
 pub(in crate::policy) use text::system_context;
+pub(crate) use text::welfare_text;
 use text::{
     LineFields, averages, best_years, earlier_best, hours_text, money, rates_text, reflection,
 };
@@ -417,11 +419,11 @@ impl WorkerPolicy for LlmWorker {
         };
         let system = self.system_prompt(me, &schedule);
         let history = self.history_text();
-        super::llm_leader::liquid_vote(&self.settings, system, history, &schedule, me, e)
+        liquid::liquid_vote(&self.settings, system, history, &schedule, me, e)
     }
 
     fn complete_liquid_vote(&mut self, _me: &WorkerProfile, payload: Box<dyn Any>) -> LiquidVote {
-        super::llm_leader::complete_liquid_vote(payload)
+        liquid::complete_liquid_vote(payload)
     }
 
     fn complete(&mut self, _me: &WorkerProfile, payload: Box<dyn Any>) -> f64 {
@@ -452,7 +454,7 @@ impl WorkerPolicy for LlmWorker {
             list.map(|e| (e.step, e.hours, e.utility, e.line.to_string()))
                 .collect()
         };
-        crate::snapshot::to_bytes(&LlmWorkerMemory {
+        crate::memory::to_bytes(&LlmWorkerMemory {
             persona: match &self.persona {
                 PersonaPlan::Text(t) => Some(t.clone()),
                 _ => None,
@@ -465,7 +467,7 @@ impl WorkerPolicy for LlmWorker {
     }
 
     fn restore(&mut self, memory: &[u8]) -> Result<(), String> {
-        let m: LlmWorkerMemory = crate::snapshot::from_bytes(memory)?;
+        let m: LlmWorkerMemory = crate::memory::from_bytes(memory)?;
         let entry = |(step, hours, utility, line): (u64, f64, f64, String)| Entry {
             step,
             hours,

@@ -85,7 +85,7 @@ pub(in crate::policy) fn system_context(
             UtilityType::Altruistic => "altruistic",
             UtilityType::Adversarial => "adversarial",
         },
-        "welfare": crate::policy::llm_planner::welfare_text(welfare),
+        "welfare": welfare_text(welfare),
         "satisfaction": satisfaction,
         "persona": persona,
     })
@@ -154,6 +154,20 @@ pub(super) fn reflection(a: Option<(f64, f64)>, b: (f64, f64)) -> Option<String>
         if better { "raised" } else { "lowered" },
         if up == better { "more" } else { "less" },
     ))
+}
+
+/// The welfare function in words (also what altruistic and adversarial workers are told).
+pub(crate) fn welfare_text(kind: WelfareKind) -> &'static str {
+    match kind {
+        WelfareKind::InversePotentialIncome => {
+            "the average of every worker's utility weighted by the inverse of her potential income (what she would earn at 40 hours), so the poor count more"
+        }
+        WelfareKind::InverseRealizedIncome { .. } => {
+            "the sum over workers of utility divided by pre-tax income (u_1/z_1 + ... + u_N/z_N)"
+        }
+        WelfareKind::Utilitarian => "the average utility of all workers",
+        WelfareKind::Rawlsian => "the utility of the worst-off worker",
+    }
 }
 
 #[cfg(test)]
