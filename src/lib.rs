@@ -19,6 +19,7 @@
 pub mod agents;
 pub mod bench;
 pub mod config;
+pub mod diff;
 pub mod econ;
 pub mod experiments;
 pub mod export;

@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod diff;
 mod econ;
 mod export;
 mod fork;
@@ -61,6 +62,9 @@ enum Command {
     Bench(bench::Args),
     /// A run in the browser, round by round: RUN_DIR/view/index.html, or --serve on 127.0.0.1.
     View(view::Args),
+    /// How two runs differ: scenario keys, fork relation, first differing frame, and each tax
+    /// year's welfare, rates, hours and Gini for both (exit 1 when the logs differ).
+    Diff(diff::Args),
 }
 
 /// Parses the command line and runs the command; the exit code on success (1 = a replay
@@ -78,6 +82,7 @@ pub fn try_main() -> anyhow::Result<ExitCode> {
         Command::Econ(cmd) => econ::execute(cmd),
         Command::Governance(cmd) => governance::execute(cmd),
         Command::Bench(args) => bench::execute(args),
+        Command::Diff(args) => diff::execute(args),
         Command::View(args) => view::execute(args),
     }
 }
