@@ -237,11 +237,40 @@ impl Chart {
     }
 }
 
-fn plot_err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
-    anyhow!("drawing a chart failed: {e:?}")
+/// A drawing error for people. plotters' bitmap backend shows its errors only in Rust's debug
+/// form (`ImageError(IoError(Os { code: 28, .. }))`): the OS error is taken out of it, so the
+/// message names the file and the next step as every other output's does, and no debug text
+/// reaches the user.
+fn drawing_failure(path: &Path, e: impl std::fmt::Debug) -> anyhow::Error {
+    let text = format!("{e:?}");
+    match os_error_code(&text) {
+        Some(code) => anyhow!(crate::outfile::failure(
+            path,
+            &std::io::Error::from_raw_os_error(code)
+        )),
+        None => anyhow!(
+            "cannot draw {}: the plotting library failed on this chart; the file under that \
+             name was left as it was",
+            path.display()
+        ),
+    }
 }
 
-fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, c: &Chart) -> anyhow::Result<()> {
+/// The OS error code in an error's debug text (`Os { code: 28, ... }`), if there is one.
+fn os_error_code(text: &str) -> Option<i32> {
+    let rest = text.split("Os { code: ").nth(1)?;
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    c: &Chart,
+    path: &Path,
+) -> anyhow::Result<()> {
+    let plot_err = |e| drawing_failure(path, e);
     root.fill(&WHITE).map_err(plot_err)?;
     let mut chart = ChartBuilder::on(&root)
         .caption(&c.title, (FONT, 26))
@@ -365,15 +394,18 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, c: &Chart) -> anyhow::
 pub fn render(chart: &Chart, dir: &Path, stem: &str) -> anyhow::Result<()> {
     register_font();
     let mut svg = String::new();
+    let svg_path = dir.join(format!("{stem}.svg"));
     draw(
         SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area(),
         chart,
+        &svg_path,
     )?;
-    crate::outfile::write_bytes(&dir.join(format!("{stem}.svg")), false, svg.as_bytes())?;
+    crate::outfile::write_bytes(&svg_path, false, svg.as_bytes())?;
     let png = crate::outfile::OutFile::create(&dir.join(format!("{stem}.png")), false)?;
     draw(
         BitMapBackend::new(png.temp_path(), (WIDTH, HEIGHT)).into_drawing_area(),
         chart,
+        png.path(),
     )?;
     png.commit()
 }
