@@ -152,7 +152,12 @@ fn encode_row_group(
 ///
 /// A log that holds less of its run than it should is refused unless `partial` (see
 /// [`check_whole`]).
-pub fn export_agents(
+pub fn export_agents(run_dir: &Path, path: &Path, format: AgentFormat) -> anyhow::Result<u64> {
+    export_agents_with(run_dir, path, format, false)
+}
+
+/// [`export_agents`], reading a log short of its run up to its last whole step when `partial`.
+pub fn export_agents_with(
     run_dir: &Path,
     path: &Path,
     format: AgentFormat,
@@ -269,7 +274,12 @@ pub fn export_agents(
 /// Writes a federation's `regions.csv`: one row per region per step (`step, tax_year, region,
 /// population, rate_0.., revenue, rebate, transfer, welfare, gini, mean_hours, mean_income`);
 /// returns the number of rows.
-pub fn export_regions(run_dir: &Path, path: &Path, partial: bool) -> anyhow::Result<u64> {
+pub fn export_regions(run_dir: &Path, path: &Path) -> anyhow::Result<u64> {
+    export_regions_with(run_dir, path, false)
+}
+
+/// [`export_regions`], reading a log short of its run up to its last whole step when `partial`.
+pub fn export_regions_with(run_dir: &Path, path: &Path, partial: bool) -> anyhow::Result<u64> {
     let view = RunView::open(run_dir)?;
     if view.scenario.regions().is_none() {
         bail!(
@@ -360,7 +370,12 @@ fn event(kind: &str, body: Value) -> Value {
 /// `endpoint` (`step`, `endpoint`, `base_url`, `change`, `reason`: an LLM endpoint ejected or
 /// returned).
 /// Per-worker hours are not events: export them with `--agents`.
-pub fn export_events(run_dir: &Path, path: &Path, partial: bool) -> anyhow::Result<u64> {
+pub fn export_events(run_dir: &Path, path: &Path) -> anyhow::Result<u64> {
+    export_events_with(run_dir, path, false)
+}
+
+/// [`export_events`], reading a log short of its run up to its last whole step when `partial`.
+pub fn export_events_with(run_dir: &Path, path: &Path, partial: bool) -> anyhow::Result<u64> {
     let out = OutFile::create(path, RunView::open(run_dir)?.fsync())?;
     let mut w = BufWriter::new(out.handle()?);
     let (mut lines, mut steps) = (0u64, 0u64);

@@ -207,9 +207,15 @@ fn check(
     )
 }
 
+/// The whole game, one row per tax year; a log that holds less than its run is refused (see
+/// [`crate::logview::check_whole`]).
+pub fn game_table(run_dir: &Path) -> anyhow::Result<(Vec<RoundSummary>, Option<String>)> {
+    game_table_with(run_dir, "the table", false)
+}
+
 /// The whole game, one row per tax year, and why the log holds less than the whole run
 /// when `partial` let it through. `view` names what the caller makes of it ("the table").
-pub fn game_table(
+pub fn game_table_with(
     run_dir: &Path,
     view: &str,
     partial: bool,
@@ -219,8 +225,13 @@ pub fn game_table(
     Ok((rounds(&rec), short))
 }
 
+/// Round (tax year) `k` in full; a log short of its run is refused.
+pub fn round_detail(run_dir: &Path, k: u64) -> anyhow::Result<RoundDetail> {
+    round_detail_with(run_dir, k, false)
+}
+
 /// Round (tax year) `k` in full; a log short of its run is refused unless `partial`.
-pub fn round_detail(run_dir: &Path, k: u64, partial: bool) -> anyhow::Result<RoundDetail> {
+pub fn round_detail_with(run_dir: &Path, k: u64, partial: bool) -> anyhow::Result<RoundDetail> {
     let all = read(run_dir, None)?;
     check(run_dir, &all, "the round", partial)?;
     let scenario = ResolvedScenario::new(all.scenario.clone())?;

@@ -256,13 +256,16 @@ fn drawing_failure(path: &Path, e: impl std::fmt::Debug) -> anyhow::Error {
     }
 }
 
-/// The OS error code in an error's debug text (`Os { code: 28, ... }`), if there is one.
+/// The OS error code in an error's debug text (`Os { code: 28, ... }`, or `(os error 28)`
+/// when the PNG encoder wrapped the I/O error), if there is one.
 fn os_error_code(text: &str) -> Option<i32> {
-    let rest = text.split("Os { code: ").nth(1)?;
-    rest.split(|c: char| !c.is_ascii_digit())
-        .next()?
-        .parse()
-        .ok()
+    ["Os { code: ", "(os error "].iter().find_map(|marker| {
+        let rest = text.split(marker).nth(1)?;
+        rest.split(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse()
+            .ok()
+    })
 }
 
 fn draw<DB: DrawingBackend>(
@@ -467,6 +470,19 @@ pub fn income_histograms(samples: &[&[f64]]) -> IncomeHistograms {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_os_error_is_found_in_plotters_debug_text() {
+        let png = "BackendError(DrawingError(ImageError(IoError(Custom { kind: Other, error: \
+                   \"File too large (os error 27)\" }))))";
+        assert_eq!(os_error_code(png), Some(27));
+        assert_eq!(
+            os_error_code("IOError(Os { code: 28, kind: StorageFull })"),
+            Some(28)
+        );
+        assert_eq!(os_error_code("LayoutError"), None);
+    }
+
     use super::*;
 
     #[test]

@@ -477,7 +477,12 @@ fn baseline_workers_sentence(summary: Option<&Summary>) -> String {
 ///
 /// A log that holds less of its run than it should is refused unless `partial`; a partial
 /// report goes without `summary.json` (its baselines describe the whole run).
-pub fn write_report(run_dir: &Path, partial: bool) -> anyhow::Result<PathBuf> {
+pub fn write_report(run_dir: &Path) -> anyhow::Result<PathBuf> {
+    write_report_with(run_dir, false)
+}
+
+/// [`write_report`], drawing a log short of its run up to its last whole step when `partial`.
+pub fn write_report_with(run_dir: &Path, partial: bool) -> anyhow::Result<PathBuf> {
     let (data, short) = read_run(run_dir, partial)?;
     let summary = match short {
         None => Summary::read(run_dir)?,
@@ -493,7 +498,13 @@ pub fn write_report(run_dir: &Path, partial: bool) -> anyhow::Result<PathBuf> {
     let out = tmp.path();
     let mut figures = String::new();
     for (stem, chart) in charts(&data, summary.as_ref()) {
-        render(&chart, out, &stem)?;
+        // Errors name the file under its final name, not the temporary folder's.
+        render(&chart, out, &stem).map_err(|e| {
+            anyhow::anyhow!(
+                "{}",
+                format!("{e:#}").replace(&out.display().to_string(), &report.display().to_string())
+            )
+        })?;
         let svg_path = out.join(format!("{stem}.svg"));
         let svg = std::fs::read_to_string(&svg_path)
             .with_context(|| format!("cannot read back {}", svg_path.display()))?;
@@ -534,7 +545,12 @@ pub fn write_report(run_dir: &Path, partial: bool) -> anyhow::Result<PathBuf> {
         dir = html_escape(&run_dir.display().to_string()),
         table = summary_table(summary.as_ref()),
     );
-    crate::outfile::write_bytes(&out.join("report.html"), false, html.as_bytes())?;
+    crate::outfile::write_bytes(&out.join("report.html"), false, html.as_bytes()).map_err(|e| {
+        anyhow::anyhow!(
+            "{}",
+            format!("{e:#}").replace(&out.display().to_string(), &report.display().to_string())
+        )
+    })?;
     replace_folder(tmp, &report)?;
     Ok(report)
 }

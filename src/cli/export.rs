@@ -80,17 +80,17 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
             AgentsFormat::Parquet => ("agents.parquet", export::AgentFormat::Parquet),
         };
         let path = dir.join(file);
-        let rows = export::export_agents(&run_dir, &path, format, partial)?;
+        let rows = export::export_agents_with(&run_dir, &path, format, partial)?;
         println!("{rows} rows -> {}", path.display());
     }
     if let Some(EventsFormat::Jsonl) = events {
         let path = dir.join("events.jsonl");
-        let lines = export::export_events(&run_dir, &path, partial)?;
+        let lines = export::export_events_with(&run_dir, &path, partial)?;
         println!("{lines} events -> {}", path.display());
     }
     if let Some(RegionsFormat::Csv) = regions {
         let path = dir.join("regions.csv");
-        let rows = export::export_regions(&run_dir, &path, partial)?;
+        let rows = export::export_regions_with(&run_dir, &path, partial)?;
         println!("{rows} rows -> {}", path.display());
     }
     Ok(ExitCode::SUCCESS)

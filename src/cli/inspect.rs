@@ -55,7 +55,7 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         (None, None) => {
-            let (rows, damaged) = inspect::game_table(&run_dir, "the table", partial)?;
+            let (rows, damaged) = inspect::game_table_with(&run_dir, "the table", partial)?;
             if json {
                 print_json(&json!({"rounds": rows, "damaged": damaged}))?;
             } else {
@@ -63,7 +63,7 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         (Some(k), _) if prompts => {
-            let detail = inspect::round_detail(&run_dir, k, partial)?;
+            let detail = inspect::round_detail_with(&run_dir, k, partial)?;
             let exchanges = inspect_agent::round_exchanges(&run_dir, &detail)?;
             if json {
                 print_json(&inspect_agent::RoundWithPrompts { detail, exchanges })?;
@@ -73,7 +73,7 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         (Some(k), _) => {
-            let detail = inspect::round_detail(&run_dir, k, partial)?;
+            let detail = inspect::round_detail_with(&run_dir, k, partial)?;
             if json {
                 print_json(&detail)?;
             } else {

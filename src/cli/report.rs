@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use simulacra::report::{PLOTS, REGION_PLOTS, write_report};
+use simulacra::report::{PLOTS, REGION_PLOTS, write_report_with};
 use simulacra::run_lock::lock_existing_run_dir;
 
 #[derive(clap::Args)]
@@ -19,7 +19,7 @@ pub struct Args {
 pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     // The report is written into the run folder: held until it is.
     let _lock = lock_existing_run_dir(&args.run_dir)?;
-    let dir = write_report(&args.run_dir, args.partial)?;
+    let dir = write_report_with(&args.run_dir, args.partial)?;
     // A federation's run adds its region plots.
     let regions = REGION_PLOTS
         .iter()

@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::frames::{LlmExchange, PlannerMove};
 use crate::governance::condorcet::pairwise;
 use crate::governance::{self, first_choices};
-use crate::inspect::{RoundSummary, game_table, pct};
+use crate::inspect::{RoundSummary, game_table_with, pct};
 use crate::logview::{RunView, scan};
 use crate::plot::{hours_histogram, income_histograms};
 use crate::run::summary::Summary;
@@ -51,7 +51,7 @@ impl Run {
         }
         let header = RunLog::open(dir)?.header;
         let view = RunView::open(dir)?;
-        let (rounds, damaged) = game_table(dir, "the page", partial)?;
+        let (rounds, damaged) = game_table_with(dir, "the page", partial)?;
         let summary = match damaged {
             None => Summary::read(dir)?,
             Some(_) => None,
