@@ -14,7 +14,6 @@
 //! Every file is written through [`crate::outfile`]: an interrupted or refused export leaves no
 //! truncated CSV or footer-less Parquet under the final name.
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::Arc;
@@ -27,8 +26,17 @@ use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::parser::parse_message_type;
 use serde_json::{Value, json};
 
-use crate::logview::{RunView, StepData, refuse_corrupt, scan};
-use crate::outfile::OutFile;
+use crate::logview::{RunView, StepData, check_whole, scan};
+use crate::outfile::{OutFile, Writer};
+
+/// A Parquet error for people: an I/O error is the writer's own message (the file and the next
+/// step, see [`crate::outfile::failure`]), without the encoder's `External:` prefix.
+fn parquet_failure(e: parquet::errors::ParquetError) -> anyhow::Error {
+    match e {
+        parquet::errors::ParquetError::External(inner) => anyhow::anyhow!("{inner}"),
+        other => anyhow::anyhow!("cannot encode the Parquet file: {other}"),
+    }
+}
 
 /// The per-agent columns, in order (documented in the README).
 pub const AGENT_COLUMNS: [&str; 8] = [
@@ -75,7 +83,7 @@ fn parquet_writer(
     out: &OutFile,
     regions: bool,
     with_model: bool,
-) -> anyhow::Result<SerializedFileWriter<File>> {
+) -> anyhow::Result<SerializedFileWriter<Writer>> {
     let schema = parse_message_type(&format!(
         "message agent_steps {{
             REQUIRED INT64 step;
@@ -100,14 +108,18 @@ fn parquet_writer(
         .set_compression(Compression::SNAPPY)
         .set_created_by(format!("simulacra {}", env!("CARGO_PKG_VERSION")))
         .build();
-    Ok(SerializedFileWriter::new(
-        out.handle()?,
-        Arc::new(schema),
-        Arc::new(props),
-    )?)
+    SerializedFileWriter::new(out.handle()?, Arc::new(schema), Arc::new(props))
+        .map_err(parquet_failure)
 }
 
-fn write_row_group(w: &mut SerializedFileWriter<File>, b: &Block) -> anyhow::Result<()> {
+fn write_row_group(w: &mut SerializedFileWriter<Writer>, b: &Block) -> anyhow::Result<()> {
+    encode_row_group(w, b).map_err(parquet_failure)
+}
+
+fn encode_row_group(
+    w: &mut SerializedFileWriter<Writer>,
+    b: &Block,
+) -> parquet::errors::Result<()> {
     let mut rg = w.next_row_group()?;
     let ints = [&b.step, &b.tax_year, &b.agent];
     let floats = [&b.skill, &b.hours, &b.income, &b.tax, &b.utility];
@@ -137,7 +149,20 @@ fn write_row_group(w: &mut SerializedFileWriter<File>, b: &Block) -> anyhow::Res
 }
 
 /// Writes every worker's row at every step to `path`; returns the number of rows.
+///
+/// A log that holds less of its run than it should is refused unless `partial` (see
+/// [`check_whole`]).
 pub fn export_agents(run_dir: &Path, path: &Path, format: AgentFormat) -> anyhow::Result<u64> {
+    export_agents_with(run_dir, path, format, false)
+}
+
+/// [`export_agents`], reading a log short of its run up to its last whole step when `partial`.
+pub fn export_agents_with(
+    run_dir: &Path,
+    path: &Path,
+    format: AgentFormat,
+    partial: bool,
+) -> anyhow::Result<u64> {
     let view = RunView::open(run_dir)?;
     let n = view.population.len();
     let regions = view.scenario.regions().is_some();
@@ -155,6 +180,7 @@ pub fn export_agents(run_dir: &Path, path: &Path, format: AgentFormat) -> anyhow
             .collect()
     });
     let mut rows = 0u64;
+    let mut steps = 0u64;
     let mut digest_only = false;
     let mut block = Block::default();
     let out = OutFile::create(path, view.fsync())?;
@@ -171,6 +197,7 @@ pub fn export_agents(run_dir: &Path, path: &Path, format: AgentFormat) -> anyhow
         AgentFormat::Parquet => pq = Some(parquet_writer(&out, regions, model_of.is_some())?),
     }
     let damaged = scan(run_dir, true, |s: StepData| {
+        steps += 1;
         let Some(settlement) = view.settle(&s)? else {
             digest_only = true;
             return Ok(());
@@ -231,9 +258,9 @@ pub fn export_agents(run_dir: &Path, path: &Path, format: AgentFormat) -> anyhow
         if block.len() > 0 {
             write_row_group(&mut w, &block)?;
         }
-        w.close()?;
+        w.close().map_err(parquet_failure)?;
     }
-    refuse_corrupt(run_dir, damaged.as_ref(), "the export")?;
+    check_whole(run_dir, steps, damaged.as_ref(), "the export", partial)?;
     if digest_only && rows == 0 {
         bail!(
             "this run logged digests of the hours (log.decisions = \"digest\"), so there are no \
@@ -248,6 +275,11 @@ pub fn export_agents(run_dir: &Path, path: &Path, format: AgentFormat) -> anyhow
 /// population, rate_0.., revenue, rebate, transfer, welfare, gini, mean_hours, mean_income`);
 /// returns the number of rows.
 pub fn export_regions(run_dir: &Path, path: &Path) -> anyhow::Result<u64> {
+    export_regions_with(run_dir, path, false)
+}
+
+/// [`export_regions`], reading a log short of its run up to its last whole step when `partial`.
+pub fn export_regions_with(run_dir: &Path, path: &Path, partial: bool) -> anyhow::Result<u64> {
     let view = RunView::open(run_dir)?;
     if view.scenario.regions().is_none() {
         bail!(
@@ -265,8 +297,9 @@ pub fn export_regions(run_dir: &Path, path: &Path) -> anyhow::Result<u64> {
         "step,tax_year,region,population,{},revenue,rebate,transfer,welfare,gini,mean_hours,mean_income",
         rates.join(",")
     )?;
-    let mut rows = 0u64;
+    let (mut rows, mut steps) = (0u64, 0u64);
     let damaged = scan(run_dir, false, |s| {
+        steps += 1;
         for r in &s.regions {
             // A region's own brackets may differ: its rates are read at the nation's.
             let schedule = crate::econ::TaxSchedule::new(r.cutoffs.clone(), r.rates.clone())?;
@@ -298,7 +331,7 @@ pub fn export_regions(run_dir: &Path, path: &Path) -> anyhow::Result<u64> {
     })?;
     w.flush()?;
     drop(w);
-    refuse_corrupt(run_dir, damaged.as_ref(), "the export")?;
+    check_whole(run_dir, steps, damaged.as_ref(), "the export", partial)?;
     out.commit()?;
     Ok(rows)
 }
@@ -338,10 +371,16 @@ fn event(kind: &str, body: Value) -> Value {
 /// returned).
 /// Per-worker hours are not events: export them with `--agents`.
 pub fn export_events(run_dir: &Path, path: &Path) -> anyhow::Result<u64> {
+    export_events_with(run_dir, path, false)
+}
+
+/// [`export_events`], reading a log short of its run up to its last whole step when `partial`.
+pub fn export_events_with(run_dir: &Path, path: &Path, partial: bool) -> anyhow::Result<u64> {
     let out = OutFile::create(path, RunView::open(run_dir)?.fsync())?;
-    let mut w = BufWriter::new(out.file());
-    let mut lines = 0u64;
+    let mut w = BufWriter::new(out.handle()?);
+    let (mut lines, mut steps) = (0u64, 0u64);
     let damaged = scan(run_dir, false, |s| {
+        steps += 1;
         let mut out = vec![event(
             "step_begin",
             json!({"step": s.step, "tax_year": s.tax_year}),
@@ -386,7 +425,7 @@ pub fn export_events(run_dir: &Path, path: &Path) -> anyhow::Result<u64> {
     })?;
     w.flush()?;
     drop(w);
-    refuse_corrupt(run_dir, damaged.as_ref(), "the export")?;
+    check_whole(run_dir, steps, damaged.as_ref(), "the export", partial)?;
     out.commit()?;
     Ok(lines)
 }

@@ -95,7 +95,7 @@ struct Recorded {
     regions: Vec<crate::frames::RegionOutcome>,
     year_moves: Vec<crate::frames::MoveRecord>,
     federal_moves: Vec<PlannerMove>,
-    damaged: Option<String>,
+    damaged: Option<crate::runlog::Damage>,
 }
 
 fn read(run_dir: &Path, keep_decisions_of: Option<u64>) -> anyhow::Result<Recorded> {
@@ -114,36 +114,34 @@ fn read(run_dir: &Path, keep_decisions_of: Option<u64>) -> anyhow::Result<Record
         federal_moves: Vec::new(),
         damaged: None,
     };
-    rec.damaged = log
-        .frames(|frame, _| {
-            match frame {
-                Frame::PlannerMove(m) => rec.moves.push(m),
-                Frame::Outcome(o) => rec.outcomes.push(o),
-                Frame::Decisions {
-                    step,
-                    first_agent,
-                    hours,
-                } => {
-                    if keep_decisions_of == Some(step) {
-                        rec.decisions.push((step, first_agent, hours));
-                    }
+    rec.damaged = log.frames(|frame, _| {
+        match frame {
+            Frame::PlannerMove(m) => rec.moves.push(m),
+            Frame::Outcome(o) => rec.outcomes.push(o),
+            Frame::Decisions {
+                step,
+                first_agent,
+                hours,
+            } => {
+                if keep_decisions_of == Some(step) {
+                    rec.decisions.push((step, first_agent, hours));
                 }
-                Frame::StepBegin { .. } | Frame::DecisionDigest { .. } => {}
-                Frame::Llm(e) => rec.exchanges.push(e),
-                Frame::Endpoint(e) => rec.endpoint_events.push(e),
-                Frame::Election(e) => rec.elections.push(e),
-                Frame::InRegion { region, frame } => {
-                    if let Frame::PlannerMove(m) = *frame {
-                        rec.region_moves.push((region, m));
-                    }
-                }
-                Frame::RegionOutcome(o) => rec.regions.push(o),
-                Frame::Moves(m) => rec.year_moves.push(m),
-                Frame::FederalMove(m) => rec.federal_moves.push(m),
             }
-            Ok(())
-        })?
-        .map(|d| d.to_string());
+            Frame::StepBegin { .. } | Frame::DecisionDigest { .. } => {}
+            Frame::Llm(e) => rec.exchanges.push(e),
+            Frame::Endpoint(e) => rec.endpoint_events.push(e),
+            Frame::Election(e) => rec.elections.push(e),
+            Frame::InRegion { region, frame } => {
+                if let Frame::PlannerMove(m) = *frame {
+                    rec.region_moves.push((region, m));
+                }
+            }
+            Frame::RegionOutcome(o) => rec.regions.push(o),
+            Frame::Moves(m) => rec.year_moves.push(m),
+            Frame::FederalMove(m) => rec.federal_moves.push(m),
+        }
+        Ok(())
+    })?;
     Ok(rec)
 }
 
@@ -192,15 +190,50 @@ fn rounds(rec: &Recorded) -> Vec<RoundSummary> {
     out
 }
 
-/// The whole game, one row per tax year; also says if the log ended badly.
-pub fn game_table(run_dir: &Path) -> anyhow::Result<(Vec<RoundSummary>, Option<String>)> {
-    let rec = read(run_dir, None)?;
-    Ok((rounds(&rec), rec.damaged))
+/// Whether `rec` holds the whole run: refused when it does not, unless `partial` (then the
+/// warning is returned); see [`crate::logview::check_whole`].
+fn check(
+    run_dir: &Path,
+    rec: &Recorded,
+    view: &str,
+    partial: bool,
+) -> anyhow::Result<Option<String>> {
+    crate::logview::check_whole(
+        run_dir,
+        rec.outcomes.len() as u64,
+        rec.damaged.as_ref(),
+        view,
+        partial,
+    )
 }
 
-/// Round (tax year) `k` in full.
+/// The whole game, one row per tax year; a log that holds less than its run is refused (see
+/// [`crate::logview::check_whole`]).
+pub fn game_table(run_dir: &Path) -> anyhow::Result<(Vec<RoundSummary>, Option<String>)> {
+    game_table_with(run_dir, "the table", false)
+}
+
+/// The whole game, one row per tax year, and why the log holds less than the whole run
+/// when `partial` let it through. `view` names what the caller makes of it ("the table").
+pub fn game_table_with(
+    run_dir: &Path,
+    view: &str,
+    partial: bool,
+) -> anyhow::Result<(Vec<RoundSummary>, Option<String>)> {
+    let rec = read(run_dir, None)?;
+    let short = check(run_dir, &rec, view, partial)?;
+    Ok((rounds(&rec), short))
+}
+
+/// Round (tax year) `k` in full; a log short of its run is refused.
 pub fn round_detail(run_dir: &Path, k: u64) -> anyhow::Result<RoundDetail> {
+    round_detail_with(run_dir, k, false)
+}
+
+/// Round (tax year) `k` in full; a log short of its run is refused unless `partial`.
+pub fn round_detail_with(run_dir: &Path, k: u64, partial: bool) -> anyhow::Result<RoundDetail> {
     let all = read(run_dir, None)?;
+    check(run_dir, &all, "the round", partial)?;
     let scenario = ResolvedScenario::new(all.scenario.clone())?;
     let summaries = rounds(&all);
     let Some(summary) = summaries.iter().find(|r| r.tax_year == k).cloned() else {

@@ -239,26 +239,138 @@ pub fn scan(
     Ok(damaged)
 }
 
-/// What a reader that writes a whole view of a run (an export, the report) does with the way
-/// its log ended: a log cut inside a step (a killed run) is read up to its last whole step with
-/// a warning; a log with a corrupt or out-of-place frame is refused, since everything after the
-/// frame would be missing from the view without a sign.
-pub fn refuse_corrupt(run_dir: &Path, damaged: Option<&Damage>, view: &str) -> anyhow::Result<()> {
-    match damaged {
-        None => Ok(()),
-        Some(d) if d.torn => {
-            eprintln!(
-                "warning: the log ends inside an unfinished step; {view} holds the whole steps \
-                 before it: {d}"
-            );
-            Ok(())
-        }
-        Some(d) => bail!(
-            "{}: {d}. {view} would miss everything after byte {}, so it was not written; \
-             `simulacra resume {}` recomputes the run from the last whole step before it",
-            run_dir.join(crate::runlog::LOG_FILE).display(),
-            d.offset,
-            run_dir.display()
-        ),
+/// The part of `summary.json` that says how much log the finished run wrote. Read without
+/// checking the log's SHA-256: a log cut after the run finished no longer has it, and the point
+/// is to say how much of it is missing.
+#[derive(serde::Deserialize)]
+struct Recorded {
+    steps_run: u64,
+    log_bytes: u64,
+}
+
+fn recorded(run_dir: &Path) -> anyhow::Result<Option<Recorded>> {
+    let path = run_dir.join("summary.json");
+    let file = match simulacra_actors::log::open_regular(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => bail!("cannot read {}: {e}", path.display()),
+    };
+    serde_json::from_reader(std::io::BufReader::new(file))
+        .map(Some)
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "{} is not a simulacra summary ({e}); move it away to read the log alone",
+                path.display()
+            )
+        })
+}
+
+/// Why a log holds less of its run than it should, when it does: a corrupt or out-of-place
+/// frame; fewer steps or bytes than `summary.json` records; or, without a summary, fewer steps
+/// than the scenario's `simulation.timesteps` (a run that was stopped, failed or is running).
+/// `steps_held` is the number of whole steps a reader found before `damaged`.
+pub fn shortfall(
+    run_dir: &Path,
+    steps_held: u64,
+    damaged: Option<&Damage>,
+) -> anyhow::Result<Option<String>> {
+    let log = run_dir.join(crate::runlog::LOG_FILE);
+    if let Some(d) = damaged.filter(|d| !d.torn) {
+        return Ok(Some(format!("{}: {d}", log.display())));
     }
+    let log_len = std::fs::metadata(&log).map_or(0, |m| m.len());
+    let torn = if damaged.is_some() {
+        " and the start of an unfinished step"
+    } else {
+        ""
+    };
+    if let Some(r) = recorded(run_dir)? {
+        if steps_held < r.steps_run || log_len < r.log_bytes {
+            return Ok(Some(format!(
+                "{} ({log_len} bytes) holds {steps_held} whole steps{torn}, but {} records a \
+                 finished run of {} steps ({} bytes): the log lost its end after the run \
+                 finished",
+                log.display(),
+                run_dir.join("summary.json").display(),
+                r.steps_run,
+                r.log_bytes
+            )));
+        }
+        return Ok(None);
+    }
+    let timesteps = RunLog::open(run_dir)?.scenario.simulation.timesteps;
+    if steps_held < timesteps {
+        return Ok(Some(format!(
+            "{} holds {steps_held} of the run's {timesteps} steps{torn}, and the folder has no \
+             summary.json: the run did not finish (it was stopped, it failed, or it is still \
+             running)",
+            log.display()
+        )));
+    }
+    Ok(None)
+}
+
+/// What every reader of a whole run (`inspect`, `export`, `report`, `view`) does with a log
+/// that holds less of its run than it should (see [`shortfall`]): it refuses it, saying what is
+/// missing and what to do, unless `partial` (`--partial`) is given; then it reads the whole
+/// steps the log holds and warns on stderr. Returns that warning when it read a partial log.
+/// A log without one whole step is refused either way. `view` names what the reader makes
+/// ("the export", "the report", ...).
+pub fn check_whole(
+    run_dir: &Path,
+    steps_held: u64,
+    damaged: Option<&Damage>,
+    view: &str,
+    partial: bool,
+) -> anyhow::Result<Option<String>> {
+    let dir = run_dir.display();
+    if steps_held == 0 {
+        let why = damaged.map_or(String::new(), |d| format!(" ({d})"));
+        bail!(
+            "{}: the log holds no step{why}: the run stopped before its first step was logged \
+             (a failed start, such as an LLM server that did not answer); `simulacra resume \
+             {dir}` starts it again, or `simulacra run --out {dir} --force` replaces it",
+            run_dir.join(crate::runlog::LOG_FILE).display()
+        );
+    }
+    let Some(why) = shortfall(run_dir, steps_held, damaged)? else {
+        if let Some(d) = damaged {
+            eprintln!(
+                "warning: the log ends inside an unfinished step after all of the run's steps; \
+                 {view} holds every step: {d}"
+            );
+        }
+        return Ok(None);
+    };
+    if partial {
+        eprintln!(
+            "warning: {why}; {view} holds the {steps_held} whole steps before that (--partial)"
+        );
+        return Ok(Some(why));
+    }
+    let fix = if damaged.is_some_and(|d| !d.torn) {
+        "recomputes the run from the last whole step before it"
+    } else {
+        "recomputes the missing steps"
+    };
+    let mut view = view.to_string();
+    if let Some(first) = view.get(..1) {
+        view.replace_range(..1, &first.to_uppercase());
+    }
+    bail!(
+        "{why}. {view} would hold only the first {steps_held} steps, so none was made: \
+         `simulacra resume {dir}` {fix}, or add --partial to read the {steps_held} whole steps \
+         the log holds"
+    )
+}
+
+/// [`check_whole`] for a reader that does not scan the whole log itself (`inspect --agent`):
+/// one pass over the log without the per-worker hours.
+pub fn check_run(run_dir: &Path, view: &str, partial: bool) -> anyhow::Result<Option<String>> {
+    let mut steps = 0u64;
+    let damaged = scan(run_dir, false, |_| {
+        steps += 1;
+        Ok(())
+    })?;
+    check_whole(run_dir, steps, damaged.as_ref(), view, partial)
 }

@@ -5,13 +5,107 @@
 //!
 //! The temporary file comes from the `tempfile` crate (unique name, removed when dropped
 //! uncommitted). With the run's fsync policy at `step`, the file is synced before the rename
-//! and the folder after it, so the rename survives a power loss too.
+//! and the folder after it, so the rename survives a power loss too. A process killed while
+//! writing leaves its temporary file behind: the writer holds an `flock` on it while it lives,
+//! so [`remove_stale_temps`] can tell a dead writer's file (unlocked) from a live one's.
+//!
+//! Every I/O error names the output's final path and what to do next ([`failure`]).
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use anyhow::{Context, anyhow};
+
+/// What to do after an I/O error of kind `kind` while writing an output.
+fn next_step(kind: io::ErrorKind) -> &'static str {
+    use io::ErrorKind::*;
+    match kind {
+        StorageFull | QuotaExceeded | FileTooLarge => {
+            "the disk is full (or a size limit was reached): free space, then run the command \
+             again; the file under that name was left as it was"
+        }
+        PermissionDenied | ReadOnlyFilesystem => {
+            "the folder cannot be written: make it writable (or write elsewhere), then run the \
+             command again"
+        }
+        _ => {
+            "the file under that name was left as it was; run the command again once the cause is fixed"
+        }
+    }
+}
+
+/// The message of an I/O error while writing `path`: the file, the error and the next step.
+pub fn failure(path: &Path, e: &io::Error) -> String {
+    format!(
+        "cannot write {}: {e}; {}",
+        path.display(),
+        next_step(e.kind())
+    )
+}
+
+fn named(path: &Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), failure(path, &e))
+}
+
+/// A handle on an output's temporary file whose errors say which output failed and what to
+/// do (see [`failure`]), so that a writer that only sees `io::Error`s (CSV rows, the Parquet
+/// encoder) reports them as a person can act on.
+pub struct Writer {
+    file: File,
+    path: PathBuf,
+}
+
+impl Write for Writer {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write(buf).map_err(|e| named(&self.path, e))
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush().map_err(|e| named(&self.path, e))
+    }
+}
+
+/// Removes what earlier writers of `path` left behind when they were killed: temporary files
+/// `.NAME.XXXXXX.tmp[.ext]` beside it that no live writer holds. Returns the files removed.
+/// A file that cannot be opened or removed is left alone (it is not in the way).
+pub fn remove_stale_temps(path: &Path) -> Vec<PathBuf> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Vec::new();
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file_name.strip_prefix(&prefix) else {
+            continue;
+        };
+        // The random part is 6 characters, then `.tmp` and the extension, if any.
+        if !(rest.len() > 6 && rest[6..].starts_with(".tmp")) {
+            continue;
+        }
+        let candidate = entry.path();
+        if !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let Ok(file) = std::fs::OpenOptions::new().read(true).open(&candidate) else {
+            continue;
+        };
+        // Locked: a live writer's file. Removed while locked here, so no writer takes it.
+        if file.try_lock().is_ok() && std::fs::remove_file(&candidate).is_ok() {
+            removed.push(candidate);
+        }
+    }
+    removed.sort();
+    removed
+}
 
 /// An output file being written; nothing is under its final name until [`OutFile::commit`].
 pub struct OutFile {
@@ -38,6 +132,10 @@ impl OutFile {
             None => ".tmp".to_string(),
         };
         let prefix = format!(".{}.", name.to_string_lossy());
+        // What a killed writer of the same output left goes first.
+        for stale in remove_stale_temps(path) {
+            tracing::info!(file = %stale.display(), "removed a temporary file a killed writer left");
+        }
         let mut builder = tempfile::Builder::new();
         builder.prefix(&prefix).suffix(&suffix);
         // A temporary file is private (0600) by default; an output is an ordinary file, so it
@@ -49,7 +147,11 @@ impl OutFile {
         }
         let tmp = builder
             .tempfile_in(dir)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+            .map_err(|e| anyhow!(failure(path, &e)))?;
+        // Held while this file lives (the kernel drops it if the process dies), so that a later
+        // writer can tell it from a file a killed writer left; a filesystem without locks only
+        // loses that.
+        let _ = tmp.as_file().try_lock();
         Ok(OutFile {
             tmp,
             path: path.to_path_buf(),
@@ -62,12 +164,18 @@ impl OutFile {
         self.tmp.as_file()
     }
 
-    /// A second handle on the temporary file, for writers that want to own one.
-    pub fn handle(&self) -> anyhow::Result<File> {
-        self.tmp
+    /// A second handle on the temporary file, for writers that want to own one; its errors
+    /// name the output (see [`Writer`]).
+    pub fn handle(&self) -> anyhow::Result<Writer> {
+        let file = self
+            .tmp
             .as_file()
             .try_clone()
-            .with_context(|| format!("cannot write {}", self.path.display()))
+            .map_err(|e| anyhow!(failure(&self.path, &e)))?;
+        Ok(Writer {
+            file,
+            path: self.path.clone(),
+        })
     }
 
     /// The temporary file's path, for writers that open a path themselves.
@@ -87,12 +195,11 @@ impl OutFile {
             self.tmp
                 .as_file()
                 .sync_all()
-                .with_context(|| format!("cannot write {}", path.display()))?;
+                .map_err(|e| anyhow!(failure(&path, &e)))?;
         }
         self.tmp
             .persist(&path)
-            .map_err(|e| e.error)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+            .map_err(|e| anyhow!(failure(&path, &e.error)))?;
         if self.fsync
             && let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty())
         {
@@ -108,24 +215,20 @@ impl OutFile {
 pub fn write_with(
     path: &Path,
     fsync: bool,
-    f: impl FnOnce(&mut BufWriter<&File>) -> anyhow::Result<()>,
+    f: impl FnOnce(&mut BufWriter<Writer>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let out = OutFile::create(path, fsync)?;
     {
-        let mut w = BufWriter::new(out.file());
+        let mut w = BufWriter::new(out.handle()?);
         f(&mut w)?;
-        w.flush()
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        w.flush()?;
     }
     out.commit()
 }
 
 /// Writes `bytes` to `path` atomically.
 pub fn write_bytes(path: &Path, fsync: bool, bytes: &[u8]) -> anyhow::Result<()> {
-    write_with(path, fsync, |w| {
-        w.write_all(bytes)
-            .with_context(|| format!("cannot write {}", path.display()))
-    })
+    write_with(path, fsync, |w| Ok(w.write_all(bytes)?))
 }
 
 #[cfg(test)]

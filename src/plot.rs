@@ -237,11 +237,43 @@ impl Chart {
     }
 }
 
-fn plot_err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
-    anyhow!("drawing a chart failed: {e:?}")
+/// A drawing error for people. plotters' bitmap backend shows its errors only in Rust's debug
+/// form (`ImageError(IoError(Os { code: 28, .. }))`): the OS error is taken out of it, so the
+/// message names the file and the next step as every other output's does, and no debug text
+/// reaches the user.
+fn drawing_failure(path: &Path, e: impl std::fmt::Debug) -> anyhow::Error {
+    let text = format!("{e:?}");
+    match os_error_code(&text) {
+        Some(code) => anyhow!(crate::outfile::failure(
+            path,
+            &std::io::Error::from_raw_os_error(code)
+        )),
+        None => anyhow!(
+            "cannot draw {}: the plotting library failed on this chart; the file under that \
+             name was left as it was",
+            path.display()
+        ),
+    }
 }
 
-fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, c: &Chart) -> anyhow::Result<()> {
+/// The OS error code in an error's debug text (`Os { code: 28, ... }`, or `(os error 28)`
+/// when the PNG encoder wrapped the I/O error), if there is one.
+fn os_error_code(text: &str) -> Option<i32> {
+    ["Os { code: ", "(os error "].iter().find_map(|marker| {
+        let rest = text.split(marker).nth(1)?;
+        rest.split(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse()
+            .ok()
+    })
+}
+
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    c: &Chart,
+    path: &Path,
+) -> anyhow::Result<()> {
+    let plot_err = |e| drawing_failure(path, e);
     root.fill(&WHITE).map_err(plot_err)?;
     let mut chart = ChartBuilder::on(&root)
         .caption(&c.title, (FONT, 26))
@@ -365,15 +397,18 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, c: &Chart) -> anyhow::
 pub fn render(chart: &Chart, dir: &Path, stem: &str) -> anyhow::Result<()> {
     register_font();
     let mut svg = String::new();
+    let svg_path = dir.join(format!("{stem}.svg"));
     draw(
         SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area(),
         chart,
+        &svg_path,
     )?;
-    crate::outfile::write_bytes(&dir.join(format!("{stem}.svg")), false, svg.as_bytes())?;
+    crate::outfile::write_bytes(&svg_path, false, svg.as_bytes())?;
     let png = crate::outfile::OutFile::create(&dir.join(format!("{stem}.png")), false)?;
     draw(
         BitMapBackend::new(png.temp_path(), (WIDTH, HEIGHT)).into_drawing_area(),
         chart,
+        png.path(),
     )?;
     png.commit()
 }
@@ -435,6 +470,19 @@ pub fn income_histograms(samples: &[&[f64]]) -> IncomeHistograms {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_os_error_is_found_in_plotters_debug_text() {
+        let png = "BackendError(DrawingError(ImageError(IoError(Custom { kind: Other, error: \
+                   \"File too large (os error 27)\" }))))";
+        assert_eq!(os_error_code(png), Some(27));
+        assert_eq!(
+            os_error_code("IOError(Os { code: 28, kind: StorageFull })"),
+            Some(28)
+        );
+        assert_eq!(os_error_code("LayoutError"), None);
+    }
+
     use super::*;
 
     #[test]

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::run::summary::{GameSummary, Summary, policy_word};
 use anyhow::Context;
 
-use crate::logview::{RunView, refuse_corrupt, scan};
+use crate::logview::{RunView, check_whole, scan};
 use crate::plot::{
     Chart, PALETTE, Series, Ticks, hours_histogram, income_histograms, render, thousands,
 };
@@ -72,7 +72,8 @@ struct RunData {
     regions: Vec<Vec<(f64, f64)>>,
 }
 
-fn read_run(run_dir: &Path) -> anyhow::Result<RunData> {
+/// The run's data, and the warning when `partial` let a log short of its run through.
+fn read_run(run_dir: &Path, partial: bool) -> anyhow::Result<(RunData, Option<String>)> {
     let view = RunView::open(run_dir)?;
     let mut d = RunData {
         steps: Vec::new(),
@@ -119,11 +120,14 @@ fn read_run(run_dir: &Path) -> anyhow::Result<RunData> {
         }
         Ok(())
     })?;
-    refuse_corrupt(run_dir, damaged.as_ref(), "the report")?;
-    if d.steps.is_empty() {
-        anyhow::bail!("{}: the log holds no complete step", run_dir.display());
-    }
-    Ok(d)
+    let short = check_whole(
+        run_dir,
+        d.steps.len() as u64,
+        damaged.as_ref(),
+        "the report",
+        partial,
+    )?;
+    Ok((d, short))
 }
 
 fn bracket_label(cutoffs: &[f64], j: usize) -> String {
@@ -466,16 +470,44 @@ fn baseline_workers_sentence(summary: Option<&Summary>) -> String {
     }
 }
 
-/// Writes the report into `RUN_DIR/report/` and returns that folder.
+/// Writes the report into `RUN_DIR/report/` and returns that folder. The report is drawn into
+/// a temporary folder beside it, which replaces `report/` only once every file is written, so
+/// a full disk or a kill leaves the previous report (or none), never half of one. The caller
+/// holds the run's lock, so a temporary folder found there is a killed report's and goes.
+///
+/// A log that holds less of its run than it should is refused unless `partial`; a partial
+/// report goes without `summary.json` (its baselines describe the whole run).
 pub fn write_report(run_dir: &Path) -> anyhow::Result<PathBuf> {
-    let data = read_run(run_dir)?;
-    let summary = Summary::read(run_dir)?;
-    let out = run_dir.join("report");
-    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    write_report_with(run_dir, false)
+}
+
+/// [`write_report`], drawing a log short of its run up to its last whole step when `partial`.
+pub fn write_report_with(run_dir: &Path, partial: bool) -> anyhow::Result<PathBuf> {
+    let (data, short) = read_run(run_dir, partial)?;
+    let summary = match short {
+        None => Summary::read(run_dir)?,
+        Some(_) => None,
+    };
+    let report = run_dir.join("report");
+    remove_stale_report_folders(run_dir);
+    let tmp = tempfile::Builder::new()
+        .prefix(".report.")
+        .suffix(".tmp")
+        .tempdir_in(run_dir)
+        .map_err(|e| anyhow::anyhow!(crate::outfile::failure(&report, &e)))?;
+    let out = tmp.path();
     let mut figures = String::new();
     for (stem, chart) in charts(&data, summary.as_ref()) {
-        render(&chart, &out, &stem)?;
-        let svg = std::fs::read_to_string(out.join(format!("{stem}.svg")))?;
+        // Errors name the file under its final name, not the temporary folder's.
+        render(&chart, out, &stem).map_err(|e| {
+            anyhow::anyhow!(
+                "{}",
+                format!("{e:#}").replace(&out.display().to_string(), &report.display().to_string())
+            )
+        })?;
+        let svg_path = out.join(format!("{stem}.svg"));
+        let svg = std::fs::read_to_string(&svg_path)
+            .with_context(|| format!("cannot read back {}", svg_path.display()))?;
         let svg = match svg.find("<svg") {
             Some(i) => &svg[i..],
             None => &svg,
@@ -513,6 +545,72 @@ pub fn write_report(run_dir: &Path) -> anyhow::Result<PathBuf> {
         dir = html_escape(&run_dir.display().to_string()),
         table = summary_table(summary.as_ref()),
     );
-    crate::outfile::write_bytes(&out.join("report.html"), false, html.as_bytes())?;
-    Ok(out)
+    crate::outfile::write_bytes(&out.join("report.html"), false, html.as_bytes()).map_err(|e| {
+        anyhow::anyhow!(
+            "{}",
+            format!("{e:#}").replace(&out.display().to_string(), &report.display().to_string())
+        )
+    })?;
+    replace_folder(tmp, &report)?;
+    Ok(report)
+}
+
+/// Folders `.report.*.tmp` and `.report.*.old` a killed report left in `run_dir`.
+fn remove_stale_report_folders(run_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(run_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(".report.")
+            && (name.ends_with(".tmp") || name.ends_with(".old"))
+            && entry.file_type().is_ok_and(|t| t.is_dir())
+        {
+            // Best effort: a folder that cannot go is not in the way.
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Puts the complete folder `tmp` in the place of `dest`. The files of an earlier `dest` that
+/// the new one does not have (a user's own) are moved into it; the earlier report's own files
+/// go with the old folder.
+fn replace_folder(tmp: tempfile::TempDir, dest: &Path) -> anyhow::Result<()> {
+    let fail = |e: std::io::Error| anyhow::anyhow!(crate::outfile::failure(dest, &e));
+    let new = tmp.keep();
+    let old = dest.with_file_name(format!(
+        ".report.{}.old",
+        new.file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix(".report."))
+            .and_then(|n| n.strip_suffix(".tmp"))
+            .unwrap_or("previous")
+    ));
+    let had_old = match std::fs::rename(dest, &old) {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&new);
+            return Err(fail(e));
+        }
+    };
+    if let Err(e) = std::fs::rename(&new, dest) {
+        let _ = std::fs::remove_dir_all(&new);
+        if had_old {
+            let _ = std::fs::rename(&old, dest);
+        }
+        return Err(fail(e));
+    }
+    if had_old {
+        if let Ok(entries) = std::fs::read_dir(&old) {
+            for entry in entries.flatten() {
+                let target = dest.join(entry.file_name());
+                if !target.exists() {
+                    let _ = std::fs::rename(entry.path(), target);
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(&old);
+    }
+    Ok(())
 }

@@ -172,15 +172,19 @@ fn damaged_logs_are_reported_with_their_offset() {
     let log = dir.join("run.log");
     let full = std::fs::read(&log).unwrap();
 
-    // Truncated: inspect still shows the intact prefix and says where the log breaks.
+    // Truncated: inspect refuses a log short of its summary, and with --partial shows the
+    // intact prefix and says where the log breaks.
     std::fs::write(&log, &full[..full.len() - 100]).unwrap();
     let o = simulacra(&["inspect", d]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(stderr(&o).contains("--partial"), "{}", stderr(&o));
+    let o = simulacra(&["inspect", d, "--partial"]);
     assert!(o.status.success(), "{}", stderr(&o));
     // The warning goes to stderr; stdout holds only the table.
-    assert!(stderr(&o).contains("truncated at byte"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("unfinished step"), "{}", stderr(&o));
     assert!(!stdout(&o).contains("warning"), "{}", stdout(&o));
-    let o = simulacra(&["inspect", d, "--agent", "2"]);
-    assert!(stderr(&o).contains("truncated at byte"), "{}", stderr(&o));
+    let o = simulacra(&["inspect", d, "--agent", "2", "--partial"]);
+    assert!(stderr(&o).contains("unfinished step"), "{}", stderr(&o));
     assert!(!stdout(&o).contains("warning"), "{}", stdout(&o));
     let o = simulacra(&["replay", d, "--verify"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));

@@ -133,8 +133,12 @@ fn deleted_or_reordered_steps_are_refused_with_their_offset() {
         assert_eq!(o.status.code(), Some(2), "{what}: {}", stdout(&o));
         assert!(!dir.join("events.jsonl").exists(), "{what}");
 
-        // inspect shows the intact steps and says where the log stops being trustworthy.
+        // inspect refuses the log, and with --partial shows the intact steps and says where
+        // the log stops being trustworthy.
         let o = simulacra(&["inspect", d]);
+        assert_eq!(o.status.code(), Some(2), "{what}: {}", stdout(&o));
+        assert!(stderr(&o).contains(&at), "{what}: {}", stderr(&o));
+        let o = simulacra(&["inspect", d, "--partial"]);
         assert!(o.status.success(), "{what}: {}", stderr(&o));
         // The warning goes to stderr, out of the table.
         assert!(stderr(&o).contains(&at), "{what}: {}", stderr(&o));

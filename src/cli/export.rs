@@ -25,6 +25,10 @@ pub struct Args {
     /// Write into this folder instead of RUN_DIR.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Export a log that holds fewer steps than its run (a stopped, cut or damaged run) up to
+    /// its last whole step, with a warning, instead of refusing it (see docs/inspect.md).
+    #[arg(long)]
+    partial: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -50,6 +54,7 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
         events,
         regions,
         out,
+        partial,
     } = args;
     if agents.is_none() && events.is_none() && regions.is_none() {
         bail!("export needs --agents csv|parquet, --events jsonl and/or --regions csv");
@@ -75,17 +80,17 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
             AgentsFormat::Parquet => ("agents.parquet", export::AgentFormat::Parquet),
         };
         let path = dir.join(file);
-        let rows = export::export_agents(&run_dir, &path, format)?;
+        let rows = export::export_agents_with(&run_dir, &path, format, partial)?;
         println!("{rows} rows -> {}", path.display());
     }
     if let Some(EventsFormat::Jsonl) = events {
         let path = dir.join("events.jsonl");
-        let lines = export::export_events(&run_dir, &path)?;
+        let lines = export::export_events_with(&run_dir, &path, partial)?;
         println!("{lines} events -> {}", path.display());
     }
     if let Some(RegionsFormat::Csv) = regions {
         let path = dir.join("regions.csv");
-        let rows = export::export_regions(&run_dir, &path)?;
+        let rows = export::export_regions_with(&run_dir, &path, partial)?;
         println!("{rows} rows -> {}", path.display());
     }
     Ok(ExitCode::SUCCESS)

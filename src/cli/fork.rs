@@ -4,8 +4,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use simulacra::run::folder::prepare_out_dir;
-use simulacra::run::{fork_run, interrupt};
-use simulacra::run_lock::lock_run_dir;
+use simulacra::run::fork::plan_fork;
+use simulacra::run::interrupt;
+use simulacra::run_lock::{LOCK_FILE, lock_run_dir};
+use simulacra::runlog::LOG_FILE;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -35,17 +37,35 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
         out,
         force,
     } = args;
-    // The parent's own folder is refused by the fork itself, before anything is removed.
-    let parent = std::fs::canonicalize(&run_dir).ok();
-    let _lock = if out.exists() && std::fs::canonicalize(&out).ok() == parent {
-        None
-    } else {
-        let lock = lock_run_dir(&out)?;
-        prepare_out_dir(&out, force, "--force")?;
-        Some(lock)
+    // Everything that can refuse the fork is checked before --out is touched, so a refused
+    // fork leaves nothing behind (the parent's own folder among them).
+    let plan = plan_fork(&run_dir, at, &sets, &out)?;
+    let created = !out.exists();
+    let lock = lock_run_dir(&out)?;
+    let started = prepare_out_dir(&out, force, "--force")
+        .and_then(|()| interrupt::listen())
+        .and_then(|()| plan.run(&out));
+    let forked = match started {
+        Ok(forked) => forked,
+        Err(e) if out.join(LOG_FILE).is_file() => {
+            return Err(e.context(format!(
+                "the fork stopped after it started writing {}: `simulacra resume {}` continues \
+                 it, or add --force to this command to start it over",
+                out.display(),
+                out.display()
+            )));
+        }
+        Err(e) => {
+            // No log was written: the folder this command made (with only the lock file in
+            // it) goes, so the same command can be run again as it is.
+            if created {
+                let _ = std::fs::remove_file(out.join(LOCK_FILE));
+                drop(lock);
+                let _ = std::fs::remove_dir(&out);
+            }
+            return Err(e);
+        }
     };
-    interrupt::listen()?;
-    let forked = fork_run(&run_dir, at, &sets, &out)?;
     let prefix = match forked.from_snapshot {
         Some(step) => format!("the shared prefix restored from the snapshot at step {step}"),
         None => "the shared prefix re-executed from step 0".to_string(),

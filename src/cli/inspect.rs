@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use serde_json::json;
-use simulacra::{inspect, inspect_agent};
+use simulacra::{inspect, inspect_agent, logview};
 
 use super::print_json;
 
@@ -25,14 +25,11 @@ pub struct Args {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
-}
-
-/// A log that ends badly: said on stderr, after the rows it cut short, so that stdout holds
-/// only the table (and a pipe into another program gets no stray line).
-fn warn_damaged(damaged: Option<&str>) {
-    if let Some(d) = damaged {
-        eprintln!("warning: the log ends badly after the rows above: {d}");
-    }
+    /// Show a log that holds fewer steps than its run (a stopped, cut or damaged run, or one
+    /// still running) up to its last whole step, with a warning on stderr, instead of refusing
+    /// it; with --json, `damaged` says what is missing.
+    #[arg(long)]
+    partial: bool,
 }
 
 pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
@@ -42,28 +39,31 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
         prompts,
         agent,
         json,
+        partial,
     } = args;
     match (round, agent) {
         (None, Some(agent)) => {
-            let t = inspect_agent::agent_trajectory(&run_dir, agent)?;
+            let short = logview::check_run(&run_dir, "the trajectory", partial)?;
+            let mut t = inspect_agent::agent_trajectory(&run_dir, agent)?;
+            // What is missing, as the other views say it (the trajectory alone names only a
+            // damaged frame, not a log cut at a step's end).
+            t.damaged = short;
             if json {
                 print_json(&t)?;
             } else {
                 print!("{}", inspect_agent::render_trajectory(&t));
-                warn_damaged(t.damaged.as_deref());
             }
         }
         (None, None) => {
-            let (rows, damaged) = inspect::game_table(&run_dir)?;
+            let (rows, damaged) = inspect::game_table_with(&run_dir, "the table", partial)?;
             if json {
                 print_json(&json!({"rounds": rows, "damaged": damaged}))?;
             } else {
                 print!("{}", inspect::render_table(&rows));
-                warn_damaged(damaged.as_deref());
             }
         }
         (Some(k), _) if prompts => {
-            let detail = inspect::round_detail(&run_dir, k)?;
+            let detail = inspect::round_detail_with(&run_dir, k, partial)?;
             let exchanges = inspect_agent::round_exchanges(&run_dir, &detail)?;
             if json {
                 print_json(&inspect_agent::RoundWithPrompts { detail, exchanges })?;
@@ -73,7 +73,7 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         (Some(k), _) => {
-            let detail = inspect::round_detail(&run_dir, k)?;
+            let detail = inspect::round_detail_with(&run_dir, k, partial)?;
             if json {
                 print_json(&detail)?;
             } else {

@@ -25,24 +25,34 @@ pub struct Args {
     /// Another run shown beside this one on the same rounds (a fork and its parent).
     #[arg(long, value_name = "RUN_B")]
     compare: Option<PathBuf>,
+    /// Show a log that holds fewer steps than its run (a stopped, cut or damaged run, or one
+    /// still running) up to its last whole step, with a warning, instead of refusing it.
+    #[arg(long)]
+    partial: bool,
 }
 
 pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
-    let mut runs = vec![data::Run::open(&args.run_dir)?];
-    if let Some(b) = &args.compare {
-        runs.push(data::Run::open(b)?);
-    }
+    let open = || -> anyhow::Result<Vec<data::Run>> {
+        let mut runs = vec![data::Run::open(&args.run_dir, args.partial)?];
+        if let Some(b) = &args.compare {
+            runs.push(data::Run::open(b, args.partial)?);
+        }
+        Ok(runs)
+    };
     if args.serve {
+        let runs = open()?;
         serve::serve(runs, args.port)?;
         return Ok(ExitCode::SUCCESS);
     }
     let out = args.out.unwrap_or_else(|| args.run_dir.join("view"));
     // Pages written into the run folder are the run's: held until they are written.
+    // Taken before the run is read: a run being written is refused as such, not as short.
     let _lock = if super::inside(&out, &args.run_dir) {
         lock_existing_run_dir(&args.run_dir)?
     } else {
         None
     };
+    let runs = open()?;
     let page = page::write_static(&runs, &out)?;
     println!("wrote {} (open it in a browser)", page.display());
     Ok(ExitCode::SUCCESS)

@@ -60,6 +60,28 @@ pub fn fork_run(
     sets: &[String],
     out_dir: &Path,
 ) -> anyhow::Result<Forked> {
+    plan_fork(run_dir, at_step, sets, out_dir)?.run(out_dir)
+}
+
+/// A fork that was checked and may start: the parent read, the child's scenario resolved and
+/// allowed. Nothing has been written yet.
+pub struct ForkPlan {
+    run_dir: std::path::PathBuf,
+    at_step: u64,
+    parent_log: std::path::PathBuf,
+    child: Scenario,
+    origin: ForkOrigin,
+    whole: super::replay::WholeSteps,
+}
+
+/// Checks a fork of `run_dir` at `at_step` into `out_dir` without writing anything, so that a
+/// refused fork leaves no trace (no folder, no lock file) behind.
+pub fn plan_fork(
+    run_dir: &Path,
+    at_step: u64,
+    sets: &[String],
+    out_dir: &Path,
+) -> anyhow::Result<ForkPlan> {
     let opened = RunLog::open(run_dir)?;
     let (parent_header, parent, parent_log) = (
         opened.header.clone(),
@@ -96,73 +118,94 @@ pub fn fork_run(
         at_step,
         parent_log_sha256: simulacra_actors::log::file_sha256(&parent_log)?,
     };
-
-    let mut skipped = Vec::new();
-    let start = crate::snapshot::newest_usable(
-        run_dir,
-        &crate::snapshot::Wanted {
-            header_sha256: &whole.header_sha256,
-            latest_step: at_step,
-            whole_frames: whole.frames,
-            whole_bytes: whole.bytes,
-        },
-        |s| {
-            let found = simulacra_actors::log::prefix_sha256(&parent_log, s.log.bytes)
-                .map_err(|e| e.to_string())?;
-            if found == s.log.sha256 {
-                Ok(())
-            } else {
-                Err("the log before it is not the one it was taken from".into())
-            }
-        },
-        &mut skipped,
-    );
-    warn_skipped(&skipped);
-
-    std::fs::create_dir_all(out_dir)
-        .with_context(|| format!("cannot create the output folder {}", out_dir.display()))?;
-    let mut h = header(&child);
-    h.fork = Some(origin.clone());
-    let mut sink = LogWriter::create(&out_dir.join(LOG_FILE), &h, fsync_of(&child))
-        .context("the message log failed")?;
-    clear_old_snapshots(out_dir)?;
-    if let Some(snapshot) = &start {
-        // The prefix is the parent's frames, byte for byte.
-        let mut reader = LogReader::open(&parent_log)?;
-        for _ in 0..snapshot.log.frames {
-            match reader.next_raw() {
-                Some(Ok(raw)) => sink.append_raw(&raw.payload)?,
-                Some(Err(e)) => return Err(e.into()),
-                None => bail!("{} ended inside the shared prefix", parent_log.display()),
-            }
-        }
-        FrameSink::<crate::frames::Frame>::end_step(&mut sink)?;
-    }
-    // Only the prefix's answers are the fork's: from `at_step` on its agents see another
-    // schedule, so their requests differ from the parent's and are asked anew.
-    let answers = if child.uses_llm() {
-        let prefix = whole.exchanges.into_iter().filter(|e| e.step < at_step);
-        Answers::Resume(
-            Recording::new(prefix.collect::<Vec<_>>())
-                .with_endpoint_events(whole.endpoint_events, at_step),
-        )
-    } else {
-        Answers::Live
-    };
-    let from_snapshot = start.as_ref().map(|s| s.next_step);
-    let summary = run_into(
-        &child,
-        Some(&origin),
-        out_dir,
-        None,
-        sink,
-        answers,
-        RunStart::new(&h, start, run_dir, whole.outcomes)?,
-    )?;
-    Ok(Forked {
-        summary,
-        from_snapshot,
+    Ok(ForkPlan {
+        run_dir: run_dir.to_path_buf(),
+        at_step,
+        parent_log,
+        child,
+        origin,
+        whole,
     })
+}
+
+impl ForkPlan {
+    /// Writes the fork into `out_dir` (the folder the plan was checked for).
+    pub fn run(self, out_dir: &Path) -> anyhow::Result<Forked> {
+        let ForkPlan {
+            run_dir,
+            at_step,
+            parent_log,
+            child,
+            origin,
+            whole,
+        } = self;
+        let mut skipped = Vec::new();
+        let start = crate::snapshot::newest_usable(
+            &run_dir,
+            &crate::snapshot::Wanted {
+                header_sha256: &whole.header_sha256,
+                latest_step: at_step,
+                whole_frames: whole.frames,
+                whole_bytes: whole.bytes,
+            },
+            |s| {
+                let found = simulacra_actors::log::prefix_sha256(&parent_log, s.log.bytes)
+                    .map_err(|e| e.to_string())?;
+                if found == s.log.sha256 {
+                    Ok(())
+                } else {
+                    Err("the log before it is not the one it was taken from".into())
+                }
+            },
+            &mut skipped,
+        );
+        warn_skipped(&skipped);
+
+        std::fs::create_dir_all(out_dir)
+            .with_context(|| format!("cannot create the output folder {}", out_dir.display()))?;
+        let mut h = header(&child);
+        h.fork = Some(origin.clone());
+        let mut sink = LogWriter::create(&out_dir.join(LOG_FILE), &h, fsync_of(&child))
+            .context("the message log failed")?;
+        clear_old_snapshots(out_dir)?;
+        if let Some(snapshot) = &start {
+            // The prefix is the parent's frames, byte for byte.
+            let mut reader = LogReader::open(&parent_log)?;
+            for _ in 0..snapshot.log.frames {
+                match reader.next_raw() {
+                    Some(Ok(raw)) => sink.append_raw(&raw.payload)?,
+                    Some(Err(e)) => return Err(e.into()),
+                    None => bail!("{} ended inside the shared prefix", parent_log.display()),
+                }
+            }
+            FrameSink::<crate::frames::Frame>::end_step(&mut sink)?;
+        }
+        // Only the prefix's answers are the fork's: from `at_step` on its agents see another
+        // schedule, so their requests differ from the parent's and are asked anew.
+        let answers = if child.uses_llm() {
+            let prefix = whole.exchanges.into_iter().filter(|e| e.step < at_step);
+            Answers::Resume(
+                Recording::new(prefix.collect::<Vec<_>>())
+                    .with_endpoint_events(whole.endpoint_events, at_step),
+            )
+        } else {
+            Answers::Live
+        };
+        let from_snapshot = start.as_ref().map(|s| s.next_step);
+        let summary = run_into(
+            &child,
+            Some(&origin),
+            out_dir,
+            None,
+            sink,
+            answers,
+            RunStart::new(&h, start, &run_dir, whole.outcomes)?,
+        )?;
+        Ok(Forked {
+            summary,
+            from_snapshot,
+        })
+    }
 }
 
 /// What `fork` did.

@@ -131,9 +131,99 @@ pub fn aggregates(plan: &Plan, rows: &[RunRow]) -> Vec<Aggregate> {
         .collect()
 }
 
+/// Checks that `plan` is whole: every configuration it names with every seed it holds, each
+/// once, and no other run folder in `out` (`<configuration>/seed-<s>` holding a log) that the
+/// plan leaves out. `plan.json` is a file people can edit or damage; a merge that trusted its
+/// run list would average a short set of runs without a word.
+pub fn check_plan(out: &Path, plan: &Plan) -> anyhow::Result<()> {
+    let mut seeds: Vec<u64> = Vec::new();
+    for run in &plan.runs {
+        if !seeds.contains(&run.seed) {
+            seeds.push(run.seed);
+        }
+    }
+    let mut problems: Vec<String> = Vec::new();
+    for run in &plan.runs {
+        if !plan.configurations.contains(&run.configuration) {
+            problems.push(format!(
+                "{}: configuration {:?} is not among the plan's configurations",
+                run.dir, run.configuration
+            ));
+        }
+    }
+    for c in &plan.configurations {
+        for &seed in &seeds {
+            match plan
+                .runs
+                .iter()
+                .filter(|r| &r.configuration == c && r.seed == seed)
+                .count()
+            {
+                1 => {}
+                0 => problems.push(format!("{c:?} with seed {seed}: not in the plan")),
+                n => problems.push(format!("{c:?} with seed {seed}: listed {n} times")),
+            }
+        }
+    }
+    let listed: std::collections::HashSet<&str> =
+        plan.runs.iter().map(|r| r.dir.as_str()).collect();
+    for dir in run_folders(out) {
+        if !listed.contains(dir.as_str()) {
+            problems.push(format!("{dir}: holds a run the plan does not list"));
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let shown: Vec<String> = problems
+        .iter()
+        .take(10)
+        .map(|p| format!("\n  {p}"))
+        .collect();
+    let more = match problems.len() {
+        n if n > 10 => format!("\n  ... and {} more", n - 10),
+        _ => String::new(),
+    };
+    bail!(
+        "{} lists {} runs, but its {} configurations x {} seeds make {}, so no table was \
+         written (the plan was edited or damaged):{}{more}\nRun the sweep's own command again \
+         with --force to write its plan anew (finished runs of that plan are kept)",
+        out.join(super::plan::PLAN_FILE).display(),
+        plan.runs.len(),
+        plan.configurations.len(),
+        seeds.len(),
+        plan.configurations.len() * seeds.len(),
+        shown.concat()
+    )
+}
+
+/// The run folders in a sweep's folder: `<configuration>/seed-<s>` holding a log, as paths
+/// relative to it (the form of the plan's `dir`).
+fn run_folders(out: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let Ok(configs) = std::fs::read_dir(out) else {
+        return found;
+    };
+    for config in configs.flatten() {
+        let Ok(seeds) = std::fs::read_dir(config.path()) else {
+            continue;
+        };
+        for seed in seeds.flatten() {
+            let name = seed.file_name().to_string_lossy().into_owned();
+            if name.starts_with("seed-") && seed.path().join(crate::runlog::LOG_FILE).is_file() {
+                found.push(format!("{}/{name}", config.file_name().to_string_lossy()));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
 /// Builds `runs.csv`, `aggregate.csv` and the plots of the sweep in `out` from its run
-/// folders; fails, naming each one, if any planned run has no complete result.
+/// folders; fails, naming each one, if the plan is not whole (see [`check_plan`]) or any
+/// planned run has no complete result.
 pub fn merge(out: &Path, plan: &Plan) -> anyhow::Result<SweepResult> {
+    check_plan(out, plan)?;
     let (rows, llm, missing) = collect(out, plan)?;
     if !missing.is_empty() {
         let mut list = String::new();

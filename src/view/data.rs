@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::frames::{LlmExchange, PlannerMove};
 use crate::governance::condorcet::pairwise;
 use crate::governance::{self, first_choices};
-use crate::inspect::{RoundSummary, game_table, pct};
+use crate::inspect::{RoundSummary, game_table_with, pct};
 use crate::logview::{RunView, scan};
 use crate::plot::{hours_histogram, income_histograms};
 use crate::run::summary::Summary;
@@ -39,7 +39,10 @@ pub struct Run {
 }
 
 impl Run {
-    pub fn open(dir: &Path) -> anyhow::Result<Run> {
+    /// Opens the run in `dir`; a log that holds less of its run than it should is refused
+    /// unless `partial` (then shown without `summary.json`'s baselines, which describe the
+    /// whole run).
+    pub fn open(dir: &Path, partial: bool) -> anyhow::Result<Run> {
         if !dir.join(LOG_FILE).is_file() {
             bail!(
                 "{} is not a run folder: it has no run.log (give the folder `simulacra run --out` wrote)",
@@ -48,11 +51,11 @@ impl Run {
         }
         let header = RunLog::open(dir)?.header;
         let view = RunView::open(dir)?;
-        let (rounds, damaged) = game_table(dir)?;
-        if rounds.is_empty() {
-            bail!("{}: the log holds no complete step", dir.display());
-        }
-        let summary = Summary::read(dir)?;
+        let (rounds, damaged) = game_table_with(dir, "the page", partial)?;
+        let summary = match damaged {
+            None => Summary::read(dir)?,
+            Some(_) => None,
+        };
         Ok(Run {
             dir: dir.to_path_buf(),
             view,

@@ -4,6 +4,11 @@
 //!
 //! axum on a single-threaded tokio runtime; the log reading runs on tokio's blocking pool.
 //! The last few rounds read and the worker orders sorted are kept in memory.
+//!
+//! Only requests addressed to the server by its own name are answered (`Host:
+//! 127.0.0.1:PORT` or `localhost:PORT`): a web page elsewhere that points one of its own
+//! names at 127.0.0.1 (DNS rebinding) sends its own name as the host, and is refused, so it
+//! cannot read the served run.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -206,6 +211,39 @@ async fn worker(
     .await
 }
 
+/// Whether a request's `Host` header names this server (`127.0.0.1:PORT`, `localhost:PORT`,
+/// in any case); a request without one is refused too.
+pub fn is_own_host(host: Option<&str>, port: u16) -> bool {
+    let Some(host) = host else {
+        return false;
+    };
+    let host = host.trim().to_ascii_lowercase();
+    host == format!("127.0.0.1:{port}") || host == format!("localhost:{port}")
+}
+
+async fn own_host_only(
+    port: u16,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok());
+    if is_own_host(host, port) {
+        next.run(req).await
+    } else {
+        (
+            StatusCode::MISDIRECTED_REQUEST,
+            format!(
+                "this server answers only requests to http://127.0.0.1:{port}/ or \
+                 http://localhost:{port}/\n"
+            ),
+        )
+            .into_response()
+    }
+}
+
 /// Serves `runs` on 127.0.0.1:`port` (0 = any free port) until the process is stopped.
 pub fn serve(runs: Vec<Run>, port: u16) -> anyhow::Result<()> {
     let keys = ["a", "b"];
@@ -242,9 +280,28 @@ pub fn serve(runs: Vec<Run>, port: u16) -> anyhow::Result<()> {
             format!("cannot listen on {addr} (is the port in use? try --port 0)")
         })?;
         let addr = listener.local_addr()?;
+        let port = addr.port();
+        let router = router.layer(axum::middleware::from_fn(move |req, next| {
+            own_host_only(port, req, next)
+        }));
         println!("serving http://{addr}/ (Ctrl-C stops)");
         axum::serve(listener, router)
             .await
             .context("the server stopped")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_own_host;
+
+    #[test]
+    fn only_the_servers_own_names_are_its_host() {
+        assert!(is_own_host(Some("127.0.0.1:8737"), 8737));
+        assert!(is_own_host(Some("LOCALHOST:8737"), 8737));
+        assert!(!is_own_host(Some("127.0.0.1:8738"), 8737));
+        assert!(!is_own_host(Some("evil.example:8737"), 8737));
+        assert!(!is_own_host(Some("127.0.0.1"), 8737));
+        assert!(!is_own_host(None, 8737));
+    }
 }
