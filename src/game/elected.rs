@@ -210,6 +210,8 @@ impl Economy {
                 liquid_peers: None,
                 federal,
                 utilities: utilities.clone(),
+                leader_asked: gov.leader_llm.is_some(),
+                max_delta: gov.max_delta,
             };
             let (candidates, ballots) = if gov.rule_needs_ballots {
                 let stands = self
