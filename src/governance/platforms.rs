@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::econ::federation::{Equalization, FederalLayer, federal_equilibrium};
 use crate::econ::{TaxSchedule, WorldParams, best_response, equilibrium};
+use crate::llm::prompts::percent;
 
 /// One schedule a leader could set, with what it would produce.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -95,6 +96,35 @@ impl AllowedMoves {
                 .zip(&self.per_bracket)
                 .all(|(d, ok)| ok.contains(d))
             && (!self.one_bracket || deltas.iter().filter(|d| **d != 0).count() <= 1)
+    }
+
+    /// The moves, as the stand question states them: for each bracket the changes that keep
+    /// its rate within 0..100 % (and, with more than three brackets, that only one bracket may
+    /// change), so a move the prompt allows is never refused. `rates`: the rates in force.
+    pub fn describe(&self, rates: &[f64]) -> String {
+        let list = |ds: &[i32]| {
+            let items: Vec<String> = ds.iter().map(i32::to_string).collect();
+            match items.split_last() {
+                Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+                _ => items.join(""),
+            }
+        };
+        let brackets: Vec<String> = self
+            .per_bracket
+            .iter()
+            .zip(rates)
+            .enumerate()
+            .map(|(j, (ds, r))| format!("bracket {} (now {}): {}", j + 1, percent(*r), list(ds)))
+            .collect();
+        let rule = if self.one_bracket {
+            "You may change at most one bracket (every other entry of DELTA is 0), and no rate may go below 0% or above 100%."
+        } else {
+            "Any combination of brackets may change, but no rate may go below 0% or above 100%."
+        };
+        format!(
+            "{rule} The changes allowed, in the order of the brackets: {}.",
+            brackets.join("; ")
+        )
     }
 }
 

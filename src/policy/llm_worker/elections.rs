@@ -11,9 +11,9 @@ use super::LlmWorker;
 use super::text::{brackets_text, rates_text};
 use crate::econ::TaxSchedule;
 use crate::governance::Ballot;
-use crate::governance::election::{ElectionView, offline_stand};
+use crate::governance::election::ElectionView;
 use crate::governance::platforms::{AllowedMoves, PlatformOption, option_of};
-use crate::llm::prompts::{percent, percent_list};
+use crate::llm::prompts::percent_list;
 use crate::llm::{Ask, parse};
 use crate::policy::worker::{Choice, Turn, WorkerProfile};
 
@@ -25,36 +25,6 @@ pub(crate) fn template_failed<P: Any>(error: String, nothing: P) -> Turn {
         fatal: Some(error),
         payload: Box::new(nothing),
     }
-}
-
-/// The moves a candidate may write, as the stand question states them: for each bracket, the
-/// changes that keep its rate within 0..100 % (and, with more than three brackets, that only
-/// one bracket may change). Exactly [`AllowedMoves`], so a move the prompt allows is never
-/// refused.
-pub(crate) fn moves_text(allowed: &AllowedMoves, rates: &[f64]) -> String {
-    let list = |ds: &[i32]| {
-        let items: Vec<String> = ds.iter().map(i32::to_string).collect();
-        match items.split_last() {
-            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
-            _ => items.join(""),
-        }
-    };
-    let brackets: Vec<String> = allowed
-        .per_bracket
-        .iter()
-        .zip(rates)
-        .enumerate()
-        .map(|(j, (ds, r))| format!("bracket {} (now {}): {}", j + 1, percent(*r), list(ds)))
-        .collect();
-    let rule = if allowed.one_bracket {
-        "You may change at most one bracket (every other entry of DELTA is 0), and no rate may go below 0% or above 100%."
-    } else {
-        "Any combination of brackets may change, but no rate may go below 0% or above 100%."
-    };
-    format!(
-        "{rule} The changes allowed, in the order of the brackets: {}.",
-        brackets.join("; ")
-    )
 }
 
 /// A platform answer: `[]` = not running; else a move that must be one of the book's.
@@ -94,17 +64,16 @@ impl LlmWorker {
         me: &WorkerProfile,
         e: &ElectionView,
     ) -> Choice<Option<(usize, f64)>> {
-        let offline = offline_stand(u64::from(me.id), me.form, me.max_hours, me.skill, e);
         if !e.llm_platforms {
-            // Without LLM platforms a worker stands on her exact favourite (as the paper's
-            // leaders, who propose after winning, would).
-            return Choice::Now(offline);
+            // No platform is asked (everyone stands, the leader is asked for her moves once
+            // elected): nothing is decided from exact utilities.
+            return Choice::Now(e.everyone_stands.then_some((0, 0.0)));
         }
         let n = e.cutoffs.len();
         let placeholders = vec!["X"; n].join(", ");
         let schedule = TaxSchedule::new(e.cutoffs.clone(), e.current_rates.clone());
         let Ok(schedule) = schedule else {
-            return Choice::Now(offline);
+            return Choice::Now(None);
         };
         let allowed = AllowedMoves::from_rates(&e.current_rates, e.max_delta);
         let (history, earlier_best) = self.history_text();
@@ -112,7 +81,7 @@ impl LlmWorker {
             "stand",
             json!({"history": history, "earlier_best": earlier_best,
                    "brackets": brackets_text(&schedule), "rates": rates_text(&schedule),
-                   "moves": moves_text(&allowed, &e.current_rates),
+                   "moves": allowed.describe(&e.current_rates),
                    "placeholders": placeholders, "federal": e.federal,
                    "referendum": e.referendum, "leader_asked": e.leader_asked}),
         );
@@ -192,7 +161,8 @@ impl LlmWorker {
             "vote",
             json!({"history": history, "earlier_best": earlier_best,
                    "rates": rates_text(&schedule), "brackets": brackets_text(&schedule),
-                   "candidates": candidates, "referendum": e.referendum, "federal": e.federal}),
+                   "candidates": candidates, "referendum": e.referendum, "federal": e.federal,
+                   "leader_asked": e.leader_asked && e.llm_platforms}),
         );
         let system = self.system_prompt(me, &schedule);
         let ids: Vec<u64> = e.candidates.iter().map(|c| c.id).collect();
@@ -259,7 +229,7 @@ mod tests {
             .render(
                 "stand",
                 json!({"history": "", "earlier_best": "", "brackets": brackets_text(&s),
-                       "rates": rates_text(&s), "moves": moves_text(&allowed, rates),
+                       "rates": rates_text(&s), "moves": allowed.describe(rates),
                        "placeholders": vec!["X"; rates.len()].join(", "), "federal": false,
                        "referendum": false, "leader_asked": true}),
             )
