@@ -1368,13 +1368,14 @@ fn the_elected_llm_leader_is_asked_for_her_move_between_elections_and_replays() 
     );
     let (tmp, summary) = run(&s);
     let by = &summary.llm.as_ref().unwrap().by_role;
-    assert_eq!(by["leader"].decisions, 2, "{by:?}");
+    // Asked every tax year, the election year too (her platform is a promise).
+    assert_eq!(by["leader"].decisions, 3, "{by:?}");
     assert_eq!(by["leader"].fallbacks, 1);
     let leader_asks: Vec<LlmExchange> = exchanges(tmp.path())
         .into_iter()
         .filter(|e| e.role == "leader")
         .collect();
-    assert_eq!(leader_asks.len(), 1 + 2);
+    assert_eq!(leader_asks.len(), 1 + 1 + 2);
     let moves = planner_moves(tmp.path());
     assert_eq!(moves.len(), 3);
     let leader: u64 = moves[0]
@@ -1467,7 +1468,7 @@ fn an_llm_leaders_own_history_survives_a_resume_from_a_snapshot() {
         ],
     );
     let (full_dir, full) = run(&s);
-    assert_eq!(full.llm.as_ref().unwrap().by_role["leader"].decisions, 3);
+    assert_eq!(full.llm.as_ref().unwrap().by_role["leader"].decisions, 4);
     let dir = tempfile::tempdir().unwrap();
     crash_after(full_dir.path(), 10, &[6, 9], dir.path());
     let r = simulacra::run::resume_run(dir.path()).unwrap();
@@ -1634,7 +1635,7 @@ fn a_regions_elected_llm_leader_is_asked_with_her_regions_history_and_resumes() 
         ],
     );
     let (full_dir, full) = run(&s);
-    assert_eq!(full.llm.as_ref().unwrap().by_role["leader"].decisions, 3);
+    assert_eq!(full.llm.as_ref().unwrap().by_role["leader"].decisions, 4);
     let asks: Vec<LlmExchange> = exchanges(full_dir.path())
         .into_iter()
         .filter(|e| e.role == "leader")
@@ -1707,7 +1708,7 @@ fn llm_voters_elect_a_region_and_the_federal_layer_in_one_step_and_replay() {
     assert_eq!(by["federal_vote"].requests, 6);
     assert_eq!(by["platform"].requests, 3 * 3);
     assert_eq!(by["vote"].requests, 3 * 3);
-    assert_eq!(by["federal_leader"].decisions, 2);
+    assert_eq!(by["federal_leader"].decisions, 3);
     let all = exchanges(tmp.path());
     // A worker is told where her taxes and rebate come from.
     let labor = all.iter().find(|e| e.role == "worker").unwrap();

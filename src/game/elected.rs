@@ -2,9 +2,9 @@
 //! held, the voting coordinator) and a tax year's election turn (candidacies, ballots from every
 //! worker, the count, then the leader's move or the adopted schedule). A liquid election
 //! resolves delegations before the count (offline voters are delegated for by the seeded
-//! model of `governance::liquid`; LLM voters choose). With LLM workers the leader's move
-//! between elections is asked of her through the model (`leader.rs`); offline leaders keep
-//! the exact best response. Who votes and what each voter values (the turn's scope, the
+//! model of `governance::liquid`; LLM voters choose). With LLM workers the leader's move is
+//! asked of her through the model every tax year (`leader.rs`), her platform being a promise;
+//! offline leaders keep the exact best response. Who votes and what each voter values (the turn's scope, the
 //! federation's platform books, liquid peers) is `electorate.rs`.
 
 use std::borrow::Cow;
@@ -200,7 +200,11 @@ impl Economy {
                 everyone_stands: cfg.eligibility == Eligibility::Everyone,
                 declare_gain: cfg.declare_gain,
                 noise: cfg.ballot_noise,
-                llm_platforms: cfg.platforms,
+                // LLM workers write a platform whenever one decides something: always in a
+                // referendum (its options), and when candidates must declare; never from
+                // exact utilities.
+                llm_platforms: cfg.platforms
+                    || (llm_voters && (referendum || cfg.eligibility == Eligibility::Declared)),
                 // A federal election draws its noise from a stream of its own, not the one a
                 // region's election of the same year uses.
                 rng_key: StreamKey::new(
@@ -210,6 +214,8 @@ impl Economy {
                 liquid_peers: None,
                 federal,
                 utilities: utilities.clone(),
+                leader_asked: gov.leader_llm.is_some(),
+                max_delta: gov.max_delta,
             };
             let (candidates, ballots) = if gov.rule_needs_ballots {
                 let stands = self
@@ -398,12 +404,11 @@ impl Economy {
                 }
             }
         }
-        // An LLM leader is asked for her move whenever the election did not hand her a platform
-        // she wrote (between elections, or every year when candidates run without platforms).
+        // An LLM leader is asked for her move every tax year, in an election year too: her
+        // platform is a promise, not a law (as the reference asks its elected leader).
         let mut asked: Option<Vec<i32>> = None;
         if !referendum
             && let Some(l) = leader
-            && (adopted.is_none() || !cfg.platforms)
             && self
                 .governance
                 .as_ref()

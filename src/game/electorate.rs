@@ -106,9 +106,11 @@ impl Economy {
                 ids.into_iter()
                     .map(|id| Peer {
                         id,
+                        // The income the game pays her at 40 hours a week (skill x 40), not
+                        // her census draw, which no prompt or payment uses.
                         text: format!(
-                            "earns ${:.0} a year; works in {}",
-                            self.population.census_incomes[id as usize],
+                            "earns ${:.0} a year at 40 hours a week; works in {}",
+                            self.population.skills[id as usize] * 40.0,
                             traits[id as usize].occupation
                         ),
                     })

@@ -49,6 +49,7 @@ impl Economy {
                 .collect(),
             region_of: f.region_of.clone(),
             moving_cost: config.moving_cost,
+            federal: federal.is_some(),
         };
         let replies = self
             .workers

@@ -52,6 +52,12 @@ pub struct ElectionView {
     /// a function of her skill alone (a federal platform is worth what it leaves her in her
     /// region); none: computed from her skill.
     pub utilities: Option<Arc<Vec<Vec<f64>>>>,
+    /// The winner is asked for her move every year of her term through the model, so her
+    /// platform is a promise; otherwise (the `welfare` objective) the welfare-best move of the
+    /// book is applied.
+    pub leader_asked: bool,
+    /// The largest change of a bracket's rate in one move, in points.
+    pub max_delta: i32,
 }
 
 impl ElectionView {

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::econ::federation::{Equalization, FederalLayer, federal_equilibrium};
 use crate::econ::{TaxSchedule, WorldParams, best_response, equilibrium};
+use crate::llm::prompts::percent;
 
 /// One schedule a leader could set, with what it would produce.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -50,6 +51,81 @@ pub fn delta_vectors(brackets: usize, max_delta: i32) -> Vec<Vec<i32>> {
         }
     }
     out
+}
+
+/// The moves a candidate may write from the rates in force, exactly: for each bracket, the
+/// changes (points, steps of 10 up to `max_delta`) that keep its rate within [0, 100] %; with
+/// more than three brackets only one bracket may change (as [`delta_vectors`]). Every such move
+/// is a platform of the book with these very deltas (none of them is clamped).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AllowedMoves {
+    /// Per bracket, the changes allowed, ascending (0 included).
+    pub per_bracket: Vec<Vec<i32>>,
+    /// Only one bracket may change (more than three brackets).
+    pub one_bracket: bool,
+}
+
+impl AllowedMoves {
+    pub fn from_rates(rates: &[f64], max_delta: i32) -> AllowedMoves {
+        let steps: Vec<i32> = (-max_delta / 10..=max_delta / 10).map(|s| s * 10).collect();
+        let per_bracket = rates
+            .iter()
+            .map(|r| {
+                let points = r * 100.0;
+                steps
+                    .iter()
+                    .copied()
+                    .filter(|d| {
+                        let moved = points + f64::from(*d);
+                        (-1e-6..=100.0 + 1e-6).contains(&moved)
+                    })
+                    .collect()
+            })
+            .collect();
+        AllowedMoves {
+            per_bracket,
+            one_bracket: rates.len() > 3,
+        }
+    }
+
+    /// Whether `deltas` is one of the moves allowed.
+    pub fn allows(&self, deltas: &[i32]) -> bool {
+        deltas.len() == self.per_bracket.len()
+            && deltas
+                .iter()
+                .zip(&self.per_bracket)
+                .all(|(d, ok)| ok.contains(d))
+            && (!self.one_bracket || deltas.iter().filter(|d| **d != 0).count() <= 1)
+    }
+
+    /// The moves, as the stand question states them: for each bracket the changes that keep
+    /// its rate within 0..100 % (and, with more than three brackets, that only one bracket may
+    /// change), so a move the prompt allows is never refused. `rates`: the rates in force.
+    pub fn describe(&self, rates: &[f64]) -> String {
+        let list = |ds: &[i32]| {
+            let items: Vec<String> = ds.iter().map(i32::to_string).collect();
+            match items.split_last() {
+                Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+                _ => items.join(""),
+            }
+        };
+        let brackets: Vec<String> = self
+            .per_bracket
+            .iter()
+            .zip(rates)
+            .enumerate()
+            .map(|(j, (ds, r))| format!("bracket {} (now {}): {}", j + 1, percent(*r), list(ds)))
+            .collect();
+        let rule = if self.one_bracket {
+            "You may change at most one bracket (every other entry of DELTA is 0), and no rate may go below 0% or above 100%."
+        } else {
+            "Any combination of brackets may change, but no rate may go below 0% or above 100%."
+        };
+        format!(
+            "{rule} The changes allowed, in the order of the brackets: {}.",
+            brackets.join("; ")
+        )
+    }
 }
 
 /// Every distinct schedule reachable from `current` by one move, the status quo first, with
@@ -268,6 +344,37 @@ mod tests {
         // Seven brackets: no move plus 4 single-bracket moves each.
         assert_eq!(delta_vectors(7, 20).len(), 1 + 7 * 4);
         assert_eq!(delta_vectors(3, 20)[0], vec![0, 0, 0]);
+    }
+
+    #[test]
+    fn every_allowed_move_is_a_platform_with_its_own_deltas() {
+        // Three brackets at the bounds, and seven brackets with some at 0 % and 100 %.
+        for (cutoffs, rates) in [
+            (vec![0.0, 100.0, 200.0], vec![0.0, 0.1, 1.0]),
+            (
+                (0..7).map(|j| f64::from(j) * 100.0).collect::<Vec<_>>(),
+                vec![0.0, 0.5, 1.0, 0.9, 0.1, 0.05, 0.5],
+            ),
+        ] {
+            let current = TaxSchedule::new(cutoffs, rates.clone()).unwrap();
+            let book = platform_book(&params(), &current, &[20.0, 40.0], &[1.0, 1.0], 20);
+            let allowed = AllowedMoves::from_rates(&rates, 20);
+            assert_eq!(allowed.per_bracket[0], vec![0, 10, 20]);
+            let every: Vec<Vec<i32>> = delta_vectors(rates.len(), 20)
+                .into_iter()
+                .filter(|d| allowed.allows(d))
+                .collect();
+            for d in &every {
+                assert!(option_of(&book, d).is_some(), "{d:?} is no platform");
+            }
+            // And nothing else of the book but clamped moves.
+            for o in &book {
+                let clamped = o.deltas.iter().any(|d| d % 10 != 0);
+                assert!(clamped || allowed.allows(&o.deltas), "{:?}", o.deltas);
+            }
+        }
+        assert!(!AllowedMoves::from_rates(&[0.5; 7], 20).allows(&[10, 10, 0, 0, 0, 0, 0]));
+        assert!(AllowedMoves::from_rates(&[0.5; 3], 20).allows(&[10, 10, -20]));
     }
 
     #[test]

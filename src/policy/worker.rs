@@ -58,6 +58,8 @@ pub struct MoveView {
     /// Where each worker lives, by id.
     pub region_of: Vec<u32>,
     pub moving_cost: f64,
+    /// A federal layer taxes on top: each region's schedule and rebate include it.
+    pub federal: bool,
 }
 
 /// One region in a [`MoveView`].

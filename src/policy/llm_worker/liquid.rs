@@ -80,7 +80,8 @@ pub fn liquid_vote(
         "delegate",
         json!({"history": history.0, "earlier_best": history.1,
                "rates": percent_list(schedule.rates()), "brackets": brackets_text(schedule),
-               "candidates": candidates, "peers": peer_list, "federal": e.federal}),
+               "candidates": candidates, "peers": peer_list, "federal": e.federal,
+               "leader_asked": e.leader_asked && e.llm_platforms}),
     );
     let ids: Vec<u64> = e.candidates.iter().map(|c| c.id).collect();
     // Candidates are voters too: she may delegate to one of them (never to herself).

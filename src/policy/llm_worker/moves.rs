@@ -24,15 +24,14 @@ impl LlmWorker {
             .map(|(r, o)| {
                 json!({"label": format!("region {r}"), "home": r as u32 == home,
                        "rates": rates_text(&o.schedule), "brackets": brackets_text(&o.schedule),
-                       "rebate": format!("{:.0}", o.rebate), "amenity": format!("{:.0}", o.amenity),
-                       "residents": o.residents})
+                       "rebate": format!("{:.0}", o.rebate), "residents": o.residents})
             })
             .collect();
         let (history, earlier_best) = self.history_text();
         let user = self.settings.prompts.render(
             "move",
             json!({"history": history, "earlier_best": earlier_best, "regions": regions,
-                   "moving_cost": format!("{:.0}", v.moving_cost)}),
+                   "rebate_year": v.step.saturating_sub(1), "federal": v.federal}),
         );
         let system = match v.regions.get(home as usize) {
             Some(region) => self.system_prompt(me, &region.schedule),

@@ -1,0 +1,233 @@
+//! Prompts a reader can check: runs whose election and move questions are answered by the
+//! rule-based reader (`tests/reader/`), which reads only the prompt text, with checks on the
+//! rendered text (every allowed move listed, no sentence the game does not make true) and on
+//! what the game did with the answers (no fallback, the leader asked every tax year).
+
+mod common;
+
+#[path = "reader/elections.rs"]
+mod reader_elections;
+#[path = "reader/moves.rs"]
+mod reader_moves;
+
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::IntoResponse;
+use axum::routing::post;
+use serde_json::{Value, json};
+use simulacra::run::{Summary, run_scenario};
+
+type Seen = Arc<Mutex<Vec<(String, String)>>>;
+
+async fn chat(State(seen): State<Seen>, Json(body): Json<Value>) -> impl IntoResponse {
+    let text = |role: &str| {
+        body["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m["role"] == role)
+            .filter_map(|m| m["content"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let (system, user) = (text("system"), text("user"));
+    let answer = reader_elections::answer(&system, &user)
+        .or_else(|| reader_moves::answer(&system, &user))
+        .unwrap_or_else(|| common::good_answer(&format!("{system}\n{user}")));
+    seen.lock().unwrap().push((system, user));
+    Json(json!({
+        "id": "chatcmpl-0", "object": "chat.completion", "created": 0, "model": body["model"],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer},
+                     "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+    }))
+}
+
+/// A run of the small LLM game with `sets`, answered by the reader; its summary and every
+/// (system, user) prompt asked.
+fn reader_run(sets: &[&str]) -> (Summary, Vec<(String, String)>) {
+    let seen: Seen = Arc::default();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let app = axum::Router::new()
+        .route("/v1/chat/completions", post(chat))
+        .with_state(Arc::clone(&seen));
+    let addr = common::serve(app, true, async {
+        let _ = stopped.await;
+    });
+    let url = format!("llm.base_url=\"http://{addr}/v1\"");
+    let mut all = vec![
+        "simulation.num_agents=5",
+        "simulation.timesteps=6",
+        "simulation.tax_year_length=3",
+        "workers.policy=llm",
+        "llm.backoff_ms=1",
+        "llm.timeout_seconds=5",
+        "llm.max_reasks=1",
+        url.as_str(),
+    ];
+    all.extend_from_slice(sets);
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = run_scenario(&common::scenario(&all), tmp.path(), None).unwrap();
+    drop(stop);
+    let prompts = seen.lock().unwrap().clone();
+    (summary, prompts)
+}
+
+fn role(s: &Summary, role: &str) -> (u64, u64) {
+    s.llm
+        .as_ref()
+        .unwrap()
+        .by_role
+        .get(role)
+        .map_or((0, 0), |r| (r.decisions, r.fallbacks))
+}
+
+const ELECTION: [&str; 4] = [
+    "governance.mode=election",
+    "governance.rule=plurality",
+    "governance.platforms=true",
+    "governance.term_years=1",
+];
+
+#[test]
+fn reader_candidates_never_fall_back_with_seven_brackets_from_zero_rates() {
+    for brackets in ["economy.brackets=us-federal-2024", "simulation.seed=42"] {
+        let mut sets = ELECTION.to_vec();
+        sets.extend(["planner.initial_rate=0", brackets]);
+        let (s, prompts) = reader_run(&sets);
+        let (asked, fallbacks) = role(&s, "platform");
+        assert_eq!(asked, 10, "{brackets}");
+        assert_eq!(fallbacks, 0, "{brackets}");
+        let stand = prompts
+            .iter()
+            .map(|p| &p.1)
+            .find(|u| u.contains("The changes allowed"))
+            .unwrap();
+        assert!(stand.contains("bracket 1 (now 0%): 0, 10 or 20"), "{stand}");
+        assert!(!stand.contains("-20, -10, 0, 10 or 20 percentage points per bracket"));
+        assert_eq!(
+            stand.contains("at most one bracket"),
+            brackets.contains("us-federal"),
+            "{stand}"
+        );
+    }
+}
+
+#[test]
+fn the_elected_llm_leader_is_asked_every_tax_year_and_her_platform_is_a_promise() {
+    // democratic-llm's governance: platforms on, one-year terms. Two tax years, two elections,
+    // and the winner is asked both years (her platform is not applied for her).
+    let (s, prompts) = reader_run(&ELECTION);
+    assert_eq!(role(&s, "leader").0, 2);
+    let stand = prompts
+        .iter()
+        .find(|p| p.1.contains("The changes allowed"))
+        .unwrap();
+    assert!(stand.1.contains(
+        "that you promise voters. If you win, you set the rates yourself every year of your term."
+    ));
+    let vote = prompts
+        .iter()
+        .find(|p| p.1.contains("The candidates are:"))
+        .unwrap();
+    assert!(
+        vote.1
+            .contains("A candidate's platform is the rates she promises"),
+        "{}",
+        vote.1
+    );
+}
+
+#[test]
+fn referendum_options_come_from_the_llm_voters_not_exact_utilities() {
+    // Platforms off: still every option on the ballot was proposed through the model.
+    let (s, prompts) = reader_run(&[
+        "governance.mode=election",
+        "governance.rule=referendum",
+        "governance.platforms=false",
+    ]);
+    assert_eq!(role(&s, "platform"), (10, 0));
+    let vote = prompts
+        .iter()
+        .map(|p| &p.1)
+        .find(|u| u.contains("The options are:"))
+        .unwrap();
+    assert!(!vote.contains("you vote for the tax planner"), "{vote}");
+    assert!(
+        vote.contains("the tax rates are put to a referendum"),
+        "{vote}"
+    );
+    assert!(vote.contains("option 0: rates "), "{vote}");
+    let stand = prompts
+        .iter()
+        .map(|p| &p.1)
+        .find(|u| u.contains("The changes allowed"))
+        .unwrap();
+    assert!(stand.contains("Your proposal is a DELTA"), "{stand}");
+}
+
+#[test]
+fn without_platforms_everyone_stands_and_nothing_is_decided_from_exact_utilities() {
+    let (s, _) = reader_run(&[
+        "governance.mode=election",
+        "governance.rule=plurality",
+        "governance.platforms=false",
+    ]);
+    // No platform question; every year the leader is asked.
+    assert_eq!(role(&s, "platform").0, 0);
+    assert_eq!(role(&s, "leader").0, 2);
+}
+
+#[test]
+fn delegates_are_shown_with_the_income_the_game_pays_them() {
+    let (_, prompts) = reader_run(&[
+        "governance.mode=election",
+        "governance.rule=liquid",
+        "governance.platforms=false",
+    ]);
+    let (system, user) = prompts
+        .iter()
+        .find(|p| p.1.contains("\"DELEGATE\""))
+        .unwrap();
+    assert!(system.contains("40 hours a week earn you $"), "{system}");
+    let peer = user
+        .lines()
+        .find(|l| l.starts_with("worker_") && l.contains("earns $"))
+        .unwrap();
+    assert!(
+        peer.contains(" a year at 40 hours a week; works in "),
+        "{peer}"
+    );
+}
+
+#[test]
+fn reader_movers_see_true_rates_rebates_and_costs_with_a_federal_layer() {
+    let (s, prompts) = reader_run(&[
+        "simulation.timesteps=9",
+        "planner.policy=hill-climb",
+        "federation.regions=2",
+        "federation.move_every_years=1",
+        "federation.federal_planner=\"hill-climb\"",
+        "federation.federal_initial_rate=0.1",
+    ]);
+    assert_eq!(role(&s, "move"), (10, 0));
+    let mv = prompts
+        .iter()
+        .map(|p| &p.1)
+        .find(|u| u.contains("{\"REGION\""))
+        .unwrap();
+    assert!(!mv.contains("amenity"), "{mv}");
+    assert!(!mv.contains("Moving costs"), "{mv}");
+    assert!(mv.contains("Moving is free."), "{mv}");
+    assert!(
+        mv.contains("the rates and rebates below include it"),
+        "{mv}"
+    );
+    assert!(mv.contains("the rebate per resident of year 2"), "{mv}");
+    assert!(
+        mv.contains("may change them this year, after the moves"),
+        "{mv}"
+    );
+}
