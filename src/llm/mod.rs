@@ -5,6 +5,7 @@
 //! LLM planner lives with the other policies in [`crate::policy`].
 
 pub mod client;
+mod exchange;
 pub mod gateway;
 pub mod models;
 pub mod parse;

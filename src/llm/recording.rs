@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::client::{CallError, ChatBackend, ChatReply};
-use super::gateway::{Ask, Attempts};
+use super::exchange::{Ask, Attempts};
 use crate::frames::{EndpointEvent, ExchangeOutcome, LlmExchange};
 
 /// The recorded exchanges of a run, by (role, agent, step, attempt).
