@@ -12,6 +12,8 @@ pub mod parse;
 pub mod pool;
 pub mod prompts;
 pub mod recording;
+mod request;
+mod retry;
 pub mod stats;
 
 use std::path::Path;
