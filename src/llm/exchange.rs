@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::client::{CallError, ChatReply};
+use super::reply::{CallError, ChatReply};
 
 /// One logical request.
 pub struct Ask {

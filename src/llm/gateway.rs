@@ -20,11 +20,12 @@ use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 use tokio::sync::Semaphore;
 
-use super::client::{CallError, ChatBackend, ChatReply};
+use super::client::ChatBackend;
 pub use super::exchange::Ask;
 use super::exchange::Attempts;
 use super::pool::Pool;
 use super::recording::Source;
+use super::reply::{CallError, ChatReply};
 use super::request;
 pub use super::request::Settings;
 use super::retry;

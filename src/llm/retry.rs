@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use super::client::{CallError, ChatBackend};
+use super::client::ChatBackend;
 use super::exchange::Attempts;
 use super::pool::Pool;
+use super::reply::CallError;
 use super::request::Settings;
 
 /// Sends `body` for `agent` over `pool`, retrying retryable failures up to
