@@ -1,6 +1,7 @@
 //! The transport: one OpenAI-compatible chat-completions client per endpoint of the pool
 //! (async-openai with a configurable base URL), the tower service every request goes through,
-//! and the classification of what can go wrong.
+//! the classification of transport and HTTP failures, and the endpoint probes. What a reply
+//! is and how a response is read are in `reply.rs`; scrubbing the API key in `redact.rs`.
 //!
 //! Requests go through async-openai's "bring your own types" path as the JSON text the gateway
 //! built (and hashed). async-openai reads whole bodies and logs the ones it cannot parse, so
@@ -8,9 +9,7 @@
 //! `Client::with_http_service`: it reads the response under a size cap (an endless chunked
 //! body must not grow memory), scrubs the API key from it, answers error statuses and bodies
 //! that are not JSON itself (with a short preview, never the whole body), and hands
-//! async-openai only a JSON body rebuilt from the capped bytes. Responses are read tolerantly,
-//! because compatible servers differ in small ways (`finish_reason: null`, missing `usage`),
-//! but the numbers that feed the accounting are validated.
+//! async-openai only a JSON body rebuilt from the capped bytes.
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -24,97 +23,21 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+pub use super::redact::Redactor;
+use super::reply::preview;
+pub use super::reply::{
+    CallError, ChatReply, MAX_ANSWER_BYTES, MAX_TOKEN_COUNT, read_reply, retry_after,
+};
+
 /// Most bytes of a response body read before the call is abandoned as a bad response. A
 /// chat completion of `llm.max_tokens` tokens is a few kilobytes; 1 MiB holds an answer of
 /// tens of thousands of tokens, and with `llm.concurrency` requests in flight (256 by
 /// default) bounds what a hostile or broken server can make the run hold to 256 MiB.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
-/// Most bytes of one answer's text that are kept (used, stored in the log, and re-sent in a
-/// re-ask); the rest is cut at a character boundary.
-pub const MAX_ANSWER_BYTES: usize = 64 << 10;
-/// Largest token count a server may report for one request; more is a bad response (a
-/// counter near 2^64 would otherwise wrap the run's totals and defeat `llm.budget_tokens`).
-pub const MAX_TOKEN_COUNT: u64 = u32::MAX as u64;
 /// How long a probe (`GET {base}/models`) waits for an answer. Not `llm.timeout_seconds`,
 /// which bounds a chat completion and may be set far below what a loaded server needs to
 /// list its models; a dead server refuses at once, and only an unreachable host waits this.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Characters of a server's error body or unparsable response kept in a failure message.
-const PREVIEW_CHARS: usize = 200;
-
-/// What a successful call returned.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ChatReply {
-    pub text: String,
-    pub prompt_tokens: u64,
-    pub completion_tokens: u64,
-    /// Prompt tokens served from the server's prefix cache, when it says.
-    pub cached_tokens: u64,
-    /// The model the server says answered (`model` of the response), if it said.
-    pub model: Option<String>,
-}
-
-/// Why a call failed. `retryable` ones are tried again with backoff.
-#[derive(Clone, Debug, PartialEq)]
-pub enum CallError {
-    Timeout,
-    /// `retry_after`: how long the server asked to wait (its `Retry-After` on 429 and 503).
-    Http {
-        status: u16,
-        message: String,
-        retry_after: Option<Duration>,
-    },
-    Connection(String),
-    BadResponse(String),
-}
-
-impl CallError {
-    /// Rate limits, server errors, timeouts, dropped connections and garbled responses are
-    /// worth another try; other client errors (400, 401, 404) are not.
-    pub fn retryable(&self) -> bool {
-        match self {
-            CallError::Http { status, .. } => *status == 429 || *status >= 500,
-            _ => true,
-        }
-    }
-
-    /// A short label for logs and counters.
-    pub fn kind(&self) -> String {
-        match self {
-            CallError::Timeout => "timeout".into(),
-            CallError::Http { status, .. } => format!("http {status}"),
-            CallError::Connection(_) => "connection".into(),
-            CallError::BadResponse(_) => "bad response".into(),
-        }
-    }
-
-    pub fn message(&self) -> String {
-        match self {
-            CallError::Timeout => "no answer within the timeout".into(),
-            CallError::Http { message, .. }
-            | CallError::Connection(message)
-            | CallError::BadResponse(message) => message.clone(),
-        }
-    }
-
-    fn map_message(self, f: impl Fn(String) -> String) -> CallError {
-        match self {
-            CallError::Timeout => CallError::Timeout,
-            CallError::Http {
-                status,
-                message,
-                retry_after,
-            } => CallError::Http {
-                status,
-                message: f(message),
-                retry_after,
-            },
-            CallError::Connection(m) => CallError::Connection(f(m)),
-            CallError::BadResponse(m) => CallError::BadResponse(f(m)),
-        }
-    }
-}
-
 /// Sends one chat-completions request body to endpoint `endpoint` of the pool.
 pub trait ChatBackend: Send + Sync {
     fn endpoints(&self) -> usize;
@@ -127,51 +50,6 @@ pub trait ChatBackend: Send + Sync {
     /// Whether endpoint `endpoint` answers again (an ejected one returns when it does).
     fn probe(&self, _endpoint: usize) -> BoxFuture<'static, Result<(), CallError>> {
         Box::pin(async { Ok(()) })
-    }
-}
-
-/// Replaces every occurrence of the API key in what a server sent back (a server may reflect
-/// the request's headers into an error or an answer). Keys shorter than 8 characters are not
-/// secrets worth the damage that replacing them everywhere would do to answers.
-#[derive(Clone, Default)]
-pub struct Redactor {
-    key: Option<Arc<str>>,
-}
-
-impl Redactor {
-    pub const MARK: &'static str = "[redacted]";
-
-    pub fn new(key: Option<&str>) -> Redactor {
-        Redactor {
-            key: key.filter(|k| k.len() >= 8).map(Arc::from),
-        }
-    }
-
-    pub fn scrub(&self, text: String) -> String {
-        match &self.key {
-            Some(k) if text.contains(&**k) => text.replace(&**k, Self::MARK),
-            _ => text,
-        }
-    }
-
-    /// [`Redactor::scrub`] on raw bytes, for a body before anything parses it (a body need
-    /// not be UTF-8).
-    pub fn scrub_bytes(&self, bytes: Vec<u8>) -> Vec<u8> {
-        let Some(k) = &self.key else { return bytes };
-        let finder = memchr::memmem::Finder::new(k.as_bytes());
-        let mut hits = finder.find_iter(&bytes).peekable();
-        if hits.peek().is_none() {
-            return bytes;
-        }
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut from = 0;
-        for at in hits {
-            out.extend_from_slice(&bytes[from..at]);
-            out.extend_from_slice(Self::MARK.as_bytes());
-            from = at + k.len();
-        }
-        out.extend_from_slice(&bytes[from..]);
-        out
     }
 }
 
@@ -396,16 +274,6 @@ async fn read_capped(response: &mut reqwest::Response, cap: usize) -> Result<Vec
     Ok(body)
 }
 
-/// The first characters of a body, for a failure message.
-fn preview(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(4 * PREVIEW_CHARS)]);
-    let mut shown: String = text.chars().take(PREVIEW_CHARS).collect();
-    if bytes.len() > shown.len() {
-        shown.push('…');
-    }
-    shown
-}
-
 /// An error response's message: OpenAI's `{"error": {"message": ...}}`, else the body's start.
 fn error_message(bytes: &[u8]) -> String {
     serde_json::from_slice::<Value>(bytes)
@@ -470,17 +338,6 @@ fn classify(e: reqwest::Error) -> CallError {
     }
 }
 
-/// A `Retry-After` value: whole (or fractional) seconds, or an HTTP date (as seen at `now`; a
-/// date in the past is no wait). Anything else is ignored, as if the header were absent.
-pub fn retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(1e9)));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
-}
-
 /// Whether the server at `base_url` answers: `GET {base}/models`. Any answer below 500 counts
 /// (a server without that route answers 404, and is alive); a refused connection, a timeout
 /// or a server error does not.
@@ -537,135 +394,9 @@ pub fn probe_all(base_urls: &[String], api_key: Option<&str>) -> Vec<Result<(), 
     })
 }
 
-/// `text` cut to at most `max` bytes, at a character boundary.
-fn cap_text(mut text: String, max: usize) -> String {
-    if text.len() > max {
-        let mut end = max;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-    }
-    text
-}
-
-/// Reads the first choice's text, the token usage and the answering model from a
-/// chat-completions response. A missing `usage` counts 0 tokens; a present but implausible
-/// count (negative, fractional, above [`MAX_TOKEN_COUNT`]) makes the response a bad one.
-pub fn read_reply(response: &Value) -> Result<ChatReply, CallError> {
-    let text = response
-        .pointer("/choices/0/message/content")
-        .and_then(Value::as_str)
-        .or_else(|| response.pointer("/choices/0/text").and_then(Value::as_str))
-        .ok_or_else(|| {
-            CallError::BadResponse("the response has no choices[0].message.content".into())
-        })?;
-    let tokens = |key: &str| match response.pointer(&format!("/usage/{}", key.replace('.', "/"))) {
-        None | Some(Value::Null) => Ok(0),
-        Some(v) => v.as_u64().filter(|n| *n <= MAX_TOKEN_COUNT).ok_or_else(|| {
-            CallError::BadResponse(format!(
-                "usage.{key} = {} is not a token count (a whole number up to {MAX_TOKEN_COUNT})",
-                preview(v.to_string().as_bytes())
-            ))
-        }),
-    };
-    let model = response
-        .get("model")
-        .and_then(Value::as_str)
-        .map(|m| cap_text(m.to_string(), 200));
-    Ok(ChatReply {
-        text: cap_text(text.to_string(), MAX_ANSWER_BYTES),
-        prompt_tokens: tokens("prompt_tokens")?,
-        completion_tokens: tokens("completion_tokens")?,
-        cached_tokens: tokens("prompt_tokens_details.cached_tokens")?,
-        model,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn reads_content_and_usage_tolerantly() {
-        let r = read_reply(&json!({
-            "choices": [{"message": {"content": "{\"LABOR\": 40}"}, "finish_reason": null}],
-            "usage": {"prompt_tokens": 12, "completion_tokens": 3}
-        }))
-        .unwrap();
-        assert_eq!(r.text, "{\"LABOR\": 40}");
-        assert_eq!((r.prompt_tokens, r.completion_tokens), (12, 3));
-        assert_eq!(r.cached_tokens, 0);
-        let cached = read_reply(&json!({
-            "choices": [{"message": {"content": "x"}}],
-            "usage": {"prompt_tokens": 12, "completion_tokens": 3,
-                      "prompt_tokens_details": {"cached_tokens": 8}}
-        }))
-        .unwrap();
-        assert_eq!(cached.cached_tokens, 8);
-        let bad = read_reply(&json!({
-            "choices": [{"message": {"content": "x"}}],
-            "usage": {"prompt_tokens_details": {"cached_tokens": -8}}
-        }))
-        .unwrap_err();
-        assert!(
-            bad.message()
-                .contains("usage.prompt_tokens_details.cached_tokens"),
-            "{bad:?}"
-        );
-        let no_usage = read_reply(&json!({"choices": [{"message": {"content": "x"}}]})).unwrap();
-        assert_eq!(no_usage.prompt_tokens, 0);
-        assert_eq!(no_usage.model, None);
-        assert!(read_reply(&json!({"choices": []})).is_err());
-    }
-
-    #[test]
-    fn token_counts_are_validated_and_answers_capped() {
-        let with_usage = |usage: Value| {
-            read_reply(
-                &json!({"model": "m-1", "choices": [{"message": {"content": "x"}}],
-                               "usage": usage}),
-            )
-        };
-        let ok = with_usage(json!({"prompt_tokens": 7, "completion_tokens": 2})).unwrap();
-        assert_eq!(ok.model.as_deref(), Some("m-1"));
-        for bad in [
-            json!({"prompt_tokens": u64::MAX, "completion_tokens": 2}),
-            json!({"prompt_tokens": -1, "completion_tokens": 2}),
-            json!({"prompt_tokens": 1.5, "completion_tokens": 2}),
-            json!({"prompt_tokens": 1, "completion_tokens": "lots"}),
-        ] {
-            let err = with_usage(bad.clone()).unwrap_err();
-            assert_eq!(err.kind(), "bad response", "{bad}");
-            assert!(err.message().contains("not a token count"), "{err:?}");
-        }
-        let long = "é".repeat(MAX_ANSWER_BYTES);
-        let r = read_reply(&json!({"choices": [{"message": {"content": long}}]})).unwrap();
-        assert!(r.text.len() <= MAX_ANSWER_BYTES && r.text.len() > MAX_ANSWER_BYTES - 2);
-    }
-
-    #[test]
-    fn the_key_is_scrubbed_and_short_keys_are_left_alone() {
-        let r = Redactor::new(Some("sk-secret-123"));
-        assert_eq!(
-            r.scrub("authorization: Bearer sk-secret-123".into()),
-            "authorization: Bearer [redacted]"
-        );
-        assert_eq!(Redactor::new(Some("x")).scrub("xx".into()), "xx");
-        assert_eq!(Redactor::new(None).scrub("a".into()), "a");
-    }
-
-    #[test]
-    fn the_key_is_scrubbed_from_bytes_that_are_not_text() {
-        let r = Redactor::new(Some("sk-secret-123"));
-        assert_eq!(
-            r.scrub_bytes(b"\xff sk-secret-123 and sk-secret-123\xfe".to_vec()),
-            b"\xff [redacted] and [redacted]\xfe".to_vec()
-        );
-        assert_eq!(r.scrub_bytes(b"sk-secret-12".to_vec()), b"sk-secret-12");
-        assert_eq!(Redactor::new(None).scrub_bytes(b"ab".to_vec()), b"ab");
-    }
 
     #[tokio::test]
     async fn an_https_base_url_is_accepted_and_fails_as_a_connection_error() {
@@ -688,52 +419,5 @@ mod tests {
         // Without TLS the connector refuses the scheme ("invalid URL, scheme is not http").
         assert!(!err.message().contains("scheme"), "{err:?}");
         assert!(err.message().contains("refused"), "{err:?}");
-    }
-
-    #[test]
-    fn retry_after_reads_seconds_and_http_dates() {
-        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
-        assert_eq!(retry_after("7", now), Some(Duration::from_secs(7)));
-        assert_eq!(retry_after(" 1.5 ", now), Some(Duration::from_millis(1500)));
-        // RFC 9110's example date, 30 s after `now`; a past date is no wait.
-        assert_eq!(
-            retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now),
-            Some(Duration::from_secs(30))
-        );
-        assert_eq!(
-            retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(retry_after("soon", now), None);
-        assert_eq!(retry_after("-3", now), None);
-    }
-
-    #[test]
-    fn retry_classes() {
-        assert!(
-            CallError::Http {
-                status: 429,
-                message: String::new(),
-                retry_after: None,
-            }
-            .retryable()
-        );
-        assert!(
-            CallError::Http {
-                status: 503,
-                message: String::new(),
-                retry_after: None,
-            }
-            .retryable()
-        );
-        assert!(
-            !CallError::Http {
-                status: 401,
-                message: String::new(),
-                retry_after: None,
-            }
-            .retryable()
-        );
-        assert!(CallError::Timeout.retryable());
     }
 }

@@ -1,9 +1,11 @@
-//! The gateway every LLM agent talks through: it builds and hashes requests, routes them over
-//! the endpoint pool, caps concurrency, retries with backoff, re-asks after unusable answers,
-//! keeps the token and request accounting, and, in replay mode, answers from the recorded log
-//! instead of a server ([`super::recording`]). The counts live in [`super::stats`], the
-//! endpoints' health and the choice of endpoint in [`super::pool`], each role's and worker's
-//! model in [`super::models`].
+//! The gateway every LLM agent talks through: it sends each request once per timestep
+//! (sharing identical ones), from a server or, in replay mode, from the recorded log
+//! ([`super::recording`]), turns every attempt into a logged exchange, re-asks after unusable
+//! answers, and keeps the token and request accounting and the budget and fallback stops.
+//! What a request is sent with, its body and its hash are in `request.rs`; the endpoint choice,
+//! concurrency caps and retries with backoff of a live call in `retry.rs`. The counts live in
+//! [`super::stats`], the endpoints' health in [`super::pool`], each role's and worker's model
+//! in [`super::models`].
 //!
 //! Determinism: what an agent receives depends only on its request and the recording, never
 //! on timing. Every attempt becomes an [`LlmExchange`] frame, so a replay needs no server and
@@ -13,141 +15,25 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
-use serde::Serialize;
-use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
-use super::client::{CallError, ChatBackend, ChatReply};
-use super::models::Routes;
-use super::pool::{Pool, PoolSettings};
+use super::client::ChatBackend;
+pub use super::exchange::Ask;
+use super::exchange::Attempts;
+use super::pool::Pool;
 use super::recording::Source;
+use super::reply::{CallError, ChatReply};
+use super::request;
+pub use super::request::Settings;
+use super::retry;
 use super::stats::{LiveWindow, LlmStats, RoleStats, UNUSABLE_ANSWER};
-use crate::config::ResponseFormat;
 use crate::frames::{EndpointEvent, ExchangeOutcome, LlmExchange};
-
-/// Fixed settings of a run's LLM use.
-#[derive(Clone, Debug)]
-pub struct Settings {
-    pub model: String,
-    pub temperature: f64,
-    pub response_format: ResponseFormat,
-    /// Sent as the request's `seed` (servers that honour it sample reproducibly).
-    pub seed: u64,
-    pub max_retries: u32,
-    pub backoff_ms: u64,
-    pub max_reasks: u32,
-    pub log_prompts: bool,
-    pub budget_requests: u64,
-    pub budget_tokens: u64,
-    /// Stop once more than this share of the recent live decisions fell back.
-    pub max_fallback_share: f64,
-    pub concurrency: usize,
-    /// The endpoints of `llm.base_url`, their weights, ejection and per-endpoint caps (the
-    /// other pools' take the same ejection and caps).
-    pub pool: PoolSettings,
-    /// Each request's model and pool (per-role settings, mixed worker models).
-    pub routes: Routes,
-    /// Longest `Retry-After` waited out before a retry.
-    pub retry_after_cap: Duration,
-}
-
-/// One logical request.
-pub struct Ask {
-    pub role: &'static str,
-    pub agent: u64,
-    pub step: u64,
-    /// The attempt number of this request's first try (re-asks continue the count).
-    pub attempt: u32,
-    /// Distinguishes otherwise identical requests that must be sampled separately (the agent
-    /// id, unless agents are meant to share answers).
-    pub sample: u64,
-    pub messages: Vec<(String, String)>,
-    pub max_tokens: u32,
-    /// The JSON schema of the expected answer (used with `response_format = "json-schema"`).
-    pub schema: Value,
-}
-
-impl Ask {
-    /// A request's first attempt, sampled for `agent` alone (no sharing across agents).
-    pub fn first(
-        role: &'static str,
-        agent: u64,
-        step: u64,
-        messages: Vec<(String, String)>,
-        max_tokens: u32,
-        schema: Value,
-    ) -> Ask {
-        Ask {
-            role,
-            agent,
-            step,
-            attempt: 0,
-            sample: agent,
-            messages,
-            max_tokens,
-            schema,
-        }
-    }
-}
 
 /// The prefix of per-model counts in a snapshot's map of counts.
 pub const MODEL_KEY: &str = "model:";
-
-/// The settings one request is sent with.
-struct Resolved<'a> {
-    model: &'a str,
-    temperature: f64,
-    max_tokens: u32,
-    response_format: ResponseFormat,
-    /// Index into the gateway's pools.
-    pool: usize,
-}
-
-/// The endpoint pools of `settings`: `llm.base_url` and those of roles and worker models.
-fn pools_of(settings: &Settings) -> Vec<Pool> {
-    let all = settings.routes.all_urls();
-    let pools = if settings.routes.pools.is_empty() {
-        vec![settings.pool.base_urls.clone()]
-    } else {
-        settings.routes.pools.clone()
-    };
-    pools
-        .into_iter()
-        .enumerate()
-        .map(|(k, urls)| {
-            let global = urls
-                .iter()
-                .map(|u| all.iter().position(|a| a == u).unwrap_or(0))
-                .collect();
-            Pool::new(PoolSettings {
-                // Weights go with llm.base_url's list only.
-                weights: if k == 0 {
-                    settings.pool.weights.clone()
-                } else {
-                    Vec::new()
-                },
-                base_urls: urls,
-                global,
-                ..settings.pool.clone()
-            })
-        })
-        .collect()
-}
-
-/// The attempts of one call, as they happened (shared by identical requests).
-#[derive(Clone, Debug)]
-pub(super) struct Attempts {
-    pub(super) outcomes: Vec<Result<ChatReply, CallError>>,
-    /// A server was asked (not a recording).
-    pub(super) live: bool,
-    /// Set in replay mode when the recording cannot answer: the run must stop.
-    pub(super) fatal: Option<String>,
-}
 
 type SharedCall = Shared<BoxFuture<'static, Attempts>>;
 
@@ -179,20 +65,13 @@ pub struct LlmGateway {
     warned_models: Mutex<std::collections::BTreeSet<String>>,
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 impl LlmGateway {
     pub fn new(settings: Settings, source: Source) -> Arc<Self> {
         Arc::new(LlmGateway {
             semaphore: Arc::new(Semaphore::new(settings.concurrency.max(1))),
             pools: match &source {
                 Source::Replay(_) => Vec::new(),
-                Source::Live(_) | Source::Resume(..) => pools_of(&settings),
+                Source::Live(_) | Source::Resume(..) => request::pools_of(&settings),
             },
             by_model: Mutex::new(BTreeMap::new()),
             settings,
@@ -210,33 +89,6 @@ impl LlmGateway {
             if let Some(local) = p.local(endpoint) {
                 p.dead_at_start(local, why.clone());
             }
-        }
-    }
-
-    /// What `ask` is sent with: its role's settings, else its worker's model in a mixed
-    /// population, else the `[llm]` ones.
-    fn resolve(&self, ask: &Ask) -> Resolved<'_> {
-        let s = &self.settings;
-        let role = s.routes.roles.get(crate::config::role_table(ask.role));
-        let worker = if crate::frames::is_planner_agent(ask.agent) || ask.role == "planner" {
-            None
-        } else {
-            s.routes.worker_model(ask.agent)
-        };
-        Resolved {
-            model: role
-                .and_then(|r| r.model.as_deref())
-                .or(worker.map(|w| w.0.as_str()))
-                .unwrap_or(&s.model),
-            temperature: role.and_then(|r| r.temperature).unwrap_or(s.temperature),
-            max_tokens: role.and_then(|r| r.max_tokens).unwrap_or(ask.max_tokens),
-            response_format: role
-                .and_then(|r| r.response_format)
-                .unwrap_or(s.response_format),
-            pool: role
-                .and_then(|r| r.pool)
-                .or(worker.and_then(|w| w.1))
-                .unwrap_or(0),
         }
     }
 
@@ -262,48 +114,8 @@ impl LlmGateway {
         matches!(self.source, Source::Replay(_))
     }
 
-    /// The request body as JSON text: what is sent and what is hashed. Serialized straight
-    /// from borrowed parts (no intermediate JSON tree); field order is fixed, so the text, and
-    /// its hash, are canonical.
-    fn body(&self, ask: &Ask, r: &Resolved) -> String {
-        #[derive(Serialize)]
-        struct Message<'a> {
-            role: &'a str,
-            content: &'a str,
-        }
-        #[derive(Serialize)]
-        struct Body<'a> {
-            model: &'a str,
-            messages: Vec<Message<'a>>,
-            temperature: f64,
-            max_tokens: u32,
-            seed: u64,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            response_format: Option<Value>,
-        }
-        let response_format = match r.response_format {
-            ResponseFormat::JsonSchema => Some(json!({
-                "type": "json_schema",
-                "json_schema": {"name": ask.role, "schema": ask.schema, "strict": true}
-            })),
-            ResponseFormat::JsonObject => Some(json!({"type": "json_object"})),
-            ResponseFormat::Text => None,
-        };
-        let body = Body {
-            model: r.model,
-            messages: ask
-                .messages
-                .iter()
-                .map(|(role, content)| Message { role, content })
-                .collect(),
-            temperature: r.temperature,
-            max_tokens: r.max_tokens,
-            seed: self.settings.seed,
-            response_format,
-        };
-        serde_json::to_string(&body).expect("a request body always serializes")
-    }
-
+    /// The attempts of one request sent to pool `pool` (see [`retry::send`]), as a future
+    /// that owns what it needs, so identical requests can share it.
     fn live_call(
         self: &Arc<Self>,
         backend: Arc<dyn ChatBackend>,
@@ -313,77 +125,24 @@ impl LlmGateway {
     ) -> BoxFuture<'static, Attempts> {
         let gw = Arc::clone(self);
         Box::pin(async move {
-            let pool = &gw.pools[pool];
-            let mut outcomes = Vec::new();
-            for retry in 0..=gw.settings.max_retries {
-                // Picked anew for every attempt: a retry after an ejection goes to the agent's
-                // next endpoint.
-                let mut endpoint = None;
-                // An ejected endpoint whose cool-down is over is probed by the attempt that
-                // finds it so (one at a time); only then does this attempt pick its own.
-                for _ in 0..pool.endpoints() {
-                    let (e, probe) = pool.pick(agent);
-                    if !probe {
-                        endpoint = Some(e);
-                        break;
-                    }
-                    let verdict = backend.probe(pool.global(e)).await;
-                    pool.probed(e, &verdict);
-                }
-                let endpoint = endpoint.unwrap_or_else(|| pool.route(agent));
-                let result = {
-                    let _slot = pool.slot(endpoint).await;
-                    let _permit = gw
-                        .semaphore
-                        .acquire()
-                        .await
-                        .expect("the semaphore is never closed");
-                    let started = std::time::Instant::now();
-                    let result = backend.send(pool.global(endpoint), Arc::clone(&body)).await;
-                    pool.finished(endpoint, &result, started.elapsed());
-                    result
-                };
-                let again =
-                    matches!(&result, Err(e) if e.retryable()) && retry < gw.settings.max_retries;
-                // Backoff only delays; it never changes what is logged. A server's
-                // Retry-After (429, 503) is waited out, up to llm.retry_after_cap_seconds.
-                let mut delay = Duration::from_millis(
-                    gw.settings
-                        .backoff_ms
-                        .saturating_mul(1 << retry.min(10))
-                        .min(30_000),
-                );
-                if let Err(CallError::Http {
-                    retry_after: Some(wait),
-                    ..
-                }) = &result
-                {
-                    delay = delay.max((*wait).min(gw.settings.retry_after_cap));
-                }
-                outcomes.push(result);
-                if !again {
-                    break;
-                }
-                tokio::time::sleep(delay).await;
-            }
-            Attempts {
-                outcomes,
-                live: true,
-                fatal: None,
-            }
+            retry::send(
+                &*backend,
+                &gw.pools[pool],
+                &gw.semaphore,
+                &gw.settings,
+                agent,
+                body,
+            )
+            .await
         })
     }
 
     /// Sends one request (with transport retries) and returns its outcome and exchange records.
     pub async fn call(self: &Arc<Self>, ask: &Ask) -> Answer {
-        let resolved = self.resolve(ask);
-        let body: Arc<str> = self.body(ask, &resolved).into();
-        let hash = sha256_hex(body.as_bytes());
-        let mut key_hasher = Sha256::new();
-        key_hasher.update(ask.role.as_bytes());
-        key_hasher.update(hash.as_bytes());
-        key_hasher.update(ask.sample.to_le_bytes());
-        let key: [u8; 32] = key_hasher.finalize().into();
+        let resolved = request::resolve(&self.settings, ask);
+        let body: Arc<str> = request::body(ask, &resolved, self.settings.seed).into();
+        let hash = request::sha256_hex(body.as_bytes());
+        let key = request::cache_key(ask, &hash);
 
         let (shared, first) = {
             let mut cache = self.cache.lock().expect("the cache lock is never poisoned");
@@ -749,8 +508,13 @@ pub struct Parsed<T> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+    use crate::config::ResponseFormat;
     use crate::llm::Recording;
+    use crate::llm::models::Routes;
+    use crate::llm::pool::PoolSettings;
 
     fn gateway(max_fallback_share: f64) -> Arc<LlmGateway> {
         LlmGateway::new(

@@ -1,16 +1,23 @@
-//! Language-model agents' plumbing: the OpenAI-compatible transport ([`client`]), the gateway
-//! that routes, retries, accounts, caches and replays ([`gateway`], with [`recording`],
-//! [`stats`] and the endpoint pool's health and failover, [`pool`]), answer parsing
-//! ([`parse`]) and prompt templates ([`prompts`]). The decision logic of LLM workers and the
-//! LLM planner lives with the other policies in [`crate::policy`].
+//! Language-model agents' plumbing: the OpenAI-compatible transport ([`client`], with the
+//! reply and failure types of `reply.rs` and the key scrubbing of `redact.rs`), the gateway
+//! that caches, accounts, re-asks and replays ([`gateway`], with request resolution and hashing
+//! in `request.rs`, live retries in `retry.rs`, the types it shares with [`recording`] in
+//! `exchange.rs`, [`stats`] and the endpoint pool's health and failover, [`pool`]), answer
+//! parsing ([`parse`]) and prompt templates ([`prompts`]). The decision logic of LLM workers
+//! and the LLM planner lives with the other policies in [`crate::policy`].
 
 pub mod client;
+mod exchange;
 pub mod gateway;
 pub mod models;
 pub mod parse;
 pub mod pool;
 pub mod prompts;
 pub mod recording;
+mod redact;
+mod reply;
+mod request;
+mod retry;
 pub mod stats;
 
 use std::path::Path;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use super::client::CallError;
+use super::reply::CallError;
 use crate::frames::EndpointEvent;
 
 /// SplitMix64, for hashing an agent onto the endpoints.

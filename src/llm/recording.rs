@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::client::{CallError, ChatBackend, ChatReply};
-use super::gateway::{Ask, Attempts};
+use super::client::ChatBackend;
+use super::exchange::{Ask, Attempts};
+use super::reply::{CallError, ChatReply};
 use crate::frames::{EndpointEvent, ExchangeOutcome, LlmExchange};
 
 /// The recorded exchanges of a run, by (role, agent, step, attempt).
