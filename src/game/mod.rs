@@ -520,6 +520,7 @@ impl Economy {
             schedule: self.state.schedule.clone(),
             schedule_version: self.state.schedule_version,
             rebate: self.state.last_rebate,
+            welfare: self.state.last_welfare,
             rng_key: self.worker_key,
             leader: self.state.governance.as_ref().and_then(|e| e.leader),
         };

@@ -325,6 +325,7 @@ impl Economy {
                 // Unique across regions: a worker who moved sees a new version.
                 schedule_version: self.state.schedule_version * k + r as u64,
                 rebate: region.last_rebate + federal.map_or(0.0, |fed| fed.last_rebate),
+                welfare: self.state.last_welfare,
                 rng_key: self.worker_key,
                 leader: region
                     .governance

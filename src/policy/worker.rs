@@ -42,6 +42,9 @@ pub struct WorkerView {
     pub schedule_version: u64,
     /// Last step's lump-sum rebate (0 at step 0).
     pub rebate: f64,
+    /// Last step's social welfare (0 at step 0): what an LLM altruist's (or adversary's) line
+    /// of that step shows as her utility.
+    pub welfare: f64,
     /// The workers' random-stream key; a worker draws from stream (its id, the step).
     pub rng_key: StreamKey,
     /// The elected leader in office (worker id) under elected governance; none otherwise.
@@ -386,6 +389,7 @@ mod tests {
             schedule: TaxSchedule::new(vec![0.0], vec![0.3]).unwrap(),
             schedule_version: version,
             rebate: 0.0,
+            welfare: 0.0,
             rng_key: StreamKey::new(1, "worker"),
             leader: None,
         }
