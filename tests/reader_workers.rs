@@ -6,6 +6,8 @@
 
 mod common;
 
+#[path = "reader/elections.rs"]
+mod reader_elections;
 #[path = "reader/worker.rs"]
 mod reader_worker;
 
@@ -36,6 +38,7 @@ async fn chat(State(seen): State<Seen>, Json(body): Json<Value>) -> impl IntoRes
     };
     let (system, user) = (text("system"), text("user"));
     let answer = reader_worker::answer(&system, &user)
+        .or_else(|| reader_elections::answer(&system, &user))
         .unwrap_or_else(|| common::good_answer(&format!("{system}\n{user}")));
     seen.lock().unwrap().push((system, user));
     Json(json!({
@@ -200,4 +203,84 @@ fn an_altruists_line_shows_the_welfare_of_the_year_it_names() {
         }
     }
     assert!(checked > 100, "{checked} lines checked");
+}
+
+fn percent(r: f64) -> String {
+    let t = format!("{:.2}", r * 100.0);
+    format!("{}%", t.trim_end_matches('0').trim_end_matches('.'))
+}
+
+#[test]
+fn workers_are_told_the_leaders_platform_and_last_move_as_the_log_has_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let prompts = run(
+        tmp.path(),
+        &[
+            "workers.policy=llm",
+            "governance.mode=election",
+            "governance.rule=plurality",
+            "governance.platforms=true",
+            "governance.term_years=1",
+        ],
+    );
+    // Each tax year's leader, the platform she won on and the move she made, from the log.
+    let mut r = LogReader::open(&tmp.path().join("run.log")).unwrap();
+    let mut years: Vec<String> = Vec::new();
+    let mut platform = String::new();
+    for (_, f) in r.read_all::<Frame>().0 {
+        match f {
+            Frame::Election(e) => {
+                let won = &e
+                    .candidates
+                    .iter()
+                    .find(|c| c.0 == e.count.winner)
+                    .unwrap()
+                    .1;
+                platform = format!("{}|{won:?}", e.count.winner);
+            }
+            Frame::PlannerMove(m) => {
+                let (winner, won) = platform.split_once('|').unwrap();
+                let won: Vec<i32> = serde_json::from_str(won).unwrap();
+                let rates: Vec<String> = m
+                    .previous_rates
+                    .iter()
+                    .zip(&won)
+                    .map(|(r, d)| percent(r + f64::from(*d) / 100.0))
+                    .collect();
+                let moved: Vec<String> = m
+                    .deltas_points
+                    .iter()
+                    .map(|&d| if d == 0 { "0".into() } else { format!("{d:+}") })
+                    .collect();
+                years.push(format!(
+                    "Current leader: worker_{winner}, elected on the platform [{}]; her last move changed the rates by [{}] points.",
+                    rates.join(", "),
+                    moved.join(", ")
+                ));
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(years.len(), 6);
+    let mut checked = 0;
+    for (_, user) in prompts.iter().filter(|(_, u)| u.contains("{\"LABOR\"")) {
+        let step = user
+            .lines()
+            .filter(|l| l.starts_with("year "))
+            .map(|l| {
+                l["year ".len()..l.find(':').unwrap()]
+                    .parse::<usize>()
+                    .unwrap()
+                    + 1
+            })
+            .max()
+            .unwrap_or(0);
+        let said = user
+            .lines()
+            .find(|l| l.starts_with("Current leader:"))
+            .unwrap();
+        assert_eq!(said, years[step / 5], "step {step}");
+        checked += 1;
+    }
+    assert_eq!(checked, 20 * 30);
 }

@@ -42,7 +42,8 @@ pub use text::brackets_text;
 pub(in crate::policy) use text::system_context;
 pub(crate) use text::welfare_text;
 use text::{
-    LineFields, averages, best_years, earlier_best, hours_text, money, rates_text, reflection,
+    LineFields, averages, best_years, earlier_best, hours_text, leader_text, money, rates_text,
+    reflection,
 };
 
 /// Settings shared by every LLM worker of a run.
@@ -218,7 +219,7 @@ impl WorkerPolicy for LlmWorker {
         let system_ctx = settings.system_context(me, &view.schedule, None);
         let income_at_40 = money(me.skill * 40.0);
         let rates = rates_text(&view.schedule);
-        let leader = view.leader;
+        let leader = view.leader.as_ref().map(leader_text);
         let max_hours = me.max_hours;
         let exploit = view.last_step_of_year || view.step * 10 > settings.timesteps * 9;
 

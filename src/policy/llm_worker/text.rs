@@ -12,7 +12,7 @@ use serde_json::json;
 use super::memory::Entry;
 use crate::econ::{TaxSchedule, UtilityForm, UtilityType, WelfareKind};
 use crate::llm::prompts::percent_list;
-use crate::policy::worker::WorkerProfile;
+use crate::policy::worker::{LeaderNews, WorkerProfile};
 
 /// The fields of one history line, as the template sees them.
 #[derive(Clone, Debug, Serialize)]
@@ -123,6 +123,23 @@ pub(in crate::policy) fn system_context(
         "persona": persona,
         "formula": formula(&me.form),
         "utility_formula": "shown",
+    })
+}
+
+/// The leader in office as `worker_user` tells of her (`leader`): `id`, the `platform` she
+/// was elected on (rates, or none when drawn by lot) and her `last_move` in signed points
+/// (none before her first).
+pub(super) fn leader_text(l: &LeaderNews) -> serde_json::Value {
+    json!({
+        "id": l.id,
+        "platform": l.platform.as_deref().map(percent_list),
+        "last_move": l.last_move.as_ref().map(|m| {
+            let points: Vec<String> = m
+                .iter()
+                .map(|&d| if d == 0 { "0".into() } else { format!("{d:+}") })
+                .collect();
+            format!("[{}]", points.join(", "))
+        }),
     })
 }
 
@@ -439,15 +456,27 @@ mod tests {
             !user.contains("leader"),
             "no leader line without elected governance"
         );
-        let first = p
-            .render(
+        let leader = |platform: Option<Vec<f64>>, last_move: Option<Vec<i32>>| {
+            let news = LeaderNews {
+                id: 5,
+                platform,
+                last_move,
+            };
+            p.render(
                 "worker_user",
                 json!({"history": "", "best": [], "averages": null, "rates": "[50%]",
-                       "max_hours": "100", "exploit": false, "leader": 5}),
+                       "max_hours": "100", "exploit": false, "leader": leader_text(&news)}),
             )
-            .unwrap();
+            .unwrap()
+        };
+        let first = leader(Some(vec![0.6, 0.5, 0.375]), Some(vec![10, 0, -15]));
         assert!(first.starts_with("This is your first year"), "{first}");
-        assert!(first.contains("\nCurrent leader: worker_5.\n"), "{first}");
+        assert!(
+            first.contains("\nCurrent leader: worker_5, elected on the platform [60%, 50%, 37.5%]; her last move changed the rates by [+10, 0, -15] points.\n"),
+            "{first}"
+        );
+        // Drawn by lot, before her first move: only who she is.
+        assert!(leader(None, None).contains("\nCurrent leader: worker_5.\n"));
     }
 
     #[test]
