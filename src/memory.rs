@@ -106,6 +106,10 @@ pub struct ElectedState {
     pub(crate) held: Vec<ElectionRow>,
     /// LLM leaders' years in office, each leader's own history (empty with offline workers).
     pub(crate) leader_years: Vec<LeaderYear>,
+    /// The rates the leader in office stood on when elected (none when drawn by lot).
+    pub(crate) platform: Option<Vec<f64>>,
+    /// The leader's last move, in points per bracket, as applied (none before her first).
+    pub(crate) last_move: Option<Vec<i32>>,
 }
 
 /// One election, as `elections.csv` lists it.

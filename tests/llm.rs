@@ -444,8 +444,9 @@ fn personas_and_satisfaction_are_asked_and_counted() {
         "{}",
         messages[1].1
     );
-    // The satisfaction question continues the hours conversation: the same system prompt and
-    // history, then the question; consecutive hours prompts share their history.
+    // The satisfaction question is asked from her persona and the year's summary alone (no
+    // utility in view, so the answer cannot be chosen for what it does); consecutive hours
+    // prompts share their history.
     let ask = |role: &str, step: u64| {
         ex.iter()
             .find(|e| e.role == role && e.agent == 3 && e.step == step)
@@ -455,9 +456,19 @@ fn personas_and_satisfaction_are_asked_and_counted() {
             .unwrap()
     };
     let (sat4, labor3) = (ask("satisfaction", 4), ask("worker", 3));
-    assert_eq!(sat4[0].1, messages[0].1, "one system prompt");
+    assert_eq!(sat4.len(), 1, "one message");
+    assert!(
+        sat4[0]
+            .1
+            .starts_with("You are worker_3, a citizen of Princetonia")
+    );
+    assert!(
+        sat4[0].1.contains("steady job"),
+        "the persona: {}",
+        sat4[0].1
+    );
+    assert!(!sat4[0].1.contains("utility"), "{}", sat4[0].1);
     let history3 = &labor3[1].1[..labor3[1].1.find("\nYour best years").unwrap()];
-    assert!(sat4[1].1.starts_with(history3), "{}", sat4[1].1);
     assert!(messages[1].1.starts_with(history3), "{}", messages[1].1);
     drop(mock);
     assert_replays(tmp.path());

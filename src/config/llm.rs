@@ -66,6 +66,10 @@ pub struct LlmConfig {
     pub history_window: usize,
     /// Best past steps (by perceived utility / welfare) shown as memory.
     pub best_k: usize,
+    /// Whether workers are told their utility's formula with its numbers (the reference's
+    /// default) or only what it is made of. Written into the log's header only when withheld.
+    #[serde(skip_serializing_if = "UtilityFormula::is_shown")]
+    pub utility_formula: UtilityFormula,
     /// Tax years shown to the planner.
     pub planner_history: usize,
     /// A folder whose `*.j2` files replace the built-in prompt templates of the same name.
@@ -114,6 +118,25 @@ pub struct LlmConfig {
     /// A federation's question of where to live.
     #[serde(rename = "move", skip_serializing_if = "Option::is_none")]
     pub moving: Option<RoleOverride>,
+}
+
+/// What an LLM worker is told of her utility (`llm.utility_formula`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UtilityFormula {
+    /// The formula with its numbers (`u = x - c * LABOR^d, c = ..., d = ...`), as the
+    /// reference shows it.
+    #[default]
+    Shown,
+    /// Only what it is made of (what she keeps, minus a cost of effort that grows faster than
+    /// her hours): she learns the rest from her history.
+    Withheld,
+}
+
+impl UtilityFormula {
+    fn is_shown(&self) -> bool {
+        *self == UtilityFormula::Shown
+    }
 }
 
 /// The LLM roles that can have settings of their own (`[llm.ROLE]`).
@@ -176,6 +199,7 @@ impl Default for LlmConfig {
             max_fallback_share: DEFAULT_MAX_FALLBACK_SHARE,
             history_window: 50,
             best_k: 5,
+            utility_formula: UtilityFormula::Shown,
             planner_history: 20,
             prompts_dir: String::new(),
             log_prompts: true,

@@ -49,7 +49,7 @@ pub use governance::{
 pub use llm::{
     BaseUrls, DEFAULT_EJECT_AFTER, DEFAULT_EJECT_SECONDS, DEFAULT_MAX_FALLBACK_SHARE,
     DEFAULT_RETRY_AFTER_CAP, LLM_ENDPOINT_KEYS, LLM_ROLES, LlmConfig, LlmEndpoint, ResponseFormat,
-    RoleOverride, role_table,
+    RoleOverride, UtilityFormula, role_table,
 };
 pub use workers::{PersonaSource, WorkerModel, WorkerPolicyName, Workers};
 

@@ -24,6 +24,8 @@ use crate::governance::election::{Candidate, ElectionView};
 use crate::governance::liquid::{self, Liquid, LiquidVote};
 use crate::governance::platforms::{best_of, favourite, platform_book, welfare_best};
 use crate::llm::LlmRuntime;
+use crate::memory::ElectedState;
+use crate::policy::LeaderNews;
 use crate::policy::llm_leader::LeaderSettings;
 
 use super::electorate::RegionScope;
@@ -79,6 +81,16 @@ impl GovernanceState {
             }
         })
     }
+}
+
+/// The leader in office as workers are told of her: her id, the platform she was elected on
+/// and her last move (none without a leader).
+pub(super) fn news(elected: &ElectedState) -> Option<LeaderNews> {
+    elected.leader.map(|id| LeaderNews {
+        id,
+        platform: elected.platform.clone(),
+        last_move: elected.last_move.clone(),
+    })
 }
 
 impl GovernanceState {
@@ -187,6 +199,8 @@ impl Economy {
         let mut exchanges = Vec::new();
         // A liquid election's acts, voter by voter.
         let mut liquid_votes: Vec<(u64, LiquidVote)> = Vec::new();
+        // The platform of a leader elected this turn (outer none: no one was elected).
+        let mut platform: Option<Option<Vec<f64>>> = None;
 
         if due {
             let mut view = ElectionView {
@@ -364,6 +378,7 @@ impl Economy {
                     if !gov.rule_needs_ballots {
                         adopted = None;
                     }
+                    platform = Some(adopted.map(|o| book[o].rates.clone()));
                 }
                 let row = ElectionRow {
                     tax_year,
@@ -470,6 +485,12 @@ impl Economy {
         };
         if previous != self.state.schedule {
             self.state.schedule_version += 1;
+        }
+        if let Some(elected) = self.state.governance.as_mut() {
+            if let Some(p) = platform {
+                elected.platform = p;
+            }
+            elected.last_move = leader.map(|_| deltas_points.clone());
         }
         frames.push(Frame::PlannerMove(PlannerMove {
             step,

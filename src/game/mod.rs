@@ -289,7 +289,7 @@ impl Economy {
             self.state.governance = self.governance.as_ref().map(|_| ElectedState {
                 leader: None,
                 held,
-                leader_years: Vec::new(),
+                ..ElectedState::default()
             });
         } else if let Some(g) = self.governance.as_mut() {
             // Same rule, same leader: only the leader's per-year limit is the child's.
@@ -520,8 +520,9 @@ impl Economy {
             schedule: self.state.schedule.clone(),
             schedule_version: self.state.schedule_version,
             rebate: self.state.last_rebate,
+            welfare: self.state.last_welfare,
             rng_key: self.worker_key,
-            leader: self.state.governance.as_ref().and_then(|e| e.leader),
+            leader: self.state.governance.as_ref().and_then(elected::news),
         };
         let feedback = std::mem::take(&mut self.state.feedback);
         let replies = self

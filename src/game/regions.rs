@@ -325,11 +325,9 @@ impl Economy {
                 // Unique across regions: a worker who moved sees a new version.
                 schedule_version: self.state.schedule_version * k + r as u64,
                 rebate: region.last_rebate + federal.map_or(0.0, |fed| fed.last_rebate),
+                welfare: self.state.last_welfare,
                 rng_key: self.worker_key,
-                leader: region
-                    .governance
-                    .as_ref()
-                    .and_then(|elected| elected.leader),
+                leader: region.governance.as_ref().and_then(super::elected::news),
             })
             .collect();
         let call = WorkerCall::StepIn(Arc::new(RegionalViews {

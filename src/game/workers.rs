@@ -66,6 +66,7 @@ pub(super) fn worker_factory(
             timesteps: scenario.simulation.timesteps,
             welfare: scenario.world.welfare,
             rebate_text: scenario.regions().map(worker_rebate_text),
+            utility_formula: scenario.llm.utility_formula,
         })
     });
     Arc::new(move |id| {

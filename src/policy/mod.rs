@@ -14,6 +14,6 @@ pub use planner::{
     FixedSchedule, HillClimb, PlannerAct, PlannerInput, PlannerPolicy, YearObservation,
 };
 pub use worker::{
-    Bounded, Choice, Feedback, Fixed, MoveView, Rational, RegionOffer, Turn, WorkerPolicy,
-    WorkerProfile, WorkerView,
+    Bounded, Choice, Feedback, Fixed, LeaderNews, MoveView, Rational, RegionOffer, Turn,
+    WorkerPolicy, WorkerProfile, WorkerView,
 };

@@ -42,10 +42,24 @@ pub struct WorkerView {
     pub schedule_version: u64,
     /// Last step's lump-sum rebate (0 at step 0).
     pub rebate: f64,
+    /// Last step's social welfare (0 at step 0): what an LLM altruist's (or adversary's) line
+    /// of that step shows as her utility.
+    pub welfare: f64,
     /// The workers' random-stream key; a worker draws from stream (its id, the step).
     pub rng_key: StreamKey,
-    /// The elected leader in office (worker id) under elected governance; none otherwise.
-    pub leader: Option<u64>,
+    /// The elected leader in office under elected governance; none otherwise.
+    pub leader: Option<LeaderNews>,
+}
+
+/// The elected leader in office, as workers are told of her.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LeaderNews {
+    /// Her worker id.
+    pub id: u64,
+    /// The rates she stood on when elected (none when she was drawn by lot).
+    pub platform: Option<Vec<f64>>,
+    /// Her last move, in points per bracket as applied (none before her first).
+    pub last_move: Option<Vec<i32>>,
 }
 
 /// A federation's move question: every region as a worker sees it.
@@ -386,6 +400,7 @@ mod tests {
             schedule: TaxSchedule::new(vec![0.0], vec![0.3]).unwrap(),
             schedule_version: version,
             rebate: 0.0,
+            welfare: 0.0,
             rng_key: StreamKey::new(1, "worker"),
             leader: None,
         }

@@ -1,6 +1,7 @@
 //! The LLM worker: chooses its hours in context, from its own history, as the paper's workers
 //! do. Each step (a year) it may first write its persona (once), answer the satisfaction
-//! question about last year (a "no" lowers the utility it perceives), then asks for
+//! question about last year (asked from her persona and the year's summary alone, so the answer
+//! cannot be chosen for what it does: a "no" lowers the utility she perceives), then asks for
 //! `{"LABOR": X}`.
 //!
 //! Memory: a window of up to `history_window` years, its `best_k` years by perceived utility,
@@ -12,8 +13,8 @@
 //! Prompt layout, for prefix caches: the system prompt opens with the rules every worker shares,
 //! then her identity and persona; the user prompt is her history, appended to and, when the
 //! window is full, cut by its oldest half at once (so consecutive prompts share everything up to
-//! the newest line between cuts), then what changes each year. The satisfaction, vote and
-//! stand questions continue the same conversation: system prompt and history, then the question.
+//! the newest line between cuts), then what changes each year. The vote and stand questions
+//! continue the same conversation: system prompt and history, then the question.
 
 use std::any::Any;
 use std::collections::VecDeque;
@@ -22,7 +23,8 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::worker::{Choice, Feedback, MoveView, Turn, WorkerPolicy, WorkerProfile, WorkerView};
-use crate::econ::{TaxSchedule, WelfareKind, perceived_utility};
+use crate::config::UtilityFormula;
+use crate::econ::{TaxSchedule, UtilityType, WelfareKind, perceived_utility};
 use crate::governance::Ballot;
 use crate::governance::election::ElectionView;
 use crate::governance::liquid::LiquidVote;
@@ -40,7 +42,8 @@ pub use text::brackets_text;
 pub(in crate::policy) use text::system_context;
 pub(crate) use text::welfare_text;
 use text::{
-    LineFields, averages, best_years, earlier_best, hours_text, money, rates_text, reflection,
+    LineFields, averages, best_years, earlier_best, hours_text, leader_text, money, rates_text,
+    reflection,
 };
 
 /// Settings shared by every LLM worker of a run.
@@ -57,6 +60,26 @@ pub struct LlmWorkerSettings {
     /// In a federation: where her taxes and rebate come from, in place of the nation's rebate
     /// line of `worker_system` (none for one nation, whose prompt keeps its bytes).
     pub rebate_text: Option<String>,
+    /// Whether `worker_system` states her utility's formula with its numbers.
+    pub utility_formula: UtilityFormula,
+}
+
+impl LlmWorkerSettings {
+    /// The `worker_system` context of a worker under these settings.
+    fn system_context(
+        &self,
+        me: &WorkerProfile,
+        schedule: &TaxSchedule,
+        persona: Option<String>,
+    ) -> serde_json::Value {
+        let mut ctx = system_context(me, schedule, self.welfare, self.satisfaction, persona);
+        ctx["rebate_text"] = json!(self.rebate_text);
+        ctx["utility_formula"] = json!(match self.utility_formula {
+            UtilityFormula::Shown => "shown",
+            UtilityFormula::Withheld => "withheld",
+        });
+        ctx
+    }
 }
 
 /// How a persona is obtained.
@@ -119,9 +142,9 @@ impl LlmWorker {
 impl LlmWorker {
     /// The worker's system prompt (shared rules, then identity, skill, objective, persona).
     fn system_prompt(&self, me: &WorkerProfile, schedule: &TaxSchedule) -> Result<String, String> {
-        let s = &self.settings;
-        let mut ctx = system_context(me, schedule, s.welfare, s.satisfaction, self.persona_text());
-        ctx["rebate_text"] = serde_json::json!(s.rebate_text);
+        let ctx = self
+            .settings
+            .system_context(me, schedule, self.persona_text());
         self.settings.prompts.render("worker_system", ctx)
     }
 
@@ -154,6 +177,13 @@ impl WorkerPolicy for LlmWorker {
             (Some(fb), Some(schedule)) => {
                 let income = me.skill * fb.hours;
                 let tax = schedule.tax(income);
+                // An altruist's (adversary's) utility of that year is its welfare (or minus
+                // it), as her prompt says: the game's feedback carries the year before's.
+                let utility = match me.utility_type {
+                    UtilityType::Egotistical => fb.utility,
+                    UtilityType::Altruistic => view.welfare,
+                    UtilityType::Adversarial => -view.welfare,
+                };
                 Some(LineFields {
                     step: view.step.saturating_sub(1),
                     rates: rates_text(schedule),
@@ -163,9 +193,9 @@ impl WorkerPolicy for LlmWorker {
                     tax: money(tax),
                     rebate: money(view.rebate),
                     post_tax: money(income - tax + view.rebate),
-                    utility: money(fb.utility),
-                    raw_utility: money(fb.utility),
-                    utility_value: fb.utility,
+                    utility: money(utility),
+                    raw_utility: money(utility),
+                    utility_value: utility,
                     satisfied: None,
                     reflection: None,
                 })
@@ -176,14 +206,8 @@ impl WorkerPolicy for LlmWorker {
 
         let settings = Arc::clone(&self.settings);
         let gw = Arc::clone(&settings.gateway);
-        // The window as it stands (what the satisfaction question continues), and the window
-        // the hours question will show once last year's line is added: the same lines, unless
-        // adding it overflows the window, which then drops its oldest half at once.
-        let (history_text, earlier) = if settings.satisfaction {
-            self.history_text()
-        } else {
-            Default::default()
-        };
+        // The window the hours question will show once last year's line is added: the same
+        // lines, unless adding it overflows the window, which then drops its oldest half at once.
         let mut shown: Vec<Entry> = self.history.iter().cloned().collect();
         let previous = self.history.back().map(|e| (e.hours, e.utility));
         let best = self.best.clone();
@@ -192,17 +216,10 @@ impl WorkerPolicy for LlmWorker {
         let agent = u64::from(me.id);
         let step = view.step;
         // The persona is filled in inside the exchange: it may be written there first.
-        let mut system_ctx = system_context(
-            me,
-            &view.schedule,
-            settings.welfare,
-            settings.satisfaction,
-            None,
-        );
-        system_ctx["rebate_text"] = serde_json::json!(settings.rebate_text);
+        let system_ctx = settings.system_context(me, &view.schedule, None);
         let income_at_40 = money(me.skill * 40.0);
         let rates = rates_text(&view.schedule);
-        let leader = view.leader;
+        let leader = view.leader.as_ref().map(leader_text);
         let max_hours = me.max_hours;
         let exploit = view.last_step_of_year || view.step * 10 > settings.timesteps * 9;
 
@@ -269,11 +286,12 @@ impl WorkerPolicy for LlmWorker {
                 && fatal.is_none()
                 && let Some(e) = fields.as_mut()
             {
-                // A continuation of the hours conversation: same system prompt and history,
-                // then last year's summary and the question.
+                // From her persona and last year's summary alone, as the reference asks it:
+                // neither her utility nor what a "no" does to it is in view, so the answer
+                // says how she feels about the policy, not what pays.
                 let prompt = settings.prompts.render(
                     "satisfaction",
-                    json!({"history": history_text, "earlier_best": earlier, "step": e.step, "rates": e.rates,
+                    json!({"id": agent, "persona": persona, "step": e.step, "rates": e.rates,
                            "hours": e.hours, "income": e.income, "tax": e.tax,
                            "rebate": e.rebate, "post_tax": e.post_tax}),
                 );
@@ -286,7 +304,7 @@ impl WorkerPolicy for LlmWorker {
                                     "satisfaction",
                                     agent,
                                     step,
-                                    vec![("system".into(), system.clone()), ("user".into(), p)],
+                                    vec![("user".into(), p)],
                                     settings.max_tokens,
                                     json!({"type": "object", "properties": {
                                         "thought": {"type": "string"},
@@ -311,7 +329,7 @@ impl WorkerPolicy for LlmWorker {
                 e.utility = money(e.utility_value);
             }
             if let Some(f) = fields.as_mut() {
-                f.reflection = reflection(previous, (f.hours_value, f.utility_value));
+                f.reflection = reflection(previous, (f.hours_value, f.utility_value), max_hours);
             }
             let entry = fields.map(|f| Entry {
                 step: f.step,

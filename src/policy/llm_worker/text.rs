@@ -10,9 +10,9 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::memory::Entry;
-use crate::econ::{TaxSchedule, UtilityType, WelfareKind};
+use crate::econ::{TaxSchedule, UtilityForm, UtilityType, WelfareKind};
 use crate::llm::prompts::percent_list;
-use crate::policy::worker::WorkerProfile;
+use crate::policy::worker::{LeaderNews, WorkerProfile};
 
 /// The fields of one history line, as the template sees them.
 #[derive(Clone, Debug, Serialize)]
@@ -65,8 +65,41 @@ pub fn brackets_text(s: &TaxSchedule) -> String {
         .join(", ")
 }
 
+/// A number with six significant digits and no trailing zeros ("0.0236712", "3.5"): enough
+/// that hours solved from a stated parameter match the exact ones to well under 0.01 h.
+pub(super) fn significant(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    let decimals = (5 - x.abs().log10().floor() as i32).max(0) as usize;
+    let text = format!("{x:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').into()
+    } else {
+        text
+    }
+}
+
+/// The utility's form with its numbers, as `worker_system` states it (`formula`): `c` and `d`
+/// of the effort cost `c * LABOR^d`, and for CRRA utility `eta` and `x0` (none otherwise).
+pub(super) fn formula(form: &UtilityForm) -> serde_json::Value {
+    let (eta, x0) = match *form {
+        UtilityForm::QuasiLinear { .. } => (None, None),
+        UtilityForm::Crra { eta, x0, .. } => (Some(significant(eta)), Some(money(x0))),
+    };
+    json!({
+        "c": significant(form.c()),
+        "d": significant(form.delta()),
+        "eta": eta,
+        "log": matches!(*form, UtilityForm::Crra { eta, .. } if (eta - 1.0).abs() < 1e-9),
+        "x0": x0,
+    })
+}
+
 /// What the `worker_system` template sees: first what every worker shares (the rules, the
-/// brackets, the hour range), then her identity, skill, objective and persona when known.
+/// brackets, the hour range, the utility's form), then her identity, skill, objective and
+/// persona when known. The formula is shown unless the caller withholds it
+/// (`utility_formula = "withheld"`).
 pub(in crate::policy) fn system_context(
     me: &WorkerProfile,
     schedule: &TaxSchedule,
@@ -88,6 +121,25 @@ pub(in crate::policy) fn system_context(
         "welfare": welfare_text(welfare),
         "satisfaction": satisfaction,
         "persona": persona,
+        "formula": formula(&me.form),
+        "utility_formula": "shown",
+    })
+}
+
+/// The leader in office as `worker_user` tells of her (`leader`): `id`, the `platform` she
+/// was elected on (rates, or none when drawn by lot) and her `last_move` in signed points
+/// (none before her first).
+pub(super) fn leader_text(l: &LeaderNews) -> serde_json::Value {
+    json!({
+        "id": l.id,
+        "platform": l.platform.as_deref().map(percent_list),
+        "last_move": l.last_move.as_ref().map(|m| {
+            let points: Vec<String> = m
+                .iter()
+                .map(|&d| if d == 0 { "0".into() } else { format!("{d:+}") })
+                .collect();
+            format!("[{}]", points.join(", "))
+        }),
     })
 }
 
@@ -140,20 +192,29 @@ pub(super) fn averages<'a>(shown: impl Iterator<Item = &'a Entry>) -> Option<ser
 }
 
 /// "More labor (30.0 -> 40.0) raised u: try more than 40.0." from the last two years: the
-/// reference's directional nudge, short because it is new text on every year's line.
-pub(super) fn reflection(a: Option<(f64, f64)>, b: (f64, f64)) -> Option<String> {
+/// reference's directional nudge, short because it is new text on every year's line. At a bound
+/// of the hours allowed (`0..=max_hours`) it never points past it.
+pub(super) fn reflection(a: Option<(f64, f64)>, b: (f64, f64), max_hours: f64) -> Option<String> {
     let ((a_hours, a_utility), (b_hours, b_utility)) = (a?, b);
     if a_hours == b_hours {
         return None;
     }
     let up = b_hours > a_hours;
     let better = b_utility > a_utility;
-    Some(format!(
-        "{} labor ({a_hours:.1} -> {b_hours:.1}) {} u: try {} than {b_hours:.1}.",
+    let more = up == better;
+    let change = format!(
+        "{} labor ({a_hours:.1} -> {b_hours:.1}) {} u",
         if up { "More" } else { "Less" },
         if better { "raised" } else { "lowered" },
-        if up == better { "more" } else { "less" },
-    ))
+    );
+    Some(match (more, b_hours <= 0.0, b_hours >= max_hours) {
+        (false, true, _) => format!("{change}: {b_hours:.1} is the fewest hours allowed."),
+        (true, _, true) => format!("{change}: {b_hours:.1} is the most hours allowed."),
+        _ => format!(
+            "{change}: try {} than {b_hours:.1}.",
+            if more { "more" } else { "less" }
+        ),
+    })
 }
 
 /// The welfare function in words (also what altruistic and adversarial workers are told).
@@ -261,8 +322,97 @@ mod tests {
             adv.contains("minus the social welfare of the year"),
             "{adv}"
         );
+        // Their u is the year's welfare: the line of year t shows step t's (the worker takes it
+        // from the view, not from the game's one-step-late feedback; `tests/reader_workers.rs`).
+        assert!(alt.contains("Your utility u is the social welfare of the year."));
+        // The hours prompt says what an adjusted u on a line is; the satisfaction question,
+        // asked apart, does not (see `satisfaction_is_asked_from_the_persona_alone`).
         let sat = system(1, UtilityType::Egotistical, true);
-        assert!(sat.contains("lowered by half its size"), "{sat}");
+        assert!(
+            sat.contains("in a question of its own, whether you are satisfied with the tax policy; your history shows your answer and the utility you count after it (adjusted u: after a NO, u lowered by half its size)."),
+            "{sat}"
+        );
+    }
+
+    fn rendered(me: &WorkerProfile, shown: &str) -> String {
+        let mut ctx = system_context(me, &schedule(), WelfareKind::Utilitarian, false, None);
+        ctx["utility_formula"] = json!(shown);
+        Prompts::load(None)
+            .unwrap()
+            .render("worker_system", ctx)
+            .unwrap()
+    }
+
+    #[test]
+    fn the_utility_formula_is_shown_with_its_numbers_unless_withheld() {
+        let mut me = worker(1, UtilityType::Egotistical);
+        me.form = UtilityForm::QuasiLinear {
+            c: 0.023_671_234_5,
+            delta: 3.5,
+        };
+        let s = rendered(&me, "shown");
+        assert!(
+            s.contains("A citizen's own utility is u = x - 0.0236712 * LABOR^3.5, in dollars a year: x = z - tax + rebate is what she kept, and 0.0236712 * LABOR^3.5 is the cost of her effort, which grows faster than her hours."),
+            "{s}"
+        );
+        assert!(s.contains("Your goal is to maximize your own utility u, by the formula above."));
+        assert!(!s.contains("not told the formula"), "{s}");
+        // The formula is in the rules every worker shares, before her identity.
+        assert!(s.find("LABOR^3.5").unwrap() < s.find("You are worker_").unwrap());
+        let w = rendered(&me, "withheld");
+        assert!(
+            w.contains("You are not told the formula of your utility: learn from your history which hours pay best."),
+            "{w}"
+        );
+        assert!(w.contains("Your goal is to maximize your utility u: your income after tax plus the rebate, minus the cost of the effort of working"));
+        assert!(!w.contains("LABOR^"), "{w}");
+        me.form = UtilityForm::Crra {
+            c: 0.0005,
+            delta: 3.5,
+            eta: 1.5,
+            x0: 38_102.0,
+        };
+        let crra = rendered(&me, "shown");
+        assert!(
+            crra.contains("u = 38102.00 * ((x / 38102.00)^(1 - 1.5) - 1) / (1 - 1.5) - 0.0005 * LABOR^3.5, in dollars a year: x = z - tax + rebate is what she kept (counted as at least 1),"),
+            "{crra}"
+        );
+        me.form = UtilityForm::Crra {
+            c: 0.0005,
+            delta: 3.5,
+            eta: 1.0,
+            x0: 38_102.0,
+        };
+        assert!(
+            rendered(&me, "shown")
+                .contains("u = 38102.00 * ln(x / 38102.00) - 0.0005 * LABOR^3.5,")
+        );
+        assert_eq!(significant(131.714_285), "131.714");
+        assert_eq!(significant(3.5), "3.5");
+        assert_eq!(significant(0.000_512_345_67), "0.000512346");
+    }
+
+    #[test]
+    fn the_reflection_never_points_past_the_hours_allowed() {
+        let r = |a, b| reflection(Some(a), b, 100.0).unwrap();
+        assert_eq!(
+            r((20.0, 1.0), (0.0, 2.0)),
+            "Less labor (20.0 -> 0.0) raised u: 0.0 is the fewest hours allowed."
+        );
+        assert_eq!(
+            r((90.0, 1.0), (100.0, 2.0)),
+            "More labor (90.0 -> 100.0) raised u: 100.0 is the most hours allowed."
+        );
+        // At a bound but pointing back inside: the ordinary nudge.
+        assert_eq!(
+            r((20.0, 2.0), (0.0, 1.0)),
+            "Less labor (20.0 -> 0.0) lowered u: try more than 0.0."
+        );
+        assert_eq!(
+            r((90.0, 2.0), (100.0, 1.0)),
+            "More labor (90.0 -> 100.0) lowered u: try less than 100.0."
+        );
+        assert_eq!(reflection(Some((40.0, 1.0)), (40.0, 2.0), 100.0), None);
     }
 
     #[test]
@@ -306,15 +456,27 @@ mod tests {
             !user.contains("leader"),
             "no leader line without elected governance"
         );
-        let first = p
-            .render(
+        let leader = |platform: Option<Vec<f64>>, last_move: Option<Vec<i32>>| {
+            let news = LeaderNews {
+                id: 5,
+                platform,
+                last_move,
+            };
+            p.render(
                 "worker_user",
                 json!({"history": "", "best": [], "averages": null, "rates": "[50%]",
-                       "max_hours": "100", "exploit": false, "leader": 5}),
+                       "max_hours": "100", "exploit": false, "leader": leader_text(&news)}),
             )
-            .unwrap();
+            .unwrap()
+        };
+        let first = leader(Some(vec![0.6, 0.5, 0.375]), Some(vec![10, 0, -15]));
         assert!(first.starts_with("This is your first year"), "{first}");
-        assert!(first.contains("\nCurrent leader: worker_5.\n"), "{first}");
+        assert!(
+            first.contains("\nCurrent leader: worker_5, elected on the platform [60%, 50%, 37.5%]; her last move changed the rates by [+10, 0, -15] points.\n"),
+            "{first}"
+        );
+        // Drawn by lot, before her first move: only who she is.
+        assert!(leader(None, None).contains("\nCurrent leader: worker_5.\n"));
     }
 
     #[test]
@@ -331,7 +493,7 @@ mod tests {
             utility: "-150.00".into(),
             raw_utility: "-100.00".into(),
             satisfied: Some(false),
-            reflection: reflection(Some((30.0, -50.0)), (40.0, -150.0)),
+            reflection: reflection(Some((30.0, -50.0)), (40.0, -150.0), 100.0),
             hours_value: 40.0,
             utility_value: -150.0,
         };
@@ -351,25 +513,41 @@ mod tests {
     }
 
     #[test]
-    fn satisfaction_vote_and_stand_continue_the_history_and_ask_their_own_key() {
+    fn satisfaction_is_asked_from_the_persona_alone() {
         let p = Prompts::load(None).unwrap();
-        let history = "year 0: TAX [50%]; LABOR = 40.0";
         let sat = p
             .render(
                 "satisfaction",
-                json!({"history": history, "step": 1, "rates": "[50%]", "hours": "40.0",
-                       "income": "1", "tax": "1", "rebate": "1", "post_tax": "1"}),
+                json!({"id": 3, "persona": "You are a nurse.", "step": 1, "rates": "[50%]",
+                       "hours": "40.0", "income": "5268.40", "tax": "2634.20",
+                       "rebate": "100.00", "post_tax": "2734.20"}),
             )
             .unwrap();
         assert!(
-            sat.starts_with("Your history (most recent last):\nyear 0:"),
+            sat.starts_with("You are worker_3, a citizen of Princetonia, an economy in which each step is one year; incomes, taxes and rebates are per year. You are a nurse.\nYour summary of year 1:"),
             "{sat}"
         );
         assert!(
             sat.contains("Your summary of year 1: TAX [50%]; you worked 40.0 hours a week"),
             "{sat}"
         );
+        // What she kept includes the rebate, and says so.
+        assert!(
+            sat.contains("rebate $100.00; kept after tax and rebate $2734.20."),
+            "{sat}"
+        );
+        assert!(!sat.contains("after tax $"), "{sat}");
+        // Nothing says what an answer does to her utility, nor shows one.
+        for word in ["utility", "adjusted", "half", "u =", "history"] {
+            assert!(!sat.contains(word), "{word}: {sat}");
+        }
         assert!(!sat.contains("last week"), "{sat}");
+    }
+
+    #[test]
+    fn vote_and_stand_continue_the_history_and_ask_their_own_key() {
+        let p = Prompts::load(None).unwrap();
+        let history = "year 0: TAX [50%]; LABOR = 40.0";
         let vote = p
             .render(
                 "vote",
