@@ -290,6 +290,7 @@ impl Economy {
                 leader: None,
                 held,
                 leader_years: Vec::new(),
+                recent_steps: Vec::new(),
             });
         } else if let Some(g) = self.governance.as_mut() {
             // Same rule, same leader: only the leader's per-year limit is the child's.
@@ -597,6 +598,7 @@ impl Economy {
     fn finish_step(&mut self, outcome: StepOutcome, frames: &mut StepFrames<Frame>) -> Flow {
         self.state.last_rebate = outcome.rebate;
         self.state.last_welfare = outcome.welfare;
+        self.remember_own_step(outcome.step, outcome.tax_year);
         self.state.year_welfare.0 += outcome.welfare;
         self.state.year_welfare.1 += 1;
         frames.push(Frame::Outcome(outcome.clone()));
