@@ -4,8 +4,10 @@
 //!   platforms) the elected LLM worker is asked, every tax year, for a `{"DELTA": [..]}` that
 //!   serves her own utility. She sees what the LLM planner sees (the years' schedules with
 //!   their welfare, revenue, hours and Gini; last year's income and utility histograms and
-//!   statistics) and her own history as leader (the schedules she set and the income and
-//!   utility she had under them). The exchange is logged under the role `leader` and replayed
+//!   statistics, once a year has been played) and her own history: the schedules she set as
+//!   leader with the income and utility she had under them, and her hours, income and utility
+//!   at each step of the last tax year. Her system prompt is her worker's, with her persona;
+//!   rates are shown exactly, and the units (steps, tax years, the run's length) are stated. The exchange is logged under the role `leader` and replayed
 //!   like any other; an unusable answer is re-asked, then falls back to keeping the schedule
 //!   (counted in `llm.fallbacks`). Offline workers keep the exact rule of `game::elected`.
 
@@ -220,5 +222,19 @@ mod tests {
             ("2.0000", "[10%, 20%]")
         );
         assert_eq!(lines[1].welfare_value, 5.0);
+    }
+
+    #[test]
+    fn rates_in_force_are_shown_exactly() {
+        assert_eq!(rates_text(&[0.575, 0.475, 0.275]), "[57.5%, 47.5%, 27.5%]");
+    }
+
+    #[test]
+    fn the_last_years_are_the_last_tenth_or_the_last_one() {
+        // The shipped T = 50 in 25-step years: two tax years, the first is not "one of the last".
+        assert!(!last_years(0, 2));
+        assert!(last_years(1, 2));
+        assert!(!last_years(17, 20));
+        assert!(last_years(19, 20));
     }
 }

@@ -492,6 +492,52 @@ mod tests {
         assert!(!exploit(19, 20, 1), "nothing to choose among");
     }
 
+    fn year(rates: &str, welfare: f64) -> YearRecord {
+        YearRecord {
+            year: 0,
+            rates: rates.into(),
+            points: Vec::new(),
+            welfare: format!("{welfare:.4}"),
+            welfare_value: welfare,
+            revenue: String::new(),
+            mean_hours: String::new(),
+            gini: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_reflection_says_which_way_each_bracket_moved() {
+        // A cut that lowered welfare: go back above, never "keep raising".
+        let r = reflection(&year("[50%, 38%]", 2.0), &year("[50%, 28%]", 1.0)).unwrap();
+        assert_eq!(
+            r,
+            "Your last change lowered welfare (2.0000 -> 1.0000): bracket 2 was cut from 38% \
+             to 28%: try it above 28%."
+        );
+        let r = reflection(&year("[57.5%, 38%]", 1.0), &year("[37.5%, 38%]", 2.0)).unwrap();
+        assert!(r.ends_with("bracket 1 was cut from 57.5% to 37.5%: try it below 37.5%."));
+        let r = reflection(&year("[10%]", 1.0), &year("[20%]", 1.0)).unwrap();
+        assert!(
+            r.starts_with("Your last change did not change welfare"),
+            "{r}"
+        );
+        assert!(r.ends_with("bracket 1 was raised from 10% to 20%."), "{r}");
+        assert!(reflection(&year("[10%]", 1.0), &year("[10%]", 2.0)).is_none());
+    }
+
+    #[test]
+    fn brackets_are_numbered_from_one_as_the_delta_list() {
+        let s = TaxSchedule::new(vec![0.0, 90_000.0], vec![0.3725, 0.5]).unwrap();
+        assert_eq!(
+            labelled_brackets(&s),
+            "bracket 1: [0, 90000), bracket 2: [90000, and up)"
+        );
+        let bins = LlmPlanner::income_histogram(s.cutoffs(), &[1.0, 100_000.0]);
+        assert_eq!(bins[1].label, "bracket 2 [90000, and up)");
+        assert_eq!(moves_text(20), "-20, -10, 0, 10 or 20");
+        assert_eq!(moves_text(10), "-10, 0 or 10");
+    }
+
     #[test]
     fn rates_are_shown_with_their_precision() {
         let s = TaxSchedule::new(vec![0.0, 90_000.0], vec![0.3725, 0.5]).unwrap();
