@@ -131,8 +131,7 @@ fn leader(user: &str) -> Option<Vec<i32>> {
         && seen.last().is_none_or(|o| o.year != y)
         && let Some(step) = user
             .lines()
-            .filter(|l| l.starts_with("step ") && l.contains("your utility "))
-            .next_back()
+            .rfind(|l| l.starts_with("step ") && l.contains("your utility "))
     {
         seen.push(Observation {
             year: y,
