@@ -110,6 +110,19 @@ pub struct ElectedState {
     pub(crate) platform: Option<Vec<f64>>,
     /// The leader's last move, in points per bracket, as applied (none before her first).
     pub(crate) last_move: Option<Vec<i32>>,
+    /// Every worker's own outcome at each step of the last tax year, for an LLM leader's
+    /// prompt (her recent steps; empty with offline workers).
+    pub(crate) recent_steps: Vec<OwnStep>,
+}
+
+/// Every worker's hours, pre-tax income and utility at one step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OwnStep {
+    pub step: u64,
+    pub tax_year: u64,
+    pub hours: Vec<f64>,
+    pub incomes: Vec<f64>,
+    pub utilities: Vec<f64>,
 }
 
 /// One election, as `elections.csv` lists it.

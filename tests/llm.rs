@@ -1494,7 +1494,12 @@ fn an_llm_leaders_own_history_survives_a_resume_from_a_snapshot() {
         .last()
         .expect("the leader's prompts are logged");
     assert!(last.contains("Your own years as leader"), "{last}");
-    assert!(last.matches("your utility").count() == 3, "{last}");
+    // Three years as leader, and her three steps of the last tax year.
+    assert!(last.matches("-> your income").count() == 3, "{last}");
+    assert!(
+        last.matches("hours a week; your pre-tax income").count() == 3,
+        "{last}"
+    );
 }
 
 #[test]
@@ -1741,7 +1746,7 @@ fn llm_voters_elect_a_region_and_the_federal_layer_in_one_step_and_replay() {
     assert!(text.contains("you lead the federal layer"), "{text}");
     // Her history is the federal layer's: from 10 % everywhere, year 0's winner moved it by
     // her platform (the mock's +10, 0, -10).
-    assert!(text.contains("year 0: TAX = [20, 10, 0]"), "{text}");
+    assert!(text.contains("year 0: TAX = [20%, 10%, 0%]"), "{text}");
     let g = summary
         .federation
         .as_ref()

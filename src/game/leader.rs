@@ -4,10 +4,37 @@
 
 use super::electorate::RegionScope;
 use super::{Economy, GameError};
+use crate::memory::OwnStep;
 use crate::policy::WorkerProfile;
-use crate::policy::llm_leader::{LeaderInput, LeaderYear, ask_leader, leader_prompts};
+use crate::policy::llm_leader::{LeaderInput, LeaderYear, OwnStepLine, ask_leader, leader_prompts};
 
 impl Economy {
+    /// Keeps every worker's hours, income and utility of the step just settled, for an LLM
+    /// leader's prompt: the steps of the last whole tax year and of the current one.
+    pub(super) fn remember_own_step(&mut self, step: u64, tax_year: u64) {
+        if self
+            .governance
+            .as_ref()
+            .is_none_or(|g| g.leader_llm.is_none())
+        {
+            return;
+        }
+        let (Some((_, hours)), Some(s)) = (&self.state.last_hours, &self.last_settlement) else {
+            return;
+        };
+        let own = OwnStep {
+            step,
+            tax_year,
+            hours: hours.clone(),
+            incomes: s.incomes.clone(),
+            utilities: s.utilities.clone(),
+        };
+        if let Some(elected) = self.state.governance.as_mut() {
+            elected.recent_steps.retain(|t| t.tax_year + 1 >= tax_year);
+            elected.recent_steps.push(own);
+        }
+    }
+
     /// Keeps last year in the outgoing LLM leader's own history: the rates she set, the
     /// year's welfare, and her own income and utility at its last step.
     pub(super) fn remember_leader_year(&mut self, tax_year: u64, observed_welfare: Option<f64>) {
@@ -92,7 +119,38 @@ impl Economy {
             .as_ref()
             .map(|g| g.leader_years.iter().filter(|y| y.leader == l).collect())
             .unwrap_or_default();
+        // Her steps of the tax year just ended (the one her history ends on).
+        let last_year = tax_year.checked_sub(1);
+        let steps = self
+            .state
+            .governance
+            .as_ref()
+            .map(|g| {
+                g.recent_steps
+                    .iter()
+                    .filter(|t| Some(t.tax_year) == last_year)
+                    .filter_map(|t| {
+                        Some(OwnStepLine {
+                            step: t.step,
+                            tax_year: t.tax_year,
+                            hours: *t.hours.get(id)?,
+                            income: *t.incomes.get(id)?,
+                            utility: *t.utilities.get(id)?,
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let persona = settings.personas.then(|| {
+            crate::econ::persona_text(
+                &self.population.person(id).persona,
+                self.population.skills[id] * 40.0,
+            )
+        });
         let input = LeaderInput {
+            persona,
+            tax_year_length: self.tax_year_length,
+            steps,
             me: WorkerProfile {
                 id: id as u32,
                 skill: self.population.skills[id],

@@ -598,6 +598,7 @@ impl Economy {
     fn finish_step(&mut self, outcome: StepOutcome, frames: &mut StepFrames<Frame>) -> Flow {
         self.state.last_rebate = outcome.rebate;
         self.state.last_welfare = outcome.welfare;
+        self.remember_own_step(outcome.step, outcome.tax_year);
         self.state.year_welfare.0 += outcome.welfare;
         self.state.year_welfare.1 += 1;
         frames.push(Frame::Outcome(outcome.clone()));

@@ -121,7 +121,8 @@ mod tests {
             .render(
                 "planner_user",
                 json!({"history": [], "rates": "[50]", "income_histogram": [], "utility_histogram": [],
-                       "n": 3, "placeholders": "X, X, X", "welfare": 1.0}),
+                       "n": 3, "placeholders": "X, X, X", "welfare": 1.0,
+                       "tax_year": 1, "years_total": 2}),
             )
             .unwrap();
         assert!(d.ends_with("{\"DELTA\": [X, X, X]}."), "{d}");

@@ -38,6 +38,8 @@ pub struct LlmPlannerSettings {
     /// For a federation's planners: whose schedule it sets, in a sentence of the system
     /// prompt (none for the nation's planner, whose prompt keeps its bytes).
     pub jurisdiction: Option<String>,
+    /// Whether the workers have personas: an elected LLM leader, a worker, is given hers.
+    pub personas: bool,
 }
 
 impl LlmPlannerSettings {
@@ -57,6 +59,7 @@ impl LlmPlannerSettings {
             welfare,
             agent: PLANNER_AGENT,
             jurisdiction: None,
+            personas: scenario.workers.personas != crate::config::PersonaSource::None,
         }
     }
 
@@ -158,8 +161,8 @@ impl LlmPlanner {
             .enumerate()
             .map(|(j, &c)| Bin {
                 label: match cutoffs.get(j + 1) {
-                    Some(n) => format!("[{:.0}, {:.0})", cutoffs[j], n),
-                    None => format!("[{:.0}, and up)", cutoffs[j]),
+                    Some(n) => format!("bracket {} [{:.0}, {:.0})", j + 1, cutoffs[j], n),
+                    None => format!("bracket {} [{:.0}, and up)", j + 1, cutoffs[j]),
                 },
                 bar: bar(c, max),
                 count: c,
@@ -210,33 +213,76 @@ impl LlmPlanner {
         let [.., a, b] = self.years.as_slice() else {
             return None;
         };
-        if a.points == b.points {
-            return None;
-        }
-        let better = b.welfare_value > a.welfare_value;
-        let moves: Vec<String> = a
-            .points
-            .iter()
-            .zip(&b.points)
-            .enumerate()
-            .filter(|(_, (x, y))| x != y)
-            .map(|(j, (x, y))| {
-                let raised = y > x;
-                let advice = if raised == better {
-                    "too low, keep raising it above"
-                } else {
-                    "too high, lower it below"
-                };
-                format!("bracket {j} went from {x} to {y}: it may be {advice} {y}")
-            })
-            .collect();
-        Some(format!(
-            "Your last change {} welfare ({} -> {}): {}.",
-            if better { "raised" } else { "lowered" },
-            a.welfare,
-            b.welfare,
-            moves.join("; ")
-        ))
+        reflection(a, b)
+    }
+}
+
+/// The rates of a history line's `[37.25%, 50%]`, as the prompt shows them.
+fn shown_rates(text: &str) -> Vec<&str> {
+    text.trim_matches(|c| c == '[' || c == ']')
+        .split(", ")
+        .collect()
+}
+
+/// What the last move did, bracket by bracket: the direction it really went (raised or cut)
+/// and where welfare went, so the advice follows from both.
+fn reflection(a: &YearRecord, b: &YearRecord) -> Option<String> {
+    let value = |t: &str| t.trim_end_matches('%').parse::<f64>().unwrap_or(0.0);
+    let (from, to) = (shown_rates(&a.rates), shown_rates(&b.rates));
+    if from == to {
+        return None;
+    }
+    let outcome = match b.welfare_value.total_cmp(&a.welfare_value) {
+        std::cmp::Ordering::Greater => "raised",
+        std::cmp::Ordering::Less => "lowered",
+        std::cmp::Ordering::Equal => "did not change",
+    };
+    let moves: Vec<String> = from
+        .iter()
+        .zip(&to)
+        .enumerate()
+        .filter(|(_, (x, y))| x != y)
+        .map(|(j, (x, y))| {
+            let raised = value(y) > value(x);
+            let verb = if raised { "raised" } else { "cut" };
+            let advice = match (raised, outcome) {
+                (_, "did not change") => String::new(),
+                // Welfare rose: the same direction again; it fell: the other way.
+                (true, "raised") | (false, "lowered") => format!(": try it above {y}"),
+                _ => format!(": try it below {y}"),
+            };
+            format!("bracket {} was {verb} from {x} to {y}{advice}", j + 1)
+        })
+        .collect();
+    Some(format!(
+        "Your last change {outcome} welfare ({} -> {}): {}.",
+        a.welfare,
+        b.welfare,
+        moves.join("; ")
+    ))
+}
+
+/// The brackets, numbered from 1 as the DELTA list is ordered: "bracket 1: [0, 90000), ...".
+pub(super) fn labelled_brackets(s: &TaxSchedule) -> String {
+    super::llm_worker::brackets_text(s)
+        .split("), ")
+        .enumerate()
+        .map(|(j, b)| {
+            let b = b.trim_end_matches(')');
+            format!("bracket {}: {b})", j + 1)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The moves allowed per bracket, e.g. "-20, -10, 0, 10 or 20".
+pub(super) fn moves_text(max_delta: i32) -> String {
+    let steps: Vec<String> = (-max_delta / 10..=max_delta / 10)
+        .map(|k| (k * 10).to_string())
+        .collect();
+    match steps.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => steps.join(""),
     }
 }
 
@@ -249,7 +295,9 @@ pub(super) fn delta_ask(
     (system, user): (String, String),
     max_tokens: u32,
     n: usize,
+    max_delta: i32,
 ) -> Ask {
+    let moves: Vec<i32> = (-max_delta / 10..=max_delta / 10).map(|k| k * 10).collect();
     Ask::first(
         role,
         agent,
@@ -258,7 +306,7 @@ pub(super) fn delta_ask(
         max_tokens,
         json!({"type": "object", "properties": {"DELTA": {
             "type": "array",
-            "items": {"type": "integer", "enum": [-20, -10, 0, 10, 20]},
+            "items": {"type": "integer", "enum": moves},
             "minItems": n, "maxItems": n}}, "required": ["DELTA"]}),
     )
 }
@@ -294,7 +342,10 @@ impl PlannerPolicy for LlmPlanner {
         let s = &self.settings;
         let n = input.current.num_brackets();
         let placeholders = vec!["X"; n].join(", ");
-        let brackets = super::llm_worker::brackets_text(&input.current);
+        let brackets = labelled_brackets(&input.current);
+        // Asked from the second tax year on, at its first step: the step is a whole number of
+        // tax years.
+        let tax_year_length = input.step / input.tax_year.max(1);
         let start = self.years.len().saturating_sub(s.history);
         let mut best = self.years.clone();
         best.sort_by(|a, b| {
@@ -309,7 +360,8 @@ impl PlannerPolicy for LlmPlanner {
         let system = s.prompts.render(
             "planner_system",
             json!({"welfare_text": welfare_text(s.welfare), "brackets": brackets, "placeholders": placeholders,
-                   "jurisdiction": s.jurisdiction}),
+                   "jurisdiction": s.jurisdiction, "moves": moves_text(s.max_delta_points),
+                   "tax_year_length": tax_year_length, "years_total": input.years_total}),
         );
         let user = s.prompts.render(
             "planner_user",
@@ -320,7 +372,8 @@ impl PlannerPolicy for LlmPlanner {
                    "income_mean": im, "income_median": imed, "income_std": isd,
                    "utility_mean": um, "utility_median": umed, "utility_std": usd,
                    "welfare": format!("{:.4}", obs.welfare), "reflection": self.reflection(),
-                   "exploit": exploit, "n": n, "placeholders": placeholders}),
+                   "exploit": exploit, "n": n, "placeholders": placeholders,
+                   "tax_year": input.tax_year, "years_total": input.years_total}),
         );
         let gw = Arc::clone(&s.gateway);
         let max_tokens = s.max_tokens;
@@ -335,7 +388,15 @@ impl PlannerPolicy for LlmPlanner {
             };
             let got = gw
                 .ask_parsed(
-                    delta_ask("planner", agent, step, (system, user), max_tokens, n),
+                    delta_ask(
+                        "planner",
+                        agent,
+                        step,
+                        (system, user),
+                        max_tokens,
+                        n,
+                        max_delta,
+                    ),
                     |t| parse::deltas(t, n, max_delta),
                     &delta_hint(n),
                 )
@@ -429,6 +490,52 @@ mod tests {
         assert!(!exploit(10, 20, 10));
         assert!(exploit(19, 20, 19));
         assert!(!exploit(19, 20, 1), "nothing to choose among");
+    }
+
+    fn year(rates: &str, welfare: f64) -> YearRecord {
+        YearRecord {
+            year: 0,
+            rates: rates.into(),
+            points: Vec::new(),
+            welfare: format!("{welfare:.4}"),
+            welfare_value: welfare,
+            revenue: String::new(),
+            mean_hours: String::new(),
+            gini: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_reflection_says_which_way_each_bracket_moved() {
+        // A cut that lowered welfare: go back above, never "keep raising".
+        let r = reflection(&year("[50%, 38%]", 2.0), &year("[50%, 28%]", 1.0)).unwrap();
+        assert_eq!(
+            r,
+            "Your last change lowered welfare (2.0000 -> 1.0000): bracket 2 was cut from 38% \
+             to 28%: try it above 28%."
+        );
+        let r = reflection(&year("[57.5%, 38%]", 1.0), &year("[37.5%, 38%]", 2.0)).unwrap();
+        assert!(r.ends_with("bracket 1 was cut from 57.5% to 37.5%: try it below 37.5%."));
+        let r = reflection(&year("[10%]", 1.0), &year("[20%]", 1.0)).unwrap();
+        assert!(
+            r.starts_with("Your last change did not change welfare"),
+            "{r}"
+        );
+        assert!(r.ends_with("bracket 1 was raised from 10% to 20%."), "{r}");
+        assert!(reflection(&year("[10%]", 1.0), &year("[10%]", 2.0)).is_none());
+    }
+
+    #[test]
+    fn brackets_are_numbered_from_one_as_the_delta_list() {
+        let s = TaxSchedule::new(vec![0.0, 90_000.0], vec![0.3725, 0.5]).unwrap();
+        assert_eq!(
+            labelled_brackets(&s),
+            "bracket 1: [0, 90000), bracket 2: [90000, and up)"
+        );
+        let bins = LlmPlanner::income_histogram(s.cutoffs(), &[1.0, 100_000.0]);
+        assert_eq!(bins[1].label, "bracket 2 [90000, and up)");
+        assert_eq!(moves_text(20), "-20, -10, 0, 10 or 20");
+        assert_eq!(moves_text(10), "-10, 0 or 10");
     }
 
     #[test]
