@@ -181,6 +181,44 @@ fn withheld_formula_leaves_the_reader_unable_to_answer() {
 }
 
 #[test]
+fn an_elected_leader_reads_her_workers_rules_formula_withheld_or_shown() {
+    // Her system prompt is her worker's: it follows `llm.utility_formula` as his does.
+    for (key, withheld) in [("\"withheld\"", true), ("\"shown\"", false)] {
+        let tmp = tempfile::tempdir().unwrap();
+        let formula = format!("llm.utility_formula={key}");
+        let prompts = run(
+            tmp.path(),
+            &[
+                "workers.policy=llm",
+                formula.as_str(),
+                "governance.mode=election",
+                "governance.rule=plurality",
+                "governance.term_years=1",
+                "simulation.timesteps=6",
+                "simulation.tax_year_length=3",
+            ],
+        );
+        let leader: Vec<_> = prompts
+            .iter()
+            .filter(|(_, u)| u.contains("You were elected leader"))
+            .collect();
+        assert!(
+            !leader.is_empty(),
+            "no leader question among {}",
+            prompts.len()
+        );
+        for (system, _) in leader {
+            assert_eq!(
+                system.contains("You are not told the formula of your utility"),
+                withheld,
+                "{system}"
+            );
+            assert_eq!(system.contains("LABOR^"), !withheld, "{system}");
+        }
+    }
+}
+
+#[test]
 fn an_altruists_line_shows_the_welfare_of_the_year_it_names() {
     let tmp = tempfile::tempdir().unwrap();
     let prompts = run(

@@ -96,16 +96,20 @@ fn last_years(tax_year: u64, years_total: u64) -> bool {
 /// The leader's system and user prompts (the worker's system prompt, with her persona: she
 /// is a worker).
 pub fn leader_prompts(s: &LeaderSettings, input: &LeaderInput) -> Result<(String, String), String> {
-    let system = s.prompts.render(
-        "worker_system",
-        super::llm_worker::system_context(
-            &input.me,
-            input.current,
-            s.welfare,
-            false,
-            input.persona.clone(),
-        ),
-    )?;
+    let mut system_ctx = super::llm_worker::system_context(
+        &input.me,
+        input.current,
+        s.welfare,
+        false,
+        input.persona.clone(),
+    );
+    // She reads her worker's rules: the formula is stated or withheld as it is for him.
+    system_ctx["utility_formula"] = serde_json::json!(if s.utility_formula_shown {
+        "shown"
+    } else {
+        "withheld"
+    });
+    let system = s.prompts.render("worker_system", system_ctx)?;
     let n = input.current.num_brackets();
     let lines = year_lines(input.records);
     let start = lines.len().saturating_sub(s.history);

@@ -40,6 +40,9 @@ pub struct LlmPlannerSettings {
     pub jurisdiction: Option<String>,
     /// Whether the workers have personas: an elected LLM leader, a worker, is given hers.
     pub personas: bool,
+    /// Whether an elected LLM leader's system prompt (her worker's) states her utility's
+    /// formula, as her worker's does (`llm.utility_formula`).
+    pub utility_formula_shown: bool,
 }
 
 impl LlmPlannerSettings {
@@ -60,6 +63,8 @@ impl LlmPlannerSettings {
             agent: PLANNER_AGENT,
             jurisdiction: None,
             personas: scenario.workers.personas != crate::config::PersonaSource::None,
+            utility_formula_shown: scenario.llm.utility_formula
+                == crate::config::UtilityFormula::Shown,
         }
     }
 
