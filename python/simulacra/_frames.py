@@ -3,8 +3,11 @@ a missing one is an error that names the extra to install."""
 
 from __future__ import annotations
 
+import numbers
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Union
+
+from ._binary import SimulacraError
 
 BACKENDS = ("pandas", "polars")
 
@@ -124,22 +127,27 @@ Selection = Union[None, int, range, Iterable[int]]
 
 def _bounds(selection: Selection, name: str) -> tuple[str, Any]:
     """("range", (lo, hi)) for an int or a contiguous range, ("in", [ints]) otherwise."""
-    if isinstance(selection, bool):
-        raise ValueError(f"{name}: an int, a range or a list of ints, not {selection!r}")
+    bad = f"{name}: an int, a range or a list of ints, not {{!r}}"
+    if isinstance(selection, (bool, str, bytes, float)):
+        raise SimulacraError(bad.format(selection))
     if isinstance(selection, int):
         return "range", (selection, selection + 1)
     if isinstance(selection, range) and selection.step == 1:
         return "range", (selection.start, selection.stop)
     if isinstance(selection, slice):
         if selection.step not in (None, 1):
-            raise ValueError(f"{name}: a slice with a step; pass a range or a list")
+            raise SimulacraError(f"{name}: a slice with a step; pass a range or a list")
         lo = 0 if selection.start is None else int(selection.start)
         hi = 2**62 if selection.stop is None else int(selection.stop)
         return "range", (lo, hi)
     values = []
-    for v in selection:
-        if isinstance(v, bool) or int(v) != v:
-            raise ValueError(f"{name}: an int, a range or a list of ints, not {v!r}")
+    try:
+        items = list(selection)
+    except TypeError:
+        raise SimulacraError(bad.format(selection)) from None
+    for v in items:
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+            raise SimulacraError(bad.format(v))
         values.append(int(v))
     return "in", sorted(set(values))
 
@@ -148,12 +156,26 @@ def read_parquet(
     path: Path,
     backend: str = "pandas",
     columns: list[str] | None = None,
-    filters: Mapping[str, Selection] | None = None,
+    filters: Mapping[str, tuple[str, Selection]] | None = None,
 ) -> Any:
     """A Parquet file, only `columns` and the rows whose `filters` columns are in the given
-    values: the filters and the column choice go down to the Parquet reader (row groups
-    outside the bounds are skipped), so a subset never loads the whole table."""
-    filters = {k: _bounds(v, k) for k, v in (filters or {}).items() if v is not None}
+    values (`{column: (argument name, selection)}`): the filters and the column choice go
+    down to the Parquet reader (row groups outside the bounds are skipped), so a subset
+    never loads the whole table."""
+    filters = {
+        k: _bounds(v, name) for k, (name, v) in (filters or {}).items() if v is not None
+    }
+    if columns is not None:
+        for c in columns:
+            if not isinstance(c, str):
+                raise SimulacraError(f"columns: column names (str), not {c!r}")
+        known = _parquet_columns(path)
+        missing = [c for c in columns if c not in known]
+        if missing:
+            raise SimulacraError(
+                f"columns: {path.name} has no column {', '.join(map(repr, missing))} "
+                f"(it has {', '.join(known)})"
+            )
     if check(backend) == "polars":
         pl = _polars()
         frame = pl.scan_parquet(path)
@@ -179,6 +201,16 @@ def read_parquet(
         expr = part if expr is None else expr & part
     table = ds.dataset(path, format="parquet").to_table(columns=columns, filter=expr)
     return table.to_pandas()
+
+
+def _parquet_columns(path: Path) -> list[str]:
+    """The file's column names, from its footer (no rows read)."""
+    try:
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(path).names)
+    except ImportError:
+        return list(_polars().scan_parquet(path).collect_schema().names())
 
 
 def concat(frames: list[Any], backend: str = "pandas") -> Any:

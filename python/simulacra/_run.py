@@ -81,7 +81,7 @@ class Run:
             path,
             backend or self.backend,
             columns=None if columns is None else list(columns),
-            filters={"step": steps, "agent": workers},
+            filters={"step": ("steps", steps), "agent": ("workers", workers)},
         )
 
     def events(self, backend: str | None = None) -> Any:
