@@ -97,3 +97,12 @@ def test_the_table_parser_sees_arguments():
         ("d", 0),
     ]
     assert _table()["run"]["fork"] == "at, set=None, out=None, force=False, progress=True"
+
+
+def test_the_study_fits_in_under_15_lines():
+    nbformat = pytest.importorskip("nbformat")
+    nb = nbformat.read(DOC.parents[1] / "examples" / "study.ipynb", as_version=4)
+    study = next(c for c in nb.cells if c.cell_type == "code")
+    lines = [line for line in study.source.splitlines() if line.strip()]
+    assert len(lines) < 15, study.source
+    assert "simulacra.sweep(" in study.source and ".fork(" in study.source
