@@ -11,7 +11,8 @@ command and reads the files it writes (steps.csv, summary.json, the Parquet expo
 
 from ._binary import SimulacraError, binary
 from ._frames import MissingExtra
-from ._run import Run, load, run, sweep
+from ._run import Run, load, run
+from ._sweep import Sweep, sweep
 
 
 def __getattr__(name: str):
@@ -26,4 +27,14 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'simulacra' has no attribute {name!r}")
 
 
-__all__ = ["Run", "SimulacraError", "MissingExtra", "binary", "load", "run", "sweep", "__version__"]
+__all__ = [
+    "Run",
+    "Sweep",
+    "SimulacraError",
+    "MissingExtra",
+    "binary",
+    "load",
+    "run",
+    "sweep",
+    "__version__",
+]

@@ -79,6 +79,11 @@ def call(args: Sequence[str], progress: bool = False, cwd: str | os.PathLike | N
         stderr_target: int = slave
     else:
         stderr_target = subprocess.PIPE
+    env = None
+    if use_pty and os.environ.get("TERM", "dumb") == "dumb":
+        # The binary draws its bar only on a terminal that can move the cursor; the
+        # pseudo-terminal is one, whatever the caller's TERM (unset in Jupyter, cron, CI).
+        env = {**os.environ, "TERM": "xterm"}
     try:
         proc = subprocess.Popen(
             cmd,
@@ -86,6 +91,7 @@ def call(args: Sequence[str], progress: bool = False, cwd: str | os.PathLike | N
             stderr=stderr_target,
             stdin=subprocess.DEVNULL,
             cwd=cwd,
+            env=env,
             # Its own process group: Ctrl-C reaches Python only, which stops the child itself
             # (the same way in a terminal and in a Jupyter kernel).
             start_new_session=True,

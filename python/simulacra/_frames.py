@@ -3,8 +3,11 @@ a missing one is an error that names the extra to install."""
 
 from __future__ import annotations
 
+import numbers
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Mapping, Union
+
+from ._binary import SimulacraError
 
 BACKENDS = ("pandas", "polars")
 
@@ -37,33 +40,181 @@ def check(backend: str) -> str:
     return backend
 
 
-def read_csv(path: Path, backend: str = "pandas") -> Any:
-    if check(backend) == "polars":
-        return _polars().read_csv(path)
-    return _pandas().read_csv(path)
+# Column kinds a table always has, whatever its rows hold (a column that happens to hold only
+# whole numbers, or no value at all, keeps its kind, so tables of different runs concatenate).
+# "int?" is an integer column that may be empty (pandas' nullable Int64).
+Schema = Mapping[str, str]
+
+# elections.csv, as src/run/summary.rs (write_elections_csv) writes its header; liquid
+# elections add largest_weight, weight_gini, delegated, lost.
+ELECTIONS: Schema = {
+    "tax_year": "int",
+    "step": "int",
+    "rule": "str",
+    "winner": "int",
+    "winner_income_decile": "int?",
+    "margin": "float",
+    "turnout": "float",
+    "candidates": "int",
+    "ballots": "int",
+    "exhausted": "int",
+    "tie_broken": "bool",
+    "welfare": "float",
+}
+
+# Integer fields of the binary's events (src/frames.rs and the structs it logs): read from
+# JSON Lines, pandas makes a field that some events lack a float column; these become Int64.
+EVENT_INTEGERS = frozenset(
+    """agent at_step attempt candidates decisions delegated endpoint exhausted failures
+    fallbacks id leader lost population region requests retries seed step tax_year voter
+    winner""".split()
+)
 
 
-def read_parquet(path: Path, backend: str = "pandas") -> Any:
+def _pandas_dtype(kind: str) -> str:
+    return {"int": "int64", "int?": "Int64", "float": "float64", "bool": "bool", "str": "str"}[kind]
+
+
+def _polars_dtype(kind: str) -> Any:
+    pl = _polars()
+    return {
+        "int": pl.Int64,
+        "int?": pl.Int64,
+        "float": pl.Float64,
+        "bool": pl.Boolean,
+        "str": pl.String,
+    }[kind]
+
+
+def read_csv(path: Path, backend: str = "pandas", schema: Schema | None = None) -> Any:
     if check(backend) == "polars":
-        return _polars().read_parquet(path)
+        overrides = {k: _polars_dtype(v) for k, v in (schema or {}).items()}
+        return _polars().read_csv(path, schema_overrides=overrides or None)
     pd = _pandas()
-    try:
-        import pyarrow  # noqa: F401  (pandas reads Parquet through it)
-    except ImportError as e:
-        raise MissingExtra(
-            "reading agents.parquet needs pyarrow: pip install 'simulacra[pandas]'"
-        ) from e
-    return pd.read_parquet(path)
+    # bool columns are left to the parser (it reads true/false); the rest are fixed.
+    dtypes = {k: _pandas_dtype(v) for k, v in (schema or {}).items() if v != "bool"}
+    return pd.read_csv(path, dtype=dtypes or None)
+
+
+def empty(backend: str = "pandas", schema: Schema | None = None) -> Any:
+    """A table without rows, with the columns (and kinds) the file would have."""
+    schema = schema or {}
+    if check(backend) == "polars":
+        pl = _polars()
+        return pl.DataFrame(schema={k: _polars_dtype(v) for k, v in schema.items()})
+    pd = _pandas()
+    return pd.DataFrame({k: pd.Series([], dtype=_pandas_dtype(v)) for k, v in schema.items()})
 
 
 def read_jsonl(path: Path, backend: str = "pandas") -> Any:
     if check(backend) == "polars":
         # Events of different kinds have different fields: polars needs to see them all.
         return _polars().read_ndjson(path, infer_schema_length=None)
-    return _pandas().read_json(path, lines=True)
+    pd = _pandas()
+    frame = pd.read_json(path, lines=True)
+    for name in frame.columns:
+        column = frame[name]
+        if name in EVENT_INTEGERS and column.dtype == "float64":
+            present = column.dropna()
+            if (present == present.round()).all():
+                frame[name] = column.astype("Int64")
+    return frame
 
 
-def empty(backend: str = "pandas") -> Any:
+# --- agents.parquet, read lazily ----------------------------------------------------------
+Selection = Union[None, int, range, Iterable[int]]
+
+
+def _bounds(selection: Selection, name: str) -> tuple[str, Any]:
+    """("range", (lo, hi)) for an int or a contiguous range, ("in", [ints]) otherwise."""
+    bad = f"{name}: an int, a range or a list of ints, not {{!r}}"
+    if isinstance(selection, (bool, str, bytes, float)):
+        raise SimulacraError(bad.format(selection))
+    if isinstance(selection, int):
+        return "range", (selection, selection + 1)
+    if isinstance(selection, range) and selection.step == 1:
+        return "range", (selection.start, selection.stop)
+    if isinstance(selection, slice):
+        if selection.step not in (None, 1):
+            raise SimulacraError(f"{name}: a slice with a step; pass a range or a list")
+        lo = 0 if selection.start is None else int(selection.start)
+        hi = 2**62 if selection.stop is None else int(selection.stop)
+        return "range", (lo, hi)
+    values = []
+    try:
+        items = list(selection)
+    except TypeError:
+        raise SimulacraError(bad.format(selection)) from None
+    for v in items:
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+            raise SimulacraError(bad.format(v))
+        values.append(int(v))
+    return "in", sorted(set(values))
+
+
+def read_parquet(
+    path: Path,
+    backend: str = "pandas",
+    columns: list[str] | None = None,
+    filters: Mapping[str, tuple[str, Selection]] | None = None,
+) -> Any:
+    """A Parquet file, only `columns` and the rows whose `filters` columns are in the given
+    values (`{column: (argument name, selection)}`): the filters and the column choice go
+    down to the Parquet reader (row groups outside the bounds are skipped), so a subset
+    never loads the whole table."""
+    filters = {
+        k: _bounds(v, name) for k, (name, v) in (filters or {}).items() if v is not None
+    }
+    if columns is not None:
+        for c in columns:
+            if not isinstance(c, str):
+                raise SimulacraError(f"columns: column names (str), not {c!r}")
+        known = _parquet_columns(path)
+        missing = [c for c in columns if c not in known]
+        if missing:
+            raise SimulacraError(
+                f"columns: {path.name} has no column {', '.join(map(repr, missing))} "
+                f"(it has {', '.join(known)})"
+            )
     if check(backend) == "polars":
-        return _polars().DataFrame()
-    return _pandas().DataFrame()
+        pl = _polars()
+        frame = pl.scan_parquet(path)
+        for name, (how, arg) in filters.items():
+            col = pl.col(name)
+            frame = frame.filter(
+                (col >= arg[0]) & (col < arg[1]) if how == "range" else col.is_in(arg)
+            )
+        if columns is not None:
+            frame = frame.select(columns)
+        return frame.collect()
+    _pandas()
+    try:
+        import pyarrow.dataset as ds
+    except ImportError as e:
+        raise MissingExtra(
+            "reading agents.parquet needs pyarrow: pip install 'simulacra[pandas]'"
+        ) from e
+    expr = None
+    for name, (how, arg) in filters.items():
+        field = ds.field(name)
+        part = (field >= arg[0]) & (field < arg[1]) if how == "range" else field.isin(arg)
+        expr = part if expr is None else expr & part
+    table = ds.dataset(path, format="parquet").to_table(columns=columns, filter=expr)
+    return table.to_pandas()
+
+
+def _parquet_columns(path: Path) -> list[str]:
+    """The file's column names, from its footer (no rows read)."""
+    try:
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(path).names)
+    except ImportError:
+        return list(_polars().scan_parquet(path).collect_schema().names())
+
+
+def concat(frames: list[Any], backend: str = "pandas") -> Any:
+    """Tables of several runs, one under the other; a column one lacks is empty there."""
+    if check(backend) == "polars":
+        return _polars().concat(frames, how="diagonal_relaxed")
+    return _pandas().concat(frames, ignore_index=True)

@@ -5,6 +5,7 @@ Nothing of the economics is computed here."""
 from __future__ import annotations
 
 import json
+import numbers
 import os
 import re
 import shutil
@@ -12,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Union
 
-from . import _frames, _toml
+from . import _frames, _toml, _view
 from ._binary import SimulacraError, call
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -55,17 +56,33 @@ class Run:
 
     @property
     def elections(self) -> Any:
-        """elections.csv: one row per election; empty for runs without elections (the file is
-        written only when `governance.mode = "election"` held one)."""
+        """elections.csv: one row per election. A run without elections writes no file: then
+        an empty table with elections.csv's columns (so tables of several runs concatenate)."""
         path = self.dir / "elections.csv"
         if not path.is_file():
-            return _frames.empty(self.backend)
-        return _frames.read_csv(path, self.backend)
+            return _frames.empty(self.backend, _frames.ELECTIONS)
+        return _frames.read_csv(path, self.backend, _frames.ELECTIONS)
 
-    def agents(self, backend: str | None = None) -> Any:
-        """One row per worker per step (`export --agents parquet`, run once and kept)."""
+    def agents(
+        self,
+        columns: Iterable[str] | None = None,
+        steps: _frames.Selection = None,
+        workers: _frames.Selection = None,
+        backend: str | None = None,
+    ) -> Any:
+        """One row per worker per step, from `agents.parquet` in the run's folder (written by
+        `export --agents parquet` on first use, and again only when run.log is newer).
+        `columns` (names), `steps` and `workers` (an int, a range or a list of ints; workers
+        are the `agent` column) choose a part: only that part is read from the file."""
         path = self._export("agents.parquet", ["--agents", "parquet"])
-        return _frames.read_parquet(path, backend or self.backend)
+        if isinstance(columns, str):
+            columns = [columns]
+        return _frames.read_parquet(
+            path,
+            backend or self.backend,
+            columns=None if columns is None else list(columns),
+            filters={"step": ("steps", steps), "agent": ("workers", workers)},
+        )
 
     def events(self, backend: str | None = None) -> Any:
         """events.jsonl (`export --events jsonl`, run once and kept): one row per event."""
@@ -74,8 +91,10 @@ class Run:
 
     # --- commands on the folder ---------------------------------------------------------
     def round(self, k: int) -> dict:
-        """Tax year `k` in full: `simulacra inspect DIR --round k --json`."""
-        return json.loads(call(["inspect", self.dir, "--round", int(k), "--json"]))
+        """Tax year `k` (0, 1, ...) in full: `simulacra inspect DIR --round k --json`."""
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 0:
+            raise SimulacraError(f"round: k is a tax year (an int, 0 or more), not {k!r}")
+        return json.loads(call(["inspect", self.dir, f"--round={int(k)}", "--json"]))
 
     def verify(self) -> bool:
         """`simulacra replay DIR --verify`: True when the re-executed log is identical; raises
@@ -92,14 +111,20 @@ class Run:
         at: int,
         set: Mapping[str, Any] | None = None,
         out: PathLike | None = None,
+        force: bool = False,
         progress: bool = True,
     ) -> "Run":
         """A counterfactual: this run until step `at`, then the `set` overrides
         (`simulacra fork DIR --at K --set ... --out OUT`). `out` defaults to a new sibling
-        folder `<dir>-fork<at>-<n>`."""
+        folder `<dir>-fork<at>-<n>`; `force=True` replaces a run already in `out` (`--force`)."""
+        if isinstance(at, bool) or not isinstance(at, numbers.Integral):
+            raise SimulacraError(f"fork: at is a step (an int), not {at!r}")
+        overrides = _toml.set_args(set)
         if out is None:
             out = _free(self.dir.parent, f"{self.dir.name}-fork{int(at)}")
-        args = ["fork", self.dir, "--at", int(at), *_toml.set_args(set), "--out", out]
+        args = ["fork", self.dir, f"--at={int(at)}", *overrides, f"--out={os.fspath(out)}"]
+        if force:
+            args.append("--force")
         call(args, progress=progress)
         return Run(out, self.backend)
 
@@ -112,6 +137,20 @@ class Run:
         """`simulacra report DIR`: plots and an HTML page; returns report/report.html."""
         call(["report", self.dir])
         return self.dir / "report" / "report.html"
+
+    def view(self, serve: bool = False, port: int = 0) -> Union[Path, str]:
+        """The run in the browser, round by round (`simulacra view DIR`): returns the path of
+        view/index.html. `serve=True` starts `simulacra view DIR --serve` in the background on
+        127.0.0.1 (`port` 0: any free port) and returns its URL; the server stops with
+        `stop_view()` or when Python exits."""
+        if not serve:
+            call(["view", self.dir])
+            return self.dir / "view" / "index.html"
+        return _view.serve(self.dir, port)
+
+    def stop_view(self) -> None:
+        """Stops the server `view(serve=True)` started for this run (nothing if none runs)."""
+        _view.stop(self.dir)
 
     # --- helpers ------------------------------------------------------------------------
     def _file(self, name: str) -> Path:
@@ -140,19 +179,23 @@ def run(
     scenario: Scenario = None,
     set: Mapping[str, Any] | None = None,
     out: PathLike | None = None,
+    force: bool = False,
     progress: bool = True,
     backend: str = "pandas",
 ) -> Run:
     """Runs a scenario (`simulacra run`): `scenario` is None (the embedded default), a TOML
-    file, or a dict written to `scenario.toml` in the run's folder; `set` holds overrides
-    (`{"simulation.num_agents": 50}`); `out` the folder (default: a new one under runs/)."""
+    file, or a dict (copied as `scenario.toml` into the run's folder once the run finished);
+    `set` holds overrides (`{"simulation.num_agents": 50}`); `out` the folder (default: a new
+    one under runs/); `force=True` replaces a run already in `out` (`--force`)."""
     _frames.check(backend)
     overrides = _toml.set_args(set)
     with tempfile.TemporaryDirectory(prefix="simulacra-") as tmp:
-        path = _scenario_path(scenario, out, Path(tmp))
+        path = _scenario_path(scenario, Path(tmp))
         args = ["run", *([path] if path else []), *overrides]
         if out is not None:
-            args += ["--out", out]
+            args.append(f"--out={os.fspath(out)}")
+        if force:
+            args.append("--force")
         if not progress:
             args.append("--quiet")
         stdout = call(args, progress=progress)
@@ -163,76 +206,50 @@ def run(
                     f"cannot find the run's folder in the output of simulacra run:\n{stdout}"
                 )
             out = m.group(1).strip()
-            if isinstance(scenario, Mapping):
-                shutil.copyfile(path, Path(out) / "scenario.toml")
+        _keep_scenario(scenario, path, Path(out))
     return Run(out, backend)
 
 
-def sweep(
-    scenario: Scenario = None,
-    seeds: str | int | Iterable[int] = "1..10",
-    set: Mapping[str, Any] | None = None,
-    grid: Mapping[str, Iterable[Any]] | None = None,
-    out: PathLike | None = None,
-    jobs: int = 0,
-    progress: bool = True,
-    backend: str = "pandas",
-) -> Any:
-    """`simulacra sweep`: every seed x every grid combination, in parallel. Returns runs.csv
-    (one row per run); with pandas, aggregate.csv is in `.attrs["aggregate"]` (with polars,
-    read `out/aggregate.csv`). `out` defaults to a new folder under sweeps/."""
-    _frames.check(backend)
-    if out is None:
-        out = _free(Path("sweeps"), "sweep")
-    args = ["sweep"]
-    with tempfile.TemporaryDirectory(prefix="simulacra-") as tmp:
-        path = _scenario_path(scenario, out, Path(tmp))
-        if path:
-            args.append(path)
-        args += ["--seeds", _seeds(seeds), *_toml.set_args(set)]
-        for key, values in (grid or {}).items():
-            values = list(values) if not isinstance(values, (str, bytes)) else [values]
-            if not values:
-                raise ValueError(f"grid {key!r}: no values")
-            args += ["--grid", f"{key}=[{','.join(_toml.grid_literal(v, key) for v in values)}]"]
-        args += ["--out", out, "--jobs", int(jobs)]
-        if not progress:
-            args.append("--quiet")
-        call(args, progress=progress)
-    out = Path(out)
-    runs = _frames.read_csv(out / "runs.csv", backend)
-    if backend == "pandas":
-        runs.attrs["aggregate"] = _frames.read_csv(out / "aggregate.csv", backend)
-    return runs
-
-
-def _scenario_path(scenario: Scenario, out: PathLike | None, tmp: Path) -> str | None:
-    """The scenario file to pass: a dict is written as TOML into `out` (or a temporary folder
-    when the CLI picks the folder; `run` copies it in afterwards)."""
+def _scenario_path(scenario: Scenario, tmp: Path) -> str | None:
+    """The scenario file to pass: a file as an absolute path (never read as a flag), a dict
+    written as TOML into the temporary folder `tmp` (the run's folder is not touched before
+    the binary has accepted it: one that holds another run is refused, and its files stay
+    that run's)."""
     if scenario is None:
         return None
     if isinstance(scenario, Mapping):
-        folder = Path(out) if out is not None else tmp
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / "scenario.toml"
+        path = tmp / "scenario.toml"
         path.write_text(_toml.dumps(scenario))
         return str(path)
     path = Path(scenario)
     if not path.is_file():
         raise SimulacraError(f"scenario file {path} does not exist")
-    return str(path)
+    return str(path.resolve())
+
+
+def _keep_scenario(scenario: Scenario, path: str | None, folder: Path) -> None:
+    """After the binary succeeded: a dict scenario is copied into the folder it wrote as
+    scenario.toml (the binary keeps the scenario in run.log, not as a file)."""
+    if isinstance(scenario, Mapping) and path is not None:
+        shutil.copyfile(path, folder / "scenario.toml")
 
 
 def _seeds(seeds: str | int | Iterable[int]) -> str:
+    """`--seeds`: a string as is ("1..10", "1,4,9"); an int N is N seeds, 1..N (one seed s
+    is `[s]` or `"s"`); a range or a list of ints."""
     if isinstance(seeds, str):
         return seeds
-    if isinstance(seeds, int):
-        return str(seeds)
+    if isinstance(seeds, bool):
+        raise SimulacraError(f"seeds: a count, a range, a list or a string, not {seeds!r}")
+    if isinstance(seeds, numbers.Integral):
+        if seeds < 1:
+            raise SimulacraError(f"seeds={seeds!r}: an int is a number of seeds (1..N), 1 or more")
+        return f"1..{int(seeds)}"
     if isinstance(seeds, range) and seeds.step == 1 and len(seeds) > 0:
         return f"{seeds.start}..{seeds.stop - 1}"
     seeds = [int(s) for s in seeds]
     if not seeds:
-        raise ValueError("seeds: at least one seed")
+        raise SimulacraError("seeds: at least one seed")
     return ",".join(map(str, seeds))
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from simulacra import _toml
+from simulacra import SimulacraError, _toml
 
 tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
@@ -33,11 +33,32 @@ def test_set_args_round_trip_through_a_toml_parser():
         assert tomllib.loads(f"v = {literal}")["v"] == value
 
 
-def test_unsupported_values_name_the_key():
-    with pytest.raises(TypeError, match="planner.policy"):
-        _toml.set_args({"planner.policy": object()})
-    with pytest.raises(TypeError, match="None"):
-        _toml.set_args({"planner.policy": None})
+def test_unsupported_values_are_simulacra_errors_naming_key_value_and_kinds():
+    with pytest.raises(SimulacraError) as e:
+        _toml.set_args({"planner.policy": {1, 2}})
+    assert "set['planner.policy']" in str(e.value) and "{1, 2}" in str(e.value)
+    assert "(set)" in str(e.value) and "int, float, str or bool" in str(e.value)
+    with pytest.raises(SimulacraError, match=r"set\['x'\]: None is not a value; omit the key"):
+        _toml.set_args({"x": None})
+    # Inside a list too, and in a scenario dict (named as such).
+    with pytest.raises(SimulacraError, match=r"set\['planner.rates'\]: None"):
+        _toml.set_args({"planner.rates": [0.1, None]})
+    with pytest.raises(SimulacraError, match=r"scenario\['simulation.seed'\]: None"):
+        _toml.dumps({"simulation": {"seed": None}})
+
+
+def test_set_keys_are_dotted_names():
+    for bad in [1, "", "simulation. seed", "a=b", "simulation.seed\n[planner]", ("a", "b")]:
+        with pytest.raises(SimulacraError, match="dotted names"):
+            _toml.set_args({bad: 1})
+    with pytest.raises(SimulacraError, match="a dict of overrides"):
+        _toml.set_args([("simulation.seed", 1)])
+    assert _toml.set_args({"name": "x", "llm.model-name_2": 1}) == [
+        "--set",
+        'name="x"',
+        "--set",
+        "llm.model-name_2=1",
+    ]
 
 
 def test_grid_values_stay_bare_when_they_read_back_as_the_same_string():
