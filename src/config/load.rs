@@ -1,0 +1,225 @@
+//! Resolving a scenario: layering the scenario text, the environment and the `--set` flags,
+//! turning each `--set` into TOML, explaining a merged configuration that does not
+//! deserialize, and the TOML round trip the log header stores.
+
+use std::path::Path;
+
+use super::{ConfigError, DEFAULT_SCENARIO, LLM_ENDPOINT_KEYS, Scenario};
+
+/// Turns one `--set key=value` into a TOML line. Values are TOML; a value that is not valid
+/// TOML (a bare word such as `three` or `saez`) is taken as a string.
+fn set_to_toml(set: &str) -> Result<String, ConfigError> {
+    let (key, value) = set
+        .split_once('=')
+        .ok_or_else(|| ConfigError::BadSet(set.to_string()))?;
+    let (key, value) = (key.trim(), value.trim());
+    let valid_key = !key.is_empty()
+        && key
+            .split('.')
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+    if !valid_key {
+        return Err(ConfigError::BadSet(set.to_string()));
+    }
+    let line = format!("{key} = {value}");
+    if toml::from_str::<toml::Table>(&line).is_ok() {
+        Ok(line)
+    } else {
+        Ok(format!(
+            "{key} = {}",
+            toml::Value::String(value.to_string())
+        ))
+    }
+}
+
+/// A merged configuration that does not deserialize, in words: the config crate names the
+/// key, but of a misspelt enum value it says only "does not have variant constructor"; serde's
+/// own message, from the same values through `toml`, lists the valid ones.
+fn explain_parse_error(merged: &config::Config, e: &config::ConfigError) -> String {
+    let text = e.to_string();
+    if !text.contains("does not have variant constructor") {
+        return format!("scenario: {text}");
+    }
+    let key = text
+        .split_once("for key `")
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(key, _)| key.to_string());
+    let valid = merged
+        .clone()
+        .try_deserialize::<toml::Value>()
+        .ok()
+        .and_then(|v| v.try_into::<Scenario>().err())
+        .map(|e| e.message().trim().to_string())
+        .filter(|m| m.contains("expected"));
+    match (key, valid) {
+        (Some(key), Some(valid)) => format!("scenario: {key}: {valid}"),
+        (None, Some(valid)) => format!("scenario: {valid}"),
+        _ => format!("scenario: {text}"),
+    }
+}
+
+impl Scenario {
+    /// Resolves a scenario: `path` (or the embedded default), then the environment, then
+    /// `sets`; then validates.
+    pub fn load(path: Option<&Path>, sets: &[String]) -> Result<Scenario, ConfigError> {
+        let text = match path {
+            Some(p) => std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                path: p.display().to_string(),
+                cause: source,
+            })?,
+            None => DEFAULT_SCENARIO.to_string(),
+        };
+        let env: Vec<(String, String)> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("SIMULACRA__"))
+            .collect();
+        Self::resolve(&text, &env, sets)
+    }
+
+    /// Resolves from scenario text, environment pairs and `--set`s (testable without a
+    /// process environment).
+    pub fn resolve(
+        text: &str,
+        env: &[(String, String)],
+        sets: &[String],
+    ) -> Result<Scenario, ConfigError> {
+        use config::{Config, Environment, File, FileFormat};
+        let mut builder = Config::builder().add_source(File::from_str(text, FileFormat::Toml));
+        let env_map: std::collections::HashMap<String, String> = env.iter().cloned().collect();
+        builder = builder.add_source(
+            Environment::with_prefix("SIMULACRA")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("planner.rates")
+                .with_list_parse_key("planner.elasticity")
+                .with_list_parse_key("economy.brackets")
+                .source(Some(env_map)),
+        );
+        for set in sets {
+            builder = builder.add_source(File::from_str(&set_to_toml(set)?, FileFormat::Toml));
+        }
+        let merged = builder
+            .build()
+            .map_err(|e| ConfigError::Parse(format!("scenario: {e}")))?;
+        let scenario: Scenario = match merged.clone().try_deserialize() {
+            Ok(s) => s,
+            Err(e) => return Err(ConfigError::Parse(explain_parse_error(&merged, &e))),
+        };
+        let mut scenario = scenario;
+        scenario.validate()?;
+        // One region is the one-nation game: the section goes, so its log is today's.
+        if scenario.federation.as_ref().is_some_and(|f| f.regions == 1) {
+            scenario.federation = None;
+        }
+        Ok(scenario)
+    }
+
+    /// This scenario with `sets` applied, each of which must name one of [`LLM_ENDPOINT_KEYS`]
+    /// (what a resumed run may change); validated as a whole.
+    pub fn with_endpoint_sets(&self, sets: &[String]) -> Result<Scenario, ConfigError> {
+        for set in sets {
+            let key = set
+                .split_once('=')
+                .ok_or_else(|| ConfigError::BadSet(set.clone()))?
+                .0
+                .trim();
+            if !LLM_ENDPOINT_KEYS.contains(&key) {
+                return Err(ConfigError::NotEndpoint(set.clone()));
+            }
+        }
+        Self::resolve(&self.to_toml(), &[], sets)
+    }
+
+    /// Parses a scenario from TOML text alone (defaults for missing keys).
+    pub fn from_toml(text: &str) -> Result<Scenario, ConfigError> {
+        Self::resolve(text, &[], &[])
+    }
+
+    /// The scenario as TOML (what the log header stores).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a scenario always serializes to TOML")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sets_override_and_bare_words_are_strings() {
+        let sets = vec![
+            "simulation.seed=7".to_string(),
+            "economy.brackets=us-federal-2024".to_string(),
+            "planner.policy=fixed".to_string(),
+            "planner.rates=[0.1,0.2,0.3,0.4,0.5,0.6,0.7]".to_string(),
+        ];
+        let s = Scenario::resolve(DEFAULT_SCENARIO, &[], &sets).unwrap();
+        assert_eq!(s.simulation.seed, 7);
+        assert_eq!(s.cutoffs().unwrap().len(), 7);
+        assert_eq!(s.planner.rates[6], 0.7);
+    }
+
+    #[test]
+    fn environment_overrides_the_file_and_sets_override_the_environment() {
+        let env = vec![
+            (
+                "SIMULACRA__SIMULATION__NUM_AGENTS".to_string(),
+                "12".to_string(),
+            ),
+            ("SIMULACRA__SIMULATION__SEED".to_string(), "5".to_string()),
+        ];
+        let s = Scenario::resolve(DEFAULT_SCENARIO, &env, &["simulation.seed=9".into()]).unwrap();
+        assert_eq!(s.simulation.num_agents, 12);
+        assert_eq!(s.simulation.seed, 9);
+    }
+
+    #[test]
+    fn unknown_environment_key_is_an_error() {
+        let env = vec![("SIMULACRA__SIMULATION__SPEED".to_string(), "1".to_string())];
+        let err = Scenario::resolve(DEFAULT_SCENARIO, &env, &[]).unwrap_err();
+        assert!(err.to_string().contains("speed"), "{err}");
+    }
+
+    #[test]
+    fn a_misspelt_enum_value_names_the_key_and_the_valid_values() {
+        let err = Scenario::resolve(DEFAULT_SCENARIO, &[], &["planner.policy=hillclimb".into()])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "scenario: planner.policy: unknown variant `hillclimb`, expected one of \
+             `hill-climb`, `us-federal`, `saez`, `fixed`, `llm`"
+        );
+        let err = Scenario::resolve(DEFAULT_SCENARIO, &[], &["baselines.workers=mine".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("expected `same` or `rational`"), "{err}");
+    }
+
+    #[test]
+    fn resolved_scenario_round_trips_through_toml() {
+        let s = Scenario::resolve(DEFAULT_SCENARIO, &[], &["simulation.seed=3".into()]).unwrap();
+        assert_eq!(Scenario::from_toml(&s.to_toml()).unwrap(), s);
+    }
+
+    mod prop {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// No scenario text, environment value or --set makes the loader panic: it parses
+            /// or names the problem.
+            #[test]
+            fn the_loader_never_panics(
+                text in "[a-z_\\[\\]=. 0-9\"\n-]{0,120}",
+                key in "[a-z_.]{1,30}",
+                value in ".{0,30}",
+            ) {
+                let _ = Scenario::from_toml(&text);
+                let _ = Scenario::resolve(DEFAULT_SCENARIO, &[], &[format!("{key}={value}")]);
+                let env = vec![(format!("SIMULACRA__{}", key.to_uppercase().replace('.', "__")), value)];
+                let _ = Scenario::resolve(DEFAULT_SCENARIO, &env, &[]);
+            }
+        }
+    }
+}
