@@ -10,7 +10,9 @@
 //! ```
 //!
 //! Every frame carries its own checksum, so a reader stops at the first torn or corrupted frame
-//! and reports its byte offset; everything before it stays readable. The writer keeps a running
+//! and reports its byte offset; everything before it stays readable. Past a bad frame,
+//! [`read_resynced`] finds the next valid one by its checksum: a bad frame is a torn tail only
+//! when nothing valid follows it. The writer keeps a running
 //! SHA-256 of every byte it writes, so a run knows its log hash without reading the file back.
 //!
 //! The format is generic over the header and frame types (any serde type); the runtime knows
@@ -25,11 +27,13 @@ use serde::de::DeserializeOwned;
 
 mod hash;
 mod reader;
+mod resync;
 mod writer;
 
 pub use hash::{file_sha256, prefix_sha256};
 pub(crate) use hash::{hash_prefix, hex_of};
 pub use reader::{LogReader, RawFrame};
+pub use resync::{Piece, next_valid_frame, read_resynced, resync_bytes};
 pub(crate) use writer::Encoder;
 pub use writer::{Fsync, HashSink, LogWriter};
 
