@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use simulacra_actors::LogReader;
-use simulacra_actors::log::LogError;
+use simulacra_actors::log::{LogError, Piece};
 
 use crate::config::Scenario;
 use crate::frames::{ElectionRecord, Frame, LogHeader, MoveRecord, PlannerMove};
@@ -36,8 +36,9 @@ pub struct RunLog {
 pub struct Damage {
     /// Byte offset of the first bad frame.
     pub offset: u64,
-    /// The file ends inside a frame (what a killed writer leaves), rather than holding a
-    /// frame that is corrupt or out of place (what damage or tampering leaves).
+    /// Nothing valid follows the bad frame (what a killed writer leaves: the file ends inside
+    /// a frame, or in a frame never fully written), rather than a frame that is corrupt or out
+    /// of place in the middle of the log (what damage or tampering leaves).
     pub torn: bool,
     pub message: String,
 }
@@ -49,61 +50,116 @@ impl fmt::Display for Damage {
 }
 
 impl Damage {
-    fn from_log_error(e: &LogError, fallback_offset: u64) -> Damage {
-        Damage {
-            offset: e.offset().unwrap_or(fallback_offset),
-            torn: matches!(e, LogError::Truncated { .. }),
-            message: e.to_string(),
-        }
+    /// The damage a frame that cannot be read at `offset` is: a torn tail when no valid frame
+    /// follows it (found by checksum, see [`simulacra_actors::log::read_resynced`]), else
+    /// corruption in the middle of the log, named with the next valid frame's offset.
+    fn from_log_error(path: &Path, e: &LogError, fallback_offset: u64) -> anyhow::Result<Damage> {
+        let Some(offset) = e.offset() else {
+            return Ok(Damage {
+                offset: fallback_offset,
+                torn: false,
+                message: e.to_string(),
+            });
+        };
+        let next = simulacra_actors::log::next_valid_frame::<Frame>(path, offset)
+            .map_err(|e| cannot_read(path, e))?;
+        Ok(match next {
+            None => Damage {
+                offset,
+                torn: true,
+                message: format!("{e}; no valid frame follows it: a torn tail"),
+            },
+            Some(next) => {
+                let why = match e {
+                    LogError::Truncated { .. } => {
+                        "its length field points past the end of the file".to_string()
+                    }
+                    LogError::Checksum {
+                        expected, found, ..
+                    } => format!("its checksum is {found:08x}, expected {expected:08x}"),
+                    LogError::FrameTooLarge { len, .. } => {
+                        format!("it declares {len} bytes, more than the frame limit")
+                    }
+                    LogError::Decode { message, .. } => {
+                        format!("it has a valid checksum but does not decode: {message}")
+                    }
+                    other => other.to_string(),
+                };
+                Damage {
+                    offset,
+                    torn: false,
+                    message: format!(
+                        "the log is corrupt at byte {offset}: {why}; valid frames follow from \
+                         byte {next} on, so this is damage in the middle of the log, not a torn \
+                         tail; the frames before it are intact"
+                    ),
+                }
+            }
+        })
     }
 }
 
-/// What a log holds after a damaged frame, as far as it can be read: whole steps and recorded
-/// LLM answers that a resume cuts and recomputes. A lower bound: reading stops at the next bad
-/// frame.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// What a log holds after a damaged frame, counted from the valid frames found past it by
+/// checksum (never by trusting a corrupt length): whole steps and recorded LLM answers that a
+/// resume cuts and recomputes. Past a second damage the count goes on from the next valid frame.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BeyondDamage {
     /// Bytes from the damaged frame to the end of the file.
     pub bytes: u64,
+    /// The first valid frame after the damaged one, if any.
+    pub next_valid: Option<u64>,
+    /// Steps found whole (their begin and outcome, no damage between) after the damage.
     pub steps: u64,
+    /// LLM exchanges with an answer (not a failure) found after the damage.
     pub llm_answers: u64,
+    /// Everything readable from the damaged frame on, in order, with the gaps between.
+    pub pieces: Vec<Piece<Frame>>,
 }
 
-/// Reads past the damaged frame at `damage` (skipping it by its declared length when that is
-/// plausible) and counts what follows.
+/// Reads the log from the damaged frame at `damage` to its end, resynchronizing past every bad
+/// stretch, and counts what follows.
 pub fn beyond_damage(path: &Path, damage: &Damage) -> anyhow::Result<BeyondDamage> {
-    use std::io::{Read, Seek, SeekFrom};
     let len = std::fs::metadata(path)?.len();
+    let pieces = simulacra_actors::log::read_resynced::<Frame>(path, damage.offset)
+        .map_err(|e| cannot_read(path, e))?;
     let mut out = BeyondDamage {
         bytes: len.saturating_sub(damage.offset),
+        next_valid: pieces.iter().find_map(|p| match p {
+            Piece::Frame { offset, .. } => Some(*offset),
+            Piece::Gap { .. } => None,
+        }),
         ..BeyondDamage::default()
     };
-    let mut file = simulacra_actors::log::open_regular(path)?;
-    file.seek(SeekFrom::Start(damage.offset))?;
-    let mut head = [0u8; 4];
-    if file.read_exact(&mut head).is_err() {
-        return Ok(out);
-    }
-    let next =
-        damage.offset + simulacra_actors::log::FRAME_HEAD_LEN + u64::from(u32::from_le_bytes(head));
-    if next >= len {
-        return Ok(out);
-    }
-    let mut reader = LogReader::open(path)?;
-    reader.seek_to(next)?;
-    while let Some(Ok(raw)) = reader.next_raw() {
-        match raw.decode::<Frame>() {
-            Ok(Frame::Outcome(_)) => out.steps += 1,
-            Ok(Frame::Llm(e)) => {
-                if !matches!(e.outcome, crate::frames::ExchangeOutcome::Failed { .. }) {
-                    out.llm_answers += 1;
+    out.steps = whole_steps_in(&pieces).len() as u64;
+    out.llm_answers = pieces
+        .iter()
+        .filter(|p| {
+            matches!(p, Piece::Frame { frame: Frame::Llm(e), .. }
+                if !matches!(e.outcome, crate::frames::ExchangeOutcome::Failed { .. }))
+        })
+        .count() as u64;
+    out.pieces = pieces;
+    Ok(out)
+}
+
+/// The steps whose begin and outcome both are among `pieces` with no gap between them.
+pub fn whole_steps_in(pieces: &[Piece<Frame>]) -> std::collections::BTreeSet<u64> {
+    let mut whole = std::collections::BTreeSet::new();
+    let mut open = None;
+    for piece in pieces {
+        match piece {
+            Piece::Gap { .. } => open = None,
+            Piece::Frame { frame, .. } => match frame {
+                Frame::StepBegin { step, .. } => open = Some(*step),
+                Frame::Outcome(o) if open == Some(o.step) => {
+                    whole.insert(o.step);
+                    open = None;
                 }
-            }
-            Ok(_) => {}
-            Err(_) => break,
+                _ => {}
+            },
         }
     }
-    Ok(out)
+    whole
 }
 
 /// Where the reader is in a step's grammar.
@@ -388,8 +444,9 @@ impl RunLog {
     /// Calls `f(frame, end)` for every frame after the header, in order, where `end` is the
     /// byte offset just past the frame. Stops at the end of the log or at the first frame that
     /// is torn, corrupt, does not decode or is out of place in the frame grammar, and returns
-    /// where and what was wrong with it (everything before it was delivered). A log that ends
-    /// between two frames of an unfinished step is not damaged.
+    /// where and what was wrong with it (everything before it was delivered): a torn tail only
+    /// when no valid frame follows it. A log that ends between two frames of an unfinished step
+    /// is not damaged.
     pub fn frames(
         mut self,
         mut f: impl FnMut(Frame, u64) -> anyhow::Result<()>,
@@ -399,7 +456,7 @@ impl RunLog {
         while let Some(next) = self.reader.next_raw() {
             let (frame, end) = match next.and_then(|raw| Ok((raw.decode::<Frame>()?, raw.end()))) {
                 Ok(decoded) => decoded,
-                Err(e) => return Ok(Some(Damage::from_log_error(&e, offset))),
+                Err(e) => return Damage::from_log_error(&self.path, &e, offset).map(Some),
             };
             if let Err(what) = grammar.check(&frame) {
                 return Ok(Some(Damage {

@@ -166,7 +166,7 @@ fn resume_names_corruption_in_the_middle_and_restores_the_log() {
         "{out}"
     );
     // Steps 26..60 follow the deleted one: 34 whole steps recomputed.
-    assert!(out.contains("at least 34 more whole steps"), "{out}");
+    assert!(out.contains("held 34 more whole steps"), "{out}");
     assert!(!out.contains("unfinished step"), "{out}");
     assert!(stderr(&o).contains("found corruption"), "{}", stderr(&o));
     assert_eq!(std::fs::read(&log).unwrap(), full);

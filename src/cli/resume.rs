@@ -81,10 +81,23 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
                 "warning: found corruption in {}: {damage}",
                 run_dir.join(simulacra::runlog::LOG_FILE).display()
             );
+            if let Some((kept, from)) = &r.kept {
+                eprintln!(
+                    "warning: the {} bytes cut (from byte {from} of the log on) are kept in {}; \
+                     delete it once this resume has succeeded",
+                    r.bytes_cut,
+                    kept.display()
+                );
+            }
+            let next = match beyond.next_valid {
+                Some(next) => format!("the next valid frame is at byte {next}; "),
+                None => String::new(),
+            };
             format!(
-                "the log was corrupt at byte {}: {} bytes cut from there, which held at least {} \
-                 more whole steps and {} recorded LLM answers, recomputed now",
-                damage.offset, r.bytes_cut, beyond.steps, beyond.llm_answers
+                "the log was corrupt at byte {}: {next}{} bytes cut from the last whole step \
+                 before it, which held {} more whole steps and {} recorded LLM answers after \
+                 the damage, recomputed now ({} recorded LLM exchanges reused, not asked again)",
+                damage.offset, r.bytes_cut, beyond.steps, beyond.llm_answers, r.salvaged
             )
         }
     };

@@ -1,7 +1,8 @@
 //! Resume and replay: continuing a run that stopped from its log (and newest usable snapshot),
 //! and re-executing a recorded run to compare every frame.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use actix::System;
@@ -9,11 +10,12 @@ use anyhow::Context;
 use simulacra_actors::{Divergence, VerifySink, run_game};
 
 use crate::config::LlmEndpoint;
-use crate::frames::Frame;
+use crate::frames::{ExchangeOutcome, Frame, LlmExchange};
 use crate::llm::{Answers, LlmRuntime, Recording};
 use crate::population::Population;
 use crate::resolved::ResolvedScenario;
-use crate::runlog::{BeyondDamage, Damage, RunLog, beyond_damage};
+use crate::runlog::{BeyondDamage, Damage, RunLog, beyond_damage, whole_steps_in};
+use simulacra_actors::log::Piece;
 
 use super::assemble::{RunStart, run_into, start_economy, warn_skipped};
 use super::header::fsync_of;
@@ -79,6 +81,11 @@ pub struct Resumed {
     /// A corrupt or out-of-place frame the log was cut at (rather than a torn end), with what
     /// could still be read after it: steps and recorded LLM answers that are recomputed.
     pub corruption: Option<(Damage, BeyondDamage)>,
+    /// Where the bytes cut from a corrupt log were kept (`run.log.damaged-at-OFFSET`, from the
+    /// cut point to the old end), and from which byte of the log they came.
+    pub kept: Option<(PathBuf, u64)>,
+    /// Recorded LLM exchanges found past the damage and reused by the re-executed steps.
+    pub salvaged: u64,
     /// Steps this resume executed (re-executed and checked against the kept log, then new).
     pub steps_executed: u64,
     /// The step the run was restored to from a snapshot (none: re-executed from step 0).
@@ -120,6 +127,7 @@ fn resume(run_dir: &Path, endpoint: Option<LlmEndpoint>) -> anyhow::Result<Resum
     if let Some((d, beyond)) = &corruption {
         tracing::warn!(
             offset = d.offset,
+            next_valid = beyond.next_valid,
             steps_lost = beyond.steps,
             llm_answers_lost = beyond.llm_answers,
             "resume cuts a corrupt log: {d}"
@@ -128,7 +136,17 @@ fn resume(run_dir: &Path, endpoint: Option<LlmEndpoint>) -> anyhow::Result<Resum
     let len = std::fs::metadata(&log)
         .with_context(|| format!("cannot read {}", log.display()))?
         .len();
+    let mut kept = None;
     if len > whole.bytes {
+        if let Some((d, _)) = &corruption {
+            let to = log.with_file_name(format!(
+                "{}.damaged-at-{}",
+                crate::runlog::LOG_FILE,
+                d.offset
+            ));
+            keep_tail(&log, whole.bytes, &to)?;
+            kept = Some((to, whole.bytes));
+        }
         let file = std::fs::OpenOptions::new().write(true).open(&log)?;
         file.set_len(whole.bytes)
             .with_context(|| format!("cannot cut {} back to its last whole step", log.display()))?;
@@ -172,8 +190,17 @@ fn resume(run_dir: &Path, endpoint: Option<LlmEndpoint>) -> anyhow::Result<Resum
     // Only whole steps' answers are reused. The unfinished step's may end inside a request's
     // retries (a kill between two attempts, when the writer's buffer filled mid-step): its
     // first attempt would be served from the log and the retry found missing. That step is
-    // asked again in full.
-    let whole_steps_answers = whole.exchanges.into_iter().filter(|e| e.step < whole.steps);
+    // asked again in full, unless the log is corrupt and the step went on past the damage.
+    let (mut answers, unfinished): (Vec<_>, Vec<_>) = whole
+        .exchanges
+        .into_iter()
+        .partition(|e| e.step < whole.steps);
+    let salvaged = match &corruption {
+        Some((_, beyond)) => salvage(&beyond.pieces, whole.steps, unfinished),
+        None => Vec::new(),
+    };
+    let salvaged_count = salvaged.len() as u64;
+    answers.extend(salvaged);
     let summary = run_into(
         &scenario,
         run_header.fork.as_ref(),
@@ -181,8 +208,7 @@ fn resume(run_dir: &Path, endpoint: Option<LlmEndpoint>) -> anyhow::Result<Resum
         None,
         sink,
         Answers::Resume(
-            Recording::new(whole_steps_answers.collect::<Vec<_>>())
-                .with_endpoint_events(whole.endpoint_events, whole.steps),
+            Recording::new(answers).with_endpoint_events(whole.endpoint_events, whole.steps),
         ),
         RunStart::new(&run_header, start, run_dir, whole.outcomes)?,
     )?;
@@ -192,8 +218,74 @@ fn resume(run_dir: &Path, endpoint: Option<LlmEndpoint>) -> anyhow::Result<Resum
         steps_kept: whole.steps,
         bytes_cut: len - whole.bytes,
         corruption,
+        kept,
+        salvaged: salvaged_count,
         from_snapshot,
     })
+}
+
+/// Copies the bytes of `log` from `from` to its end into `to` (created or replaced), and
+/// forces them to disk before the log is cut.
+fn keep_tail(log: &Path, from: u64, to: &Path) -> anyhow::Result<()> {
+    use std::io::{Seek, SeekFrom};
+    let mut input = simulacra_actors::log::open_regular(log)
+        .with_context(|| format!("cannot read {}", log.display()))?;
+    input.seek(SeekFrom::Start(from))?;
+    let mut out = std::fs::File::create(to)
+        .with_context(|| format!("cannot keep the damaged bytes in {}", to.display()))?;
+    std::io::copy(&mut input, &mut out)
+        .and_then(|_| out.sync_all())
+        .with_context(|| format!("cannot keep the damaged bytes in {}", to.display()))?;
+    Ok(())
+}
+
+/// The recorded LLM exchanges of a corrupt log's tail that the re-executed steps may reuse:
+/// those of the steps found whole past the damage, and those of the damaged step `damaged`
+/// (from before the damage, `before`, and after it) when the step went on past the damage.
+/// As for an unfinished step, a request whose attempts may have lost one is asked again: of
+/// the damaged step, only a request whose attempts count from 0 without a hole and end on an
+/// answer is reused (the replay of a recorded request follows its retries to the end).
+fn salvage(pieces: &[Piece<Frame>], damaged: u64, before: Vec<LlmExchange>) -> Vec<LlmExchange> {
+    let whole = whole_steps_in(pieces);
+    let found = pieces.iter().filter_map(|p| match p {
+        Piece::Frame { frame, .. } => Some(frame),
+        Piece::Gap { .. } => None,
+    });
+    let mut reused = Vec::new();
+    let mut damaged_step = before;
+    let mut went_on = false;
+    for frame in found {
+        match frame {
+            Frame::Llm(e) if e.step == damaged => damaged_step.push(e.clone()),
+            Frame::Llm(e) if e.step > damaged && whole.contains(&e.step) => reused.push(e.clone()),
+            Frame::Outcome(o) if o.step >= damaged => went_on = true,
+            Frame::StepBegin { step, .. } if *step > damaged => went_on = true,
+            _ => {}
+        }
+    }
+    if went_on {
+        let mut requests: BTreeMap<(String, u64), Vec<LlmExchange>> = BTreeMap::new();
+        for e in damaged_step {
+            requests
+                .entry((e.role.clone(), e.agent))
+                .or_default()
+                .push(e);
+        }
+        for (_, mut attempts) in requests {
+            attempts.sort_by_key(|e| e.attempt);
+            let counted = attempts
+                .iter()
+                .enumerate()
+                .all(|(i, e)| e.attempt == i as u32);
+            let answered = attempts
+                .last()
+                .is_some_and(|e| !matches!(e.outcome, ExchangeOutcome::Failed { .. }));
+            if counted && answered {
+                reused.extend(attempts);
+            }
+        }
+    }
+    reused
 }
 
 /// The outcome of `simulacra replay --verify`.
