@@ -20,10 +20,7 @@ fn expected_names(message: &str) -> Option<Vec<String>> {
     let list = after.strip_prefix("one of ").unwrap_or(after);
     let mut names = Vec::new();
     let mut rest = list;
-    loop {
-        let Some(open) = rest.strip_prefix('`') else {
-            break;
-        };
+    while let Some(open) = rest.strip_prefix('`') {
         let close = open.find('`')?;
         names.push(open[..close].to_string());
         rest = &open[close + 1..];

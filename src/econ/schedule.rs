@@ -268,6 +268,22 @@ pub fn us_federal_2024_on(cutoffs: &[f64]) -> Result<TaxSchedule, EconError> {
     TaxSchedule::new(cutoffs.to_vec(), rates)
 }
 
+/// Rates as percentages with the precision they have: `[37.25%, 50%, 12.5%]` (at most two
+/// decimals, trailing zeros dropped), so a Saez or fractional rate is not shown rounded.
+pub fn percent_list(rates: &[f64]) -> String {
+    let items: Vec<String> = rates.iter().map(|r| percent(*r)).collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// One rate as a percentage, e.g. 0.3725 -> "37.25%", 0.5 -> "50%".
+pub fn percent(rate: f64) -> String {
+    let text = format!("{:.2}", rate * 100.0);
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    // "-0" for a rate that rounds to zero from below reads as a sign error.
+    let text = if text == "-0" { "0" } else { text };
+    format!("{text}%")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,8 +6,8 @@
 use serde::Serialize;
 
 use crate::econ::federation::{Equalization, FederalLayer, federal_equilibrium};
+use crate::econ::schedule::percent;
 use crate::econ::{TaxSchedule, WorldParams, best_response, equilibrium};
-use crate::llm::prompts::percent;
 
 /// One schedule a leader could set, with what it would produce.
 #[derive(Clone, Debug, PartialEq, Serialize)]

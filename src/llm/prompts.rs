@@ -47,21 +47,9 @@ pub const TEMPLATES: [(&str, &str); 12] = [
     ("move", include_str!("../../scenarios/prompts/move.j2")),
 ];
 
-/// Rates as percentages with the precision they have: `[37.25%, 50%, 12.5%]` (at most two
-/// decimals, trailing zeros dropped), so a Saez or fractional rate is not shown rounded.
-pub fn percent_list(rates: &[f64]) -> String {
-    let items: Vec<String> = rates.iter().map(|r| percent(*r)).collect();
-    format!("[{}]", items.join(", "))
-}
-
-/// One rate as a percentage, e.g. 0.3725 -> "37.25%", 0.5 -> "50%".
-pub fn percent(rate: f64) -> String {
-    let text = format!("{:.2}", rate * 100.0);
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    // "-0" for a rate that rounds to zero from below reads as a sign error.
-    let text = if text == "-0" { "0" } else { text };
-    format!("{text}%")
-}
+// Rates are shown as the schedule's own text (econ::schedule), so every prompt and the
+// platforms list read a rate the same way.
+pub use crate::econ::schedule::{percent, percent_list};
 
 /// Template instructions one render may execute. The built-in templates use a few thousand;
 /// a custom template stuck in a loop ends with an error naming it instead of hanging the run.
