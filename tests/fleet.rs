@@ -300,7 +300,13 @@ fn a_failing_endpoint_is_ejected_then_returns_after_a_probe() {
         }
     });
     let urls = base_urls(&[&a.base(), &b.base()]);
-    let s = scenario(&urls, &["llm.eject_seconds=0.2", "simulation.timesteps=12"]);
+    // The shortest cool-down: the first pick after it probes, which is the next request at the
+    // latest, so she returns early in the run however slow the machine is (with a cool-down of
+    // a fraction of the run's wall time, a loaded machine could end the run before her return).
+    let s = scenario(
+        &urls,
+        &["llm.eject_seconds=0.001", "simulation.timesteps=12"],
+    );
     let (tmp, summary) = run(&s);
     let llm = summary.llm.as_ref().unwrap();
     assert_eq!(llm.totals.fallbacks, 0);
