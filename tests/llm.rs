@@ -344,6 +344,38 @@ fn a_budget_stops_the_run_cleanly_with_the_log_intact() {
 }
 
 #[test]
+fn a_budget_stopped_run_is_continued_by_resume_with_a_larger_budget() {
+    let mock = Mock::start(|_, p| Behave::Answer(good_answer(p)));
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let d = dir.to_str().unwrap();
+    let url = mock.url();
+    let mut args = vec!["run", "--quiet", "--out", d, "--set", url.as_str()];
+    for set in SMALL_LLM_GAME {
+        args.extend(["--set", set]);
+    }
+    args.extend(["--set", "llm.budget_requests=12"]);
+    let o = common::simulacra(&args);
+    assert_eq!(o.status.code(), Some(3), "{}", common::stderr(&o));
+    let e = common::stderr(&o);
+    assert!(
+        e.contains(&format!("simulacra resume {d} --set llm.budget_requests=N")),
+        "{e}"
+    );
+    // The same budget stops it again at once; a larger one (0 = none) lets it finish.
+    let o = common::simulacra(&["resume", d, "--set", "llm.budget_requests=0"]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let s: Summary =
+        serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s.halted, None);
+    assert_eq!(s.steps_run, s.timesteps);
+    // Its header keeps the budget it started with; a replay, paying nothing, does not stop
+    // on it.
+    drop(mock);
+    assert_replays(&dir);
+}
+
+#[test]
 fn a_replay_whose_request_differs_names_the_step_and_agent() {
     let mock = Mock::start(|_, p| Behave::Answer(good_answer(p)));
     let prompts = tempfile::tempdir().unwrap();

@@ -226,7 +226,7 @@ impl Default for LlmConfig {
 /// the requests in flight. They cannot change a run's results (answers are placed by worker
 /// id, never by arrival, and what the model answered is in the log), so a run resumed on
 /// another machine takes them from its command line rather than from its log's header.
-pub const LLM_ENDPOINT_KEYS: [&str; 17] = [
+pub const LLM_ENDPOINT_KEYS: [&str; 19] = [
     "llm.base_url",
     "llm.weights",
     "llm.api_key_env",
@@ -244,6 +244,8 @@ pub const LLM_ENDPOINT_KEYS: [&str; 17] = [
     "llm.stand.base_url",
     "llm.vote.base_url",
     "llm.leader.base_url",
+    "llm.budget_requests",
+    "llm.budget_tokens",
 ];
 
 /// The settings of [`LLM_ENDPOINT_KEYS`].
@@ -259,6 +261,10 @@ pub struct LlmEndpoint {
     pub eject_seconds: f64,
     pub endpoint_concurrency: usize,
     pub retry_after_cap_seconds: f64,
+    /// The budgets: a run they stopped is continued with larger ones (they decide where a run
+    /// stops, never what a step holds; a replay, paying nothing, does not apply them).
+    pub budget_requests: u64,
+    pub budget_tokens: u64,
     /// `llm.ROLE.base_url`, in [`LLM_ROLES`] order.
     pub role_base_urls: Vec<Option<BaseUrls>>,
 }
@@ -312,6 +318,8 @@ impl LlmConfig {
             eject_seconds: self.eject_seconds,
             endpoint_concurrency: self.endpoint_concurrency,
             retry_after_cap_seconds: self.retry_after_cap_seconds,
+            budget_requests: self.budget_requests,
+            budget_tokens: self.budget_tokens,
             role_base_urls: LLM_ROLES
                 .iter()
                 .map(|r| self.role(r).and_then(|o| o.base_url.clone()))
@@ -331,6 +339,8 @@ impl LlmConfig {
         self.eject_seconds = e.eject_seconds;
         self.endpoint_concurrency = e.endpoint_concurrency;
         self.retry_after_cap_seconds = e.retry_after_cap_seconds;
+        self.budget_requests = e.budget_requests;
+        self.budget_tokens = e.budget_tokens;
         for (role, url) in LLM_ROLES.iter().zip(e.role_base_urls) {
             let slot = self.role_mut(role);
             match (slot.as_mut(), url) {

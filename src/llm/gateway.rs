@@ -469,14 +469,17 @@ impl LlmGateway {
     pub fn halt_reason(&self) -> Option<String> {
         let t = self.stats().totals;
         let s = &self.settings;
-        if s.budget_requests > 0 && t.requests >= s.budget_requests {
+        // A replay pays for nothing, and the log it re-executes may have been continued past
+        // its header's budget (`resume --set llm.budget_requests=...`).
+        let replaying = self.replaying();
+        if !replaying && s.budget_requests > 0 && t.requests >= s.budget_requests {
             return Some(format!(
                 "the request budget is spent ({} of llm.budget_requests = {})",
                 t.requests, s.budget_requests
             ));
         }
         let tokens = t.prompt_tokens.saturating_add(t.completion_tokens);
-        if s.budget_tokens > 0 && tokens >= s.budget_tokens {
+        if !replaying && s.budget_tokens > 0 && tokens >= s.budget_tokens {
             return Some(format!(
                 "the token budget is spent ({tokens} of llm.budget_tokens = {})",
                 s.budget_tokens

@@ -471,11 +471,26 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
             failed: economy.snapshots_failed,
         };
         if let Some(reason) = &halted {
+            // A spent budget is fixed on the resume's command line.
+            let how = if reason.contains("budget is spent") {
+                let key = if reason.contains("llm.budget_tokens") {
+                    "llm.budget_tokens"
+                } else {
+                    "llm.budget_requests"
+                };
+                format!(
+                    "continue with a larger budget (0 = none): `simulacra resume {} --set {key}=N`",
+                    out_dir.display()
+                )
+            } else {
+                format!(
+                    "once the cause is fixed, continue with `simulacra resume {}`",
+                    out_dir.display()
+                )
+            };
             eprintln!(
-                "error: stopped early after step {}: {reason}; the log is intact: once the \
-                 cause is fixed, continue with `simulacra resume {}`",
+                "error: stopped early after step {}: {reason}; the log is intact: {how}",
                 steps_run.saturating_sub(1),
-                out_dir.display()
             );
         }
         economy.stop();
