@@ -105,3 +105,25 @@ fn a_quoted_grid_value_may_hold_a_comma() {
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["runs"].as_array().unwrap().len(), 2, "{v}");
 }
+
+#[test]
+fn a_tax_year_longer_than_the_run_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("r");
+    let o = simulacra(&[
+        "run",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+        "--set",
+        "simulation.timesteps=10",
+        "--set",
+        "simulation.tax_year_length=25",
+    ]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("simulation.tax_year_length") && err.contains("25") && err.contains("10"),
+        "{err}"
+    );
+}
