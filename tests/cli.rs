@@ -235,7 +235,8 @@ fn environment_overrides_apply() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("r");
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_simulacra"))
-        .args(["run", "--quiet", "--set", "simulation.timesteps=5", "--out"])
+        .args(["run", "--quiet", "--set", "simulation.timesteps=5"])
+        .args(["--set", "simulation.tax_year_length=5", "--out"])
         .arg(&dir)
         .env("SIMULACRA__SIMULATION__NUM_AGENTS", "7")
         .env("SIMULACRA__BASELINES__ENABLED", "false")
@@ -621,6 +622,8 @@ fn rust_log_info_traces_the_run_its_years_and_elections_on_stderr() {
         "run",
         "--set",
         "simulation.timesteps=10",
+        "--set",
+        "simulation.tax_year_length=10",
         "--quiet",
         "--out",
         tmp.path().join("q").to_str().unwrap(),

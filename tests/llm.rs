@@ -993,6 +993,7 @@ fn the_cli_says_how_many_decisions_fell_back_and_exits_non_zero_without_a_server
             "llm.base_url=\"http://127.0.0.1:1/v1\"",
             "simulation.num_agents=100",
             "simulation.timesteps=4",
+            "simulation.tax_year_length=4",
             "llm.max_retries=0",
             "baselines.enabled=false",
             // Without it the dead server is an error at start (tests/fleet.rs).
@@ -1060,6 +1061,7 @@ fn hostile_responses_are_bounded_validated_and_recorded() {
         &mock,
         &[
             "simulation.timesteps=2",
+            "simulation.tax_year_length=2",
             "llm.max_retries=0",
             "llm.max_reasks=0",
             "llm.max_fallback_share=1",
@@ -1114,6 +1116,7 @@ fn the_api_key_is_redacted_even_when_the_server_reflects_it() {
             "llm.max_reasks=0",
             "llm.max_fallback_share=1",
             "simulation.timesteps=1",
+            "simulation.tax_year_length=1",
         ],
     );
     let (tmp, _) = run(&s);
@@ -1196,6 +1199,7 @@ fn garbled_run(
             &url,
             "simulation.num_agents=3",
             "simulation.timesteps=2",
+            "simulation.tax_year_length=2",
             "llm.max_retries=1",
             "llm.backoff_ms=1",
             "baselines.enabled=false",

@@ -349,6 +349,8 @@ fn a_full_disk_stops_the_run_with_a_clear_error() {
         "simulation.num_agents=10",
         "--set",
         "simulation.timesteps=20",
+        "--set",
+        "simulation.tax_year_length=20",
         "--out",
         dir.path().to_str().unwrap(),
     ]);

@@ -26,9 +26,10 @@ impl Calibrated {
     /// A positive number, or the word "calibrated".
     pub(super) fn check(&self, key: &'static str) -> Result<(), ConfigError> {
         match self {
-            Calibrated::Value(v) if !(v.is_finite() && *v > 0.0) => {
-                Err(invalid(key, "must be positive or \"calibrated\""))
-            }
+            Calibrated::Value(v) if !(v.is_finite() && *v > 0.0) => Err(invalid(
+                key,
+                format!("must be a positive finite number or \"calibrated\", got {v}"),
+            )),
             Calibrated::Named(n) if n != "calibrated" => Err(invalid(
                 key,
                 format!("unknown value {n:?}: use a number or \"calibrated\""),

@@ -1,18 +1,18 @@
 //! Resolving a scenario: layering the scenario text, the environment and the `--set` flags,
-//! turning each `--set` into TOML, explaining a merged configuration that does not
+//! reading each `--set` strictly (one key, one value) into TOML, explaining a merged configuration that does not
 //! deserialize, and the TOML round trip the log header stores.
 
 use std::path::Path;
 
 use super::{ConfigError, DEFAULT_SCENARIO, LLM_ENDPOINT_KEYS, Scenario};
 
-/// Turns one `--set key=value` into a TOML line. Values are TOML; a value that is not valid
-/// TOML (a bare word such as `three` or `saez`) is taken as a string.
-fn set_to_toml(set: &str) -> Result<String, ConfigError> {
+/// One `--set key=value`, read strictly: a dotted key of plain parts (letters, digits, `_`)
+/// and one value. Returns the key and the value as TOML text ([`set_value_to_toml`]).
+pub fn parse_set(set: &str) -> Result<(String, String), ConfigError> {
     let (key, value) = set
         .split_once('=')
         .ok_or_else(|| ConfigError::BadSet(set.to_string()))?;
-    let (key, value) = (key.trim(), value.trim());
+    let key = key.trim();
     let valid_key = !key.is_empty()
         && key
             .split('.')
@@ -20,15 +20,42 @@ fn set_to_toml(set: &str) -> Result<String, ConfigError> {
     if !valid_key {
         return Err(ConfigError::BadSet(set.to_string()));
     }
-    let line = format!("{key} = {value}");
-    if toml::from_str::<toml::Table>(&line).is_ok() {
-        Ok(line)
-    } else {
-        Ok(format!(
-            "{key} = {}",
-            toml::Value::String(value.to_string())
-        ))
+    let value = set_value_to_toml(value).map_err(|why| ConfigError::SetValue {
+        set: set.to_string(),
+        why,
+    })?;
+    Ok((key.to_string(), value))
+}
+
+/// One value of a `--set` (or of a `--grid` list) as TOML text: a TOML value (a number, a
+/// boolean, a "string", a [list] or an {inline = table}) as written, or else a bare word such
+/// as `saez` or `hill-climb`, taken as a string. A value is read alone (as `v = VALUE`), so
+/// it can never carry a second key or a `[table]` header into the scenario; a line break is
+/// refused outright, since only a line break could start one.
+pub fn set_value_to_toml(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.contains(['\n', '\r']) {
+        return Err(
+            "the value holds a line break: --set takes one key and one TOML value \
+                    (give each key its own --set)"
+                .into(),
+        );
     }
+    match toml::from_str::<toml::Table>(&format!("v = {value}")) {
+        Ok(table) if table.len() == 1 && table.contains_key("v") => Ok(value.to_string()),
+        Ok(_) => Err(
+            "the value is more than one TOML value: --set takes one key and one \
+                      value (give each key its own --set)"
+                .into(),
+        ),
+        Err(_) => Ok(toml::Value::String(value.to_string()).to_string()),
+    }
+}
+
+/// Turns one `--set key=value` into a TOML line.
+fn set_to_toml(set: &str) -> Result<String, ConfigError> {
+    let (key, value) = parse_set(set)?;
+    Ok(format!("{key} = {value}"))
 }
 
 /// A merged configuration that does not deserialize, in words: the config crate names the
@@ -118,12 +145,9 @@ impl Scenario {
     /// (what a resumed run may change); validated as a whole.
     pub fn with_endpoint_sets(&self, sets: &[String]) -> Result<Scenario, ConfigError> {
         for set in sets {
-            let key = set
-                .split_once('=')
-                .ok_or_else(|| ConfigError::BadSet(set.clone()))?
-                .0
-                .trim();
-            if !LLM_ENDPOINT_KEYS.contains(&key) {
+            // Read strictly first: a value must not carry other keys past this check.
+            let (key, _) = parse_set(set)?;
+            if !LLM_ENDPOINT_KEYS.contains(&key.as_str()) {
                 return Err(ConfigError::NotEndpoint(set.clone()));
             }
         }
@@ -200,6 +224,47 @@ mod tests {
     fn resolved_scenario_round_trips_through_toml() {
         let s = Scenario::resolve(DEFAULT_SCENARIO, &[], &["simulation.seed=3".into()]).unwrap();
         assert_eq!(Scenario::from_toml(&s.to_toml()).unwrap(), s);
+    }
+
+    #[test]
+    fn a_set_value_is_one_value_and_cannot_carry_a_table() {
+        let err = Scenario::resolve(
+            DEFAULT_SCENARIO,
+            &[],
+            &["simulation.seed=1\n[planner]\npolicy=\"saez\"".into()],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("--set \"simulation.seed=1\\n[planner]") && err.contains("line break"),
+            "{err}"
+        );
+        for set in ["name=a\rb", "simulation.seed=7\r\n"] {
+            // A trailing line break is trimmed like any space; one inside is refused.
+            let r = Scenario::resolve(DEFAULT_SCENARIO, &[], &[set.into()]);
+            assert_eq!(r.is_err(), set.starts_with("name"), "{set}: {r:?}");
+        }
+        // One value, as written (a comment is part of the TOML), or a bare word as a string.
+        assert_eq!(
+            parse_set("planner.rates=[0.1, 0.2] # two").unwrap().1,
+            "[0.1, 0.2] # two"
+        );
+        assert_eq!(parse_set("llm.model=org/m,v2").unwrap().1, "\"org/m,v2\"");
+        assert_eq!(parse_set("name=1 [planner]").unwrap().1, "\"1 [planner]\"");
+    }
+
+    #[test]
+    fn a_resume_set_cannot_smuggle_other_keys_past_the_endpoint_check() {
+        let logged = Scenario::from_toml(DEFAULT_SCENARIO).unwrap();
+        let err = logged
+            .with_endpoint_sets(&["llm.base_url=\"http://a/v1\"\n[simulation]\nseed=7".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line break"), "{err}");
+        let now = logged
+            .with_endpoint_sets(&["llm.base_url=http://a/v1".into()])
+            .unwrap();
+        assert_eq!(now.simulation.seed, logged.simulation.seed);
     }
 
     mod prop {

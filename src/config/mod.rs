@@ -51,6 +51,7 @@ pub use llm::{
     DEFAULT_RETRY_AFTER_CAP, LLM_ENDPOINT_KEYS, LLM_ROLES, LlmConfig, LlmEndpoint, ResponseFormat,
     RoleOverride, UtilityFormula, role_table,
 };
+pub use load::{parse_set, set_value_to_toml};
 pub use workers::{PersonaSource, WorkerModel, WorkerPolicyName, Workers};
 
 /// The embedded default scenario (`scenarios/default.toml`).
@@ -67,6 +68,8 @@ pub enum ConfigError {
     Parse(String),
     #[error("--set {0:?}: expected key=value, for example --set simulation.seed=7")]
     BadSet(String),
+    #[error("--set {set:?}: {why}")]
+    SetValue { set: String, why: String },
     #[error("{key}: {message}")]
     Invalid { key: &'static str, message: String },
     #[error(

@@ -52,6 +52,17 @@ impl Scenario {
             MAX_STEPS,
             "",
         )?;
+        if s.tax_year_length > s.timesteps {
+            return Err(invalid(
+                "simulation.tax_year_length",
+                format!(
+                    "a tax year of {} steps is longer than the run's {} steps \
+                     (simulation.timesteps): the planner would never move; shorten the tax year \
+                     or lengthen the run",
+                    s.tax_year_length, s.timesteps
+                ),
+            ));
+        }
         in_range(
             "simulation.shards",
             s.shards,
@@ -257,6 +268,35 @@ mod tests {
         assert!(err_of(&["population.persona_weight=-0.1"]).contains("population.persona_weight"));
         assert!(err_of(&["population.income_model=magic"]).contains("magic"));
         assert!(err_of(&["population.weight=0.3"]).contains("weight"));
+    }
+
+    #[test]
+    fn a_tax_year_longer_than_the_run_is_refused_with_both_numbers() {
+        let err = err_of(&["simulation.timesteps=10", "simulation.tax_year_length=25"]);
+        assert!(
+            err.starts_with("simulation.tax_year_length:")
+                && err.contains("25 steps")
+                && err.contains("10 steps"),
+            "{err}"
+        );
+        // A run of exactly one tax year is fine.
+        let sets = ["simulation.timesteps=25".to_string()];
+        Scenario::resolve(DEFAULT_SCENARIO, &[], &sets).unwrap();
+    }
+
+    #[test]
+    fn a_range_message_states_the_real_bound() {
+        let sets = [
+            "federation.regions=2",
+            "federation.region=[{share=1e308},{share=1}]",
+        ];
+        let err = err_of(&sets);
+        assert!(
+            err.contains("at most 1e6") && err.contains("1e308"),
+            "{err}"
+        );
+        let err = err_of(&["economy.labor_cost=inf"]);
+        assert!(err.contains("finite") && err.contains("inf"), "{err}");
     }
 
     #[test]

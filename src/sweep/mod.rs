@@ -26,6 +26,7 @@
 //! `src/cli/sweep.rs`.
 
 pub mod exec;
+mod grid;
 pub mod merge;
 pub mod plan;
 pub mod shard;
@@ -41,6 +42,7 @@ use serde::Serialize;
 
 use crate::config::Scenario;
 use exec::{Outcome, ShardCounts};
+pub use grid::parse_grid;
 pub use merge::LlmTotals;
 pub use plan::Plan;
 use plan::{MAX_RUNS, PlannedRun, RunState};
@@ -79,45 +81,6 @@ pub fn parse_seeds(text: &str) -> anyhow::Result<Vec<u64>> {
         bail!("--seeds {text:?}: seed {} is given twice", w[0]);
     }
     Ok(seeds)
-}
-
-/// Splits `a,[b,c],d` at top-level commas.
-fn split_top_level(text: &str) -> Vec<String> {
-    let (mut out, mut cur, mut depth) = (Vec::new(), String::new(), 0i32);
-    for ch in text.chars() {
-        match ch {
-            '[' | '{' => depth += 1,
-            ']' | '}' => depth -= 1,
-            ',' if depth == 0 => {
-                out.push(cur.trim().to_string());
-                cur.clear();
-                continue;
-            }
-            _ => {}
-        }
-        cur.push(ch);
-    }
-    if !cur.trim().is_empty() {
-        out.push(cur.trim().to_string());
-    }
-    out
-}
-
-/// `key=[v1,v2,...]` into the key and its values (each a `--set` value).
-pub fn parse_grid(text: &str) -> anyhow::Result<(String, Vec<String>)> {
-    let Some((key, values)) = text.split_once('=') else {
-        bail!("--grid {text:?}: expected key=[v1,v2], e.g. planner.policy=[hill-climb,saez]");
-    };
-    let v = values.trim();
-    let inner = v
-        .strip_prefix('[')
-        .and_then(|x| x.strip_suffix(']'))
-        .with_context(|| format!("--grid {text:?}: the values must be in brackets: key=[v1,v2]"))?;
-    let values = split_top_level(inner);
-    if values.is_empty() {
-        bail!("--grid {text:?}: no values");
-    }
-    Ok((key.trim().to_string(), values))
 }
 
 /// Every combination of the grid's values, in order (the first key varies slowest).
