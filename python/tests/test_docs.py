@@ -74,7 +74,11 @@ def test_every_member_of_a_run_and_a_sweep_has_a_row(owner, small_run, tmp_path)
     else:
         obj = simulacra.sweep(
             seeds=[1],
-            set={"simulation.num_agents": 5, "simulation.timesteps": 10},
+            set={
+                "simulation.num_agents": 5,
+                "simulation.timesteps": 10,
+                "simulation.tax_year_length": 5,
+            },
             out=tmp_path / "sw",
             progress=False,
         )
