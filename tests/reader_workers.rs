@@ -168,6 +168,7 @@ fn withheld_formula_leaves_the_reader_unable_to_answer() {
             "workers.policy=llm",
             "llm.utility_formula=\"withheld\"",
             "simulation.timesteps=2",
+            "simulation.tax_year_length=2",
         ],
     );
     assert!(!prompts.is_empty());

@@ -19,7 +19,9 @@ pub struct Args {
     /// llm.eject_seconds, llm.endpoint_concurrency, llm.retry_after_cap_seconds, and each
     /// role's llm.worker.base_url, llm.planner.base_url, llm.persona.base_url,
     /// llm.satisfaction.base_url, llm.stand.base_url, llm.vote.base_url,
-    /// llm.leader.base_url); the rest of the scenario comes from the log.
+    /// llm.leader.base_url), and the budgets llm.budget_requests and llm.budget_tokens, which
+    /// only decide where a run stops (a run its budget stopped continues with a larger one);
+    /// the rest of the scenario comes from the log.
     /// The same keys are taken from SIMULACRA__LLM__* environment variables, as `run` takes
     /// them; --set wins over the environment.
     #[arg(long = "set", value_name = "KEY=VALUE")]
