@@ -52,10 +52,55 @@ pub fn set_value_to_toml(value: &str) -> Result<String, String> {
     }
 }
 
-/// Turns one `--set key=value` into a TOML line.
+/// Turns one `--set key=value` into a TOML line, its value of the kind its key takes.
 fn set_to_toml(set: &str) -> Result<String, ConfigError> {
     let (key, value) = parse_set(set)?;
+    // A bare word that reads as a number is one too large for TOML (past 2^63): the key's
+    // range check names it; only a quoted text is text.
+    let raw = set.split_once('=').map_or("", |(_, v)| v.trim());
+    if !raw.starts_with(['"', '\'']) && value.starts_with('"') && raw.parse::<f64>().is_ok() {
+        return Ok(format!("{key} = {value}"));
+    }
+    check_kind(&key, &value).map_err(|why| ConfigError::SetValue {
+        set: set.to_string(),
+        why,
+    })?;
     Ok(format!("{key} = {value}"))
+}
+
+/// The config crate converts between kinds silently (`true` became 1 worker, `50.5` became
+/// 51, `"50"` became 50): a `--set` value must be of the kind its key's default is, where
+/// the default says (a whole number, a number, or true/false; other keys are checked when
+/// the scenario is read).
+fn check_kind(key: &str, value: &str) -> Result<(), String> {
+    use toml::Value;
+    let Ok(defaults) = Value::try_from(Scenario::default()) else {
+        return Ok(());
+    };
+    let Some(default) = key.split('.').try_fold(&defaults, |v, part| v.get(part)) else {
+        return Ok(());
+    };
+    let Ok(parsed) = toml::from_str::<toml::Table>(&format!("v = {value}")) else {
+        return Ok(());
+    };
+    let Some(given) = parsed.get("v") else {
+        return Ok(());
+    };
+    let shown = || match given {
+        Value::String(s) => format!("the text {s:?}"),
+        Value::Boolean(b) => format!("the boolean {b}"),
+        Value::Float(x) => format!("the fractional number {x}"),
+        other => other.to_string(),
+    };
+    match (default, given) {
+        (Value::Integer(_), Value::Integer(_))
+        | (Value::Float(_), Value::Float(_) | Value::Integer(_))
+        | (Value::Boolean(_), Value::Boolean(_)) => Ok(()),
+        (Value::Integer(_), _) => Err(format!("{key} takes a whole number, not {}", shown())),
+        (Value::Float(_), _) => Err(format!("{key} takes a number, not {}", shown())),
+        (Value::Boolean(_), _) => Err(format!("{key} takes true or false, not {}", shown())),
+        _ => Ok(()),
+    }
 }
 
 /// A merged configuration that does not deserialize, in words: the config crate names the
@@ -63,6 +108,16 @@ fn set_to_toml(set: &str) -> Result<String, ConfigError> {
 /// own message, from the same values through `toml`, lists the valid ones.
 fn explain_parse_error(merged: &config::Config, e: &config::ConfigError) -> String {
     let text = e.to_string();
+    if text.contains("should be represented by either string or table") {
+        // serde's words for a number or a list where a named value belongs name the Rust type.
+        let key = text
+            .split_once("for key `")
+            .and_then(|(_, rest)| rest.split_once('`'))
+            .map_or("a key", |(key, _)| key);
+        return format!(
+            "scenario: {key}: takes one of its names as text (docs/scenarios.md lists them)"
+        );
+    }
     if !text.contains("does not have variant constructor") {
         return format!("scenario: {text}");
     }
@@ -251,6 +306,40 @@ mod tests {
         );
         assert_eq!(parse_set("llm.model=org/m,v2").unwrap().1, "\"org/m,v2\"");
         assert_eq!(parse_set("name=1 [planner]").unwrap().1, "\"1 [planner]\"");
+    }
+
+    #[test]
+    fn a_set_value_is_of_the_kind_its_key_takes() {
+        let err = |set: &str| {
+            Scenario::resolve(DEFAULT_SCENARIO, &[], &[set.to_string()])
+                .unwrap_err()
+                .to_string()
+        };
+        let e = err("simulation.num_agents=true");
+        assert!(
+            e.contains("simulation.num_agents takes a whole number, not the boolean true"),
+            "{e}"
+        );
+        let e = err("simulation.num_agents=50.5");
+        assert!(e.contains("not the fractional number 50.5"), "{e}");
+        let e = err("simulation.num_agents=\"50\"");
+        assert!(e.contains("not the text \"50\""), "{e}");
+        let e = err("baselines.enabled=1");
+        assert!(e.contains("takes true or false"), "{e}");
+        let e = err("planner.policy=3");
+        assert!(
+            e.contains("planner.policy: takes one of its names as text"),
+            "{e}"
+        );
+        assert!(!e.contains("PlannerPolicyName"), "{e}");
+        // A whole number is a number; a bare word is still a name.
+        let s = Scenario::resolve(
+            DEFAULT_SCENARIO,
+            &[],
+            &["economy.max_hours=80".into(), "planner.policy=saez".into()],
+        )
+        .unwrap();
+        assert_eq!(s.economy.max_hours, 80.0);
     }
 
     #[test]
