@@ -271,9 +271,8 @@ pub fn export_agents_with(
     Ok(rows)
 }
 
-/// Writes a federation's `regions.csv`: one row per region per step (`step, tax_year, region,
-/// population, rate_0.., revenue, rebate, transfer, welfare, gini, mean_hours, mean_income`);
-/// returns the number of rows.
+/// Writes a federation's `regions.csv` (the table a federation run writes itself, see
+/// `run::regions_table`): one row per region per step; returns the number of rows.
 pub fn export_regions(run_dir: &Path, path: &Path) -> anyhow::Result<u64> {
     export_regions_with(run_dir, path, false)
 }
@@ -290,40 +289,17 @@ pub fn export_regions_with(run_dir: &Path, path: &Path, partial: bool) -> anyhow
     }
     let out = OutFile::create(path, view.fsync())?;
     let mut w = BufWriter::new(out.handle()?);
-    let brackets = view.scenario.cutoffs.len();
-    let rates: Vec<String> = (0..brackets).map(|j| format!("rate_{j}")).collect();
-    writeln!(
-        w,
-        "step,tax_year,region,population,{},revenue,rebate,transfer,welfare,gini,mean_hours,mean_income",
-        rates.join(",")
-    )?;
+    use crate::run::regions_table;
+    writeln!(w, "{}", regions_table::header(view.scenario.cutoffs.len()))?;
     let (mut rows, mut steps) = (0u64, 0u64);
     let damaged = scan(run_dir, false, |s| {
         steps += 1;
+        let moved = regions_table::moves_by_region(s.moves.as_ref());
         for r in &s.regions {
-            // A region's own brackets may differ: its rates are read at the nation's.
-            let schedule = crate::econ::TaxSchedule::new(r.cutoffs.clone(), r.rates.clone())?;
-            let rates: Vec<String> = view
-                .scenario
-                .cutoffs
-                .iter()
-                .map(|&z| schedule.marginal_rate(z).to_string())
-                .collect();
             writeln!(
                 w,
-                "{},{},{},{},{},{},{},{},{},{},{},{}",
-                r.step,
-                r.tax_year,
-                r.region,
-                r.population,
-                rates.join(","),
-                r.revenue,
-                r.rebate,
-                r.transfer,
-                r.welfare,
-                r.gini,
-                r.mean_hours,
-                r.mean_income
+                "{}",
+                regions_table::row(r, &view.scenario.cutoffs, &moved)?
             )?;
             rows += 1;
         }

@@ -115,10 +115,7 @@ pub fn federal_layer<'a>(
     schedule: Option<&'a TaxSchedule>,
 ) -> Option<FederalLayer<'a>> {
     let f = scenario.regions()?;
-    schedule.map(|schedule| FederalLayer {
-        schedule,
-        equalization: f.equalization,
-    })
+    schedule.map(|schedule| f.federal_layer(schedule))
 }
 
 /// Calls `f` for every complete step of the log, in order; `with_hours` = false skips decoding

@@ -292,7 +292,7 @@ fn inspect_and_export_recompute_every_worker_in_her_region() {
         "federation.taste_scale=5000",
         "federation.moving_cost=1000",
         "federation.federal_planner=hill-climb",
-        "federation.equalization=revenue-sharing",
+        "federation.equalization=uncapped-gap-share",
     ]);
     let dir = tempfile::tempdir().unwrap();
     let sum = run_scenario(&common::scenario(&sets), dir.path(), None).unwrap();
@@ -330,20 +330,44 @@ fn inspect_and_export_recompute_every_worker_in_her_region() {
             "{sum} vs {want}"
         );
     }
-    assert!(sum.federation.unwrap().federal_rates.is_some());
+    assert!(sum.federation.as_ref().unwrap().federal_rates.is_some());
+    // The run wrote its regions.csv itself; an export of the log writes the same bytes.
     let regions = dir.path().join("regions.csv");
+    let written = std::fs::read(&regions).expect("a federation run writes regions.csv");
     assert_eq!(
         simulacra::export::export_regions(dir.path(), &regions).unwrap(),
         120
     );
+    assert_eq!(std::fs::read(&regions).unwrap(), written);
     let text = std::fs::read_to_string(&regions).unwrap();
-    // Every step's populations add up to the nation.
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    assert_eq!(header[header.len() - 2..], ["moves_in", "moves_out"]);
+    // Every step's populations add up to the nation, and a region's population changes only
+    // by its moves in and out, at a year's first step.
     let mut people = vec![0u64; 60];
+    let mut last = [None::<i64>; 2];
+    let mut moved = 0;
     for line in text.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
-        people[f[0].parse::<usize>().unwrap()] += f[3].parse::<u64>().unwrap();
+        let (step, region) = (
+            f[0].parse::<usize>().unwrap(),
+            f[2].parse::<usize>().unwrap(),
+        );
+        let population: i64 = f[3].parse().unwrap();
+        let moves_in: i64 = f[f.len() - 2].parse().unwrap();
+        let moves_out: i64 = f[f.len() - 1].parse().unwrap();
+        people[step] += population as u64;
+        if let Some(before) = last[region] {
+            assert_eq!(population, before + moves_in - moves_out, "{line}");
+        }
+        if step % 5 != 0 {
+            assert_eq!((moves_in, moves_out), (0, 0), "{line}");
+        }
+        moved += moves_in;
+        last[region] = Some(population);
     }
     assert!(people.iter().all(|&p| p == 40), "{people:?}");
+    assert_eq!(moved as u64, sum.federation.as_ref().unwrap().moves_total);
 
     // One nation: no region column.
     let plain = tempfile::tempdir().unwrap();

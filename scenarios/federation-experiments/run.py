@@ -39,7 +39,7 @@ for sigma in SWEEP:
         f"federation.taste_scale={sigma}",
         "federation.moving_cost=1000",
     ]
-for eq in ("none", "per-capita", "revenue-sharing"):
+for eq in ("none", "per-capita", "uncapped-gap-share"):
     CONFIGS[f"K=2, mobility high, federal, equalization {eq}"] = (
         ["federation.regions=2"]
         + MOBILITY["high"]

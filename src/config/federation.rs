@@ -40,9 +40,17 @@ pub struct Federation {
     pub federal_rule: Option<String>,
     /// The federal leader's term (unset: `governance.term_years`).
     pub federal_term_years: Option<u64>,
-    /// Where federal revenue goes: "none" (rebated to every worker), "per-capita" or
-    /// "revenue-sharing" (paid to the regions).
+    /// Where federal revenue goes: "none" (rebated to every worker), "per-capita",
+    /// "gap-fill" or "uncapped-gap-share" (paid to the regions).
     pub equalization: crate::econ::federation::Equalization,
+    /// The share of each region's fiscal gap that `equalization = "gap-fill"` fills, within
+    /// the federal pool.
+    #[serde(skip_serializing_if = "is_full_fill")]
+    pub equalization_rate: f64,
+    /// What a region's planner maximizes (and what its leader is shown as the region's
+    /// welfare): "per-capita", "residents", "original-residents" or "national".
+    #[serde(skip_serializing_if = "is_per_capita")]
+    pub objective: crate::econ::federation::RegionalObjective,
     /// One table per region (none: K equal regions under `[planner]` and `[governance]`).
     pub region: Vec<RegionConfig>,
 }
@@ -61,9 +69,22 @@ impl Default for Federation {
             federal_rule: None,
             federal_term_years: None,
             equalization: crate::econ::federation::Equalization::None,
+            equalization_rate: 1.0,
+            objective: crate::econ::federation::RegionalObjective::PerCapita,
             region: Vec::new(),
         }
     }
+}
+
+/// The default `equalization_rate` is left out of a run's header, so runs that do not set it
+/// keep the header (and log hash) they had before the key existed.
+fn is_full_fill(rate: &f64) -> bool {
+    *rate == 1.0
+}
+
+/// The default objective is left out of a run's header, as `equalization_rate` is.
+fn is_per_capita(objective: &crate::econ::federation::RegionalObjective) -> bool {
+    *objective == crate::econ::federation::RegionalObjective::PerCapita
 }
 
 /// `[[federation.region]]`: one region. Unset keys take the national `[planner]` and
@@ -101,6 +122,18 @@ impl Federation {
     pub fn federal_mode(&self) -> Option<GovernanceMode> {
         self.federal_governance
             .or(self.federal_planner.map(|_| GovernanceMode::Planner))
+    }
+
+    /// The federal layer of a step under `schedule`, with this federation's equalization.
+    pub fn federal_layer<'a>(
+        &self,
+        schedule: &'a crate::econ::TaxSchedule,
+    ) -> crate::econ::federation::FederalLayer<'a> {
+        crate::econ::federation::FederalLayer {
+            schedule,
+            equalization: self.equalization,
+            gap_fill_rate: self.equalization_rate,
+        }
     }
 
     /// The rates of region `r` under `planner = "fixed"`: its own, else the national ones.
@@ -240,6 +273,22 @@ impl Federation {
                 }
             }
             _ => {}
+        }
+        in_range(
+            "federation.equalization_rate",
+            self.equalization_rate,
+            0.0,
+            1.0,
+            " (the share of each region's fiscal gap that gap-fill equalization fills)",
+        )?;
+        if self.equalization_rate != 1.0
+            && self.equalization != crate::econ::federation::Equalization::GapFill
+        {
+            return Err(invalid(
+                "federation.equalization_rate",
+                "only equalization = \"gap-fill\" fills a share of each region's gap: set it, \
+                 or remove equalization_rate",
+            ));
         }
         if self.federal_mode().is_none()
             && self.equalization != crate::econ::federation::Equalization::None

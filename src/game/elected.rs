@@ -512,3 +512,42 @@ impl Economy {
         Ok(())
     }
 }
+
+impl Economy {
+    /// Every election of the run with where it was held: the nation's (no place), or in a
+    /// federation the federal layer's ("federal") and each region's (its number), ordered by
+    /// step and, within a step, in the order they were held (federal first, then regions).
+    pub fn elections_by_place(&self) -> Vec<(Option<String>, &ElectionRow)> {
+        let mut out: Vec<(u64, usize, Option<String>, &ElectionRow)> = self
+            .elections()
+            .iter()
+            .map(|row| (row.step, 0, None, row))
+            .collect();
+        if let Some(f) = &self.state.federation {
+            // The federal election is held before the regions' (the federal layer moves
+            // first in a tax year).
+            if let Some(elected) = f.federal.as_ref().and_then(|fed| fed.governance.as_ref()) {
+                out.extend(
+                    elected
+                        .held
+                        .iter()
+                        .map(|row| (row.step, 1, Some("federal".to_string()), row)),
+                );
+            }
+            for (r, region) in f.regions.iter().enumerate() {
+                if let Some(elected) = &region.governance {
+                    out.extend(
+                        elected
+                            .held
+                            .iter()
+                            .map(|row| (row.step, 2 + r, Some(r.to_string()), row)),
+                    );
+                }
+            }
+        }
+        out.sort_by_key(|&(step, order, _, _)| (step, order));
+        out.into_iter()
+            .map(|(_, _, place, row)| (place, row))
+            .collect()
+    }
+}

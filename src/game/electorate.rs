@@ -9,7 +9,6 @@ use simulacra_actors::StreamKey;
 
 use super::Economy;
 use crate::econ::TaxSchedule;
-use crate::econ::federation::FederalLayer;
 use crate::governance::election::Peer;
 use crate::governance::liquid::{self, LiquidVote, VoterTraits};
 use crate::governance::platforms::{PlatformOption, federal_platform_book, regional_platform_book};
@@ -29,15 +28,11 @@ impl Economy {
     pub(super) fn federal_book(&self, max_delta: i32) -> (Vec<PlatformOption>, Vec<Vec<f64>>) {
         let f = self.state.federation.as_ref().expect("a federal election");
         let regional: Vec<TaxSchedule> = f.regions.iter().map(|r| r.schedule.clone()).collect();
-        let equalization = self
-            .regions
-            .as_ref()
-            .map_or_else(Default::default, |a| a.config.equalization);
+        let config = &self.regions.as_ref().expect("a federation").config;
         federal_platform_book(
             &self.params,
-            &self.state.schedule,
+            config.federal_layer(&self.state.schedule),
             &regional,
-            equalization,
             &f.region_of,
             &self.population.skills,
             &self.population.weights,
@@ -67,18 +62,12 @@ impl Economy {
                 }
             })
             .collect();
-        let equalization = self
-            .regions
-            .as_ref()
-            .map_or_else(Default::default, |a| a.config.equalization);
+        let config = &self.regions.as_ref().expect("a federation").config;
         regional_platform_book(
             &self.params,
             r,
             &regional,
-            FederalLayer {
-                schedule: &fed.schedule,
-                equalization,
-            },
+            config.federal_layer(&fed.schedule),
             &f.region_of,
             &self.population.skills,
             &self.population.weights,

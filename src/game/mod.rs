@@ -15,6 +15,7 @@ mod electorate;
 mod federal;
 mod leader;
 mod moves;
+mod office_text;
 mod regions;
 mod workers;
 

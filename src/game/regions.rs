@@ -24,8 +24,8 @@ use crate::agents::planner::{RestorePlanner, SavePlanner};
 use crate::agents::{PlannerActor, RegionalViews, WorkerCall};
 use crate::config::{Federation, GovernanceMode, PlannerPolicyName, Scenario};
 use crate::econ::federation::{
-    FederalLayer, FederalSettlement, assign_regions, combine, mean_rates, residents,
-    segregation_index, settle_regions,
+    FederalSettlement, RegionalObjective, assign_regions, combine, mean_rates, objective_value,
+    residents, segregation_index, settle_regions,
 };
 use crate::econ::{TaxSchedule, UtilityType};
 use crate::frames::{Frame, PlannerMove, RegionOutcome, StepOutcome};
@@ -35,6 +35,7 @@ use crate::resolved::ResolvedScenario;
 
 use super::elected::GovernanceState;
 use super::electorate::RegionScope;
+use super::office_text::{federal_leader_text, region_leader_text};
 use super::{Economy, GameError, ask_planner};
 
 /// The regions' actors: each region's planner (under planner governance) or its elected
@@ -49,6 +50,9 @@ pub(super) struct RegionActors {
     pub(super) federal_governance: Option<GovernanceState>,
     /// LLM workers are asked where to live; offline workers follow the logit rule.
     ask_workers: bool,
+    /// Each worker's starting region (a pure function of the scenario, so not in a
+    /// snapshot): the group `objective = "original-residents"` scores.
+    origin: Vec<u32>,
     /// The settlement of the economy's `last_hours` under the same schedules and residences
     /// (a pure function of them, so it is reused, not recomputed, while nobody changes her
     /// hours; not in a snapshot).
@@ -111,16 +115,6 @@ fn federal_scenario(scenario: &Scenario, f: &Federation) -> Scenario {
     }
     s.simulation.seed = coordinator_seed(scenario, f.regions + 1);
     s
-}
-
-/// What an LLM federal leader is told of her office, in place of the nation's rebate line.
-fn federal_leader_text(f: &Federation) -> String {
-    format!(
-        "you lead the federal layer of a federation of {} regions: your rates add to each \
-         region's own, and each region rebates its own revenue to its residents. Below, revenue \
-         is the federal layer's; welfare, hours, Gini, incomes and utilities are the nation's.",
-        f.regions
-    )
 }
 
 impl Economy {
@@ -191,6 +185,7 @@ impl Economy {
             federal: federal.map(|p| PlannerActor::new(p).start()),
             federal_governance,
             ask_workers: scenario.workers.policy == crate::config::WorkerPolicyName::Llm,
+            origin: region_of.clone(),
             settled: None,
         });
         let federal_state = f.federal_mode().map(|mode| FederalState {
@@ -279,13 +274,12 @@ impl Economy {
             return;
         };
         let schedules: Vec<TaxSchedule> = f.regions.iter().map(|r| r.schedule.clone()).collect();
-        let layer = f.federal.as_ref().map(|fed| FederalLayer {
-            schedule: &fed.schedule,
-            equalization: self
-                .regions
-                .as_ref()
-                .map_or_else(Default::default, |a| a.config.equalization),
-        });
+        let config = self.regions.as_ref().map(|a| &a.config);
+        let layer = f
+            .federal
+            .as_ref()
+            .zip(config)
+            .map(|(fed, c)| c.federal_layer(&fed.schedule));
         let s = settle_regions(
             &self.params,
             &schedules,
@@ -349,7 +343,6 @@ impl Economy {
         }
 
         let actors = self.regions.as_mut().expect("a federation");
-        let equalization = actors.config.equalization;
         let f = self.state.federation.as_mut().expect("a federation");
         let schedules: Vec<TaxSchedule> = f.regions.iter().map(|r| r.schedule.clone()).collect();
         // Every schedule change and every move bumps the version.
@@ -361,10 +354,9 @@ impl Economy {
             _ => settle_regions(
                 &self.params,
                 &schedules,
-                f.federal.as_ref().map(|fed| FederalLayer {
-                    schedule: &fed.schedule,
-                    equalization,
-                }),
+                f.federal
+                    .as_ref()
+                    .map(|fed| actors.config.federal_layer(&fed.schedule)),
                 &f.region_of,
                 &self.population.skills,
                 &self.population.weights,
@@ -385,8 +377,21 @@ impl Economy {
             .enumerate()
         {
             let transfer = settled.transfers[r];
+            // The region's year is scored by its objective (per capita: its welfare).
+            let score = match self.regions.as_ref() {
+                Some(a) if a.config.objective != RegionalObjective::PerCapita => objective_value(
+                    a.config.objective,
+                    self.params.welfare,
+                    r,
+                    &settled,
+                    &f.region_of,
+                    &a.origin,
+                    &self.population.weights,
+                ),
+                _ => s.welfare,
+            };
             let figures = [
-                s.welfare,
+                score,
                 s.revenue,
                 s.mean_hours,
                 s.gini,
@@ -642,22 +647,6 @@ impl Economy {
         let actors = self.regions.as_mut().expect("a federation");
         std::mem::swap(&mut self.governance, &mut actors.governance[r]);
     }
-}
-
-/// What region `r`'s LLM leader is told of her office, in place of the nation's rebate line.
-fn region_leader_text(f: &Federation, r: usize) -> String {
-    let mut text = format!(
-        "you lead region {r} of a federation of {} regions: its tax revenue is shared equally \
-         among its residents as a rebate, and every figure below is theirs.",
-        f.regions
-    );
-    if f.move_every_years > 0 {
-        text += " Workers may move between regions, you among them.";
-    }
-    if f.federal_mode().is_some() {
-        text += " A federal schedule adds its rates to yours.";
-    }
-    text
 }
 
 /// A move in points per bracket (empty when the brackets changed: a move is expressed in

@@ -130,7 +130,13 @@ fn worker_rebate_text(f: &crate::config::Federation) -> String {
                 " The rates you face are your region's plus the federal ones; federal revenue \
                  is shared equally among all citizens, and your rebate includes your share."
             }
-            _ => {
+            Equalization::GapFill => {
+                " The rates you face are your region's plus the federal ones; federal revenue \
+                 first fills part of the shortfall of regions whose own revenue per resident is \
+                 below the national mean, and the rest is shared equally among all citizens; \
+                 your rebate includes your region's rebate and your federal share."
+            }
+            Equalization::PerCapita | Equalization::UncappedGapShare => {
                 " The rates you face are your region's plus the federal ones; federal revenue \
                  is paid to the regions, and your region's rebate includes what it receives."
             }

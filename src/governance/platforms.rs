@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::econ::federation::{Equalization, FederalLayer, federal_equilibrium};
+use crate::econ::federation::{FederalLayer, federal_equilibrium};
 use crate::econ::schedule::percent;
 use crate::econ::{TaxSchedule, WorldParams, best_response, equilibrium};
 
@@ -182,9 +182,8 @@ pub fn platform_book(
 #[allow(clippy::too_many_arguments)]
 pub fn federal_platform_book(
     params: &WorldParams,
-    current: &TaxSchedule,
+    current: FederalLayer,
     regional: &[TaxSchedule],
-    equalization: Equalization,
     region_of: &[u32],
     skills: &[f64],
     weights: &[f64],
@@ -192,12 +191,13 @@ pub fn federal_platform_book(
 ) -> (Vec<PlatformOption>, Vec<Vec<f64>>) {
     let mut book = Vec::new();
     let mut utilities = Vec::new();
-    for (deltas, schedule) in reachable(current, max_delta) {
+    for (deltas, schedule) in reachable(current.schedule, max_delta) {
         let layer = FederalLayer {
             schedule: &schedule,
-            equalization,
+            ..current
         };
         let s = federal_equilibrium(params, regional, Some(layer), region_of, skills, weights);
+        warn_unsettled(&s, "a federal platform");
         book.push(PlatformOption {
             deltas,
             rates: schedule.rates().to_vec(),
@@ -240,6 +240,7 @@ pub fn regional_platform_book(
             skills,
             weights,
         );
+        warn_unsettled(&s, "a regional platform");
         book.push(PlatformOption {
             deltas,
             rates,
@@ -249,6 +250,23 @@ pub fn regional_platform_book(
         utilities.push(s.national.utilities);
     }
     (book, utilities)
+}
+
+/// Says so when a platform's value comes from an equilibrium whose rebates did not settle: the
+/// value is then that of the last round, not of a fixed point.
+fn warn_unsettled(s: &crate::econ::federation::FederalSettlement, what: &str) {
+    if let Some(fp) = s.rebate_fixed_point.filter(|fp| !fp.converged) {
+        tracing::warn!(
+            iterations = fp.iterations,
+            residual = fp.residual,
+            "the federation's equilibrium valuing {what} did not settle: after {} rounds the \
+             rebates still changed by {:.1e} of their size (tolerance {:.0e}); the platform is \
+             valued at the last round's rebates",
+            fp.iterations,
+            fp.residual,
+            crate::econ::federation::REBATE_TOLERANCE
+        );
+    }
 }
 
 /// The option with the highest utility in `utils` (ties: the earlier, so the status quo wins
@@ -397,9 +415,12 @@ mod tests {
         let nation = platform_book(&p, &current, &skills, &[1.0; 3], 20);
         let (book, utilities) = federal_platform_book(
             &p,
-            &current,
+            FederalLayer {
+                schedule: &current,
+                equalization: crate::econ::federation::Equalization::None,
+                gap_fill_rate: 0.0,
+            },
             &[untaxed],
-            Equalization::None,
             &[0, 0, 0],
             &skills,
             &[1.0; 3],
@@ -430,9 +451,12 @@ mod tests {
         let high = TaxSchedule::new(vec![0.0], vec![0.4]).unwrap();
         let (book, utilities) = federal_platform_book(
             &p,
-            &current,
+            FederalLayer {
+                schedule: &current,
+                equalization: crate::econ::federation::Equalization::None,
+                gap_fill_rate: 0.0,
+            },
             &[low, high],
-            Equalization::None,
             &[0, 1],
             &[50.0, 50.0],
             &[1.0; 2],
@@ -454,7 +478,8 @@ mod tests {
         let skills = [5.0, 12.0, 30.0, 8.0];
         let layer = FederalLayer {
             schedule: &none,
-            equalization: Equalization::None,
+            equalization: crate::econ::federation::Equalization::None,
+            gap_fill_rate: 0.0,
         };
         let (book, utilities) = regional_platform_book(
             &p,

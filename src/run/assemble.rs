@@ -165,12 +165,24 @@ fn jurisdiction_llm_planner(
 
 /// What an LLM planner of region `r` is told about whose schedule it sets.
 fn region_jurisdiction(f: &crate::config::Federation, r: usize) -> String {
-    let mut text = format!(
-        "You set the taxes of region {r} of a federation of {} regions. Social welfare, revenue \
-         and the rebate are those of your region's residents: its tax revenue is rebated \
-         equally to them as a lump sum, so taxes can redistribute.",
-        f.regions
-    );
+    use crate::econ::federation::RegionalObjective;
+    let mut text = if f.objective == RegionalObjective::PerCapita {
+        format!(
+            "You set the taxes of region {r} of a federation of {} regions. Social welfare, \
+             revenue and the rebate are those of your region's residents: its tax revenue is \
+             rebated equally to them as a lump sum, so taxes can redistribute.",
+            f.regions
+        )
+    } else {
+        format!(
+            "You set the taxes of region {r} of a federation of {} regions. Revenue and the \
+             rebate are those of your region's residents: its tax revenue is rebated equally to \
+             them as a lump sum, so taxes can redistribute. Social welfare is your region's \
+             objective: {}.",
+            f.regions,
+            f.objective.describe()
+        )
+    };
     if f.move_every_years > 0 {
         let every = match f.move_every_years {
             1 => "every tax year".to_string(),
@@ -192,9 +204,21 @@ fn federal_jurisdiction(f: &crate::config::Federation) -> String {
     let revenue = match f.equalization {
         Equalization::None => "rebated equally to every worker in the nation as a lump sum",
         Equalization::PerCapita => "paid to the regions in proportion to their populations",
-        Equalization::RevenueSharing => {
-            "paid to the regions whose own revenue per resident falls below the national mean, \
-             in proportion to their shortfall"
+        Equalization::GapFill => {
+            return format!(
+                "You set the federal schedule of a federation of {} regions: its rates add to \
+                 each region's own, and social welfare is the whole nation's. Federal revenue \
+                 pays each region whose own revenue per resident falls below the national mean \
+                 {:.0} % of its shortfall (times its residents), as far as the revenue goes; the \
+                 rest is rebated equally to every worker in the nation. Each region rebates its \
+                 own revenue and what it receives to its residents.",
+                f.regions,
+                f.equalization_rate * 100.0
+            );
+        }
+        Equalization::UncappedGapShare => {
+            "paid, all of it, to the regions whose own revenue per resident falls below the \
+             national mean, in proportion to their shortfall"
         }
     };
     format!(
@@ -434,11 +458,15 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
         );
         let fsync = super::header::fsync_outputs(scenario);
         write_steps_csv(&out_dir.join("steps.csv"), economy.records(), fsync)?;
+        if scenario.regions().is_some() {
+            super::regions_table::write_for_run(out_dir, fsync)?;
+        }
         let governance = governance_summary(scenario, economy.elections(), economy.records());
-        if !economy.elections().is_empty() {
+        let elections = economy.elections_by_place();
+        if !elections.is_empty() {
             write_elections_csv(
                 &out_dir.join("elections.csv"),
-                economy.elections(),
+                &elections,
                 economy.records(),
                 &population,
                 fsync,

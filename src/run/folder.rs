@@ -16,11 +16,12 @@ pub const TIMING_FILE: &str = "timing.json";
 
 /// Files a run, its exports and a sweep write at the top of a run folder. The lock file
 /// (`writer.lock`) is not among them: it is never removed (see `run_lock`).
-const TOP_FILES: [&str; 8] = [
+const TOP_FILES: [&str; 9] = [
     LOG_FILE,
     "summary.json",
     "steps.csv",
     "elections.csv",
+    super::regions_table::REGIONS_FILE,
     "agents.csv",
     "agents.parquet",
     "events.jsonl",

@@ -4,7 +4,8 @@
 //! 2. [`assemble`]: the population, the LLM runtime and the economy are built, the planner
 //!    policy chosen, and the scheduler plays the game into the log (from step 0 or a snapshot);
 //! 3. [`summary`]: the baselines are played on the same population and seed, and
-//!    `summary.json`, `steps.csv` and `elections.csv` are written.
+//!    `summary.json`, `steps.csv` and `elections.csv` are written (and a federation's
+//!    `regions.csv`, by [`regions_table`] from the log).
 //!
 //! [`replay`] continues a run that stopped (`resume`) or re-executes one to compare every frame
 //! (`replay --verify`); [`fork`] starts a counterfactual from a parent's log; [`compare`] runs
@@ -18,6 +19,7 @@ pub mod folder;
 pub mod fork;
 pub mod header;
 pub mod interrupt;
+pub mod regions_table;
 pub mod replay;
 pub mod summary;
 

@@ -445,10 +445,11 @@ pub(super) fn decile_welfare(population: &Population, utilities: &[f64]) -> Deci
     }
 }
 
-/// `elections.csv`: one row per election.
+/// `elections.csv`: one row per election. In a federation (some row has a place) a `region`
+/// column says where each was held: a region's number, or "federal".
 pub fn write_elections_csv(
     path: &Path,
-    rows: &[crate::memory::ElectionRow],
+    rows: &[(Option<String>, &crate::memory::ElectionRow)],
     records: &[StepOutcome],
     population: &Population,
     fsync: bool,
@@ -468,17 +469,19 @@ pub fn write_elections_csv(
     let file = crate::outfile::OutFile::create(path, fsync)?;
     let mut out = std::io::BufWriter::new(file.file());
     // Liquid elections add their weights' columns (only then, so other tables keep theirs).
-    let liquid = rows.iter().any(|r| r.liquid.is_some());
+    let liquid = rows.iter().any(|(_, r)| r.liquid.is_some());
+    let placed = rows.iter().any(|(place, _)| place.is_some());
     writeln!(
         out,
-        "tax_year,step,rule,winner,winner_income_decile,margin,turnout,candidates,ballots,exhausted,tie_broken,welfare{}",
+        "tax_year,step,{}rule,winner,winner_income_decile,margin,turnout,candidates,ballots,exhausted,tie_broken,welfare{}",
+        if placed { "region," } else { "" },
         if liquid {
             ",largest_weight,weight_gini,delegated,lost"
         } else {
             ""
         }
     )?;
-    for r in rows {
+    for (place, r) in rows {
         let decile = if r.rule == "referendum" || (r.winner as usize) >= n {
             String::new()
         } else {
@@ -486,9 +489,14 @@ pub fn write_elections_csv(
         };
         write!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{}{},{},{},{},{},{},{},{},{},{}",
             r.tax_year,
             r.step,
+            if placed {
+                format!("{},", place.as_deref().unwrap_or(""))
+            } else {
+                String::new()
+            },
             r.rule,
             r.winner,
             decile,

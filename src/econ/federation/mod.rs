@@ -5,16 +5,22 @@
 //!
 //! - `settlement.rs`: the starting regions, the federal layer on top of the regions' schedules,
 //!   each region's settlement and the federal equilibrium;
+//! - `equalization.rs`: where federal revenue goes, each region's fiscal gap and transfers;
+//! - `objective.rs`: what a region's planner maximizes, and its value at a settlement;
 //! - `mobility.rs`: a worker's value of each region, her tastes and choice, the logit shares
 //!   and the segregation index.
 
+mod equalization;
 mod mobility;
+mod objective;
 mod settlement;
 
+pub use equalization::{Equalization, fiscal_gaps, transfers};
 pub use mobility::{
     choose_region, gumbel, logit_shares, region_utility, segregation_index, tastes,
 };
+pub use objective::{RegionalObjective, objective_value};
 pub use settlement::{
-    Equalization, FederalLayer, FederalSettlement, assign_regions, combine, federal_equilibrium,
-    mean_rates, residents, settle_regions, transfers,
+    FederalLayer, FederalSettlement, FixedPoint, REBATE_ROUNDS, REBATE_TOLERANCE, assign_regions,
+    combine, federal_equilibrium, mean_rates, residents, settle_regions,
 };

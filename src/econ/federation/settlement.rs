@@ -1,9 +1,8 @@
 //! Settling a federation: the starting regions, the federal schedule layered on the regions'
-//! own, the transfers its revenue funds under each equalization rule, each region's
-//! settlement with its revenue rebated to its own residents, and the federal equilibrium.
+//! own, each region's settlement with its revenue (and the transfers of `equalization.rs`)
+//! rebated to its own residents, and the federal equilibrium.
 
-use serde::{Deserialize, Serialize};
-
+use super::equalization::{Equalization, transfers};
 use crate::econ::{
     Settlement, TaxSchedule, UtilityForm, WorldParams, best_response, settle, social_welfare, stats,
 };
@@ -46,27 +45,14 @@ pub fn residents(region_of: &[u32], k: usize) -> Vec<Vec<u32>> {
     out
 }
 
-/// Where the federal layer's revenue goes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Equalization {
-    /// Rebated equally to every worker in the nation.
-    #[default]
-    None,
-    /// Paid to the regions in proportion to their populations (into their budgets).
-    PerCapita,
-    /// Paid to the regions in proportion to their fiscal gaps: residents times the shortfall
-    /// of the region's own revenue per resident below the national mean (per capita when no
-    /// region falls short).
-    RevenueSharing,
-}
-
 /// The federal layer of a step: its schedule (on top of the regions': marginal rates add)
 /// and where its revenue goes.
 #[derive(Clone, Copy, Debug)]
 pub struct FederalLayer<'a> {
     pub schedule: &'a TaxSchedule,
     pub equalization: Equalization,
+    /// The share of each region's gap that `GapFill` fills (unused by the other rules).
+    pub gap_fill_rate: f64,
 }
 
 /// The schedule a worker faces in a region under a federal layer: the union of both
@@ -87,47 +73,6 @@ pub fn combine(regional: &TaxSchedule, federal: &TaxSchedule) -> TaxSchedule {
     TaxSchedule::new(cutoffs, rates).expect("the union of valid brackets is valid")
 }
 
-/// The federal transfers to each region: `federal_revenue` shared by `equalization`
-/// (nothing under `None`, whose revenue is rebated to people directly).
-pub fn transfers(
-    equalization: Equalization,
-    federal_revenue: f64,
-    own_revenue: &[f64],
-    populations: &[usize],
-) -> Vec<f64> {
-    let n: usize = populations.iter().sum();
-    let per_capita = || -> Vec<f64> {
-        populations
-            .iter()
-            .map(|&p| federal_revenue * p as f64 / n.max(1) as f64)
-            .collect()
-    };
-    match equalization {
-        Equalization::None => vec![0.0; populations.len()],
-        Equalization::PerCapita => per_capita(),
-        Equalization::RevenueSharing => {
-            let mean = own_revenue.iter().sum::<f64>() / n.max(1) as f64;
-            let gaps: Vec<f64> = own_revenue
-                .iter()
-                .zip(populations)
-                .map(|(&r, &p)| {
-                    if p == 0 {
-                        0.0
-                    } else {
-                        p as f64 * (mean - r / p as f64).max(0.0)
-                    }
-                })
-                .collect();
-            let total: f64 = gaps.iter().sum();
-            if total > 0.0 {
-                gaps.iter().map(|g| federal_revenue * g / total).collect()
-            } else {
-                per_capita()
-            }
-        }
-    }
-}
-
 /// One step of a federation: each region's settlement over its residents (in id order), and
 /// the nation's, in worker-id order.
 #[derive(Clone, Debug, PartialEq)]
@@ -142,7 +87,23 @@ pub struct FederalSettlement {
     pub federal_revenue: f64,
     pub transfers: Vec<f64>,
     pub federal_rebate: f64,
+    /// How [`federal_equilibrium`]'s rebate iteration ended (none for a settlement of given
+    /// hours, or when hours do not depend on the rebate).
+    pub rebate_fixed_point: Option<FixedPoint>,
 }
+
+/// How an iteration towards a fixed point ended: its rounds, the largest relative change of
+/// the last round, and whether that change was within the tolerance.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FixedPoint {
+    pub iterations: u32,
+    pub residual: f64,
+    pub converged: bool,
+}
+
+/// Most rounds of the federal equilibrium's rebate iteration, and its relative tolerance.
+pub const REBATE_ROUNDS: u32 = 50;
+pub const REBATE_TOLERANCE: f64 = 1e-9;
 
 /// Settles a step region by region: region r taxes its residents under `schedules[r]` and
 /// rebates its revenue (and any federal transfer) equally to them (under the equal-rebate
@@ -221,6 +182,7 @@ pub fn settle_regions(
         federal_revenue,
         transfers,
         federal_rebate,
+        rebate_fixed_point: None,
     }
 }
 
@@ -264,21 +226,38 @@ pub fn federal_equilibrium(
     if matches!(params.form, UtilityForm::QuasiLinear { .. }) || !params.rebate_equal {
         return settled;
     }
-    for _ in 0..50 {
+    let mut fixed_point = FixedPoint {
+        iterations: 0,
+        residual: f64::INFINITY,
+        converged: false,
+    };
+    for round in 1..=REBATE_ROUNDS {
         let next: Vec<f64> = region_of
             .iter()
             .map(|&r| settled.regions[r as usize].rebate + settled.federal_rebate)
             .collect();
+        let residual = next
+            .iter()
+            .zip(&rebates)
+            .map(|(a, b)| (a - b).abs() / a.abs().max(1.0))
+            .fold(0.0, f64::max);
+        // The test itself is the multiplied form (the one the iteration has always used).
         let converged = next
             .iter()
             .zip(&rebates)
-            .all(|(a, b)| (a - b).abs() <= 1e-9 * a.abs().max(1.0));
-        if converged {
+            .all(|(a, b)| (a - b).abs() <= REBATE_TOLERANCE * a.abs().max(1.0));
+        fixed_point = FixedPoint {
+            iterations: round,
+            residual,
+            converged,
+        };
+        if fixed_point.converged {
             break;
         }
         rebates = next;
         settled = settle_at(&respond(&rebates));
     }
+    settled.rebate_fixed_point = Some(fixed_point);
     settled
 }
 
@@ -314,10 +293,16 @@ fn settle_with_federal(
     }
     let populations: Vec<usize> = groups.iter().map(Vec::len).collect();
     let revenues: Vec<f64> = own.iter().map(|o| o.2).collect();
-    let transfers = transfers(layer.equalization, federal_revenue, &revenues, &populations);
-    let federal_rebate = if params.rebate_equal && layer.equalization == Equalization::None && n > 0
-    {
-        federal_revenue / n as f64
+    let transfers = transfers(
+        layer.equalization,
+        layer.gap_fill_rate,
+        federal_revenue,
+        &revenues,
+        &populations,
+    );
+    let federal_rebate = if params.rebate_equal && layer.equalization.rebates_leftover() && n > 0 {
+        // Under `None` nothing is transferred, so this is the whole federal revenue.
+        (federal_revenue - transfers.iter().sum::<f64>()) / n as f64
     } else {
         0.0
     };
@@ -487,6 +472,7 @@ mod tests {
         let layer = FederalLayer {
             schedule: &fed,
             equalization: Equalization::None,
+            gap_fill_rate: 0.0,
         };
         let e = federal_equilibrium(
             &params(),
@@ -535,6 +521,15 @@ mod tests {
             &[1.0; 3],
         );
         let alone = crate::econ::equilibrium(&p, &s, &skills, &[1.0; 3]);
+        // The rebate iteration reports how it ended: converged, within the tolerance.
+        let fp = e
+            .rebate_fixed_point
+            .expect("an income effect needs the iteration");
+        assert!(fp.converged && fp.residual <= REBATE_TOLERANCE, "{fp:?}");
+        assert!(
+            fp.iterations >= 2 && fp.iterations < REBATE_ROUNDS,
+            "{fp:?}"
+        );
         for (a, b) in e.national.utilities.iter().zip(&alone.utilities) {
             assert!((a - b).abs() < 1e-6 * b.abs().max(1.0), "{a} vs {b}");
         }
@@ -556,6 +551,7 @@ mod tests {
                 Some(FederalLayer {
                     schedule: &fed,
                     equalization,
+                    gap_fill_rate: 0.5,
                 }),
                 &[0, 1],
                 &[10.0, 20.0],
@@ -572,21 +568,41 @@ mod tests {
         let per_capita = run(Equalization::PerCapita);
         assert_eq!(per_capita.transfers, vec![15.0, 15.0]);
         assert!((per_capita.regions[0].rebate - 25.0).abs() < 1e-12);
-        // Revenue sharing: mean own revenue per head 35; region 0 falls 25 short, region 1
-        // not at all: everything goes to region 0.
-        let sharing = run(Equalization::RevenueSharing);
+        // The uncapped share: mean own revenue per head 35; region 0 falls 25 short, region 1
+        // not at all: the whole pool goes to region 0.
+        let sharing = run(Equalization::UncappedGapShare);
         assert_eq!(sharing.transfers, vec![30.0, 0.0]);
         assert!((sharing.regions[0].rebate - 40.0).abs() < 1e-12);
         assert!((sharing.regions[1].rebate - 60.0).abs() < 1e-12);
         // Mean own revenue per head 10 / 4 = 2.5: region 1 (5 / 3 per head) is the one short.
         assert_eq!(
-            transfers(Equalization::RevenueSharing, 8.0, &[5.0, 5.0], &[1, 3]),
+            transfers(
+                Equalization::UncappedGapShare,
+                0.0,
+                8.0,
+                &[5.0, 5.0],
+                &[1, 3]
+            ),
             vec![0.0, 8.0]
         );
         // Nobody short: per capita.
         assert_eq!(
-            transfers(Equalization::RevenueSharing, 8.0, &[5.0, 15.0], &[1, 3]),
+            transfers(
+                Equalization::UncappedGapShare,
+                0.0,
+                8.0,
+                &[5.0, 15.0],
+                &[1, 3]
+            ),
             vec![2.0, 6.0]
         );
+        // Gap fill at half the gap: region 0's gap is 25, so it receives 12.5; the other 17.5
+        // of the pool of 30 is rebated to both workers, 8.75 each. Region 0's rebate is its
+        // own 10 + 12.5 = 22.5; worker 0's utility 100 - 20 + 22.5 + 8.75 - 50 = 61.25.
+        let fill = run(Equalization::GapFill);
+        assert_eq!(fill.transfers, vec![12.5, 0.0]);
+        assert!((fill.federal_rebate - 8.75).abs() < 1e-12);
+        assert!((fill.regions[0].rebate - 22.5).abs() < 1e-12);
+        assert!((fill.national.utilities[0] - 61.25).abs() < 1e-9);
     }
 }

@@ -1,0 +1,88 @@
+//! `regions.csv`: a federation's regions step by step (population, rates, revenue, rebate,
+//! transfer, welfare, hours, Gini, income, and the moves in and out at the start of a tax
+//! year), read back from the run's log so a resumed or forked run writes the same table as
+//! one played straight through.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use crate::frames::{Frame, MoveRecord, RegionOutcome};
+use crate::runlog::RunLog;
+
+/// The table's file name in a run folder.
+pub const REGIONS_FILE: &str = "regions.csv";
+
+/// The table's header line (without its newline) for `brackets` rate columns.
+pub fn header(brackets: usize) -> String {
+    let rate_cols: String = (0..brackets).map(|j| format!("rate_{j},")).collect();
+    format!(
+        "step,tax_year,region,population,{rate_cols}revenue,rebate,transfer,welfare,gini,\
+         mean_hours,mean_income,moves_in,moves_out"
+    )
+}
+
+/// Workers who moved into and out of each region in `moves` (a year's first step), by region.
+pub fn moves_by_region(moves: Option<&MoveRecord>) -> BTreeMap<u32, (u64, u64)> {
+    let mut out: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
+    for &(_, from, to) in moves.map_or(&[][..], |m| &m.moves) {
+        out.entry(to).or_default().0 += 1;
+        out.entry(from).or_default().1 += 1;
+    }
+    out
+}
+
+/// One region's line of one step (without its newline): its rates read at the nation's
+/// bracket starts `cutoffs` (a region's own brackets may differ), and its moves in and out.
+pub fn row(
+    o: &RegionOutcome,
+    cutoffs: &[f64],
+    moved: &BTreeMap<u32, (u64, u64)>,
+) -> anyhow::Result<String> {
+    let schedule = crate::econ::TaxSchedule::new(o.cutoffs.clone(), o.rates.clone())?;
+    let rates: String = cutoffs
+        .iter()
+        .map(|&z| format!("{},", schedule.marginal_rate(z)))
+        .collect();
+    let (moves_in, moves_out) = moved.get(&o.region).copied().unwrap_or_default();
+    Ok(format!(
+        "{},{},{},{},{rates}{},{},{},{},{},{},{},{moves_in},{moves_out}",
+        o.step,
+        o.tax_year,
+        o.region,
+        o.population,
+        o.revenue,
+        o.rebate,
+        o.transfer,
+        o.welfare,
+        o.gini,
+        o.mean_hours,
+        o.mean_income,
+    ))
+}
+
+/// Writes `regions.csv` into a finished run's folder from its log, every whole step.
+pub fn write_for_run(run_dir: &Path, fsync: bool) -> anyhow::Result<()> {
+    let log = RunLog::open(run_dir)?;
+    let cutoffs = log.scenario.cutoffs()?;
+    let file = crate::outfile::OutFile::create(&run_dir.join(REGIONS_FILE), fsync)?;
+    let mut out = std::io::BufWriter::new(file.file());
+    writeln!(out, "{}", header(cutoffs.len()))?;
+    // Moves are logged at a year's first step, before that step's region outcomes.
+    let mut moved = BTreeMap::new();
+    let damage = log.frames(|frame, _| {
+        match frame {
+            Frame::Moves(m) => moved = moves_by_region(Some(&m)),
+            Frame::RegionOutcome(o) => writeln!(out, "{}", row(&o, &cutoffs, &moved)?)?,
+            Frame::Outcome(_) => moved.clear(),
+            _ => {}
+        }
+        Ok(())
+    })?;
+    if let Some(d) = damage {
+        anyhow::bail!("{}: {d}", run_dir.join(crate::runlog::LOG_FILE).display());
+    }
+    out.flush()?;
+    drop(out);
+    file.commit()
+}
