@@ -62,6 +62,16 @@ ELECTIONS: Schema = {
     "welfare": "float",
 }
 
+# regions.csv's fixed columns (src/run/regions_table.rs); its rate_0.. and figures are floats.
+REGIONS: Schema = {
+    "step": "int",
+    "tax_year": "int",
+    "region": "int",
+    "population": "int",
+    "moves_in": "int",
+    "moves_out": "int",
+}
+
 # Integer fields of the binary's events (src/frames.rs and the structs it logs): read from
 # JSON Lines, pandas makes a field that some events lack a float column; these become Int64.
 EVENT_INTEGERS = frozenset(

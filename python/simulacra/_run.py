@@ -57,11 +57,26 @@ class Run:
     @property
     def elections(self) -> Any:
         """elections.csv: one row per election. A run without elections writes no file: then
-        an empty table with elections.csv's columns (so tables of several runs concatenate)."""
+        an empty table with elections.csv's columns (so tables of several runs concatenate).
+        A federation's table has a `region` column (text: a region's number, or "federal")."""
         path = self.dir / "elections.csv"
         if not path.is_file():
             return _frames.empty(self.backend, _frames.ELECTIONS)
-        return _frames.read_csv(path, self.backend, _frames.ELECTIONS)
+        with path.open() as f:
+            placed = "region" in f.readline().strip().split(",")
+        schema = {**_frames.ELECTIONS, "region": "str"} if placed else _frames.ELECTIONS
+        return _frames.read_csv(path, self.backend, schema)
+
+    @property
+    def regions(self) -> Any:
+        """regions.csv (a federation run): one row per region per step, with its population,
+        rates, revenue, rebate, transfer, welfare, hours, Gini, income and moves in and out.
+        A federation run writes it; for a log from before that, `export --regions csv` writes
+        it on first use. A run that is not a federation raises SimulacraError."""
+        path = self.dir / "regions.csv"
+        if not path.is_file():
+            call(["export", self.dir, "--regions", "csv"])
+        return _frames.read_csv(path, self.backend, _frames.REGIONS)
 
     def agents(
         self,

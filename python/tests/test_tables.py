@@ -15,10 +15,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _elections_header() -> list[str]:
-    """The header src/run/summary.rs writes (without the liquid columns)."""
+    """The header src/run/summary.rs writes (without the liquid columns, or a federation's
+    region column)."""
     src = (REPO / "src" / "run" / "summary.rs").read_text()
     start = src.index('"tax_year,step,rule,winner')
-    return src[start + 1 : src.index("{", start)].split(",")
+    return src[start + 1 : src.index('"', start + 1)].split(",")
 
 
 def test_the_schema_is_the_writers():
@@ -66,6 +67,29 @@ def test_event_region_is_an_integer(tmp_path):
     assert set(outcomes["region"]) == {0, 1} and outcomes["region"].notna().all()
     assert events.loc[events["event"] == "outcome", "region"].isna().all()
     assert events["welfare"].dtype == "float64"
+
+
+def test_a_federation_has_regions_and_placed_elections(tmp_path):
+    fed = simulacra.run(
+        scenario=REPO / "scenarios" / "federation.toml",
+        set={**SMALL, "simulation.timesteps": 40},
+        out=tmp_path / "fed",
+        progress=False,
+    )
+    regions = fed.regions
+    # Two regions x 40 steps, every step's populations adding up to the nation.
+    assert len(regions) == 80 and set(regions["region"]) == {0, 1}
+    assert (regions.groupby("step")["population"].sum() == 20).all()
+    assert regions["moves_in"].sum() == fed.summary["federation"]["moves_total"]
+    assert regions["population"].dtype == "int64" and regions["rate_0"].dtype == "float64"
+    # The elected north's elections, placed.
+    e = fed.elections
+    assert len(e) > 0 and set(e["region"]) == {"0"}
+    pl = pytest.importorskip("polars")
+    assert simulacra.load(fed.dir, backend="polars").regions.height == 80
+    # A run that is not a federation has no regions to read.
+    with pytest.raises(simulacra.SimulacraError, match="not a federation run"):
+        simulacra.run(set=SMALL, out=tmp_path / "plain", progress=False).regions
 
 
 def test_agents_reads_only_the_part_asked_for(small_run):

@@ -471,10 +471,15 @@ pub fn write_elections_csv(
     // Liquid elections add their weights' columns (only then, so other tables keep theirs).
     let liquid = rows.iter().any(|(_, r)| r.liquid.is_some());
     let placed = rows.iter().any(|(place, _)| place.is_some());
+    let columns = "tax_year,step,rule,winner,winner_income_decile,margin,turnout,candidates,ballots,exhausted,tie_broken,welfare";
     writeln!(
         out,
-        "tax_year,step,{}rule,winner,winner_income_decile,margin,turnout,candidates,ballots,exhausted,tie_broken,welfare{}",
-        if placed { "region," } else { "" },
+        "{}{}",
+        if placed {
+            columns.replacen("step,", "step,region,", 1)
+        } else {
+            columns.to_string()
+        },
         if liquid {
             ",largest_weight,weight_gini,delegated,lost"
         } else {
