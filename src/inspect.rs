@@ -31,6 +31,27 @@ pub struct RoundSummary {
     /// LLM endpoints ejected from the pool or back in it during this tax year.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub endpoint_events: Vec<crate::frames::EndpointEvent>,
+    /// A federation: each region's year (the nation's `rates` are then the regions' marginal
+    /// rates averaged by population, which no region need have used).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<RegionYear>,
+}
+
+/// One region's tax year, as the game table lists it under the nation's row.
+#[derive(Clone, Debug, Serialize)]
+pub struct RegionYear {
+    pub region: u32,
+    /// Residents at the year's first step (after that year's moves).
+    pub population: u64,
+    pub rates: Vec<f64>,
+    /// Its planner's move, or its elected leader's, at the start of the year.
+    pub planner_move: Option<PlannerMove>,
+    /// Its election at the start of the year, if it held one.
+    pub election: Option<crate::frames::ElectionRecord>,
+    pub mean_welfare: f64,
+    pub mean_revenue: f64,
+    pub mean_hours: f64,
+    pub mean_gini: f64,
 }
 
 /// One worker at the last step of a round.
@@ -90,8 +111,9 @@ struct Recorded {
     exchanges: Vec<crate::frames::LlmExchange>,
     endpoint_events: Vec<crate::frames::EndpointEvent>,
     elections: Vec<crate::frames::ElectionRecord>,
-    /// A federation: the regions' moves, outcomes and the workers' moves.
+    /// A federation: the regions' moves, elections, outcomes and the workers' moves.
     region_moves: Vec<(u32, PlannerMove)>,
+    region_elections: Vec<(u32, crate::frames::ElectionRecord)>,
     regions: Vec<crate::frames::RegionOutcome>,
     year_moves: Vec<crate::frames::MoveRecord>,
     federal_moves: Vec<PlannerMove>,
@@ -109,6 +131,7 @@ fn read(run_dir: &Path, keep_decisions_of: Option<u64>) -> anyhow::Result<Record
         endpoint_events: Vec::new(),
         elections: Vec::new(),
         region_moves: Vec::new(),
+        region_elections: Vec::new(),
         regions: Vec::new(),
         year_moves: Vec::new(),
         federal_moves: Vec::new(),
@@ -131,11 +154,11 @@ fn read(run_dir: &Path, keep_decisions_of: Option<u64>) -> anyhow::Result<Record
             Frame::Llm(e) => rec.exchanges.push(e),
             Frame::Endpoint(e) => rec.endpoint_events.push(e),
             Frame::Election(e) => rec.elections.push(e),
-            Frame::InRegion { region, frame } => {
-                if let Frame::PlannerMove(m) = *frame {
-                    rec.region_moves.push((region, m));
-                }
-            }
+            Frame::InRegion { region, frame } => match *frame {
+                Frame::PlannerMove(m) => rec.region_moves.push((region, m)),
+                Frame::Election(e) => rec.region_elections.push((region, e)),
+                _ => {}
+            },
             Frame::RegionOutcome(o) => rec.regions.push(o),
             Frame::Moves(m) => rec.year_moves.push(m),
             Frame::FederalMove(m) => rec.federal_moves.push(m),
@@ -165,6 +188,7 @@ fn rounds(rec: &Recorded) -> Vec<RoundSummary> {
                 mean_hours: 0.0,
                 mean_gini: 0.0,
                 endpoint_events: Vec::new(),
+                regions: Vec::new(),
             });
         }
         let r = out.last_mut().expect("pushed above");
@@ -186,8 +210,86 @@ fn rounds(rec: &Recorded) -> Vec<RoundSummary> {
         r.mean_revenue /= n;
         r.mean_hours /= n;
         r.mean_gini /= n;
+        r.regions = region_years(rec, r.tax_year);
     }
     out
+}
+
+/// Each region's tax year `year` (empty outside a federation).
+fn region_years(rec: &Recorded, year: u64) -> Vec<RegionYear> {
+    let mut out: Vec<RegionYear> = Vec::new();
+    // Region outcomes come in step order, then region order.
+    for o in rec.regions.iter().filter(|o| o.tax_year == year) {
+        let i = match out.iter().position(|r| r.region == o.region) {
+            Some(i) => i,
+            None => {
+                let find_move = |list: &[(u32, PlannerMove)]| {
+                    list.iter()
+                        .find(|(r, m)| *r == o.region && m.tax_year == year)
+                        .map(|(_, m)| m.clone())
+                };
+                out.push(RegionYear {
+                    region: o.region,
+                    population: o.population,
+                    rates: o.rates.clone(),
+                    planner_move: find_move(&rec.region_moves),
+                    election: rec
+                        .region_elections
+                        .iter()
+                        .find(|(r, e)| *r == o.region && e.tax_year == year)
+                        .map(|(_, e)| e.clone()),
+                    mean_welfare: 0.0,
+                    mean_revenue: 0.0,
+                    mean_hours: 0.0,
+                    mean_gini: 0.0,
+                });
+                out.len() - 1
+            }
+        };
+        // Sums for now; divided by the step count below.
+        let r = &mut out[i];
+        r.mean_welfare += o.welfare;
+        r.mean_revenue += o.revenue;
+        r.mean_hours += o.mean_hours;
+        r.mean_gini += o.gini;
+    }
+    for r in &mut out {
+        let n = rec
+            .regions
+            .iter()
+            .filter(|o| o.tax_year == year && o.region == r.region)
+            .count() as f64;
+        r.mean_welfare /= n;
+        r.mean_revenue /= n;
+        r.mean_hours /= n;
+        r.mean_gini /= n;
+    }
+    out.sort_by_key(|r| r.region);
+    out
+}
+
+/// The move column of a year row: the election's winner and her move, the move in points, or
+/// "set" for a schedule set without a move in points.
+fn move_label(
+    planner_move: Option<&PlannerMove>,
+    election: Option<&crate::frames::ElectionRecord>,
+) -> String {
+    planner_move.map_or(String::from("-"), |m| {
+        let points = || {
+            m.deltas_points
+                .iter()
+                .map(|d| format!("{d:+}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        if let Some(e) = election {
+            format!("won {}: {}", e.count.winner, points())
+        } else if m.deltas_points.is_empty() {
+            "set".into()
+        } else {
+            points()
+        }
+    })
 }
 
 /// Whether `rec` holds the whole run: refused when it does not, unless `partial` (then the
@@ -371,40 +473,79 @@ pub fn pct(rates: &[f64]) -> String {
 /// Plain-text rendering of the game table (a damaged log's warning is the caller's to print,
 /// on stderr, so the table stays a table).
 pub fn render_table(rows: &[RoundSummary]) -> String {
+    // A federation's nation row is the population-weighted mean of its regions' rows below it.
     let moves: Vec<String> = rows
         .iter()
         .map(|r| {
-            r.planner_move.as_ref().map_or(String::from("-"), |m| {
-                if let Some(e) = &r.election {
-                    let moved: Vec<String> =
-                        m.deltas_points.iter().map(|d| format!("{d:+}")).collect();
-                    format!("won {}: {}", e.count.winner, moved.join(","))
-                } else if m.deltas_points.is_empty() {
-                    "set".into()
-                } else {
-                    m.deltas_points
-                        .iter()
-                        .map(|d| format!("{d:+}"))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                }
-            })
+            if r.regions.is_empty() {
+                move_label(r.planner_move.as_ref(), r.election.as_ref())
+            } else {
+                "regions' mean".into()
+            }
         })
         .collect();
     let rates: Vec<String> = rows.iter().map(|r| pct(&r.rates)).collect();
     // The rates and move columns widen for many brackets or a long winner label, rather
     // than pushing the rest of their row out of line.
-    let (rates_h, rates) = crate::table::right_aligned("rates %", &rates, 22);
-    let (move_h, moves) = crate::table::right_aligned("move (points)", &moves, 18);
+    let region_cells: Vec<(String, String)> = rows
+        .iter()
+        .flat_map(|r| &r.regions)
+        .map(|g| {
+            (
+                pct(&g.rates),
+                move_label(g.planner_move.as_ref(), g.election.as_ref()),
+            )
+        })
+        .collect();
+    // Each column is as wide as its widest cell, the regions' rows included.
+    let rates_w = crate::table::width(
+        "rates %",
+        rates.iter().chain(region_cells.iter().map(|c| &c.0)),
+    )
+    .max(22);
+    let move_w = crate::table::width(
+        "move (points)",
+        moves.iter().chain(region_cells.iter().map(|c| &c.1)),
+    )
+    .max(18);
+    let pad = |cell: &str, w: usize| format!("{cell:>w$}");
     let mut s = format!(
-        "{:>4} {:>6} {rates_h} {move_h} {:>12} {:>12} {:>8} {:>6}\n",
-        "year", "step", "welfare", "revenue", "hours", "gini"
+        "{:>4} {:>6} {} {} {:>12} {:>12} {:>8} {:>6}\n",
+        "year",
+        "step",
+        pad("rates %", rates_w),
+        pad("move (points)", move_w),
+        "welfare",
+        "revenue",
+        "hours",
+        "gini"
     );
-    for ((r, rates), mv) in rows.iter().zip(rates).zip(moves) {
+    let mut cells = region_cells.iter();
+    for ((r, rates), mv) in rows.iter().zip(&rates).zip(&moves) {
         s += &format!(
-            "{:>4} {:>6} {rates} {mv} {:>12.4} {:>12.0} {:>8.2} {:>6.3}\n",
-            r.tax_year, r.first_step, r.mean_welfare, r.mean_revenue, r.mean_hours, r.mean_gini
+            "{:>4} {:>6} {} {} {:>12.4} {:>12.0} {:>8.2} {:>6.3}\n",
+            r.tax_year,
+            r.first_step,
+            pad(rates, rates_w),
+            pad(mv, move_w),
+            r.mean_welfare,
+            r.mean_revenue,
+            r.mean_hours,
+            r.mean_gini
         );
+        for (g, (rates, mv)) in r.regions.iter().zip(cells.by_ref()) {
+            // "region 1 (52)": the region and its residents, under the year and step columns.
+            let label = format!("region {} ({})", g.region, g.population);
+            s += &format!(
+                "{label:>11} {} {} {:>12.4} {:>12.0} {:>8.2} {:>6.3}\n",
+                pad(rates, rates_w),
+                pad(mv, move_w),
+                g.mean_welfare,
+                g.mean_revenue,
+                g.mean_hours,
+                g.mean_gini
+            );
+        }
     }
     let events: Vec<&crate::frames::EndpointEvent> =
         rows.iter().flat_map(|r| &r.endpoint_events).collect();

@@ -1,6 +1,7 @@
 //! The federation's defined choices, end to end: what a region's planner is scored on
 //! (`objective`), equalization that fills a share of each gap within the federal pool
-//! (`gap-fill`), and the tables a federation run writes (`elections.csv`'s `region` column).
+//! (`gap-fill`), and what a reader of a federation sees (`elections.csv`'s `region` column,
+//! each region's row in `inspect`'s year table).
 
 mod common;
 
@@ -226,4 +227,40 @@ fn a_key_of_another_rule_is_refused() {
         err.contains("gap-fill") && err.contains("uncapped-gap-share"),
         "{err}"
     );
+}
+
+#[test]
+fn inspect_lists_each_regions_year_under_the_nations() {
+    let (dir, logged) = run(&[]);
+    let rows = simulacra::inspect::game_table(dir.path()).unwrap().0;
+    assert_eq!(rows.len(), 6);
+    for row in &rows {
+        assert_eq!(row.regions.len(), 2, "year {}", row.tax_year);
+        for g in &row.regions {
+            // Its rates and residents at the year's first step, as logged.
+            let first = logged
+                .regions
+                .iter()
+                .find(|o| o.step == row.first_step && o.region == g.region)
+                .unwrap();
+            assert_eq!(g.rates, first.rates);
+            assert_eq!(g.population, first.population);
+            let move_logged = logged
+                .moves
+                .iter()
+                .find(|(r, m)| *r == g.region && m.tax_year == row.tax_year)
+                .map(|(_, m)| m.rates.clone());
+            assert_eq!(
+                g.planner_move.as_ref().map(|m| m.rates.clone()),
+                move_logged
+            );
+        }
+    }
+    let table = simulacra::inspect::render_table(&rows);
+    let lines: Vec<&str> = table.lines().collect();
+    // The nation's row says its rates are the regions' mean; each region's row follows it.
+    assert!(lines[1].contains("regions' mean"), "{table}");
+    assert!(lines[2].trim_start().starts_with("region 0 ("), "{table}");
+    assert!(lines[3].trim_start().starts_with("region 1 ("), "{table}");
+    assert!(!table.contains(" set "), "{table}");
 }
