@@ -122,6 +122,8 @@ pub fn frame_kind(frame: &Frame) -> &'static str {
         Frame::Moves(_) => "Moves",
         Frame::FederalMove(_) => "FederalMove",
         Frame::Endpoint(_) => "Endpoint",
+        Frame::MoverExpectations(_) => "MoverExpectations",
+        Frame::Location(_) => "Location",
     }
 }
 

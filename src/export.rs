@@ -299,7 +299,7 @@ pub fn export_regions_with(run_dir: &Path, path: &Path, partial: bool) -> anyhow
             writeln!(
                 w,
                 "{}",
-                regions_table::row(r, &view.scenario.cutoffs, &moved)?
+                regions_table::row(r, &view.scenario.cutoffs, s.location.as_ref(), &moved)?
             )?;
             rows += 1;
         }

@@ -90,6 +90,38 @@ pub enum Frame {
     /// It records how the run reached its servers, never what they answered: a replay
     /// re-logs it from the recording and does not need it to happen again.
     Endpoint(EndpointEvent),
+    /// A federation whose movers expect consistent rebates (`move_expectations =
+    /// "consistent"`): how the movers' fixed point of a tax year ended, after its `Moves`.
+    MoverExpectations(ExpectationRecord),
+    /// A federation: the welfare with each worker's location utility (her taste for her
+    /// region, its amenity, the moving cost in the step she arrived), the nation's and each
+    /// region's, after the regions' outcomes and before the nation's.
+    Location(LocationOutcome),
+}
+
+/// How the movers' fixed point of a tax year ended: its rounds, the share of deciders whose
+/// choice would still change (0 when it converged), and the rebates each region was expected
+/// to pay (the federal one included), which hold where everyone then lives.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExpectationRecord {
+    pub step: u64,
+    pub tax_year: u64,
+    /// Workers who re-decided this year (`move_share` of them, drawn from their own streams).
+    pub deciders: u64,
+    pub rounds: u32,
+    pub residual: f64,
+    pub converged: bool,
+    pub rebates: Vec<f64>,
+}
+
+/// Welfare with location at one step: the welfare function over each worker's utility plus
+/// her location utility, for the nation and for each region's residents.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LocationOutcome {
+    pub step: u64,
+    pub tax_year: u64,
+    pub welfare: f64,
+    pub regions: Vec<f64>,
 }
 
 /// One region's settlement of one step.

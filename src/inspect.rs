@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::bail;
 use serde::Serialize;
 
-use crate::econ::federation::{assign_regions, settle_regions};
+use crate::econ::federation::settle_regions;
 use crate::econ::{TaxSchedule, settle};
 use crate::frames::{Frame, PlannerMove, StepOutcome};
 use crate::population::Population;
@@ -34,24 +34,7 @@ pub struct RoundSummary {
     /// A federation: each region's year (the nation's `rates` are then the regions' marginal
     /// rates averaged by population, which no region need have used).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub regions: Vec<RegionYear>,
-}
-
-/// One region's tax year, as the game table lists it under the nation's row.
-#[derive(Clone, Debug, Serialize)]
-pub struct RegionYear {
-    pub region: u32,
-    /// Residents at the year's first step (after that year's moves).
-    pub population: u64,
-    pub rates: Vec<f64>,
-    /// Its planner's move, or its elected leader's, at the start of the year.
-    pub planner_move: Option<PlannerMove>,
-    /// Its election at the start of the year, if it held one.
-    pub election: Option<crate::frames::ElectionRecord>,
-    pub mean_welfare: f64,
-    pub mean_revenue: f64,
-    pub mean_hours: f64,
-    pub mean_gini: f64,
+    pub regions: Vec<crate::inspect_regions::RegionYear>,
 }
 
 /// One worker at the last step of a round.
@@ -117,6 +100,10 @@ struct Recorded {
     regions: Vec<crate::frames::RegionOutcome>,
     year_moves: Vec<crate::frames::MoveRecord>,
     federal_moves: Vec<PlannerMove>,
+    /// A federation: how each year's movers' fixed point ended, and each step's welfare with
+    /// location.
+    expectations: Vec<crate::frames::ExpectationRecord>,
+    locations: Vec<crate::frames::LocationOutcome>,
     damaged: Option<crate::runlog::Damage>,
 }
 
@@ -135,6 +122,8 @@ fn read(run_dir: &Path, keep_decisions_of: Option<u64>) -> anyhow::Result<Record
         regions: Vec::new(),
         year_moves: Vec::new(),
         federal_moves: Vec::new(),
+        expectations: Vec::new(),
+        locations: Vec::new(),
         damaged: None,
     };
     rec.damaged = log.frames(|frame, _| {
@@ -162,6 +151,8 @@ fn read(run_dir: &Path, keep_decisions_of: Option<u64>) -> anyhow::Result<Record
             Frame::RegionOutcome(o) => rec.regions.push(o),
             Frame::Moves(m) => rec.year_moves.push(m),
             Frame::FederalMove(m) => rec.federal_moves.push(m),
+            Frame::MoverExpectations(e) => rec.expectations.push(e),
+            Frame::Location(l) => rec.locations.push(l),
         }
         Ok(())
     })?;
@@ -210,61 +201,13 @@ fn rounds(rec: &Recorded) -> Vec<RoundSummary> {
         r.mean_revenue /= n;
         r.mean_hours /= n;
         r.mean_gini /= n;
-        r.regions = region_years(rec, r.tax_year);
+        r.regions = crate::inspect_regions::region_years(
+            &rec.regions,
+            &rec.region_moves,
+            &rec.region_elections,
+            r.tax_year,
+        );
     }
-    out
-}
-
-/// Each region's tax year `year` (empty outside a federation).
-fn region_years(rec: &Recorded, year: u64) -> Vec<RegionYear> {
-    let mut out: Vec<RegionYear> = Vec::new();
-    // Region outcomes come in step order, then region order.
-    for o in rec.regions.iter().filter(|o| o.tax_year == year) {
-        let i = match out.iter().position(|r| r.region == o.region) {
-            Some(i) => i,
-            None => {
-                let find_move = |list: &[(u32, PlannerMove)]| {
-                    list.iter()
-                        .find(|(r, m)| *r == o.region && m.tax_year == year)
-                        .map(|(_, m)| m.clone())
-                };
-                out.push(RegionYear {
-                    region: o.region,
-                    population: o.population,
-                    rates: o.rates.clone(),
-                    planner_move: find_move(&rec.region_moves),
-                    election: rec
-                        .region_elections
-                        .iter()
-                        .find(|(r, e)| *r == o.region && e.tax_year == year)
-                        .map(|(_, e)| e.clone()),
-                    mean_welfare: 0.0,
-                    mean_revenue: 0.0,
-                    mean_hours: 0.0,
-                    mean_gini: 0.0,
-                });
-                out.len() - 1
-            }
-        };
-        // Sums for now; divided by the step count below.
-        let r = &mut out[i];
-        r.mean_welfare += o.welfare;
-        r.mean_revenue += o.revenue;
-        r.mean_hours += o.mean_hours;
-        r.mean_gini += o.gini;
-    }
-    for r in &mut out {
-        let n = rec
-            .regions
-            .iter()
-            .filter(|o| o.tax_year == year && o.region == r.region)
-            .count() as f64;
-        r.mean_welfare /= n;
-        r.mean_revenue /= n;
-        r.mean_hours /= n;
-        r.mean_gini /= n;
-    }
-    out.sort_by_key(|r| r.region);
     out
 }
 
@@ -368,8 +311,8 @@ pub fn round_detail_with(run_dir: &Path, k: u64, partial: bool) -> anyhow::Resul
     let mut workers = Vec::new();
     let mut note = None;
     // A federation: where everyone lived in round k, and each region's schedule.
-    let region_of = scenario.regions().map(|f| {
-        let mut map = assign_regions(&f.shares(), scenario.simulation.num_agents);
+    let region_of = scenario.regions().map(|_| {
+        let mut map = crate::resolved::starting_regions(&scenario, scenario.simulation.num_agents);
         for m in rec.year_moves.iter().filter(|m| m.tax_year <= k) {
             for &(id, _, to) in &m.moves {
                 if let Some(r) = map.get_mut(id as usize) {

@@ -28,6 +28,7 @@ pub mod game;
 pub mod governance;
 pub mod inspect;
 pub mod inspect_agent;
+pub mod inspect_regions;
 pub mod llm;
 pub mod logview;
 pub mod memory;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use anyhow::bail;
 
-use crate::econ::federation::{FederalLayer, assign_regions, settle_regions};
+use crate::econ::federation::{FederalLayer, settle_regions};
 use crate::econ::{Settlement, TaxSchedule, settle};
 use crate::frames::{
     ElectionRecord, Frame, LlmExchange, MoveRecord, PlannerMove, RegionOutcome, StepOutcome,
@@ -47,6 +47,10 @@ pub struct StepData {
     pub federal: Option<TaxSchedule>,
     /// LLM endpoints ejected from their pool or back in it during the step.
     pub endpoint_events: Vec<crate::frames::EndpointEvent>,
+    /// A federation: how the year's movers' fixed point ended (first step of a year, under
+    /// consistent expectations), and the step's welfare with location.
+    pub expectations: Option<crate::frames::ExpectationRecord>,
+    pub location: Option<crate::frames::LocationOutcome>,
 }
 
 /// A run opened for reading: its resolved scenario (with the world parameters) and population.
@@ -131,9 +135,9 @@ pub fn scan(
     let mut current: Option<StepData> = None;
     let mut federal: Option<TaxSchedule> = None;
     // A federation's residences, from the starting blocks and every logged move.
-    let mut region_of: Option<Arc<Vec<u32>>> = log.scenario.regions().map(|f| {
-        Arc::new(assign_regions(
-            &f.shares(),
+    let mut region_of: Option<Arc<Vec<u32>>> = log.scenario.regions().map(|_| {
+        Arc::new(crate::resolved::starting_regions(
+            &log.scenario,
             log.scenario.simulation.num_agents,
         ))
     });
@@ -177,6 +181,16 @@ pub fn scan(
             Frame::Endpoint(e) => {
                 if let Some(c) = current.as_mut() {
                     c.endpoint_events.push(e);
+                }
+            }
+            Frame::MoverExpectations(e) => {
+                if let Some(c) = current.as_mut() {
+                    c.expectations = Some(e);
+                }
+            }
+            Frame::Location(l) => {
+                if let Some(c) = current.as_mut() {
+                    c.location = Some(l);
                 }
             }
             Frame::Outcome(o) => {

@@ -145,6 +145,41 @@ fn elasticities(scenario: &Scenario, brackets: usize) -> Vec<f64> {
     }
 }
 
+/// A federation's workers' persistent tastes for its regions (standard Gumbel draws, one per
+/// region), each from her own "taste" stream at step 0: the same every year and in every
+/// reader of the log.
+pub fn region_tastes(scenario: &Scenario, workers: usize) -> Vec<Vec<f64>> {
+    let k = scenario.federation.as_ref().map_or(1, |f| f.regions);
+    (0..workers)
+        .map(|id| {
+            crate::econ::federation::tastes(
+                &mut simulacra_actors::stream(scenario.simulation.seed, "taste", id as u64, 0),
+                k,
+            )
+        })
+        .collect()
+}
+
+/// Where each of a federation's `workers` lives at the start (`federation.initial_regions`).
+pub fn starting_regions(scenario: &Scenario, workers: usize) -> Vec<u32> {
+    let Some(f) = scenario.regions() else {
+        return vec![0; workers];
+    };
+    match f.initial_regions {
+        crate::config::InitialRegions::Blocks => {
+            crate::econ::federation::assign_regions(&f.shares(), workers)
+        }
+        crate::config::InitialRegions::ByTaste => {
+            let amenities: Vec<f64> = (0..f.regions).map(|r| f.region(r).amenity).collect();
+            crate::econ::federation::regions_by_taste(
+                &region_tastes(scenario, workers),
+                &amenities,
+                f.taste_scale,
+            )
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

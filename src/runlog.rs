@@ -257,6 +257,10 @@ impl Grammar {
                 Ok(())
             }
             (Phase::AwaitMove { .. }, Frame::Moves(MoveRecord { step: s, .. }))
+            | (
+                Phase::AwaitMove { .. },
+                Frame::MoverExpectations(crate::frames::ExpectationRecord { step: s, .. }),
+            )
             | (Phase::AwaitMove { .. }, Frame::FederalMove(PlannerMove { step: s, .. })) => {
                 if *s != step {
                     return wrong_step(*s);
@@ -363,6 +367,12 @@ impl Grammar {
                 }
                 Ok(())
             }
+            (Phase::Decided, Frame::Location(o)) => {
+                if o.step != step || o.tax_year != self.tax_year {
+                    return wrong_step(o.step);
+                }
+                Ok(())
+            }
             (Phase::Decided, Frame::Outcome(o)) => {
                 if o.step != step || o.tax_year != self.tax_year {
                     return wrong_step(o.step);
@@ -393,6 +403,8 @@ fn frame_kind(frame: &Frame) -> &'static str {
         Frame::Moves(_) => "moves",
         Frame::FederalMove(_) => "federal-move",
         Frame::Endpoint(_) => "LLM-endpoint",
+        Frame::MoverExpectations(_) => "mover-expectations",
+        Frame::Location(_) => "location",
     }
 }
 

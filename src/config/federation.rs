@@ -25,6 +25,18 @@ pub struct Federation {
     pub taste_scale: f64,
     /// Utility a move costs, paid in the comparison (not in consumption).
     pub moving_cost: f64,
+    /// The share of workers who re-decide where to live in a year that allows moves, each
+    /// drawn from her own stream (1: everyone, every time).
+    #[serde(skip_serializing_if = "is_one")]
+    pub move_share: f64,
+    /// What movers expect a region to pay: "last" (its last rebate) or "consistent" (the
+    /// rebates that hold after everyone's moves: a fixed point; offline movers).
+    #[serde(skip_serializing_if = "MoveExpectations::is_last")]
+    pub move_expectations: MoveExpectations,
+    /// Where workers start: "blocks" (contiguous blocks of ids sized by the shares) or
+    /// "by-taste" (each in the region her tastes and its amenity favour).
+    #[serde(skip_serializing_if = "InitialRegions::is_blocks")]
+    pub initial_regions: InitialRegions,
     /// The federal layer's planner (unset, with no federal election: no federal layer). Its
     /// schedule sits on top of the regions' (marginal rates add, capped at 100 %).
     pub federal_planner: Option<PlannerPolicyName>,
@@ -62,6 +74,9 @@ impl Default for Federation {
             move_every_years: 1,
             taste_scale: 0.0,
             moving_cost: 0.0,
+            move_share: 1.0,
+            move_expectations: MoveExpectations::Last,
+            initial_regions: InitialRegions::Blocks,
             federal_planner: None,
             federal_initial_rate: 0.0,
             federal_rates: Vec::new(),
@@ -74,6 +89,44 @@ impl Default for Federation {
             region: Vec::new(),
         }
     }
+}
+
+/// What movers expect a region to pay them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MoveExpectations {
+    /// The region's last rebate (myopic: arrivals then dilute it).
+    #[default]
+    Last,
+    /// The rebates that hold once everyone has chosen (the movers' fixed point).
+    Consistent,
+}
+
+impl MoveExpectations {
+    fn is_last(&self) -> bool {
+        *self == MoveExpectations::Last
+    }
+}
+
+/// Where workers live at the start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InitialRegions {
+    /// Contiguous blocks of ids, sized by the regions' shares.
+    #[default]
+    Blocks,
+    /// Each worker in the region with the largest amenity plus taste.
+    ByTaste,
+}
+
+impl InitialRegions {
+    fn is_blocks(&self) -> bool {
+        *self == InitialRegions::Blocks
+    }
+}
+
+fn is_one(x: &f64) -> bool {
+    *x == 1.0
 }
 
 /// The default `equalization_rate` is left out of a run's header, so runs that do not set it
@@ -216,6 +269,32 @@ impl Federation {
             1e12,
             " (utility units)",
         )?;
+        if !(self.move_share > 0.0 && self.move_share <= 1.0) {
+            return Err(invalid(
+                "federation.move_share",
+                format!(
+                    "must be in (0, 1]: the share of workers who re-decide in a year that \
+                     allows moves (1 = everyone), got {}",
+                    self.move_share
+                ),
+            ));
+        }
+        if self.initial_regions == InitialRegions::ByTaste {
+            if self.region.iter().any(|r| r.share.is_some()) {
+                return Err(invalid(
+                    "federation.region.share",
+                    "with initial_regions = \"by-taste\" workers start where their tastes and \
+                     the amenities put them, not by shares: remove the shares, or set \
+                     initial_regions = \"blocks\"",
+                ));
+            }
+            if self.taste_scale <= 0.0 {
+                return Err(invalid(
+                    "federation.initial_regions",
+                    "\"by-taste\" needs tastes: set federation.taste_scale > 0",
+                ));
+            }
+        }
         in_range(
             "federation.federal_initial_rate",
             self.federal_initial_rate,
@@ -403,7 +482,10 @@ impl Federation {
         }
         let shares = self.shares();
         let n = scenario.simulation.num_agents as f64;
-        if self.regions > 1 && shares.iter().any(|s| (s * n).floor() < 1.0) {
+        if self.regions > 1
+            && self.initial_regions == InitialRegions::Blocks
+            && shares.iter().any(|s| (s * n).floor() < 1.0)
+        {
             return Err(invalid(
                 "federation.region.share",
                 format!(

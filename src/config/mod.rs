@@ -41,7 +41,7 @@ mod workers;
 pub use economy::{
     Brackets, Calibrated, EconomySettings, RebateRule, SkillMode, UtilityName, WelfareName,
 };
-pub use federation::{Federation, MAX_REGIONS, RegionConfig};
+pub use federation::{Federation, InitialRegions, MAX_REGIONS, MoveExpectations, RegionConfig};
 pub use governance::{
     DEFAULT_DELEGATE_PEERS, DEFAULT_DELEGATION_SHARE, Eligibility, Governance, GovernanceMode,
     LeaderObjective,

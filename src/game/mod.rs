@@ -15,7 +15,7 @@ mod electorate;
 mod federal;
 mod leader;
 mod moves;
-mod office_text;
+mod region_setup;
 mod regions;
 mod workers;
 

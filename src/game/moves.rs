@@ -1,16 +1,21 @@
 //! A federation's moves at the start of a tax year: LLM workers are asked where to live
 //! (`move.j2`), offline workers follow the logit rule of [`crate::econ::federation`] with their
-//! persistent tastes; the moves are logged as one `Moves` frame.
+//! persistent tastes (at last rebates, or at the movers' fixed point); the moves are logged as
+//! one `Moves` frame, and a fixed point's ending as a `MoverExpectations` frame.
 
 use std::sync::Arc;
 
 use simulacra_actors::stream;
 
 use crate::agents::WorkerCall;
-use crate::config::Federation;
+use rand::RngExt;
+
+use crate::config::{Federation, MoveExpectations};
 use crate::econ::TaxSchedule;
-use crate::econ::federation::{choose_region, region_utility, segregation_index, tastes};
-use crate::frames::{Frame, MoveRecord};
+use crate::econ::federation::{
+    MoverInput, choices_at, consistent_moves, movers_turn, segregation_index,
+};
+use crate::frames::{ExpectationRecord, Frame, MoveRecord};
 use crate::policy::{MoveView, RegionOffer};
 
 use super::regions::{faced, populations};
@@ -68,72 +73,116 @@ impl Economy {
         Ok(out)
     }
 
-    /// Every worker's choice of region under the current schedules and last rebates: her
-    /// own answer when she was asked (`asked`), else the logit rule.
+    /// Every worker's choice of region under the current schedules: her own answer when she
+    /// was asked (`asked`), else the logit rule, at last rebates or, under
+    /// `move_expectations = "consistent"`, at the rebates the choices produce (the movers'
+    /// fixed point, logged after the moves). Only this year's deciders (`move_share` of the
+    /// workers, each drawn from her own stream) move.
     pub(super) fn moves(
         &mut self,
         step: u64,
         tax_year: u64,
         config: &Federation,
         asked: Vec<Option<u32>>,
-    ) -> MoveRecord {
+    ) -> (MoveRecord, Option<ExpectationRecord>) {
+        let seed = self.worker_key_seed;
+        let actors = self.regions.as_mut().expect("a federation");
         let f = self.state.federation.as_mut().expect("a federation");
         let k = f.regions.len();
-        let seed = self.worker_key_seed;
         let before = segregation_from(&self.last_settlement, &f.region_of, k);
         let amenities: Vec<f64> = (0..k).map(|r| config.region(r).amenity).collect();
         let federal = f.federal.as_ref();
-        let faced: Vec<(TaxSchedule, f64)> = f
+        let last_rebates: Vec<f64> = f
             .regions
             .iter()
-            .map(|region| {
-                (
-                    faced(&region.schedule, federal),
-                    region.last_rebate + federal.map_or(0.0, |fed| fed.last_rebate),
-                )
-            })
+            .map(|region| region.last_rebate + federal.map_or(0.0, |fed| fed.last_rebate))
             .collect();
-        let mut moves = Vec::new();
-        for ((id, home), answer) in f.region_of.iter_mut().enumerate().zip(asked) {
-            let to = match answer {
-                Some(to) => to as usize,
-                None => {
-                    let skill = self.population.skills[id];
-                    let values: Vec<f64> = faced
-                        .iter()
-                        .zip(&amenities)
-                        .map(|((schedule, rebate), a)| {
-                            region_utility(&self.params, skill, schedule, *rebate) + a
-                        })
-                        .collect();
-                    // Her tastes are the same every year: drawn from her own stream, at step 0.
-                    let eps = tastes(&mut stream(seed, "taste", id as u64, 0), k);
-                    choose_region(
-                        *home as usize,
-                        &values,
-                        &eps,
-                        config.taste_scale,
-                        config.moving_cost,
-                    )
+        let schedules: Vec<TaxSchedule> = f.regions.iter().map(|r| r.schedule.clone()).collect();
+        let faced: Vec<TaxSchedule> = schedules.iter().map(|s| faced(s, federal)).collect();
+        // This year's turn: each worker draws from her own stream, and the move_share of them
+        // with the lowest draws re-decide. An answer stands for the worker who gave it.
+        let turn = if config.move_share >= 1.0 {
+            vec![true; asked.len()]
+        } else {
+            let draws: Vec<f64> = (0..asked.len())
+                .map(|id| stream(seed, "move-turn", id as u64, tax_year).random::<f64>())
+                .collect();
+            movers_turn(&draws, config.move_share)
+        };
+        let deciding: Vec<bool> = asked
+            .iter()
+            .zip(turn)
+            .map(|(answer, turn)| answer.is_none() && turn)
+            .collect();
+        let home: Vec<u32> = f
+            .region_of
+            .iter()
+            .zip(&asked)
+            .map(|(&h, a)| a.unwrap_or(h))
+            .collect();
+        let input = MoverInput {
+            params: &self.params,
+            schedules: &schedules,
+            federal: federal.map(|fed| config.federal_layer(&fed.schedule)),
+            skills: &self.population.skills,
+            weights: &self.population.weights,
+            amenities: &amenities,
+            tastes: &actors.tastes,
+            taste_scale: config.taste_scale,
+            moving_cost: config.moving_cost,
+            region_of: &home,
+            deciding: &deciding,
+        };
+        let (chosen, expectations) = match config.move_expectations {
+            MoveExpectations::Last => (choices_at(&input, &faced, &last_rebates), None),
+            MoveExpectations::Consistent => {
+                let out = consistent_moves(&input, &last_rebates);
+                if !out.converged {
+                    tracing::warn!(
+                        tax_year,
+                        rounds = out.rounds,
+                        residual = out.residual,
+                        "the movers' expectations of tax year {tax_year} did not settle: after \
+                         {} rounds {:.1} % of the deciders would still choose differently; the \
+                         last round's choices stand",
+                        out.rounds,
+                        out.residual * 100.0
+                    );
                 }
-            };
-            if to != *home as usize {
-                moves.push((id as u64, *home, to as u32));
+                let record = ExpectationRecord {
+                    step,
+                    tax_year,
+                    deciders: deciding.iter().filter(|&&d| d).count() as u64,
+                    rounds: out.rounds,
+                    residual: out.residual,
+                    converged: out.converged,
+                    rebates: out.rebates,
+                };
+                (out.region_of, Some(record))
+            }
+        };
+        let mut moves = Vec::new();
+        for (id, (home, to)) in f.region_of.iter_mut().zip(chosen).enumerate() {
+            let arrived = to != *home;
+            actors.arrived[id] = arrived;
+            if arrived {
+                moves.push((id as u64, *home, to));
                 f.regions[*home as usize].moves_out += 1;
-                f.regions[to].moves_in += 1;
-                *home = to as u32;
+                f.regions[to as usize].moves_in += 1;
+                *home = to;
             }
         }
         f.moves.push((tax_year, moves.len() as u64));
         let after = segregation_from(&self.last_settlement, &f.region_of, k);
         tracing::info!(tax_year, moves = moves.len(), "workers moved");
-        MoveRecord {
+        let record = MoveRecord {
             step,
             tax_year,
             moves,
             segregation_before: before,
             segregation_after: after,
-        }
+        };
+        (record, expectations)
     }
 }
 

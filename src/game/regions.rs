@@ -22,20 +22,22 @@ use simulacra_actors::{Flow, StepFrames};
 
 use crate::agents::planner::{RestorePlanner, SavePlanner};
 use crate::agents::{PlannerActor, RegionalViews, WorkerCall};
-use crate::config::{Federation, GovernanceMode, PlannerPolicyName, Scenario};
+use crate::config::{Federation, GovernanceMode, PlannerPolicyName};
 use crate::econ::federation::{
-    FederalSettlement, RegionalObjective, assign_regions, combine, mean_rates, objective_value,
-    residents, segregation_index, settle_regions,
+    FederalSettlement, RegionalObjective, combine, location_utility, mean_rates, objective_value,
+    residents, segregation_index, settle_regions, welfare_with_location,
 };
 use crate::econ::{TaxSchedule, UtilityType};
-use crate::frames::{Frame, PlannerMove, RegionOutcome, StepOutcome};
+use crate::frames::{Frame, LocationOutcome, PlannerMove, RegionOutcome, StepOutcome};
 use crate::memory::{ElectedState, FederalState, FederationState, RegionState};
 use crate::policy::{Feedback, PlannerInput, PlannerPolicy, WorkerView, YearObservation};
 use crate::resolved::ResolvedScenario;
 
 use super::elected::GovernanceState;
 use super::electorate::RegionScope;
-use super::office_text::{federal_leader_text, region_leader_text};
+use super::region_setup::{
+    federal_leader_text, federal_scenario, region_leader_text, region_scenario,
+};
 use super::{Economy, GameError, ask_planner};
 
 /// The regions' actors: each region's planner (under planner governance) or its elected
@@ -53,6 +55,11 @@ pub(super) struct RegionActors {
     /// Each worker's starting region (a pure function of the scenario, so not in a
     /// snapshot): the group `objective = "original-residents"` scores.
     origin: Vec<u32>,
+    /// Each worker's persistent tastes for the regions (a pure function of the seed).
+    pub(super) tastes: Vec<Vec<f64>>,
+    /// Who arrived in her region at this step (set by the year's moves, read by the step's
+    /// location utility, which charges the moving cost once).
+    pub(super) arrived: Vec<bool>,
     /// The settlement of the economy's `last_hours` under the same schedules and residences
     /// (a pure function of them, so it is reused, not recomputed, while nobody changes her
     /// hours; not in a snapshot).
@@ -72,51 +79,6 @@ impl RegionActors {
     }
 }
 
-/// Region `r`'s own scenario: the national one with its governance keys, and a voting
-/// coordinator seed of its own (so regions do not break ties alike).
-pub(super) fn region_scenario(scenario: &Scenario, f: &Federation, r: usize) -> Scenario {
-    let c = f.region(r);
-    let mut s = scenario.clone();
-    if let Some(mode) = c.governance {
-        s.governance.mode = mode;
-    }
-    if let Some(rule) = c.rule {
-        s.governance.rule = rule;
-    }
-    if let Some(term) = c.term_years {
-        s.governance.term_years = term;
-    }
-    if let Some(policy) = c.planner {
-        s.planner.policy = policy;
-    }
-    s.simulation.seed = coordinator_seed(scenario, r + 1);
-    s
-}
-
-/// The voting coordinator seed of a federation's `slot` (1..=K: the regions; K + 1: the federal
-/// election), so no two elections break ties alike.
-fn coordinator_seed(scenario: &Scenario, slot: usize) -> u64 {
-    scenario
-        .simulation
-        .seed
-        .wrapping_add((slot as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
-}
-
-/// The federal election's own scenario: the national one with the federal rule and term, and
-/// a voting coordinator seed of its own.
-fn federal_scenario(scenario: &Scenario, f: &Federation) -> Scenario {
-    let mut s = scenario.clone();
-    s.governance.mode = GovernanceMode::Election;
-    if let Some(rule) = &f.federal_rule {
-        s.governance.rule = rule.clone();
-    }
-    if let Some(term) = f.federal_term_years {
-        s.governance.term_years = term;
-    }
-    s.simulation.seed = coordinator_seed(scenario, f.regions + 1);
-    s
-}
-
 impl Economy {
     /// Makes this economy a federation: `planners` are the regions' planner policies, one per
     /// region (used by the regions governed by a planner), and `federal` the federal layer's.
@@ -128,7 +90,7 @@ impl Economy {
     ) {
         let Some(f) = scenario.regions() else { return };
         let k = f.regions;
-        let region_of = assign_regions(&f.shares(), self.population.len());
+        let region_of = crate::resolved::starting_regions(scenario, self.population.len());
         let mut regions = Vec::with_capacity(k);
         let mut governance = Vec::with_capacity(k);
         let mut actors = Vec::with_capacity(k);
@@ -186,6 +148,8 @@ impl Economy {
             federal_governance,
             ask_workers: scenario.workers.policy == crate::config::WorkerPolicyName::Llm,
             origin: region_of.clone(),
+            tastes: crate::resolved::region_tastes(scenario, self.population.len()),
+            arrived: vec![false; self.population.len()],
             settled: None,
         });
         let federal_state = f.federal_mode().map(|mode| FederalState {
@@ -422,6 +386,18 @@ impl Economy {
             }));
         }
         f.segregation = segregation_index(&settled.national.incomes, &f.region_of, f.regions.len());
+        if let Some(actors) = self.regions.as_mut() {
+            frames.push(Frame::Location(location_outcome(
+                step,
+                tax_year,
+                actors,
+                &self.params,
+                &settled,
+                &f.region_of,
+                &groups,
+                &self.population.weights,
+            )));
+        }
         let populations: Vec<usize> = groups.iter().map(Vec::len).collect();
         let previous_welfare = self.state.last_welfare;
         let n = &settled.national;
@@ -481,9 +457,12 @@ impl Economy {
             let asked = self
                 .ask_where(step, tax_year, &config, &mut deferred)
                 .await?;
-            let record = self.moves(step, tax_year, &config, asked);
+            let (record, expectations) = self.moves(step, tax_year, &config, asked);
             changed |= !record.moves.is_empty();
             frames.push(Frame::Moves(record));
+            if let Some(e) = expectations {
+                frames.push(Frame::MoverExpectations(e));
+            }
         }
         changed |= self
             .federal_turn(step, tax_year, year_welfare, frames, &mut deferred)
@@ -646,6 +625,45 @@ impl Economy {
         std::mem::swap(&mut self.state.governance, &mut region.governance);
         let actors = self.regions.as_mut().expect("a federation");
         std::mem::swap(&mut self.governance, &mut actors.governance[r]);
+    }
+}
+
+/// The step's welfare with location (`econ::federation::welfare_with_location`), the nation's
+/// and each region's; clears who arrived this step (the moving cost is paid once).
+#[allow(clippy::too_many_arguments)]
+fn location_outcome(
+    step: u64,
+    tax_year: u64,
+    actors: &mut RegionActors,
+    params: &crate::econ::WorldParams,
+    settled: &FederalSettlement,
+    region_of: &[u32],
+    groups: &[Vec<u32>],
+    weights: &[f64],
+) -> LocationOutcome {
+    let c = &actors.config;
+    let location: Vec<f64> = region_of
+        .iter()
+        .enumerate()
+        .map(|(i, &r)| {
+            let r = r as usize;
+            location_utility(
+                c.region(r).amenity,
+                c.taste_scale,
+                actors.tastes[i][r],
+                c.moving_cost,
+                actors.arrived[i],
+            )
+        })
+        .collect();
+    actors.arrived.iter_mut().for_each(|a| *a = false);
+    let (welfare, regions) =
+        welfare_with_location(params.welfare, settled, groups, weights, &location);
+    LocationOutcome {
+        step,
+        tax_year,
+        welfare,
+        regions,
     }
 }
 

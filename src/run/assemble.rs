@@ -457,10 +457,16 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
             economy.records(),
         );
         let fsync = super::header::fsync_outputs(scenario);
-        write_steps_csv(&out_dir.join("steps.csv"), economy.records(), fsync)?;
-        if scenario.regions().is_some() {
-            super::regions_table::write_for_run(out_dir, fsync)?;
-        }
+        let location = match scenario.regions() {
+            Some(_) => Some(super::regions_table::write_for_run(out_dir, fsync)?),
+            None => None,
+        };
+        write_steps_csv(
+            &out_dir.join("steps.csv"),
+            economy.records(),
+            location.as_deref(),
+            fsync,
+        )?;
         let governance = governance_summary(scenario, economy.elections(), economy.records());
         let elections = economy.elections_by_place();
         if !elections.is_empty() {
@@ -492,8 +498,12 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
         let llm_stats = economy.llm().map(|rt| rt.gateway.stats());
         let archetypes = archetype_summary(economy.representatives(), steps_run);
         let halted = economy.halted.clone();
-        let (regions, federation) =
-            super::summary::federation_summary(scenario, economy.federation(), economy.records());
+        let (regions, federation) = super::summary::federation_summary(
+            scenario,
+            economy.federation(),
+            economy.records(),
+            location.as_deref().unwrap_or_default(),
+        );
         let snapshots = SnapshotCounts {
             written: economy.snapshots_written,
             failed: economy.snapshots_failed,

@@ -1,13 +1,14 @@
 //! `regions.csv`: a federation's regions step by step (population, rates, revenue, rebate,
-//! transfer, welfare, hours, Gini, income, and the moves in and out at the start of a tax
-//! year), read back from the run's log so a resumed or forked run writes the same table as
-//! one played straight through.
+//! transfer, welfare with and without location, hours, Gini, income, and the moves in and out
+//! at the start of a tax year), read back from the run's log so a resumed or forked run writes
+//! the same table as one played straight through; and the welfare with location of every step,
+//! for `steps.csv` and the summary.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-use crate::frames::{Frame, MoveRecord, RegionOutcome};
+use crate::frames::{Frame, LocationOutcome, MoveRecord, RegionOutcome};
 use crate::runlog::RunLog;
 
 /// The table's file name in a run folder.
@@ -17,8 +18,8 @@ pub const REGIONS_FILE: &str = "regions.csv";
 pub fn header(brackets: usize) -> String {
     let rate_cols: String = (0..brackets).map(|j| format!("rate_{j},")).collect();
     format!(
-        "step,tax_year,region,population,{rate_cols}revenue,rebate,transfer,welfare,gini,\
-         mean_hours,mean_income,moves_in,moves_out"
+        "step,tax_year,region,population,{rate_cols}revenue,rebate,transfer,welfare,\
+         welfare_with_location,gini,mean_hours,mean_income,moves_in,moves_out"
     )
 }
 
@@ -33,10 +34,12 @@ pub fn moves_by_region(moves: Option<&MoveRecord>) -> BTreeMap<u32, (u64, u64)> 
 }
 
 /// One region's line of one step (without its newline): its rates read at the nation's
-/// bracket starts `cutoffs` (a region's own brackets may differ), and its moves in and out.
+/// bracket starts `cutoffs` (a region's own brackets may differ), its welfare with location
+/// (empty for a log from before it was logged), and its moves in and out.
 pub fn row(
     o: &RegionOutcome,
     cutoffs: &[f64],
+    location: Option<&LocationOutcome>,
     moved: &BTreeMap<u32, (u64, u64)>,
 ) -> anyhow::Result<String> {
     let schedule = crate::econ::TaxSchedule::new(o.cutoffs.clone(), o.rates.clone())?;
@@ -45,8 +48,11 @@ pub fn row(
         .map(|&z| format!("{},", schedule.marginal_rate(z)))
         .collect();
     let (moves_in, moves_out) = moved.get(&o.region).copied().unwrap_or_default();
+    let with_location = location
+        .and_then(|l| l.regions.get(o.region as usize))
+        .map_or(String::new(), |w| w.to_string());
     Ok(format!(
-        "{},{},{},{},{rates}{},{},{},{},{},{},{},{moves_in},{moves_out}",
+        "{},{},{},{},{rates}{},{},{},{},{with_location},{},{},{},{moves_in},{moves_out}",
         o.step,
         o.tax_year,
         o.region,
@@ -61,20 +67,32 @@ pub fn row(
     ))
 }
 
-/// Writes `regions.csv` into a finished run's folder from its log, every whole step.
-pub fn write_for_run(run_dir: &Path, fsync: bool) -> anyhow::Result<()> {
+/// Writes `regions.csv` into a finished run's folder from its log, every whole step, and
+/// returns each step's welfare with location (the nation's), in step order.
+pub fn write_for_run(run_dir: &Path, fsync: bool) -> anyhow::Result<Vec<LocationOutcome>> {
     let log = RunLog::open(run_dir)?;
     let cutoffs = log.scenario.cutoffs()?;
     let file = crate::outfile::OutFile::create(&run_dir.join(REGIONS_FILE), fsync)?;
     let mut out = std::io::BufWriter::new(file.file());
     writeln!(out, "{}", header(cutoffs.len()))?;
-    // Moves are logged at a year's first step, before that step's region outcomes.
+    // Moves are logged at a year's first step, before that step's region outcomes; a step's
+    // welfare with location after them: rows wait for the step's outcome.
     let mut moved = BTreeMap::new();
+    let mut pending: Vec<RegionOutcome> = Vec::new();
+    let mut location: Option<LocationOutcome> = None;
+    let mut locations = Vec::new();
     let damage = log.frames(|frame, _| {
         match frame {
             Frame::Moves(m) => moved = moves_by_region(Some(&m)),
-            Frame::RegionOutcome(o) => writeln!(out, "{}", row(&o, &cutoffs, &moved)?)?,
-            Frame::Outcome(_) => moved.clear(),
+            Frame::RegionOutcome(o) => pending.push(o),
+            Frame::Location(l) => location = Some(l),
+            Frame::Outcome(_) => {
+                for o in pending.drain(..) {
+                    writeln!(out, "{}", row(&o, &cutoffs, location.as_ref(), &moved)?)?;
+                }
+                moved.clear();
+                locations.extend(location.take());
+            }
             _ => {}
         }
         Ok(())
@@ -84,5 +102,6 @@ pub fn write_for_run(run_dir: &Path, fsync: bool) -> anyhow::Result<()> {
     }
     out.flush()?;
     drop(out);
-    file.commit()
+    file.commit()?;
+    Ok(locations)
 }

@@ -182,6 +182,10 @@ pub struct RegionSummary {
     pub transfer: f64,
     pub moves_in: u64,
     pub moves_out: u64,
+    /// Its welfare with its residents' location utility (taste, amenity, moving cost paid),
+    /// mean over the last tax year (absent in summaries from before it was logged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swf_with_location: Option<f64>,
 }
 
 /// The `federation` block of `summary.json`.
@@ -193,6 +197,10 @@ pub struct FederationSummary {
     pub moves_total: u64,
     /// The share of the variance of incomes between regions, at the last step.
     pub income_segregation: f64,
+    /// The nation's welfare with every worker's location utility, mean over the last tax year
+    /// (beside `swf_final`, which leaves location out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swf_with_location: Option<f64>,
     /// The federal layer: its rates at the end and its revenue per step over the last tax
     /// year (absent without one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -212,9 +220,20 @@ pub fn federation_summary(
     scenario: &Scenario,
     state: Option<&crate::memory::FederationState>,
     records: &[StepOutcome],
+    location: &[crate::frames::LocationOutcome],
 ) -> (Vec<RegionSummary>, Option<FederationSummary>) {
     let Some(f) = state else {
         return (Vec::new(), None);
+    };
+    // The last tax year's steps, as the other figures are taken.
+    let last_year = records.last().map(|r| r.tax_year);
+    let year_location: Vec<&crate::frames::LocationOutcome> = location
+        .iter()
+        .filter(|l| Some(l.tax_year) == last_year)
+        .collect();
+    let mean_location = |pick: &dyn Fn(&crate::frames::LocationOutcome) -> Option<f64>| {
+        let v: Vec<f64> = year_location.iter().filter_map(|l| pick(l)).collect();
+        (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
     };
     let mut populations = vec![0usize; f.regions.len()];
     for &r in &f.region_of {
@@ -245,6 +264,7 @@ pub fn federation_summary(
                 transfer: m[5],
                 moves_in: region.moves_in,
                 moves_out: region.moves_out,
+                swf_with_location: mean_location(&|l| l.regions.get(r).copied()),
             }
         })
         .collect();
@@ -283,6 +303,7 @@ pub fn federation_summary(
         moves_total: f.moves.iter().map(|m| m.1).sum(),
         moves_per_year: f.moves.clone(),
         income_segregation: f.segregation,
+        swf_with_location: mean_location(&|l| Some(l.welfare)),
     };
     (regions, Some(federation))
 }
@@ -625,24 +646,40 @@ pub(super) fn archetype_summary(rep: Option<&[u32]>, steps_run: u64) -> Option<A
     })
 }
 
-/// `steps.csv`: one row per timestep.
-pub fn write_steps_csv(path: &Path, records: &[StepOutcome], fsync: bool) -> anyhow::Result<()> {
+/// `steps.csv`: one row per timestep; a federation's adds `welfare_with_location` (the
+/// nation's, from `location`, one per step).
+pub fn write_steps_csv(
+    path: &Path,
+    records: &[StepOutcome],
+    location: Option<&[crate::frames::LocationOutcome]>,
+    fsync: bool,
+) -> anyhow::Result<()> {
     let k = records.iter().map(|r| r.rates.len()).max().unwrap_or(0);
     let file = crate::outfile::OutFile::create(path, fsync)?;
     let mut out = std::io::BufWriter::new(file.file());
     let rate_cols: Vec<String> = (0..k).map(|j| format!("rate_{j}")).collect();
     writeln!(
         out,
-        "step,tax_year,{},revenue,rebate,welfare,gini,mean_hours,mean_income,mean_utility",
-        rate_cols.join(",")
+        "step,tax_year,{},revenue,rebate,welfare,gini,mean_hours,mean_income,mean_utility{}",
+        rate_cols.join(","),
+        if location.is_some() {
+            ",welfare_with_location"
+        } else {
+            ""
+        }
     )?;
     for r in records {
+        // The location series is in step order, as the records are.
+        let with_location = location.map(|l| {
+            l.binary_search_by_key(&r.step, |x| x.step)
+                .map_or(",".to_string(), |i| format!(",{}", l[i].welfare))
+        });
         let rates: Vec<String> = (0..k)
             .map(|j| r.rates.get(j).map_or(String::new(), |x| x.to_string()))
             .collect();
         writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{}{}",
             r.step,
             r.tax_year,
             rates.join(","),
@@ -652,7 +689,8 @@ pub fn write_steps_csv(path: &Path, records: &[StepOutcome], fsync: bool) -> any
             r.gini,
             r.mean_hours,
             r.mean_income,
-            r.mean_utility
+            r.mean_utility,
+            with_location.unwrap_or_default()
         )?;
     }
     out.flush()?;

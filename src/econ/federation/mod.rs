@@ -8,16 +8,26 @@
 //! - `equalization.rs`: where federal revenue goes, each region's fiscal gap and transfers;
 //! - `objective.rs`: what a region's planner maximizes, and its value at a settlement;
 //! - `mobility.rs`: a worker's value of each region, her tastes and choice, the logit shares
-//!   and the segregation index.
+//!   and the segregation index;
+//! - `movers.rs`: the movers' fixed point of rebate expectations, and starting regions drawn
+//!   from tastes;
+//! - `location.rs`: a worker's location utility and the welfare with it.
 
 mod equalization;
+mod location;
 mod mobility;
+mod movers;
 mod objective;
 mod settlement;
 
 pub use equalization::{Equalization, fiscal_gaps, transfers};
+pub use location::{expected_first_choice_surplus, location_utility, welfare_with_location};
 pub use mobility::{
     choose_region, gumbel, logit_shares, region_utility, segregation_index, tastes,
+};
+pub use movers::{
+    MOVER_ROUNDS, MoverInput, MoverOutcome, choices_at, consistent_moves, movers_turn, rebates_at,
+    regions_by_taste,
 };
 pub use objective::{RegionalObjective, objective_value};
 pub use settlement::{
