@@ -385,17 +385,6 @@ fn inspect_and_export_recompute_every_worker_in_her_region() {
 }
 
 #[test]
-fn a_fork_of_a_federation_that_changes_its_planner_is_refused_with_the_reason() {
-    let dir = tempfile::tempdir().unwrap();
-    run_scenario(&federation_run(), dir.path(), None).unwrap();
-    let out = tempfile::tempdir().unwrap();
-    let err = fork_run(dir.path(), 30, &["planner.policy=saez".into()], out.path())
-        .err()
-        .unwrap();
-    assert!(format!("{err:#}").contains("federation"), "{err:#}");
-}
-
-#[test]
 fn liquid_elections_in_regions_count_only_their_residents_and_replay() {
     // Two regions of 20 (ids 0..20 and 20..40), nobody moves, both elect under liquid
     // democracy with half the voters delegating: every ballot and every carried vote of a

@@ -20,6 +20,7 @@ mod regions;
 mod workers;
 
 use elected::GovernanceState;
+pub use region_setup::{RegionSwap, region_scenario};
 pub use workers::archetype_representatives;
 use workers::worker_factory;
 
@@ -114,6 +115,8 @@ pub struct ForkSwap {
     pub planner: Option<Box<dyn PlannerPolicy>>,
     /// Whether `[governance]` changed: a new rule starts with no leader.
     pub new_governance: bool,
+    /// A federation's changed policies (at a tax year's first step), if any.
+    pub regions: Option<RegionSwap>,
 }
 
 impl Economy {
@@ -273,7 +276,12 @@ impl Economy {
     /// A fork changes hands: what changed (a new planner, new governance) takes over fresh,
     /// what did not keeps its memory, and the child's length sets the planner's horizon.
     fn apply_swap(&mut self) {
-        let Some(swap) = self.swap.take() else { return };
+        let Some(mut swap) = self.swap.take() else {
+            return;
+        };
+        if let Some(regions) = swap.regions.take() {
+            self.apply_region_swap(&swap.child, regions);
+        }
         if let Some(planner) = swap.planner {
             self.planner = PlannerActor::new(planner).start();
         }

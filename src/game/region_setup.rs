@@ -1,14 +1,93 @@
 //! What each region and the federal layer start from: their own scenarios (governance keys and
-//! a voting coordinator seed of their own), and what an LLM leader of a federation is told of
-//! her office in place of the nation's rebate line: a region's leader (whose residents, which
-//! moves, which federal layer, which objective her "welfare" is) and the federal leader.
+//! a voting coordinator seed of their own), what an LLM leader of a federation is told of her
+//! office in place of the nation's rebate line (a region's leader: whose residents, which moves,
+//! which federal layer, which objective her "welfare" is; and the federal leader), and a fork's
+//! change of a federation's policies at a tax-year boundary.
 
+use actix::prelude::*;
+
+use super::Economy;
+use super::elected::GovernanceState;
+use crate::agents::PlannerActor;
 use crate::config::{Federation, GovernanceMode, Scenario};
 use crate::econ::federation::RegionalObjective;
+use crate::memory::ElectedState;
+use crate::policy::PlannerPolicy;
+
+/// What a fork of a federation changes at its first step (a tax year's first): the child's
+/// `[federation]`, and a fresh planner or governance for each region and for the federal layer
+/// whose own changed (the others keep their memory, as a nation's planner does in a fork).
+pub struct RegionSwap {
+    pub config: Federation,
+    /// A fresh planner for each region whose planner changed (none: it keeps its own).
+    pub planners: Vec<Option<Box<dyn PlannerPolicy>>>,
+    /// Whether each region's governance changed (a new one starts with no leader).
+    pub governance: Vec<bool>,
+    pub federal_planner: Option<Box<dyn PlannerPolicy>>,
+    pub federal_governance: bool,
+}
+
+impl Economy {
+    /// Applies a fork's change of a federation's policies (`child` is the fork's scenario).
+    pub(super) fn apply_region_swap(&mut self, child: &Scenario, swap: RegionSwap) {
+        let welfare = self.params.welfare;
+        let llm = self.llm.as_ref();
+        let (Some(actors), Some(state)) = (self.regions.as_mut(), self.state.federation.as_mut())
+        else {
+            return;
+        };
+        let f = &swap.config;
+        for (r, planner) in swap.planners.into_iter().enumerate() {
+            let rs = region_scenario(child, f, r);
+            let planned = rs.governance.mode == GovernanceMode::Planner;
+            if let Some(p) = planner {
+                actors.planners[r] = planned.then(|| PlannerActor::new(p).start());
+            }
+            if swap.governance[r] {
+                // Elections held stay on the record when the region is elected again.
+                let held = state.regions[r]
+                    .governance
+                    .take()
+                    .map(|g| g.held)
+                    .unwrap_or_default();
+                let gov = GovernanceState::start(&rs, welfare, llm)
+                    .map(|g| g.in_region(region_leader_text(f, r)));
+                state.regions[r].governance = gov.as_ref().map(|_| ElectedState {
+                    held,
+                    ..ElectedState::default()
+                });
+                actors.governance[r] = gov;
+                if !planned {
+                    actors.planners[r] = None;
+                }
+            }
+        }
+        if let Some(p) = swap.federal_planner {
+            actors.federal = Some(PlannerActor::new(p).start());
+        }
+        if swap.federal_governance
+            && let Some(fed) = state.federal.as_mut()
+        {
+            let held = fed.governance.take().map(|g| g.held).unwrap_or_default();
+            actors.federal_governance = (f.federal_mode() == Some(GovernanceMode::Election))
+                .then(|| federal_scenario(child, f))
+                .and_then(|fs| GovernanceState::start(&fs, welfare, llm))
+                .map(|g| g.federal(federal_leader_text(f)));
+            fed.governance = actors.federal_governance.as_ref().map(|_| ElectedState {
+                held,
+                ..ElectedState::default()
+            });
+            if actors.federal_governance.is_some() {
+                actors.federal = None;
+            }
+        }
+        actors.config = swap.config;
+    }
+}
 
 /// Region `r`'s own scenario: the national one with its governance keys, and a voting
 /// coordinator seed of its own (so regions do not break ties alike).
-pub(super) fn region_scenario(scenario: &Scenario, f: &Federation, r: usize) -> Scenario {
+pub fn region_scenario(scenario: &Scenario, f: &Federation, r: usize) -> Scenario {
     let c = f.region(r);
     let mut s = scenario.clone();
     if let Some(mode) = c.governance {

@@ -44,10 +44,10 @@ use super::{Economy, GameError, ask_planner};
 /// governance and voting coordinator.
 pub(super) struct RegionActors {
     pub(super) config: Federation,
-    planners: Vec<Option<Addr<PlannerActor>>>,
-    governance: Vec<Option<GovernanceState>>,
+    pub(super) planners: Vec<Option<Addr<PlannerActor>>>,
+    pub(super) governance: Vec<Option<GovernanceState>>,
     /// The federal layer's planner, if there is one.
-    federal: Option<Addr<PlannerActor>>,
+    pub(super) federal: Option<Addr<PlannerActor>>,
     /// An elected federal layer's governance and voting coordinator, if it is elected.
     pub(super) federal_governance: Option<GovernanceState>,
     /// LLM workers are asked where to live; offline workers follow the logit rule.

@@ -55,15 +55,7 @@ pub(super) async fn start_economy(
     let parent = Scenario::from_toml(&origin.parent_scenario_toml)
         .and_then(ResolvedScenario::new)
         .context("the fork's parent scenario in the log header is invalid")?;
-    if parent.regions().is_some()
-        && (parent.planner != scenario.planner || parent.governance != scenario.governance)
-    {
-        bail!(
-            "a fork of a federation cannot change [planner] or [governance]: each region keeps \
-             its own planner or election ([[federation.region]]), which a fork may not change; \
-             start a new run with the regions you want"
-        );
-    }
+    let regions = region_swap(&parent, scenario, &population, llm.as_ref())?;
     let parent_planner = planner_policy(parent.planner.policy, &parent, &population, llm.as_ref())?;
     let (planners, federal) = region_planners(&parent, &population, llm.as_ref())?;
     let mut economy = Economy::start(&parent, Arc::clone(&population), parent_planner, llm).await;
@@ -74,6 +66,7 @@ pub(super) async fn start_economy(
         child: scenario.scenario().clone(),
         planner: (parent.planner != scenario.planner).then_some(child_planner),
         new_governance: parent.governance != scenario.governance,
+        regions,
     });
     Ok((economy, federal_setter(scenario).unwrap_or(setter)))
 }
@@ -81,6 +74,54 @@ pub(super) async fn start_economy(
 /// Who sets the schedules of a federation, in words.
 fn federal_setter(scenario: &ResolvedScenario) -> Option<String> {
     scenario.regions().map(|f| format!("{} regions", f.regions))
+}
+
+/// What a fork of a federation changes (none for one nation): a fresh planner for each region
+/// whose planner, governance mode or fixed rates changed (every region's when the objective
+/// changed, which an LLM planner is told), new governance where a region's changed, and the
+/// same for the federal layer; the rest keeps its memory.
+fn region_swap(
+    parent: &ResolvedScenario,
+    child: &ResolvedScenario,
+    population: &Population,
+    llm: Option<&LlmRuntime>,
+) -> anyhow::Result<Option<crate::game::RegionSwap>> {
+    use crate::game::region_scenario;
+    let (Some(pf), Some(cf)) = (parent.regions(), child.regions()) else {
+        return Ok(None);
+    };
+    let (planners, federal) = region_planners(child, population, llm)?;
+    let mut fresh = Vec::with_capacity(cf.regions);
+    let mut governance = Vec::with_capacity(cf.regions);
+    for (r, planner) in planners.into_iter().enumerate() {
+        let (a, b) = (
+            region_scenario(parent, pf, r),
+            region_scenario(child, cf, r),
+        );
+        let changed = a.planner != b.planner
+            || a.governance.mode != b.governance.mode
+            || pf.fixed_rates(r, &parent.planner.rates) != cf.fixed_rates(r, &child.planner.rates)
+            || pf.objective != cf.objective;
+        fresh.push(changed.then_some(planner));
+        governance.push(a.governance != b.governance);
+    }
+    let federal_planner = federal.filter(|_| {
+        pf.federal_planner != cf.federal_planner
+            || pf.federal_rates != cf.federal_rates
+            || parent.planner != child.planner
+            || pf.equalization != cf.equalization
+    });
+    let federal_governance = pf.federal_mode() != cf.federal_mode()
+        || pf.federal_rule != cf.federal_rule
+        || pf.federal_term_years != cf.federal_term_years
+        || parent.governance != child.governance;
+    Ok(Some(crate::game::RegionSwap {
+        config: cf.clone(),
+        planners: fresh,
+        governance,
+        federal_planner,
+        federal_governance,
+    }))
 }
 
 /// Each region's planner policy and the federal layer's (none for one nation).

@@ -16,9 +16,43 @@ use super::header::{fsync_of, header};
 use super::replay::whole_steps;
 use super::summary::Summary;
 
-/// Keys a fork may change: who governs and how long the run goes on. Everything else
-/// (the people, the economy, the seed, the LLM) must stay, or the prefix would not be shared.
-fn check_fork_changes(parent: &Scenario, child: &Scenario) -> anyhow::Result<()> {
+/// What a fork may change, in one sentence for its refusals.
+const FORK_MAY_CHANGE: &str = "a fork may change [planner], [governance], [baselines], \
+     simulation.timesteps and log.fsync, and in a federation, at a tax year's first step, each \
+     region's planner, rates, governance, rule and term, the federal layer's planner, rates, \
+     governance, rule and term, equalization, equalization_rate, objective, moving_cost, \
+     move_every_years, move_share and move_expectations";
+
+/// A federation's keys with what a fork may change reset, so what is left must match.
+fn federation_fixed_part(f: &crate::config::Federation) -> crate::config::Federation {
+    let d = crate::config::Federation::default();
+    let mut t = f.clone();
+    t.federal_planner = None;
+    t.federal_rates = Vec::new();
+    t.federal_governance = None;
+    t.federal_rule = None;
+    t.federal_term_years = None;
+    t.equalization = d.equalization;
+    t.equalization_rate = d.equalization_rate;
+    t.objective = d.objective;
+    t.moving_cost = d.moving_cost;
+    t.move_every_years = d.move_every_years;
+    t.move_share = d.move_share;
+    t.move_expectations = d.move_expectations;
+    for r in &mut t.region {
+        r.planner = None;
+        r.rates = Vec::new();
+        r.governance = None;
+        r.rule = None;
+        r.term_years = None;
+    }
+    t
+}
+
+/// Keys a fork may change: who governs and how long the run goes on (and a federation's
+/// policies, from a tax year's first step). Everything else (the people, the economy, the
+/// seed, the LLM, the regions and tastes) must stay, or the prefix would not be shared.
+fn check_fork_changes(parent: &Scenario, child: &Scenario, at_step: u64) -> anyhow::Result<()> {
     let strip = |s: &Scenario| {
         let mut t = s.clone();
         t.name.clear();
@@ -28,6 +62,7 @@ fn check_fork_changes(parent: &Scenario, child: &Scenario) -> anyhow::Result<()>
         t.simulation.timesteps = 0;
         t.simulation.shards = 0;
         t.log.fsync = crate::config::FsyncPolicy::Never;
+        t.federation = t.federation.as_ref().map(federation_fixed_part);
         toml::to_string(&t).unwrap_or_default()
     };
     let (a, b) = (strip(parent), strip(child));
@@ -40,11 +75,31 @@ fn check_fork_changes(parent: &Scenario, child: &Scenario) -> anyhow::Result<()>
             .take(3)
             .collect();
         bail!(
-            "a fork may change [planner], [governance], [baselines], simulation.timesteps and \
-             log.fsync; this one also changes: {} (start a new run to change the people, the \
-             economy, the seed or the LLM)",
-            differing.join("; ")
+            "{FORK_MAY_CHANGE}; this one also changes: {} (start a new run to change the \
+             people, the economy, the seed, the LLM or the regions themselves)",
+            if differing.is_empty() {
+                "the number of keys".to_string()
+            } else {
+                differing.join("; ")
+            }
         );
+    }
+    if let (Some(p), Some(c)) = (&parent.federation, &child.federation) {
+        if p.federal_mode().is_some() != c.federal_mode().is_some() {
+            bail!(
+                "{FORK_MAY_CHANGE}; this one adds or removes the federal layer, which a fork \
+                 keeps as it is (start a new run to change it)"
+            );
+        }
+        let year = child.simulation.tax_year_length.max(1);
+        if p != c && !at_step.is_multiple_of(year) {
+            bail!(
+                "{FORK_MAY_CHANGE}; this one changes [federation] at step {at_step}, inside a \
+                 tax year: fork at a tax year's first step (a multiple of {year}, for example \
+                 {})",
+                at_step.div_ceil(year) * year
+            );
+        }
     }
     Ok(())
 }
@@ -112,7 +167,7 @@ pub fn plan_fork(
         );
     }
     let child = Scenario::resolve(&parent.to_toml(), &[], sets)?;
-    check_fork_changes(&parent, &child)?;
+    check_fork_changes(&parent, &child, at_step)?;
     let origin = ForkOrigin {
         parent_scenario_toml: parent_header.scenario_toml.clone(),
         at_step,
