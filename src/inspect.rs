@@ -213,7 +213,7 @@ fn rounds(rec: &Recorded) -> Vec<RoundSummary> {
 
 /// The move column of a year row: the election's winner and her move, the move in points, or
 /// "set" for a schedule set without a move in points.
-fn move_label(
+pub fn move_label(
     planner_move: Option<&PlannerMove>,
     election: Option<&crate::frames::ElectionRecord>,
 ) -> String {

@@ -88,6 +88,9 @@ pub struct Overview {
     pub rounds: Vec<RoundRow>,
     pub baselines: Vec<Baseline>,
     pub damaged: Option<String>,
+    /// A federation: each region's series and governance (none for one nation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub regions: Option<super::regions::RegionSeries>,
 }
 
 /// Per-step series, column by column (compact for long runs).
@@ -174,8 +177,18 @@ fn baselines(summary: Option<&Summary>) -> Vec<Baseline> {
 pub fn overview(run: &Run) -> anyhow::Result<Overview> {
     let sc = &run.view.scenario;
     let mut steps = StepSeries::default();
+    let federation = super::regions::setter(sc);
+    let mut regions = federation
+        .as_ref()
+        .map(|(_, names)| super::regions::RegionSeries {
+            names: names.clone(),
+            ..Default::default()
+        });
     scan(&run.dir, false, |s| {
         let o = s.outcome.as_ref().expect("scan delivers complete steps");
+        if let Some(series) = regions.as_mut() {
+            series.push(&s.regions);
+        }
         steps.step.push(s.step);
         steps.tax_year.push(s.tax_year);
         steps.welfare.push(o.welfare);
@@ -192,12 +205,15 @@ pub fn overview(run: &Run) -> anyhow::Result<Overview> {
         }
         Ok(())
     })?;
-    let setter = match sc.governance.mode {
-        crate::config::GovernanceMode::Election => format!("elected ({})", sc.governance.rule),
-        // The policy's name as scenarios spell it (hill-climb, saez, ...).
-        crate::config::GovernanceMode::Planner => serde_json::to_value(sc.planner.policy)?
-            .as_str()
-            .map_or_else(|| format!("{:?}", sc.planner.policy), str::to_string),
+    let setter = match federation {
+        Some((text, _)) => text,
+        None => match sc.governance.mode {
+            crate::config::GovernanceMode::Election => format!("elected ({})", sc.governance.rule),
+            // The policy's name as scenarios spell it (hill-climb, saez, ...).
+            crate::config::GovernanceMode::Planner => serde_json::to_value(sc.planner.policy)?
+                .as_str()
+                .map_or_else(|| format!("{:?}", sc.planner.policy), str::to_string),
+        },
     };
     Ok(Overview {
         name: sc.name.clone(),
@@ -224,6 +240,7 @@ pub fn overview(run: &Run) -> anyhow::Result<Overview> {
             .collect(),
         baselines: baselines(run.summary.as_ref()),
         damaged: run.damaged.clone(),
+        regions,
     })
 }
 
@@ -344,6 +361,12 @@ pub struct RoundView {
     pub exchanges: Vec<LlmExchange>,
     /// Why something is missing (digest logs, exchanges left out).
     pub notes: Vec<String>,
+    /// A federation: each region in this round, and the moves between them at its start as
+    /// (from, to, workers).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<super::regions::RegionRoundView>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub flows: Vec<(u32, u32, u64)>,
 }
 
 /// A round with its workers' per-row values (the page's table is paged from these).
@@ -366,6 +389,9 @@ pub fn rounds(run: &Run, ks: &[u64]) -> anyhow::Result<Vec<RoundData>> {
         wanted.push((r, None));
     }
     let mut exchanges: Vec<Vec<LlmExchange>> = vec![Vec::new(); wanted.len()];
+    // A federation's moves (at a round's first step) and welfare with location (every step).
+    let mut moves: Vec<Option<crate::frames::MoveRecord>> = vec![None; wanted.len()];
+    let mut locations: Vec<Vec<crate::frames::LocationOutcome>> = vec![Vec::new(); wanted.len()];
     scan(&run.dir, true, |s| {
         for (i, (r, done)) in wanted.iter_mut().enumerate() {
             let last = r.first_step + r.steps - 1;
@@ -373,6 +399,10 @@ pub fn rounds(run: &Run, ks: &[u64]) -> anyhow::Result<Vec<RoundData>> {
                 continue;
             }
             exchanges[i].extend(s.exchanges.iter().cloned());
+            if s.step == r.first_step {
+                moves[i] = s.moves.clone();
+            }
+            locations[i].extend(s.location.iter().cloned());
             if s.step == last {
                 *done = Some(round_at(run, r, &s)?);
             }
@@ -380,9 +410,14 @@ pub fn rounds(run: &Run, ks: &[u64]) -> anyhow::Result<Vec<RoundData>> {
         Ok(())
     })?;
     let mut out = Vec::new();
-    for ((r, done), mut ex) in wanted.into_iter().zip(exchanges) {
+    let names = super::regions::setter(&run.view.scenario).map_or_else(Vec::new, |(_, n)| n);
+    for ((((r, done), mut ex), moved), located) in
+        wanted.into_iter().zip(exchanges).zip(moves).zip(locations)
+    {
         let mut d =
             done.with_context(|| format!("round {}: its last step is not in the log", r.tax_year))?;
+        d.view.regions = super::regions::round_regions(&r.regions, &names, &located);
+        d.view.flows = super::regions::flows(moved.as_ref());
         if ex.len() > EXCHANGES_MAX {
             let all = ex.len();
             ex.retain(|e| crate::frames::is_planner_agent(e.agent));
@@ -442,6 +477,8 @@ fn round_at(
             income_hist,
             exchanges: Vec::new(),
             notes,
+            regions: Vec::new(),
+            flows: Vec::new(),
         },
         values,
     })

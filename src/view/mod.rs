@@ -6,4 +6,5 @@
 
 pub mod data;
 pub mod page;
+pub mod regions;
 pub mod serve;

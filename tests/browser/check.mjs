@@ -10,7 +10,9 @@
 //   CONFIG = {"bin": "target/release/simulacra", "chromium": "/usr/bin/chromium",
 //             "modules": "target/browser/node_modules", "shots": "target/browser/shots",
 //             "firefox": "/usr/bin/firefox-esr" (optional),
-//             "cases": [{"name", "run", "url", "compare": bool}]}
+//             "cases": [{"name", "run", "url", "compare": bool, "regions": bool}]}
+// A case with "regions" (a federation) also checks the regions panel against the run's
+// regions.csv: each region's rates and residents at the round's first step.
 import { execFileSync } from "node:child_process";
 import { readFileSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -27,6 +29,24 @@ function inspect(run, k) {
   const welfare = /mean welfare (\S+),/.exec(text);
   if (!rates || !welfare) throw new Error(`cannot read inspect's output for ${run} round ${k}:\n${text.slice(0, 400)}`);
   return { rates: rates[1], welfare: welfare[1], json };
+}
+
+// regions.csv's rows of `step`: {region: {rates: "30/60/60", population: "30"}}.
+function regionsAt(run, step) {
+  const [head, ...lines] = readFileSync(path.join(run, "regions.csv"), "utf8").trim().split("\n");
+  const cols = head.split(",");
+  const at = (f, name) => f[cols.indexOf(name)];
+  const rateCols = cols.filter((c) => c.startsWith("rate_"));
+  const out = {};
+  for (const line of lines) {
+    const f = line.split(",");
+    if (Number(at(f, "step")) !== step) continue;
+    out[at(f, "region")] = {
+      rates: rateCols.map((c) => (Number(at(f, c)) * 100).toFixed(0)).join("/"),
+      population: at(f, "population"),
+    };
+  }
+  return out;
 }
 
 function rounds(run) {
@@ -78,6 +98,20 @@ try {
         check(await page.isHidden("#election"), `round ${k}: no election panel (none in the log)`);
       }
       if (c.compare) check(await page.isVisible("#compare"), `round ${k}: the compared run is shown`);
+      if (c.regions) {
+        const want = regionsAt(c.run, Number(wantRange.split(" ")[1].split("-")[0]));
+        check(Object.keys(want).length > 1, `round ${k}: regions.csv has the round's regions`);
+        for (const [r, w] of Object.entries(want)) {
+          const rates = await page.textContent(`#region-rates-${r}`);
+          const pop = await page.textContent(`#region-pop-${r}`);
+          check(rates === w.rates, `round ${k}: region ${r}'s rates ${rates} = regions.csv's ${w.rates}`);
+          check(pop === w.population, `round ${k}: region ${r}'s residents ${pop} = regions.csv's ${w.population}`);
+        }
+        const panel = await page.$("#regions");
+        await panel.screenshot({ path: path.join(config.shots, `${c.name}-regions-round${k}.png`) });
+      } else {
+        check(await page.isHidden("#regions"), `round ${k}: no regions panel (not a federation)`);
+      }
       await page.screenshot({ path: path.join(config.shots, `${c.name}-round${k}.png`) });
       await page.screenshot({ path: path.join(config.shots, `${c.name}-round${k}-full.png`), fullPage: true });
       await page.evaluate(() => window.scrollTo(0, 0));

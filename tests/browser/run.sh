@@ -62,6 +62,8 @@ echo "== runs"
 "$BIN" fork "$RUNS/offline" --at 100 --set planner.policy=saez --out "$RUNS/fork" >/dev/null
 "$BIN" run scenarios/democratic.toml --quiet --out "$RUNS/democratic" \
   --set simulation.num_agents=40 --set simulation.timesteps=150 >/dev/null
+"$BIN" run scenarios/federation.toml --quiet --out "$RUNS/federation" \
+  --set simulation.num_agents=60 --set simulation.timesteps=200 --set simulation.tax_year_length=20 >/dev/null
 if [ ! -f "$MOCK" ]; then MOCK=/work/shared/bench/mock_llm.py; fi
 python3 "$MOCK" --port 0 --port-file "$OUT/mock.port" >"$OUT/mock.log" 2>&1 &
 MOCK_PID=$!
@@ -92,11 +94,12 @@ serve() { # serve NAME RUN [--compare OTHER]: starts a server, adds its case
     sleep 0.1
   done
   [ -n "$url" ] || { echo "the server for $name did not start:"; cat "$OUT/serve-$name.log"; exit 1; }
-  CASES="$CASES{\"name\":\"$name-served\",\"run\":\"$run\",\"url\":\"${url}index.html\",\"compare\":$([ $# -gt 0 ] && echo true || echo false)},"
+  CASES="$CASES{\"name\":\"$name-served\",\"run\":\"$run\",\"url\":\"${url}index.html\",\"compare\":$([ $# -gt 0 ] && echo true || echo false),\"regions\":$([ "$name" = federation ] && echo true || echo false)},"
 }
-for name in offline democratic llm llm-democratic; do
+for name in offline democratic llm llm-democratic federation; do
   "$BIN" view "$RUNS/$name" >/dev/null
-  CASES="$CASES{\"name\":\"$name-file\",\"run\":\"$RUNS/$name\",\"url\":\"file://$PWD/$RUNS/$name/view/index.html\",\"compare\":false},"
+  regions=$([ "$name" = federation ] && echo true || echo false)
+  CASES="$CASES{\"name\":\"$name-file\",\"run\":\"$RUNS/$name\",\"url\":\"file://$PWD/$RUNS/$name/view/index.html\",\"compare\":false,\"regions\":$regions},"
   serve "$name" "$RUNS/$name"
 done
 "$BIN" view "$RUNS/fork" --compare "$RUNS/offline" >/dev/null

@@ -200,6 +200,42 @@
     chart($("chart-gini"), { x: [0, xmax], y: span([].concat(...gSeries.map((s) => s.pts.map((p) => p[1])))),
                              series: gSeries, vlines, band, onclick: click, xint: true });
     legend($("legend-gini"), gSeries.concat(b && fork != null ? [{ name: "fork at step " + fork, color: "#8e44ad", dash: true }] : []));
+    drawRegionSeries(a, { xmax, vlines, band, click, zip });
+  }
+
+  // A federation: each region's residents, top rate and welfare over the run.
+  function drawRegionSeries(a, o) {
+    $("regions").hidden = !a.regions;
+    if (!a.regions) return;
+    const g = a.regions;
+    const series = (cols) => cols.map((col, r) => ({ pts: o.zip(a, col), color: COLORS[r % COLORS.length], name: g.names[r] }));
+    const opts = (extra) => Object.assign({ x: [0, o.xmax], vlines: o.vlines, band: o.band, onclick: o.click, xint: true }, extra);
+    const pop = series(g.population);
+    chart($("chart-region-pop"), opts({ y: [0, a.num_workers], series: pop }));
+    legend($("legend-region-pop"), pop);
+    const rate = series(g.top_rate);
+    chart($("chart-region-rate"), opts({ y: [0, 1], series: rate, yfmt: (v) => (v * 100).toFixed(0) + "%" }));
+    legend($("legend-region-rate"), rate);
+    const welfare = series(g.welfare);
+    chart($("chart-region-welfare"), opts({ y: span([].concat(...welfare.map((s) => s.pts.map((p) => p[1])))), series: welfare }));
+    legend($("legend-region-welfare"), welfare);
+  }
+
+  // A federation: the round's regions and the moves between them at its start.
+  function drawRegionRound(r) {
+    const box = $("regions-round");
+    if (!r.regions || !r.regions.length) { box.innerHTML = ""; return; }
+    const withLoc = r.regions.some((g) => g.welfare_with_location_text !== "");
+    const head = `<thead><tr><th class="text">region</th><th>residents</th><th>rates %</th><th class="text">move (points)</th>
+      <th>mean welfare</th>${withLoc ? "<th>with location</th>" : ""}<th>revenue $/step</th></tr></thead>`;
+    const rows = r.regions.map((g) => `<tr><td class="text">${esc(g.name)}</td>
+      <td id="region-pop-${g.region}">${g.population}</td><td id="region-rates-${g.region}">${g.rates_text}</td>
+      <td class="text">${esc(g.move_text)}</td><td>${g.welfare_text}</td>${withLoc ? `<td>${g.welfare_with_location_text}</td>` : ""}
+      <td>${g.revenue_text}</td></tr>`).join("");
+    const flows = r.flows && r.flows.length
+      ? "Moves at the round's start: " + r.flows.map(([f, t, n]) => `<span id="flow-${f}-${t}">${n}</span> from region ${f} to region ${t}`).join(", ") + "."
+      : "Nobody moved at the round's start.";
+    box.innerHTML = `<h3>Round ${r.tax_year}</h3><div class="table-wrap"><table>${head}<tbody>${rows}</tbody></table></div><p>${flows}</p>`;
   }
 
   // ---- round K -----------------------------------------------------------------------------------
@@ -227,6 +263,7 @@
 
     drawMove(r);
     drawElection(r);
+    drawRegionRound(r);
     drawHist($("hist-hours"), r.hours_hist, (v) => v.toFixed(0) + " h", rdB && rdB.round.hours_hist);
     drawHist($("hist-income"), r.income_hist, (v) => money(Math.pow(10, v)), rdB && rdB.round.income_hist);
     legend($("legend-hist"), rdB ? [{ name: "this run", color: COLORS[0] }, { name: "compared run", color: "#c0392b" }] : []);
@@ -252,6 +289,12 @@
     const m = r.planner_move;
     const box = $("move");
     if (!m) { box.innerHTML = `<p class="muted">No move logged for this round.</p>`; return; }
+    if (r.regions && r.regions.length) {
+      box.innerHTML = `<p>Each region sets its own schedule (see <a href="#regions">Regions</a>, with each region's move or
+        election). The national rates above, <b>${pct(m.rates)} %</b>, are the regions' marginal rates averaged by their
+        residents at the nation's bracket starts: no region need have used them.</p>`;
+      return;
+    }
     const deltas = m.deltas_points.length
       ? m.deltas_points.map((d) => `<span class="${d > 0 ? "delta-up" : d < 0 ? "delta-down" : ""}">${signed(d)}</span>`).join(", ") + " points"
       : "set the schedule (no move in points)";
