@@ -4,59 +4,15 @@
 //! what the game did with the answers (no fallback, the leader asked every tax year).
 
 mod common;
+mod reader;
 
-#[path = "reader/elections.rs"]
-mod reader_elections;
-#[path = "reader/moves.rs"]
-mod reader_moves;
-
-use std::sync::{Arc, Mutex};
-
-use axum::Json;
-use axum::extract::State;
-use axum::response::IntoResponse;
-use axum::routing::post;
-use serde_json::{Value, json};
+use reader::server::Reader;
 use simulacra::run::{Summary, run_scenario};
-
-type Seen = Arc<Mutex<Vec<(String, String)>>>;
-
-async fn chat(State(seen): State<Seen>, Json(body): Json<Value>) -> impl IntoResponse {
-    let text = |role: &str| {
-        body["messages"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|m| m["role"] == role)
-            .filter_map(|m| m["content"].as_str())
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    let (system, user) = (text("system"), text("user"));
-    let answer = reader_elections::answer(&system, &user)
-        .or_else(|| reader_moves::answer(&system, &user))
-        .unwrap_or_else(|| common::good_answer(&format!("{system}\n{user}")));
-    seen.lock().unwrap().push((system, user));
-    Json(json!({
-        "id": "chatcmpl-0", "object": "chat.completion", "created": 0, "model": body["model"],
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer},
-                     "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
-    }))
-}
 
 /// A run of the small LLM game with `sets`, answered by the reader; its summary and every
 /// (system, user) prompt asked.
 fn reader_run(sets: &[&str]) -> (Summary, Vec<(String, String)>) {
-    let seen: Seen = Arc::default();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let app = axum::Router::new()
-        .route("/v1/chat/completions", post(chat))
-        .with_state(Arc::clone(&seen));
-    let addr = common::serve(app, true, async {
-        let _ = stopped.await;
-    });
-    let url = format!("llm.base_url=\"http://{addr}/v1\"");
+    let server = Reader::start(&[reader::elections::answer, reader::moves::answer]);
     let mut all = vec![
         "simulation.num_agents=5",
         "simulation.timesteps=6",
@@ -65,14 +21,12 @@ fn reader_run(sets: &[&str]) -> (Summary, Vec<(String, String)>) {
         "llm.backoff_ms=1",
         "llm.timeout_seconds=5",
         "llm.max_reasks=1",
-        url.as_str(),
+        server.base_url.as_str(),
     ];
     all.extend_from_slice(sets);
     let tmp = tempfile::tempdir().unwrap();
     let summary = run_scenario(&common::scenario(&all), tmp.path(), None).unwrap();
-    drop(stop);
-    let prompts = seen.lock().unwrap().clone();
-    (summary, prompts)
+    (summary, server.prompts())
 }
 
 fn role(s: &Summary, role: &str) -> (u64, u64) {

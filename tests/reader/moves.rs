@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+use super::text::{cutoffs_after, number_after, percents, tax};
+
 /// The answer to a move question; `None` for any other question.
 pub fn answer(system: &str, user: &str) -> Option<String> {
     if !user.contains("{\"REGION\"") {
@@ -50,51 +52,6 @@ pub fn answer(system: &str, user: &str) -> Option<String> {
         home
     };
     Some(format!("{{\"REGION\": \"{to}\"}}"))
-}
-
-fn cutoffs_after(text: &str, marker: &str) -> Option<Vec<f64>> {
-    let rest = &text[text.find(marker)? + marker.len()..];
-    let end = rest.find("and up)")?;
-    Some(
-        rest[..end]
-            .split('[')
-            .skip(1)
-            .filter_map(|b| b.split(',').next()?.trim().parse().ok())
-            .collect(),
-    )
-}
-
-fn percents(text: &str) -> Option<Vec<f64>> {
-    let inner = text.trim_start().strip_prefix('[')?.split(']').next()?;
-    inner
-        .split(',')
-        .map(|p| {
-            p.trim()
-                .trim_end_matches('%')
-                .parse::<f64>()
-                .ok()
-                .map(|x| x / 100.0)
-        })
-        .collect()
-}
-
-fn number_after(text: &str, marker: &str) -> Option<f64> {
-    let rest = &text[text.find(marker)? + marker.len()..];
-    let num: String = rest
-        .trim_start_matches('$')
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == '-')
-        .collect();
-    num.trim_end_matches('.').parse().ok()
-}
-
-fn tax(cutoffs: &[f64], rates: &[f64], z: f64) -> f64 {
-    (0..cutoffs.len())
-        .map(|j| {
-            let hi = cutoffs.get(j + 1).copied().unwrap_or(f64::INFINITY);
-            (z.min(hi) - cutoffs[j]).max(0.0) * rates[j]
-        })
-        .sum()
 }
 
 #[cfg(test)]
