@@ -121,8 +121,10 @@ fn stand(system: &str, user: &str) -> Option<String> {
 }
 
 /// The candidates (or options) listed, by number, with the rates they stand for (none: "no
-/// platform").
-fn candidates(user: &str) -> Vec<(u64, Option<Vec<f64>>)> {
+/// platform") and the rebate their line says the platform pays at everyone's best hours (no
+/// shipped template states it: the book's equilibrium rebate, which an offline voter ranks
+/// by).
+fn candidates(user: &str) -> Vec<(u64, Option<Vec<f64>>, Option<f64>)> {
     let start = user
         .find("The candidates are:\n")
         .or_else(|| user.find("The options are:\n"))
@@ -132,7 +134,11 @@ fn candidates(user: &str) -> Vec<(u64, Option<Vec<f64>>)> {
         .map_while(|l| {
             let (label, text) = l.split_once(": ")?;
             let id = label.rsplit(['_', ' ']).next()?.parse().ok()?;
-            Some((id, text.strip_prefix("rates ").and_then(percents)))
+            Some((
+                id,
+                text.strip_prefix("rates ").and_then(percents),
+                number_after(text, "pays a rebate of $"),
+            ))
         })
         .collect()
 }
@@ -147,9 +153,24 @@ fn vote(system: &str, user: &str) -> Option<u64> {
     let m = me(system, user)?;
     let (now, cutoffs) = in_force(user)?;
     let list = candidates(user);
+    // With each platform's rebate stated and the utility's formula shown, her exact utility
+    // under it at her best hours; otherwise her gain at her last hours, the rebate moving as
+    // her tax does.
+    let exact = |rates: &[f64], rebate: Option<f64>| {
+        let mut q = super::worker::formula(system)?;
+        q.rates = rates.to_vec();
+        q.rebate = rebate?;
+        Some(super::worker::utility(&q, super::worker::best_hours(&q)))
+    };
     let scored: Vec<(u64, f64)> = list
         .iter()
-        .filter_map(|(id, r)| Some((*id, gain(&m, &cutoffs, &now, r.as_ref()?))))
+        .filter_map(|(id, r, rebate)| {
+            let r = r.as_ref()?;
+            Some((
+                *id,
+                exact(r, *rebate).unwrap_or_else(|| gain(&m, &cutoffs, &now, r)),
+            ))
+        })
         .collect();
     if scored.is_empty() {
         // No platform to compare: she trusts herself if she runs, else the first listed.
