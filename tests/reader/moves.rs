@@ -1,7 +1,8 @@
 //! The reader's answer to the move question, from the prompt text alone: she values each region
-//! at her income at her last hours (40 before any history) after its stated rates, plus its
-//! stated rebate per resident, and moves exactly when the best region's gain over her home
-//! beats the moving cost the question states (none when it says moving is free).
+//! at her utility at her best hours under its stated rates and rebate per resident (by the
+//! formula her system prompt shows; without it, at what she keeps at her last hours, 40 before
+//! any history), and moves exactly when the best region's gain over her home beats the moving
+//! cost the question states (none when it says moving is free).
 
 #![allow(dead_code)]
 
@@ -36,7 +37,15 @@ pub fn answer(system: &str, user: &str) -> Option<String> {
         if l.contains("(you live here)") {
             home = Some(r);
         }
-        values.push((r, z - tax(&cutoffs, &rates, z) + rebate));
+        // With the utility's formula shown: her utility at her best hours there, as the
+        // offline rule values a region; otherwise what she keeps at her last hours.
+        let exact = super::worker::formula(system).map(|mut q| {
+            q.cutoffs = cutoffs.clone();
+            q.rates = rates.clone();
+            q.rebate = rebate;
+            super::worker::utility(&q, super::worker::best_hours(&q))
+        });
+        values.push((r, exact.unwrap_or(z - tax(&cutoffs, &rates, z) + rebate)));
     }
     let home = home?;
     let at_home = values.iter().find(|v| v.0 == home)?.1;
