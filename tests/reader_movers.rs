@@ -19,15 +19,15 @@ use simulacra::resolved::ResolvedScenario;
 use simulacra::run::{Summary, run_scenario};
 use simulacra_actors::LogReader;
 
+/// One tax year's moves: (worker, from, to).
+type Moves = Vec<(u64, u32, u32)>;
+
+/// A tax year with moves: the regions' last outcomes before them, and the moves.
+type Year = (Vec<RegionOutcome>, Moves);
+
 /// federation-llm, shortened, with `sets`, answered by the reader: its scenario, summary, and
 /// for every tax year with moves, the regions' last outcomes before them and the moves.
-fn run(
-    sets: &[&str],
-) -> (
-    Scenario,
-    Summary,
-    Vec<(Vec<RegionOutcome>, Vec<(u64, u32, u32)>)>,
-) {
+fn run(sets: &[&str]) -> (Scenario, Summary, Vec<Year>) {
     let server = Reader::start(&[
         reader::worker::answer,
         reader::moves::answer,
@@ -81,8 +81,7 @@ fn role(s: &Summary, role: &str) -> (u64, u64) {
 
 /// Every tax year's moves of a reader run of `sets` and the offline rule's on the same state
 /// (the regions' schedules and last rebates, from the log); every move answered.
-#[allow(clippy::type_complexity)]
-fn moves(sets: &[&str]) -> Vec<(Vec<(u64, u32, u32)>, Vec<(u64, u32, u32)>)> {
+fn moves(sets: &[&str]) -> Vec<(Moves, Moves)> {
     let (s, summary, years) = run(sets);
     let resolved = ResolvedScenario::new(s.clone()).unwrap();
     let population = Population::generate(&resolved);
