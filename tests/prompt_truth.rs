@@ -4,59 +4,15 @@
 //! what the game did with the answers (no fallback, the leader asked every tax year).
 
 mod common;
+mod reader;
 
-#[path = "reader/elections.rs"]
-mod reader_elections;
-#[path = "reader/moves.rs"]
-mod reader_moves;
-
-use std::sync::{Arc, Mutex};
-
-use axum::Json;
-use axum::extract::State;
-use axum::response::IntoResponse;
-use axum::routing::post;
-use serde_json::{Value, json};
+use reader::server::Reader;
 use simulacra::run::{Summary, run_scenario};
-
-type Seen = Arc<Mutex<Vec<(String, String)>>>;
-
-async fn chat(State(seen): State<Seen>, Json(body): Json<Value>) -> impl IntoResponse {
-    let text = |role: &str| {
-        body["messages"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|m| m["role"] == role)
-            .filter_map(|m| m["content"].as_str())
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    let (system, user) = (text("system"), text("user"));
-    let answer = reader_elections::answer(&system, &user)
-        .or_else(|| reader_moves::answer(&system, &user))
-        .unwrap_or_else(|| common::good_answer(&format!("{system}\n{user}")));
-    seen.lock().unwrap().push((system, user));
-    Json(json!({
-        "id": "chatcmpl-0", "object": "chat.completion", "created": 0, "model": body["model"],
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer},
-                     "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
-    }))
-}
 
 /// A run of the small LLM game with `sets`, answered by the reader; its summary and every
 /// (system, user) prompt asked.
 fn reader_run(sets: &[&str]) -> (Summary, Vec<(String, String)>) {
-    let seen: Seen = Arc::default();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let app = axum::Router::new()
-        .route("/v1/chat/completions", post(chat))
-        .with_state(Arc::clone(&seen));
-    let addr = common::serve(app, true, async {
-        let _ = stopped.await;
-    });
-    let url = format!("llm.base_url=\"http://{addr}/v1\"");
+    let server = Reader::start(&[reader::elections::answer, reader::moves::answer]);
     let mut all = vec![
         "simulation.num_agents=5",
         "simulation.timesteps=6",
@@ -65,14 +21,12 @@ fn reader_run(sets: &[&str]) -> (Summary, Vec<(String, String)>) {
         "llm.backoff_ms=1",
         "llm.timeout_seconds=5",
         "llm.max_reasks=1",
-        url.as_str(),
+        server.base_url.as_str(),
     ];
     all.extend_from_slice(sets);
     let tmp = tempfile::tempdir().unwrap();
     let summary = run_scenario(&common::scenario(&all), tmp.path(), None).unwrap();
-    drop(stop);
-    let prompts = seen.lock().unwrap().clone();
-    (summary, prompts)
+    (summary, server.prompts())
 }
 
 fn role(s: &Summary, role: &str) -> (u64, u64) {
@@ -229,5 +183,78 @@ fn reader_movers_see_true_rates_rebates_and_costs_with_a_federal_layer() {
     assert!(
         mv.contains("may change them this year, after the moves"),
         "{mv}"
+    );
+}
+
+#[test]
+fn the_planner_state_an_altruist_is_shown_is_the_state_it_renders() {
+    use simulacra::econ::TaxSchedule;
+    use simulacra::llm::Prompts;
+    use simulacra::policy::llm_worker::{PlannerState, planner_state_context};
+    let state = PlannerState {
+        step: 7,
+        tax_year: 2,
+        schedule: TaxSchedule::new(vec![0.0, 20000.0, 40000.0], vec![0.5, 0.325, 0.1]).unwrap(),
+        incomes: vec![10000.0, 25000.0, 30000.0, 50000.0, 0.0],
+        utilities: vec![9000.0, 21000.0, 24500.0, 36000.0, 3000.0],
+        welfare: 18700.5,
+    };
+    let user = Prompts::load(None)
+        .unwrap()
+        .render(
+            "worker_user",
+            serde_json::json!({"rates": "[50%, 32.5%, 10%]",
+                               "planner_state": planner_state_context(&state)}),
+        )
+        .unwrap();
+    assert!(
+        user.contains(
+            "What the tax planner saw at step 7 (the last step, in tax year 2), under TAX = \
+             [50%, 32.5%, 10%], over all 5 workers:\npre-tax incomes in dollars a year, \
+             workers per bracket:\n"
+        ),
+        "{user}"
+    );
+    // Each bracket's count is the number of incomes in it.
+    let cutoffs = state.schedule.cutoffs();
+    for (j, lo) in cutoffs.iter().enumerate() {
+        let hi = cutoffs.get(j + 1).copied().unwrap_or(f64::INFINITY);
+        let n = state
+            .incomes
+            .iter()
+            .filter(|z| **z >= *lo && **z < hi)
+            .count();
+        let label = if hi.is_finite() {
+            format!("  bracket {} [{lo:.0}, {hi:.0}): ", j + 1)
+        } else {
+            format!("  bracket {} [{lo:.0}, and up): ", j + 1)
+        };
+        let line = user.lines().find(|l| l.starts_with(&label)).unwrap();
+        assert!(line.ends_with(&format!(" {n}")), "{line}");
+    }
+    // The utility bins count every worker once.
+    let start = user.find("(10 bins):\n").unwrap() + "(10 bins):\n".len();
+    let binned: usize = user[start..]
+        .lines()
+        .take(10)
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<usize>().unwrap())
+        .sum();
+    assert_eq!(binned, state.incomes.len());
+    // Mean, median and spread (population std) of both, and the step's welfare.
+    let stats = |v: &[f64]| {
+        let m = v.iter().sum::<f64>() / v.len() as f64;
+        let mut s = v.to_vec();
+        s.sort_by(f64::total_cmp);
+        let sd = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
+        (m, s[s.len() / 2], sd)
+    };
+    let (im, imed, isd) = stats(&state.incomes);
+    let (um, umed, usd) = stats(&state.utilities);
+    assert!(
+        user.contains(&format!(
+            "income mean {im:.2}, median {imed:.2}, std {isd:.2} (dollars a year); utility mean \
+             {um:.2}, median {umed:.2}, std {usd:.2}\nsocial welfare at step 7 = 18700.5000\n"
+        )),
+        "{user}"
     );
 }

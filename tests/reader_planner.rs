@@ -4,48 +4,13 @@
 //! by year, and a reader leader's moves are the ones her stated history implies.
 
 mod common;
+mod reader;
 
-#[path = "reader/elections.rs"]
-mod reader_elections;
-#[path = "reader/planner.rs"]
-mod reader_planner;
-
-use std::sync::{Arc, Mutex};
-
-use axum::Json;
-use axum::extract::State;
-use axum::response::IntoResponse;
-use axum::routing::post;
-use serde_json::{Value, json};
+use reader::server::Reader;
+use serde_json::Value;
 use simulacra::frames::{Frame, PlannerMove};
 use simulacra::run::{Summary, run_scenario};
 use simulacra_actors::LogReader;
-
-type Seen = Arc<Mutex<Vec<(String, String)>>>;
-
-async fn chat(State(seen): State<Seen>, Json(body): Json<Value>) -> impl IntoResponse {
-    let text = |role: &str| {
-        body["messages"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|m| m["role"] == role)
-            .filter_map(|m| m["content"].as_str())
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    let (system, user) = (text("system"), text("user"));
-    let answer = reader_planner::answer(&system, &user)
-        .or_else(|| reader_elections::answer(&system, &user))
-        .unwrap_or_else(|| common::good_answer(&format!("{system}\n{user}")));
-    seen.lock().unwrap().push((system, user));
-    Json(json!({
-        "id": "chatcmpl-0", "object": "chat.completion", "created": 0, "model": body["model"],
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer},
-                     "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
-    }))
-}
 
 const SMALL: [&str; 4] = [
     "simulation.num_agents=5",
@@ -54,32 +19,23 @@ const SMALL: [&str; 4] = [
     "baselines.enabled=false",
 ];
 
-/// A run of `sets` over SMALL; with `reader`, its LLM questions answered by the reader. Its
+/// A run of `sets` over SMALL; with `with_reader`, its LLM questions answered by the reader. Its
 /// summary, its planner moves and every (system, user) prompt asked.
-fn run(sets: &[&str], reader: bool) -> (Summary, Vec<PlannerMove>, Vec<(String, String)>) {
-    let seen: Seen = Arc::default();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+fn run(sets: &[&str], with_reader: bool) -> (Summary, Vec<PlannerMove>, Vec<(String, String)>) {
     let mut all = SMALL.to_vec();
     all.extend_from_slice(sets);
-    let url;
-    if reader {
-        let app = axum::Router::new()
-            .route("/v1/chat/completions", post(chat))
-            .with_state(Arc::clone(&seen));
-        let addr = common::serve(app, true, async {
-            let _ = stopped.await;
-        });
-        url = format!("llm.base_url=\"http://{addr}/v1\"");
+    let server =
+        with_reader.then(|| Reader::start(&[reader::planner::answer, reader::elections::answer]));
+    if let Some(server) = &server {
         all.extend([
             "llm.backoff_ms=1",
             "llm.timeout_seconds=5",
             "llm.max_reasks=1",
-            url.as_str(),
+            server.base_url.as_str(),
         ]);
     }
     let tmp = tempfile::tempdir().unwrap();
     let summary = run_scenario(&common::scenario(&all), tmp.path(), None).unwrap();
-    drop(stop);
     let mut log = LogReader::open(&tmp.path().join("run.log")).unwrap();
     let moves = log
         .read_all::<Frame>()
@@ -90,7 +46,7 @@ fn run(sets: &[&str], reader: bool) -> (Summary, Vec<PlannerMove>, Vec<(String, 
             _ => None,
         })
         .collect();
-    let prompts = seen.lock().unwrap().clone();
+    let prompts = server.map(|s| s.prompts()).unwrap_or_default();
     (summary, moves, prompts)
 }
 
@@ -190,7 +146,7 @@ fn a_reader_leader_hill_climbs_on_her_stated_utility_with_no_fallback() {
         assert_eq!(m.tax_year, k as u64);
         // Her move is what her stated history implies, and the game applied it.
         let answer: Value =
-            serde_json::from_str(&reader_planner::answer(system, user).unwrap()).unwrap();
+            serde_json::from_str(&reader::planner::answer(system, user).unwrap()).unwrap();
         let deltas: Vec<i32> = serde_json::from_value(answer["DELTA"].clone()).unwrap();
         assert_eq!(m.deltas_points, deltas, "year {k}: {user}");
         // The rates in force are stated exactly.

@@ -5,49 +5,14 @@
 //! altruist is shown carries the welfare of the year it names.
 
 mod common;
-
-#[path = "reader/elections.rs"]
-mod reader_elections;
-#[path = "reader/worker.rs"]
-mod reader_worker;
+mod reader;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
-use axum::Json;
-use axum::extract::State;
-use axum::response::IntoResponse;
-use axum::routing::post;
-use serde_json::{Value, json};
+use reader::server::Reader;
 use simulacra::frames::Frame;
 use simulacra::run::run_scenario;
 use simulacra_actors::LogReader;
-
-type Seen = Arc<Mutex<Vec<(String, String)>>>;
-
-async fn chat(State(seen): State<Seen>, Json(body): Json<Value>) -> impl IntoResponse {
-    let text = |role: &str| {
-        body["messages"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|m| m["role"] == role)
-            .filter_map(|m| m["content"].as_str())
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    let (system, user) = (text("system"), text("user"));
-    let answer = reader_worker::answer(&system, &user)
-        .or_else(|| reader_elections::answer(&system, &user))
-        .unwrap_or_else(|| common::good_answer(&format!("{system}\n{user}")));
-    seen.lock().unwrap().push((system, user));
-    Json(json!({
-        "id": "chatcmpl-0", "object": "chat.completion", "created": 0, "model": body["model"],
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer},
-                     "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
-    }))
-}
 
 const GAME: [&str; 5] = [
     "simulation.num_agents=20",
@@ -60,21 +25,16 @@ const GAME: [&str; 5] = [
 /// A run of `GAME` with `sets` in `dir`; with LLM workers, answered by the reader. Every
 /// (system, user) prompt asked.
 fn run(dir: &Path, sets: &[&str]) -> Vec<(String, String)> {
-    let seen: Seen = Arc::default();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let app = axum::Router::new()
-        .route("/v1/chat/completions", post(chat))
-        .with_state(Arc::clone(&seen));
-    let addr = common::serve(app, true, async {
-        let _ = stopped.await;
-    });
-    let url = format!("llm.base_url=\"http://{addr}/v1\"");
+    let server = Reader::start(&[reader::worker::answer, reader::elections::answer]);
     let mut all = GAME.to_vec();
-    all.extend(["llm.backoff_ms=1", "llm.timeout_seconds=5", url.as_str()]);
+    all.extend([
+        "llm.backoff_ms=1",
+        "llm.timeout_seconds=5",
+        server.base_url.as_str(),
+    ]);
     all.extend_from_slice(sets);
     run_scenario(&common::scenario(&all), dir, None).unwrap();
-    drop(stop);
-    seen.lock().unwrap().clone()
+    server.prompts()
 }
 
 /// Every step's hours, in worker order, and every step's welfare.
@@ -111,7 +71,7 @@ fn reproduces_rational(sets: &[&str]) -> f64 {
     // Every hours question was one the reader could read: 20 workers x 30 steps.
     let read = prompts
         .iter()
-        .filter(|(s, u)| reader_worker::read(s, u).is_some())
+        .filter(|(s, u)| reader::worker::read(s, u).is_some())
         .count();
     assert_eq!(read, 20 * 30);
     let (want, got) = (played(&rational), played(&reader));
@@ -173,7 +133,7 @@ fn withheld_formula_leaves_the_reader_unable_to_answer() {
     );
     assert!(!prompts.is_empty());
     for (s, u) in &prompts {
-        assert!(reader_worker::read(s, u).is_none());
+        assert!(reader::worker::read(s, u).is_none());
         assert!(
             s.contains("You are not told the formula of your utility"),
             "{s}"

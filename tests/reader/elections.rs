@@ -10,6 +10,8 @@
 
 #![allow(dead_code)]
 
+use super::text::{cutoffs_after, number_after, percents, tax};
+
 /// The answer to a stand, vote or delegate question; `None` for any other question.
 pub fn answer(system: &str, user: &str) -> Option<String> {
     if user.contains("The changes allowed, in the order of the brackets:") {
@@ -22,54 +24,6 @@ pub fn answer(system: &str, user: &str) -> Option<String> {
         return vote(system, user).map(|id| format!("{{\"LEADER\": \"{id}\"}}"));
     }
     None
-}
-
-/// The numbers in `[a, b), [c, and up)`: the lower ends of the brackets.
-fn cutoffs_after(text: &str, marker: &str) -> Option<Vec<f64>> {
-    let rest = &text[text.find(marker)? + marker.len()..];
-    let end = rest.find("and up)")?;
-    Some(
-        rest[..end]
-            .split('[')
-            .skip(1)
-            .filter_map(|b| b.split(',').next()?.trim().parse().ok())
-            .collect(),
-    )
-}
-
-/// `[50%, 37.5%]` at the start of `text` (after spaces), as fractions.
-fn percents(text: &str) -> Option<Vec<f64>> {
-    let text = text.trim_start();
-    let inner = text.strip_prefix('[')?.split(']').next()?;
-    inner
-        .split(',')
-        .map(|p| {
-            p.trim()
-                .trim_end_matches('%')
-                .parse::<f64>()
-                .ok()
-                .map(|x| x / 100.0)
-        })
-        .collect()
-}
-
-fn number_after(text: &str, marker: &str) -> Option<f64> {
-    let rest = &text[text.find(marker)? + marker.len()..];
-    let num: String = rest
-        .trim_start_matches('$')
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == '-')
-        .collect();
-    num.trim_end_matches('.').parse().ok()
-}
-
-fn tax(cutoffs: &[f64], rates: &[f64], z: f64) -> f64 {
-    (0..cutoffs.len())
-        .map(|j| {
-            let hi = cutoffs.get(j + 1).copied().unwrap_or(f64::INFINITY);
-            (z.min(hi) - cutoffs[j]).max(0.0) * rates[j]
-        })
-        .sum()
 }
 
 /// What she reads about herself: her income z at her last hours and her last rebate.
@@ -167,8 +121,10 @@ fn stand(system: &str, user: &str) -> Option<String> {
 }
 
 /// The candidates (or options) listed, by number, with the rates they stand for (none: "no
-/// platform").
-fn candidates(user: &str) -> Vec<(u64, Option<Vec<f64>>)> {
+/// platform") and the rebate their line says the platform pays at everyone's best hours (no
+/// shipped template states it: the book's equilibrium rebate, which an offline voter ranks
+/// by).
+fn candidates(user: &str) -> Vec<(u64, Option<Vec<f64>>, Option<f64>)> {
     let start = user
         .find("The candidates are:\n")
         .or_else(|| user.find("The options are:\n"))
@@ -178,7 +134,11 @@ fn candidates(user: &str) -> Vec<(u64, Option<Vec<f64>>)> {
         .map_while(|l| {
             let (label, text) = l.split_once(": ")?;
             let id = label.rsplit(['_', ' ']).next()?.parse().ok()?;
-            Some((id, text.strip_prefix("rates ").and_then(percents)))
+            Some((
+                id,
+                text.strip_prefix("rates ").and_then(percents),
+                number_after(text, "pays a rebate of $"),
+            ))
         })
         .collect()
 }
@@ -193,9 +153,24 @@ fn vote(system: &str, user: &str) -> Option<u64> {
     let m = me(system, user)?;
     let (now, cutoffs) = in_force(user)?;
     let list = candidates(user);
+    // With each platform's rebate stated and the utility's formula shown, her exact utility
+    // under it at her best hours; otherwise her gain at her last hours, the rebate moving as
+    // her tax does.
+    let exact = |rates: &[f64], rebate: Option<f64>| {
+        let mut q = super::worker::formula(system)?;
+        q.rates = rates.to_vec();
+        q.rebate = rebate?;
+        Some(super::worker::utility(&q, super::worker::best_hours(&q)))
+    };
     let scored: Vec<(u64, f64)> = list
         .iter()
-        .filter_map(|(id, r)| Some((*id, gain(&m, &cutoffs, &now, r.as_ref()?))))
+        .filter_map(|(id, r, rebate)| {
+            let r = r.as_ref()?;
+            Some((
+                *id,
+                exact(r, *rebate).unwrap_or_else(|| gain(&m, &cutoffs, &now, r)),
+            ))
+        })
         .collect();
     if scored.is_empty() {
         // No platform to compare: she trusts herself if she runs, else the first listed.

@@ -1,9 +1,12 @@
 //! The reader's answer to the move question, from the prompt text alone: she values each region
-//! at her income at her last hours (40 before any history) after its stated rates, plus its
-//! stated rebate per resident, and moves exactly when the best region's gain over her home
-//! beats the moving cost the question states (none when it says moving is free).
+//! at her utility at her best hours under its stated rates and rebate per resident (by the
+//! formula her system prompt shows; without it, at what she keeps at her last hours, 40 before
+//! any history), and moves exactly when the best region's gain over her home beats the moving
+//! cost the question states (none when it says moving is free).
 
 #![allow(dead_code)]
+
+use super::text::{cutoffs_after, number_after, percents, tax};
 
 /// The answer to a move question; `None` for any other question.
 pub fn answer(system: &str, user: &str) -> Option<String> {
@@ -34,7 +37,15 @@ pub fn answer(system: &str, user: &str) -> Option<String> {
         if l.contains("(you live here)") {
             home = Some(r);
         }
-        values.push((r, z - tax(&cutoffs, &rates, z) + rebate));
+        // With the utility's formula shown: her utility at her best hours there, as the
+        // offline rule values a region; otherwise what she keeps at her last hours.
+        let exact = super::worker::formula(system).map(|mut q| {
+            q.cutoffs = cutoffs.clone();
+            q.rates = rates.clone();
+            q.rebate = rebate;
+            super::worker::utility(&q, super::worker::best_hours(&q))
+        });
+        values.push((r, exact.unwrap_or(z - tax(&cutoffs, &rates, z) + rebate)));
     }
     let home = home?;
     let at_home = values.iter().find(|v| v.0 == home)?.1;
@@ -50,51 +61,6 @@ pub fn answer(system: &str, user: &str) -> Option<String> {
         home
     };
     Some(format!("{{\"REGION\": \"{to}\"}}"))
-}
-
-fn cutoffs_after(text: &str, marker: &str) -> Option<Vec<f64>> {
-    let rest = &text[text.find(marker)? + marker.len()..];
-    let end = rest.find("and up)")?;
-    Some(
-        rest[..end]
-            .split('[')
-            .skip(1)
-            .filter_map(|b| b.split(',').next()?.trim().parse().ok())
-            .collect(),
-    )
-}
-
-fn percents(text: &str) -> Option<Vec<f64>> {
-    let inner = text.trim_start().strip_prefix('[')?.split(']').next()?;
-    inner
-        .split(',')
-        .map(|p| {
-            p.trim()
-                .trim_end_matches('%')
-                .parse::<f64>()
-                .ok()
-                .map(|x| x / 100.0)
-        })
-        .collect()
-}
-
-fn number_after(text: &str, marker: &str) -> Option<f64> {
-    let rest = &text[text.find(marker)? + marker.len()..];
-    let num: String = rest
-        .trim_start_matches('$')
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == '-')
-        .collect();
-    num.trim_end_matches('.').parse().ok()
-}
-
-fn tax(cutoffs: &[f64], rates: &[f64], z: f64) -> f64 {
-    (0..cutoffs.len())
-        .map(|j| {
-            let hi = cutoffs.get(j + 1).copied().unwrap_or(f64::INFINITY);
-            (z.min(hi) - cutoffs[j]).max(0.0) * rates[j]
-        })
-        .sum()
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 
 #![allow(dead_code)]
 
+use super::text::{number_after, points_after};
 use simulacra::econ::TaxSchedule;
 use simulacra::policy::{HillClimb, PlannerAct, PlannerInput, PlannerPolicy};
 
@@ -49,26 +50,6 @@ struct Observation {
     value: f64,
 }
 
-fn number_after(text: &str, marker: &str) -> Option<f64> {
-    let rest = &text[text.find(marker)? + marker.len()..];
-    let num: String = rest
-        .trim_start()
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == '-')
-        .collect();
-    num.trim_end_matches('.').parse().ok()
-}
-
-/// `[50%, 37.5%]` right after `marker`, in points.
-fn rates_after(text: &str, marker: &str) -> Option<Vec<f64>> {
-    let rest = &text[text.find(marker)? + marker.len()..];
-    let inner = rest.trim_start().strip_prefix('[')?.split(']').next()?;
-    inner
-        .split(',')
-        .map(|p| p.trim().trim_end_matches('%').parse::<f64>().ok())
-        .collect()
-}
-
 /// "a DELTA of -20, -10, 0, 10 or 20 percentage points": the largest move.
 fn max_delta(text: &str) -> Option<i32> {
     let rest = &text[text.find("by a DELTA of ")?..];
@@ -85,7 +66,7 @@ fn frame(system: &str, user: &str, current_marker: &str) -> Option<Frame> {
         tax_year: number_after(user, "Now tax year ")? as u64,
         years_total: number_after(&both, "the run has ")? as u64,
         max_delta: max_delta(&both)?,
-        current: rates_after(user, current_marker)?,
+        current: points_after(user, current_marker)?,
     })
 }
 
@@ -99,7 +80,7 @@ fn planner(system: &str, user: &str) -> Option<Vec<i32>> {
         .map(|l| {
             Some(Observation {
                 year: number_after(l, "year ")? as u64,
-                rates: rates_after(l, "TAX = ")?,
+                rates: points_after(l, "TAX = ")?,
                 value: number_after(l, "-> welfare ")?,
             })
         })
@@ -121,7 +102,7 @@ fn leader(user: &str) -> Option<Vec<i32>> {
         .map(|l| {
             Some(Observation {
                 year: number_after(l, "year ")? as u64,
-                rates: rates_after(l, "TAX = ")?,
+                rates: points_after(l, "TAX = ")?,
                 value: number_after(l, "your utility ")?,
             })
         })

@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+use super::text::{cutoffs_after, number_after, percents, tax};
+
 /// The facts of an hours question the reader needs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Question {
@@ -35,17 +37,33 @@ pub fn read(system: &str, user: &str) -> Option<Question> {
     if !user
         .trim_end()
         .ends_with("Reply with only the JSON object {\"LABOR\": \"X\"}.")
-        || !system.contains("Your goal is to maximize your own utility u, by the formula above.")
     {
+        return None;
+    }
+    let mut q = formula(system)?;
+    q.rates = percents(&user[user.find("This year TAX = ")? + "This year TAX = ".len()..])?;
+    if q.rates.len() != q.cutoffs.len() {
+        return None;
+    }
+    q.rebate = user
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("year ") && l.contains("rebate = "))
+        .and_then(|l| number_after(l, "rebate = "))
+        .unwrap_or(0.0);
+    Some(q)
+}
+
+/// What an egotistical worker's system prompt states (her skill, the hours allowed, the
+/// brackets and the utility's formula), with no rates and no rebate yet; `None` unless the
+/// formula is shown.
+pub fn formula(system: &str) -> Option<Question> {
+    if !system.contains("Your goal is to maximize your own utility u, by the formula above.") {
         return None;
     }
     let skill = number_after(system, "Your skill is $")?;
     let max_hours = number_after(system, "from 0 to ")?;
     let cutoffs = cutoffs_after(system, "the brackets of yearly income are ")?;
-    let rates = percents(&user[user.find("This year TAX = ")? + "This year TAX = ".len()..])?;
-    if rates.len() != cutoffs.len() {
-        return None;
-    }
     let form = &system[system.find("own utility is u = ")? + "own utility is u = ".len()..];
     let form = &form[..form.find(", in dollars a year")?];
     let cost = &form[form.rfind(" - ")? + 3..];
@@ -62,21 +80,15 @@ pub fn read(system: &str, user: &str) -> Option<Question> {
             number_after(consumption, ")^(1 - ")?,
         ))
     };
-    let rebate = user
-        .lines()
-        .rev()
-        .find(|l| l.starts_with("year ") && l.contains("rebate = "))
-        .and_then(|l| number_after(l, "rebate = "))
-        .unwrap_or(0.0);
     Some(Question {
         skill,
         max_hours,
         cutoffs,
-        rates,
+        rates: Vec::new(),
         c,
         d,
         crra,
-        rebate,
+        rebate: 0.0,
     })
 }
 
@@ -144,49 +156,4 @@ fn golden(f: impl Fn(f64) -> f64, mut a: f64, mut b: f64) -> f64 {
         }
     }
     0.5 * (a + b)
-}
-
-fn cutoffs_after(text: &str, marker: &str) -> Option<Vec<f64>> {
-    let rest = &text[text.find(marker)? + marker.len()..];
-    let end = rest.find("and up)")?;
-    Some(
-        rest[..end]
-            .split('[')
-            .skip(1)
-            .filter_map(|b| b.split(',').next()?.trim().parse().ok())
-            .collect(),
-    )
-}
-
-fn percents(text: &str) -> Option<Vec<f64>> {
-    let inner = text.trim_start().strip_prefix('[')?.split(']').next()?;
-    inner
-        .split(',')
-        .map(|p| {
-            p.trim()
-                .trim_end_matches('%')
-                .parse::<f64>()
-                .ok()
-                .map(|x| x / 100.0)
-        })
-        .collect()
-}
-
-fn number_after(text: &str, marker: &str) -> Option<f64> {
-    let rest = &text[text.find(marker)? + marker.len()..];
-    let num: String = rest
-        .trim_start_matches('$')
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == '-')
-        .collect();
-    num.trim_end_matches('.').parse().ok()
-}
-
-fn tax(cutoffs: &[f64], rates: &[f64], z: f64) -> f64 {
-    (0..cutoffs.len())
-        .map(|j| {
-            let hi = cutoffs.get(j + 1).copied().unwrap_or(f64::INFINITY);
-            (z.min(hi) - cutoffs[j]).max(0.0) * rates[j]
-        })
-        .sum()
 }

@@ -34,10 +34,12 @@ mod elections;
 mod liquid;
 mod memory;
 mod moves;
+mod planner_state;
 mod text;
 
 pub(crate) use elections::template_failed;
 use memory::{Entry, LlmWorkerMemory, best_first, overflow};
+pub use planner_state::{PlannerState, planner_state_context};
 pub use text::brackets_text;
 pub(in crate::policy) use text::system_context;
 pub(crate) use text::welfare_text;
