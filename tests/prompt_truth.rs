@@ -258,3 +258,56 @@ fn the_planner_state_an_altruist_is_shown_is_the_state_it_renders() {
         "{user}"
     );
 }
+
+#[test]
+fn altruists_are_shown_the_planners_state_of_the_last_step_and_egotists_are_not() {
+    // Two of five LLM workers are altruists (scored on the welfare): their hours question
+    // carries the planner's state of the step before, with that step's welfare as steps.csv
+    // has it; the egotists' does not. The run replays from its log.
+    let server = Reader::start(&[reader::worker::answer]);
+    let sets = [
+        "simulation.num_agents=5",
+        "simulation.timesteps=6",
+        "simulation.tax_year_length=3",
+        "workers.policy=llm",
+        "workers.altruistic_share=0.4",
+        "llm.backoff_ms=1",
+        "llm.timeout_seconds=5",
+        "llm.max_reasks=1",
+        server.base_url.as_str(),
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    run_scenario(&common::scenario(&sets), tmp.path(), None).unwrap();
+    let steps = std::fs::read_to_string(tmp.path().join("steps.csv")).unwrap();
+    let header: Vec<&str> = steps.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|h| *h == "welfare").unwrap();
+    let welfare: Vec<f64> = steps
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(col).unwrap().parse().unwrap())
+        .collect();
+    let (mut shown, mut hidden) = (0, 0);
+    for (system, user) in server.prompts() {
+        if !user.contains("work this year") && !user.contains("LABOR") {
+            continue;
+        }
+        let altruist = system.contains("social welfare");
+        match user.find("What the tax planner saw at step ") {
+            Some(i) => {
+                assert!(
+                    altruist,
+                    "an egotist was shown the planner's state:\n{user}"
+                );
+                let rest = &user[i + "What the tax planner saw at step ".len()..];
+                let step: usize = rest.split(' ').next().unwrap().parse().unwrap();
+                let line = format!("social welfare at step {step} = {:.4}", welfare[step]);
+                assert!(user.contains(&line), "{line} not in:\n{user}");
+                shown += 1;
+            }
+            None => hidden += 1,
+        }
+    }
+    // Two altruists, steps 1..=5.
+    assert_eq!(shown, 10, "{shown} shown, {hidden} without");
+    common::assert_replays(tmp.path());
+}

@@ -510,6 +510,8 @@ impl Economy {
         if self.regions.is_some() {
             return self.play_federal_step(step, frames).await;
         }
+        // Taken before the year's turn: the schedule and settlement are still last step's.
+        let planner_state = self.planner_state(step);
         if step_in_year == 0 {
             if self.governance.is_some() {
                 let span = tracing::info_span!("election", tax_year);
@@ -532,6 +534,7 @@ impl Economy {
             welfare: self.state.last_welfare,
             rng_key: self.worker_key,
             leader: self.state.governance.as_ref().and_then(elected::news),
+            planner_state,
         };
         let feedback = std::mem::take(&mut self.state.feedback);
         let replies = self

@@ -286,6 +286,7 @@ impl Economy {
                 welfare: self.state.last_welfare,
                 rng_key: self.worker_key,
                 leader: region.governance.as_ref().and_then(super::elected::news),
+                planner_state: None,
             })
             .collect();
         let call = WorkerCall::StepIn(Arc::new(RegionalViews {

@@ -1,12 +1,15 @@
-//! Building the workers of a scenario: archetype representatives, and
-//! the factory that gives each worker actor its policy (called on each shard's thread).
+//! Building the workers of a scenario: archetype representatives, the factory that gives each
+//! worker actor its policy (called on each shard's thread), and the planner's state LLM
+//! altruists and adversaries are shown.
 
 use std::sync::Arc;
 
 use simulacra_actors::cohort::AgentFactory;
 
+use super::Economy;
 use crate::agents::Worker;
 use crate::config::{PersonaSource, WorkerPolicyName};
+use crate::econ::UtilityType;
 use crate::llm::LlmRuntime;
 use crate::policy::llm_worker::{LlmWorkerSettings, PersonaPlan};
 use crate::policy::{Bounded, Fixed, LlmWorker, Rational, WorkerPolicy, WorkerProfile};
@@ -143,4 +146,31 @@ fn worker_rebate_text(f: &crate::config::Federation) -> String {
         };
     }
     text
+}
+
+impl Economy {
+    /// What the planner observed at the step before `step` (its schedule, every worker's
+    /// income and utility, the welfare), for LLM altruists and adversaries; none when no LLM
+    /// worker is one, or before the first step. Read before the year's turn changes the
+    /// schedule (and after a restore, from the snapshot's schedule and resettled step).
+    pub(super) fn planner_state(&self, step: u64) -> Option<Arc<crate::policy::PlannerState>> {
+        let wanted = self.llm.is_some()
+            && self
+                .population
+                .utility_types
+                .iter()
+                .any(|t| *t != UtilityType::Egotistical);
+        let s = self
+            .last_settlement
+            .as_ref()
+            .filter(|_| wanted && step > 0)?;
+        Some(Arc::new(crate::policy::PlannerState {
+            step: step - 1,
+            tax_year: (step - 1) / self.tax_year_length,
+            schedule: self.state.schedule.clone(),
+            incomes: s.incomes.clone(),
+            utilities: s.utilities.clone(),
+            welfare: s.welfare,
+        }))
+    }
 }

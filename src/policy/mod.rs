@@ -9,7 +9,7 @@ pub mod planner;
 pub mod worker;
 
 pub use llm_planner::LlmPlanner;
-pub use llm_worker::LlmWorker;
+pub use llm_worker::{LlmWorker, PlannerState};
 pub use planner::{
     FixedSchedule, HillClimb, PlannerAct, PlannerInput, PlannerPolicy, YearObservation,
 };

@@ -49,6 +49,10 @@ pub struct WorkerView {
     pub rng_key: StreamKey,
     /// The elected leader in office under elected governance; none otherwise.
     pub leader: Option<LeaderNews>,
+    /// What the planner observed at the last step (the nation's incomes, utilities, schedule
+    /// and welfare), shown to LLM altruists and adversaries as the reference shows it; none
+    /// when no worker is one, before the first step, and in a federation (several planners).
+    pub planner_state: Option<std::sync::Arc<crate::policy::llm_worker::PlannerState>>,
 }
 
 /// The elected leader in office, as workers are told of her.
@@ -403,6 +407,7 @@ mod tests {
             welfare: 0.0,
             rng_key: StreamKey::new(1, "worker"),
             leader: None,
+            planner_state: None,
         }
     }
 

@@ -222,6 +222,12 @@ impl WorkerPolicy for LlmWorker {
         let income_at_40 = money(me.skill * 40.0);
         let rates = rates_text(&view.schedule);
         let leader = view.leader.as_ref().map(leader_text);
+        // Altruists and adversaries are scored on the welfare: they see the planner's state.
+        let planner_state = view
+            .planner_state
+            .as_deref()
+            .filter(|_| me.utility_type != UtilityType::Egotistical)
+            .map(planner_state_context);
         let max_hours = me.max_hours;
         let exploit = view.last_step_of_year || view.step * 10 > settings.timesteps * 9;
 
@@ -362,7 +368,8 @@ impl WorkerPolicy for LlmWorker {
                            "earlier_best": earlier_best(&best, shown.first().map(|e| e.step)),
                            "best": best_years(&best),
                            "averages": averages(shown.iter()), "rates": rates, "leader": leader,
-                           "max_hours": hours_text(max_hours), "exploit": exploit}),
+                           "max_hours": hours_text(max_hours), "exploit": exploit,
+                           "planner_state": planner_state}),
                 );
                 match user {
                     Err(e) => fatal = Some(e),
