@@ -52,7 +52,22 @@ pub struct WorkerView {
     /// What the planner observed at the last step (the nation's incomes, utilities, schedule
     /// and welfare), shown to LLM altruists and adversaries as the reference shows it; none
     /// when no worker is one, before the first step, and in a federation (several planners).
-    pub planner_state: Option<std::sync::Arc<crate::policy::llm_worker::PlannerState>>,
+    pub planner_state: Option<std::sync::Arc<PlannerState>>,
+}
+
+/// What the planner observed at one step, from the game's settlement.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlannerState {
+    pub step: u64,
+    pub tax_year: u64,
+    /// The schedule in force at that step.
+    pub schedule: TaxSchedule,
+    /// Every worker's pre-tax income of the step, dollars a year.
+    pub incomes: Vec<f64>,
+    /// Every worker's own utility of the step (dollars a year for the quasi-linear form).
+    pub utilities: Vec<f64>,
+    /// The step's social welfare, as the planner measures it.
+    pub welfare: f64,
 }
 
 /// The elected leader in office, as workers are told of her.

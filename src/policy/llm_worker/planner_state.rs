@@ -5,24 +5,9 @@
 
 use serde_json::{Value, json};
 
-use crate::econ::TaxSchedule;
 use crate::llm::prompts::percent_list;
 use crate::policy::llm_planner::LlmPlanner;
-
-/// What the planner observed at one step, from the game's settlement.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PlannerState {
-    pub step: u64,
-    pub tax_year: u64,
-    /// The schedule in force at that step.
-    pub schedule: TaxSchedule,
-    /// Every worker's pre-tax income of the step, dollars a year.
-    pub incomes: Vec<f64>,
-    /// Every worker's own utility of the step (dollars a year for the quasi-linear form).
-    pub utilities: Vec<f64>,
-    /// The step's social welfare, as the planner measures it.
-    pub welfare: f64,
-}
+pub use crate::policy::worker::PlannerState;
 
 /// The template context of `s` (`planner_state` in `worker_user.j2`).
 pub fn planner_state_context(s: &PlannerState) -> Value {
