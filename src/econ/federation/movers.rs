@@ -94,7 +94,13 @@ pub fn rebates_at(input: &MoverInput, region_of: &[u32]) -> Vec<f64> {
 /// The movers' fixed point: starting from the choices at `last_rebates`, each round the
 /// deciders choose again at the rebates the previous round's choices produce, until the
 /// choices reproduce themselves or [`MOVER_ROUNDS`] have passed (then the last round's choices
-/// stand, and `converged` is false). A region nobody lives in is expected to pay its
+/// stand, and `converged` is false). When the simultaneous rounds cycle (a round brings back
+/// the choices of the round before last, as when a few marginal workers all flip together),
+/// the workers who would change decide one at a time, in id order, each counting her own effect
+/// on the rebates (a pass counts as a round), until none of them moves: each is then in the
+/// region she would choose knowing what her living there does to its rebate (a Nash
+/// equilibrium of the deciders who were still changing; the others already choose as they
+/// would at the rebates everyone's choices produce). A region nobody lives in is expected to pay its
 /// `last_rebates` figure (no resident, no revenue to share).
 pub fn consistent_moves(input: &MoverInput, last_rebates: &[f64]) -> MoverOutcome {
     let faced: Vec<TaxSchedule> = input
@@ -117,6 +123,8 @@ pub fn consistent_moves(input: &MoverInput, last_rebates: &[f64]) -> MoverOutcom
     let deciders = input.deciding.iter().filter(|&&d| d).count().max(1);
     let mut choices = choices_at(input, &faced, last_rebates);
     let mut rebates = expected(&choices);
+    let mut before: Option<Vec<u32>> = None;
+    let mut sequential = false;
     let mut outcome = MoverOutcome {
         region_of: choices.clone(),
         rebates: rebates.clone(),
@@ -126,15 +134,52 @@ pub fn consistent_moves(input: &MoverInput, last_rebates: &[f64]) -> MoverOutcom
     };
     for round in 1..=MOVER_ROUNDS {
         let next = choices_at(input, &faced, &rebates);
-        let changed = next.iter().zip(&choices).filter(|(a, b)| a != b).count();
+        let changing: Vec<usize> = (0..next.len()).filter(|&i| next[i] != choices[i]).collect();
         outcome.rounds = round;
-        outcome.residual = changed as f64 / deciders as f64;
-        if changed == 0 {
+        outcome.residual = changing.len() as f64 / deciders as f64;
+        if changing.is_empty() {
             outcome.converged = true;
             break;
         }
-        choices = next;
-        rebates = expected(&choices);
+        sequential |= before.as_ref() == Some(&next);
+        if sequential {
+            // One worker at a time, each counting her own effect on the rebates: she values
+            // region s at the rebates that hold with her living there (her tax in, or out of,
+            // its revenue; her share of it). A worker who is in her best region so counted
+            // stays: when none of them moves, every decider is where she would choose.
+            let mut moved = false;
+            for i in changing {
+                let values: Vec<f64> = (0..faced.len())
+                    .map(|r| {
+                        let mut trial = choices.clone();
+                        trial[i] = r as u32;
+                        let paid = expected(&trial)[r];
+                        region_utility(input.params, input.skills[i], &faced[r], paid)
+                            + input.amenities[r]
+                    })
+                    .collect();
+                let best = choose_region(
+                    input.region_of[i] as usize,
+                    &values,
+                    &input.tastes[i],
+                    input.taste_scale,
+                    input.moving_cost,
+                ) as u32;
+                if best != choices[i] {
+                    choices[i] = best;
+                    rebates = expected(&choices);
+                    moved = true;
+                }
+            }
+            if !moved {
+                outcome.residual = 0.0;
+                outcome.converged = true;
+                break;
+            }
+        } else {
+            before = Some(std::mem::replace(&mut choices, next));
+            rebates = expected(&choices);
+        }
     }
     outcome.region_of = choices;
     outcome.rebates = rebates;
