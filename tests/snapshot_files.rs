@@ -117,6 +117,9 @@ fn rewrite_payload(path: &Path, edit: impl FnOnce(&[u8]) -> Vec<u8>) {
     std::fs::write(path, out).unwrap();
 }
 
+/// A change to a snapshot's payload.
+type Edit = fn(&[u8]) -> Vec<u8>;
+
 #[test]
 fn a_snapshot_of_another_layout_is_refused_by_name_and_the_log_takes_over() {
     let full = run(&["log.snapshots_keep=1000"]);
@@ -126,7 +129,7 @@ fn a_snapshot_of_another_layout_is_refused_by_name_and_the_log_takes_over() {
     assert_eq!(u32::from(good[32]), STATE_FORMAT);
 
     let log = std::fs::read(full.path().join("run.log")).unwrap();
-    let cases: [(&str, fn(&[u8]) -> Vec<u8>); 2] = [
+    let cases: [(&str, Edit); 2] = [
         // An earlier version's snapshot: the fields alone, no magic or format.
         (
             "it has no snapshot format number, so it is an earlier version's layout",
