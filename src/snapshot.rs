@@ -14,16 +14,27 @@
 //!
 //! Files: `RUN_DIR/snapshots/step-NNNNNNNN.snap`, named by the first step they restore to,
 //! written atomically by [`simulacra_actors::snapshot`]. A run keeps the newest
-//! `log.snapshots_keep` of them, and each holds state that does not grow with the steps played
-//! (the steps' outcomes are read back from the log), so snapshot disk use is bounded.
+//! `log.snapshots_keep` of them that it can read back and that are its own (a damaged, foreign
+//! or stray file is neither counted nor removed), and each holds state that does not grow with
+//! the steps played (the steps' outcomes are read back from the log), so snapshot disk use is
+//! bounded.
+//!
+//! The file's own head (magic, container version, checksum) is
+//! [`simulacra_actors::snapshot`]'s; the payload starts with [`STATE_MAGIC`] and
+//! [`STATE_FORMAT`], the layout of what this crate stores in it, so that a snapshot of a build
+//! with another layout is refused by name instead of failing to decode halfway.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::SystemTime;
 
-use serde::{Deserialize, Serialize};
+use serde::de::{Error as _, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 use simulacra_actors::LogDigest;
-use simulacra_actors::snapshot::read_snapshot;
+use simulacra_actors::snapshot::{SnapshotError, read_snapshot};
 
 use crate::llm::RoleStats;
 use crate::memory::EconomyState;
@@ -31,8 +42,23 @@ use crate::memory::EconomyState;
 /// The folder of a run's snapshots.
 pub const SNAPSHOT_DIR: &str = "snapshots";
 
-/// One snapshot of a run.
+/// The first bytes of every snapshot payload this crate writes (before [`STATE_FORMAT`]).
+pub const STATE_MAGIC: [u8; 8] = *b"SIMSTATE";
+
+/// The layout of a [`RunSnapshot`] payload: its fields, and the [`EconomyState`] and the
+/// policies' memories in it. Bump it with any change that changes their bytes: a snapshot of
+/// another format is then refused by name and the run starts from the log instead.
+/// (Snapshots written before this number existed carry no [`STATE_MAGIC`] and are refused as
+/// an earlier layout.)
+pub const STATE_FORMAT: u32 = 1;
+
+/// How a refusal of a snapshot of another layout begins (see [`RunSnapshot`]'s `Deserialize`).
+const OTHER_LAYOUT: &str = "it was written by another version of simulacra";
+
+/// One snapshot of a run. Its bytes are [`STATE_MAGIC`], [`STATE_FORMAT`], then these fields
+/// in order (bincode); see the `Serialize` and `Deserialize` impls below.
 #[derive(Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct RunSnapshot {
     /// The step the restored run plays first (the first step of a tax year).
     pub next_step: u64,
@@ -51,6 +77,65 @@ pub struct RunSnapshot {
     pub workers: Vec<Vec<u8>>,
     /// The LLM gateway's counts by role, when agents use an LLM.
     pub llm_stats: Option<BTreeMap<String, RoleStats>>,
+}
+
+impl Serialize for RunSnapshot {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Fields<'a>(&'a RunSnapshot);
+        impl Serialize for Fields<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                RunSnapshot::serialize(self.0, s)
+            }
+        }
+        (STATE_MAGIC, STATE_FORMAT, Fields(self)).serialize(s)
+    }
+}
+
+/// Reads the magic and the format first and refuses another layout before reading a field,
+/// with a message saying so (what a decode error of the fields would not).
+impl<'de> Deserialize<'de> for RunSnapshot {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Fields(RunSnapshot);
+        impl<'de> Deserialize<'de> for Fields {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                RunSnapshot::deserialize(d).map(Fields)
+            }
+        }
+        struct Versioned;
+        impl<'de> Visitor<'de> for Versioned {
+            type Value = RunSnapshot;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a simulacra run snapshot")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RunSnapshot, A::Error> {
+                let magic: [u8; 8] = seq
+                    .next_element()?
+                    .ok_or_else(|| A::Error::invalid_length(0, &self))?;
+                if magic != STATE_MAGIC {
+                    return Err(A::Error::custom(format!(
+                        "{OTHER_LAYOUT}: it has no snapshot format number, so it is an earlier \
+                         version's layout (this build reads format {STATE_FORMAT})"
+                    )));
+                }
+                let format: u32 = seq
+                    .next_element()?
+                    .ok_or_else(|| A::Error::invalid_length(1, &self))?;
+                if format != STATE_FORMAT {
+                    return Err(A::Error::custom(format!(
+                        "{OTHER_LAYOUT}: it is in snapshot format {format}, this build reads \
+                         format {STATE_FORMAT}"
+                    )));
+                }
+                let Fields(snapshot) = seq
+                    .next_element()?
+                    .ok_or_else(|| A::Error::invalid_length(2, &self))?;
+                Ok(snapshot)
+            }
+        }
+        d.deserialize_tuple(3, Versioned)
+    }
 }
 
 /// Where and how often a run writes snapshots.
@@ -89,6 +174,7 @@ impl SnapshotPlan {
         match written {
             Ok(bytes) => {
                 tracing::debug!(step, bytes, path = %path.display(), "snapshot written");
+                remember_own(&path, &self.header_sha256);
                 self.prune(snapshot.next_step);
                 true
             }
@@ -106,17 +192,20 @@ impl SnapshotPlan {
 
 impl SnapshotPlan {
     /// Once the snapshot restoring to `newest` is written, removes all but the newest `keep`
-    /// snapshots up to it (later ones, left by an earlier pass of a resumed run, are rewritten
-    /// as the run reaches them). Only files named as snapshots are touched (anything else in the
-    /// folder is the user's); one that cannot be removed is reported.
+    /// snapshots of this run up to it (later ones, left by an earlier pass of a resumed run,
+    /// are rewritten as the run reaches them). Only snapshots this run can use count toward
+    /// `keep` and only they are removed: a file named like one that does not read back (damaged,
+    /// another layout, not a snapshot), belongs to another run or restores to another step
+    /// than its name says is left alone and not counted, so it cannot push a good snapshot
+    /// out. One that cannot be removed is reported.
     fn prune(&self, newest: u64) {
         let Some(run_dir) = self.dir.parent() else {
             return;
         };
-        let older = list(run_dir)
+        let own = list(run_dir)
             .into_iter()
-            .filter(|(step, _)| *step <= newest);
-        for (step, path) in older.skip(self.keep.max(1) as usize) {
+            .filter(|(step, path)| *step <= newest && is_own(*step, path, &self.header_sha256));
+        for (step, path) in own.skip(self.keep.max(1) as usize) {
             if let Err(e) = std::fs::remove_file(&path) {
                 eprintln!(
                     "warning: the old snapshot {} could not be removed ({e})",
@@ -125,8 +214,50 @@ impl SnapshotPlan {
             } else {
                 tracing::debug!(step, path = %path.display(), "old snapshot removed");
             }
+            forget(&path);
         }
     }
+}
+
+/// Snapshot files known to be whole and of a run, by path: (the file's length and modification
+/// time when it was checked, the run's header SHA-256). Those this process wrote or read back
+/// once, so that pruning reads each file once rather than every kept one at every snapshot (at
+/// a million workers a snapshot is 26 MB). A file changed since (another length or time) is
+/// read again.
+static KNOWN_OWN: Mutex<BTreeMap<PathBuf, (u64, SystemTime, String)>> = Mutex::new(BTreeMap::new());
+
+fn stamp(path: &Path) -> Option<(u64, SystemTime)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.len(), meta.modified().ok()?))
+}
+
+fn remember_own(path: &Path, header_sha256: &str) {
+    if let (Some((len, time)), Ok(mut known)) = (stamp(path), KNOWN_OWN.lock()) {
+        known.insert(path.to_path_buf(), (len, time, header_sha256.to_string()));
+    }
+}
+
+fn forget(path: &Path) {
+    if let Ok(mut known) = KNOWN_OWN.lock() {
+        known.remove(path);
+    }
+}
+
+/// Whether the file `path`, named as the snapshot restoring to `step`, is one of the run whose
+/// header hashes to `header_sha256`: it reads back whole (checksum, layout) and says so.
+fn is_own(step: u64, path: &Path, header_sha256: &str) -> bool {
+    let now = stamp(path);
+    if let (Some((len, time)), Ok(known)) = (now, KNOWN_OWN.lock())
+        && known.get(path) == Some(&(len, time, header_sha256.to_string()))
+    {
+        return true;
+    }
+    let own = matches!(read_snapshot::<RunSnapshot>(path),
+        Ok(s) if s.header_sha256 == header_sha256 && s.next_step == step);
+    if own && stamp(path) == now {
+        remember_own(path, header_sha256);
+    }
+    own
 }
 
 pub use crate::memory::{expect_no_memory, from_bytes, to_bytes};
@@ -189,6 +320,15 @@ pub fn newest_usable(
             continue;
         }
         let reason = match read_snapshot::<RunSnapshot>(&path) {
+            Err(SnapshotError::Decode { message, .. }) if message.contains(OTHER_LAYOUT) => {
+                // The refusal without the decoder's framing around it.
+                let why = &message[message.find(OTHER_LAYOUT).unwrap_or(0)..];
+                format!(
+                    "{why}; an older snapshot of this run is used instead, or with none the \
+                     run is re-executed from step 0 (its log is kept and checked, so the result \
+                     is the same, only slower); remove the file to stop this warning"
+                )
+            }
             Err(e) => {
                 // The error names the file already.
                 skipped.push(e.to_string());

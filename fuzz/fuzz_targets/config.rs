@@ -22,10 +22,8 @@ fn check(scenario: &Scenario) {
         toml,
         "the scenario changed on its way through TOML"
     );
-    let _ = scenario.cutoffs();
-    let _ = scenario.elasticities();
-    let _ = scenario.welfare_kind();
-    let _ = scenario.utility_form();
+    // The derived values (cut-offs, utility form, welfare, elasticities, first schedule).
+    let _ = simulacra::resolved::ResolvedScenario::new(scenario.clone());
     let _ = scenario.uses_llm();
     let _ = scenario.llm.base_urls();
 }
@@ -52,9 +50,9 @@ fuzz_target!(|data: &[u8]| {
             base.push('\n');
         }
     }
-    if !sets.is_empty() || !env.is_empty() {
-        if let Ok(s) = Scenario::resolve(&base, &env, &sets) {
-            check(&s);
-        }
+    if (!sets.is_empty() || !env.is_empty())
+        && let Ok(s) = Scenario::resolve(&base, &env, &sets)
+    {
+        check(&s);
     }
 });

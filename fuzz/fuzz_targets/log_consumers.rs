@@ -42,8 +42,8 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
 
-    if let Ok((rows, damaged)) = inspect::game_table(dir) {
-        let _ = inspect::render_table(&rows, damaged.as_deref());
+    if let Ok((rows, _damaged)) = inspect::game_table(dir) {
+        let _ = inspect::render_table(&rows);
         let ends = rows
             .iter()
             .take(DETAIL)

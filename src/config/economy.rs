@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ConfigError, invalid};
+use super::{ConfigError, compact, invalid};
 use crate::econ::Gb2;
 
 /// Either a preset name or explicit bracket lower cut-offs (the first must be 0).
@@ -28,7 +28,10 @@ impl Calibrated {
         match self {
             Calibrated::Value(v) if !(v.is_finite() && *v > 0.0) => Err(invalid(
                 key,
-                format!("must be a positive finite number or \"calibrated\", got {v}"),
+                format!(
+                    "must be a positive finite number or \"calibrated\", got {}",
+                    compact(*v)
+                ),
             )),
             Calibrated::Named(n) if n != "calibrated" => Err(invalid(
                 key,

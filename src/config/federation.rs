@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ConfigError, GovernanceMode, MAX_STEPS, PlannerPolicyName, Scenario, WorkerPolicyName,
+    ConfigError, GovernanceMode, MAX_STEPS, PlannerPolicyName, Scenario, WorkerPolicyName, compact,
     in_range, invalid,
 };
 
@@ -414,15 +414,12 @@ impl Federation {
             if let Some(share) = r.share
                 && !(share.is_finite() && share > 0.0 && share <= 1e6)
             {
-                // 1e308 in full would be a line of 309 digits.
-                let shown = if share.abs() >= 1e15 {
-                    format!("{share:e}")
-                } else {
-                    share.to_string()
-                };
                 return Err(invalid(
                     "federation.region.share",
-                    format!("must be positive, at most 1e6 (shares are normalized), got {shown}"),
+                    format!(
+                        "must be positive, at most 1e6 (shares are normalized), got {}",
+                        compact(share)
+                    ),
                 ));
             }
             in_range(

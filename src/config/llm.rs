@@ -4,7 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ConfigError, MAX_AGENTS, MAX_TOKENS, Scenario, check_base_urls, in_range, invalid};
+use super::{
+    ConfigError, MAX_AGENTS, MAX_TOKENS, Scenario, check_base_urls, compact, in_range, invalid,
+};
 
 /// One or several OpenAI-compatible base URLs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -417,7 +419,7 @@ fn check_role_override(role: &str, o: &RoleOverride) -> Result<(), ConfigError> 
     {
         return Err(invalid(
             key,
-            format!("temperature must be within [0, 2], got {t}"),
+            format!("temperature must be within [0, 2], got {}", compact(t)),
         ));
     }
     if let Some(m) = o.max_tokens
@@ -487,7 +489,10 @@ impl Scenario {
         if !(l.timeout_seconds > 0.0 && l.timeout_seconds <= 3600.0) {
             return Err(invalid(
                 "llm.timeout_seconds",
-                format!("must be positive, at most 3600 (got {})", l.timeout_seconds),
+                format!(
+                    "must be positive, at most 3600 (got {})",
+                    compact(l.timeout_seconds)
+                ),
             ));
         }
         in_range(
@@ -523,7 +528,7 @@ impl Scenario {
                 "llm.eject_seconds",
                 format!(
                     "must be positive, at most 3600 (an ejected endpoint's cool-down; got {})",
-                    l.eject_seconds
+                    compact(l.eject_seconds)
                 ),
             ));
         }
@@ -539,7 +544,7 @@ impl Scenario {
                 "llm.retry_after_cap_seconds",
                 format!(
                     "must be within [0, 3600] (the longest Retry-After waited out; got {})",
-                    l.retry_after_cap_seconds
+                    compact(l.retry_after_cap_seconds)
                 ),
             ));
         }

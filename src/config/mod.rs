@@ -14,7 +14,8 @@
 //! `crate::config::X` whichever file holds it):
 //!
 //! - this file: [`Scenario`], the error type, the shared checks (`invalid`, `in_range`,
-//!   `check_base_urls`), the run-wide limits, and the small sections `[simulation]`,
+//!   which shows a huge or tiny number as `1e300`, not in 301 digits, `check_base_urls`), the
+//!   run-wide limits, and the small sections `[simulation]`,
 //!   `[planner]`, `[log]`, `[baselines]` and `[population]`;
 //! - `load.rs`: resolving a scenario (`load`, `resolve`, `with_endpoint_sets`), the `--set`
 //!   parsing and the TOML round trip;
@@ -98,9 +99,43 @@ pub const MAX_TOKENS: u32 = 131_072;
 pub const MIN_LABOR_EXPONENT: f64 = 1.1;
 pub const MAX_LABOR_EXPONENT: f64 = 10.0;
 
-/// `value` within `lo..=hi`, or an error naming `key`, the range and the value. A NaN is
-/// outside every range.
-fn in_range<T: PartialOrd + std::fmt::Display>(
+/// A floating-point number as a message shows it: as Rust prints it (the shortest digits that
+/// read back to it) when that is short, in exponent form when it is huge or tiny (`1e300`,
+/// `2.5e-9`), which plain notation writes out in hundreds of digits.
+fn compact(x: f64) -> String {
+    if x.is_finite() && x != 0.0 && !(1e-5..1e15).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        x.to_string()
+    }
+}
+
+/// A value a range message shows: integers in full (at most 20 digits), floating-point
+/// numbers [`compact`].
+trait Shown: PartialOrd + Copy {
+    fn shown(self) -> String;
+}
+
+impl Shown for f64 {
+    fn shown(self) -> String {
+        compact(self)
+    }
+}
+
+macro_rules! shown_in_full {
+    ($($t:ty),*) => {$(
+        impl Shown for $t {
+            fn shown(self) -> String {
+                self.to_string()
+            }
+        }
+    )*};
+}
+shown_in_full!(u8, u16, u32, u64, usize, i32, i64);
+
+/// `value` within `lo..=hi`, or an error naming `key`, the range and the value (see
+/// [`Shown`]). A NaN is outside every range.
+fn in_range<T: Shown>(
     key: &'static str,
     value: T,
     lo: T,
@@ -112,7 +147,12 @@ fn in_range<T: PartialOrd + std::fmt::Display>(
     } else {
         Err(invalid(
             key,
-            format!("must be within [{lo}, {hi}]{why}, got {value}"),
+            format!(
+                "must be within [{}, {}]{why}, got {}",
+                lo.shown(),
+                hi.shown(),
+                value.shown()
+            ),
         ))
     }
 }

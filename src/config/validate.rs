@@ -4,7 +4,7 @@
 
 use super::{
     Brackets, ConfigError, MAX_AGENTS, MAX_LABOR_EXPONENT, MAX_STEPS, MIN_LABOR_EXPONENT,
-    PersonaSource, PlannerPolicyName, Scenario, WorkerPolicyName, in_range, invalid,
+    PersonaSource, PlannerPolicyName, Scenario, WorkerPolicyName, compact, in_range, invalid,
 };
 use crate::econ::{BracketPreset, TaxSchedule};
 
@@ -83,7 +83,7 @@ impl Scenario {
                 "economy.max_hours",
                 format!(
                     "must be a positive number of weekly hours, at most 168 (got {})",
-                    e.max_hours
+                    compact(e.max_hours)
                 ),
             ));
         }
@@ -101,7 +101,7 @@ impl Scenario {
         if !(e.crra_eta > 0.0 && e.crra_eta <= 20.0) {
             return Err(invalid(
                 "economy.crra_eta",
-                format!("must be positive, at most 20 (got {})", e.crra_eta),
+                format!("must be positive, at most 20 (got {})", compact(e.crra_eta)),
             ));
         }
         if !(e.welfare_income_floor > 0.0 && e.welfare_income_floor <= 1e6) {
@@ -109,7 +109,7 @@ impl Scenario {
                 "economy.welfare_income_floor",
                 format!(
                     "must be a positive number of dollars, at most 1e6 (got {})",
-                    e.welfare_income_floor
+                    compact(e.welfare_income_floor)
                 ),
             ));
         }
@@ -120,7 +120,11 @@ impl Scenario {
         if !(0.0..=e.max_hours).contains(&w.fixed_hours) {
             return Err(invalid(
                 "workers.fixed_hours",
-                format!("must be within [0, economy.max_hours = {}]", e.max_hours),
+                format!(
+                    "must be within [0, economy.max_hours = {}], got {}",
+                    compact(e.max_hours),
+                    compact(w.fixed_hours)
+                ),
             ));
         }
         for (key, share) in [
@@ -169,7 +173,7 @@ impl Scenario {
                 format!(
                     "must be in [0, 1] (a correlation; the default is {}), got {}",
                     crate::econ::earnings::DEFAULT_PERSONA_WEIGHT,
-                    pw
+                    compact(pw)
                 ),
             ));
         }
@@ -297,6 +301,58 @@ mod tests {
         );
         let err = err_of(&["economy.labor_cost=inf"]);
         assert!(err.contains("finite") && err.contains("inf"), "{err}");
+    }
+
+    #[test]
+    fn numbers_print_compactly_when_huge_or_tiny_and_in_full_otherwise() {
+        for (x, shown) in [
+            (1e300, "1e300"),
+            (-1e300, "-1e300"),
+            (1.5e-7, "1.5e-7"),
+            (f64::MAX, "1.7976931348623157e308"),
+            (f64::MIN_POSITIVE, "2.2250738585072014e-308"),
+            (1e15, "1e15"),
+            (123456789012345.5, "123456789012345.5"),
+            (0.00001, "0.00001"),
+            (1.1, "1.1"),
+            (0.0, "0"),
+            (f64::INFINITY, "inf"),
+            (f64::NAN, "NaN"),
+        ] {
+            assert_eq!(compact(x), shown);
+        }
+        // Integers stay whole: a count is read digit by digit.
+        assert_eq!(
+            crate::config::Shown::shown(2305843009213693952u64),
+            "2305843009213693952"
+        );
+    }
+
+    #[test]
+    fn a_range_message_shows_a_huge_or_tiny_value_compactly() {
+        let err = err_of(&["economy.labor_exponent=1e300"]);
+        assert!(
+            err.contains("must be within [1.1, 10]") && err.ends_with("got 1e300"),
+            "{err}"
+        );
+        let err = err_of(&["economy.labor_exponent=1e-300"]);
+        assert!(err.ends_with("got 1e-300"), "{err}");
+        let err = err_of(&["economy.crra_eta=1e300"]);
+        assert!(err.contains("(got 1e300)"), "{err}");
+        let err = err_of(&["workers.fixed_hours=1e300"]);
+        assert!(
+            err.ends_with("economy.max_hours = 100], got 1e300"),
+            "{err}"
+        );
+        // The hand-written range messages of the other sections too.
+        for (set, shown) in [
+            ("llm.timeout_seconds=1e300", "(got 1e300)"),
+            ("economy.labor_cost=-1e300", "got -1e300"),
+            ("federation.region=[{share=1e308},{share=1}]", "got 1e308"),
+        ] {
+            let err = err_of(&["federation.regions=2", set]);
+            assert!(err.contains(shown), "{set}: {err}");
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{BaseUrls, ConfigError, Scenario, check_base_urls, invalid};
+use super::{BaseUrls, ConfigError, Scenario, check_base_urls, compact, invalid};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -106,7 +106,8 @@ impl Scenario {
                     "workers.models",
                     format!(
                         "the share of {:?} must be within (0, 1], got {}",
-                        m.model, m.share
+                        m.model,
+                        compact(m.share)
                     ),
                 ));
             }
