@@ -341,7 +341,10 @@ fn event(kind: &str, body: Value) -> Value {
 /// `segregation_after`), `region_election` and `region_move` (an election or a planner move
 /// with its `region`) and
 /// `region_outcome` (`region`, `population`, `cutoffs`, `rates`, `revenue`, `rebate`,
-/// `transfer`, `welfare`, `gini`, `mean_hours`, `mean_income`), `llm` (`role`, `agent` (null for the planner), `step`,
+/// `transfer`, `welfare`, `gini`, `mean_hours`, `mean_income`), `mover_expectations` (`step`,
+/// `tax_year`, `deciders`, `rounds`, `residual`, `converged`, `rebates`: the movers' fixed point
+/// under consistent expectations), `location` (`step`, `tax_year`, `welfare`, `regions`: welfare
+/// with location), `llm` (`role`, `agent` (null for the planner), `step`,
 /// `attempt`, `request_sha256`, `model`, `temperature`, `max_tokens`, `messages`, `outcome`),
 /// `endpoint` (`step`, `endpoint`, `base_url`, `change`, `reason`: an LLM endpoint ejected or
 /// returned).
@@ -370,6 +373,9 @@ pub fn export_events_with(run_dir: &Path, path: &Path, partial: bool) -> anyhow:
         if let Some(m) = &s.moves {
             out.push(event("moves", serde_json::to_value(m)?));
         }
+        if let Some(e) = &s.expectations {
+            out.push(event("mover_expectations", serde_json::to_value(e)?));
+        }
         for (region, e) in &s.region_elections {
             let mut v = serde_json::to_value(e)?;
             v["region"] = json!(region);
@@ -382,6 +388,9 @@ pub fn export_events_with(run_dir: &Path, path: &Path, partial: bool) -> anyhow:
         }
         for o in &s.regions {
             out.push(event("region_outcome", serde_json::to_value(o)?));
+        }
+        if let Some(l) = &s.location {
+            out.push(event("location", serde_json::to_value(l)?));
         }
         if let Some(o) = &s.outcome {
             out.push(event("outcome", serde_json::to_value(o)?));

@@ -163,6 +163,18 @@ impl Scenario {
         env: &[(String, String)],
         sets: &[String],
     ) -> Result<Scenario, ConfigError> {
+        let scenario = Self::resolve_parsed(text, env, sets)?;
+        scenario.validate_new_run()?;
+        Ok(scenario)
+    }
+
+    /// [`Scenario::resolve`] without the checks only a new run needs (what reading a log's
+    /// header uses: a run an earlier version wrote stays readable).
+    fn resolve_parsed(
+        text: &str,
+        env: &[(String, String)],
+        sets: &[String],
+    ) -> Result<Scenario, ConfigError> {
         use config::{Config, Environment, File, FileFormat};
         let mut builder = Config::builder().add_source(File::from_str(text, FileFormat::Toml));
         let env_map: std::collections::HashMap<String, String> = env.iter().cloned().collect();
@@ -209,9 +221,10 @@ impl Scenario {
         Self::resolve(&self.to_toml(), &[], sets)
     }
 
-    /// Parses a scenario from TOML text alone (defaults for missing keys).
+    /// Parses a scenario from TOML text alone (defaults for missing keys), as a log's header
+    /// holds it: without the checks only a new run needs, so older runs stay readable.
     pub fn from_toml(text: &str) -> Result<Scenario, ConfigError> {
-        Self::resolve(text, &[], &[])
+        Self::resolve_parsed(text, &[], &[])
     }
 
     /// The scenario as TOML (what the log header stores).
@@ -223,6 +236,23 @@ impl Scenario {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_header_of_an_earlier_version_stays_readable() {
+        // Runs whose tax year outlasts them are refused today, but a log an earlier version
+        // wrote with one must still open (inspect, replay, resume).
+        let sets = [
+            "simulation.timesteps=10".to_string(),
+            "simulation.tax_year_length=25".to_string(),
+        ];
+        let err = Scenario::resolve(DEFAULT_SCENARIO, &[], &sets).unwrap_err();
+        assert!(err.to_string().contains("longer than the run"), "{err}");
+        let mut s = Scenario::resolve(DEFAULT_SCENARIO, &[], &[]).unwrap();
+        s.simulation.timesteps = 10;
+        s.simulation.tax_year_length = 25;
+        let read = Scenario::from_toml(&s.to_toml()).unwrap();
+        assert_eq!(read.simulation.tax_year_length, 25);
+    }
 
     #[test]
     fn sets_override_and_bare_words_are_strings() {

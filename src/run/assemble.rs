@@ -498,14 +498,15 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
             economy.records(),
         );
         let fsync = super::header::fsync_outputs(scenario);
-        let location = match scenario.regions() {
+        let from_log = match scenario.regions() {
             Some(_) => Some(super::regions_table::write_for_run(out_dir, fsync)?),
             None => None,
         };
+        let location = from_log.as_ref().map(|l| l.locations.as_slice());
         write_steps_csv(
             &out_dir.join("steps.csv"),
             economy.records(),
-            location.as_deref(),
+            location,
             fsync,
         )?;
         let governance = governance_summary(scenario, economy.elections(), economy.records());
@@ -539,12 +540,17 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
         let llm_stats = economy.llm().map(|rt| rt.gateway.stats());
         let archetypes = archetype_summary(economy.representatives(), steps_run);
         let halted = economy.halted.clone();
-        let (regions, federation) = super::summary::federation_summary(
+        let (regions, mut federation) = super::summary::federation_summary(
             scenario,
             economy.federation(),
             economy.records(),
-            location.as_deref().unwrap_or_default(),
+            location.unwrap_or_default(),
         );
+        if let (Some(f), Some(l)) = (federation.as_mut(), &from_log)
+            && l.fixed_points.0 > 0
+        {
+            f.mover_fixed_points = Some(l.fixed_points);
+        }
         let snapshots = SnapshotCounts {
             written: economy.snapshots_written,
             failed: economy.snapshots_failed,

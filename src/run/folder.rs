@@ -36,8 +36,19 @@ pub fn holds_run(dir: &Path) -> bool {
     is_file(LOG_FILE) || is_file("summary.json")
 }
 
-/// The refusal of a folder that holds a run, naming it and the way out.
+/// The refusal of a folder that holds a run, naming it and the ways out: a run that did not
+/// finish (a log without a summary: stopped, killed, or failed at its start, as against an LLM
+/// server that was down) is first offered to `resume`.
 pub fn refuse_reuse(dir: &Path, flag: &str) -> anyhow::Error {
+    if !dir.join("summary.json").is_file() {
+        return anyhow::anyhow!(
+            "{} already holds a run that did not finish (a run.log without summary.json): \
+             continue it with `simulacra resume {}`, give another folder, or add {flag} to \
+             replace it (only the files simulacra wrote there are removed)",
+            dir.display(),
+            dir.display()
+        );
+    }
     anyhow::anyhow!(
         "{} already holds a run (run.log or summary.json); give another folder, or add {flag} \
          to replace that run (only the files simulacra wrote there are removed)",
@@ -147,6 +158,21 @@ pub fn prepare_out_dir(dir: &Path, force: bool, flag: &str) -> anyhow::Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unfinished_run_is_offered_to_resume() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(LOG_FILE), b"header").unwrap();
+        let unfinished = refuse_reuse(dir.path(), "--force").to_string();
+        assert!(unfinished.contains("did not finish"), "{unfinished}");
+        assert!(unfinished.contains("simulacra resume"), "{unfinished}");
+        std::fs::write(dir.path().join("summary.json"), b"{}").unwrap();
+        let finished = refuse_reuse(dir.path(), "--force").to_string();
+        assert!(
+            !finished.contains("resume") && finished.contains("--force"),
+            "{finished}"
+        );
+    }
 
     #[test]
     fn snapshot_names_are_told_from_other_files() {

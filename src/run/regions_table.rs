@@ -67,9 +67,15 @@ pub fn row(
     ))
 }
 
-/// Writes `regions.csv` into a finished run's folder from its log, every whole step, and
-/// returns each step's welfare with location (the nation's), in step order.
-pub fn write_for_run(run_dir: &Path, fsync: bool) -> anyhow::Result<Vec<LocationOutcome>> {
+/// What the run's log says beyond its region rows: each step's welfare with location, in step
+/// order, and the movers' fixed points as (years, years converged).
+pub struct FromLog {
+    pub locations: Vec<LocationOutcome>,
+    pub fixed_points: (u64, u64),
+}
+
+/// Writes `regions.csv` into a finished run's folder from its log, every whole step.
+pub fn write_for_run(run_dir: &Path, fsync: bool) -> anyhow::Result<FromLog> {
     let log = RunLog::open(run_dir)?;
     let cutoffs = log.scenario.cutoffs()?;
     let file = crate::outfile::OutFile::create(&run_dir.join(REGIONS_FILE), fsync)?;
@@ -81,9 +87,14 @@ pub fn write_for_run(run_dir: &Path, fsync: bool) -> anyhow::Result<Vec<Location
     let mut pending: Vec<RegionOutcome> = Vec::new();
     let mut location: Option<LocationOutcome> = None;
     let mut locations = Vec::new();
+    let mut fixed_points = (0, 0);
     let damage = log.frames(|frame, _| {
         match frame {
             Frame::Moves(m) => moved = moves_by_region(Some(&m)),
+            Frame::MoverExpectations(e) => {
+                fixed_points.0 += 1;
+                fixed_points.1 += u64::from(e.converged);
+            }
             Frame::RegionOutcome(o) => pending.push(o),
             Frame::Location(l) => location = Some(l),
             Frame::Outcome(_) => {
@@ -103,5 +114,8 @@ pub fn write_for_run(run_dir: &Path, fsync: bool) -> anyhow::Result<Vec<Location
     out.flush()?;
     drop(out);
     file.commit()?;
-    Ok(locations)
+    Ok(FromLog {
+        locations,
+        fixed_points,
+    })
 }

@@ -201,6 +201,10 @@ pub struct FederationSummary {
     /// (beside `swf_final`, which leaves location out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub swf_with_location: Option<f64>,
+    /// Under consistent expectations: (years with moves, years whose movers' fixed point
+    /// converged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mover_fixed_points: Option<(u64, u64)>,
     /// The federal layer: its rates at the end and its revenue per step over the last tax
     /// year (absent without one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -304,6 +308,7 @@ pub fn federation_summary(
         moves_per_year: f.moves.clone(),
         income_segregation: f.segregation,
         swf_with_location: mean_location(&|l| Some(l.welfare)),
+        mover_fixed_points: None,
     };
     (regions, Some(federation))
 }
