@@ -75,9 +75,9 @@ REGIONS: Schema = {
 # Integer fields of the binary's events (src/frames.rs and the structs it logs): read from
 # JSON Lines, pandas makes a field that some events lack a float column; these become Int64.
 EVENT_INTEGERS = frozenset(
-    """agent at_step attempt candidates decisions delegated endpoint exhausted failures
-    fallbacks id leader lost population region requests retries seed step tax_year voter
-    winner""".split()
+    """agent at_step attempt candidates decisions deciders delegated endpoint exhausted
+    failures fallbacks id leader lost population region requests retries rounds seed step
+    tax_year voter winner""".split()
 )
 
 
