@@ -4,8 +4,9 @@
 //! candidates on the same platforms), election by election, by plurality and by instant
 //! runoff (LLM ballots name one candidate, so the offline ballots are cut to their first
 //! choice). The offline voter ranks platforms by her utility at the platform's equilibrium
-//! rebate, which the shipped vote prompt does not state: the equality holds with a template
-//! that states it, and the shipped one is shown to fail it.
+//! rebate, an oracle's forecast the default vote prompt does not state: the equality holds
+//! under `llm.platform_rebates = "shown"` (the documented key that states it), and the default
+//! prompt is shown to fail it.
 
 mod common;
 mod reader;
@@ -138,21 +139,6 @@ fn offline_winner(s: &Scenario, e: &ElectionRecord, rates: &[f64]) -> u64 {
     rule.count(&ids, &ballots, &mut rng).winner
 }
 
-/// The shipped vote template with each platform's equilibrium rebate stated on its line (the
-/// `rebate` the template is given and does not show), in a prompts dir of its own.
-fn rebate_stated() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let line = "{{ c.label }}: {{ c.text }}\n";
-    let shipped = include_str!("../scenarios/prompts/vote.j2");
-    assert!(shipped.contains(line));
-    let template = shipped.replace(
-        line,
-        "{{ c.label }}: {{ c.text }}; at everyone's best hours it pays a rebate of ${{ c.rebate }} per citizen\n",
-    );
-    std::fs::write(dir.path().join("vote.j2"), template).unwrap();
-    dir
-}
-
 /// Every election of a reader run of `sets`, its tax year with the reader's and the offline
 /// rule's winner; no vote or platform fell back.
 fn elections(sets: &[&str]) -> Vec<(u64, u64, u64)> {
@@ -174,30 +160,29 @@ fn elections(sets: &[&str]) -> Vec<(u64, u64, u64)> {
         .collect()
 }
 
-fn with_rebates(dir: &tempfile::TempDir, rule: &str) -> Vec<(u64, u64, u64)> {
-    let prompts = format!("llm.prompts_dir={:?}", dir.path().to_str().unwrap());
+/// Under `llm.platform_rebates = "shown"`, the documented oracle key: each candidate's line
+/// states the rebate her platform pays at everyone's best hours.
+fn with_rebates(rule: &str) -> Vec<(u64, u64, u64)> {
     let rule = format!("governance.rule=\"{rule}\"");
-    elections(&[prompts.as_str(), rule.as_str()])
+    elections(&["llm.platform_rebates=\"shown\"", rule.as_str()])
 }
 
 #[test]
 fn reader_voters_told_each_platforms_rebate_elect_the_offline_plurality_winner() {
-    let dir = rebate_stated();
-    for (year, got, want) in with_rebates(&dir, "plurality") {
+    for (year, got, want) in with_rebates("plurality") {
         assert_eq!(got, want, "tax year {year}");
     }
 }
 
 #[test]
 fn reader_voters_told_each_platforms_rebate_elect_the_offline_instant_runoff_winner() {
-    let dir = rebate_stated();
-    for (year, got, want) in with_rebates(&dir, "instant-runoff") {
+    for (year, got, want) in with_rebates("instant-runoff") {
         assert_eq!(got, want, "tax year {year}");
     }
 }
 
 #[test]
-fn the_shipped_vote_prompt_lacks_the_rebate_a_platform_pays_and_the_guard_sees_it() {
+fn the_default_vote_prompt_lacks_the_rebate_a_platform_pays_and_the_guard_sees_it() {
     // Without each platform's rebate a voter can only guess what the revenue returns (the
     // reader: her own rebate, moving as her tax does); the offline voter knows it, and at
     // least one election goes another way.

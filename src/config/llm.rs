@@ -72,6 +72,11 @@ pub struct LlmConfig {
     /// default) or only what it is made of. Written into the log's header only when withheld.
     #[serde(skip_serializing_if = "UtilityFormula::is_shown")]
     pub utility_formula: UtilityFormula,
+    /// Whether an LLM voter is told the rebate each platform would pay at its equilibrium
+    /// (every worker at her exact best response: an oracle's forecast, the figure an offline
+    /// voter ranks by) or not. Written into the log's header only when shown.
+    #[serde(skip_serializing_if = "PlatformRebates::is_withheld")]
+    pub platform_rebates: PlatformRebates,
     /// Tax years shown to the planner.
     pub planner_history: usize,
     /// A folder whose `*.j2` files replace the built-in prompt templates of the same name.
@@ -141,6 +146,24 @@ impl UtilityFormula {
     }
 }
 
+/// What an LLM voter is told of the rebate a platform would pay (`llm.platform_rebates`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlatformRebates {
+    /// Not told: she judges a platform by its rates and her own history.
+    #[default]
+    Withheld,
+    /// Told, to the cent: the rebate per citizen at the platform's equilibrium, computed from
+    /// every worker's exact best response. An oracle the reference does not give.
+    Shown,
+}
+
+impl PlatformRebates {
+    fn is_withheld(&self) -> bool {
+        *self == PlatformRebates::Withheld
+    }
+}
+
 /// The LLM roles that can have settings of their own (`[llm.ROLE]`).
 pub const LLM_ROLES: [&str; 8] = [
     "worker",
@@ -202,6 +225,7 @@ impl Default for LlmConfig {
             history_window: 50,
             best_k: 5,
             utility_formula: UtilityFormula::Shown,
+            platform_rebates: PlatformRebates::Withheld,
             planner_history: 20,
             prompts_dir: String::new(),
             log_prompts: true,

@@ -49,8 +49,8 @@ pub use governance::{
 };
 pub use llm::{
     BaseUrls, DEFAULT_EJECT_AFTER, DEFAULT_EJECT_SECONDS, DEFAULT_MAX_FALLBACK_SHARE,
-    DEFAULT_RETRY_AFTER_CAP, LLM_ENDPOINT_KEYS, LLM_ROLES, LlmConfig, LlmEndpoint, ResponseFormat,
-    RoleOverride, UtilityFormula, role_table,
+    DEFAULT_RETRY_AFTER_CAP, LLM_ENDPOINT_KEYS, LLM_ROLES, LlmConfig, LlmEndpoint, PlatformRebates,
+    ResponseFormat, RoleOverride, UtilityFormula, role_table,
 };
 pub use load::{parse_set, set_value_to_toml};
 pub use workers::{PersonaSource, WorkerModel, WorkerPolicyName, Workers};

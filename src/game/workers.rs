@@ -70,6 +70,8 @@ pub(super) fn worker_factory(
             welfare: scenario.world.welfare,
             rebate_text: scenario.regions().map(worker_rebate_text),
             utility_formula: scenario.llm.utility_formula,
+            platform_rebates_shown: scenario.llm.platform_rebates
+                == crate::config::PlatformRebates::Shown,
         })
     });
     Arc::new(move |id| {

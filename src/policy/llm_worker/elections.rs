@@ -153,11 +153,11 @@ impl LlmWorker {
                     } else {
                         "no platform".to_string()
                     },
-                    // Not shown by the shipped template: the rebate per worker of the
-                    // platform's equilibrium (every worker at her best response), the fact an
-                    // offline voter ranks by. A custom template that states it hands the model
-                    // an oracle's forecast (`docs/prompts.md`).
-                    "rebate": format!("{:.2}", e.book[c.option].rebate),
+                    // The rebate per worker of the platform's equilibrium (every worker at
+                    // her best response), the fact an offline voter ranks by: an oracle's
+                    // forecast, stated only under `llm.platform_rebates = "shown"`.
+                    "rebate": self.settings.platform_rebates_shown
+                        .then(|| format!("{:.2}", e.book[c.option].rebate)),
                 })
             })
             .collect();

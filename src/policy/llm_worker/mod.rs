@@ -64,6 +64,9 @@ pub struct LlmWorkerSettings {
     pub rebate_text: Option<String>,
     /// Whether `worker_system` states her utility's formula with its numbers.
     pub utility_formula: UtilityFormula,
+    /// Whether the vote question states each platform's equilibrium rebate (an oracle,
+    /// `llm.platform_rebates = "shown"`).
+    pub platform_rebates_shown: bool,
 }
 
 impl LlmWorkerSettings {
