@@ -12,7 +12,7 @@ mod reader;
 use reader::server::Reader;
 use simulacra::config::Scenario;
 use simulacra::econ::TaxSchedule;
-use simulacra::econ::federation::{assign_regions, choose_region, region_utility};
+use simulacra::econ::federation::{assign_regions, choose_region, combine, region_utility};
 use simulacra::frames::{Frame, RegionOutcome};
 use simulacra::population::Population;
 use simulacra::resolved::ResolvedScenario;
@@ -22,8 +22,9 @@ use simulacra_actors::LogReader;
 /// One tax year's moves: (worker, from, to).
 type Moves = Vec<(u64, u32, u32)>;
 
-/// A tax year with moves: the regions' last outcomes before them, and the moves.
-type Year = (Vec<RegionOutcome>, Moves);
+/// A tax year with moves: the regions' last outcomes before them, the federal layer's rebate
+/// per worker at that step (0 without one), and the moves.
+type Year = (Vec<RegionOutcome>, f64, Moves);
 
 /// federation-llm, shortened, with `sets`, answered by the reader: its scenario, summary, and
 /// for every tax year with moves, the regions' last outcomes before them and the moves.
@@ -51,6 +52,7 @@ fn run(sets: &[&str]) -> (Scenario, Summary, Vec<Year>) {
     let mut log = LogReader::open(&tmp.path().join("run.log")).unwrap();
     let k = s.federation.as_ref().unwrap().regions;
     let mut last: Vec<Option<RegionOutcome>> = vec![None; k];
+    let mut federal_rebate = 0.0;
     let mut years = Vec::new();
     for (_, f) in log.read_all::<Frame>().0 {
         match f {
@@ -58,10 +60,17 @@ fn run(sets: &[&str]) -> (Scenario, Summary, Vec<Year>) {
                 let r = o.region as usize;
                 last[r] = Some(o);
             }
+            // The nation's revenue is the regions' and the federal layer's; the federal
+            // revenue is rebated equally to every worker (equalization "none").
+            Frame::Outcome(o) => {
+                let own: f64 = last.iter().flatten().map(|r| r.revenue).sum();
+                federal_rebate = (o.revenue - own) / s.simulation.num_agents as f64;
+            }
             Frame::Moves(m) => years.push((
                 last.iter()
                     .map(|o| o.clone().expect("a year was played"))
                     .collect(),
+                federal_rebate,
                 m.moves,
             )),
             _ => {}
@@ -92,15 +101,24 @@ fn moves(sets: &[&str]) -> Vec<(Moves, Moves)> {
         "every move answered"
     );
     assert_eq!(years.len(), 3);
-    let mut region_of = assign_regions(&s.federation.as_ref().unwrap().shares(), n);
+    let f = s.federation.as_ref().unwrap();
+    let mut region_of = assign_regions(&f.shares(), n);
+    // A fixed federal layer's schedule, on top of every region's (none: no federal layer).
+    let federal = (!f.federal_rates.is_empty())
+        .then(|| TaxSchedule::new(resolved.cutoffs.clone(), f.federal_rates.clone()).unwrap());
     let mut out = Vec::new();
-    for (outcomes, moves) in &years {
+    for (outcomes, federal_rebate, moves) in &years {
         let values = |id: usize| -> Vec<f64> {
             outcomes
                 .iter()
                 .map(|o| {
-                    let schedule = TaxSchedule::new(o.cutoffs.clone(), o.rates.clone()).unwrap();
-                    region_utility(&resolved.world, population.skills[id], &schedule, o.rebate)
+                    let own = TaxSchedule::new(o.cutoffs.clone(), o.rates.clone()).unwrap();
+                    let schedule = match &federal {
+                        Some(fed) => combine(&own, fed),
+                        None => own,
+                    };
+                    let rebate = o.rebate + federal_rebate;
+                    region_utility(&resolved.world, population.skills[id], &schedule, rebate)
                 })
                 .collect()
         };
@@ -140,4 +158,19 @@ fn a_move_prompt_that_hides_the_rebates_fails_the_guard() {
     let prompts = format!("llm.prompts_dir={:?}", dir.path().to_str().unwrap());
     let years = moves(&[prompts.as_str()]);
     assert!(years.iter().any(|(got, want)| got != want), "{years:?}");
+}
+
+#[test]
+fn reader_movers_under_a_federal_layer_choose_what_the_offline_rule_chooses() {
+    // A fixed federal layer of 10 % in every bracket: the move prompt states each region's
+    // rates and rebate with the federal ones included, and the reader must move as the
+    // offline rule does on the combined schedule and the region's plus the federal rebate.
+    let years = moves(&[
+        "federation.federal_planner=\"fixed\"",
+        "federation.federal_rates=[0.1, 0.1, 0.1]",
+    ]);
+    for (year, (got, want)) in years.iter().enumerate() {
+        assert_eq!(got, want, "moves of tax year {}", year + 1);
+    }
+    assert!(years.iter().any(|(got, _)| !got.is_empty()));
 }
