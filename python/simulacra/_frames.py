@@ -45,7 +45,7 @@ def check(backend: str) -> str:
 # "int?" is an integer column that may be empty (pandas' nullable Int64).
 Schema = Mapping[str, str]
 
-# elections.csv, as src/run/summary.rs (write_elections_csv) writes its header; liquid
+# elections.csv, as src/run/tables.rs (write_elections_csv) writes its header; liquid
 # elections add largest_weight, weight_gini, delegated, lost.
 ELECTIONS: Schema = {
     "tax_year": "int",

@@ -15,9 +15,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _elections_header() -> list[str]:
-    """The header src/run/summary.rs writes (without the liquid columns, or a federation's
+    """The header src/run/tables.rs writes (without the liquid columns, or a federation's
     region column)."""
-    src = (REPO / "src" / "run" / "summary.rs").read_text()
+    src = (REPO / "src" / "run" / "tables.rs").read_text()
     start = src.index('"tax_year,step,rule,winner')
     return src[start + 1 : src.index('"', start + 1)].split(",")
 

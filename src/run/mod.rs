@@ -22,6 +22,7 @@ pub mod interrupt;
 pub mod regions_table;
 pub mod replay;
 pub mod summary;
+pub mod tables;
 
 use std::path::{Path, PathBuf};
 

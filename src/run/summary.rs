@@ -1,8 +1,7 @@
 //! What a run reports: `summary.json` (the main game, the baselines, the comparison,
-//! governance, deciles, archetypes), and the `steps.csv` and `elections.csv` tables.
+//! governance, deciles, archetypes, a federation's regions); its tables are in `tables.rs`.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -12,6 +11,9 @@ use crate::econ::TaxSchedule;
 use crate::frames::StepOutcome;
 use crate::llm::LlmStats;
 use crate::population::Population;
+
+use super::tables::year_welfare;
+pub use super::tables::{write_elections_csv, write_steps_csv};
 
 /// Summary metrics of one game (the main run or a baseline).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -391,16 +393,6 @@ fn elections_summary(
     }
 }
 
-/// Mean welfare over the steps of tax year `year`.
-fn year_welfare(records: &[StepOutcome], year: u64) -> f64 {
-    let w: Vec<f64> = records
-        .iter()
-        .filter(|r| r.tax_year == year)
-        .map(|r| r.welfare)
-        .collect();
-    w.iter().sum::<f64>() / w.len().max(1) as f64
-}
-
 /// One model's workers at the last step of a mixed population.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModelOutcome {
@@ -469,89 +461,6 @@ pub(super) fn decile_welfare(population: &Population, utilities: &[f64]) -> Deci
         bottom: mean_of(0, n.div_ceil(10)),
         median: mean_of(n * 45 / 100, n * 55 / 100),
     }
-}
-
-/// `elections.csv`: one row per election. In a federation (some row has a place) a `region`
-/// column says where each was held: a region's number, or "federal".
-pub fn write_elections_csv(
-    path: &Path,
-    rows: &[(Option<String>, &crate::memory::ElectionRow)],
-    records: &[StepOutcome],
-    population: &Population,
-    fsync: bool,
-) -> anyhow::Result<()> {
-    // The winner's income decile (1 = poorest) by census income.
-    let n = population.len();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| {
-        population.census_incomes[a]
-            .total_cmp(&population.census_incomes[b])
-            .then(a.cmp(&b))
-    });
-    let mut rank = vec![0usize; n];
-    for (r, &i) in order.iter().enumerate() {
-        rank[i] = r;
-    }
-    let file = crate::outfile::OutFile::create(path, fsync)?;
-    let mut out = std::io::BufWriter::new(file.file());
-    // Liquid elections add their weights' columns (only then, so other tables keep theirs).
-    let liquid = rows.iter().any(|(_, r)| r.liquid.is_some());
-    let placed = rows.iter().any(|(place, _)| place.is_some());
-    let columns = "tax_year,step,rule,winner,winner_income_decile,margin,turnout,candidates,ballots,exhausted,tie_broken,welfare";
-    writeln!(
-        out,
-        "{}{}",
-        if placed {
-            columns.replacen("step,", "step,region,", 1)
-        } else {
-            columns.to_string()
-        },
-        if liquid {
-            ",largest_weight,weight_gini,delegated,lost"
-        } else {
-            ""
-        }
-    )?;
-    for (place, r) in rows {
-        let decile = if r.rule == "referendum" || (r.winner as usize) >= n {
-            String::new()
-        } else {
-            (rank[r.winner as usize] * 10 / n + 1).to_string()
-        };
-        write!(
-            out,
-            "{},{},{}{},{},{},{},{},{},{},{},{},{}",
-            r.tax_year,
-            r.step,
-            if placed {
-                format!("{},", place.as_deref().unwrap_or(""))
-            } else {
-                String::new()
-            },
-            r.rule,
-            r.winner,
-            decile,
-            r.margin,
-            r.turnout,
-            r.candidates,
-            r.ballots,
-            r.exhausted,
-            r.tie_broken,
-            year_welfare(records, r.tax_year)
-        )?;
-        match (&r.liquid, liquid) {
-            (Some(m), _) => writeln!(
-                out,
-                ",{},{},{},{}",
-                m.largest_weight, m.weight_gini, m.delegated, m.lost
-            )?,
-            (None, true) => writeln!(out, ",,,,")?,
-            (None, false) => writeln!(out)?,
-        }
-    }
-    out.flush()?;
-    drop(out);
-    file.commit()
 }
 
 /// What archetype mode saved.
@@ -649,56 +558,4 @@ pub(super) fn archetype_summary(rep: Option<&[u32]>, steps_run: u64) -> Option<A
         followers,
         decisions_shared: followers as u64 * steps_run,
     })
-}
-
-/// `steps.csv`: one row per timestep; a federation's adds `welfare_with_location` (the
-/// nation's, from `location`, one per step).
-pub fn write_steps_csv(
-    path: &Path,
-    records: &[StepOutcome],
-    location: Option<&[crate::frames::LocationOutcome]>,
-    fsync: bool,
-) -> anyhow::Result<()> {
-    let k = records.iter().map(|r| r.rates.len()).max().unwrap_or(0);
-    let file = crate::outfile::OutFile::create(path, fsync)?;
-    let mut out = std::io::BufWriter::new(file.file());
-    let rate_cols: Vec<String> = (0..k).map(|j| format!("rate_{j}")).collect();
-    writeln!(
-        out,
-        "step,tax_year,{},revenue,rebate,welfare,gini,mean_hours,mean_income,mean_utility{}",
-        rate_cols.join(","),
-        if location.is_some() {
-            ",welfare_with_location"
-        } else {
-            ""
-        }
-    )?;
-    for r in records {
-        // The location series is in step order, as the records are.
-        let with_location = location.map(|l| {
-            l.binary_search_by_key(&r.step, |x| x.step)
-                .map_or(",".to_string(), |i| format!(",{}", l[i].welfare))
-        });
-        let rates: Vec<String> = (0..k)
-            .map(|j| r.rates.get(j).map_or(String::new(), |x| x.to_string()))
-            .collect();
-        writeln!(
-            out,
-            "{},{},{},{},{},{},{},{},{},{}{}",
-            r.step,
-            r.tax_year,
-            rates.join(","),
-            r.revenue,
-            r.rebate,
-            r.welfare,
-            r.gini,
-            r.mean_hours,
-            r.mean_income,
-            r.mean_utility,
-            with_location.unwrap_or_default()
-        )?;
-    }
-    out.flush()?;
-    drop(out);
-    file.commit()
 }
