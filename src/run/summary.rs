@@ -515,7 +515,20 @@ pub(super) fn compare(planner: &GameSummary, b: &BaselineSummaries) -> Option<Ba
     let saez = b.saez.as_ref()?;
     let pct = |x: f64, base: f64| 100.0 * (x - base) / base.abs().max(f64::MIN_POSITIVE);
     let against = |name: &str, base: f64| {
-        let d = pct(planner.swf, base);
+        let x = planner.swf;
+        // A percentage of a welfare near zero, or of the other sign, says nothing (a planner
+        // "beating Saez by 1191130.73%"): then the difference is given in welfare units, and
+        // why.
+        if x != base && (base * x <= 0.0 || base.abs() < 0.01 * x.abs()) {
+            let d = x - base;
+            return format!(
+                "{} {name} by {:.4} (not a percentage: {name}'s welfare, {base:.4}, is under a \
+                 hundredth of this one or of the other sign)",
+                if d > 0.0 { "beats" } else { "trails" },
+                d.abs()
+            );
+        }
+        let d = pct(x, base);
         if d > 0.0 {
             format!("beats {name} by {d:.2}%")
         } else if d < 0.0 {
@@ -558,4 +571,60 @@ pub(super) fn archetype_summary(rep: Option<&[u32]>, steps_run: u64) -> Option<A
         followers,
         decisions_shared: followers as u64 * steps_run,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn game(planner: &str, swf: f64) -> GameSummary {
+        GameSummary {
+            planner: planner.into(),
+            worker_policy: WorkerPolicyName::Rational,
+            workers: "rational".into(),
+            swf,
+            cutoffs: vec![0.0],
+            rates: vec![0.5],
+            mean_hours: 40.0,
+            gini: 0.3,
+            revenue: 1.0,
+            productivity: 1.0,
+            equality_x_productivity: 1.0,
+        }
+    }
+
+    fn verdict(planner: f64, saez: f64, us: f64) -> String {
+        let b = BaselineSummaries {
+            us_federal: Some(game("us-federal", us)),
+            saez: Some(game("saez", saez)),
+            llm: None,
+        };
+        compare(&game("hill-climb", planner), &b).unwrap().verdict
+    }
+
+    #[test]
+    fn a_comparison_is_a_percentage_only_where_one_means_something() {
+        // (110 - 100) / 100 and (110 - 120) / 120.
+        assert_eq!(
+            verdict(110.0, 100.0, 120.0),
+            "the hill-climb planner beats Saez by 10.00% and trails the 2024 US schedule by \
+             8.33% on welfare"
+        );
+        // Saez's welfare near zero: 1190900 % of it would say nothing.
+        let v = verdict(119.1, 0.01, 100.0);
+        assert!(
+            v.contains(
+                "beats Saez by 119.0900 (not a percentage: Saez's welfare, 0.0100, is under a \
+                 hundredth of this one or of the other sign)"
+            ),
+            "{v}"
+        );
+        assert!(v.contains("beats the 2024 US schedule by 19.10%"), "{v}");
+        // Of the other sign.
+        let v = verdict(-5.0, 20.0, 20.0);
+        assert!(
+            v.contains("trails Saez by 25.0000 (not a percentage"),
+            "{v}"
+        );
+    }
 }
