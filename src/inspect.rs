@@ -521,7 +521,9 @@ pub fn render_round(d: &RoundDetail) -> String {
                 "planner ({}) saw welfare {} and moved {:?} points from {}%\n",
                 m.policy,
                 m.observed_welfare
-                    .map_or("none yet".to_string(), |w| format!("{w:.4}")),
+                    .map_or("none (no tax year before this one)".to_string(), |w| {
+                        format!("{w:.4}")
+                    }),
                 m.deltas_points,
                 pct(&m.previous_rates)
             );

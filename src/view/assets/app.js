@@ -302,7 +302,7 @@
     let html = `<dl class="kv">
       <dt>leader</dt><dd id="move-leader">${leader}</dd>
       <dt>policy</dt><dd>${esc(m.policy)}</dd>
-      <dt>saw welfare</dt><dd>${m.observed_welfare === null ? "none yet" : fix(m.observed_welfare, 4)}</dd>
+      <dt>saw welfare</dt><dd>${m.observed_welfare === null ? "none (no tax year before this one)" : fix(m.observed_welfare, 4)}</dd>
       <dt>previous rates</dt><dd>${pct(m.previous_rates)} %</dd>
       <dt>moved</dt><dd>${deltas}</dd>
       <dt>new rates</dt><dd>${pct(m.rates)} %</dd>
