@@ -314,17 +314,30 @@ fn a_failing_endpoint_is_ejected_then_returns_after_a_probe() {
         .into_iter()
         .map(|e| (e.endpoint, e.change))
         .collect();
+    // Ejected, then back: requests it had already failed before its return can still come in
+    // after it (they were in flight, and how many depends on the machine's pace), and may eject
+    // it once more, so the events are one or more ejected/returned pairs, each return after a
+    // probe, ending with it back in the pool.
+    assert!(!changes.is_empty() && changes.len() % 2 == 0, "{changes:?}");
+    for pair in changes.chunks(2) {
+        assert_eq!(
+            pair,
+            [(1, "ejected".to_string()), (1, "returned".to_string())],
+            "{changes:?}"
+        );
+    }
+    let cycles = (changes.len() / 2) as u64;
     assert_eq!(
-        changes,
-        vec![(1, "ejected".to_string()), (1, "returned".to_string())]
+        b.state.probes.load(Ordering::SeqCst) as u64,
+        1 + cycles,
+        "one probe at start and one per return"
     );
-    assert_eq!(b.state.probes.load(Ordering::SeqCst), 2);
     let served_after = llm.endpoints[1].requests - llm.endpoints[1].failures;
     assert!(
         served_after > 0,
         "it served again after its return: {llm:?}"
     );
-    assert_eq!(llm.endpoints[1].ejections, 1);
+    assert_eq!(llm.endpoints[1].ejections, cycles);
     drop((a, b));
     assert_replays(tmp.path());
 }
