@@ -318,7 +318,10 @@ fn a_failing_endpoint_is_ejected_then_returns_after_a_probe() {
     // after it (they were in flight, and how many depends on the machine's pace), and may eject
     // it once more, so the events are one or more ejected/returned pairs, each return after a
     // probe, ending with it back in the pool.
-    assert!(!changes.is_empty() && changes.len() % 2 == 0, "{changes:?}");
+    assert!(
+        !changes.is_empty() && changes.len().is_multiple_of(2),
+        "{changes:?}"
+    );
     for pair in changes.chunks(2) {
         assert_eq!(
             pair,
