@@ -605,9 +605,17 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
                 let (economy, _, _, _) =
                     play(economy, sink, 0..base.simulation.timesteps, None).await?;
                 if economy.halted.as_deref() == Some(interrupt::REASON) {
-                    // The run's log is whole; its resume plays the baselines.
+                    // The run's log is whole; its resume plays the baselines and writes the
+                    // tables. Those written above go: an interrupted run is no result.
                     economy.stop();
-                    return Err(interrupt::Interrupted::new(steps_run, out_dir).into());
+                    for table in [
+                        "steps.csv",
+                        "elections.csv",
+                        super::regions_table::REGIONS_FILE,
+                    ] {
+                        let _ = std::fs::remove_file(out_dir.join(table));
+                    }
+                    return Err(interrupt::Interrupted::in_baselines(steps_run, out_dir).into());
                 }
                 if let Some(reason) = &economy.halted {
                     eprintln!("warning: the {name} baseline stopped early: {reason}");

@@ -78,6 +78,8 @@ pub struct Interrupted {
     pub steps: u64,
     /// The run folder.
     pub dir: PathBuf,
+    /// True when every step had been played and the signal came while the baselines were.
+    pub in_baselines: bool,
 }
 
 impl Interrupted {
@@ -85,12 +87,31 @@ impl Interrupted {
         Interrupted {
             steps,
             dir: dir.to_path_buf(),
+            in_baselines: false,
+        }
+    }
+
+    /// A run whose `steps` were all played, stopped while its baselines were.
+    pub fn in_baselines(steps: u64, dir: &Path) -> Self {
+        Interrupted {
+            in_baselines: true,
+            ..Interrupted::new(steps, dir)
         }
     }
 }
 
 impl std::fmt::Display for Interrupted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.in_baselines {
+            return write!(
+                f,
+                "interrupted while the baselines were played, after all {} of the run's steps; \
+                 continue with `simulacra resume {}` (it plays the baselines and writes the \
+                 tables)",
+                self.steps,
+                self.dir.display()
+            );
+        }
         write!(
             f,
             "interrupted at step {}; continue with `simulacra resume {}`",
