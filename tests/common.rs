@@ -117,5 +117,6 @@ pub fn assert_replays(dir: &Path) {
         ReplayVerdict::Identical { .. } => {}
         ReplayVerdict::Differs(d) => panic!("replay differs: {d}"),
         ReplayVerdict::Failed(why) => panic!("replay failed: {why}"),
+        ReplayVerdict::Unfinished { steps, .. } => panic!("unfinished at step {steps}"),
     }
 }

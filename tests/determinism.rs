@@ -68,6 +68,7 @@ fn replay_verifies_and_catches_tampering() {
         ReplayVerdict::Identical { frames } => assert!(frames > 120 * 3),
         ReplayVerdict::Differs(d) => panic!("an untouched run must replay identically: {d}"),
         ReplayVerdict::Failed(why) => panic!("an untouched run must replay: {why}"),
+        ReplayVerdict::Unfinished { steps, .. } => panic!("a finished run, not at {steps}"),
     }
 
     // Rewrite one logged hours value (with a valid checksum) so the log is well-formed but
@@ -105,5 +106,48 @@ fn replay_verifies_and_catches_tampering() {
         ReplayVerdict::Differs(d) => panic!("expected the tampered frame to differ, got {d}"),
         ReplayVerdict::Identical { .. } => panic!("a tampered log must not verify"),
         ReplayVerdict::Failed(why) => panic!("expected a frame difference, got {why}"),
+        ReplayVerdict::Unfinished { steps, .. } => {
+            panic!("a tampered log, not unfinished at {steps}")
+        }
+    }
+}
+
+#[test]
+fn an_unfinished_run_replays_as_unfinished_not_as_damaged() {
+    // What a Ctrl-C leaves (the log ends on a whole step) and what a kill leaves (then part of
+    // a step): every frame matches, and the verdict says the run is unfinished and how many
+    // frames of a step it did not finish follow.
+    let tmp = tempfile::tempdir().unwrap();
+    let s = common::scenario(&SMALL);
+    run_scenario(&s, tmp.path(), None).unwrap();
+    let path = tmp.path().join("run.log");
+    let full = std::fs::read(&path).unwrap();
+    // The frame ends: those of step 30's outcome and of the frames after it.
+    let mut ends: Vec<(bool, u64)> = Vec::new();
+    simulacra::runlog::RunLog::open(tmp.path())
+        .unwrap()
+        .frames(|frame, end| {
+            let outcome_30 = matches!(&frame, simulacra::frames::Frame::Outcome(o) if o.step == 29);
+            ends.push((outcome_30, end));
+            Ok(())
+        })
+        .unwrap();
+    let at = ends.iter().position(|(o, _)| *o).unwrap();
+    for (cut, torn) in [(ends[at].1, 0u64), (ends[at + 3].1, 3)] {
+        std::fs::write(&path, &full[..cut as usize]).unwrap();
+        match verify_replay(tmp.path()).unwrap() {
+            ReplayVerdict::Unfinished {
+                frames,
+                steps,
+                timesteps,
+                torn_frames,
+            } => {
+                assert_eq!((steps, timesteps, torn_frames), (30, 120, torn));
+                assert_eq!(frames, at as u64 + 1 + torn);
+            }
+            ReplayVerdict::Differs(d) => panic!("cut at {cut}: {d}"),
+            ReplayVerdict::Identical { .. } => panic!("cut at {cut}: identical"),
+            ReplayVerdict::Failed(why) => panic!("cut at {cut}: {why}"),
+        }
     }
 }

@@ -39,6 +39,7 @@ fn democratic_runs_are_deterministic_logged_and_replay() {
         ReplayVerdict::Identical { .. } => {}
         ReplayVerdict::Differs(d) => panic!("{d}"),
         ReplayVerdict::Failed(f) => panic!("{f}"),
+        ReplayVerdict::Unfinished { steps, .. } => panic!("unfinished at step {steps}"),
     }
     // The round view shows the election.
     let round = simulacra::inspect::round_detail(a.path(), 2).unwrap();
@@ -109,6 +110,7 @@ fn verify(dir: &std::path::Path) {
         ReplayVerdict::Identical { .. } => {}
         ReplayVerdict::Differs(d) => panic!("{d}"),
         ReplayVerdict::Failed(f) => panic!("{f}"),
+        ReplayVerdict::Unfinished { steps, .. } => panic!("unfinished at step {steps}"),
     }
 }
 

@@ -403,6 +403,7 @@ fn a_replay_whose_request_differs_names_the_step_and_agent() {
         }
         ReplayVerdict::Differs(d) => panic!("expected a request mismatch, got {d}"),
         ReplayVerdict::Identical { .. } => panic!("a changed prompt must not replay"),
+        ReplayVerdict::Unfinished { steps, .. } => panic!("unfinished at step {steps}"),
     }
 }
 

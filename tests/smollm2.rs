@@ -126,5 +126,6 @@ fn a_tiny_run_against_smollm2_plays_and_replays() {
         ReplayVerdict::Identical { frames } => println!("replay: identical ({frames} frames)"),
         ReplayVerdict::Differs(d) => panic!("replay differs: {d}"),
         ReplayVerdict::Failed(why) => panic!("replay failed: {why}"),
+        ReplayVerdict::Unfinished { steps, .. } => panic!("unfinished at step {steps}"),
     }
 }

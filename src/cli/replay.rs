@@ -1,5 +1,6 @@
 //! `simulacra replay [--verify]`: re-execute a run and compare every frame (exit 1 on a
-//! difference). Comparing is the only mode, so `--verify` may be left out.
+//! difference, 3 when every frame matches but the run is unfinished). Comparing is the only
+//! mode, so `--verify` may be left out.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,6 +34,28 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
         ReplayVerdict::Failed(why) => {
             println!("differs: {why}");
             Ok(ExitCode::from(1))
+        }
+        ReplayVerdict::Unfinished {
+            frames,
+            steps,
+            timesteps,
+            torn_frames,
+        } => {
+            let torn = if torn_frames > 0 {
+                format!(
+                    ", then {torn_frames} frames of a step it did not finish (resume cuts them)"
+                )
+            } else {
+                String::new()
+            };
+            println!(
+                "identical so far: all {frames} frames of {} match, but the run is unfinished: \
+                 its log holds {steps} of its {timesteps} steps{torn}; `simulacra resume {}` \
+                 continues it",
+                args.run_dir.join(LOG_FILE).display(),
+                args.run_dir.display()
+            );
+            Ok(ExitCode::from(super::run::EXIT_STOPPED_EARLY))
         }
     }
 }

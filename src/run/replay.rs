@@ -37,6 +37,8 @@ pub(super) struct WholeSteps {
     /// The whole steps' outcomes, in step order (a run restored from a snapshot takes those
     /// before it from here: snapshots do not hold them).
     pub(super) outcomes: Vec<crate::frames::StepOutcome>,
+    /// Every readable frame, an unfinished step's after the last whole one included.
+    pub(super) all_frames: u64,
 }
 
 /// Reads `log` up to its last whole step (the last `Outcome` frame before the end or the first
@@ -51,6 +53,7 @@ pub(super) fn whole_steps(log: RunLog) -> anyhow::Result<WholeSteps> {
         endpoint_events: Vec::new(),
         damage: None,
         outcomes: Vec::new(),
+        all_frames: 0,
     };
     let mut frames = 0u64;
     w.damage = log.frames(|frame, end| {
@@ -68,6 +71,7 @@ pub(super) fn whole_steps(log: RunLog) -> anyhow::Result<WholeSteps> {
         }
         Ok(())
     })?;
+    w.all_frames = frames;
     Ok(w)
 }
 
@@ -296,6 +300,15 @@ pub enum ReplayVerdict {
     Differs(Divergence),
     /// The re-execution stopped before it could compare everything.
     Failed(String),
+    /// A run that has not finished (a signal, a kill, an LLM budget): every frame its log
+    /// holds matches, but the log ends after `steps` of the run's `timesteps` (followed by
+    /// `torn_frames` frames of a step it did not finish, which `resume` cuts).
+    Unfinished {
+        frames: u64,
+        steps: u64,
+        timesteps: u64,
+        torn_frames: u64,
+    },
 }
 
 /// Re-executes a recorded run from its header and compares every frame.
@@ -346,11 +359,48 @@ pub fn verify_replay(run_dir: &Path) -> anyhow::Result<ReplayVerdict> {
                 failed.sink
             }
         };
-        Ok(match sink.check_end() {
+        let verdict = match sink.check_end() {
             None => ReplayVerdict::Identical {
                 frames: sink.frames_matched,
             },
             Some(d) => ReplayVerdict::Differs(d.clone()),
-        })
+        };
+        unfinished(run_dir, verdict, scenario.simulation.timesteps)
+    })
+}
+
+/// A verdict on a run that has not finished, said as such: every frame its log holds matched
+/// the re-execution, and the log ends before the run does (on a whole step, or inside a step
+/// it did not finish). Any other verdict is returned as it came.
+fn unfinished(
+    run_dir: &Path,
+    verdict: ReplayVerdict,
+    timesteps: u64,
+) -> anyhow::Result<ReplayVerdict> {
+    let matched = match &verdict {
+        ReplayVerdict::Identical { frames } => *frames,
+        ReplayVerdict::Differs(Divergence::RecordingEnds { index }) => *index,
+        // An LLM run is re-executed to its last whole step: the frames of a step it did not
+        // finish are left over.
+        ReplayVerdict::Differs(Divergence::RecordingLonger { index, .. }) => *index,
+        _ => return Ok(verdict),
+    };
+    let whole = whole_steps(RunLog::open(run_dir)?)?;
+    if whole.damage.is_some() || whole.steps >= timesteps {
+        return Ok(verdict);
+    }
+    let total = whole.all_frames;
+    let all_matched = match &verdict {
+        ReplayVerdict::Differs(Divergence::RecordingLonger { .. }) => matched == whole.frames,
+        _ => matched == total,
+    };
+    if !all_matched {
+        return Ok(verdict);
+    }
+    Ok(ReplayVerdict::Unfinished {
+        frames: matched,
+        steps: whole.steps,
+        timesteps,
+        torn_frames: total - whole.frames,
     })
 }
