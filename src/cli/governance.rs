@@ -96,8 +96,16 @@ fn render_table(rows: &[RuleComparison]) -> String {
         "turnout"
     );
     for (r, rates) in rows.iter().zip(rates) {
+        let winners = match r.distinct_winners {
+            None => "-".to_string(),
+            Some(n) if r.winners_are_schedules => format!("{n} sched"),
+            Some(n) => n.to_string(),
+        };
+        let turnout = r
+            .mean_turnout
+            .map_or("-".to_string(), |t| format!("{:.0}%", t * 100.0));
         s += &format!(
-            "{:<w$} {:>10.1} {:>10.1} {:>6.3} {:>7.2} {rates} {:>11.1} {:>11.1} {:>8} {:>7.0}%\n",
+            "{:<w$} {:>10.1} {:>10.1} {:>6.3} {:>7.2} {rates} {:>11.1} {:>11.1} {:>8} {:>8}\n",
             r.rule,
             r.swf_final,
             r.swf_mean,
@@ -105,9 +113,18 @@ fn render_table(rows: &[RuleComparison]) -> String {
             r.mean_hours_final,
             r.bottom_decile_utility,
             r.median_decile_utility,
-            r.distinct_winners,
-            r.mean_turnout * 100.0
+            winners,
+            turnout
         );
+    }
+    if rows.iter().any(|r| r.winners_are_schedules) {
+        s += "sched: a referendum adopts schedules, not leaders: its winners are the schedules it adopted\n";
+    }
+    if rows
+        .iter()
+        .any(|r| r.distinct_winners.is_some() && r.mean_turnout.is_none())
+    {
+        s += "turnout -: the rule draws its leader by lot and takes no ballots\n";
     }
     s
 }
@@ -124,8 +141,9 @@ fn a_long_rule_label_keeps_the_columns_in_line() {
         tax_rates_final: rates,
         bottom_decile_utility: 1.0,
         median_decile_utility: 1.0,
-        distinct_winners: 2,
-        mean_turnout: 0.5,
+        distinct_winners: Some(2),
+        winners_are_schedules: false,
+        mean_turnout: Some(0.5),
     };
     let long = "r".repeat(60);
     let text = render_table(&[
@@ -136,4 +154,40 @@ fn a_long_rule_label_keeps_the_columns_in_line() {
     // Every line ends its turnout column at the same place.
     let ends: Vec<usize> = text.lines().map(|l| l.chars().count()).collect();
     assert!(ends.windows(2).all(|w| w[0] == w[1]), "{text}");
+}
+
+#[cfg(test)]
+#[test]
+fn a_referendum_counts_schedules_and_sortition_has_no_turnout() {
+    let row = |rule: &str, winners: Option<usize>, schedules: bool, turnout: Option<f64>| {
+        RuleComparison {
+            rule: rule.into(),
+            swf_final: 1.0,
+            swf_mean: 1.0,
+            gini_final: 0.5,
+            mean_hours_final: 40.0,
+            tax_rates_final: vec![0.1, 0.2, 0.3],
+            bottom_decile_utility: 1.0,
+            median_decile_utility: 1.0,
+            distinct_winners: winners,
+            winners_are_schedules: schedules,
+            mean_turnout: turnout,
+        }
+    };
+    let text = render_table(&[
+        row("planner hill-climb", None, false, None),
+        row("sortition", Some(35), false, None),
+        row("referendum", Some(3), true, Some(1.0)),
+    ]);
+    let line = |rule: &str| {
+        text.lines()
+            .find(|l| l.starts_with(rule))
+            .unwrap()
+            .to_string()
+    };
+    assert!(line("planner").ends_with("       -        -"), "{text}");
+    assert!(line("sortition").ends_with("      35        -"), "{text}");
+    assert!(line("referendum").ends_with(" 3 sched     100%"), "{text}");
+    assert!(text.contains("a referendum adopts schedules"), "{text}");
+    assert!(text.contains("takes no ballots"), "{text}");
 }

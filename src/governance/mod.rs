@@ -55,6 +55,10 @@ pub trait VotingRule: Send {
     fn needs_ballots(&self) -> bool {
         true
     }
+    /// True for rules whose winner is a schedule adopted directly, not a leader (referendum).
+    fn adopts_schedule(&self) -> bool {
+        false
+    }
     /// Counts `ballots` over `candidates` (sorted by id); ties are broken with `rng`.
     /// `candidates` is never empty.
     fn count(&self, candidates: &[CandidateId], ballots: &[Ballot], rng: &mut ChaCha8Rng) -> Count;

@@ -13,6 +13,10 @@ impl VotingRule for Referendum {
         "referendum"
     }
 
+    fn adopts_schedule(&self) -> bool {
+        true
+    }
+
     fn count(&self, options: &[CandidateId], ballots: &[Ballot], rng: &mut ChaCha8Rng) -> Count {
         let (votes, exhausted) = first_choices(options, ballots);
         let mut c = count_from_scores(options, &votes, ballots.len() as f64, rng, Vec::new());

@@ -20,8 +20,13 @@ pub struct RuleComparison {
     pub tax_rates_final: Vec<f64>,
     pub bottom_decile_utility: f64,
     pub median_decile_utility: f64,
-    pub distinct_winners: usize,
-    pub mean_turnout: f64,
+    /// Distinct winners over the run's elections: leaders, or under a referendum the schedules
+    /// adopted (`winners_are_schedules`); none for the planner's row.
+    pub distinct_winners: Option<usize>,
+    pub winners_are_schedules: bool,
+    /// Mean turnout; none for the planner's row and for a rule that takes no ballots
+    /// (sortition).
+    pub mean_turnout: Option<f64>,
 }
 
 /// Runs `scenario` once under each governance rule (same population and seed; the first row
@@ -58,6 +63,8 @@ pub fn compare_rules(
         let summary = run_scenario(&s, &dir, None)?;
         drop(lock);
         let g = summary.governance.as_ref();
+        let rule = g.and_then(|g| crate::governance::rule(&g.rule));
+        let balloted = rule.as_ref().is_some_and(|r| r.needs_ballots());
         rows.push(RuleComparison {
             rule: label,
             swf_final: summary.swf_final,
@@ -67,8 +74,9 @@ pub fn compare_rules(
             tax_rates_final: summary.tax_rates_final.clone(),
             bottom_decile_utility: summary.deciles.bottom,
             median_decile_utility: summary.deciles.median,
-            distinct_winners: g.map_or(0, |g| g.distinct_winners),
-            mean_turnout: g.map_or(0.0, |g| g.mean_turnout),
+            distinct_winners: g.map(|g| g.distinct_winners),
+            winners_are_schedules: rule.as_ref().is_some_and(|r| r.adopts_schedule()),
+            mean_turnout: g.filter(|_| balloted).map(|g| g.mean_turnout),
         });
     }
     Ok(rows)
