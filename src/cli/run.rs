@@ -25,7 +25,8 @@ pub struct Args {
     /// tables, exports, snapshots, report/, view/) and keeps every other file.
     #[arg(long)]
     force: bool,
-    /// No progress bar.
+    /// No progress bar. The summary table still prints on stdout: it is the command's result
+    /// (`> /dev/null` hides it); warnings and errors still reach stderr.
     #[arg(long)]
     quiet: bool,
 }

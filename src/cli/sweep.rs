@@ -47,7 +47,8 @@ pub struct Args {
     /// run folders: removes the files simulacra wrote there and keeps every other file.
     #[arg(long)]
     force: bool,
-    /// No progress bar.
+    /// No progress bar. The summary table still prints on stdout: it is the command's result
+    /// (`> /dev/null` hides it); warnings and errors still reach stderr.
     #[arg(long)]
     quiet: bool,
     /// Print JSON instead of the table.
