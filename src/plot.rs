@@ -103,6 +103,16 @@ pub fn format_tick(t: Ticks, v: f64) -> String {
     }
 }
 
+/// An amount of money for a label: thousands separators from $1,000 ("2,923,065"), cents
+/// below ("12.50").
+pub fn amount(v: f64) -> String {
+    if v.abs() >= 1000.0 {
+        thousands(v)
+    } else {
+        format!("{v:.2}")
+    }
+}
+
 /// 1234567.8 -> "1,234,568"; small numbers keep up to 3 significant decimals.
 pub fn thousands(v: f64) -> String {
     if v.abs() < 10.0 && v != 0.0 {
@@ -508,6 +518,9 @@ mod tests {
     #[test]
     fn tick_formats() {
         assert_eq!(thousands(1234567.8), "1,234,568");
+        assert_eq!(amount(2923064939.4), "2,923,064,939");
+        assert_eq!(amount(-1500.0), "-1,500");
+        assert_eq!(amount(12.5), "12.50");
         assert_eq!(thousands(-23064.0), "-23,064");
         assert_eq!(thousands(0.25), "0.25");
         assert_eq!(dollars(40_000.0), "$40k");

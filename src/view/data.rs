@@ -134,7 +134,7 @@ impl RoundText {
         RoundText {
             rates_text: pct(&r.rates),
             welfare_text: format!("{:.4}", r.mean_welfare),
-            revenue_text: format!("{:.0}", r.mean_revenue),
+            revenue_text: crate::plot::thousands(r.mean_revenue),
             hours_text: format!("{:.2}", r.mean_hours),
             gini_text: format!("{:.3}", r.mean_gini),
         }
@@ -470,7 +470,7 @@ fn round_at(
             rates: r.rates.clone(),
             cutoffs: s.cutoffs.clone(),
             text: RoundText::of(r),
-            rebate_text: format!("{:.2}", outcome.rebate),
+            rebate_text: crate::plot::amount(outcome.rebate),
             planner_move: r.planner_move.clone(),
             election: r.election.as_ref().map(election_view),
             hours_hist,

@@ -135,7 +135,7 @@ pub fn round_regions(
                 } else {
                     format!("{:.4}", with.iter().sum::<f64>() / with.len() as f64)
                 },
-                revenue_text: format!("{:.0}", g.mean_revenue),
+                revenue_text: crate::plot::thousands(g.mean_revenue),
             }
         })
         .collect()

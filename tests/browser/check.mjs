@@ -77,6 +77,12 @@ try {
     page.on("pageerror", (e) => errors.push(String(e)));
     for (const k of [...new Set([0, last])]) {
       const want = inspect(c.run, k);
+      if (k === 0) {
+        await page.goto(`${c.url}#round=0`);
+        await page.waitForFunction(() => document.body.dataset.ready === "0", null, { timeout: 60000 });
+        const title = await page.title();
+        check(title.includes(path.basename(c.run)), `the page's title names the run's folder: ${title}`);
+      }
       await page.goto(`${c.url}#round=${k}`);
       // A hash-only change does not reload the page: reload so the URL alone opens round k.
       await page.reload();
@@ -97,6 +103,9 @@ try {
       } else {
         check(await page.isHidden("#election"), `round ${k}: no election panel (none in the log)`);
       }
+      const revenue = await page.textContent("#round-revenue");
+      const wantRevenue = Math.round(want.json.mean_revenue).toLocaleString("en-US");
+      check(revenue === wantRevenue, `round ${k}: revenue ${revenue} = inspect's ${want.json.mean_revenue}, with separators`);
       if (c.compare) check(await page.isVisible("#compare"), `round ${k}: the compared run is shown`);
       if (c.regions) {
         const want = regionsAt(c.run, Number(wantRange.split(" ")[1].split("-")[0]));
@@ -130,6 +139,10 @@ try {
       await row.click();
       await page.waitForFunction((id) => document.body.dataset.worker === id, id, { timeout: 60000 });
       check(await page.textContent("#worker-id") === id, `worker ${id} selected`);
+      check(await page.getAttribute("#worker-body", "aria-busy") === null, `worker ${id}: no loading note once drawn`);
+      const head = await page.textContent("#worker-table thead");
+      check(head.includes("skill $/yr per weekly h") && head.includes("income $/yr (skill x hours)"),
+        "the table's skill and income say their units");
       // Sorting by income, descending, puts the richest first.
       await page.click('#worker-table th[data-key="income"]');
       await page.waitForFunction(() => document.body.dataset.table?.endsWith(":income:true:0"));

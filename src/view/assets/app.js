@@ -47,6 +47,7 @@
     if (a >= 1e3) return "$" + (v / 1e3).toFixed(0) + "k";
     return "$" + v.toFixed(0);
   }
+  const thousands = (v) => (v === null || v === undefined || Number.isNaN(v)) ? "-" : Math.round(v).toLocaleString("en-US");
   function esc(s) {
     return String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
   }
@@ -381,7 +382,8 @@
   }
 
   // ---- workers ------------------------------------------------------------------------------------
-  const COLS = [["id", "worker", 0], ["skill", "skill $/h", 2], ["hours", "hours", 2], ["income", "income", 2],
+  // Skill is dollars a year per weekly hour (income = skill x hours, both annual), as the prompts say.
+  const COLS = [["id", "worker", 0], ["skill", "skill $/yr per weekly h", 2], ["hours", "hours/week", 2], ["income", "income $/yr (skill x hours)", 2],
     ["tax", "tax", 2], ["utility", "utility", 2], ["occupation", "occupation"], ["sex", "sex"], ["age", "age", 0], ["kind", "type"]];
   const SORTABLE = new Set(["id", "skill", "hours", "income", "tax", "utility", "age"]);
 
@@ -444,11 +446,17 @@
       document.body.dataset.worker = String(id);
       return;
     }
+    // A large run's trajectory takes a moment: say so instead of leaving the previous worker's
+    // charts under the new heading.
+    body.setAttribute("aria-busy", "true");
+    body.innerHTML = `<p class="muted" id="worker-loading">Loading worker ${id}'s trajectory...</p>`;
     const t = await get(`a/worker/${id}`);
     if (state.worker !== id) return;
+    body.removeAttribute("aria-busy");
     const r = state.ov[0].rounds.find((x) => x.tax_year === state.k);
-    body.innerHTML = `<p>${esc(t.persona)}</p><dl class="kv"><dt>skill</dt><dd>${fix(t.skill, 2)} $/h</dd>
-      <dt>census income</dt><dd>${fix(t.census_income, 0)} $/year</dd></dl>
+    body.innerHTML = `<p>${esc(t.persona)}</p><dl class="kv"><dt>skill</dt><dd>${fix(t.skill, 2)} $/year per weekly hour</dd>
+      <dt>census income</dt><dd>${thousands(t.census_income)} $/year: the survey income her skill was calibrated from,
+      not what she earns in the game (the table's income is skill x her hours)</dd></dl>
       <figure><figcaption>Hours per step</figcaption><svg id="traj-hours"></svg></figure>
       <figure><figcaption>Her utility per step</figcaption><svg id="traj-utility"></svg></figure>` + ex;
     const last = t.step[t.step.length - 1] || 1;
@@ -549,8 +557,11 @@
     wire();
     state.ov = await Promise.all(RUNS.map((r) => get(`${r.key}/overview`)));
     const a = state.ov[0];
-    document.title = `simulacra view: ${a.name}`;
-    $("run-title").textContent = `${a.name}`;
+    // A sweep's runs all carry their scenario's name ("default"): the folder tells them apart.
+    const folder = String(a.dir).split(/[\\/]/).filter(Boolean).pop() || "";
+    const title = folder && folder !== a.name ? `${a.name} (${folder})` : a.name;
+    document.title = `simulacra view: ${title}`;
+    $("run-title").textContent = title;
     $("run-meta").title = a.dir;
     $("run-meta").textContent = `${a.num_workers.toLocaleString("en-US")} workers, ${a.steps.step.length} steps, ` +
       `tax year ${a.tax_year_length} steps, seed ${a.seed}, schedule set by ${a.setter} - ${a.dir}`;
