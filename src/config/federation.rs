@@ -25,6 +25,11 @@ pub struct Federation {
     pub taste_scale: f64,
     /// Utility a move costs, paid in the comparison (not in consumption).
     pub moving_cost: f64,
+    /// How mobility changes with skill: a worker's taste scale is `taste_scale * (skill /
+    /// median skill)^(-mobility_by_skill)`, so above 0 the high-skilled move more readily
+    /// (0: everyone alike).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub mobility_by_skill: f64,
     /// The share of workers who re-decide where to live in a year that allows moves, each
     /// drawn from her own stream (1: everyone, every time).
     #[serde(skip_serializing_if = "is_one")]
@@ -63,6 +68,15 @@ pub struct Federation {
     /// welfare): "per-capita", "residents", "original-residents" or "national".
     #[serde(skip_serializing_if = "is_per_capita")]
     pub objective: crate::econ::federation::RegionalObjective,
+    /// The step of the rate grid on which `planner = "nash"` regions choose each bracket's
+    /// rate (0, step, 2 step, ... up to 100 %).
+    #[serde(skip_serializing_if = "is_tenth")]
+    pub nash_grid_step: f64,
+    /// What a `"nash"` region chooses: "flat" (one rate for all its brackets, the strategy of
+    /// the tax-competition models) or "brackets" (each bracket's rate, searched bracket by
+    /// bracket: slower, and its best responses cycle more often).
+    #[serde(skip_serializing_if = "NashStrategy::is_flat")]
+    pub nash_strategy: NashStrategy,
     /// One table per region (none: K equal regions under `[planner]` and `[governance]`).
     pub region: Vec<RegionConfig>,
 }
@@ -74,6 +88,7 @@ impl Default for Federation {
             move_every_years: 1,
             taste_scale: 0.0,
             moving_cost: 0.0,
+            mobility_by_skill: 0.0,
             move_share: 1.0,
             move_expectations: MoveExpectations::Last,
             initial_regions: InitialRegions::Blocks,
@@ -86,6 +101,8 @@ impl Default for Federation {
             equalization: crate::econ::federation::Equalization::None,
             equalization_rate: 1.0,
             objective: crate::econ::federation::RegionalObjective::PerCapita,
+            nash_grid_step: 0.1,
+            nash_strategy: NashStrategy::Flat,
             region: Vec::new(),
         }
     }
@@ -108,6 +125,23 @@ impl MoveExpectations {
     }
 }
 
+/// What a competing region chooses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NashStrategy {
+    /// One rate for all its brackets.
+    #[default]
+    Flat,
+    /// Each bracket's rate.
+    Brackets,
+}
+
+impl NashStrategy {
+    fn is_flat(&self) -> bool {
+        *self == NashStrategy::Flat
+    }
+}
+
 /// Where workers live at the start.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -123,6 +157,16 @@ impl InitialRegions {
     fn is_blocks(&self) -> bool {
         *self == InitialRegions::Blocks
     }
+}
+
+/// The default grid step is left out of a run's header, as the other defaults are.
+fn is_tenth(x: &f64) -> bool {
+    *x == 0.1
+}
+
+/// A zero key is left out of a run's header, so runs that do not set it keep their log hash.
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 fn is_one(x: &f64) -> bool {
@@ -268,6 +312,15 @@ impl Federation {
             0.0,
             1e12,
             " (utility units)",
+        )?;
+        self.validate_nash(scenario)?;
+        in_range(
+            "federation.mobility_by_skill",
+            self.mobility_by_skill,
+            -5.0,
+            5.0,
+            " (the exponent of skill over the median in a worker's taste scale; 0 = everyone \
+             alike, above 0 the high-skilled move more readily)",
         )?;
         if !(self.move_share > 0.0 && self.move_share <= 1.0) {
             return Err(invalid(
@@ -503,5 +556,81 @@ impl Federation {
             ));
         }
         Ok(())
+    }
+}
+impl Federation {
+    /// Tax competition is every region's or none: `planner = "nash"` regions best-respond to
+    /// each other, which needs two or more of them, all planned by it, and no federal layer.
+    fn validate_nash(&self, scenario: &Scenario) -> Result<(), ConfigError> {
+        let nash: Vec<bool> = (0..self.regions)
+            .map(|r| {
+                self.region(r).planner.unwrap_or(scenario.planner.policy) == PlannerPolicyName::Nash
+            })
+            .collect();
+        if self.federal_planner == Some(PlannerPolicyName::Nash) {
+            return Err(invalid(
+                "federation.federal_planner",
+                "\"nash\" is the regions' tax competition, not a federal planner: use \
+                 hill-climb, saez, fixed or llm",
+            ));
+        }
+        if !nash.iter().any(|&n| n) {
+            return Ok(());
+        }
+        if self.regions < 2 {
+            return Err(invalid(
+                "planner.policy",
+                "\"nash\" is tax competition between regions: set federation.regions to 2 or \
+                 more",
+            ));
+        }
+        if !nash.iter().all(|&n| n) {
+            return Err(invalid(
+                "federation.region.planner",
+                "tax competition needs every region to best-respond: set planner = \"nash\" \
+                 for all regions, or for none",
+            ));
+        }
+        let elected = (0..self.regions).any(|r| {
+            self.region(r)
+                .governance
+                .unwrap_or(scenario.governance.mode)
+                == GovernanceMode::Election
+        });
+        if elected {
+            return Err(invalid(
+                "federation.region.governance",
+                "a \"nash\" region's schedule is its best response, not an elected leader's: \
+                 set governance = \"planner\" for every region",
+            ));
+        }
+        if self.federal_mode().is_some()
+            || self.equalization != crate::econ::federation::Equalization::None
+        {
+            return Err(invalid(
+                "federation.federal_planner",
+                "the regions' tax competition is computed without a federal layer: remove the \
+                 federal_* and equalization keys, or use another regional planner",
+            ));
+        }
+        if !(self.nash_grid_step > 0.0 && self.nash_grid_step <= 0.5) {
+            return Err(invalid(
+                "federation.nash_grid_step",
+                format!(
+                    "must be in (0, 0.5]: the step of the rate grid the regions choose from \
+                     (0.1 = 0, 10 %, ..., 100 %), got {}",
+                    self.nash_grid_step
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The rates a `"nash"` region chooses from: 0, step, ..., up to 100 %.
+    pub fn nash_grid(&self) -> Vec<f64> {
+        let n = (1.0 / self.nash_grid_step + 1e-9).floor() as usize;
+        (0..=n)
+            .map(|i| ((i as f64 * self.nash_grid_step) * 1e9).round() / 1e9)
+            .collect()
     }
 }

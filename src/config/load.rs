@@ -297,7 +297,7 @@ mod tests {
         assert_eq!(
             err,
             "scenario: planner.policy: unknown variant `hillclimb`, expected one of \
-             `hill-climb`, `us-federal`, `saez`, `fixed`, `llm`"
+             `hill-climb`, `us-federal`, `saez`, `fixed`, `llm`, `nash`"
         );
         let err = Scenario::resolve(DEFAULT_SCENARIO, &[], &["baselines.workers=mine".into()])
             .unwrap_err()

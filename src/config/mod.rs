@@ -42,7 +42,9 @@ mod workers;
 pub use economy::{
     Brackets, Calibrated, EconomySettings, RebateRule, SkillMode, UtilityName, WelfareName,
 };
-pub use federation::{Federation, InitialRegions, MAX_REGIONS, MoveExpectations, RegionConfig};
+pub use federation::{
+    Federation, InitialRegions, MAX_REGIONS, MoveExpectations, NashStrategy, RegionConfig,
+};
 pub use governance::{
     DEFAULT_DELEGATE_PEERS, DEFAULT_DELEGATION_SHARE, Eligibility, Governance, GovernanceMode,
     LeaderObjective,
@@ -255,6 +257,11 @@ pub enum PlannerPolicyName {
     Fixed,
     /// A language model proposes per-bracket moves by in-context learning over its history.
     Llm,
+    /// Tax competition (a federation's regions only, all of them): each region's schedule is
+    /// its best response to the others', with migration anticipated, iterated to a fixed
+    /// point or a cycle before the run (`federation.nash_grid_step`); the regions then keep
+    /// those rates.
+    Nash,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -201,6 +201,15 @@ impl Scenario {
                 "must be a positive multiple of 10, at most 100 (the paper uses 20)",
             ));
         }
+        if p.policy == PlannerPolicyName::Nash
+            && self.federation.as_ref().is_none_or(|f| f.regions < 2)
+        {
+            return Err(invalid(
+                "planner.policy",
+                "\"nash\" is tax competition between regions: set federation.regions to 2 or \
+                 more (one nation has nobody to compete with)",
+            ));
+        }
         if p.policy == PlannerPolicyName::Fixed && p.rates.len() != cutoffs.len() {
             return Err(invalid(
                 "planner.rates",

@@ -9,6 +9,21 @@ pub fn mean(xs: &[f64]) -> f64 {
     }
 }
 
+/// The median (the mean of the two middle values for an even count; 0 when empty).
+pub fn median(xs: &[f64]) -> f64 {
+    if xs.is_empty() {
+        return 0.0;
+    }
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
 /// Gini coefficient of non-negative values (any order): sorts a copy with `f64::total_cmp` and
 /// calls [`gini_sorted`].
 pub fn gini(values: &[f64]) -> f64 {

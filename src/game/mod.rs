@@ -14,6 +14,7 @@ mod elected;
 mod electorate;
 mod federal;
 mod leader;
+mod location;
 mod moves;
 mod region_setup;
 mod regions;

@@ -128,7 +128,7 @@ impl Economy {
             weights: &self.population.weights,
             amenities: &amenities,
             tastes: &actors.tastes,
-            taste_scale: config.taste_scale,
+            taste_scales: &actors.taste_scales,
             moving_cost: config.moving_cost,
             region_of: &home,
             deciding: &deciding,

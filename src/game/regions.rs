@@ -24,17 +24,18 @@ use crate::agents::planner::{RestorePlanner, SavePlanner};
 use crate::agents::{PlannerActor, RegionalViews, WorkerCall};
 use crate::config::{Federation, GovernanceMode, PlannerPolicyName};
 use crate::econ::federation::{
-    FederalSettlement, RegionalObjective, combine, location_utility, mean_rates, objective_value,
-    residents, segregation_index, settle_regions, welfare_with_location,
+    FederalSettlement, RegionalObjective, combine, mean_rates, objective_value, residents,
+    segregation_index, settle_regions,
 };
 use crate::econ::{TaxSchedule, UtilityType};
-use crate::frames::{Frame, LocationOutcome, PlannerMove, RegionOutcome, StepOutcome};
+use crate::frames::{Frame, PlannerMove, RegionOutcome, StepOutcome};
 use crate::memory::{ElectedState, FederalState, FederationState, RegionState};
 use crate::policy::{Feedback, PlannerInput, PlannerPolicy, WorkerView, YearObservation};
 use crate::resolved::ResolvedScenario;
 
 use super::elected::GovernanceState;
 use super::electorate::RegionScope;
+use super::location::{Locations, location_outcome};
 use super::region_setup::{
     federal_leader_text, federal_scenario, region_leader_text, region_scenario,
 };
@@ -55,8 +56,10 @@ pub(super) struct RegionActors {
     /// Each worker's starting region (a pure function of the scenario, so not in a
     /// snapshot): the group `objective = "original-residents"` scores.
     origin: Vec<u32>,
-    /// Each worker's persistent tastes for the regions (a pure function of the seed).
+    /// Each worker's persistent tastes for the regions (a pure function of the seed), and
+    /// the scale each weighs them at (`mobility_by_skill`).
     pub(super) tastes: Vec<Vec<f64>>,
+    pub(super) taste_scales: Vec<f64>,
     /// Who arrived in her region at this step (set by the year's moves, read by the step's
     /// location utility, which charges the moving cost once).
     pub(super) arrived: Vec<bool>,
@@ -64,6 +67,9 @@ pub(super) struct RegionActors {
     /// (a pure function of them, so it is reused, not recomputed, while nobody changes her
     /// hours; not in a snapshot).
     settled: Option<FederalSettlement>,
+    /// The regions' tax competition, when they compete (computed before the run from the
+    /// scenario, so not in a snapshot).
+    pub(super) nash: Option<crate::econ::federation::NashOutcome>,
 }
 
 impl RegionActors {
@@ -87,6 +93,7 @@ impl Economy {
         scenario: &ResolvedScenario,
         planners: Vec<Box<dyn PlannerPolicy>>,
         federal: Option<Box<dyn PlannerPolicy>>,
+        nash: Option<crate::econ::federation::NashOutcome>,
     ) {
         let Some(f) = scenario.regions() else { return };
         let k = f.regions;
@@ -104,7 +111,10 @@ impl Economy {
             // year, then sees the schedule the region will keep.
             let fixed = rs.governance.mode == GovernanceMode::Planner
                 && rs.planner.policy == PlannerPolicyName::Fixed;
-            let schedule = if fixed {
+            let schedule = if let Some(n) = &nash {
+                // Competing regions start on their equilibrium rates, as fixed ones do.
+                TaxSchedule::new(scenario.cutoffs.clone(), n.rates[r].clone())
+            } else if fixed {
                 TaxSchedule::new(
                     scenario.cutoffs.clone(),
                     f.fixed_rates(r, &scenario.planner.rates).to_vec(),
@@ -149,8 +159,14 @@ impl Economy {
             ask_workers: scenario.workers.policy == crate::config::WorkerPolicyName::Llm,
             origin: region_of.clone(),
             tastes: crate::resolved::region_tastes(scenario, self.population.len()),
+            taste_scales: crate::econ::federation::taste_scales(
+                f.taste_scale,
+                &self.population.skills,
+                f.mobility_by_skill,
+            ),
             arrived: vec![false; self.population.len()],
             settled: None,
+            nash,
         });
         let federal_state = f.federal_mode().map(|mode| FederalState {
             schedule: if f.federal_planner == Some(PlannerPolicyName::Fixed) {
@@ -180,6 +196,11 @@ impl Economy {
             planners: Vec::new(),
             federal: federal_state,
         });
+    }
+
+    /// The regions' tax competition, when they compete.
+    pub fn nash(&self) -> Option<&crate::econ::federation::NashOutcome> {
+        self.regions.as_ref().and_then(|a| a.nash.as_ref())
     }
 
     /// The federation's state, when the economy is one.
@@ -388,14 +409,19 @@ impl Economy {
         }
         f.segregation = segregation_index(&settled.national.incomes, &f.region_of, f.regions.len());
         if let Some(actors) = self.regions.as_mut() {
+            let at = Locations {
+                config: &actors.config,
+                tastes: &actors.tastes,
+                taste_scales: &actors.taste_scales,
+                arrived: &mut actors.arrived,
+            };
             frames.push(Frame::Location(location_outcome(
                 step,
                 tax_year,
-                actors,
+                at,
                 &self.params,
                 &settled,
-                &f.region_of,
-                &groups,
+                (&f.region_of, &groups),
                 &self.population.weights,
             )));
         }
@@ -626,45 +652,6 @@ impl Economy {
         std::mem::swap(&mut self.state.governance, &mut region.governance);
         let actors = self.regions.as_mut().expect("a federation");
         std::mem::swap(&mut self.governance, &mut actors.governance[r]);
-    }
-}
-
-/// The step's welfare with location (`econ::federation::welfare_with_location`), the nation's
-/// and each region's; clears who arrived this step (the moving cost is paid once).
-#[allow(clippy::too_many_arguments)]
-fn location_outcome(
-    step: u64,
-    tax_year: u64,
-    actors: &mut RegionActors,
-    params: &crate::econ::WorldParams,
-    settled: &FederalSettlement,
-    region_of: &[u32],
-    groups: &[Vec<u32>],
-    weights: &[f64],
-) -> LocationOutcome {
-    let c = &actors.config;
-    let location: Vec<f64> = region_of
-        .iter()
-        .enumerate()
-        .map(|(i, &r)| {
-            let r = r as usize;
-            location_utility(
-                c.region(r).amenity,
-                c.taste_scale,
-                actors.tastes[i][r],
-                c.moving_cost,
-                actors.arrived[i],
-            )
-        })
-        .collect();
-    actors.arrived.iter_mut().for_each(|a| *a = false);
-    let (welfare, regions) =
-        welfare_with_location(params.welfare, settled, groups, weights, &location);
-    LocationOutcome {
-        step,
-        tax_year,
-        welfare,
-        regions,
     }
 }
 

@@ -46,10 +46,10 @@ pub(super) async fn start_economy(
         crate::config::GovernanceMode::Planner => child_planner.name().to_string(),
     };
     let Some(origin) = fork else {
-        let (planners, federal) = region_planners(scenario, &population, llm.as_ref())?;
+        let (planners, federal, nash) = region_planners(scenario, &population, llm.as_ref())?;
         let mut economy =
             Economy::start(scenario, Arc::clone(&population), child_planner, llm).await;
-        economy.federate(scenario, planners, federal);
+        economy.federate(scenario, planners, federal, nash);
         return Ok((economy, federal_setter(scenario).unwrap_or(setter)));
     };
     let parent = Scenario::from_toml(&origin.parent_scenario_toml)
@@ -57,9 +57,9 @@ pub(super) async fn start_economy(
         .context("the fork's parent scenario in the log header is invalid")?;
     let regions = region_swap(&parent, scenario, &population, llm.as_ref())?;
     let parent_planner = planner_policy(parent.planner.policy, &parent, &population, llm.as_ref())?;
-    let (planners, federal) = region_planners(&parent, &population, llm.as_ref())?;
+    let (planners, federal, nash) = region_planners(&parent, &population, llm.as_ref())?;
     let mut economy = Economy::start(&parent, Arc::clone(&population), parent_planner, llm).await;
-    economy.federate(&parent, planners, federal);
+    economy.federate(&parent, planners, federal, nash);
     // Whatever did not change keeps its memory: an unchanged fork is its parent.
     economy.fork_at(crate::game::ForkSwap {
         at_step: origin.at_step,
@@ -90,7 +90,7 @@ fn region_swap(
     let (Some(pf), Some(cf)) = (parent.regions(), child.regions()) else {
         return Ok(None);
     };
-    let (planners, federal) = region_planners(child, population, llm)?;
+    let (planners, federal, _) = region_planners(child, population, llm)?;
     let mut fresh = Vec::with_capacity(cf.regions);
     let mut governance = Vec::with_capacity(cf.regions);
     for (r, planner) in planners.into_iter().enumerate() {
@@ -124,8 +124,13 @@ fn region_swap(
     }))
 }
 
-/// Each region's planner policy and the federal layer's (none for one nation).
-type RegionPlanners = (Vec<Box<dyn PlannerPolicy>>, Option<Box<dyn PlannerPolicy>>);
+/// Each region's planner policy and the federal layer's (none for one nation), and the
+/// regions' tax competition when they compete.
+type RegionPlanners = (
+    Vec<Box<dyn PlannerPolicy>>,
+    Option<Box<dyn PlannerPolicy>>,
+    Option<crate::econ::federation::NashOutcome>,
+);
 
 fn region_planners(
     scenario: &ResolvedScenario,
@@ -133,8 +138,9 @@ fn region_planners(
     llm: Option<&LlmRuntime>,
 ) -> anyhow::Result<RegionPlanners> {
     let Some(f) = scenario.regions() else {
-        return Ok((Vec::new(), None));
+        return Ok((Vec::new(), None, None));
     };
+    let nash = super::nash::equilibrium(scenario, population);
     let regions = (0..f.regions)
         .map(|r| {
             let config = f.region(r);
@@ -152,12 +158,19 @@ fn region_planners(
                     scenario,
                     f.fixed_rates(r, &scenario.planner.rates),
                 )?),
+                PlannerPolicyName::Nash => Ok(Box::new(FixedSchedule {
+                    name: "nash",
+                    schedule: TaxSchedule::new(
+                        scenario.cutoffs.clone(),
+                        nash.as_ref().map_or_else(Vec::new, |n| n.rates[r].clone()),
+                    )?,
+                }) as Box<dyn PlannerPolicy>),
                 PlannerPolicyName::Llm => jurisdiction_llm_planner(
                     scenario,
                     llm,
                     &format!("region {r}'s planner"),
                     crate::frames::region_planner_agent(r as u32),
-                    region_jurisdiction(f, r),
+                    super::jurisdiction::region_jurisdiction(f, r),
                 ),
                 _ => planner_policy(kind, scenario, population, llm),
             }
@@ -171,11 +184,11 @@ fn region_planners(
             llm,
             "federation.federal_planner",
             crate::frames::FEDERAL_PLANNER_AGENT,
-            federal_jurisdiction(f),
+            super::jurisdiction::federal_jurisdiction(f),
         )?),
         Some(kind) => Some(planner_policy(kind, scenario, population, llm)?),
     };
-    Ok((regions, federal))
+    Ok((regions, federal, nash))
 }
 
 /// A fixed schedule on the scenario's brackets.
@@ -202,72 +215,6 @@ fn jurisdiction_llm_planner(
     let settings = LlmPlannerSettings::of(scenario, scenario.world.welfare, rt)
         .for_jurisdiction(agent, jurisdiction);
     Ok(Box::new(LlmPlanner::new(settings)))
-}
-
-/// What an LLM planner of region `r` is told about whose schedule it sets.
-fn region_jurisdiction(f: &crate::config::Federation, r: usize) -> String {
-    use crate::econ::federation::RegionalObjective;
-    let mut text = if f.objective == RegionalObjective::PerCapita {
-        format!(
-            "You set the taxes of region {r} of a federation of {} regions. Social welfare, \
-             revenue and the rebate are those of your region's residents: its tax revenue is \
-             rebated equally to them as a lump sum, so taxes can redistribute.",
-            f.regions
-        )
-    } else {
-        format!(
-            "You set the taxes of region {r} of a federation of {} regions. Revenue and the \
-             rebate are those of your region's residents: its tax revenue is rebated equally to \
-             them as a lump sum, so taxes can redistribute. Social welfare is your region's \
-             objective: {}.",
-            f.regions,
-            f.objective.describe()
-        )
-    };
-    if f.move_every_years > 0 {
-        let every = match f.move_every_years {
-            1 => "every tax year".to_string(),
-            n => format!("every {n} tax years"),
-        };
-        text += &format!(
-            " Workers may move to another region {every}, comparing what they would keep in each."
-        );
-    }
-    if f.federal_mode().is_some() {
-        text += " A federal schedule adds its rates to yours.";
-    }
-    text
-}
-
-/// What an LLM federal planner is told about whose schedule it sets.
-fn federal_jurisdiction(f: &crate::config::Federation) -> String {
-    use crate::econ::federation::Equalization;
-    let revenue = match f.equalization {
-        Equalization::None => "rebated equally to every worker in the nation as a lump sum",
-        Equalization::PerCapita => "paid to the regions in proportion to their populations",
-        Equalization::GapFill => {
-            return format!(
-                "You set the federal schedule of a federation of {} regions: its rates add to \
-                 each region's own, and social welfare is the whole nation's. Federal revenue \
-                 pays each region whose own revenue per resident falls below the national mean \
-                 {:.0} % of its shortfall (times its residents), as far as the revenue goes; the \
-                 rest is rebated equally to every worker in the nation. Each region rebates its \
-                 own revenue and what it receives to its residents.",
-                f.regions,
-                f.equalization_rate * 100.0
-            );
-        }
-        Equalization::UncappedGapShare => {
-            "paid, all of it, to the regions whose own revenue per resident falls below the \
-             national mean, in proportion to their shortfall"
-        }
-    };
-    format!(
-        "You set the federal schedule of a federation of {} regions: its rates add to each \
-         region's own, and social welfare is the whole nation's. Federal revenue is {revenue}; \
-         each region rebates its own revenue to its residents.",
-        f.regions
-    )
 }
 
 pub(super) fn warn_skipped(skipped: &[String]) {
@@ -366,6 +313,16 @@ pub fn planner_policy(
             schedule: saez_schedule(scenario, population)?,
         }),
         PlannerPolicyName::Fixed => fixed_planner(scenario, &scenario.planner.rates)?,
+        // The regions' competition is each region's planner (`region_planners`); the nation's
+        // rates are their population-weighted mean, so its planner is never asked.
+        PlannerPolicyName::Nash => {
+            anyhow::ensure!(
+                scenario.regions().is_some(),
+                "planner.policy = \"nash\" is tax competition between regions: set \
+                 federation.regions to 2 or more"
+            );
+            Box::new(HillClimb::new(scenario.planner.max_delta_points))
+        }
     })
 }
 
@@ -550,6 +507,9 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
             && l.fixed_points.0 > 0
         {
             f.mover_fixed_points = Some(l.fixed_points);
+        }
+        if let Some(f) = federation.as_mut() {
+            f.nash = economy.nash().cloned();
         }
         let snapshots = SnapshotCounts {
             written: economy.snapshots_written,

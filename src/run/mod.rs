@@ -19,6 +19,8 @@ pub mod folder;
 pub mod fork;
 pub mod header;
 pub mod interrupt;
+mod jurisdiction;
+pub mod nash;
 pub mod regions_table;
 pub mod replay;
 pub mod summary;

@@ -219,6 +219,11 @@ pub struct FederationSummary {
     /// (absent under a federal planner).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub federal_governance: Option<GovernanceSummary>,
+    /// Competing regions (`planner = "nash"`): their equilibrium rates, objectives and
+    /// populations as the best responses found them, the rounds, whether they settled, and
+    /// the length of a cycle if they did not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nash: Option<crate::econ::federation::NashOutcome>,
 }
 
 /// The `regions` list and `federation` block of a federation's summary.
@@ -311,6 +316,7 @@ pub fn federation_summary(
         income_segregation: f.segregation,
         swf_with_location: mean_location(&|l| Some(l.welfare)),
         mover_fixed_points: None,
+        nash: None,
     };
     (regions, Some(federation))
 }

@@ -21,6 +21,21 @@ pub fn region_utility(
     params.form.utility(z - schedule.tax(z) + rebate, l)
 }
 
+/// Each worker's taste scale when mobility differs by skill (`federation.mobility_by_skill`
+/// = b): `sigma * (skill / median skill)^(-b)`. With b > 0 the high-skilled weigh their
+/// tastes less against money, so they move more readily (the more mobile tax base of
+/// Kleven, Landais and Saez 2013); b = 0 gives everyone `sigma`, exactly.
+pub fn taste_scales(sigma: f64, skills: &[f64], b: f64) -> Vec<f64> {
+    if b == 0.0 || skills.is_empty() {
+        return vec![sigma; skills.len()];
+    }
+    let median = stats::median(skills).max(f64::MIN_POSITIVE);
+    skills
+        .iter()
+        .map(|&s| sigma * (s.max(f64::MIN_POSITIVE) / median).powf(-b))
+        .collect()
+}
+
 /// A standard Gumbel (type-I extreme value) draw from a uniform `u` in (0, 1).
 pub fn gumbel(u: f64) -> f64 {
     -(-u.ln()).ln()

@@ -11,8 +11,11 @@
 //!   and the segregation index;
 //! - `movers.rs`: the movers' fixed point of rebate expectations, and starting regions drawn
 //!   from tastes;
-//! - `location.rs`: a worker's location utility and the welfare with it.
+//! - `location.rs`: a worker's location utility and the welfare with it;
+//! - `competition.rs`: tax competition, regions best-responding to each other (the Nash
+//!   planner).
 
+mod competition;
 mod equalization;
 mod location;
 mod mobility;
@@ -20,10 +23,11 @@ mod movers;
 mod objective;
 mod settlement;
 
+pub use competition::{Competition, NASH_ROUNDS, NashOutcome, nearest};
 pub use equalization::{Equalization, fiscal_gaps, transfers};
 pub use location::{expected_first_choice_surplus, location_utility, welfare_with_location};
 pub use mobility::{
-    choose_region, gumbel, logit_shares, region_utility, segregation_index, tastes,
+    choose_region, gumbel, logit_shares, region_utility, segregation_index, taste_scales, tastes,
 };
 pub use movers::{
     MOVER_ROUNDS, MoverInput, MoverOutcome, choices_at, consistent_moves, movers_turn, rebates_at,

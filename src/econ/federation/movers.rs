@@ -24,7 +24,9 @@ pub struct MoverInput<'a> {
     pub amenities: &'a [f64],
     /// Each worker's persistent tastes, one per region (standard Gumbel draws).
     pub tastes: &'a [Vec<f64>],
-    pub taste_scale: f64,
+    /// Each worker's taste scale (`taste_scales`: one figure for all, unless mobility
+    /// differs by skill).
+    pub taste_scales: &'a [f64],
     pub moving_cost: f64,
     /// Where each worker lives before the moves.
     pub region_of: &'a [u32],
@@ -67,7 +69,7 @@ pub fn choices_at(input: &MoverInput, faced: &[TaxSchedule], rebates: &[f64]) ->
                 home as usize,
                 &values,
                 &input.tastes[i],
-                input.taste_scale,
+                input.taste_scales[i],
                 input.moving_cost,
             ) as u32
         })
@@ -162,7 +164,7 @@ pub fn consistent_moves(input: &MoverInput, last_rebates: &[f64]) -> MoverOutcom
                     input.region_of[i] as usize,
                     &values,
                     &input.tastes[i],
-                    input.taste_scale,
+                    input.taste_scales[i],
                     input.moving_cost,
                 ) as u32;
                 if best != choices[i] {
@@ -251,7 +253,7 @@ mod tests {
             weights: &[1.0; 5],
             amenities: &[0.0, 0.0],
             tastes: &tastes,
-            taste_scale: 0.0,
+            taste_scales: &[0.0; 5],
             moving_cost: 1.0,
             region_of: &region_of,
             deciding: &[true; 5],
