@@ -25,9 +25,9 @@ pub struct Federation {
     pub taste_scale: f64,
     /// Utility a move costs, paid in the comparison (not in consumption).
     pub moving_cost: f64,
-    /// How mobility changes with skill: a worker's taste scale is `taste_scale * (skill /
-    /// median skill)^(-mobility_by_skill)`, so above 0 the high-skilled move more readily
-    /// (0: everyone alike).
+    /// How mobility changes with skill: a worker's taste scale is `taste_scale *
+    /// exp(-mobility_by_skill * (q - 1/2))` at her skill's percentile q, so above 0 the
+    /// high-skilled move more readily (0: everyone alike).
     #[serde(skip_serializing_if = "is_zero")]
     pub mobility_by_skill: f64,
     /// The share of workers who re-decide where to live in a year that allows moves, each
@@ -319,8 +319,8 @@ impl Federation {
             self.mobility_by_skill,
             -5.0,
             5.0,
-            " (the exponent of skill over the median in a worker's taste scale; 0 = everyone \
-             alike, above 0 the high-skilled move more readily)",
+            " (a worker's taste scale is taste_scale * exp(-b * (her skill percentile - 1/2)); \
+             0 = everyone alike, above 0 the high-skilled move more readily)",
         )?;
         if !(self.move_share > 0.0 && self.move_share <= 1.0) {
             return Err(invalid(

@@ -417,8 +417,12 @@ mod tests {
 
     #[test]
     fn the_taste_scales_fall_with_skill_when_mobility_rises_with_it() {
-        let s = super::super::taste_scales(2.0, &[10.0, 20.0, 40.0], 1.0);
-        assert_eq!(s, vec![4.0, 2.0, 1.0]);
+        // Percentiles 1/6, 1/2, 5/6 (given out of id order): sigma e^(-b (q - 1/2)).
+        let s = super::super::taste_scales(2.0, &[40.0, 10.0, 20.0], 3.0);
+        let want = [2.0 * (-1.0f64).exp(), 2.0 * 1.0f64.exp(), 2.0];
+        for (got, want) in s.iter().zip(want) {
+            assert!((got - want).abs() < 1e-12, "{s:?}");
+        }
         assert_eq!(
             super::super::taste_scales(2.0, &[10.0, 20.0], 0.0),
             vec![2.0, 2.0]

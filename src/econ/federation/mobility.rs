@@ -22,18 +22,25 @@ pub fn region_utility(
 }
 
 /// Each worker's taste scale when mobility differs by skill (`federation.mobility_by_skill`
-/// = b): `sigma * (skill / median skill)^(-b)`. With b > 0 the high-skilled weigh their
-/// tastes less against money, so they move more readily (the more mobile tax base of
-/// Kleven, Landais and Saez 2013); b = 0 gives everyone `sigma`, exactly.
+/// = b): `sigma * exp(-b * (q - 1/2))`, where q is her skill's percentile in the population
+/// ((rank + 1/2) / n, ties in id order). With b > 0 the high-skilled weigh their tastes less
+/// against money, so they move more readily (the more mobile tax base of Kleven, Landais and
+/// Saez 2013): at b = 2 the top's scale is sigma / e and the bottom's sigma * e. Percentiles,
+/// not skill ratios, keep the scales within those bounds whatever the skill distribution's
+/// tails. b = 0 gives everyone `sigma`, exactly.
 pub fn taste_scales(sigma: f64, skills: &[f64], b: f64) -> Vec<f64> {
-    if b == 0.0 || skills.is_empty() {
-        return vec![sigma; skills.len()];
+    let n = skills.len();
+    if b == 0.0 || n == 0 {
+        return vec![sigma; n];
     }
-    let median = stats::median(skills).max(f64::MIN_POSITIVE);
-    skills
-        .iter()
-        .map(|&s| sigma * (s.max(f64::MIN_POSITIVE) / median).powf(-b))
-        .collect()
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &c| skills[a].total_cmp(&skills[c]).then(a.cmp(&c)));
+    let mut scales = vec![sigma; n];
+    for (rank, &i) in order.iter().enumerate() {
+        let q = (rank as f64 + 0.5) / n as f64;
+        scales[i] = sigma * (-b * (q - 0.5)).exp();
+    }
+    scales
 }
 
 /// A standard Gumbel (type-I extreme value) draw from a uniform `u` in (0, 1).
