@@ -439,8 +439,8 @@
     $("worker-id").textContent = id;
     const body = $("worker-body");
     const mine = rd.round.exchanges.filter((e) => e.agent === id);
-    const ex = mine.length ? `<h3>Her prompts and answers in round ${state.k}</h3>` + mine.map((e) => exchangeHtml(e, false)).join("")
-      : (state.ov[0].llm_workers ? `<p class="muted">No exchanges of hers in round ${state.k}.</p>` : "");
+    const ex = mine.length ? `<h3>This worker's prompts and answers in round ${state.k}</h3>` + mine.map((e) => exchangeHtml(e, false)).join("")
+      : (state.ov[0].llm_workers ? `<p class="muted">No exchanges of this worker's in round ${state.k}.</p>` : "");
     if (!RUNS[0].trajectories) {
       body.innerHTML = `<p class="muted">Trajectories of a run this large are in the served viewer (<code>--serve</code>).</p>` + ex;
       document.body.dataset.worker = String(id);
@@ -455,10 +455,10 @@
     body.removeAttribute("aria-busy");
     const r = state.ov[0].rounds.find((x) => x.tax_year === state.k);
     body.innerHTML = `<p>${esc(t.persona)}</p><dl class="kv"><dt>skill</dt><dd>${fix(t.skill, 2)} $/year per weekly hour</dd>
-      <dt>census income</dt><dd>${thousands(t.census_income)} $/year: the survey income her skill was calibrated from,
-      not what she earns in the game (the table's income is skill x her hours)</dd></dl>
+      <dt>census income</dt><dd>${thousands(t.census_income)} $/year: the survey income this worker's skill was calibrated
+      from, not the game's income (the table's income is skill x hours)</dd></dl>
       <figure><figcaption>Hours per step</figcaption><svg id="traj-hours"></svg></figure>
-      <figure><figcaption>Her utility per step</figcaption><svg id="traj-utility"></svg></figure>` + ex;
+      <figure><figcaption>Utility per step</figcaption><svg id="traj-utility"></svg></figure>` + ex;
     const last = t.step[t.step.length - 1] || 1;
     const band = r ? [r.first_step, r.first_step + r.steps] : null;
     const pts = (col) => t.step.map((s, i) => [s, col[i]]);
