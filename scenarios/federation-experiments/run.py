@@ -2,24 +2,29 @@
 """The federation experiments of docs/federation.md: one central hill-climbing planner against
 K = 2 and 4 equal regions with hill-climbing planners, without mobility and at two levels of
 mobility, a federal layer under each equalization rule, and a federal layer set by its
-planner or by a leader the nation elects; 10 seeds each (as the replication
-table), 100 rational workers, 40 tax years. Prints the Markdown tables the page shows.
+planner or by a leader the nation elects; 30 seeds, 1,000 rational workers, 40 tax years.
+Every difference from the central planner is paired by seed; brackets are 95 % intervals of the
+mean (1.96 standard errors over the seeds). Prints the Markdown tables the page shows.
 
-    python3 scenarios/federation-experiments/run.py [BIN] [OUT_DIR] [SEEDS]
-    (defaults: target/release/simulacra, runs/federation, 10)
+    python3 scenarios/federation-experiments/run.py [BIN] [OUT_DIR] [SEEDS] [WORKERS] [JOBS]
+    (defaults: target/release/simulacra, runs/federation, 30, 1000, 2)
 """
 import csv
 import json
+import math
 import statistics
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 BIN = sys.argv[1] if len(sys.argv) > 1 else "target/release/simulacra"
 OUT = Path(sys.argv[2] if len(sys.argv) > 2 else "runs/federation")
-SEEDS = range(1, 1 + int(sys.argv[3] if len(sys.argv) > 3 else 10))
+SEEDS = list(range(1, 1 + int(sys.argv[3] if len(sys.argv) > 3 else 30)))
+WORKERS = int(sys.argv[4] if len(sys.argv) > 4 else 1000)
+JOBS = int(sys.argv[5] if len(sys.argv) > 5 else 2)
 
-BASE = ["baselines.enabled=false", "simulation.num_agents=100", "simulation.timesteps=1000"]
+BASE = ["baselines.enabled=false", f"simulation.num_agents={WORKERS}", "simulation.timesteps=1000"]
 # Mobility: the taste scale sigma and the moving cost m, in utility units (dollars of
 # consumption); a worker's utility is of the order of 30,000.
 MOBILITY = {
@@ -39,7 +44,7 @@ for sigma in SWEEP:
         f"federation.taste_scale={sigma}",
         "federation.moving_cost=1000",
     ]
-for eq in ("none", "per-capita", "uncapped-gap-share"):
+for eq in ("none", "per-capita", "gap-fill", "uncapped-gap-share"):
     CONFIGS[f"K=2, mobility high, federal, equalization {eq}"] = (
         ["federation.regions=2"]
         + MOBILITY["high"]
@@ -61,10 +66,10 @@ for level in ("none", "high"):
 def run(name, sets, seed):
     out = OUT / name.replace(" ", "").replace(",", "_").replace("=", "") / f"seed{seed}"
     if not (out / "summary.json").exists():
-        args = [BIN, "run", "--quiet", "--out", str(out), "--set", f"simulation.seed={seed}"]
+        args = [BIN, "run", "--quiet", "--force", "--out", str(out), "--set", f"simulation.seed={seed}"]
         for s in BASE + sets:
             args += ["--set", s]
-        subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     summary = json.loads((out / "summary.json").read_text())
     with open(out / "steps.csv") as f:
         rows = list(csv.DictReader(f))
@@ -73,12 +78,18 @@ def run(name, sets, seed):
 
 
 def ms(xs, fmt="{:.0f}"):
+    """mean [low, high]: a 95 % interval of the mean (normal, 1.96 standard errors)."""
     if len(xs) < 2:
         return fmt.format(xs[0]) if xs else "-"
-    return f"{fmt.format(statistics.mean(xs))} ± {fmt.replace('+', '').format(statistics.stdev(xs))}"
+    m = statistics.mean(xs)
+    h = 1.96 * statistics.stdev(xs) / math.sqrt(len(xs))
+    return f"{fmt.format(m)} [{fmt.format(m - h)}, {fmt.format(m + h)}]"
 
 
-results = {name: [run(name, sets, s) for s in SEEDS] for name, sets in CONFIGS.items()}
+jobs = [(name, seed) for name in CONFIGS for seed in SEEDS]
+with ThreadPoolExecutor(JOBS) as pool:
+    done = dict(zip(jobs, pool.map(lambda j: run(j[0], CONFIGS[j[0]], j[1]), jobs)))
+results = {name: [done[(name, s)] for s in SEEDS] for name in CONFIGS}
 central = {s: r[0] for s, r in zip(SEEDS, results["central"])}
 
 MAIN = [n for n in results if "sigma" not in n]
@@ -89,6 +100,8 @@ def table(names):
     return {n: results[n] for n in names}
 
 
+print(f"{WORKERS} workers, seeds {SEEDS[0]}-{SEEDS[-1]}; mean [95 % interval] over seeds; differences paired by seed.")
+print()
 print("| setting | welfare, last year | vs central | welfare, whole run | vs central | top rate, end (%) | top rate, mean over run (%) | moves per year | income segregation |")
 print("|---|---|---|---|---|---|---|---|---|")
 for name, rs in table(MAIN).items():
@@ -102,7 +115,7 @@ for name, rs in table(MAIN).items():
     moves = [f["moves_total"] / max(1, len(f["moves_per_year"])) for f in fed if f]
     seg = [f["income_segregation"] for f in fed if f]
     print(
-        f"| {name} | {ms(last)} | {ms(d_last, '{:+.1f}')}% | {ms(whole)} | {ms(d_whole, '{:+.1f}')}% "
+        f"| {name} | {ms(last)} | {ms(d_last, '{:+.1f}')} % | {ms(whole)} | {ms(d_whole, '{:+.1f}')} % "
         f"| {ms(top_end)} | {ms(top_mean)} | {ms(moves, '{:.1f}') if moves else '-'} "
         f"| {ms(seg, '{:.2f}') if seg else '-'} |"
     )
@@ -125,7 +138,7 @@ for name, rs in results.items():
     rev = [r[0]["federation"].get("federal_revenue") or 0.0 for r in rs]
     tr = [r[0]["federation"]["transfers"] for r in rs]
     reg = [statistics.mean(100 * g["rates"][-1] for g in r[0]["regions"]) for r in rs]
-    share = [max(g["population"] for g in r[0]["regions"]) / 100 for r in rs]
+    share = [max(g["population"] for g in r[0]["regions"]) / WORKERS for r in rs]
     print(f"| {name} | {ms(fr)} | {ms(rev)} | {ms(tr)} | {ms(reg)} | {ms(share, '{:.2f}')} |")
 
 print()
@@ -139,7 +152,7 @@ for name, rs in table(SWEPT).items():
     top_mean = [100 * statistics.mean(r[1]) for r in rs]
     top_end = [100 * r[0]["tax_rates_final"][-1] for r in rs]
     print(
-        f"| {name} | {sigma} | {ms(moves, '{:.1f}') if moves else '-'} | {ms(d_whole, '{:+.1f}')}% "
+        f"| {name} | {sigma} | {ms(moves, '{:.1f}') if moves else '-'} | {ms(d_whole, '{:+.1f}')} % "
         f"| {ms(top_mean)} | {ms(top_end)} |"
     )
 
@@ -158,6 +171,6 @@ for name, rs in results.items():
     g = [r[0]["federation"].get("federal_governance") for r in rs]
     leaders = [x["distinct_winners"] for x in g if x]
     print(
-        f"| {name.removeprefix('K=2, ')} | {by_bracket} | {ms(rev)} | {ms(d_whole, '{:+.1f}')}% "
+        f"| {name.removeprefix('K=2, ')} | {by_bracket} | {ms(rev)} | {ms(d_whole, '{:+.1f}')} % "
         f"| {ms(leaders, '{:.1f}') if leaders else '-'} |"
     )
