@@ -7,7 +7,9 @@ mobility alike across skills and rising with skill (mobility_by_skill = 2). The 
 those of the page's alternatives (a fifth re-deciding each year at consistent rebates, starting
 regions drawn from tastes). Paired by seed: each competing run against the cooperative run of
 the same seed and mobility; 95 % intervals are mean +- 1.96 standard errors over the seeds.
-Prints the Markdown table the page shows.
+The cooperative regions also best-respond (one at a time), so they may end with one region
+nearly empty; a second table splits the seeds by that. Prints the Markdown tables the page
+shows.
 
     python3 scenarios/federation-experiments/competition.py [BIN] [OUT_DIR] [SEEDS] [WORKERS] [JOBS]
     (defaults: target/release/simulacra, runs/federation-competition, 30, 1000, 2)
@@ -70,6 +72,12 @@ def mean_rate(summary):
     return 100 * sum(r[0] * p for r, p in zip(n["rates"], n["populations"])) / total
 
 
+def split(summary):
+    """True when the cooperative run keeps both regions populated (the smaller at least 10 %)."""
+    pops = summary["federation"]["nash"]["populations"]
+    return min(pops) >= 0.1 * sum(pops)
+
+
 print(f"{WORKERS} workers, seeds {SEEDS[0]}-{SEEDS[-1]}, K = 2; mean [95 % interval] over seeds.")
 print()
 print("| regions score | mobility | equilibrium rate (%, population-weighted) | lower region's rate (%) "
@@ -90,3 +98,19 @@ for o in OBJECTIVES:
             loc = ci([pct(r["federation"]["swf_with_location"], c["federation"]["swf_with_location"])
                       for r, c in zip(rs, coop)])
         print(f"| {o} | {m} | {rate} | {low} | {vs} | {loc} | {settled} of {len(SEEDS)} |")
+
+print()
+print("Split by what the cooperative regions did in the same seed: kept both regions populated "
+      "(the smaller at least 10 %), or emptied one (a prohibitive rate there).")
+print()
+print("| regions score | mobility | seeds, cooperative kept two regions | welfare over the run vs cooperative (%) "
+      "| seeds, cooperative emptied one | welfare over the run vs cooperative (%) |")
+print("|---|---|---|---|---|---|")
+for o in OBJECTIVES[:-1]:
+    for m in MOBILITY:
+        groups = {True: [], False: []}
+        for s in SEEDS:
+            c = done[("national", m, s)]
+            groups[split(c)].append(pct(done[(o, m, s)]["swf_mean"], c["swf_mean"]))
+        cell = lambda xs: ci(xs) if len(xs) > 1 else ("-" if not xs else f"{xs[0]:+.1f}")
+        print(f"| {o} | {m} | {len(groups[True])} | {cell(groups[True])} | {len(groups[False])} | {cell(groups[False])} |")
