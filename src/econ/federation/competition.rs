@@ -22,6 +22,9 @@ use crate::econ::{TaxSchedule, WelfareKind, WorldParams};
 /// Most rounds of best responses (a round: every region responds once).
 pub const NASH_ROUNDS: u32 = 20;
 
+/// Most profiles the cooperative regions search jointly (11 flat rates for 3 regions: 1,331).
+pub const JOINT_PROFILES: usize = 2_000;
+
 /// The game the regions play.
 pub struct Competition<'a> {
     pub params: &'a WorldParams,
@@ -63,6 +66,11 @@ pub struct NashOutcome {
     /// Each region's largest gain from changing its own rates alone at the end (the grid's
     /// other flat rates, or one bracket's other rates): 0 or less at an equilibrium.
     pub deviation_gains: Vec<f64>,
+    /// True when the regions chose together: under the national objective with flat rates
+    /// (and at most [`JOINT_PROFILES`] profiles), the profile best for the nation among all
+    /// of them, not best responses.
+    #[serde(default)]
+    pub joint: bool,
 }
 
 impl Competition<'_> {
@@ -191,8 +199,37 @@ impl Competition<'_> {
         out
     }
 
-    /// Best-response dynamics from `start` (each region's grid indices).
+    /// The profile best for the nation among every combination of the regions' flat rates
+    /// (ties to the first in order), when the regions score the nation, rates are flat and
+    /// the profiles are at most [`JOINT_PROFILES`].
+    fn joint_optimum(&self, k: usize, brackets: usize) -> Option<Vec<Vec<usize>>> {
+        let g = self.grid.len();
+        let count = (0..k).try_fold(1usize, |n, _| n.checked_mul(g))?;
+        if self.objective != RegionalObjective::National || !self.flat || count > JOINT_PROFILES {
+            return None;
+        }
+        let mut best: Option<(f64, Vec<Vec<usize>>)> = None;
+        for code in 0..count {
+            let profile: Vec<Vec<usize>> = (0..k)
+                .map(|r| vec![code / g.pow(r as u32) % g; brackets])
+                .collect();
+            let v = self.payoffs(&profile).0[0];
+            if best
+                .as_ref()
+                .is_none_or(|(b, _)| v > b + 1e-9 * b.abs().max(1.0))
+            {
+                best = Some((v, profile));
+            }
+        }
+        best.map(|(_, p)| p)
+    }
+
+    /// Best-response dynamics from `start` (each region's grid indices); regions that score
+    /// the nation with flat rates choose together instead (`joint`).
     pub fn nash(&self, start: Vec<Vec<usize>>) -> NashOutcome {
+        let joint = start
+            .first()
+            .and_then(|b| self.joint_optimum(start.len(), b.len()));
         let mut profile = start;
         let mut seen = vec![profile.clone()];
         let mut outcome = NashOutcome {
@@ -203,8 +240,13 @@ impl Competition<'_> {
             converged: false,
             cycle: 0,
             deviation_gains: Vec::new(),
+            joint: joint.is_some(),
         };
-        for round in 1..=NASH_ROUNDS {
+        if let Some(best) = joint {
+            profile = best;
+            outcome.converged = true;
+        }
+        for round in (1..=NASH_ROUNDS).filter(|_| !outcome.joint) {
             outcome.rounds = round;
             let mut changed = false;
             for r in 0..profile.len() {
@@ -404,7 +446,7 @@ mod tests {
             (out.clone(), nation.payoffs(&profile).0[0], best)
         };
         let (out, welfare, best) = national(RegionalObjective::National);
-        assert!(out.converged, "{out:?}");
+        assert!(out.converged && !out.joint, "{out:?}");
         assert!(
             (welfare - best).abs() <= 1e-9 * best.abs(),
             "{welfare} vs {best}: {out:?}"
@@ -413,6 +455,29 @@ mod tests {
         let (out, welfare, best) = national(RegionalObjective::PerCapita);
         assert_eq!(out.rates, vec![vec![0.0], vec![0.0]], "{out:?}");
         assert!(welfare < best - 1.0, "{welfare} vs {best}: {out:?}");
+    }
+
+    #[test]
+    fn cooperative_regions_with_flat_rates_choose_the_best_profile_together() {
+        // Rawlsian regions that score the nation, one flat rate each: from (90 %, 0 %) they
+        // do not best-respond one at a time but take the best of all 100 profiles.
+        let p = params(WelfareKind::Rawlsian);
+        let mut g = game(&p, RegionalObjective::National, &[0.0; 4], 1e12);
+        g.flat = true;
+        let out = g.nash(vec![vec![9], vec![0]]);
+        assert!(out.joint && out.converged && out.rounds == 0, "{out:?}");
+        let mut best = f64::NEG_INFINITY;
+        for a in 0..GRID.len() {
+            for b in 0..GRID.len() {
+                best = best.max(g.payoffs(&[vec![a], vec![b]]).0[0]);
+            }
+        }
+        // Immobile: the nation's poorest is best off at 40 % in both regions, u_L = 90.
+        assert_eq!(out.rates, vec![vec![0.4], vec![0.4]]);
+        assert!((out.payoffs[0] - best).abs() < 1e-9 && (best - 90.0).abs() < 1e-6);
+        // Competing regions search one at a time, as before.
+        g.objective = RegionalObjective::PerCapita;
+        assert!(!g.nash(vec![vec![9], vec![0]]).joint);
     }
 
     #[test]
