@@ -7,8 +7,9 @@ mobility alike across skills and rising with skill (mobility_by_skill = 2). The 
 those of the page's alternatives (a fifth re-deciding each year at consistent rebates, starting
 regions drawn from tastes). Paired by seed: each competing run against the cooperative run of
 the same seed and mobility; 95 % intervals are mean +- 1.96 standard errors over the seeds.
-The cooperative regions also best-respond (one at a time), so they may end with one region
-nearly empty; a second table splits the seeds by that. Prints the Markdown tables the page
+The cooperative regions choose the best of all flat profiles together (in the planners'
+model), which in about half the seeds empties one region; a second table splits the seeds by
+that. Prints the Markdown tables the page
 shows.
 
     python3 scenarios/federation-experiments/competition.py [BIN] [OUT_DIR] [SEEDS] [WORKERS] [JOBS]
