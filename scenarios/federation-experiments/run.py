@@ -174,3 +174,14 @@ for name, rs in results.items():
         f"| {name.removeprefix('K=2, ')} | {by_bracket} | {ms(rev)} | {ms(d_whole, '{:+.1f}')} % "
         f"| {ms(leaders, '{:.1f}') if leaders else '-'} |"
     )
+
+print()
+print("| setting | top rate, end, vs central (points) | top rate, mean over run, vs central (points) |")
+print("|---|---|---|")
+for name, rs in results.items():
+    if name == "central":
+        continue
+    d_end = [100 * (r[0]["tax_rates_final"][-1] - central[s]["tax_rates_final"][-1]) for s, r in zip(SEEDS, rs)]
+    cmean = {s: 100 * statistics.mean(r[1]) for s, r in zip(SEEDS, results["central"])}
+    d_mean = [100 * statistics.mean(r[1]) - cmean[s] for s, r in zip(SEEDS, rs)]
+    print(f"| {name} | {ms(d_end, '{:+.1f}')} | {ms(d_mean, '{:+.1f}')} |")
