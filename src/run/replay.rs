@@ -330,13 +330,14 @@ pub fn verify_replay(run_dir: &Path) -> anyhow::Result<ReplayVerdict> {
     // reported by the frame comparison, so answer from the intact prefix. An LLM run may have
     // stopped early on its servers' failures (llm.max_fallback_share), which a replay, asking
     // no server, cannot see: it re-executes the steps the log holds.
-    let (recording, steps) = if scenario.uses_llm() {
+    let (recording, steps, held) = if scenario.uses_llm() {
         let whole = whole_steps(opened)?;
+        let held = Held::of(&whole);
         let recording = Recording::new(whole.exchanges)
             .with_endpoint_events(whole.endpoint_events, whole.steps);
-        (Some(recording), whole.steps)
+        (Some(recording), whole.steps, Some(held))
     } else {
-        (None, scenario.simulation.timesteps)
+        (None, scenario.simulation.timesteps, None)
     };
     System::new().block_on(async move {
         let population = Arc::new(Population::generate(&scenario));
@@ -365,42 +366,65 @@ pub fn verify_replay(run_dir: &Path) -> anyhow::Result<ReplayVerdict> {
             },
             Some(d) => ReplayVerdict::Differs(d.clone()),
         };
-        unfinished(run_dir, verdict, scenario.simulation.timesteps)
+        let timesteps = scenario.simulation.timesteps;
+        if matches!(verdict, ReplayVerdict::Identical { .. }) && steps == timesteps {
+            // Every step of the run re-executed and matched: a finished run.
+            return Ok(verdict);
+        }
+        let held = match held {
+            Some(h) => h,
+            None => Held::of(&whole_steps(RunLog::open(run_dir)?)?),
+        };
+        Ok(unfinished(verdict, &held, timesteps))
     })
+}
+
+/// What a log holds, for telling an unfinished run from a damaged one.
+struct Held {
+    steps: u64,
+    /// Frames up to the last whole step, and every readable frame.
+    frames: u64,
+    all_frames: u64,
+    damaged: bool,
+}
+
+impl Held {
+    fn of(w: &WholeSteps) -> Held {
+        Held {
+            steps: w.steps,
+            frames: w.frames,
+            all_frames: w.all_frames,
+            damaged: w.damage.is_some(),
+        }
+    }
 }
 
 /// A verdict on a run that has not finished, said as such: every frame its log holds matched
 /// the re-execution, and the log ends before the run does (on a whole step, or inside a step
 /// it did not finish). Any other verdict is returned as it came.
-fn unfinished(
-    run_dir: &Path,
-    verdict: ReplayVerdict,
-    timesteps: u64,
-) -> anyhow::Result<ReplayVerdict> {
+fn unfinished(verdict: ReplayVerdict, held: &Held, timesteps: u64) -> ReplayVerdict {
     let matched = match &verdict {
         ReplayVerdict::Identical { frames } => *frames,
         ReplayVerdict::Differs(Divergence::RecordingEnds { index }) => *index,
         // An LLM run is re-executed to its last whole step: the frames of a step it did not
         // finish are left over.
         ReplayVerdict::Differs(Divergence::RecordingLonger { index, .. }) => *index,
-        _ => return Ok(verdict),
+        _ => return verdict,
     };
-    let whole = whole_steps(RunLog::open(run_dir)?)?;
-    if whole.damage.is_some() || whole.steps >= timesteps {
-        return Ok(verdict);
+    if held.damaged || held.steps >= timesteps {
+        return verdict;
     }
-    let total = whole.all_frames;
     let all_matched = match &verdict {
-        ReplayVerdict::Differs(Divergence::RecordingLonger { .. }) => matched == whole.frames,
-        _ => matched == total,
+        ReplayVerdict::Differs(Divergence::RecordingLonger { .. }) => matched == held.frames,
+        _ => matched == held.all_frames,
     };
     if !all_matched {
-        return Ok(verdict);
+        return verdict;
     }
-    Ok(ReplayVerdict::Unfinished {
+    ReplayVerdict::Unfinished {
         frames: matched,
-        steps: whole.steps,
+        steps: held.steps,
         timesteps,
-        torn_frames: total - whole.frames,
-    })
+        torn_frames: held.all_frames - held.frames,
+    }
 }
