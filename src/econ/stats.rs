@@ -56,6 +56,13 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
+    fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert_eq!(median(&[5.0, 1.0, 3.0]), 3.0);
+        assert_eq!(median(&[]), 0.0);
+    }
+
+    #[test]
     fn means() {
         assert_eq!(mean(&[]), 0.0);
         // (1 + 2 + 6) / 3 = 3

@@ -124,19 +124,6 @@ fn bar(count: usize, max: usize) -> String {
     "#".repeat(width)
 }
 
-/// The median: the middle value, or the mean of the two middle values for an even count (0 for
-/// none).
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let n = sorted.len();
-    match n {
-        0 => 0.0,
-        _ if n % 2 == 1 => sorted[n / 2],
-        _ => 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]),
-    }
-}
-
 /// Whether this call should exploit the best schedule seen rather than explore: only in the
 /// last tenth of the run (as the reference's "best" cue after 0.9 T) and only once there are at
 /// least two years to choose from. At the shipped T = 50 with 25-step years the one call comes
@@ -205,7 +192,7 @@ impl LlmPlanner {
 
     pub(super) fn describe(values: &[f64]) -> (String, String, String) {
         let m = stats::mean(values);
-        let median = median(values);
+        let median = stats::median(values);
         let var = values.iter().map(|x| (x - m).powi(2)).sum::<f64>() / values.len().max(1) as f64;
         (
             format!("{m:.2}"),
@@ -479,13 +466,6 @@ struct YearMemory {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
-        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
-        assert_eq!(median(&[5.0, 1.0, 3.0]), 3.0);
-        assert_eq!(median(&[]), 0.0);
-    }
 
     #[test]
     fn the_planner_explores_until_late_and_never_exploits_a_best_of_one() {
