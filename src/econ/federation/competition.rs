@@ -143,13 +143,10 @@ impl Competition<'_> {
         let value = |trial: &[Vec<usize>]| self.payoffs(trial).0[r];
         let mut best = value(&trial);
         if self.flat {
-            for g in 0..self.grid.len() {
-                trial[r] = vec![g; mine.len()];
-                if trial[r] == mine {
-                    continue;
-                }
+            for candidate in self.deviations(&mine) {
+                trial[r] = candidate;
                 let v = value(&trial);
-                if v > best + 1e-9 * best.abs().max(1.0) {
+                if improves(v, best) {
                     best = v;
                     mine = trial[r].clone();
                 }
@@ -165,7 +162,7 @@ impl Competition<'_> {
                     }
                     trial[r][b] = g;
                     let v = value(&trial);
-                    if v > best + 1e-9 * best.abs().max(1.0) {
+                    if improves(v, best) {
                         best = v;
                         mine[b] = g;
                         improved = true;
@@ -214,10 +211,7 @@ impl Competition<'_> {
                 .map(|r| vec![code / g.pow(r as u32) % g; brackets])
                 .collect();
             let v = self.payoffs(&profile).0[0];
-            if best
-                .as_ref()
-                .is_none_or(|(b, _)| v > b + 1e-9 * b.abs().max(1.0))
-            {
+            if best.as_ref().is_none_or(|(b, _)| improves(v, *b)) {
                 best = Some((v, profile));
             }
         }
@@ -290,6 +284,11 @@ impl Competition<'_> {
             .collect();
         outcome
     }
+}
+
+/// Whether `v` beats `best` by more than rounding (1e-9 relative): ties keep what is held.
+fn improves(v: f64, best: f64) -> bool {
+    v > best + 1e-9 * best.abs().max(1.0)
 }
 
 /// The grid index nearest `rate`.
