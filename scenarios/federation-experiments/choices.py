@@ -13,12 +13,12 @@ standard errors over the seeds. Prints the Markdown tables the page shows.
     (defaults: target/release/simulacra, runs/federation-choices, 30, 1000, 2)
 """
 import json
-import math
-import statistics
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from common import ci, pct
 
 BIN = sys.argv[1] if len(sys.argv) > 1 else "target/release/simulacra"
 OUT = Path(sys.argv[2] if len(sys.argv) > 2 else "runs/federation-choices")
@@ -60,17 +60,6 @@ jobs = [(p, s, seed) for p in PLANNERS for s in SETTINGS for seed in SEEDS]
 jobs += [("hill-climb", s, seed) for s in ALONE for seed in SEEDS]
 with ThreadPoolExecutor(JOBS) as pool:
     done = dict(zip(jobs, pool.map(lambda j: run(*j), jobs)))
-
-
-def ci(xs, fmt="{:+.1f}"):
-    """mean [low, high]: a 95 % interval of the mean (normal, 1.96 standard errors)."""
-    m = statistics.mean(xs)
-    h = 1.96 * statistics.stdev(xs) / math.sqrt(len(xs)) if len(xs) > 1 else float("nan")
-    return f"{fmt.format(m)} [{fmt.format(m - h)}, {fmt.format(m + h)}]"
-
-
-def pct(a, b):
-    return 100 * (a / b - 1)
 
 
 print(f"{WORKERS} workers, seeds {SEEDS[0]}-{SEEDS[-1]}, K = 2, high mobility; mean [95 % interval] over seeds.")

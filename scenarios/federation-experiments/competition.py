@@ -16,12 +16,12 @@ shows.
     (defaults: target/release/simulacra, runs/federation-competition, 30, 1000, 2)
 """
 import json
-import math
-import statistics
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from common import ci, pct
 
 BIN = sys.argv[1] if len(sys.argv) > 1 else "target/release/simulacra"
 OUT = Path(sys.argv[2] if len(sys.argv) > 2 else "runs/federation-competition")
@@ -53,17 +53,6 @@ def run(objective, mobility, seed):
 jobs = [(o, m, seed) for o in OBJECTIVES for m in MOBILITY for seed in SEEDS]
 with ThreadPoolExecutor(JOBS) as pool:
     done = dict(zip(jobs, pool.map(lambda j: run(*j), jobs)))
-
-
-def ci(xs, fmt="{:+.1f}"):
-    """mean [low, high]: a 95 % interval of the mean (normal, 1.96 standard errors)."""
-    m = statistics.mean(xs)
-    h = 1.96 * statistics.stdev(xs) / math.sqrt(len(xs)) if len(xs) > 1 else float("nan")
-    return f"{fmt.format(m)} [{fmt.format(m - h)}, {fmt.format(m + h)}]"
-
-
-def pct(a, b):
-    return 100 * (a / b - 1)
 
 
 def mean_rate(summary):
@@ -113,5 +102,4 @@ for o in OBJECTIVES[:-1]:
         for s in SEEDS:
             c = done[("national", m, s)]
             groups[split(c)].append(pct(done[(o, m, s)]["swf_mean"], c["swf_mean"]))
-        cell = lambda xs: ci(xs) if len(xs) > 1 else ("-" if not xs else f"{xs[0]:+.1f}")
-        print(f"| {o} | {m} | {len(groups[True])} | {cell(groups[True])} | {len(groups[False])} | {cell(groups[False])} |")
+        print(f"| {o} | {m} | {len(groups[True])} | {ci(groups[True])} | {len(groups[False])} | {ci(groups[False])} |")

@@ -11,12 +11,13 @@ mean (1.96 standard errors over the seeds). Prints the Markdown tables the page 
 """
 import csv
 import json
-import math
 import statistics
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from common import ci
 
 BIN = sys.argv[1] if len(sys.argv) > 1 else "target/release/simulacra"
 OUT = Path(sys.argv[2] if len(sys.argv) > 2 else "runs/federation")
@@ -78,12 +79,8 @@ def run(name, sets, seed):
 
 
 def ms(xs, fmt="{:.0f}"):
-    """mean [low, high]: a 95 % interval of the mean (normal, 1.96 standard errors)."""
-    if len(xs) < 2:
-        return fmt.format(xs[0]) if xs else "-"
-    m = statistics.mean(xs)
-    h = 1.96 * statistics.stdev(xs) / math.sqrt(len(xs))
-    return f"{fmt.format(m)} [{fmt.format(m - h)}, {fmt.format(m + h)}]"
+    """A level: mean [95 % interval], whole numbers unless `fmt` says otherwise."""
+    return ci(xs, fmt)
 
 
 jobs = [(name, seed) for name in CONFIGS for seed in SEEDS]
