@@ -9,7 +9,7 @@ use crate::population::Population;
 use crate::resolved::ResolvedScenario;
 
 /// Whether the scenario's regions compete (`planner = "nash"`, every region: validated).
-pub fn competes(scenario: &ResolvedScenario) -> bool {
+fn competes(scenario: &ResolvedScenario) -> bool {
     scenario.regions().is_some_and(|f| {
         f.region(0).planner.unwrap_or(scenario.planner.policy) == PlannerPolicyName::Nash
     })
@@ -29,7 +29,6 @@ pub fn equilibrium(scenario: &ResolvedScenario, population: &Population) -> Opti
     let origin = crate::resolved::starting_regions(scenario, n);
     let game = Competition {
         params: &scenario.world,
-        kind: scenario.world.welfare,
         objective: f.objective,
         cutoffs: &scenario.cutoffs,
         grid: &grid,

@@ -17,7 +17,7 @@ use super::{
     MoverInput, RegionalObjective, consistent_moves, federal_equilibrium, objective_value,
     rebates_at,
 };
-use crate::econ::{TaxSchedule, WelfareKind, WorldParams};
+use crate::econ::{TaxSchedule, WorldParams};
 
 /// Most rounds of best responses (a round: every region responds once).
 pub const NASH_ROUNDS: u32 = 20;
@@ -28,7 +28,6 @@ pub const JOINT_PROFILES: usize = 2_000;
 /// The game the regions play.
 pub struct Competition<'a> {
     pub params: &'a WorldParams,
-    pub kind: WelfareKind,
     pub objective: RegionalObjective,
     /// The brackets every region's schedule uses.
     pub cutoffs: &'a [f64],
@@ -121,7 +120,7 @@ impl Competition<'_> {
             .map(|r| {
                 objective_value(
                     self.objective,
-                    self.kind,
+                    self.params.welfare,
                     r,
                     &settled,
                     &moved.region_of,
@@ -301,7 +300,7 @@ pub fn nearest(grid: &[f64], rate: f64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::econ::UtilityForm;
+    use crate::econ::{UtilityForm, WelfareKind};
 
     fn params(kind: WelfareKind) -> WorldParams {
         WorldParams {
@@ -331,7 +330,6 @@ mod tests {
             std::sync::LazyLock::new(|| vec![vec![0.0, 0.0]; 4]);
         Competition {
             params,
-            kind: params.welfare,
             objective,
             cutoffs: &[0.0],
             grid: &GRID,
