@@ -151,3 +151,22 @@ fn an_unfinished_run_replays_as_unfinished_not_as_damaged() {
         }
     }
 }
+
+#[test]
+fn the_progress_count_runs_through_the_baselines() {
+    // One count for the run and its two baselines: it rises step by step to 3 x the run's
+    // steps, so a bar does not sit at its end while the baselines are played.
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = std::sync::Arc::clone(&seen);
+    let progress: simulacra_actors::Progress = Box::new(move |done, total| {
+        record.lock().unwrap().push((done, total));
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let s = common::scenario(&["simulation.num_agents=20", "simulation.timesteps=50"]);
+    run_scenario(&s, tmp.path(), Some(progress)).unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 150);
+    assert!(seen.iter().all(|&(_, total)| total == 150), "{seen:?}");
+    assert!(seen.windows(2).all(|w| w[1].0 == w[0].0 + 1), "{seen:?}");
+    assert_eq!(seen.last(), Some(&(150, 150)));
+}

@@ -107,6 +107,8 @@ fn progress_bar(total: u64, unit: &str) -> Option<indicatif::ProgressBar> {
 fn step_progress(total: u64) -> Option<simulacra_actors::Progress> {
     let bar = progress_bar(total, "steps")?;
     Some(Box::new(move |done, total| {
+        // The run's count can grow past `total` it started with (its baselines' steps).
+        bar.set_length(total);
         bar.set_position(done);
         if done == total {
             bar.finish_and_clear();

@@ -440,7 +440,20 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
         }
         let steps = first..scenario.simulation.timesteps;
         tracing::info!(from_step = first, "run started");
-        let (economy, _sink, digest, steps_run) = play(economy, sink, steps, progress).await?;
+        // One count for the run and its two baselines, whose steps come after the run's: a
+        // bar does not sit at its end while the baselines are played.
+        let timesteps = scenario.simulation.timesteps;
+        let all_steps = timesteps * if scenario.baselines.enabled { 3 } else { 1 };
+        let shared = progress.map(|p| Arc::new(std::sync::Mutex::new(p)));
+        let phase = |offset: u64| -> Option<Progress> {
+            let p = shared.clone()?;
+            Some(Box::new(move |done, _| {
+                if let Ok(mut p) = p.lock() {
+                    p(offset + done, all_steps);
+                }
+            }))
+        };
+        let (economy, _sink, digest, steps_run) = play(economy, sink, steps, phase(0)).await?;
         if economy.halted.as_deref() == Some(interrupt::REASON) {
             // No outputs for a run a signal stopped: a summary would make it look finished
             // (to a sweep, to the Python package); its log is whole and its resume writes them.
@@ -555,15 +568,23 @@ pub(super) fn run_into<S: FrameSink<crate::frames::Frame> + Send + 'static>(
             } else {
                 None
             };
-            for kind in [PlannerPolicyName::UsFederal, PlannerPolicyName::Saez] {
+            for (i, kind) in [PlannerPolicyName::UsFederal, PlannerPolicyName::Saez]
+                .into_iter()
+                .enumerate()
+            {
                 let policy = planner_policy(kind, &base, &population, None)?;
                 let name = policy.name();
                 let sink = HashSink::new(&header(&base))?;
                 let mut economy =
                     Economy::start(&base, Arc::clone(&population), policy, base_llm.clone()).await;
                 economy.trace_in(tracing::info_span!("baseline", schedule = name));
-                let (economy, _, _, _) =
-                    play(economy, sink, 0..base.simulation.timesteps, None).await?;
+                let (economy, _, _, _) = play(
+                    economy,
+                    sink,
+                    0..base.simulation.timesteps,
+                    phase(timesteps * (1 + i as u64)),
+                )
+                .await?;
                 if economy.halted.as_deref() == Some(interrupt::REASON) {
                     // The run's log is whole; its resume plays the baselines and writes the
                     // tables. Those written above go: an interrupted run is no result.
