@@ -290,7 +290,12 @@ pub fn export_regions_with(run_dir: &Path, path: &Path, partial: bool) -> anyhow
     let out = OutFile::create(path, view.fsync())?;
     let mut w = BufWriter::new(out.handle()?);
     use crate::run::regions_table;
-    writeln!(w, "{}", regions_table::header(view.scenario.cutoffs.len()))?;
+    let public_good = regions_table::has_public_good(&view.scenario);
+    writeln!(
+        w,
+        "{}",
+        regions_table::header(view.scenario.cutoffs.len(), public_good)
+    )?;
     let (mut rows, mut steps) = (0u64, 0u64);
     let damaged = scan(run_dir, false, |s| {
         steps += 1;
@@ -299,7 +304,13 @@ pub fn export_regions_with(run_dir: &Path, path: &Path, partial: bool) -> anyhow
             writeln!(
                 w,
                 "{}",
-                regions_table::row(r, &view.scenario.cutoffs, s.location.as_ref(), &moved)?
+                regions_table::row(
+                    r,
+                    &view.scenario.cutoffs,
+                    s.location.as_ref(),
+                    &moved,
+                    public_good
+                )?
             )?;
             rows += 1;
         }

@@ -341,6 +341,7 @@ pub fn round_detail_with(run_dir: &Path, k: u64, partial: bool) -> anyhow::Resul
         .collect();
     if hours.len() == scenario.simulation.num_agents {
         let population = Population::generate(&scenario);
+        let public_good = crate::resolved::public_goods(&scenario, population.len());
         let s = match &region_of {
             Some(map) => {
                 let schedules = outcomes
@@ -358,6 +359,7 @@ pub fn round_detail_with(run_dir: &Path, k: u64, partial: bool) -> anyhow::Resul
                     &scenario.world,
                     &schedules,
                     crate::logview::federal_layer(&scenario, federal.as_ref()),
+                    public_good.as_ref(),
                     map,
                     &population.skills,
                     &population.weights,

@@ -57,6 +57,8 @@ pub struct StepData {
 pub struct RunView {
     pub scenario: ResolvedScenario,
     pub population: Population,
+    /// A federation's public goods (tastes derived from the scenario, as the run drew them).
+    pub public_good: Option<crate::econ::federation::PublicGoods>,
 }
 
 impl RunView {
@@ -64,9 +66,11 @@ impl RunView {
     pub fn open(run_dir: &Path) -> anyhow::Result<RunView> {
         let scenario = ResolvedScenario::new(RunLog::open(run_dir)?.scenario)?;
         let population = Population::generate(&scenario);
+        let public_good = crate::resolved::public_goods(&scenario, population.len());
         Ok(RunView {
             scenario,
             population,
+            public_good,
         })
     }
 
@@ -94,6 +98,7 @@ impl RunView {
                     &self.scenario.world,
                     &schedules,
                     federal_layer(&self.scenario, step.federal.as_ref()),
+                    self.public_good.as_ref(),
                     region_of,
                     &self.population.skills,
                     &self.population.weights,

@@ -160,6 +160,36 @@ pub fn region_tastes(scenario: &Scenario, workers: usize) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// A federation's public goods (`federation.public_good`), if it has them: the rule and each
+/// worker's taste, her starting region's `public_good_taste` times a uniform draw on [0, 2)
+/// from her own "public-good" stream at step 0 (the same in every reader of the log).
+pub fn public_goods(
+    scenario: &Scenario,
+    workers: usize,
+) -> Option<crate::econ::federation::PublicGoods> {
+    use rand::RngExt;
+    let f = scenario.regions()?;
+    if f.public_good.is_none() {
+        return None;
+    }
+    let start = starting_regions(scenario, workers);
+    let tastes = (0..workers)
+        .map(|id| {
+            let u: f64 =
+                simulacra_actors::stream(scenario.simulation.seed, "public-good", id as u64, 0)
+                    .random();
+            crate::econ::federation::public_good_taste(
+                f.region(start[id] as usize).public_good_taste,
+                u,
+            )
+        })
+        .collect();
+    Some(crate::econ::federation::PublicGoods {
+        rule: f.public_good,
+        tastes,
+    })
+}
+
 /// Where each of a federation's `workers` lives at the start (`federation.initial_regions`).
 pub fn starting_regions(scenario: &Scenario, workers: usize) -> Vec<u32> {
     let Some(f) = scenario.regions() else {

@@ -77,6 +77,11 @@ pub struct Federation {
     /// bracket: slower, and its best responses cycle more often).
     #[serde(skip_serializing_if = "NashStrategy::is_flat")]
     pub nash_strategy: NashStrategy,
+    /// The regions' public good: "none", "local" (each region provides the Samuelson level
+    /// for its own residents' tastes) or "central" (every region provides the nation's level),
+    /// paid out of the rebate; tastes come from `public_good_taste` (`public_good.rs`).
+    #[serde(skip_serializing_if = "crate::econ::federation::ProvisionRule::is_none")]
+    pub public_good: crate::econ::federation::ProvisionRule,
     /// One table per region (none: K equal regions under `[planner]` and `[governance]`).
     pub region: Vec<RegionConfig>,
 }
@@ -103,6 +108,7 @@ impl Default for Federation {
             objective: crate::econ::federation::RegionalObjective::PerCapita,
             nash_grid_step: 0.1,
             nash_strategy: NashStrategy::Flat,
+            public_good: crate::econ::federation::ProvisionRule::None,
             region: Vec::new(),
         }
     }
@@ -193,6 +199,10 @@ pub struct RegionConfig {
     pub share: Option<f64>,
     /// Utility every resident draws from living there.
     pub amenity: f64,
+    /// The mean taste for the public good of the workers who start here (each draws hers
+    /// uniformly on [0, 2x this]); used only with `federation.public_good`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub public_good_taste: f64,
     /// Starting rate in every bracket (unset: `planner.initial_rate`).
     pub initial_rate: Option<f64>,
     /// The region's planner policy (unset: `planner.policy`).
@@ -314,6 +324,7 @@ impl Federation {
             " (utility units)",
         )?;
         self.validate_nash(scenario)?;
+        self.validate_public_good(scenario)?;
         in_range(
             "federation.mobility_by_skill",
             self.mobility_by_skill,

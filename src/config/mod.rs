@@ -36,6 +36,7 @@ mod federation;
 mod governance;
 mod llm;
 mod load;
+mod public_good;
 mod validate;
 mod workers;
 

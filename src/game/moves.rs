@@ -13,7 +13,7 @@ use rand::RngExt;
 use crate::config::{Federation, MoveExpectations};
 use crate::econ::TaxSchedule;
 use crate::econ::federation::{
-    MoverInput, choices_at, consistent_moves, movers_turn, segregation_index,
+    MoverInput, choices_at, consistent_moves, movers_turn, provision_at, segregation_index,
 };
 use crate::frames::{ExpectationRecord, Frame, MoveRecord};
 use crate::policy::{MoveView, RegionOffer};
@@ -124,6 +124,7 @@ impl Economy {
             params: &self.params,
             schedules: &schedules,
             federal: federal.map(|fed| config.federal_layer(&fed.schedule)),
+            public: actors.public_good.as_ref(),
             skills: &self.population.skills,
             weights: &self.population.weights,
             amenities: &amenities,
@@ -134,7 +135,11 @@ impl Economy {
             deciding: &deciding,
         };
         let (chosen, expectations) = match config.move_expectations {
-            MoveExpectations::Last => (choices_at(&input, &faced, &last_rebates), None),
+            // Last rebates, and the public goods the regions provide to whoever lives there now.
+            MoveExpectations::Last => {
+                let provided = provision_at(&input, &home);
+                (choices_at(&input, &faced, &last_rebates, &provided), None)
+            }
             MoveExpectations::Consistent => {
                 let out = consistent_moves(&input, &last_rebates);
                 if !out.converged {

@@ -82,6 +82,9 @@ impl Economy {
             }
         }
         actors.config = swap.config;
+        // The provision may change (and a kept settlement would carry the old one).
+        actors.public_good = crate::resolved::public_goods(child, self.population.len());
+        actors.settled = None;
     }
 }
 

@@ -65,11 +65,14 @@ pub(super) struct RegionActors {
     pub(super) arrived: Vec<bool>,
     /// The settlement of the economy's `last_hours` under the same schedules and residences
     /// (a pure function of them, so it is reused, not recomputed, while nobody changes her
-    /// hours; not in a snapshot).
-    settled: Option<FederalSettlement>,
+    /// hours; not in a snapshot; a fork's change of policies drops it).
+    pub(super) settled: Option<FederalSettlement>,
     /// The regions' tax competition, when they compete (computed before the run from the
     /// scenario, so not in a snapshot).
     pub(super) nash: Option<crate::econ::federation::NashOutcome>,
+    /// The regions' public goods (`federation.public_good`): the rule and every worker's
+    /// taste, a pure function of the scenario, so not in a snapshot.
+    pub(super) public_good: Option<crate::econ::federation::PublicGoods>,
 }
 
 impl RegionActors {
@@ -167,6 +170,7 @@ impl Economy {
             arrived: vec![false; self.population.len()],
             settled: None,
             nash,
+            public_good: crate::resolved::public_goods(scenario, self.population.len()),
         });
         let federal_state = f.federal_mode().map(|mode| FederalState {
             schedule: if f.federal_planner == Some(PlannerPolicyName::Fixed) {
@@ -260,6 +264,7 @@ impl Economy {
         };
         let schedules: Vec<TaxSchedule> = f.regions.iter().map(|r| r.schedule.clone()).collect();
         let config = self.regions.as_ref().map(|a| &a.config);
+        let public_good = self.regions.as_ref().and_then(|a| a.public_good.as_ref());
         let layer = f
             .federal
             .as_ref()
@@ -269,6 +274,7 @@ impl Economy {
             &self.params,
             &schedules,
             layer,
+            public_good,
             &f.region_of,
             &self.population.skills,
             &self.population.weights,
@@ -343,6 +349,7 @@ impl Economy {
                 f.federal
                     .as_ref()
                     .map(|fed| actors.config.federal_layer(&fed.schedule)),
+                actors.public_good.as_ref(),
                 &f.region_of,
                 &self.population.skills,
                 &self.population.weights,

@@ -196,7 +196,15 @@ pub fn federal_platform_book(
             schedule: &schedule,
             ..current
         };
-        let s = federal_equilibrium(params, regional, Some(layer), region_of, skills, weights);
+        let s = federal_equilibrium(
+            params,
+            regional,
+            Some(layer),
+            None,
+            region_of,
+            skills,
+            weights,
+        );
         warn_unsettled(&s, "a federal platform");
         book.push(PlatformOption {
             deltas,
@@ -236,6 +244,7 @@ pub fn regional_platform_book(
             params,
             &schedules,
             Some(federal),
+            None,
             region_of,
             skills,
             weights,

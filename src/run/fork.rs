@@ -20,8 +20,8 @@ use super::summary::Summary;
 const FORK_MAY_CHANGE: &str = "a fork may change [planner], [governance], [baselines], \
      simulation.timesteps and log.fsync, and in a federation, at a tax year's first step, each \
      region's planner, rates, governance, rule and term, the federal layer's planner, rates, \
-     governance, rule and term, equalization, equalization_rate, objective, moving_cost, \
-     move_every_years, move_share and move_expectations";
+     governance, rule and term, equalization, equalization_rate, objective, public_good, \
+     moving_cost, move_every_years, move_share and move_expectations";
 
 /// A federation's keys with what a fork may change reset, so what is left must match.
 fn federation_fixed_part(f: &crate::config::Federation) -> crate::config::Federation {
@@ -35,6 +35,7 @@ fn federation_fixed_part(f: &crate::config::Federation) -> crate::config::Federa
     t.equalization = d.equalization;
     t.equalization_rate = d.equalization_rate;
     t.objective = d.objective;
+    t.public_good = d.public_good;
     t.moving_cost = d.moving_cost;
     t.move_every_years = d.move_every_years;
     t.move_share = d.move_share;

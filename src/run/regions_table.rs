@@ -14,13 +14,20 @@ use crate::runlog::RunLog;
 /// The table's file name in a run folder.
 pub const REGIONS_FILE: &str = "regions.csv";
 
-/// The table's header line (without its newline) for `brackets` rate columns.
-pub fn header(brackets: usize) -> String {
+/// The table's header line (without its newline) for `brackets` rate columns, and a last
+/// `public_good` column (provision per resident) when the federation has public goods.
+pub fn header(brackets: usize, public_good: bool) -> String {
     let rate_cols: String = (0..brackets).map(|j| format!("rate_{j},")).collect();
     format!(
         "step,tax_year,region,population,{rate_cols}revenue,rebate,transfer,welfare,\
-         welfare_with_location,gini,mean_hours,mean_income,moves_in,moves_out"
+         welfare_with_location,gini,mean_hours,mean_income,moves_in,moves_out{}",
+        if public_good { ",public_good" } else { "" }
     )
+}
+
+/// Whether `scenario`'s regions provide a public good (`regions.csv` then has its column).
+pub fn has_public_good(scenario: &crate::config::Scenario) -> bool {
+    scenario.regions().is_some_and(|f| !f.public_good.is_none())
 }
 
 /// Workers who moved into and out of each region in `moves` (a year's first step), by region.
@@ -35,12 +42,15 @@ pub fn moves_by_region(moves: Option<&MoveRecord>) -> BTreeMap<u32, (u64, u64)> 
 
 /// One region's line of one step (without its newline): its rates read at the nation's
 /// bracket starts `cutoffs` (a region's own brackets may differ), its welfare with location
-/// (empty for a log from before it was logged), and its moves in and out.
+/// (empty for a log from before it was logged), its moves in and out, and with `public_good`
+/// its provision per resident: what its revenue and transfer per resident paid beyond the
+/// rebate (empty for a region nobody lives in).
 pub fn row(
     o: &RegionOutcome,
     cutoffs: &[f64],
     location: Option<&LocationOutcome>,
     moved: &BTreeMap<u32, (u64, u64)>,
+    public_good: bool,
 ) -> anyhow::Result<String> {
     let schedule = crate::econ::TaxSchedule::new(o.cutoffs.clone(), o.rates.clone())?;
     let rates: String = cutoffs
@@ -51,8 +61,13 @@ pub fn row(
     let with_location = location
         .and_then(|l| l.regions.get(o.region as usize))
         .map_or(String::new(), |w| w.to_string());
+    let provision = match (public_good, o.population) {
+        (false, _) => String::new(),
+        (true, 0) => ",".to_string(),
+        (true, m) => format!(",{}", (o.revenue + o.transfer) / m as f64 - o.rebate),
+    };
     Ok(format!(
-        "{},{},{},{},{rates}{},{},{},{},{with_location},{},{},{},{moves_in},{moves_out}",
+        "{},{},{},{},{rates}{},{},{},{},{with_location},{},{},{},{moves_in},{moves_out}{provision}",
         o.step,
         o.tax_year,
         o.region,
@@ -80,7 +95,8 @@ pub fn write_for_run(run_dir: &Path, fsync: bool) -> anyhow::Result<FromLog> {
     let cutoffs = log.scenario.cutoffs()?;
     let file = crate::outfile::OutFile::create(&run_dir.join(REGIONS_FILE), fsync)?;
     let mut out = std::io::BufWriter::new(file.file());
-    writeln!(out, "{}", header(cutoffs.len()))?;
+    let public_good = has_public_good(&log.scenario);
+    writeln!(out, "{}", header(cutoffs.len(), public_good))?;
     // Moves are logged at a year's first step, before that step's region outcomes; a step's
     // welfare with location after them: rows wait for the step's outcome.
     let mut moved = BTreeMap::new();
@@ -99,7 +115,11 @@ pub fn write_for_run(run_dir: &Path, fsync: bool) -> anyhow::Result<FromLog> {
             Frame::Location(l) => location = Some(l),
             Frame::Outcome(_) => {
                 for o in pending.drain(..) {
-                    writeln!(out, "{}", row(&o, &cutoffs, location.as_ref(), &moved)?)?;
+                    writeln!(
+                        out,
+                        "{}",
+                        row(&o, &cutoffs, location.as_ref(), &moved, public_good)?
+                    )?;
                 }
                 moved.clear();
                 locations.extend(location.take());

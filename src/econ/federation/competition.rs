@@ -97,6 +97,7 @@ impl Competition<'_> {
             params: self.params,
             schedules: &schedules,
             federal: None,
+            public: None,
             skills: self.skills,
             weights: self.weights,
             amenities: self.amenities,
@@ -111,6 +112,7 @@ impl Competition<'_> {
         let settled = federal_equilibrium(
             self.params,
             &schedules,
+            None,
             None,
             &moved.region_of,
             self.skills,

@@ -122,6 +122,7 @@ mod tests {
                 TaxSchedule::new(vec![0.0], vec![0.5]).unwrap(),
             ],
             None,
+            None,
             &[1, 1, 0],
             &[20.0, 20.0, 10.0],
             &[1.0; 3],

@@ -13,7 +13,9 @@
 //!   from tastes;
 //! - `location.rs`: a worker's location utility and the welfare with it;
 //! - `competition.rs`: tax competition, regions best-responding to each other (the Nash
-//!   planner).
+//!   planner);
+//! - `public_good.rs`: local public goods, provided by each region (or uniformly) out of its
+//!   revenue and valued by each resident's own taste.
 
 mod competition;
 mod equalization;
@@ -21,6 +23,7 @@ mod location;
 mod mobility;
 mod movers;
 mod objective;
+mod public_good;
 mod settlement;
 
 pub use competition::{Competition, NASH_ROUNDS, NashOutcome, nearest};
@@ -30,10 +33,13 @@ pub use mobility::{
     choose_region, gumbel, logit_shares, region_utility, segregation_index, taste_scales, tastes,
 };
 pub use movers::{
-    MOVER_ROUNDS, MoverInput, MoverOutcome, choices_at, consistent_moves, movers_turn, rebates_at,
-    regions_by_taste,
+    MOVER_ROUNDS, MoverInput, MoverOutcome, choices_at, consistent_moves, movers_turn,
+    provision_at, rebates_at, regions_by_taste,
 };
 pub use objective::{RegionalObjective, objective_value};
+pub use public_good::{
+    ProvisionRule, PublicGoods, net_value, provision, samuelson_level, taste as public_good_taste,
+};
 pub use settlement::{
     FederalLayer, FederalSettlement, FixedPoint, REBATE_ROUNDS, REBATE_TOLERANCE, assign_regions,
     combine, federal_equilibrium, mean_rates, residents, settle_regions,

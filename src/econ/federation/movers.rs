@@ -7,7 +7,10 @@
 //! large rebate draws everyone, and is gone once they arrive). With consistent expectations
 //! each mover compares the rebates that would hold after everyone's choices.
 
-use super::{FederalLayer, choose_region, federal_equilibrium, region_utility};
+use super::{
+    FederalLayer, PublicGoods, choose_region, federal_equilibrium, net_value, provision,
+    region_utility,
+};
 use crate::econ::{TaxSchedule, WorldParams};
 
 /// Most rounds of the movers' fixed point.
@@ -19,6 +22,8 @@ pub struct MoverInput<'a> {
     /// Each region's own schedule, and the federal layer on top (if any).
     pub schedules: &'a [TaxSchedule],
     pub federal: Option<FederalLayer<'a>>,
+    /// The regions' public goods, if any: a mover values a region's provision by her taste.
+    pub public: Option<&'a PublicGoods>,
     pub skills: &'a [f64],
     pub weights: &'a [f64],
     pub amenities: &'a [f64],
@@ -47,8 +52,14 @@ pub struct MoverOutcome {
 }
 
 /// Every decider's choice when each region is expected to pay `rebates` (a worker's rebate in
-/// region s: `rebates[s]`, the federal one included).
-pub fn choices_at(input: &MoverInput, faced: &[TaxSchedule], rebates: &[f64]) -> Vec<u32> {
+/// region s: `rebates[s]`, the federal one included, net of its public good) and to provide
+/// `provision` (per resident; all 0 without public goods).
+pub fn choices_at(
+    input: &MoverInput,
+    faced: &[TaxSchedule],
+    rebates: &[f64],
+    provision: &[f64],
+) -> Vec<u32> {
     input
         .region_of
         .iter()
@@ -61,8 +72,11 @@ pub fn choices_at(input: &MoverInput, faced: &[TaxSchedule], rebates: &[f64]) ->
                 .iter()
                 .zip(rebates)
                 .zip(input.amenities)
-                .map(|((schedule, &rebate), a)| {
-                    region_utility(input.params, input.skills[i], schedule, rebate) + a
+                .zip(provision)
+                .map(|(((schedule, &rebate), a), &g)| {
+                    region_utility(input.params, input.skills[i], schedule, rebate)
+                        + a
+                        + good_value(input, i, g)
                 })
                 .collect();
             choose_region(
@@ -76,6 +90,23 @@ pub fn choices_at(input: &MoverInput, faced: &[TaxSchedule], rebates: &[f64]) ->
         .collect()
 }
 
+/// What region provision `g` adds to worker i's value of a region: her taste for the good
+/// times its square root (0 without public goods). Its cost is already in the rebate.
+fn good_value(input: &MoverInput, i: usize, g: f64) -> f64 {
+    input
+        .public
+        .map_or(0.0, |goods| net_value(goods.tastes[i], g) + g)
+}
+
+/// Each region's public good per resident when everyone lives where `region_of` says (all 0
+/// without public goods).
+pub fn provision_at(input: &MoverInput, region_of: &[u32]) -> Vec<f64> {
+    match input.public {
+        Some(goods) => provision(goods, region_of, input.schedules.len()),
+        None => vec![0.0; input.schedules.len()],
+    }
+}
+
 /// The rebate each region pays (its own, plus the federal one) when everyone lives where
 /// `region_of` says and best-responds to what she faces there.
 pub fn rebates_at(input: &MoverInput, region_of: &[u32]) -> Vec<f64> {
@@ -83,6 +114,7 @@ pub fn rebates_at(input: &MoverInput, region_of: &[u32]) -> Vec<f64> {
         input.params,
         input.schedules,
         input.federal,
+        input.public,
         region_of,
         input.skills,
         input.weights,
@@ -123,8 +155,14 @@ pub fn consistent_moves(input: &MoverInput, last_rebates: &[f64]) -> MoverOutcom
         r
     };
     let deciders = input.deciding.iter().filter(|&&d| d).count().max(1);
-    let mut choices = choices_at(input, &faced, last_rebates);
+    let mut choices = choices_at(
+        input,
+        &faced,
+        last_rebates,
+        &provision_at(input, input.region_of),
+    );
     let mut rebates = expected(&choices);
+    let mut provided = provision_at(input, &choices);
     let mut before: Option<Vec<u32>> = None;
     let mut sequential = false;
     let mut outcome = MoverOutcome {
@@ -135,7 +173,7 @@ pub fn consistent_moves(input: &MoverInput, last_rebates: &[f64]) -> MoverOutcom
         converged: false,
     };
     for round in 1..=MOVER_ROUNDS {
-        let next = choices_at(input, &faced, &rebates);
+        let next = choices_at(input, &faced, &rebates, &provided);
         let changing: Vec<usize> = (0..next.len()).filter(|&i| next[i] != choices[i]).collect();
         outcome.rounds = round;
         outcome.residual = changing.len() as f64 / deciders as f64;
@@ -158,6 +196,7 @@ pub fn consistent_moves(input: &MoverInput, last_rebates: &[f64]) -> MoverOutcom
                         let paid = expected(&trial)[r];
                         region_utility(input.params, input.skills[i], &faced[r], paid)
                             + input.amenities[r]
+                            + good_value(input, i, provision_at(input, &trial)[r])
                     })
                     .collect();
                 let best = choose_region(
@@ -170,6 +209,7 @@ pub fn consistent_moves(input: &MoverInput, last_rebates: &[f64]) -> MoverOutcom
                 if best != choices[i] {
                     choices[i] = best;
                     rebates = expected(&choices);
+                    provided = provision_at(input, &choices);
                     moved = true;
                 }
             }
@@ -181,6 +221,7 @@ pub fn consistent_moves(input: &MoverInput, last_rebates: &[f64]) -> MoverOutcom
         } else {
             before = Some(std::mem::replace(&mut choices, next));
             rebates = expected(&choices);
+            provided = provision_at(input, &choices);
         }
     }
     outcome.region_of = choices;
@@ -249,6 +290,7 @@ mod tests {
             params: &params(),
             schedules: &schedules,
             federal: None,
+            public: None,
             skills: &skills,
             weights: &[1.0; 5],
             amenities: &[0.0, 0.0],
@@ -261,7 +303,7 @@ mod tests {
         let last = [25.0, 100.0];
         let faced = schedules.clone();
         // Myopic: all four move to region 1.
-        assert_eq!(choices_at(&input, &faced, &last), vec![1; 5]);
+        assert_eq!(choices_at(&input, &faced, &last, &[0.0; 2]), vec![1; 5]);
         // l* = 0.5 * 10 = 5 h, z = 50, tax 25: every region pays 25 a head.
         assert_eq!(rebates_at(&input, &region_of), vec![25.0, 25.0]);
         let out = consistent_moves(&input, &last);
@@ -274,7 +316,7 @@ mod tests {
             deciding: &[false; 5],
             ..input
         };
-        assert_eq!(choices_at(&none, &faced, &last), region_of);
+        assert_eq!(choices_at(&none, &faced, &last, &[0.0; 2]), region_of);
     }
 
     #[test]

@@ -117,6 +117,7 @@ mod tests {
                 TaxSchedule::new(vec![0.0], vec![0.5]).unwrap(),
             ],
             None,
+            None,
             &region_of,
             &[20.0, 20.0, 10.0],
             &[1.0; 3],

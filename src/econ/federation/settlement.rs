@@ -3,6 +3,7 @@
 //! rebated to its own residents, and the federal equilibrium.
 
 use super::equalization::{Equalization, transfers};
+use super::public_good::{PublicGoods, provide, provision};
 use crate::econ::{
     Settlement, TaxSchedule, UtilityForm, WorldParams, best_response, settle, social_welfare, stats,
 };
@@ -90,6 +91,9 @@ pub struct FederalSettlement {
     /// How [`federal_equilibrium`]'s rebate iteration ended (none for a settlement of given
     /// hours, or when hours do not depend on the rebate).
     pub rebate_fixed_point: Option<FixedPoint>,
+    /// Each region's public good per resident (`public_good.rs`; all 0 without one), paid
+    /// out of its rebate before the rest is shared.
+    pub provision: Vec<f64>,
 }
 
 /// How an iteration towards a fixed point ended: its rounds, the largest relative change of
@@ -108,11 +112,17 @@ pub const REBATE_TOLERANCE: f64 = 1e-9;
 /// Settles a step region by region: region r taxes its residents under `schedules[r]` and
 /// rebates its revenue (and any federal transfer) equally to them (under the equal-rebate
 /// rule). Under a federal layer each worker also pays the federal schedule on top (marginal
-/// rates add, capped at 100 %: the region's tax comes first). Slices are by worker id.
+/// rates add, capped at 100 %: the region's tax comes first). With public goods each region
+/// first pays for its provision per resident out of that rebate, and each resident gains her
+/// valuation of it (`public_good.rs`). Slices are by worker id.
+// Eight inputs, each a different slice or policy of the same step: bundling them would only
+// move the list into a struct every caller fills field by field.
+#[allow(clippy::too_many_arguments)]
 pub fn settle_regions(
     params: &WorldParams,
     schedules: &[TaxSchedule],
     federal: Option<FederalLayer>,
+    public: Option<&PublicGoods>,
     region_of: &[u32],
     skills: &[f64],
     weights: &[f64],
@@ -121,7 +131,7 @@ pub fn settle_regions(
     let groups = residents(region_of, schedules.len());
     let pick =
         |ids: &[u32], v: &[f64]| -> Vec<f64> { ids.iter().map(|&i| v[i as usize]).collect() };
-    let (regions, federal_revenue, transfers, federal_rebate) = match federal {
+    let (mut regions, federal_revenue, transfers, federal_rebate) = match federal {
         // Without a federal layer each region is exactly the one-nation settlement of its
         // residents.
         None => {
@@ -143,6 +153,16 @@ pub fn settle_regions(
         Some(layer) => {
             settle_with_federal(params, schedules, layer, &groups, skills, weights, hours)
         }
+    };
+    let provision = match public {
+        Some(goods) => {
+            let g = provision(goods, region_of, schedules.len());
+            for ((s, ids), &g) in regions.iter_mut().zip(&groups).zip(&g) {
+                provide(params, s, g, &pick(ids, &goods.tastes), &pick(ids, weights));
+            }
+            g
+        }
+        None => vec![0.0; schedules.len()],
     };
     let n = region_of.len();
     let (mut incomes, mut taxes, mut utilities) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
@@ -183,6 +203,7 @@ pub fn settle_regions(
         transfers,
         federal_rebate,
         rebate_fixed_point: None,
+        provision,
     }
 }
 
@@ -195,6 +216,7 @@ pub fn federal_equilibrium(
     params: &WorldParams,
     schedules: &[TaxSchedule],
     federal: Option<FederalLayer>,
+    public: Option<&PublicGoods>,
     region_of: &[u32],
     skills: &[f64],
     weights: &[f64],
@@ -218,7 +240,7 @@ pub fn federal_equilibrium(
     };
     let settle_at = |hours: &[f64]| {
         settle_regions(
-            params, schedules, federal, region_of, skills, weights, hours,
+            params, schedules, federal, public, region_of, skills, weights, hours,
         )
     };
     let mut rebates = vec![0.0; skills.len()];
@@ -398,6 +420,7 @@ mod tests {
             &params(),
             &[a, b],
             None,
+            None,
             &[0, 1, 1],
             &[10.0, 20.0, 20.0],
             &[1.0; 3],
@@ -432,6 +455,7 @@ mod tests {
         let f = settle_regions(
             &params(),
             &[s.clone(), t],
+            None,
             None,
             &[0, 1, 0, 1],
             &skills,
@@ -478,6 +502,7 @@ mod tests {
             &params(),
             &[r0, r1],
             Some(layer),
+            None,
             &[0, 1],
             &[10.0, 20.0],
             &[1.0, 1.0],
@@ -516,6 +541,7 @@ mod tests {
             &p,
             std::slice::from_ref(&s),
             None,
+            None,
             &[0, 0, 0],
             &skills,
             &[1.0; 3],
@@ -553,6 +579,7 @@ mod tests {
                     equalization,
                     gap_fill_rate: 0.5,
                 }),
+                None,
                 &[0, 1],
                 &[10.0, 20.0],
                 &[1.0, 1.0],
