@@ -135,7 +135,8 @@ pub struct RegionOutcome {
     pub cutoffs: Vec<f64>,
     pub rates: Vec<f64>,
     pub revenue: f64,
-    /// Its revenue and federal transfer over its residents (under the equal-rebate rule).
+    /// Its revenue and federal transfer over its residents (under the equal-rebate rule), less
+    /// its public good per resident when it provides one.
     pub rebate: f64,
     /// The federal transfer it received (0 without a federal layer or equalization).
     pub transfer: f64,
@@ -144,6 +145,18 @@ pub struct RegionOutcome {
     pub gini: f64,
     pub mean_hours: f64,
     pub mean_income: f64,
+}
+
+impl RegionOutcome {
+    /// Its public good per resident (`federation.public_good`): what its revenue and transfer
+    /// per resident paid beyond the rebate; 0 for a region nobody lives in, and 0 (to rounding)
+    /// without public goods.
+    pub fn public_good(&self) -> f64 {
+        if self.population == 0 {
+            return 0.0;
+        }
+        (self.revenue + self.transfer) / self.population as f64 - self.rebate
+    }
 }
 
 /// The workers who moved at the start of a tax year: (worker id, from, to), in id order.

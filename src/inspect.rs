@@ -59,6 +59,9 @@ pub struct RegionRound {
     pub planner_move: Option<PlannerMove>,
     /// Its outcome at the round's last step.
     pub outcome: Option<crate::frames::RegionOutcome>,
+    /// With public goods: its provision per resident at that step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_good: Option<f64>,
 }
 
 /// A round in full.
@@ -206,6 +209,7 @@ fn rounds(rec: &Recorded) -> Vec<RoundSummary> {
             &rec.region_moves,
             &rec.region_elections,
             r.tax_year,
+            crate::run::regions_table::has_public_good(&rec.scenario),
         );
     }
     out
@@ -337,6 +341,8 @@ pub fn round_detail_with(run_dir: &Path, k: u64, partial: bool) -> anyhow::Resul
                 .find(|(r, m)| *r == o.region && m.tax_year == k)
                 .map(|(_, m)| m.clone()),
             outcome: Some((*o).clone()),
+            public_good: crate::run::regions_table::has_public_good(&rec.scenario)
+                .then(|| o.public_good()),
         })
         .collect();
     if hours.len() == scenario.simulation.num_agents {
@@ -454,8 +460,13 @@ pub fn render_table(rows: &[RoundSummary]) -> String {
     )
     .max(18);
     let pad = |cell: &str, w: usize| format!("{cell:>w$}");
+    // With public goods the regions' rows end with their provision per resident.
+    let goods = rows
+        .iter()
+        .flat_map(|r| &r.regions)
+        .any(|g| g.mean_public_good.is_some());
     let mut s = format!(
-        "{:>4} {:>6} {} {} {:>12} {:>12} {:>8} {:>6}\n",
+        "{:>4} {:>6} {} {} {:>12} {:>12} {:>8} {:>6}{}\n",
         "year",
         "step",
         pad("rates %", rates_w),
@@ -463,7 +474,12 @@ pub fn render_table(rows: &[RoundSummary]) -> String {
         "welfare",
         "revenue",
         "hours",
-        "gini"
+        "gini",
+        if goods {
+            "  public good $/resident"
+        } else {
+            ""
+        }
     );
     let mut cells = region_cells.iter();
     for ((r, rates), mv) in rows.iter().zip(&rates).zip(&moves) {
@@ -481,8 +497,11 @@ pub fn render_table(rows: &[RoundSummary]) -> String {
         for (g, (rates, mv)) in r.regions.iter().zip(cells.by_ref()) {
             // "region 1 (52)": the region and its residents, under the year and step columns.
             let label = format!("region {} ({})", g.region, g.population);
+            let good = g
+                .mean_public_good
+                .map_or(String::new(), |x| format!(" {x:>23.2}"));
             s += &format!(
-                "{label:>11} {} {} {:>12.4} {:>12.0} {:>8.2} {:>6.3}\n",
+                "{label:>11} {} {} {:>12.4} {:>12.0} {:>8.2} {:>6.3}{good}\n",
                 pad(rates, rates_w),
                 pad(mv, move_w),
                 g.mean_welfare,
@@ -592,8 +611,11 @@ pub fn render_round(d: &RoundDetail) -> String {
             .map_or(String::from("no move"), |m| {
                 format!("{} moved {:?} points", m.policy, m.deltas_points)
             });
+        let good = r
+            .public_good
+            .map_or(String::new(), |g| format!(", public good {g:.2}/resident"));
         s += &format!(
-            "region {}: {} residents, rates {}% ({mv}), welfare {:.4}, rebate {:.2}, hours {:.2}, gini {:.3}\n",
+            "region {}: {} residents, rates {}% ({mv}), welfare {:.4}, rebate {:.2}{good}, hours {:.2}, gini {:.3}\n",
             r.region,
             o.population,
             pct(&o.rates),

@@ -20,14 +20,20 @@ pub struct RegionYear {
     pub mean_revenue: f64,
     pub mean_hours: f64,
     pub mean_gini: f64,
+    /// With public goods: the mean over the year's steps of its provision per resident (what
+    /// its revenue and transfer per resident paid beyond the rebate).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean_public_good: Option<f64>,
 }
 
-/// Each region's tax year `year` (empty outside a federation).
+/// Each region's tax year `year` (empty outside a federation), with its mean provision when
+/// the regions provide a `public_good`.
 pub fn region_years(
     outcomes: &[RegionOutcome],
     moves: &[(u32, PlannerMove)],
     elections: &[(u32, ElectionRecord)],
     year: u64,
+    public_good: bool,
 ) -> Vec<RegionYear> {
     let mut out: Vec<RegionYear> = Vec::new();
     // Region outcomes come in step order, then region order.
@@ -53,6 +59,7 @@ pub fn region_years(
                     mean_revenue: 0.0,
                     mean_hours: 0.0,
                     mean_gini: 0.0,
+                    mean_public_good: public_good.then_some(0.0),
                 });
                 out.len() - 1
             }
@@ -63,6 +70,9 @@ pub fn region_years(
         r.mean_revenue += o.revenue;
         r.mean_hours += o.mean_hours;
         r.mean_gini += o.gini;
+        if let Some(g) = r.mean_public_good.as_mut() {
+            *g += o.public_good();
+        }
     }
     for r in &mut out {
         let n = outcomes
@@ -73,6 +83,9 @@ pub fn region_years(
         r.mean_revenue /= n;
         r.mean_hours /= n;
         r.mean_gini /= n;
+        if let Some(g) = r.mean_public_good.as_mut() {
+            *g /= n;
+        }
     }
     out.sort_by_key(|r| r.region);
     out

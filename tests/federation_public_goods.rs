@@ -73,12 +73,6 @@ fn play(tastes: [f64; 2], sets: &[&str]) -> Played {
     played
 }
 
-/// A region's provision per resident, as its outcome records it: what its revenue per
-/// resident paid beyond the rebate.
-fn provision(o: &RegionOutcome) -> f64 {
-    (o.revenue + o.transfer) / o.population as f64 - o.rebate
-}
-
 #[test]
 fn oates_local_provision_beats_uniform_provision_when_tastes_differ() {
     let immobile = ["federation.move_every_years=0"];
@@ -117,13 +111,13 @@ fn oates_local_provision_beats_uniform_provision_when_tastes_differ() {
     for o in &local.regions {
         let g = own[o.region as usize];
         assert!(
-            (provision(o) - g).abs() < 1e-6 * g,
+            (o.public_good() - g).abs() < 1e-6 * g,
             "{} vs {g}",
-            provision(o)
+            o.public_good()
         );
     }
     for o in &central.regions {
-        assert!((provision(o) - nation).abs() < 1e-6 * nation);
+        assert!((o.public_good() - nation).abs() < 1e-6 * nation);
     }
     // With the same tastes in both regions the rules nearly coincide: local provision still
     // suits each region's own (sampled) mean, so it is never worse, and the gap is a sliver of
@@ -270,7 +264,7 @@ fn a_fork_switches_central_provision_to_local_and_keeps_its_prefix() {
     let provided: Vec<(u64, u32, f64)> = b
         .iter()
         .filter_map(|(_, f)| match f {
-            Frame::RegionOutcome(o) => Some((o.step, o.region, provision(o))),
+            Frame::RegionOutcome(o) => Some((o.step, o.region, o.public_good())),
             _ => None,
         })
         .collect();

@@ -64,7 +64,7 @@ pub fn row(
     let provision = match (public_good, o.population) {
         (false, _) => String::new(),
         (true, 0) => ",".to_string(),
-        (true, m) => format!(",{}", (o.revenue + o.transfer) / m as f64 - o.rebate),
+        (true, _) => format!(",{}", o.public_good()),
     };
     Ok(format!(
         "{},{},{},{},{rates}{},{},{},{},{with_location},{},{},{},{moves_in},{moves_out}{provision}",

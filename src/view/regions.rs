@@ -103,6 +103,9 @@ pub struct RegionRoundView {
     /// it was logged).
     pub welfare_with_location_text: String,
     pub revenue_text: String,
+    /// With public goods: the mean over the round's steps of its provision per resident
+    /// (empty without them).
+    pub public_good_text: String,
 }
 
 /// A round's regions, from the year table's rows (`RoundSummary::regions`) and the round's
@@ -136,6 +139,9 @@ pub fn round_regions(
                     format!("{:.4}", with.iter().sum::<f64>() / with.len() as f64)
                 },
                 revenue_text: crate::plot::thousands(g.mean_revenue),
+                public_good_text: g
+                    .mean_public_good
+                    .map_or(String::new(), crate::plot::thousands),
             }
         })
         .collect()

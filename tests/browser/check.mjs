@@ -31,7 +31,8 @@ function inspect(run, k) {
   return { rates: rates[1], welfare: welfare[1], json };
 }
 
-// regions.csv's rows of `step`: {region: {rates: "30/60/60", population: "30"}}.
+// regions.csv's rows of `step`: {region: {rates: "30/60/60", population: "30", good: 8725.1}}
+// (good: the public good per resident, null without the column).
 function regionsAt(run, step) {
   const [head, ...lines] = readFileSync(path.join(run, "regions.csv"), "utf8").trim().split("\n");
   const cols = head.split(",");
@@ -44,6 +45,7 @@ function regionsAt(run, step) {
     out[at(f, "region")] = {
       rates: rateCols.map((c) => (Number(at(f, c)) * 100).toFixed(0)).join("/"),
       population: at(f, "population"),
+      good: cols.includes("public_good") ? Number(at(f, "public_good")) : null,
     };
   }
   return out;
@@ -115,6 +117,14 @@ try {
           const pop = await page.textContent(`#region-pop-${r}`);
           check(rates === w.rates, `round ${k}: region ${r}'s rates ${rates} = regions.csv's ${w.rates}`);
           check(pop === w.population, `round ${k}: region ${r}'s residents ${pop} = regions.csv's ${w.population}`);
+          if (w.good !== null) {
+            // Residents stay put within a year, so a local good is the same at every step of it.
+            const good = await page.textContent(`#region-good-${r}`);
+            check(Math.abs(Number(good.replace(/,/g, "")) - w.good) <= 0.5,
+              `round ${k}: region ${r}'s public good ${good} = regions.csv's ${w.good}`);
+          } else {
+            check((await page.$(`#region-good-${r}`)) === null, `round ${k}: no public good column without one`);
+          }
         }
         const panel = await page.$("#regions");
         await panel.screenshot({ path: path.join(config.shots, `${c.name}-regions-round${k}.png`) });

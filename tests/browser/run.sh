@@ -64,6 +64,11 @@ echo "== runs"
   --set simulation.num_agents=40 --set simulation.timesteps=150 >/dev/null
 "$BIN" run scenarios/federation.toml --quiet --out "$RUNS/federation" \
   --set simulation.num_agents=60 --set simulation.timesteps=200 --set simulation.tax_year_length=20 >/dev/null
+# The same federation with a local public good whose mean taste differs between the regions.
+"$BIN" run scenarios/federation.toml --quiet --out "$RUNS/federation-goods" \
+  --set simulation.num_agents=60 --set simulation.timesteps=200 --set simulation.tax_year_length=20 \
+  --set 'federation.public_good="local"' \
+  --set 'federation.region=[{share = 0.5, public_good_taste = 200.0, governance = "election", rule = "plurality", term_years = 2}, {share = 0.5, public_good_taste = 20.0, planner = "hill-climb", governance = "planner"}]' >/dev/null
 if [ ! -f "$MOCK" ]; then MOCK=/work/shared/bench/mock_llm.py; fi
 python3 "$MOCK" --port 0 --port-file "$OUT/mock.port" >"$OUT/mock.log" 2>&1 &
 MOCK_PID=$!
@@ -94,11 +99,11 @@ serve() { # serve NAME RUN [--compare OTHER]: starts a server, adds its case
     sleep 0.1
   done
   [ -n "$url" ] || { echo "the server for $name did not start:"; cat "$OUT/serve-$name.log"; exit 1; }
-  CASES="$CASES{\"name\":\"$name-served\",\"run\":\"$run\",\"url\":\"${url}index.html\",\"compare\":$([ $# -gt 0 ] && echo true || echo false),\"regions\":$([ "$name" = federation ] && echo true || echo false)},"
+  CASES="$CASES{\"name\":\"$name-served\",\"run\":\"$run\",\"url\":\"${url}index.html\",\"compare\":$([ $# -gt 0 ] && echo true || echo false),\"regions\":$(case "$name" in federation*) echo true ;; *) echo false ;; esac)},"
 }
-for name in offline democratic llm llm-democratic federation; do
+for name in offline democratic llm llm-democratic federation federation-goods; do
   "$BIN" view "$RUNS/$name" >/dev/null
-  regions=$([ "$name" = federation ] && echo true || echo false)
+  regions=$(case "$name" in federation*) echo true ;; *) echo false ;; esac)
   CASES="$CASES{\"name\":\"$name-file\",\"run\":\"$RUNS/$name\",\"url\":\"file://$PWD/$RUNS/$name/view/index.html\",\"compare\":false,\"regions\":$regions},"
   serve "$name" "$RUNS/$name"
 done

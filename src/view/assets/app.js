@@ -227,12 +227,13 @@
     const box = $("regions-round");
     if (!r.regions || !r.regions.length) { box.innerHTML = ""; return; }
     const withLoc = r.regions.some((g) => g.welfare_with_location_text !== "");
+    const goods = r.regions.some((g) => g.public_good_text !== "");
     const head = `<thead><tr><th class="text">region</th><th>residents</th><th>rates %</th><th class="text">move (points)</th>
-      <th>mean welfare</th>${withLoc ? "<th>with location</th>" : ""}<th>revenue $/step</th></tr></thead>`;
+      <th>mean welfare</th>${withLoc ? "<th>with location</th>" : ""}<th>revenue $/step</th>${goods ? "<th>public good $/resident</th>" : ""}</tr></thead>`;
     const rows = r.regions.map((g) => `<tr><td class="text">${esc(g.name)}</td>
       <td id="region-pop-${g.region}">${g.population}</td><td id="region-rates-${g.region}">${g.rates_text}</td>
       <td class="text">${esc(g.move_text)}</td><td>${g.welfare_text}</td>${withLoc ? `<td>${g.welfare_with_location_text}</td>` : ""}
-      <td>${g.revenue_text}</td></tr>`).join("");
+      <td>${g.revenue_text}</td>${goods ? `<td id="region-good-${g.region}">${g.public_good_text}</td>` : ""}</tr>`).join("");
     const flows = r.flows && r.flows.length
       ? "Moves at the round's start: " + r.flows.map(([f, t, n]) => `<span id="flow-${f}-${t}">${n}</span> from region ${f} to region ${t}`).join(", ") + "."
       : "Nobody moved at the round's start.";
