@@ -284,3 +284,39 @@ fn a_fork_switches_central_provision_to_local_and_keeps_its_prefix() {
     );
     common::assert_replays(&child);
 }
+
+#[test]
+fn a_run_with_public_goods_resumes_from_its_snapshots_to_the_same_log() {
+    // Movers valuing the good, and snapshots every tax year: the tastes are not in a snapshot
+    // (they are derived from the scenario), so a resumed run must derive them again alike.
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = scenario(
+        dir.path(),
+        [200.0, 20.0],
+        &[
+            "federation.public_good=local",
+            "federation.taste_scale=2000",
+            "log.snapshot_every_years=1",
+            "simulation.timesteps=60",
+        ],
+    );
+    let full = dir.path().join("full");
+    let done = run_scenario(&scenario, &full, None).unwrap();
+    let bytes = std::fs::read(full.join("run.log")).unwrap();
+    for cut in [bytes.len() / 2, bytes.len() * 5 / 6] {
+        let part = dir.path().join(format!("cut{cut}"));
+        std::fs::create_dir_all(part.join("snapshots")).unwrap();
+        std::fs::write(part.join("run.log"), &bytes[..cut]).unwrap();
+        for e in std::fs::read_dir(full.join("snapshots")).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), part.join("snapshots").join(e.file_name())).unwrap();
+        }
+        let r = simulacra::run::resume_run(&part).unwrap_or_else(|e| panic!("cut at {cut}: {e:#}"));
+        assert_eq!(r.summary.log_sha256, done.log_sha256, "cut at {cut}");
+        assert_eq!(
+            std::fs::read(part.join("regions.csv")).unwrap(),
+            std::fs::read(full.join("regions.csv")).unwrap(),
+            "cut at {cut}"
+        );
+    }
+}
