@@ -2,7 +2,8 @@
 //! differ between regions, nobody moving: local provision beats the uniform central level at
 //! every step, and the two coincide when tastes are alike), the provision each region logs is
 //! the Samuelson level of its residents, movers sort by taste under local provision (Tiebout),
-//! replay is identical, and the combinations the provision rule does not cover are refused.
+//! competing (Nash) regions score their candidates with the good, replay and resume are
+//! identical, and the combinations the provision rule does not cover are refused.
 
 mod common;
 
@@ -200,7 +201,6 @@ fn public_goods_are_refused_where_the_rule_does_not_hold() {
         "economy.utility = \"quasi-linear\"",
     );
     refused(&["economy.rebate=none"], "economy.rebate = \"equal\"");
-    refused(&["planner.policy=nash"], "tax competition");
     refused(
         &["federation.federal_governance=election"],
         "elected federal layer",
@@ -317,6 +317,53 @@ fn a_run_with_public_goods_resumes_from_its_snapshots_to_the_same_log() {
             std::fs::read(part.join("regions.csv")).unwrap(),
             std::fs::read(full.join("regions.csv")).unwrap(),
             "cut at {cut}"
+        );
+    }
+}
+
+#[test]
+fn competing_regions_reach_an_equilibrium_that_counts_the_good() {
+    // Nash regions (flat rates on a 25-point grid, migration anticipated) with a local good
+    // that the region-0 starters like: no region gains by another rate alone, with the good
+    // in every candidate's settlement, and each step's provision is its residents' level.
+    let p = play(
+        [200.0, 20.0],
+        &[
+            "planner.policy=nash",
+            "planner.initial_rate=0",
+            "federation.nash_grid_step=0.25",
+            "federation.taste_scale=5000",
+            "federation.move_expectations=consistent",
+            "federation.public_good=local",
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let summary = run_scenario(&p.scenario, dir.path(), None).unwrap();
+    let nash = summary.federation.unwrap().nash.unwrap();
+    assert!(nash.deviation_gains.iter().all(|&g| g <= 1e-9), "{nash:?}");
+    for o in &p.regions {
+        assert_eq!(o.rates, nash.rates[o.region as usize], "step {}", o.step);
+    }
+    let tastes = simulacra::resolved::public_goods(&p.scenario, N)
+        .unwrap()
+        .tastes;
+    let mut region_of: Vec<u32> = simulacra::resolved::starting_regions(&p.scenario, N);
+    let mut moves = p.moves.iter().peekable();
+    for o in &p.regions {
+        while let Some(m) = moves.next_if(|m| m.step <= o.step) {
+            for &(id, _, to) in &m.moves {
+                region_of[id as usize] = to;
+            }
+        }
+        let g = samuelson_level(
+            (0..N)
+                .filter(|&i| region_of[i] == o.region)
+                .map(|i| tastes[i]),
+        );
+        assert!(
+            (o.public_good() - g).abs() <= 1e-6 * g.max(1.0),
+            "step {}",
+            o.step
         );
     }
 }

@@ -1,13 +1,11 @@
 //! The checks of `federation.public_good` and each region's `public_good_taste`: a public good
 //! is provided by the Samuelson rule of quasi-linear residents out of an equal rebate, so it
 //! needs both, and it is not yet part of the parts of the game that forecast or describe a
-//! region's budget (tax competition, an elected federal layer, language-model prompts).
+//! region's budget for voters and models (an elected federal layer's platforms, language-model
+//! prompts). Tax competition (`planner = "nash"`) scores its candidates with the good.
 
 use super::federation::Federation;
-use super::{
-    ConfigError, GovernanceMode, PlannerPolicyName, RebateRule, Scenario, UtilityName, in_range,
-    invalid,
-};
+use super::{ConfigError, GovernanceMode, RebateRule, Scenario, UtilityName, in_range, invalid};
 use crate::econ::federation::ProvisionRule;
 
 impl Federation {
@@ -52,16 +50,6 @@ impl Federation {
                 "federation.public_good",
                 "a region pays for its public good out of its equal rebate: set \
                  economy.rebate = \"equal\"",
-            ));
-        }
-        let nash = (0..self.regions).any(|r| {
-            self.region(r).planner.unwrap_or(scenario.planner.policy) == PlannerPolicyName::Nash
-        });
-        if nash {
-            return Err(invalid(
-                "federation.public_good",
-                "tax competition (planner = \"nash\") scores schedules without public goods: \
-                 use another regional planner, or remove federation.public_good",
             ));
         }
         if self.federal_mode() == Some(GovernanceMode::Election) {

@@ -27,6 +27,7 @@ pub fn equilibrium(scenario: &ResolvedScenario, population: &Population) -> Opti
     let tastes = crate::resolved::region_tastes(scenario, n);
     let scales = taste_scales(f.taste_scale, &population.skills, f.mobility_by_skill);
     let origin = crate::resolved::starting_regions(scenario, n);
+    let public = crate::resolved::public_goods(scenario, n);
     let game = Competition {
         params: &scenario.world,
         objective: f.objective,
@@ -40,6 +41,7 @@ pub fn equilibrium(scenario: &ResolvedScenario, population: &Population) -> Opti
         taste_scales: &scales,
         moving_cost: f.moving_cost,
         origin: &origin,
+        public: public.as_ref(),
     };
     let start: Vec<Vec<usize>> = (0..f.regions)
         .map(|r| {

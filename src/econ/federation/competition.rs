@@ -14,8 +14,8 @@
 //! Zodrow and Mieszkowski 1986); with immobile workers each region sets its autarky optimum.
 
 use super::{
-    MoverInput, RegionalObjective, consistent_moves, federal_equilibrium, objective_value,
-    rebates_at,
+    MoverInput, PublicGoods, RegionalObjective, consistent_moves, federal_equilibrium,
+    objective_value, rebates_at,
 };
 use crate::econ::{TaxSchedule, WorldParams};
 
@@ -46,6 +46,9 @@ pub struct Competition<'a> {
     /// Where each worker starts (the movers re-decide from here; the natives of
     /// `original-residents`).
     pub origin: &'a [u32],
+    /// The regions' public goods, if any: in every candidate's settlement, and valued by the
+    /// movers.
+    pub public: Option<&'a PublicGoods>,
 }
 
 /// How the best responses ended.
@@ -97,7 +100,7 @@ impl Competition<'_> {
             params: self.params,
             schedules: &schedules,
             federal: None,
-            public: None,
+            public: self.public,
             skills: self.skills,
             weights: self.weights,
             amenities: self.amenities,
@@ -113,7 +116,7 @@ impl Competition<'_> {
             self.params,
             &schedules,
             None,
-            None,
+            self.public,
             &moved.region_of,
             self.skills,
             self.weights,
@@ -343,6 +346,7 @@ mod tests {
             taste_scales: scales,
             moving_cost,
             origin: &[0, 0, 1, 1],
+            public: None,
         }
     }
 
@@ -362,6 +366,34 @@ mod tests {
         for v in &out.payoffs {
             assert!((v - 90.0).abs() < 1e-6, "{out:?}");
         }
+    }
+
+    #[test]
+    fn a_candidate_is_scored_with_the_regions_public_goods() {
+        // The immobile case above under utilitarian welfare, with a local good: region 0's
+        // residents have tastes 40 and 40 (G = 400, each gains 40 * 20 - 400 = 400), region
+        // 1's 0 and 0 (G = 0). Region 0's payoff of any profile rises by 400, region 1's by 0,
+        // so the rates the regions choose are the same (quasi-linear utility: the good does
+        // not depend on them) and their payoffs differ by exactly that.
+        let p = params(WelfareKind::Utilitarian);
+        let goods = PublicGoods {
+            rule: super::super::ProvisionRule::Local,
+            tastes: vec![40.0, 40.0, 0.0, 0.0],
+        };
+        let without = game(&p, RegionalObjective::PerCapita, &[0.0; 4], 1e12);
+        let with = Competition {
+            public: Some(&goods),
+            ..game(&p, RegionalObjective::PerCapita, &[0.0; 4], 1e12)
+        };
+        let profile = vec![vec![3], vec![5]];
+        let (a, _) = without.payoffs(&profile);
+        let (b, _) = with.payoffs(&profile);
+        assert!((b[0] - a[0] - 400.0).abs() < 1e-9, "{a:?} {b:?}");
+        assert!((b[1] - a[1]).abs() < 1e-9, "{a:?} {b:?}");
+        assert_eq!(
+            without.nash(vec![vec![9], vec![0]]).rates,
+            with.nash(vec![vec![9], vec![0]]).rates
+        );
     }
 
     #[test]
