@@ -135,17 +135,25 @@ pub fn equilibrium(
     settle(params, schedule, skills, weights, &hours)
 }
 
+/// The small world the economics' unit tests compute by hand: quasi-linear utility with c = 0.5
+/// and delta = 2 (so a flat rate t gives hours l = (1 - t) skill), utilitarian welfare, equal
+/// rebate, at most 100 hours.
+#[cfg(test)]
+pub(crate) fn hand_world() -> WorldParams {
+    WorldParams {
+        form: UtilityForm::QuasiLinear { c: 0.5, delta: 2.0 },
+        welfare: WelfareKind::Utilitarian,
+        rebate_equal: true,
+        max_hours: 100.0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn params() -> WorldParams {
-        WorldParams {
-            form: UtilityForm::QuasiLinear { c: 0.5, delta: 2.0 },
-            welfare: WelfareKind::Utilitarian,
-            rebate_equal: true,
-            max_hours: 100.0,
-        }
+        hand_world()
     }
 
     #[test]

@@ -68,8 +68,8 @@ pub fn welfare_with_location(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::econ::TaxSchedule;
     use crate::econ::federation::{choose_region, gumbel, settle_regions, tastes};
-    use crate::econ::{TaxSchedule, UtilityForm, WorldParams};
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 
@@ -109,12 +109,7 @@ mod tests {
         // Two regions, flat 20 % and 50 %, utilitarian: utilities 50 (worker 2, region 0) and
         // 200 (workers 0 and 1, region 1) as in the settlement tests. Location utilities 10,
         // -20 and 4: region 0's 54, region 1's (210 + 180) / 2 = 195, the nation's 444 / 3.
-        let params = WorldParams {
-            form: UtilityForm::QuasiLinear { c: 0.5, delta: 2.0 },
-            welfare: WelfareKind::Utilitarian,
-            rebate_equal: true,
-            max_hours: 100.0,
-        };
+        let params = crate::econ::world::hand_world();
         let s = settle_regions(
             &params,
             &[

@@ -123,16 +123,10 @@ pub fn segregation_index(incomes: &[f64], region_of: &[u32], k: usize) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::econ::{UtilityForm, WelfareKind};
     use rand::SeedableRng;
 
     fn params() -> WorldParams {
-        WorldParams {
-            form: UtilityForm::QuasiLinear { c: 0.5, delta: 2.0 },
-            welfare: WelfareKind::Utilitarian,
-            rebate_equal: true,
-            max_hours: 100.0,
-        }
+        crate::econ::world::hand_world()
     }
 
     #[test]

@@ -260,15 +260,9 @@ pub fn regions_by_taste(tastes: &[Vec<f64>], amenities: &[f64], taste_scale: f64
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::econ::{UtilityForm, WelfareKind};
 
     fn params() -> WorldParams {
-        WorldParams {
-            form: UtilityForm::QuasiLinear { c: 0.5, delta: 2.0 },
-            welfare: WelfareKind::Utilitarian,
-            rebate_equal: true,
-            max_hours: 100.0,
-        }
+        crate::econ::world::hand_world()
     }
 
     #[test]

@@ -93,18 +93,13 @@ pub fn objective_value(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::econ::TaxSchedule;
     use crate::econ::federation::settle_regions;
-    use crate::econ::{TaxSchedule, UtilityForm, WorldParams};
 
     /// Two regions, three workers: worker 0 was born in region 0 and moved to region 1;
     /// workers 1 and 2 live where they started (regions 1 and 0).
     fn case() -> (FederalSettlement, Vec<u32>, Vec<u32>) {
-        let params = WorldParams {
-            form: UtilityForm::QuasiLinear { c: 0.5, delta: 2.0 },
-            welfare: WelfareKind::Utilitarian,
-            rebate_equal: true,
-            max_hours: 100.0,
-        };
+        let params = crate::econ::world::hand_world();
         // Region 0 (flat 20 %): worker 2, skill 10, 10 h -> z 100, tax 20, rebate 20,
         // u = 100 - 20 + 20 - 50 = 50. Region 1 (flat 50 %): workers 0 and 1, skill 20,
         // 20 h -> z 400, tax 200 each, rebate 200, u = 400 - 200 + 200 - 200 = 200.

@@ -125,16 +125,7 @@ pub fn taste(region_mean: f64, u: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::econ::{TaxSchedule, UtilityForm, WelfareKind};
-
-    fn quasi_linear() -> WorldParams {
-        WorldParams {
-            form: UtilityForm::QuasiLinear { c: 0.5, delta: 2.0 },
-            welfare: WelfareKind::Utilitarian,
-            rebate_equal: true,
-            max_hours: 100.0,
-        }
-    }
+    use crate::econ::TaxSchedule;
 
     #[test]
     fn the_samuelson_level_maximizes_the_residents_summed_utility() {
@@ -218,7 +209,7 @@ mod tests {
             tastes: vec![8.0, 10.0, 30.0],
         };
         let f = super::super::settle_regions(
-            &quasi_linear(),
+            &crate::econ::world::hand_world(),
             &[a, b],
             None,
             Some(&goods),
@@ -242,7 +233,7 @@ mod tests {
         let a = TaxSchedule::new(vec![0.0], vec![0.2]).unwrap();
         let b = TaxSchedule::new(vec![0.0], vec![0.5]).unwrap();
         let f = super::super::settle_regions(
-            &quasi_linear(),
+            &crate::econ::world::hand_world(),
             &[a, b],
             None,
             Some(&dear),

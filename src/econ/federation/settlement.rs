@@ -385,15 +385,10 @@ pub fn mean_rates(cutoffs: &[f64], schedules: &[TaxSchedule], populations: &[usi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::econ::{UtilityForm, WelfareKind};
+    use crate::econ::UtilityForm;
 
     fn params() -> WorldParams {
-        WorldParams {
-            form: UtilityForm::QuasiLinear { c: 0.5, delta: 2.0 },
-            welfare: WelfareKind::Utilitarian,
-            rebate_equal: true,
-            max_hours: 100.0,
-        }
+        crate::econ::world::hand_world()
     }
 
     #[test]
