@@ -12,19 +12,11 @@ standard errors over the seeds. Prints the Markdown tables the page shows.
     python3 scenarios/federation-experiments/choices.py [BIN] [OUT_DIR] [SEEDS] [WORKERS] [JOBS]
     (defaults: target/release/simulacra, runs/federation-choices, 30, 1000, 2)
 """
-import json
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-from common import ci, pct
+from common import arguments, ci, pct, play
 
-BIN = sys.argv[1] if len(sys.argv) > 1 else "target/release/simulacra"
-OUT = Path(sys.argv[2] if len(sys.argv) > 2 else "runs/federation-choices")
-SEEDS = list(range(1, 1 + int(sys.argv[3] if len(sys.argv) > 3 else 30)))
-WORKERS = int(sys.argv[4] if len(sys.argv) > 4 else 1000)
-JOBS = int(sys.argv[5] if len(sys.argv) > 5 else 2)
+BIN, OUT, SEEDS, WORKERS, JOBS = arguments("runs/federation-choices")
 
 # 40 tax years of 25 steps, as the page's other experiments.
 BASE = ["baselines.enabled=false", f"simulation.num_agents={WORKERS}", "simulation.timesteps=1000"]
@@ -48,12 +40,8 @@ ALONE = {"objective only": HIGH + OBJECTIVE, "movers only": HIGH + MOVERS, "star
 
 def run(planner, setting, seed):
     out = OUT / planner.replace(" ", "").replace("/", "-") / setting.replace(" ", "-") / f"seed{seed}"
-    if not (out / "summary.json").exists():
-        args = [BIN, "run", "--quiet", "--force", "--out", str(out), "--set", f"simulation.seed={seed}"]
-        for s in BASE + PLANNERS[planner] + {**SETTINGS, **ALONE}[setting]:
-            args += ["--set", s]
-        subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
-    return json.loads((out / "summary.json").read_text())
+    sets = [f"simulation.seed={seed}"] + BASE + PLANNERS[planner] + {**SETTINGS, **ALONE}[setting]
+    return play(BIN, out, sets, warnings=True)
 
 
 jobs = [(p, s, seed) for p in PLANNERS for s in SETTINGS for seed in SEEDS]

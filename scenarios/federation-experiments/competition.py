@@ -15,19 +15,11 @@ shows.
     python3 scenarios/federation-experiments/competition.py [BIN] [OUT_DIR] [SEEDS] [WORKERS] [JOBS]
     (defaults: target/release/simulacra, runs/federation-competition, 30, 1000, 2)
 """
-import json
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-from common import ci, pct
+from common import arguments, ci, pct, play
 
-BIN = sys.argv[1] if len(sys.argv) > 1 else "target/release/simulacra"
-OUT = Path(sys.argv[2] if len(sys.argv) > 2 else "runs/federation-competition")
-SEEDS = list(range(1, 1 + int(sys.argv[3] if len(sys.argv) > 3 else 30)))
-WORKERS = int(sys.argv[4] if len(sys.argv) > 4 else 1000)
-JOBS = int(sys.argv[5] if len(sys.argv) > 5 else 2)
+BIN, OUT, SEEDS, WORKERS, JOBS = arguments("runs/federation-competition")
 
 BASE = [
     "baselines.enabled=false", f"simulation.num_agents={WORKERS}", "simulation.timesteps=1000",
@@ -41,13 +33,8 @@ MOBILITY = {"alike": "0", "rising with skill": "2"}
 
 def run(objective, mobility, seed):
     out = OUT / objective / f"mobility{MOBILITY[mobility]}" / f"seed{seed}"
-    if not (out / "summary.json").exists():
-        args = [BIN, "run", "--quiet", "--force", "--out", str(out), "--set", f"simulation.seed={seed}"]
-        for s in BASE + [f'federation.objective="{objective}"',
-                         f"federation.mobility_by_skill={MOBILITY[mobility]}"]:
-            args += ["--set", s]
-        subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return json.loads((out / "summary.json").read_text())
+    return play(BIN, out, [f"simulation.seed={seed}"] + BASE + [
+        f'federation.objective="{objective}"', f"federation.mobility_by_skill={MOBILITY[mobility]}"])
 
 
 jobs = [(o, m, seed) for o in OBJECTIVES for m in MOBILITY for seed in SEEDS]

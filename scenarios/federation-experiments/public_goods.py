@@ -13,19 +13,11 @@ mean +- 1.96 standard errors over the seeds. Prints the Markdown table the page 
     python3 scenarios/federation-experiments/public_goods.py [BIN] [OUT_DIR] [SEEDS] [WORKERS] [JOBS]
     (defaults: target/release/simulacra, runs/federation-public-goods, 30, 1000, 2)
 """
-import json
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-from common import ci, pct
+from common import arguments, ci, pct, play
 
-BIN = sys.argv[1] if len(sys.argv) > 1 else "target/release/simulacra"
-OUT = Path(sys.argv[2] if len(sys.argv) > 2 else "runs/federation-public-goods")
-SEEDS = list(range(1, 1 + int(sys.argv[3] if len(sys.argv) > 3 else 30)))
-WORKERS = int(sys.argv[4] if len(sys.argv) > 4 else 1000)
-JOBS = int(sys.argv[5] if len(sys.argv) > 5 else 2)
+BIN, OUT, SEEDS, WORKERS, JOBS = arguments("runs/federation-public-goods")
 
 BASE = [
     "baselines.enabled=false", f"simulation.num_agents={WORKERS}", "simulation.timesteps=500",
@@ -48,17 +40,12 @@ RULES = ["local", "central", "none"]
 def run(planner, mobility, tastes, rule, seed):
     slug = lambda s: s.split(" ")[0]
     out = OUT / slug(planner) / mobility / slug(tastes) / rule / f"seed{seed}"
-    if not (out / "summary.json").exists():
-        sets = BASE + PLANNERS[planner] + MOBILITY[mobility] + [f"simulation.seed={seed}"]
-        if rule != "none":
-            a, b = TASTES[tastes]
-            sets += [f'federation.public_good="{rule}"',
-                     f"federation.region=[{{public_good_taste={a}}}, {{public_good_taste={b}}}]"]
-        args = [BIN, "run", "--quiet", "--force", "--out", str(out)]
-        for s in sets:
-            args += ["--set", s]
-        subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return json.loads((out / "summary.json").read_text())
+    sets = BASE + PLANNERS[planner] + MOBILITY[mobility] + [f"simulation.seed={seed}"]
+    if rule != "none":
+        a, b = TASTES[tastes]
+        sets += [f'federation.public_good="{rule}"',
+                 f"federation.region=[{{public_good_taste={a}}}, {{public_good_taste={b}}}]"]
+    return play(BIN, out, sets)
 
 
 jobs = [(p, m, t, r, s) for p in PLANNERS for m in MOBILITY for t in TASTES for r in RULES

@@ -10,20 +10,12 @@ mean (1.96 standard errors over the seeds). Prints the Markdown tables the page 
     (defaults: target/release/simulacra, runs/federation, 30, 1000, 2)
 """
 import csv
-import json
 import statistics
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-from common import ci
+from common import arguments, ci, play
 
-BIN = sys.argv[1] if len(sys.argv) > 1 else "target/release/simulacra"
-OUT = Path(sys.argv[2] if len(sys.argv) > 2 else "runs/federation")
-SEEDS = list(range(1, 1 + int(sys.argv[3] if len(sys.argv) > 3 else 30)))
-WORKERS = int(sys.argv[4] if len(sys.argv) > 4 else 1000)
-JOBS = int(sys.argv[5] if len(sys.argv) > 5 else 2)
+BIN, OUT, SEEDS, WORKERS, JOBS = arguments("runs/federation")
 
 BASE = ["baselines.enabled=false", f"simulation.num_agents={WORKERS}", "simulation.timesteps=1000"]
 # Mobility: the taste scale sigma and the moving cost m, in utility units (dollars of
@@ -66,12 +58,7 @@ for level in ("none", "high"):
 
 def run(name, sets, seed):
     out = OUT / name.replace(" ", "").replace(",", "_").replace("=", "") / f"seed{seed}"
-    if not (out / "summary.json").exists():
-        args = [BIN, "run", "--quiet", "--force", "--out", str(out), "--set", f"simulation.seed={seed}"]
-        for s in BASE + sets:
-            args += ["--set", s]
-        subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    summary = json.loads((out / "summary.json").read_text())
+    summary = play(BIN, out, [f"simulation.seed={seed}"] + BASE + sets)
     with open(out / "steps.csv") as f:
         rows = list(csv.DictReader(f))
     top = [float(r[[k for k in r if k.startswith("rate_")][-1]]) for r in rows[::25]]
