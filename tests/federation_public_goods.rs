@@ -43,6 +43,7 @@ fn scenario(dir: &std::path::Path, tastes: [f64; 2], sets: &[&str]) -> Scenario 
 
 struct Played {
     scenario: Scenario,
+    summary: simulacra::run::Summary,
     outcomes: Vec<StepOutcome>,
     regions: Vec<RegionOutcome>,
     moves: Vec<MoveRecord>,
@@ -53,10 +54,11 @@ fn play(tastes: [f64; 2], sets: &[&str]) -> Played {
     let dir = tempfile::tempdir().unwrap();
     let scenario = scenario(dir.path(), tastes, sets);
     let out = dir.path().join("run");
-    run_scenario(&scenario, &out, None).unwrap();
+    let summary = run_scenario(&scenario, &out, None).unwrap();
     common::assert_replays(&out);
     let mut played = Played {
         scenario,
+        summary,
         outcomes: Vec::new(),
         regions: Vec::new(),
         moves: Vec::new(),
@@ -337,9 +339,7 @@ fn competing_regions_reach_an_equilibrium_that_counts_the_good() {
             "federation.public_good=local",
         ],
     );
-    let dir = tempfile::tempdir().unwrap();
-    let summary = run_scenario(&p.scenario, dir.path(), None).unwrap();
-    let nash = summary.federation.unwrap().nash.unwrap();
+    let nash = p.summary.federation.as_ref().unwrap().nash.clone().unwrap();
     assert!(nash.deviation_gains.iter().all(|&g| g <= 1e-9), "{nash:?}");
     for o in &p.regions {
         assert_eq!(o.rates, nash.rates[o.region as usize], "step {}", o.step);
