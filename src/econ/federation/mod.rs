@@ -39,6 +39,7 @@ pub use movers::{
 pub use objective::{RegionalObjective, objective_value};
 pub use public_good::{
     ProvisionRule, PublicGoods, net_value, provision, samuelson_level, taste as public_good_taste,
+    valuation,
 };
 pub use settlement::{
     FederalLayer, FederalSettlement, FixedPoint, REBATE_ROUNDS, REBATE_TOLERANCE, assign_regions,

@@ -8,8 +8,8 @@
 //! each mover compares the rebates that would hold after everyone's choices.
 
 use super::{
-    FederalLayer, PublicGoods, choose_region, federal_equilibrium, net_value, provision,
-    region_utility,
+    FederalLayer, PublicGoods, choose_region, federal_equilibrium, provision, region_utility,
+    valuation,
 };
 use crate::econ::{TaxSchedule, WorldParams};
 
@@ -90,12 +90,12 @@ pub fn choices_at(
         .collect()
 }
 
-/// What region provision `g` adds to worker i's value of a region: her taste for the good
-/// times its square root (0 without public goods). Its cost is already in the rebate.
+/// What region provision `g` adds to worker i's value of a region: her valuation of the good
+/// (0 without public goods). Its cost is already in the rebate.
 fn good_value(input: &MoverInput, i: usize, g: f64) -> f64 {
     input
         .public
-        .map_or(0.0, |goods| net_value(goods.tastes[i], g) + g)
+        .map_or(0.0, |goods| valuation(goods.tastes[i], g))
 }
 
 /// Each region's public good per resident when everyone lives where `region_of` says (all 0

@@ -87,10 +87,15 @@ pub fn provision(goods: &PublicGoods, region_of: &[u32], k: usize) -> Vec<f64> {
     }
 }
 
-/// What the good is worth to a worker of taste `theta` under provision `g`, net of its cost
-/// to her (her share `g` of the rebate): `theta * sqrt(g) - g`, in quasi-linear utility.
+/// What the good is worth to a worker of taste `theta` under provision `g`: `theta * sqrt(g)`.
+pub fn valuation(theta: f64, g: f64) -> f64 {
+    theta * g.max(0.0).sqrt()
+}
+
+/// The same net of its cost to her (her share `g` of the rebate): `theta * sqrt(g) - g`, in
+/// quasi-linear utility.
 pub fn net_value(theta: f64, g: f64) -> f64 {
-    theta * g.max(0.0).sqrt() - g
+    valuation(theta, g) - g
 }
 
 /// A region's settlement with a public good of `g` per resident: the rebate pays for it
