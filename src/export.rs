@@ -290,7 +290,7 @@ pub fn export_regions_with(run_dir: &Path, path: &Path, partial: bool) -> anyhow
     let out = OutFile::create(path, view.fsync())?;
     let mut w = BufWriter::new(out.handle()?);
     use crate::run::regions_table;
-    let public_good = regions_table::has_public_good(&view.scenario);
+    let public_good = view.scenario.has_public_good();
     writeln!(
         w,
         "{}",

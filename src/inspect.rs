@@ -209,7 +209,7 @@ fn rounds(rec: &Recorded) -> Vec<RoundSummary> {
             &rec.region_moves,
             &rec.region_elections,
             r.tax_year,
-            crate::run::regions_table::has_public_good(&rec.scenario),
+            rec.scenario.has_public_good(),
         );
     }
     out
@@ -341,8 +341,7 @@ pub fn round_detail_with(run_dir: &Path, k: u64, partial: bool) -> anyhow::Resul
                 .find(|(r, m)| *r == o.region && m.tax_year == k)
                 .map(|(_, m)| m.clone()),
             outcome: Some((*o).clone()),
-            public_good: crate::run::regions_table::has_public_good(&rec.scenario)
-                .then(|| o.public_good()),
+            public_good: rec.scenario.has_public_good().then(|| o.public_good()),
         })
         .collect();
     if hours.len() == scenario.simulation.num_agents {

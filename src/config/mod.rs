@@ -417,6 +417,11 @@ impl Scenario {
         self.federation.as_ref().filter(|f| f.regions > 1)
     }
 
+    /// True when a federation's regions provide a public good (`federation.public_good`).
+    pub fn has_public_good(&self) -> bool {
+        self.regions().is_some_and(|f| !f.public_good.is_none())
+    }
+
     /// True when any agent talks to a language model (a federation's planners included).
     pub fn uses_llm(&self) -> bool {
         self.workers.policy == WorkerPolicyName::Llm

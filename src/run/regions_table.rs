@@ -25,11 +25,6 @@ pub fn header(brackets: usize, public_good: bool) -> String {
     )
 }
 
-/// Whether `scenario`'s regions provide a public good (`regions.csv` then has its column).
-pub fn has_public_good(scenario: &crate::config::Scenario) -> bool {
-    scenario.regions().is_some_and(|f| !f.public_good.is_none())
-}
-
 /// Workers who moved into and out of each region in `moves` (a year's first step), by region.
 pub fn moves_by_region(moves: Option<&MoveRecord>) -> BTreeMap<u32, (u64, u64)> {
     let mut out: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
@@ -95,7 +90,7 @@ pub fn write_for_run(run_dir: &Path, fsync: bool) -> anyhow::Result<FromLog> {
     let cutoffs = log.scenario.cutoffs()?;
     let file = crate::outfile::OutFile::create(&run_dir.join(REGIONS_FILE), fsync)?;
     let mut out = std::io::BufWriter::new(file.file());
-    let public_good = has_public_good(&log.scenario);
+    let public_good = log.scenario.has_public_good();
     writeln!(out, "{}", header(cutoffs.len(), public_good))?;
     // Moves are logged at a year's first step, before that step's region outcomes; a step's
     // welfare with location after them: rows wait for the step's outcome.
