@@ -3,9 +3,10 @@
     python benches/agents_memory.py [--workers 100000] [--steps 200] [--dir DIR]
 
 Plays the run once into DIR (baselines off; kept and reused when it is already there), exports
-its agents.parquet, then runs each documented case (and the whole table, up to 20,000 workers) in a new Python process and prints its wall
-time (imports included) and the peak resident memory of the whole process (Linux: it reads /proc/self/status). The figures in
-docs/python.md ("Measured") come from this command. It needs the package importable (the
+its agents.parquet, then runs each documented case (and the whole table, up to 20,000 workers)
+in a new Python process and prints its wall time (imports included) and the peak resident
+memory of the whole process (Linux: it reads /proc/self/status). The figures in docs/python.md
+("Measured") come from this command. It needs the package importable (the
 wheel, or PYTHONPATH=python with SIMULACRA_BIN set) with pandas, pyarrow and polars.
 """
 
