@@ -154,3 +154,70 @@ fn a_fork_that_may_not_change_what_it_asks_says_what_may_change() {
         assert!(err.contains(why), "{set}: {err}");
     }
 }
+
+/// A fork that changes only equalization, in a run whose hours never change (fixed rates, no
+/// moves): the settlement kept for unchanged hours must not carry the parent's transfers past
+/// the fork.
+#[test]
+fn a_fork_that_changes_equalization_pays_the_new_transfers_from_its_first_step() {
+    let scenario = Scenario::load(
+        None,
+        &[
+            "simulation.num_agents=200".into(),
+            "simulation.timesteps=20".into(),
+            "simulation.tax_year_length=10".into(),
+            "baselines.enabled=false".into(),
+            "planner.policy=fixed".into(),
+            "planner.rates=[0.3,0.3,0.3]".into(),
+            "federation.regions=2".into(),
+            "federation.move_every_years=0".into(),
+            "federation.federal_planner=\"fixed\"".into(),
+            "federation.federal_rates=[0.1,0.1,0.1]".into(),
+        ],
+    )
+    .unwrap();
+    let parent = tempfile::tempdir().unwrap();
+    run_scenario(&scenario, parent.path(), None).unwrap();
+    let child = tempfile::tempdir().unwrap();
+    fork_run(
+        parent.path(),
+        10,
+        &["federation.equalization=\"gap-fill\"".into()],
+        child.path(),
+    )
+    .unwrap();
+    let outcomes = |frames: &[Frame]| -> Vec<(u64, u32, f64, f64, f64)> {
+        frames
+            .iter()
+            .filter_map(|f| match f {
+                Frame::RegionOutcome(o) => {
+                    Some((o.step, o.region, o.mean_hours, o.transfer, o.rebate))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let (a, b) = (frames(parent.path()), frames(child.path()));
+    assert_eq!(prefix(&a, 10), prefix(&b, 10), "the prefix is the parent's");
+    let (a, b) = (outcomes(&a), outcomes(&b));
+    let at = |v: &[(u64, u32, f64, f64, f64)], step, region| {
+        *v.iter().find(|o| o.0 == step && o.1 == region).unwrap()
+    };
+    for region in 0..2 {
+        // The hours are the same on both sides of the fork, so the kept settlement was live.
+        assert_eq!(at(&b, 9, region).2, at(&b, 10, region).2, "hours moved");
+        assert_eq!(
+            at(&a, 10, region).3,
+            0.0,
+            "no transfers without equalization"
+        );
+    }
+    // Gap-fill pays the poorer region from the fork's first step, and its rebate changes.
+    let paid: f64 = (0..2).map(|r| at(&b, 10, r).3).sum();
+    assert!(paid > 0.0, "no transfer at the fork's first step");
+    assert!(
+        (0..2).any(|r| at(&b, 10, r).4 != at(&a, 10, r).4),
+        "the rebates are the parent's"
+    );
+    common::assert_replays(child.path());
+}
