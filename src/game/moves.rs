@@ -13,7 +13,7 @@ use rand::RngExt;
 use crate::config::{Federation, MoveExpectations};
 use crate::econ::TaxSchedule;
 use crate::econ::federation::{
-    MoverInput, choices_at, consistent_moves, movers_turn, provision_at, segregation_index,
+    MoverInput, Movers, choices_at, consistent_moves, movers_turn, provision_at, segregation_index,
 };
 use crate::frames::{ExpectationRecord, Frame, MoveRecord};
 use crate::policy::{MoveView, RegionOffer};
@@ -121,16 +121,18 @@ impl Economy {
             .map(|(&h, a)| a.unwrap_or(h))
             .collect();
         let input = MoverInput {
-            params: &self.params,
+            movers: Movers {
+                params: &self.params,
+                skills: &self.population.skills,
+                weights: &self.population.weights,
+                amenities: &amenities,
+                public: actors.public_good.as_ref(),
+                tastes: &actors.tastes,
+                taste_scales: &actors.taste_scales,
+                moving_cost: config.moving_cost,
+            },
             schedules: &schedules,
             federal: federal.map(|fed| config.federal_layer(&fed.schedule)),
-            public: actors.public_good.as_ref(),
-            skills: &self.population.skills,
-            weights: &self.population.weights,
-            amenities: &amenities,
-            tastes: &actors.tastes,
-            taste_scales: &actors.taste_scales,
-            moving_cost: config.moving_cost,
             region_of: &home,
             deciding: &deciding,
         };

@@ -4,7 +4,7 @@
 //! reported (a warning when the best responses cycle or run out of rounds).
 
 use crate::config::PlannerPolicyName;
-use crate::econ::federation::{Competition, NashOutcome, nearest, taste_scales};
+use crate::econ::federation::{Competition, Movers, NashOutcome, nearest, taste_scales};
 use crate::population::Population;
 use crate::resolved::ResolvedScenario;
 
@@ -29,19 +29,21 @@ pub fn equilibrium(scenario: &ResolvedScenario, population: &Population) -> Opti
     let origin = crate::resolved::starting_regions(scenario, n);
     let public = crate::resolved::public_goods(scenario, n);
     let game = Competition {
-        params: &scenario.world,
+        movers: Movers {
+            params: &scenario.world,
+            skills: &population.skills,
+            weights: &population.weights,
+            amenities: &amenities,
+            public: public.as_ref(),
+            tastes: &tastes,
+            taste_scales: &scales,
+            moving_cost: f.moving_cost,
+        },
         objective: f.objective,
         cutoffs: &scenario.cutoffs,
         grid: &grid,
         flat: f.nash_strategy == crate::config::NashStrategy::Flat,
-        skills: &population.skills,
-        weights: &population.weights,
-        amenities: &amenities,
-        tastes: &tastes,
-        taste_scales: &scales,
-        moving_cost: f.moving_cost,
         origin: &origin,
-        public: public.as_ref(),
     };
     let start: Vec<Vec<usize>> = (0..f.regions)
         .map(|r| {

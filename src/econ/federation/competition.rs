@@ -14,10 +14,10 @@
 //! Zodrow and Mieszkowski 1986); with immobile workers each region sets its autarky optimum.
 
 use super::{
-    MoverInput, PublicGoods, RegionalObjective, consistent_moves, federal_equilibrium,
-    objective_value, rebates_at,
+    MoverInput, Movers, RegionalObjective, consistent_moves, federal_equilibrium, objective_value,
+    rebates_at,
 };
-use crate::econ::{TaxSchedule, WorldParams};
+use crate::econ::TaxSchedule;
 
 /// Most rounds of best responses (a round: every region responds once).
 pub const NASH_ROUNDS: u32 = 20;
@@ -27,7 +27,8 @@ pub const JOINT_PROFILES: usize = 2_000;
 
 /// The game the regions play.
 pub struct Competition<'a> {
-    pub params: &'a WorldParams,
+    /// The workers, the places and what a move weighs.
+    pub movers: Movers<'a>,
     pub objective: RegionalObjective,
     /// The brackets every region's schedule uses.
     pub cutoffs: &'a [f64],
@@ -37,18 +38,9 @@ pub struct Competition<'a> {
     /// tax-competition models; `grid.len()` candidates per response). False: bracket by
     /// bracket (about `grid.len()` x brackets x passes candidates).
     pub flat: bool,
-    pub skills: &'a [f64],
-    pub weights: &'a [f64],
-    pub amenities: &'a [f64],
-    pub tastes: &'a [Vec<f64>],
-    pub taste_scales: &'a [f64],
-    pub moving_cost: f64,
     /// Where each worker starts (the movers re-decide from here; the natives of
     /// `original-residents`).
     pub origin: &'a [u32],
-    /// The regions' public goods, if any: in every candidate's settlement, and valued by the
-    /// movers.
-    pub public: Option<&'a PublicGoods>,
 }
 
 /// How the best responses ended.
@@ -95,42 +87,35 @@ impl Competition<'_> {
     /// induces, and where everyone lives there.
     pub fn payoffs(&self, profile: &[Vec<usize>]) -> (Vec<f64>, Vec<u32>) {
         let schedules = self.schedules(profile);
-        let everyone = vec![true; self.skills.len()];
+        let everyone = vec![true; self.movers.skills.len()];
         let input = MoverInput {
-            params: self.params,
+            movers: self.movers,
             schedules: &schedules,
             federal: None,
-            public: self.public,
-            skills: self.skills,
-            weights: self.weights,
-            amenities: self.amenities,
-            tastes: self.tastes,
-            taste_scales: self.taste_scales,
-            moving_cost: self.moving_cost,
             region_of: self.origin,
             deciding: &everyone,
         };
         let start = rebates_at(&input, self.origin);
         let moved = consistent_moves(&input, &start);
         let settled = federal_equilibrium(
-            self.params,
+            self.movers.params,
             &schedules,
             None,
-            self.public,
+            self.movers.public,
             &moved.region_of,
-            self.skills,
-            self.weights,
+            self.movers.skills,
+            self.movers.weights,
         );
         let payoffs = (0..schedules.len())
             .map(|r| {
                 objective_value(
                     self.objective,
-                    self.params.welfare,
+                    self.movers.params.welfare,
                     r,
                     &settled,
                     &moved.region_of,
                     self.origin,
-                    self.weights,
+                    self.movers.weights,
                 )
             })
             .collect();
@@ -305,7 +290,8 @@ pub fn nearest(grid: &[f64], rate: f64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::econ::{UtilityForm, WelfareKind};
+    use crate::econ::federation::PublicGoods;
+    use crate::econ::{UtilityForm, WelfareKind, WorldParams};
 
     fn params(kind: WelfareKind) -> WorldParams {
         WorldParams {
@@ -334,19 +320,21 @@ mod tests {
         static TASTES: std::sync::LazyLock<Vec<Vec<f64>>> =
             std::sync::LazyLock::new(|| vec![vec![0.0, 0.0]; 4]);
         Competition {
-            params,
+            movers: Movers {
+                params,
+                skills: &SKILLS,
+                weights: &[1.0; 4],
+                amenities: &[0.0, 0.0],
+                public: None,
+                tastes: &TASTES,
+                taste_scales: scales,
+                moving_cost,
+            },
             objective,
             cutoffs: &[0.0],
             grid: &GRID,
             flat: false,
-            skills: &SKILLS,
-            weights: &[1.0; 4],
-            amenities: &[0.0, 0.0],
-            tastes: &TASTES,
-            taste_scales: scales,
-            moving_cost,
             origin: &[0, 0, 1, 1],
-            public: None,
         }
     }
 
@@ -381,10 +369,8 @@ mod tests {
             tastes: vec![40.0, 40.0, 0.0, 0.0],
         };
         let without = game(&p, RegionalObjective::PerCapita, &[0.0; 4], 1e12);
-        let with = Competition {
-            public: Some(&goods),
-            ..game(&p, RegionalObjective::PerCapita, &[0.0; 4], 1e12)
-        };
+        let mut with = game(&p, RegionalObjective::PerCapita, &[0.0; 4], 1e12);
+        with.movers.public = Some(&goods);
         let profile = vec![vec![3], vec![5]];
         let (a, _) = without.payoffs(&profile);
         let (b, _) = with.payoffs(&profile);
@@ -403,14 +389,14 @@ mod tests {
         let scales = [0.0; 4];
         let mut g = game(&p, RegionalObjective::PerCapita, &scales, 0.0);
         let immobile_low = [1e12, 0.0, 1e12, 0.0];
-        g.taste_scales = &immobile_low;
+        g.movers.taste_scales = &immobile_low;
         let tastes = vec![
             vec![1.0, 0.0],
             vec![0.0, 0.0],
             vec![0.0, 1.0],
             vec![0.0, 0.0],
         ];
-        g.tastes = &tastes;
+        g.movers.tastes = &tastes;
         let out = g.nash(vec![vec![4], vec![4]]);
         assert!(out.converged, "{out:?}");
         // Competition for the mobile base: both at 20 % (autarky: 40 %), each region's poor
@@ -458,8 +444,8 @@ mod tests {
         let weights = [1.5, 0.5, 1.5, 0.5];
         let national = |objective| {
             let mut g = game(&p, objective, &immobile_low, 0.0);
-            g.tastes = &tastes;
-            g.weights = &weights;
+            g.movers.tastes = &tastes;
+            g.movers.weights = &weights;
             let out = g.nash(vec![vec![0], vec![9]]);
             let mut nation = g;
             nation.objective = RegionalObjective::National;

@@ -33,7 +33,7 @@ pub use mobility::{
     choose_region, gumbel, logit_shares, region_utility, segregation_index, taste_scales, tastes,
 };
 pub use movers::{
-    MOVER_ROUNDS, MoverInput, MoverOutcome, choices_at, consistent_moves, movers_turn,
+    MOVER_ROUNDS, MoverInput, MoverOutcome, Movers, choices_at, consistent_moves, movers_turn,
     provision_at, rebates_at, regions_by_taste,
 };
 pub use objective::{RegionalObjective, objective_value};

@@ -16,23 +16,32 @@ use crate::econ::{TaxSchedule, WorldParams};
 /// Most rounds of the movers' fixed point.
 pub const MOVER_ROUNDS: u32 = 50;
 
-/// What the movers of a year know and who they are.
-pub struct MoverInput<'a> {
+/// Who may move and what a move weighs: the people (skills and welfare weights), the places
+/// (amenities and public goods), each worker's tastes for the places and the cost of moving.
+/// The movers' year ([`MoverInput`]) and the regions' tax competition
+/// ([`super::Competition`]) both start from it.
+#[derive(Clone, Copy)]
+pub struct Movers<'a> {
     pub params: &'a WorldParams,
-    /// Each region's own schedule, and the federal layer on top (if any).
-    pub schedules: &'a [TaxSchedule],
-    pub federal: Option<FederalLayer<'a>>,
-    /// The regions' public goods, if any: a mover values a region's provision by her taste.
-    pub public: Option<&'a PublicGoods>,
     pub skills: &'a [f64],
     pub weights: &'a [f64],
     pub amenities: &'a [f64],
+    /// The regions' public goods, if any: a mover values a region's provision by her taste.
+    pub public: Option<&'a PublicGoods>,
     /// Each worker's persistent tastes, one per region (standard Gumbel draws).
     pub tastes: &'a [Vec<f64>],
     /// Each worker's taste scale (`taste_scales`: one figure for all, unless mobility
     /// differs by skill).
     pub taste_scales: &'a [f64],
     pub moving_cost: f64,
+}
+
+/// What the movers of a year know and who they are.
+pub struct MoverInput<'a> {
+    pub movers: Movers<'a>,
+    /// Each region's own schedule, and the federal layer on top (if any).
+    pub schedules: &'a [TaxSchedule],
+    pub federal: Option<FederalLayer<'a>>,
     /// Where each worker lives before the moves.
     pub region_of: &'a [u32],
     /// Whether each worker re-decides this year (the others stay).
@@ -71,20 +80,24 @@ pub fn choices_at(
             let values: Vec<f64> = faced
                 .iter()
                 .zip(rebates)
-                .zip(input.amenities)
+                .zip(input.movers.amenities)
                 .zip(provision)
                 .map(|(((schedule, &rebate), a), &g)| {
-                    region_utility(input.params, input.skills[i], schedule, rebate)
-                        + a
+                    region_utility(
+                        input.movers.params,
+                        input.movers.skills[i],
+                        schedule,
+                        rebate,
+                    ) + a
                         + good_value(input, i, g)
                 })
                 .collect();
             choose_region(
                 home as usize,
                 &values,
-                &input.tastes[i],
-                input.taste_scales[i],
-                input.moving_cost,
+                &input.movers.tastes[i],
+                input.movers.taste_scales[i],
+                input.movers.moving_cost,
             ) as u32
         })
         .collect()
@@ -94,6 +107,7 @@ pub fn choices_at(
 /// (0 without public goods). Its cost is already in the rebate.
 fn good_value(input: &MoverInput, i: usize, g: f64) -> f64 {
     input
+        .movers
         .public
         .map_or(0.0, |goods| valuation(goods.tastes[i], g))
 }
@@ -101,7 +115,7 @@ fn good_value(input: &MoverInput, i: usize, g: f64) -> f64 {
 /// Each region's public good per resident when everyone lives where `region_of` says (all 0
 /// without public goods).
 pub fn provision_at(input: &MoverInput, region_of: &[u32]) -> Vec<f64> {
-    match input.public {
+    match input.movers.public {
         Some(goods) => provision(goods, region_of, input.schedules.len()),
         None => vec![0.0; input.schedules.len()],
     }
@@ -111,13 +125,13 @@ pub fn provision_at(input: &MoverInput, region_of: &[u32]) -> Vec<f64> {
 /// `region_of` says and best-responds to what she faces there.
 pub fn rebates_at(input: &MoverInput, region_of: &[u32]) -> Vec<f64> {
     let s = federal_equilibrium(
-        input.params,
+        input.movers.params,
         input.schedules,
         input.federal,
-        input.public,
+        input.movers.public,
         region_of,
-        input.skills,
-        input.weights,
+        input.movers.skills,
+        input.movers.weights,
     );
     s.regions
         .iter()
@@ -194,17 +208,17 @@ pub fn consistent_moves(input: &MoverInput, last_rebates: &[f64]) -> MoverOutcom
                         let mut trial = choices.clone();
                         trial[i] = r as u32;
                         let paid = expected(&trial)[r];
-                        region_utility(input.params, input.skills[i], &faced[r], paid)
-                            + input.amenities[r]
+                        region_utility(input.movers.params, input.movers.skills[i], &faced[r], paid)
+                            + input.movers.amenities[r]
                             + good_value(input, i, provision_at(input, &trial)[r])
                     })
                     .collect();
                 let best = choose_region(
                     input.region_of[i] as usize,
                     &values,
-                    &input.tastes[i],
-                    input.taste_scales[i],
-                    input.moving_cost,
+                    &input.movers.tastes[i],
+                    input.movers.taste_scales[i],
+                    input.movers.moving_cost,
                 ) as u32;
                 if best != choices[i] {
                     choices[i] = best;
@@ -281,16 +295,18 @@ mod tests {
         let skills = vec![10.0; n];
         let tastes = vec![vec![0.0, 0.0]; n];
         let input = MoverInput {
-            params: &params(),
+            movers: Movers {
+                params: &params(),
+                skills: &skills,
+                weights: &[1.0; 5],
+                amenities: &[0.0, 0.0],
+                public: None,
+                tastes: &tastes,
+                taste_scales: &[0.0; 5],
+                moving_cost: 1.0,
+            },
             schedules: &schedules,
             federal: None,
-            public: None,
-            skills: &skills,
-            weights: &[1.0; 5],
-            amenities: &[0.0, 0.0],
-            tastes: &tastes,
-            taste_scales: &[0.0; 5],
-            moving_cost: 1.0,
             region_of: &region_of,
             deciding: &[true; 5],
         };
