@@ -122,3 +122,22 @@ pub fn assert_replays(dir: &Path) {
         ReplayVerdict::Unfinished { steps, .. } => panic!("a step cut short after {steps}"),
     }
 }
+
+/// Every frame of the run log in `dir`, in order.
+pub fn frames(dir: &Path) -> Vec<simulacra::frames::Frame> {
+    let mut r = simulacra_actors::LogReader::open(&dir.join("run.log")).unwrap();
+    r.read_all::<simulacra::frames::Frame>()
+        .0
+        .into_iter()
+        .map(|(_, f)| f)
+        .collect()
+}
+
+/// The frames before step `at` begins (what a fork from `at` shares with its parent).
+pub fn prefix(frames: &[simulacra::frames::Frame], at: u64) -> &[simulacra::frames::Frame] {
+    let end = frames
+        .iter()
+        .position(|f| matches!(f, simulacra::frames::Frame::StepBegin { step, .. } if *step == at))
+        .unwrap();
+    &frames[..end]
+}

@@ -5,10 +5,11 @@
 
 mod common;
 
+use common::{frames, prefix};
+
 use simulacra::config::Scenario;
 use simulacra::frames::Frame;
 use simulacra::run::{ReplayVerdict, fork_run, run_scenario, verify_replay};
-use simulacra_actors::LogReader;
 
 /// scenarios/federation.toml, small: the north elects, the south is planned (hill-climb).
 fn federation_run() -> Scenario {
@@ -23,24 +24,6 @@ fn federation_run() -> Scenario {
         ],
     )
     .unwrap()
-}
-
-fn frames(dir: &std::path::Path) -> Vec<Frame> {
-    let mut r = LogReader::open(&dir.join("run.log")).unwrap();
-    r.read_all::<Frame>()
-        .0
-        .into_iter()
-        .map(|(_, f)| f)
-        .collect()
-}
-
-/// The frames before step `at` begins.
-fn prefix(frames: &[Frame], at: u64) -> &[Frame] {
-    let end = frames
-        .iter()
-        .position(|f| matches!(f, Frame::StepBegin { step, .. } if *step == at))
-        .unwrap();
-    &frames[..end]
 }
 
 #[test]

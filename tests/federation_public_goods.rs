@@ -245,27 +245,16 @@ fn a_fork_switches_central_provision_to_local_and_keeps_its_prefix() {
         &child,
     )
     .unwrap();
-    let read = |d: &std::path::Path| {
-        let mut r = LogReader::open(&d.join("run.log")).unwrap();
-        r.read_all::<Frame>().0
-    };
-    let (a, b) = (read(&parent), read(&child));
-    let start = |frames: &[(u64, Frame)]| {
-        frames
-            .iter()
-            .position(|(_, f)| matches!(f, Frame::StepBegin { step: 10, .. }))
-            .unwrap()
-    };
-    let frames = |v: &[(u64, Frame)]| v.iter().map(|(_, f)| f.clone()).collect::<Vec<_>>();
+    let (a, b) = (common::frames(&parent), common::frames(&child));
     assert_eq!(
-        frames(&a[..start(&a)]),
-        frames(&b[..start(&b)]),
+        common::prefix(&a, 10),
+        common::prefix(&b, 10),
         "the prefix is the parent's"
     );
     // Before step 10 both regions provide the nation's level; from it each its own.
     let provided: Vec<(u64, u32, f64)> = b
         .iter()
-        .filter_map(|(_, f)| match f {
+        .filter_map(|f| match f {
             Frame::RegionOutcome(o) => Some((o.step, o.region, o.public_good())),
             _ => None,
         })

@@ -19,9 +19,8 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 use simulacra::frames::{EndpointEvent, ExchangeOutcome, Frame};
 use simulacra::run::{Summary, run_scenario};
-use simulacra_actors::LogReader;
 
-use common::{assert_replays, good_answer};
+use common::{assert_replays, frames, good_answer};
 
 /// What a server does with its n-th chat request (counted from 0), given how many probes
 /// (`GET /v1/models`) it has answered.
@@ -169,15 +168,6 @@ fn run(s: &simulacra::config::Scenario) -> (tempfile::TempDir, Summary) {
     let tmp = tempfile::tempdir().unwrap();
     let summary = run_scenario(s, tmp.path(), None).unwrap();
     (tmp, summary)
-}
-
-fn frames(dir: &std::path::Path) -> Vec<Frame> {
-    let mut r = LogReader::open(&dir.join("run.log")).unwrap();
-    r.read_all::<Frame>()
-        .0
-        .into_iter()
-        .map(|(_, f)| f)
-        .collect()
 }
 
 fn endpoint_events(dir: &std::path::Path) -> Vec<EndpointEvent> {
