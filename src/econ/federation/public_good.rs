@@ -207,22 +207,27 @@ mod tests {
         // taste 8 -> G = 16, rebate 20 - 16 = 4, u0 = 50 + 8 * 4 - 16 = 66. Region 1: tastes
         // 10 and 30 -> mean 20, G = 100, rebate 200 - 100 = 100, u1 = 200 + 10 * 10 - 100 =
         // 200, u2 = 200 + 30 * 10 - 100 = 400. Revenue is unchanged; rebates paid 4 + 2 * 100.
-        let a = TaxSchedule::new(vec![0.0], vec![0.2]).unwrap();
-        let b = TaxSchedule::new(vec![0.0], vec![0.5]).unwrap();
-        let goods = PublicGoods {
-            rule: ProvisionRule::Local,
-            tastes: vec![8.0, 10.0, 30.0],
+        let schedules = [
+            TaxSchedule::new(vec![0.0], vec![0.2]).unwrap(),
+            TaxSchedule::new(vec![0.0], vec![0.5]).unwrap(),
+        ];
+        let settle = |tastes: Vec<f64>| {
+            let goods = PublicGoods {
+                rule: ProvisionRule::Local,
+                tastes,
+            };
+            super::super::settle_regions(
+                &crate::econ::world::hand_world(),
+                &schedules,
+                None,
+                Some(&goods),
+                &[0, 1, 1],
+                &[10.0, 20.0, 20.0],
+                &[1.0; 3],
+                &[10.0, 20.0, 20.0],
+            )
         };
-        let f = super::super::settle_regions(
-            &crate::econ::world::hand_world(),
-            &[a, b],
-            None,
-            Some(&goods),
-            &[0, 1, 1],
-            &[10.0, 20.0, 20.0],
-            &[1.0; 3],
-            &[10.0, 20.0, 20.0],
-        );
+        let f = settle(vec![8.0, 10.0, 30.0]);
         assert_eq!(f.provision, vec![16.0, 100.0]);
         assert_eq!((f.regions[0].rebate, f.regions[1].rebate), (4.0, 100.0));
         assert_eq!(f.national.utilities, vec![66.0, 200.0, 400.0]);
@@ -231,22 +236,7 @@ mod tests {
         assert_eq!(f.national.rebate, 68.0);
         // A good costlier than the revenue per resident is a head tax: a taste of 60 asks for
         // G = 900 in region 0, whose rebate of 20 becomes -880.
-        let dear = PublicGoods {
-            rule: ProvisionRule::Local,
-            tastes: vec![60.0, 10.0, 30.0],
-        };
-        let a = TaxSchedule::new(vec![0.0], vec![0.2]).unwrap();
-        let b = TaxSchedule::new(vec![0.0], vec![0.5]).unwrap();
-        let f = super::super::settle_regions(
-            &crate::econ::world::hand_world(),
-            &[a, b],
-            None,
-            Some(&dear),
-            &[0, 1, 1],
-            &[10.0, 20.0, 20.0],
-            &[1.0; 3],
-            &[10.0, 20.0, 20.0],
-        );
+        let f = settle(vec![60.0, 10.0, 30.0]);
         assert_eq!(f.regions[0].rebate, -880.0);
         // u0 = 100 - 20 - 880 - 50 + 60 * 30 = 950.
         assert_eq!(f.national.utilities[0], 950.0);
