@@ -52,6 +52,11 @@ pub struct PublicGoods {
 /// residents whose tastes are `tastes`: `(mean theta / 2)^2`; 0 for nobody.
 pub fn samuelson_level(tastes: impl Iterator<Item = f64>) -> f64 {
     let (sum, count) = tastes.fold((0.0, 0usize), |(s, c), t| (s + t, c + 1));
+    level_of(sum, count)
+}
+
+/// The Samuelson level of `count` residents whose tastes sum to `sum`.
+fn level_of(sum: f64, count: usize) -> f64 {
     if count == 0 {
         return 0.0;
     }
@@ -75,13 +80,7 @@ pub fn provision(goods: &PublicGoods, region_of: &[u32], k: usize) -> Vec<f64> {
             }
             sums.iter()
                 .zip(&counts)
-                .map(|(&s, &c)| {
-                    if c == 0 {
-                        0.0
-                    } else {
-                        (s / c as f64 / 2.0).powi(2)
-                    }
-                })
+                .map(|(&s, &c)| level_of(s, c))
                 .collect()
         }
     }
