@@ -53,21 +53,12 @@ pub(super) async fn send(
             result
         };
         let again = matches!(&result, Err(e) if e.retryable()) && retry < settings.max_retries;
-        // Backoff only delays; it never changes what is logged. A server's
-        // Retry-After (429, 503) is waited out, up to llm.retry_after_cap_seconds.
-        let mut delay = Duration::from_millis(
-            settings
-                .backoff_ms
-                .saturating_mul(1 << retry.min(10))
-                .min(30_000),
+        let delay = retry_delay(
+            retry,
+            settings.backoff_ms,
+            settings.retry_after_cap,
+            &result,
         );
-        if let Err(CallError::Http {
-            retry_after: Some(wait),
-            ..
-        }) = &result
-        {
-            delay = delay.max((*wait).min(settings.retry_after_cap));
-        }
         outcomes.push(result);
         if !again {
             break;
@@ -78,5 +69,72 @@ pub(super) async fn send(
         outcomes,
         live: true,
         fatal: None,
+    }
+}
+
+/// How long to wait after attempt `retry` (0 for the first) ended in `result`, before the
+/// next: the backoff, `backoff_ms` doubled per retry up to 30 s, or longer when the server's
+/// `Retry-After` (429, 503) asks for more, up to `retry_after_cap`. Backoff only delays; it
+/// never changes what is logged.
+fn retry_delay<T>(
+    retry: u32,
+    backoff_ms: u64,
+    retry_after_cap: Duration,
+    result: &Result<T, CallError>,
+) -> Duration {
+    let backoff = Duration::from_millis(backoff_ms.saturating_mul(1 << retry.min(10)).min(30_000));
+    match result {
+        Err(CallError::Http {
+            retry_after: Some(wait),
+            ..
+        }) => backoff.max((*wait).min(retry_after_cap)),
+        _ => backoff,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn throttled(retry_after: Option<Duration>) -> Result<(), CallError> {
+        Err(CallError::Http {
+            status: 429,
+            message: String::new(),
+            retry_after,
+        })
+    }
+
+    #[test]
+    fn the_backoff_doubles_per_retry_up_to_thirty_seconds() {
+        let refused: Result<(), CallError> = Err(CallError::Connection("refused".into()));
+        let ms = |retry| retry_delay(retry, 100, Duration::from_secs(60), &refused).as_millis();
+        assert_eq!((ms(0), ms(1), ms(3)), (100, 200, 800));
+        // 100 ms x 2^9 = 51.2 s, cut to 30 s; retries past 10 double no further.
+        assert_eq!((ms(9), ms(40)), (30_000, 30_000));
+        // A 429 without Retry-After: the backoff.
+        assert_eq!(
+            ms(0),
+            retry_delay(0, 100, Duration::ZERO, &throttled(None)).as_millis()
+        );
+    }
+
+    #[test]
+    fn a_retry_after_is_waited_out_up_to_its_cap_and_never_shortens_the_backoff() {
+        let cap = Duration::from_secs(60);
+        let two = throttled(Some(Duration::from_secs(2)));
+        assert_eq!(retry_delay(0, 100, cap, &two), Duration::from_secs(2));
+        // Longer than the cap: the cap (0: the backoff alone).
+        let long = throttled(Some(Duration::from_secs(30)));
+        assert_eq!(
+            retry_delay(0, 100, Duration::from_secs(5), &long),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            retry_delay(0, 100, Duration::ZERO, &long),
+            Duration::from_millis(100)
+        );
+        // Shorter than the backoff: the backoff.
+        let short = throttled(Some(Duration::from_millis(10)));
+        assert_eq!(retry_delay(2, 100, cap, &short), Duration::from_millis(400));
     }
 }
