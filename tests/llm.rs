@@ -296,9 +296,10 @@ fn unusable_answers_are_reasked_then_fall_back_without_desync() {
 
 #[test]
 fn http_errors_and_timeouts_are_retried_and_replay_identically() {
-    // Every 4th request is a 429, every 7th a 500, and request 2 is slower than the timeout.
+    // Every 4th request is a 429, every 7th a 500, and request 2 stalls ten times past the
+    // timeout (as in fault_injection: it times out however loaded the machine is).
     let mock = Mock::start(|n, p| match n {
-        2 => Behave::Slow(Duration::from_millis(1500), good_answer(p)),
+        2 => Behave::Slow(Duration::from_secs(5), good_answer(p)),
         n if n % 4 == 3 => Behave::Status(429),
         n if n % 7 == 6 => Behave::Status(500),
         _ => Behave::Answer(good_answer(p)),
