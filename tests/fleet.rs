@@ -186,7 +186,11 @@ fn an_endpoint_stopped_mid_run_is_ejected_with_no_fallback_and_the_log_replays()
     // The middle server dies after its 15th request (in the run's second step).
     let b = Server::start(15, |_, _| Reply::Good);
     let urls = base_urls(&[&a.base(), &b.base(), &c.base()]);
-    let (tmp, summary) = run(&scenario(&urls, &[]));
+    // With 1 ms backoff the default 4 retries span 15 ms: answers the middle server sent just
+    // before it stopped, counted late on a loaded machine, can each reset its failures in a
+    // row for that long and keep it in the pool through one agent's every attempt (seen once
+    // in CI: one decision fell back). Ten retries span a second, far past that window.
+    let (tmp, summary) = run(&scenario(&urls, &["llm.max_retries=10"]));
     assert_eq!(summary.steps_run, 6);
     let llm = summary.llm.as_ref().unwrap();
     assert_eq!(
